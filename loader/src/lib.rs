@@ -1,6 +1,10 @@
 //! The x0x-dist loader library: resolve → fetch → verify → cache.
 //!
-//! Will hold: host detection (target-lexicon triple, libc from the process's ELF interpreter, glibc version),
-//! candidate ranking from verified metadata, the TUF client workflow with persisted trusted metadata, fetching
-//! with reqwest (timeouts, retries, resume, proxies), streaming SHA-256 checks and a content-addressed cache.
+//! - [`elf`]: what an ELF binary needs (machine, class, glibc floor) and what the running host offers (libc from
+//!   the process's own interpreter, host glibc version) — pure functions over bytes plus one I/O entry point.
 #![deny(missing_docs)]
+
+pub mod elf;
+mod error;
+
+pub use error::Error;
