@@ -1,7 +1,33 @@
-//! The signed-metadata model of x0x-dist (no I/O, no async runtime).
+//! The signed-metadata model of x0x-dist: TUF 1.0 metadata, keys, canonical JSON, verification and the
+//! platform table. No I/O and no async runtime: callers hand in bytes and the current time.
 //!
-//! Will hold: TUF 1.0 roles (root, targets with delegations, snapshot, timestamp), `Signed<T>`, ed25519 keys and
-//! key ids, canonical JSON, verification (signatures, thresholds over distinct key ids, versions, expiry), target
-//! hashes and lengths, validated newtypes (package name, version, target path, SHA-256), and the platform table
-//! shared with the JavaScript loader.
+//! - [`cjson`]: strict parsing (size limit first, duplicate keys rejected) and canonical JSON as
+//!   securesystemslib/python-tuf sign it.
+//! - [`keys`]: ed25519 keys, key ids (SHA-256 of the canonical key dict), signatures, the key file format.
+//! - [`metadata`]: root, targets (with delegations), snapshot, timestamp; [`metadata::Signed`] with the
+//!   [`metadata::Role`] trait; target `custom` fields.
+//! - [`verify`]: the client workflow's trust decisions ([`verify::TrustedSet`]): thresholds over distinct keys,
+//!   root rotation, version pinning, rollback and expiry checks, delegation search, target verification.
+//! - [`names`]: validated newtypes: [`names::PackageName`], [`names::Version`], [`names::TargetPath`],
+//!   [`names::Sha256`]. [`platform`]: the platform table.
+//! - [`codes`]: every stable error code of the project; [`Error::code`] maps this crate's errors to them.
+//!
+//! Departures from the TUF specification: only ed25519 keys verify (other key types are carried but never
+//! count toward a threshold); targets must be `<package>/<version>/<file>` paths and carry a `sha256` hash;
+//! delegation path patterns support `*` and `?` but not `[...]` classes.
 #![deny(missing_docs)]
+
+pub mod cjson;
+pub mod codes;
+mod error;
+pub mod keys;
+pub mod metadata;
+pub mod names;
+pub mod platform;
+pub mod verify;
+
+pub use error::{Error, Result};
+pub use keys::{KeyId, PublicKey, SigningKey};
+pub use metadata::{Role, Root, Signed, Snapshot, TargetCustom, TargetFile, Targets, Timestamp};
+pub use names::{PackageName, Sha256, TargetPath, Version};
+pub use platform::{Kind, Libc, Platform};

@@ -1,0 +1,207 @@
+//! The one error type of this crate. Every variant maps to a stable code from [`crate::codes`].
+
+use crate::codes;
+
+/// Everything that can go wrong while parsing, validating or verifying metadata and targets.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input is not acceptable JSON or does not match the schema.
+    #[error("malformed {what}: {reason}")]
+    Malformed {
+        /// What was being parsed (e.g. `timestamp metadata`).
+        what: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+    /// The input exceeds its size limit; it was not parsed.
+    #[error("{what} is {len} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// What was being parsed.
+        what: String,
+        /// The input length.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// `_type` is not the expected role type.
+    #[error("expected {expected} metadata, found `_type` {found:?}")]
+    WrongType {
+        /// The expected type.
+        expected: &'static str,
+        /// The type found.
+        found: String,
+    },
+    /// `spec_version` is not 1.x.
+    #[error("unsupported spec_version {0:?} (need 1.x)")]
+    SpecVersion(String),
+    /// A signature by an authorized key failed to verify and the threshold was not met.
+    #[error("{role} metadata has an invalid signature by key {keyid} and only {valid} of {threshold} required valid signatures")]
+    SignatureInvalid {
+        /// The role.
+        role: String,
+        /// The key whose signature failed.
+        keyid: String,
+        /// Valid signatures by distinct authorized keys.
+        valid: usize,
+        /// The threshold.
+        threshold: u64,
+    },
+    /// Not enough distinct authorized keys signed.
+    #[error(
+        "{role} metadata is signed by {valid} distinct authorized keys, threshold is {threshold}"
+    )]
+    ThresholdNotMet {
+        /// The role.
+        role: String,
+        /// Valid signatures by distinct authorized keys.
+        valid: usize,
+        /// The threshold.
+        threshold: u64,
+    },
+    /// The metadata expired.
+    #[error("{role} metadata expired at {expires}")]
+    Expired {
+        /// The role.
+        role: String,
+        /// Its `expires`, as written.
+        expires: String,
+    },
+    /// A version went backwards.
+    #[error("{role} version {new} is lower than the trusted version {trusted}")]
+    Rollback {
+        /// The role.
+        role: String,
+        /// The trusted version.
+        trusted: u64,
+        /// The offered version.
+        new: u64,
+    },
+    /// A version differs from the version its referrer pins.
+    #[error("{role} has version {found}, expected {expected}")]
+    VersionMismatch {
+        /// The role.
+        role: String,
+        /// The expected version.
+        expected: u64,
+        /// The version found.
+        found: u64,
+    },
+    /// Metadata file hash mismatch against its referrer.
+    #[error("{role} metadata SHA-256 is {found}, expected {expected}")]
+    MetadataDigestMismatch {
+        /// The role.
+        role: String,
+        /// Expected hex digest.
+        expected: String,
+        /// Actual hex digest.
+        found: String,
+    },
+    /// Metadata file length mismatch against its referrer.
+    #[error("{role} metadata is {found} bytes, expected {expected}")]
+    MetadataLengthMismatch {
+        /// The role.
+        role: String,
+        /// Expected length.
+        expected: u64,
+        /// Actual length.
+        found: u64,
+    },
+    /// A required role is missing.
+    #[error("role {0} is missing")]
+    MissingRole(String),
+    /// A delegation is malformed.
+    #[error("invalid delegation: {0}")]
+    DelegationInvalid(String),
+    /// A key is malformed or unsupported.
+    #[error("invalid key: {0}")]
+    KeyInvalid(String),
+    /// A target's SHA-256 does not match.
+    #[error("target {path} has SHA-256 {found}, expected {expected}")]
+    DigestMismatch {
+        /// The target path.
+        path: String,
+        /// Expected hex digest.
+        expected: String,
+        /// Actual hex digest.
+        found: String,
+    },
+    /// A target's length does not match.
+    #[error("target {path} is {found} bytes, expected {expected}")]
+    LengthMismatch {
+        /// The target path.
+        path: String,
+        /// Expected length.
+        expected: u64,
+        /// Actual length.
+        found: u64,
+    },
+    /// A target path is invalid or unsafe.
+    #[error("invalid target path {path:?}: {reason}")]
+    TargetPathInvalid {
+        /// The path as given.
+        path: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// No verified metadata lists the target.
+    #[error("target {0} is not listed in verified metadata")]
+    TargetNotFound(String),
+    /// Unknown platform name, triple or artifact file name.
+    #[error("unknown platform {0:?}")]
+    PlatformUnknown(String),
+    /// Invalid package name.
+    #[error("invalid package name {name:?}: {reason}")]
+    PackageNameInvalid {
+        /// The name as given.
+        name: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// Invalid semantic version.
+    #[error("invalid version {0:?}")]
+    VersionInvalid(String, #[source] semver::Error),
+    /// Invalid key file.
+    #[error("invalid key file: {0}")]
+    KeyFileInvalid(String),
+}
+
+impl Error {
+    /// The stable machine code of this failure (see [`crate::codes`]).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Malformed { .. } => codes::METADATA_MALFORMED,
+            Error::TooLarge { .. } => codes::METADATA_TOO_LARGE,
+            Error::WrongType { .. } => codes::METADATA_WRONG_TYPE,
+            Error::SpecVersion(_) => codes::METADATA_SPEC_VERSION,
+            Error::SignatureInvalid { .. } => codes::METADATA_SIGNATURE_INVALID,
+            Error::ThresholdNotMet { .. } => codes::METADATA_THRESHOLD_NOT_MET,
+            Error::Expired { .. } => codes::METADATA_EXPIRED,
+            Error::Rollback { .. } => codes::METADATA_ROLLBACK,
+            Error::VersionMismatch { .. } => codes::METADATA_VERSION_MISMATCH,
+            Error::MetadataDigestMismatch { .. } => codes::METADATA_DIGEST_MISMATCH,
+            Error::MetadataLengthMismatch { .. } => codes::METADATA_LENGTH_MISMATCH,
+            Error::MissingRole(_) => codes::METADATA_MISSING_ROLE,
+            Error::DelegationInvalid(_) => codes::METADATA_DELEGATION_INVALID,
+            Error::KeyInvalid(_) => codes::METADATA_KEY_INVALID,
+            Error::DigestMismatch { .. } => codes::TARGET_DIGEST_MISMATCH,
+            Error::LengthMismatch { .. } => codes::TARGET_LENGTH_MISMATCH,
+            Error::TargetPathInvalid { .. } => codes::TARGET_PATH_INVALID,
+            Error::TargetNotFound(_) => codes::TARGET_NOT_FOUND,
+            Error::PlatformUnknown(_) => codes::PLATFORM_UNKNOWN,
+            Error::PackageNameInvalid { .. } => codes::PACKAGE_NAME_INVALID,
+            Error::VersionInvalid(..) => codes::PACKAGE_VERSION_INVALID,
+            Error::KeyFileInvalid(_) => codes::KEY_FILE_INVALID,
+        }
+    }
+
+    pub(crate) fn malformed(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Error::Malformed {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// This crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,346 @@
+//! Validated newtypes for everything that crosses a trust boundary. None of them is `String`-like: each is
+//! built only through its validating constructor (or deserialization, which calls it), so an unsafe value
+//! cannot be represented.
+//!
+//! - [`PackageName`]: `[a-z0-9][a-z0-9._-]*`, 1..=64 bytes, not ending in `.json` (it names a role file).
+//! - [`Version`]: a semantic version (semver 2.0), at most 64 bytes.
+//! - [`TargetPath`]: `<package>/<version>/<file>`: exactly three segments, package and version valid as above,
+//!   file `[A-Za-z0-9._+-]`, 1..=128 bytes, not starting with `.`; so no `..`, no absolute path, no backslash,
+//!   no empty segment; at most 256 bytes in total.
+//! - [`Sha256`]: 32 bytes, written as 64 lower-case hex characters.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::Digest as _;
+
+use crate::error::{Error, Result};
+
+macro_rules! string_newtype_serde {
+    ($t:ty) => {
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(&self.to_string())
+            }
+        }
+        impl<'de> Deserialize<'de> for $t {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+/// A package name (also the name of its delegated targets role).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PackageName(String);
+
+impl PackageName {
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for PackageName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |reason| {
+            Err(Error::PackageNameInvalid {
+                name: s.chars().take(80).collect(),
+                reason,
+            })
+        };
+        if s.is_empty() || s.len() > 64 {
+            return bad("must be 1 to 64 characters");
+        }
+        let b = s.as_bytes();
+        if !(b[0].is_ascii_lowercase() || b[0].is_ascii_digit()) {
+            return bad("must start with a lower-case letter or digit");
+        }
+        if !b.iter().all(|&c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'-' | b'_' | b'.')
+        }) {
+            return bad("only lower-case letters, digits, '-', '_' and '.' are allowed");
+        }
+        // Only lower-case names reach here, so a case-sensitive check is exact.
+        #[allow(clippy::case_sensitive_file_extension_comparisons)]
+        let json = s.ends_with(".json");
+        if matches!(s, "root" | "targets" | "snapshot" | "timestamp") || json {
+            return bad("reserved name");
+        }
+        Ok(PackageName(s.to_owned()))
+    }
+}
+
+impl fmt::Display for PackageName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_newtype_serde!(PackageName);
+
+/// A package version (semver).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(semver::Version);
+
+impl Version {
+    /// The semver value.
+    pub fn semver(&self) -> &semver::Version {
+        &self.0
+    }
+}
+
+impl FromStr for Version {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        if s.len() > 64 {
+            return Err(Error::VersionInvalid(
+                s.chars().take(80).collect(),
+                semver::Version::parse("").expect_err("empty is not a version"),
+            ));
+        }
+        semver::Version::parse(s)
+            .map(Version)
+            .map_err(|e| Error::VersionInvalid(s.to_owned(), e))
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+string_newtype_serde!(Version);
+
+/// A target path `<package>/<version>/<file>` (see the module docs for the rules).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TargetPath {
+    path: String,
+    package: PackageName,
+    version: Version,
+}
+
+impl TargetPath {
+    /// Maximum length in bytes.
+    pub const MAX_LEN: usize = 256;
+
+    /// Builds a path from its parts.
+    pub fn new(package: &PackageName, version: &Version, file: &str) -> Result<Self> {
+        format!("{package}/{version}/{file}").parse()
+    }
+    /// The whole path.
+    pub fn as_str(&self) -> &str {
+        &self.path
+    }
+    /// The package segment.
+    pub fn package(&self) -> &PackageName {
+        &self.package
+    }
+    /// The version segment.
+    pub fn version(&self) -> &Version {
+        &self.version
+    }
+    /// The file name segment.
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or_default()
+    }
+}
+
+impl FromStr for TargetPath {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |reason| {
+            Err(Error::TargetPathInvalid {
+                path: s.chars().take(300).collect(),
+                reason,
+            })
+        };
+        if s.len() > Self::MAX_LEN {
+            return bad("longer than 256 bytes");
+        }
+        if s.contains('\\') {
+            return bad("contains a backslash");
+        }
+        if s.starts_with('/') {
+            return bad("absolute path");
+        }
+        let segs: Vec<&str> = s.split('/').collect();
+        if segs.iter().any(|x| x.is_empty()) {
+            return bad("empty segment");
+        }
+        if segs.iter().any(|x| *x == "." || *x == "..") {
+            return bad("'.' or '..' segment");
+        }
+        if segs.len() != 3 {
+            return bad("must be <package>/<version>/<file>");
+        }
+        let Ok(package) = segs[0].parse::<PackageName>() else {
+            return bad("invalid package name segment");
+        };
+        let Ok(version) = segs[1].parse::<Version>() else {
+            return bad("invalid version segment");
+        };
+        let file = segs[2];
+        if file.len() > 128 {
+            return bad("file name longer than 128 bytes");
+        }
+        if file.starts_with('.') {
+            return bad("file name starts with '.'");
+        }
+        if !file
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-' | b'+'))
+        {
+            return bad("file name has characters other than letters, digits, '.', '_', '-', '+'");
+        }
+        Ok(TargetPath {
+            path: s.to_owned(),
+            package,
+            version,
+        })
+    }
+}
+
+impl fmt::Display for TargetPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.path)
+    }
+}
+string_newtype_serde!(TargetPath);
+
+/// A SHA-256 digest.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Sha256([u8; 32]);
+
+impl Sha256 {
+    /// The digest of `data`.
+    pub fn digest(data: &[u8]) -> Self {
+        Sha256(sha2::Sha256::digest(data).into())
+    }
+    /// From raw bytes.
+    pub fn from_bytes(b: [u8; 32]) -> Self {
+        Sha256(b)
+    }
+    /// The raw bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// Lower-case hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl FromStr for Sha256 {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            let mut out = [0; 32];
+            hex::decode_to_slice(s, &mut out).map_err(|e| Error::malformed("sha256", e))?;
+            Ok(Sha256(out))
+        } else {
+            Err(Error::malformed(
+                "sha256",
+                format_args!(
+                    "{:?} is not 64 lower-case hex characters",
+                    s.chars().take(80).collect::<String>()
+                ),
+            ))
+        }
+    }
+}
+string_newtype_serde!(Sha256);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_paths() {
+        let ok = TargetPath::from_str("x0x/0.3.1/x0x.linux-x64-gnu.node").unwrap();
+        assert_eq!(ok.package().as_str(), "x0x");
+        assert_eq!(ok.version().to_string(), "0.3.1");
+        assert_eq!(ok.file_name(), "x0x.linux-x64-gnu.node");
+        assert!(TargetPath::from_str("x0x/1.0.0-rc.1+build.5/x0x.wasm32-wasip1.wasm").is_ok());
+        for bad in [
+            "",
+            "x0x",
+            "x0x/0.3.1",
+            "/x0x/0.3.1/f",
+            "x0x/../f/g",
+            "x0x/0.3.1/..",
+            "x0x/0.3.1/.hidden",
+            "x0x//0.3.1/f",
+            "x0x/0.3.1/f/",
+            "x0x\\0.3.1\\f",
+            "x0x/0.3.1/a/b",
+            "X0X/0.3.1/f",
+            "x0x/v1/f",
+            "x0x/0.3.1/f g",
+            "x0x/0.3.1/f\u{0}",
+            "x0x/0.3.1/é",
+        ] {
+            assert_eq!(
+                TargetPath::from_str(bad).unwrap_err().code(),
+                "target.path_invalid",
+                "{bad:?}"
+            );
+        }
+        let long = format!("x0x/0.3.1/{}", "a".repeat(129));
+        assert!(TargetPath::from_str(&long).is_err());
+    }
+
+    #[test]
+    fn package_names_and_versions() {
+        assert!("x0x".parse::<PackageName>().is_ok());
+        assert!("my-pkg.v2_x".parse::<PackageName>().is_ok());
+        for bad in [
+            "",
+            "X0x",
+            "-x",
+            ".x",
+            "a/b",
+            "root",
+            "targets",
+            "x.json",
+            &"a".repeat(65),
+        ] {
+            assert_eq!(
+                bad.parse::<PackageName>().unwrap_err().code(),
+                "package.name_invalid",
+                "{bad:?}"
+            );
+        }
+        assert!("1.2.3-beta.1".parse::<Version>().is_ok());
+        assert_eq!(
+            "1.2".parse::<Version>().unwrap_err().code(),
+            "package.version_invalid"
+        );
+    }
+
+    #[test]
+    fn sha256_hex() {
+        let d = Sha256::digest(b"abc");
+        assert_eq!(
+            d.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(d.to_hex().parse::<Sha256>().unwrap(), d);
+        assert!(d.to_hex().to_uppercase().parse::<Sha256>().is_err());
+    }
+}
