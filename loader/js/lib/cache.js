@@ -1,0 +1,245 @@
+'use strict';
+// The verified cache. Layout under the cache directory (X0X_DIST_CACHE):
+//
+//   blobs/<sha256>.<node|wasm>   content-addressed, written once via tmp file + fsync + rename, mode 0444;
+//                                only ever created from bytes whose SHA-256 and length matched verified metadata
+//   tuf/<anchor>/                trusted TUF metadata per trust anchor (sha256 of the anchor root.json):
+//                                N.root.json chain, timestamp.json, N.snapshot.json, N.targets.json, N.<role>.json
+//   resolved/<key>.json          warm-path records: which blob this host/version/settings resolved to, with the
+//                                blob's size/mtime/ino/dev at verification time and the host identity (node's
+//                                execPath + its ELF interpreter's stat)
+//   locks/<sha256>.lock          cross-process download locks (open 'wx'); stale after LOCK_STALE_MS unless the
+//                                holder refreshes its mtime, or at once if its pid is gone on this host
+//   tmp/                         in-flight downloads (same file system as blobs/, so rename is atomic)
+//
+// See docs/loader.md for the threat model behind trusting a record without re-hashing.
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const { err } = require('./errors');
+const { DEFAULTS } = require('./constants');
+
+const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function dirs(cacheDir) {
+  return {
+    blobs: path.join(cacheDir, 'blobs'),
+    tuf: path.join(cacheDir, 'tuf'),
+    resolved: path.join(cacheDir, 'resolved'),
+    locks: path.join(cacheDir, 'locks'),
+    tmp: path.join(cacheDir, 'tmp'),
+  };
+}
+
+function ensureDirs(cacheDir) {
+  const d = dirs(cacheDir);
+  try {
+    for (const p of Object.values(d)) fs.mkdirSync(p, { recursive: true });
+  } catch (e) {
+    throw err('io.error', `cannot create cache directory ${cacheDir}`, { cause: e });
+  }
+  return d;
+}
+
+function blobPath(cacheDir, sha256, kind) {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw err('internal', `not a sha256: ${sha256}`);
+  return path.join(cacheDir, 'blobs', `${sha256}.${kind === 'wasm' ? 'wasm' : 'node'}`);
+}
+
+function tmpPath(cacheDir) {
+  return path.join(cacheDir, 'tmp', `${process.pid}-${crypto.randomBytes(6).toString('hex')}.part`);
+}
+
+/** Atomically publish `tmp` as `dest`, read-only. */
+function publish(tmp, dest) {
+  try {
+    fs.chmodSync(tmp, 0o444);
+    fs.renameSync(tmp, dest);
+  } catch (e) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw err('io.error', `cannot move ${tmp} to ${dest}`, { cause: e });
+  }
+}
+
+/** Write `bytes` (already verified) to `dest` atomically and read-only. */
+function writeAtomic(cacheDir, dest, bytes, mode = 0o444) {
+  const tmp = tmpPath(cacheDir);
+  try {
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, bytes);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (mode !== 0o444) fs.chmodSync(tmp, mode);
+  } catch (e) {
+    throw err('io.error', `cannot write ${tmp}`, { cause: e });
+  }
+  if (mode === 0o444) publish(tmp, dest);
+  else fs.renameSync(tmp, dest);
+}
+
+/** Hash a file (full read). */
+function sha256File(file) {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let n;
+    while ((n = fs.readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Cross-process lock on `name` (one per blob). Returns a release function, or null when `done()` became true
+ * while waiting (another process finished the work). Works sync (`wait: sleepSync`) or async.
+ */
+function lockAttempt(lockFile, staleMs) {
+  try {
+    const fd = fs.openSync(lockFile, 'wx', 0o644);
+    fs.writeSync(fd, JSON.stringify({ pid: process.pid, host: os.hostname(), at: Date.now() }));
+    return fd;
+  } catch (e) {
+    if (e.code !== 'EEXIST') throw err('io.error', `cannot create lock ${lockFile}`, { cause: e });
+  }
+  // Held: break it if stale (holder dead on this host, or not refreshed for staleMs).
+  try {
+    const raw = fs.readFileSync(lockFile, 'utf8');
+    const st = fs.statSync(lockFile);
+    let dead = false;
+    try {
+      const info = JSON.parse(raw);
+      if (info.host === os.hostname() && Number.isInteger(info.pid)) {
+        try {
+          process.kill(info.pid, 0);
+        } catch (e) {
+          dead = e.code === 'ESRCH';
+        }
+      }
+    } catch {
+      // Being written right now, or garbage: judge by age only.
+    }
+    if (dead || Date.now() - st.mtimeMs > staleMs) {
+      // Re-read before unlinking so that a lock re-taken meanwhile is not removed.
+      if (fs.readFileSync(lockFile, 'utf8') === raw) fs.unlinkSync(lockFile);
+    }
+  } catch {
+    /* vanished meanwhile: retry */
+  }
+  return null;
+}
+
+function makeRelease(fd, lockFile, staleMs) {
+  const timer = setInterval(() => {
+    try {
+      const now = new Date();
+      fs.futimesSync(fd, now, now);
+    } catch {
+      /* best effort */
+    }
+  }, Math.max(1000, staleMs / 3));
+  if (timer.unref) timer.unref();
+  return () => {
+    clearInterval(timer);
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* closed */
+    }
+    try {
+      fs.unlinkSync(lockFile);
+    } catch {
+      /* removed */
+    }
+  };
+}
+
+async function withLock(cacheDir, name, done, fn, opts = {}) {
+  const staleMs = opts.staleMs || DEFAULTS.LOCK_STALE_MS;
+  const waitMs = opts.waitMs || DEFAULTS.LOCK_WAIT_MS;
+  const lockFile = path.join(dirs(cacheDir).locks, `${name}.lock`);
+  const t0 = Date.now();
+  let delay = 10;
+  for (;;) {
+    if (done()) return { waited: true };
+    const fd = lockAttempt(lockFile, staleMs);
+    if (fd !== null) {
+      const release = makeRelease(fd, lockFile, staleMs);
+      try {
+        if (done()) return { waited: true };
+        return { waited: false, value: await fn() };
+      } finally {
+        release();
+      }
+    }
+    if (Date.now() - t0 > waitMs) throw err('io.error', `timed out after ${waitMs} ms waiting for ${lockFile}`);
+    await sleep(delay);
+    delay = Math.min(200, delay * 2);
+  }
+}
+
+function withLockSync(cacheDir, name, done, fn, opts = {}) {
+  const staleMs = opts.staleMs || DEFAULTS.LOCK_STALE_MS;
+  const waitMs = opts.waitMs || DEFAULTS.LOCK_WAIT_MS;
+  const lockFile = path.join(dirs(cacheDir).locks, `${name}.lock`);
+  const t0 = Date.now();
+  let delay = 10;
+  for (;;) {
+    if (done()) return { waited: true };
+    const fd = lockAttempt(lockFile, staleMs);
+    if (fd !== null) {
+      try {
+        if (done()) return { waited: true };
+        return { waited: false, value: fn() };
+      } finally {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          /* closed */
+        }
+        try {
+          fs.unlinkSync(lockFile);
+        } catch {
+          /* removed */
+        }
+      }
+    }
+    if (Date.now() - t0 > waitMs) throw err('io.error', `timed out after ${waitMs} ms waiting for ${lockFile}`);
+    sleepSync(delay);
+    delay = Math.min(200, delay * 2);
+  }
+}
+
+/** Stat fields that change whenever a file is replaced or modified. */
+function fileId(st) {
+  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
+}
+function sameId(a, b) {
+  return a && b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev;
+}
+
+module.exports = {
+  dirs,
+  ensureDirs,
+  blobPath,
+  tmpPath,
+  publish,
+  writeAtomic,
+  sha256File,
+  withLock,
+  withLockSync,
+  fileId,
+  sameId,
+  sleepSync,
+};

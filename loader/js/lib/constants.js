@@ -1,0 +1,92 @@
+'use strict';
+// Every setting the x0x JavaScript loader reads, in one place.
+//
+// Each setting is read from the environment (`X0X_DIST_URL`) or, when absent, from the npm config that npm
+// passes to lifecycle scripts as `npm_config_<key>` (`x0x_dist_url=...` in `.npmrc`). The README's table is
+// checked against `SETTINGS` by test/config.test.js; add a row there when adding one here.
+
+const path = require('path');
+const os = require('os');
+
+/** @type {Record<string, {doc: string, npm?: boolean}>} */
+const SETTINGS = {
+  X0X_DIST_URL: {
+    doc: 'TUF repository to fetch from: an http(s) server root (`/tuf/metadata/...` below it) or a `file://` directory.',
+  },
+  X0X_DIST_BUNDLE: { doc: 'An air-gapped bundle file (produced by `x0x-dist bundle export`) to install from.' },
+  X0X_DIST_CACHE: {
+    doc: 'Cache directory. Default: `$XDG_CACHE_HOME/x0x-dist`, `~/Library/Caches/x0x-dist` or `%LOCALAPPDATA%\\x0x-dist`.',
+  },
+  X0X_DIST_OFFLINE: { doc: '`1`: never use the network (cache, installed platform package, bundle, file:// only).' },
+  X0X_DIST_ROOT: { doc: 'A trusted root.json replacing the one shipped in the package (private repositories).' },
+  X0X_NATIVE_PATH: { doc: 'An explicit binary (.node or .wasm); still checked against the signed hashes.' },
+  X0X_FORCE_WASM: { doc: '`1`: load the WASM build even if a native one fits; `error`: never fall back to WASM.' },
+  X0X_DIST_VERIFY: {
+    doc: '`always`: re-hash cached binaries and re-verify metadata on every require (default: trust the cache stamp).',
+  },
+  X0X_DIST_TIMEOUT_MS: { doc: 'Per-request network timeout in milliseconds (default 30000).' },
+  X0X_DIST_RETRIES: { doc: 'Network retries per request, with exponential backoff (default 3).' },
+  X0X_DIST_DEBUG: { doc: '`1`: print the resolution trace (host, candidates, sources) to stderr.' },
+};
+
+const DEFAULTS = {
+  TIMEOUT_MS: 30000,
+  RETRIES: 3,
+  /** Lock files older than this (and not refreshed by a live holder) are stale. */
+  LOCK_STALE_MS: 30000,
+  /** How long a process waits for another one's download before giving up. */
+  LOCK_WAIT_MS: 300000,
+  /** Upper bounds for metadata downloads when the referrer gives no length (TUF 5.2 / 5.3.1). */
+  MAX_ROOT_BYTES: 512000,
+  MAX_TIMESTAMP_BYTES: 16384,
+  MAX_METADATA_BYTES: 8000000,
+  /** Maximum root rotations followed in one update (python-tuf's default). */
+  MAX_ROOT_ROTATIONS: 256,
+  MAX_DELEGATIONS: 32,
+};
+
+/** Read one setting from `env` (environment first, then npm's `npm_config_<lowercase>`). */
+function setting(name, env = process.env) {
+  const v = env[name];
+  if (v !== undefined && v !== '') return v;
+  const npm = env[`npm_config_${name.toLowerCase()}`];
+  if (npm !== undefined && npm !== '') return npm;
+  return undefined;
+}
+
+function defaultCacheDir(env = process.env, platform = process.platform) {
+  if (platform === 'win32') {
+    const base = env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local');
+    return path.join(base, 'x0x-dist', 'Cache');
+  }
+  if (platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'x0x-dist');
+  const xdg = env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'x0x-dist');
+}
+
+function intSetting(name, env, dflt) {
+  const v = setting(name, env);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 0 ? n : dflt;
+}
+
+/** The resolved configuration: one object passed everywhere (no other module reads process.env). */
+function readConfig(env = process.env) {
+  const force = (setting('X0X_FORCE_WASM', env) || '').toLowerCase();
+  return {
+    url: setting('X0X_DIST_URL', env),
+    bundle: setting('X0X_DIST_BUNDLE', env),
+    cacheDir: path.resolve(setting('X0X_DIST_CACHE', env) || defaultCacheDir(env)),
+    offline: ['1', 'true', 'yes'].includes((setting('X0X_DIST_OFFLINE', env) || '').toLowerCase()),
+    rootPath: setting('X0X_DIST_ROOT', env),
+    nativePath: setting('X0X_NATIVE_PATH', env),
+    forceWasm: ['1', 'true', 'yes'].includes(force) ? 'force' : force === 'error' ? 'forbid' : 'auto',
+    verifyAlways: (setting('X0X_DIST_VERIFY', env) || '').toLowerCase() === 'always',
+    timeoutMs: intSetting('X0X_DIST_TIMEOUT_MS', env, DEFAULTS.TIMEOUT_MS),
+    retries: intSetting('X0X_DIST_RETRIES', env, DEFAULTS.RETRIES),
+    debug: setting('X0X_DIST_DEBUG', env) === '1',
+  };
+}
+
+module.exports = { SETTINGS, DEFAULTS, setting, readConfig, defaultCacheDir };

@@ -1,0 +1,470 @@
+'use strict';
+// resolve → fetch → verify → cache → load, synchronously inside `require('x0x')`.
+//
+// Invariant: no bytes are loaded (dlopen or WebAssembly) unless their SHA-256 and length were checked against
+// target metadata verified from the trusted root: either in this process just now, or when the cache record
+// being used was written (the record names the content-addressed blob and pins its size/mtime/inode; see
+// docs/loader.md for why that is enough and X0X_DIST_VERIFY=always for when it is not).
+//
+// Order per candidate (exact native → wasm32-wasip1-threads → wasm32-wasip1; X0X_FORCE_WASM reorders):
+//   X0X_NATIVE_PATH (explicit, replaces the search) → the verified cache → an installed platform package
+//   `@<scope>/core-<platform>` → the repository (X0X_DIST_URL) or bundle (X0X_DIST_BUNDLE), fetched by a child
+//   process (require() is synchronous) that runs the TUF workflow and writes the cache under a lock.
+// A candidate that is missing, does not fit the host (glibc floor) or fails to load is recorded with its
+// reason and the next one is tried; when none loads, one Error with code `loader.no_candidate` lists them all.
+//
+// Heavy modules (tuf, fetch, child_process) are required lazily so the warm path stays well under 1 ms.
+
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const { readConfig } = require('./constants');
+const { err } = require('./errors');
+const cache = require('./cache');
+
+function sha256(buf) {
+  return crypto.createHash('sha256').update(buf).digest('hex');
+}
+
+function statId(p) {
+  try {
+    return cache.fileId(fs.statSync(p));
+  } catch {
+    return null;
+  }
+}
+
+/** Read the package's identity: release.json (written by pack.js) or package.json. */
+function releaseOf(pkgDir) {
+  for (const f of ['release.json', 'package.json']) {
+    try {
+      const j = JSON.parse(fs.readFileSync(path.join(pkgDir, f), 'utf8'));
+      if (j.version) return { pkg: j.package || j.name, version: j.version, scope: j.scope || 'x0x' };
+    } catch {
+      /* next */
+    }
+  }
+  throw err('config.invalid', `cannot read the release version from ${pkgDir}/package.json`);
+}
+
+function anchorBytesOf(cfg, pkgDir) {
+  const file = cfg.rootPath ? path.resolve(cfg.rootPath) : path.join(pkgDir, 'root.json');
+  try {
+    return { file, bytes: fs.readFileSync(file) };
+  } catch (e) {
+    throw err('config.invalid', `cannot read the trusted root ${file}${cfg.rootPath ? ' (X0X_DIST_ROOT)' : ''}`, { cause: e });
+  }
+}
+
+function warmKey(ctx) {
+  return sha256(
+    JSON.stringify([ctx.anchorId, ctx.pkg, ctx.version, process.platform, process.arch, ctx.cfg.forceWasm, process.execPath]),
+  ).slice(0, 40);
+}
+
+/** The cheap host identity the warm path re-checks: node's binary and its ELF interpreter. */
+function hostIdentity(interpreter) {
+  let interp = null;
+  if (interpreter) {
+    try {
+      interp = fs.realpathSync(interpreter);
+    } catch {
+      interp = interpreter;
+    }
+  }
+  return { exec: process.execPath, execId: statId(process.execPath), interp, interpId: interp ? statId(interp) : null };
+}
+
+function sameHost(a) {
+  if (!a || !cache.sameId(statId(a.exec), a.execId)) return false;
+  return !a.interp || cache.sameId(statId(a.interp), a.interpId);
+}
+
+function loadNative(file) {
+  const m = { exports: {} };
+  try {
+    process.dlopen(m, file);
+  } catch (e) {
+    throw err('loader.load_failed', `dlopen ${file} failed (${e.code || 'error'})`, { cause: e });
+  }
+  return m.exports;
+}
+
+class Resolver {
+  constructor(opts = {}) {
+    this.pkgDir = opts.pkgDir;
+    this.env = opts.env || process.env;
+    this.cfg = readConfig(this.env);
+    this.hostOverride = opts.host;
+    this.loadNative = opts.loadNative || loadNative;
+    /** Let the fetch worker print progress on our stderr (postinstall on a terminal). */
+    this.progress = Boolean(opts.progress);
+    this.loadWasm = opts.loadWasm || ((bytes, o) => require('./wasm').loadWasm(bytes, o));
+    this.trace = [];
+    const rel = releaseOf(this.pkgDir);
+    this.pkg = rel.pkg;
+    this.version = rel.version;
+    this.scope = rel.scope;
+    const anchor = anchorBytesOf(this.cfg, this.pkgDir);
+    this.anchorFile = anchor.file;
+    this.anchorBytes = anchor.bytes;
+    this.anchorId = sha256(anchor.bytes).slice(0, 32);
+    this.persistDir = path.join(this.cfg.cacheDir, 'tuf', this.anchorId);
+    this.embeddedDir = path.join(this.pkgDir, 'metadata');
+  }
+
+  log(msg) {
+    this.trace.push(msg);
+    if (this.cfg.debug) process.stderr.write(`x0x-loader: ${msg}\n`);
+  }
+
+  recordPath() {
+    return path.join(this.cfg.cacheDir, 'resolved', `${warmKey(this)}.json`);
+  }
+
+  /** Warm path: a record written after a verified load, still matching blob and host. */
+  tryWarm() {
+    if (this.cfg.verifyAlways || this.cfg.nativePath) return null;
+    let rec;
+    try {
+      rec = JSON.parse(fs.readFileSync(this.recordPath(), 'utf8'));
+    } catch {
+      return null;
+    }
+    if (rec.v !== 1 || !sameHost(rec.host) || !cache.sameId(statId(rec.blob), rec.blobId)) return null;
+    if (path.dirname(rec.blob) !== path.join(this.cfg.cacheDir, 'blobs')) return null;
+    this.log(`warm: ${rec.platform} from ${rec.blob}`);
+    try {
+      const exports = rec.kind === 'wasm'
+        ? this.loadWasm(fs.readFileSync(rec.blob), { pkgDir: this.pkgDir, pkg: this.pkg })
+        : this.loadNative(rec.blob);
+      return { exports, platform: rec.platform, kind: rec.kind, source: 'cache', file: rec.blob, warm: true };
+    } catch (e) {
+      this.log(`warm record failed to load (${e.message}); resolving from scratch`);
+      return null;
+    }
+  }
+
+  host() {
+    if (!this._host) {
+      const { detectHost } = require('./host');
+      this._host = detectHost(this.hostOverride);
+    }
+    return this._host;
+  }
+
+  /** Verified local metadata sets: persisted (newer, from online updates) then embedded (the release's own). */
+  localSets() {
+    if (!this._local) {
+      const { loadLocal, DirStore } = require('./trust');
+      const persisted = new DirStore(this.persistDir);
+      const embedded = new DirStore(this.embeddedDir);
+      this._local = [
+        { name: 'cache', store: persisted, ...loadLocal(this.anchorBytes, [persisted, embedded], persisted) },
+        { name: 'package', store: embedded, ...loadLocal(this.anchorBytes, [persisted, embedded], embedded) },
+      ];
+      for (const s of this._local) if (s.error) this.log(`${s.name} metadata rejected: [${s.error.code}] ${s.error.message}`);
+    }
+    return this._local;
+  }
+
+  /** Signed info for `targetPath` from local verified metadata, or null. */
+  lookup(targetPath) {
+    const { findTargetSync } = require('./trust');
+    const errors = [];
+    for (const set of this.localSets()) {
+      if (!set.ts.snapshot) continue;
+      try {
+        const info = findTargetSync(set.ts, [set.store], targetPath);
+        if (info) return { ...info, from: set.name };
+      } catch (e) {
+        errors.push(e);
+        this.log(`${set.name} metadata: [${e.code}] ${e.message}`);
+      }
+    }
+    if (errors.length) throw errors[0];
+    return null;
+  }
+
+  repoConfigured() {
+    return Boolean(this.cfg.url || this.cfg.bundle);
+  }
+
+  /** A repository is configured and reaching it needs no network, or the network is allowed. */
+  canFetch() {
+    if (!this.repoConfigured()) return false;
+    return !this.cfg.offline || Boolean(this.cfg.bundle) || /^file:/i.test(this.cfg.url || '');
+  }
+
+  /** Run the fetch worker (TUF refresh + download into the cache) synchronously in a child process. */
+  runWorker(targetPath, kind) {
+    const { spawnSync } = require('child_process');
+    const args = {
+      cacheDir: this.cfg.cacheDir,
+      url: this.cfg.url,
+      bundle: this.cfg.bundle,
+      offline: this.cfg.offline,
+      anchorFile: this.anchorFile,
+      embeddedDir: this.embeddedDir,
+      targetPath,
+      kind,
+      timeoutMs: this.cfg.timeoutMs,
+      retries: this.cfg.retries,
+    };
+    const r = spawnSync(process.execPath, [path.join(__dirname, 'worker.js'), JSON.stringify(args)], {
+      stdio: ['ignore', 'pipe', this.progress ? 'inherit' : 'pipe'],
+      env: this.env,
+      maxBuffer: 1 << 20,
+      windowsHide: true,
+    });
+    let out = null;
+    try {
+      out = JSON.parse(String(r.stdout).trim().split('\n').pop());
+    } catch {
+      out = null;
+    }
+    if (out && out.ok) return out;
+    if (out && out.error) {
+      const e = err(out.error.code in require('./errors').CODES ? out.error.code : 'internal', out.error.message);
+      if (out.error.chain && out.error.chain.length) e.cause = new Error(out.error.chain.join('; '));
+      throw e;
+    }
+    throw err('internal', `fetch worker failed (status ${r.status}, signal ${r.signal})`, {
+      cause: new Error(String(r.stderr || r.error || '').slice(-2000)),
+    });
+  }
+
+  /** Read, check and (if needed) place bytes in the cache. Returns the blob path. */
+  admit(bytes, info, kind, label) {
+    const want = info.hashes.sha256;
+    if (bytes.length !== info.length) {
+      throw err('target.length_mismatch', `${label} is ${bytes.length} bytes, signed length ${info.length}`);
+    }
+    const got = sha256(bytes);
+    if (got !== want) throw err('target.digest_mismatch', `${label} has SHA-256 ${got}, signed ${want}`);
+    const dest = cache.blobPath(this.cfg.cacheDir, want, kind);
+    cache.ensureDirs(this.cfg.cacheDir);
+    cache.withLockSync(this.cfg.cacheDir, want, () => fs.existsSync(dest), () => cache.writeAtomic(this.cfg.cacheDir, dest, bytes));
+    return dest;
+  }
+
+  /** A cached blob, fully re-hashed (cold path); corrupt blobs are removed. */
+  fromCache(info, kind) {
+    const blob = cache.blobPath(this.cfg.cacheDir, info.hashes.sha256, kind);
+    let bytes;
+    try {
+      bytes = fs.readFileSync(blob);
+    } catch {
+      return null;
+    }
+    if (bytes.length === info.length && sha256(bytes) === info.hashes.sha256) return { blob, bytes };
+    this.log(`cache.corrupt: ${blob} no longer matches its signed hash; removed`);
+    try {
+      fs.chmodSync(blob, 0o644);
+      fs.unlinkSync(blob);
+    } catch {
+      /* already gone */
+    }
+    return null;
+  }
+
+  fromPlatformPackage(cand, file) {
+    const name = `@${this.scope}/core-${cand.name}`;
+    let dir;
+    try {
+      dir = path.dirname(require.resolve(`${name}/package.json`, { paths: [this.pkgDir] }));
+    } catch {
+      return null;
+    }
+    const p = path.join(dir, file);
+    try {
+      return { bytes: fs.readFileSync(p), label: `${name}/${file}` };
+    } catch {
+      return null;
+    }
+  }
+
+  writeRecord(res, info) {
+    try {
+      cache.ensureDirs(this.cfg.cacheDir);
+      const rec = {
+        v: 1,
+        pkg: this.pkg,
+        version: this.version,
+        platform: res.platform,
+        kind: res.kind,
+        target: info.path,
+        sha256: info.hashes.sha256,
+        length: info.length,
+        blob: res.file,
+        blobId: statId(res.file),
+        host: hostIdentity(this.host().interpreter),
+        verifiedAt: new Date().toISOString(),
+      };
+      cache.writeAtomic(this.cfg.cacheDir, this.recordPath(), Buffer.from(JSON.stringify(rec)), 0o644);
+    } catch (e) {
+      this.log(`could not write the warm-path record: ${e.message}`);
+    }
+  }
+
+  load(cand, blob, bytes) {
+    if (cand.kind === 'wasm') return this.loadWasm(bytes || fs.readFileSync(blob), { pkgDir: this.pkgDir, pkg: this.pkg });
+    return this.loadNative(blob);
+  }
+
+  /** One candidate through every source. Returns the result or throws the reason. */
+  tryCandidate(cand) {
+    const { fileName } = require('./platforms');
+    const { glibcFloor, cmpVersion } = require('./host');
+    const host = this.host();
+    const file = fileName(this.pkg, cand);
+    const targetPath = `${this.pkg}/${this.version}/${file}`;
+    let info = this.lookup(targetPath);
+    let fetched = false;
+    if (!info && this.canFetch()) {
+      this.log(`${targetPath}: not in local metadata, asking ${this.cfg.bundle ? 'the bundle' : 'the repository'}`);
+      this.runWorker(targetPath, cand.kind);
+      fetched = true;
+      this._local = null;
+      info = this.lookup(targetPath);
+    }
+    if (!info) throw err('target.not_found', `no verified metadata lists ${targetPath}`);
+    if (!info.hashes || typeof info.hashes.sha256 !== 'string') {
+      throw err('target.not_found', `${targetPath} has no sha256 in its signed metadata`);
+    }
+    const floor = glibcFloor(info.custom);
+    if (cand.libc === 'gnu' && floor && host.glibc && cmpVersion(floor, host.glibc) > 0) {
+      throw err('loader.load_failed', `${file} needs glibc ${floor}, this host has ${host.glibc}`, { skipped: 'abi' });
+    }
+    const result = (blob, bytes, source) => {
+      const exports = this.load(cand, blob, bytes);
+      const res = { exports, platform: cand.name, kind: cand.kind, source, file: blob, target: targetPath };
+      this.writeRecord(res, info);
+      return res;
+    };
+    const cached = this.fromCache(info, cand.kind);
+    const fetchedFrom = this.cfg.bundle ? 'bundle' : 'repository';
+    if (cached) return result(cached.blob, cached.bytes, fetched ? fetchedFrom : 'cache');
+    const pp = this.fromPlatformPackage(cand, file);
+    if (pp) {
+      const blob = this.admit(pp.bytes, info, cand.kind, pp.label);
+      return result(blob, pp.bytes, 'platform-package');
+    }
+    if (!this.repoConfigured()) {
+      throw err('loader.offline', `${targetPath} is not cached and no repository is configured (X0X_DIST_URL or X0X_DIST_BUNDLE)`);
+    }
+    if (!this.canFetch()) {
+      throw err('loader.offline', `${targetPath} is not cached and X0X_DIST_OFFLINE=1 forbids fetching it`);
+    }
+    if (!fetched) this.runWorker(targetPath, cand.kind);
+    const after = this.fromCache(info, cand.kind);
+    if (!after) throw err('target.not_found', `the fetch of ${targetPath} left nothing verified in the cache`);
+    return result(after.blob, after.bytes, fetchedFrom);
+  }
+
+  /** X0X_NATIVE_PATH: the file must match some signed target of this release; it replaces the search. */
+  explicit() {
+    const { table, fileName } = require('./platforms');
+    const p = path.resolve(this.cfg.nativePath);
+    let bytes;
+    try {
+      bytes = fs.readFileSync(p);
+    } catch (e) {
+      throw err('config.invalid', `cannot read X0X_NATIVE_PATH ${p}`, { cause: e });
+    }
+    const digest = sha256(bytes);
+    for (const cand of table()) {
+      const targetPath = `${this.pkg}/${this.version}/${fileName(this.pkg, cand)}`;
+      let info = null;
+      try {
+        info = this.lookup(targetPath);
+      } catch {
+        info = null;
+      }
+      if (info && info.hashes.sha256 === digest && info.length === bytes.length) {
+        const blob = this.admit(bytes, info, cand.kind, p);
+        const exports = this.load(cand, blob, bytes);
+        return { exports, platform: cand.name, kind: cand.kind, source: 'X0X_NATIVE_PATH', file: blob, target: targetPath };
+      }
+    }
+    throw err(
+      'target.digest_mismatch',
+      `X0X_NATIVE_PATH ${p} (SHA-256 ${digest}) matches no signed target of ${this.pkg} ${this.version}`,
+    );
+  }
+
+  resolve() {
+    const warm = this.tryWarm();
+    if (warm) return warm;
+    if (this.cfg.nativePath) return this.explicit();
+    const { describeHost, rankCandidates } = require('./host');
+    const { table } = require('./platforms');
+    const host = this.host();
+    const candidates = rankCandidates(host, table(path.join(this.pkgDir, 'platforms.json')), this.cfg.forceWasm);
+    this.log(`host ${describeHost(host)}; candidates ${candidates.map((c) => c.name).join(', ') || 'none'}`);
+    const attempts = [];
+    for (const cand of candidates) {
+      try {
+        const res = this.tryCandidate(cand);
+        res.attempts = attempts;
+        this.log(`loaded ${cand.name} from ${res.source}`);
+        return res;
+      } catch (e) {
+        const reason = flatten(e);
+        this.log(`${cand.name}: ${reason}`);
+        attempts.push({ name: cand.name, code: e.code || 'loader.load_failed', reason, error: e });
+      }
+    }
+    throw noCandidate(this, host, attempts, candidates);
+  }
+}
+
+function flatten(e) {
+  const parts = [];
+  let cur = e;
+  for (let i = 0; cur && i < 6; i += 1) {
+    parts.push(cur.code && String(cur.code).includes('.') ? `[${cur.code}] ${cur.message}` : cur.message || String(cur));
+    cur = cur.cause;
+  }
+  return parts.join(': ');
+}
+
+function noCandidate(r, host, attempts, candidates) {
+  const { describeHost } = require('./host');
+  const hints = [];
+  if (r.cfg.forceWasm === 'forbid' && !candidates.some((c) => c.kind === 'native')) {
+    hints.push('X0X_FORCE_WASM=error forbids WASM and no native build exists for this host: unset it');
+  }
+  if (!r.repoConfigured()) hints.push('set X0X_DIST_URL to a repository (http(s):// or file://DIR) or X0X_DIST_BUNDLE to a bundle');
+  if (r.cfg.offline) hints.push('X0X_DIST_OFFLINE=1 is set: import a bundle (X0X_DIST_BUNDLE) or pre-fill the cache (X0X_DIST_CACHE) on a connected machine');
+  if (attempts.some((a) => a.code.startsWith('network.'))) hints.push(`check that ${r.cfg.url} is reachable (HTTPS_PROXY/NO_PROXY, NODE_EXTRA_CA_CERTS)`);
+  if (attempts.some((a) => a.code === 'target.digest_mismatch' || a.code.startsWith('metadata.'))) {
+    hints.push('a verification failure is a security event: do not bypass it; report it to the repository operator');
+  }
+  hints.push('X0X_NATIVE_PATH loads an explicit (still verified) binary; X0X_DIST_DEBUG=1 prints the trace');
+  const lines = attempts.map((a) => `  - ${a.name}: ${a.reason}`);
+  const msg =
+    `cannot load ${r.pkg} ${r.version} on ${describeHost(host)}: no candidate could be verified and loaded\n` +
+    `${lines.join('\n') || '  (no candidate platform for this host)'}\nnext: ${hints.join('; ')}`;
+  // Chain every attempt through `cause`: top → first candidate → second → ...
+  let chain;
+  for (let i = attempts.length - 1; i >= 0; i -= 1) {
+    const a = attempts[i];
+    const e = err(a.code in require('./errors').CODES ? a.code : 'loader.load_failed', `${a.name}: ${a.reason}`, { cause: chain });
+    e.candidate = a.name;
+    chain = e;
+  }
+  return err('loader.no_candidate', msg, {
+    cause: chain,
+    host,
+    candidates: attempts.map(({ name, code, reason }) => ({ name, code, reason })),
+    hints,
+  });
+}
+
+/** Entry point used by index.js. */
+function load(opts) {
+  return new Resolver(opts).resolve();
+}
+
+module.exports = { Resolver, load, releaseOf, loadNative };

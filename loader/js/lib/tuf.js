@@ -1,0 +1,450 @@
+'use strict';
+// TUF 1.0 metadata verification (theupdateframework.io, §5 "Detailed client workflow"), mirroring
+// python-tuf's TrustedMetadataSet so both clients accept and reject the same repositories:
+//
+// - root rotation: N+1.root.json must be signed by a threshold of the trusted root's root keys AND of its
+//   own, and carry exactly version N+1; the final root must not be expired before timestamp is accepted.
+// - timestamp: signed by root's timestamp role; versions never go down (equal: keep the trusted one);
+//   the snapshot version it names never goes down.
+// - snapshot: length/hashes as named by timestamp; signed by root's snapshot role; every targets file the
+//   trusted snapshot lists stays listed with a version never lower; version equals what timestamp names.
+// - targets and delegated roles: length/hashes/version as named by snapshot; signed by the delegating role
+//   with its threshold; not expired.
+// - thresholds count distinct key ids AND distinct public keys (two key ids for one key count once);
+//   only ed25519 keys are understood, other key types never count.
+//
+// No I/O here: bytes come in, verified objects come out. `now` is fixed per update (§5.1).
+
+const crypto = require('crypto');
+const { canonicalize, parseStrict } = require('./canonical');
+const { err } = require('./errors');
+
+const EXPIRES_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const TOP_ROLES = ['root', 'timestamp', 'snapshot', 'targets'];
+
+const keyCache = new Map();
+function publicKey(key) {
+  if (!key || key.keytype !== 'ed25519' || key.scheme !== 'ed25519') return null;
+  const hex = key.keyval && key.keyval.public;
+  if (typeof hex !== 'string' || !/^[0-9a-f]{64}$/i.test(hex)) return null;
+  let k = keyCache.get(hex);
+  if (!k) {
+    k = crypto.createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(hex, 'hex').toString('base64url') },
+      format: 'jwk',
+    });
+    keyCache.set(hex, k);
+  }
+  return k;
+}
+
+function isObj(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+function isPosInt(v) {
+  return Number.isSafeInteger(v) && v >= 1;
+}
+
+/**
+ * Parse an envelope `{signatures, signed}` and check the shape of `signed` for the expected role type.
+ * @returns {{signed: any, signatures: {keyid: string, sig: string}[], bytes: Buffer}}
+ */
+function parse(bytes, type, label = type) {
+  let doc;
+  try {
+    doc = parseStrict(Buffer.isBuffer(bytes) ? bytes.toString('utf8') : bytes);
+  } catch (e) {
+    throw err('metadata.malformed', `${label} metadata is not valid JSON`, { cause: e });
+  }
+  const bad = (what, code = 'metadata.malformed') => err(code, `${label} metadata: ${what}`);
+  if (!isObj(doc) || !isObj(doc.signed) || !Array.isArray(doc.signatures)) throw bad('expected {signatures, signed}');
+  const s = doc.signed;
+  if (s._type !== type) {
+    throw bad(`_type is ${JSON.stringify(s._type)}, expected ${JSON.stringify(type)}`, 'metadata.wrong_type');
+  }
+  if (!isPosInt(s.version)) throw bad('version must be a positive integer');
+  if (typeof s.spec_version !== 'string' || !/^1\.\d+(\.\d+)?$/.test(s.spec_version)) {
+    throw bad(`unsupported spec_version ${JSON.stringify(s.spec_version)}`, 'metadata.spec_version');
+  }
+  if (typeof s.expires !== 'string' || !EXPIRES_RE.test(s.expires) || Number.isNaN(Date.parse(s.expires))) {
+    throw bad('expires must look like 2030-01-01T00:00:00Z');
+  }
+  for (const sig of doc.signatures) {
+    if (!isObj(sig) || typeof sig.keyid !== 'string' || typeof sig.sig !== 'string') throw bad('malformed signature');
+  }
+  if (type === 'root') {
+    if (!isObj(s.keys) || !isObj(s.roles)) throw bad('root needs keys and roles');
+    for (const r of TOP_ROLES) checkRole(s.roles[r], `${label} role ${r}`);
+  } else if (type === 'timestamp') {
+    if (!isObj(s.meta) || !isObj(s.meta['snapshot.json'])) throw bad('timestamp needs meta["snapshot.json"]');
+    checkMeta(s.meta['snapshot.json'], label);
+  } else if (type === 'snapshot') {
+    if (!isObj(s.meta)) throw bad('snapshot needs meta');
+    for (const m of Object.values(s.meta)) checkMeta(m, label);
+  } else if (type === 'targets') {
+    if (!isObj(s.targets)) throw bad('targets needs targets');
+    for (const [p, t] of Object.entries(s.targets)) {
+      if (!isObj(t) || !Number.isSafeInteger(t.length) || t.length < 0 || !isObj(t.hashes)) {
+        throw bad(`target ${p} needs length and hashes`);
+      }
+    }
+    if (s.delegations !== undefined) {
+      const d = s.delegations;
+      if (!isObj(d) || !isObj(d.keys) || !Array.isArray(d.roles)) throw bad('delegations needs keys and roles');
+      const names = new Set();
+      for (const r of d.roles) {
+        checkRole(r, `${label} delegation`, 'metadata.delegation_invalid');
+        if (typeof r.name !== 'string' || !r.name || TOP_ROLES.includes(r.name) || names.has(r.name)) {
+          throw bad(`invalid or duplicate delegated role name ${JSON.stringify(r.name)}`, 'metadata.delegation_invalid');
+        }
+        names.add(r.name);
+        const hasPaths = Array.isArray(r.paths);
+        const hasPrefixes = Array.isArray(r.path_hash_prefixes);
+        if (hasPaths === hasPrefixes) {
+          throw bad(`delegation ${r.name} needs exactly one of paths, path_hash_prefixes`, 'metadata.delegation_invalid');
+        }
+      }
+    }
+  }
+  return { signed: s, signatures: doc.signatures, bytes: Buffer.from(bytes) };
+}
+
+function checkRole(r, label, code = 'metadata.malformed') {
+  if (!isObj(r) || !Array.isArray(r.keyids) || !isPosInt(r.threshold)) {
+    throw err(code, `${label}: needs keyids and a threshold >= 1`);
+  }
+}
+function checkMeta(m, label) {
+  if (!isObj(m) || !isPosInt(m.version)) throw err('metadata.malformed', `${label}: meta entry needs a version`);
+  if (m.length !== undefined && (!Number.isSafeInteger(m.length) || m.length < 0)) {
+    throw err('metadata.malformed', `${label}: meta length must be a non-negative integer`);
+  }
+}
+
+/**
+ * Check that `md` is signed by at least `role.threshold` distinct keys of `role.keyids` found in `keys`.
+ * @returns {number} the number of distinct valid signers
+ */
+function verifySignatures(md, role, keys, label) {
+  const data = canonicalize(md.signed);
+  const counted = new Set();
+  const countedKeys = new Set();
+  let badSig = 0;
+  for (const keyid of new Set(role.keyids)) {
+    const key = keys[keyid];
+    const pk = key && publicKey(key);
+    if (!pk) continue;
+    const pub = key.keyval.public.toLowerCase();
+    if (countedKeys.has(pub)) continue;
+    for (const s of md.signatures) {
+      if (s.keyid !== keyid) continue;
+      if (!/^[0-9a-f]{128}$/i.test(s.sig)) {
+        badSig += 1;
+        continue;
+      }
+      let ok = false;
+      try {
+        ok = crypto.verify(null, data, pk, Buffer.from(s.sig, 'hex'));
+      } catch {
+        ok = false;
+      }
+      if (ok) {
+        counted.add(keyid);
+        countedKeys.add(pub);
+        break;
+      }
+      badSig += 1;
+    }
+  }
+  if (counted.size < role.threshold) {
+    throw err(
+      badSig ? 'metadata.signature_invalid' : 'metadata.threshold_not_met',
+      `${label} metadata has ${counted.size} valid signature(s) from authorised keys, threshold is ${role.threshold}`,
+    );
+  }
+  return counted.size;
+}
+
+function checkExpiry(signed, now, label) {
+  if (Date.parse(signed.expires) <= now.getTime()) {
+    throw err('metadata.expired', `${label} metadata version ${signed.version} expired at ${signed.expires}`);
+  }
+}
+
+/** Check bytes against a meta entry's optional `length` and `hashes` (TUF 5.5.2 / 5.6.2). */
+function checkMetaBytes(bytes, meta, label) {
+  if (meta.length !== undefined && bytes.length !== meta.length) {
+    throw err('metadata.length_mismatch', `${label} is ${bytes.length} bytes, its referrer says ${meta.length}`);
+  }
+  if (meta.hashes !== undefined) checkHashes(bytes, meta.hashes, 'metadata.digest_mismatch', label);
+}
+
+function checkHashes(bytes, hashes, code, label) {
+  let checked = 0;
+  for (const [alg, want] of Object.entries(hashes || {})) {
+    if (alg !== 'sha256' && alg !== 'sha512') continue;
+    const got = crypto.createHash(alg).update(bytes).digest('hex');
+    if (got !== String(want).toLowerCase()) throw err(code, `${label}: ${alg} is ${got}, signed ${want}`);
+    checked += 1;
+  }
+  if (!checked) throw err(code, `${label}: no supported hash (sha256/sha512) to check against`);
+}
+
+/** fnmatch-style match of one path segment (`*`, `?`, `[...]`, `[!...]`), as Python's fnmatch. */
+function segmentRegex(pat) {
+  let re = '';
+  for (let i = 0; i < pat.length; i += 1) {
+    const c = pat[i];
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const j = pat.indexOf(']', i + 2);
+      if (j === -1) re += '\\[';
+      else {
+        let body = pat.slice(i + 1, j);
+        const neg = body.startsWith('!');
+        if (neg) body = body.slice(1);
+        re += `[${neg ? '^' : ''}${body.replace(/\\/g, '\\\\')}]`;
+        i = j;
+      }
+    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 's');
+}
+
+/** TUF path-pattern matching: same number of `/`-separated parts, each matched by fnmatch (`*` never crosses `/`). */
+function pathMatches(pattern, targetPath) {
+  const pp = pattern.split('/');
+  const tp = targetPath.split('/');
+  if (pp.length !== tp.length) return false;
+  return pp.every((p, i) => segmentRegex(p).test(tp[i]));
+}
+
+function isDelegatedPath(role, targetPath) {
+  if (Array.isArray(role.paths)) return role.paths.some((p) => typeof p === 'string' && pathMatches(p, targetPath));
+  const h = crypto.createHash('sha256').update(targetPath).digest('hex');
+  return role.path_hash_prefixes.some((p) => typeof p === 'string' && h.startsWith(p));
+}
+
+/**
+ * The trusted metadata of one repository, updated in TUF order. Methods take raw bytes, verify, and only
+ * then replace the trusted copy. Errors carry stable codes.
+ */
+class TrustedSet {
+  /**
+   * @param {Buffer|string} rootBytes the trust anchor (shipped root.json, X0X_DIST_ROOT, or the persisted one)
+   * @param {{now?: Date}} [opts]
+   */
+  constructor(rootBytes, opts = {}) {
+    this.now = opts.now || new Date();
+    /** false: loading local, already-trusted metadata for a pinned release (docs/loader.md, "expiry"). */
+    this.enforceExpiry = opts.enforceExpiry !== false;
+    const root = parse(rootBytes, 'root');
+    verifySignatures(root, root.signed.roles.root, root.signed.keys, 'root');
+    this.root = root;
+    this.timestamp = null;
+    this.snapshot = null;
+    this.targets = null;
+    /** @type {Map<string, ReturnType<typeof parse>>} */
+    this.delegated = new Map();
+  }
+
+  expiry(signed, now, label) {
+    if (this.enforceExpiry) checkExpiry(signed, now, label);
+  }
+
+  rootRole(name) {
+    return { role: this.root.signed.roles[name], keys: this.root.signed.keys };
+  }
+
+  /** §5.3: accept N+1.root.json. */
+  updateRoot(bytes) {
+    if (this.timestamp) throw err('internal', 'root cannot be updated after timestamp');
+    const next = parse(bytes, 'root', `root v${this.root.signed.version + 1}`);
+    const label = `root v${next.signed.version}`;
+    verifySignatures(next, this.root.signed.roles.root, this.root.signed.keys, `${label} (by trusted root)`);
+    if (next.signed.version !== this.root.signed.version + 1) {
+      throw err(
+        'metadata.version_mismatch',
+        `${label}: expected version ${this.root.signed.version + 1}, got ${next.signed.version}`,
+      );
+    }
+    verifySignatures(next, next.signed.roles.root, next.signed.keys, `${label} (self-signed)`);
+    this.root = next;
+    return next;
+  }
+
+  checkFinalRoot() {
+    this.expiry(this.root.signed, this.now, 'root');
+  }
+
+  /** True when the timestamp or snapshot keys changed between two roots (§5.3.11: drop trusted copies). */
+  static onlineKeysRotated(oldRoot, newRoot) {
+    return ['timestamp', 'snapshot'].some(
+      (r) =>
+        JSON.stringify([...oldRoot.signed.roles[r].keyids].sort()) !==
+        JSON.stringify([...newRoot.signed.roles[r].keyids].sort()),
+    );
+  }
+
+  /**
+   * §5.4. `trustedPrev` is the previously trusted timestamp (persisted), for rollback checks.
+   * @returns {{unchanged: boolean}} unchanged: same version as trusted (kept, not replaced)
+   */
+  updateTimestamp(bytes, trustedPrev = this.timestamp) {
+    if (this.snapshot) throw err('internal', 'timestamp cannot be updated after snapshot');
+    this.checkFinalRoot();
+    const ts = parse(bytes, 'timestamp');
+    const { role, keys } = this.rootRole('timestamp');
+    verifySignatures(ts, role, keys, 'timestamp');
+    if (trustedPrev) {
+      const old = trustedPrev.signed;
+      if (ts.signed.version < old.version) {
+        throw err('metadata.rollback', `timestamp version ${ts.signed.version} is lower than trusted ${old.version}`);
+      }
+      if (ts.signed.version === old.version) {
+        this.timestamp = trustedPrev;
+        this.expiry(trustedPrev.signed, this.now, 'timestamp');
+        return { unchanged: true };
+      }
+      const oldSnap = old.meta['snapshot.json'].version;
+      const newSnap = ts.signed.meta['snapshot.json'].version;
+      if (newSnap < oldSnap) {
+        throw err('metadata.rollback', `timestamp names snapshot version ${newSnap}, lower than trusted ${oldSnap}`);
+      }
+    }
+    this.timestamp = ts;
+    this.expiry(ts.signed, this.now, 'timestamp');
+    return { unchanged: false };
+  }
+
+  /** §5.5. `trusted`: bytes come from the local trusted store (skip length/hash checks, as python-tuf). */
+  updateSnapshot(bytes, trustedPrev = this.snapshot, { trusted = false } = {}) {
+    if (!this.timestamp) throw err('internal', 'snapshot needs a trusted timestamp first');
+    if (this.targets) throw err('internal', 'snapshot cannot be updated after targets');
+    this.expiry(this.timestamp.signed, this.now, 'timestamp');
+    const meta = this.timestamp.signed.meta['snapshot.json'];
+    if (!trusted) checkMetaBytes(Buffer.from(bytes), meta, 'snapshot');
+    const snap = parse(bytes, 'snapshot');
+    const { role, keys } = this.rootRole('snapshot');
+    verifySignatures(snap, role, keys, 'snapshot');
+    if (trustedPrev) {
+      for (const [name, info] of Object.entries(trustedPrev.signed.meta)) {
+        const n = snap.signed.meta[name];
+        if (!n) throw err('metadata.rollback', `snapshot v${snap.signed.version} drops ${name}`);
+        if (n.version < info.version) {
+          throw err('metadata.rollback', `snapshot lists ${name} version ${n.version}, lower than trusted ${info.version}`);
+        }
+      }
+    }
+    this.snapshot = snap;
+    this.checkFinalSnapshot();
+    return snap;
+  }
+
+  checkFinalSnapshot() {
+    this.expiry(this.snapshot.signed, this.now, 'snapshot');
+    const want = this.timestamp.signed.meta['snapshot.json'].version;
+    if (this.snapshot.signed.version !== want) {
+      throw err(
+        'metadata.version_mismatch',
+        `snapshot version ${this.snapshot.signed.version}, timestamp names ${want}`,
+      );
+    }
+  }
+
+  /** §5.6 / §5.6.7: `name` is `targets` or a delegated role; `parent` the role delegating it. */
+  updateTargets(bytes, name = 'targets', parent = 'root') {
+    if (!this.snapshot) throw err('internal', `${name} needs a trusted snapshot first`);
+    this.checkFinalSnapshot();
+    const meta = this.snapshot.signed.meta[`${name}.json`];
+    if (!meta) throw err('metadata.missing_role', `snapshot does not list ${name}.json`);
+    checkMetaBytes(Buffer.from(bytes), meta, name);
+    const md = parse(bytes, 'targets', name);
+    let role;
+    let keys;
+    if (parent === 'root') ({ role, keys } = this.rootRole('targets'));
+    else {
+      const p = parent === 'targets' ? this.targets : this.delegated.get(parent);
+      const d = p && p.signed.delegations;
+      role = d && d.roles.find((r) => r.name === name);
+      if (!role) throw err('metadata.missing_role', `${parent} does not delegate to ${name}`);
+      keys = d.keys;
+    }
+    verifySignatures(md, role, keys, name);
+    if (md.signed.version !== meta.version) {
+      throw err('metadata.version_mismatch', `${name} version ${md.signed.version}, snapshot names ${meta.version}`);
+    }
+    this.expiry(md.signed, this.now, name);
+    if (name === 'targets') this.targets = md;
+    else this.delegated.set(name, md);
+    return md;
+  }
+
+  /**
+   * Pre-order depth-first search for `targetPath` (§5.6.7). A generator: yields `{role, parent}` whenever a
+   * delegated role must be loaded (the driver calls updateTargets, sync or async, and resumes it); returns
+   * the target info `{path, length, hashes, custom, role}` or null.
+   */
+  *walk(targetPath, maxRoles = 32) {
+    const stack = [{ role: 'targets', parent: 'root' }];
+    const visited = new Set();
+    let n = 0;
+    while (stack.length && n < maxRoles) {
+      const { role, parent } = stack.pop();
+      if (visited.has(role)) continue;
+      n += 1;
+      let md = role === 'targets' ? this.targets : this.delegated.get(role);
+      if (!md) {
+        yield { role, parent };
+        md = role === 'targets' ? this.targets : this.delegated.get(role);
+        if (!md) return null;
+      }
+      const t = md.signed.targets[targetPath];
+      if (t) return { path: targetPath, length: t.length, hashes: t.hashes, custom: t.custom || {}, role };
+      visited.add(role);
+      const d = md.signed.delegations;
+      if (!d) continue;
+      const children = [];
+      let terminated = false;
+      for (const r of d.roles) {
+        if (!isDelegatedPath(r, targetPath)) continue;
+        children.push({ role: r.name, parent: role });
+        if (r.terminating) {
+          terminated = true;
+          break;
+        }
+      }
+      if (terminated) stack.length = 0;
+      for (let i = children.length - 1; i >= 0; i -= 1) stack.push(children[i]);
+    }
+    return null;
+  }
+}
+
+/** Validate a target path before it becomes a URL or a file name (no traversal, no absolute paths). */
+function checkTargetPath(p) {
+  if (
+    typeof p !== 'string' ||
+    !p ||
+    p.startsWith('/') ||
+    p.includes('\\') ||
+    p.includes('\0') ||
+    p.split('/').some((s) => s === '' || s === '.' || s === '..')
+  ) {
+    throw err('target.path_invalid', `unsafe target path ${JSON.stringify(p)}`);
+  }
+  return p;
+}
+
+module.exports = {
+  TrustedSet,
+  parse,
+  verifySignatures,
+  checkExpiry,
+  checkMetaBytes,
+  checkHashes,
+  pathMatches,
+  isDelegatedPath,
+  checkTargetPath,
+};

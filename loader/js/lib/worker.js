@@ -1,0 +1,79 @@
+'use strict';
+// The fetch worker: runs in a child process because require() is synchronous and the network is not.
+// Input: one JSON argument (see Resolver#runWorker). It runs the TUF workflow against the repository, finds
+// the target, and downloads it into the cache under the blob's lock (one download however many processes
+// ask at once; the others wait and then find the blob). Output: one JSON line on stdout, {ok, info} or
+// {error: {code, message, chain}}. Progress goes to stderr only when stderr is a terminal.
+
+const fs = require('fs');
+const { err } = require('./errors');
+const cache = require('./cache');
+const { openRepo } = require('./fetch');
+const trust = require('./trust');
+const { checkTargetPath } = require('./tuf');
+
+async function fetchTarget(a, progress = () => {}) {
+  if (a.offline && a.url && /^https?:/i.test(a.url) && !a.bundle) {
+    throw err('loader.offline', `X0X_DIST_OFFLINE=1: not fetching ${a.targetPath} from ${a.url}`);
+  }
+  const repo = openRepo({ url: a.url, bundle: a.bundle, timeoutMs: a.timeoutMs, retries: a.retries });
+  if (!repo) throw err('config.invalid', 'no repository configured (X0X_DIST_URL or X0X_DIST_BUNDLE)');
+  checkTargetPath(a.targetPath);
+  const anchorBytes = fs.readFileSync(a.anchorFile);
+  const persistDir = require('path').join(a.cacheDir, 'tuf', trust.anchorId(anchorBytes));
+  cache.ensureDirs(a.cacheDir);
+  const ts = await trust.refresh({ repo, anchorBytes, persistDir, embeddedDir: a.embeddedDir, cacheDir: a.cacheDir });
+  const info = await trust.findTargetOnline(ts, repo, persistDir, a.embeddedDir, a.cacheDir, a.targetPath);
+  if (!info) throw err('target.not_found', `no verified metadata in ${repo.describe} lists ${a.targetPath}`);
+  const sha = info.hashes && info.hashes.sha256;
+  if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) {
+    throw err('target.not_found', `${a.targetPath} has no sha256 in its signed metadata`);
+  }
+  const dest = cache.blobPath(a.cacheDir, sha, a.kind);
+  const dir = a.targetPath.split('/').slice(0, -1).join('/');
+  const base = a.targetPath.split('/').pop();
+  const urlPath = ts.root.signed.consistent_snapshot ? `${dir}/${sha}.${base}` : a.targetPath;
+  const r = await cache.withLock(a.cacheDir, sha, () => fs.existsSync(dest), async () => {
+    const tmp = cache.tmpPath(a.cacheDir);
+    try {
+      progress(`downloading ${a.targetPath} (${info.length} bytes)`);
+      await repo.getTarget(urlPath, { length: info.length, sha256: sha }, tmp);
+      cache.publish(tmp, dest);
+    } catch (e) {
+      try {
+        fs.unlinkSync(tmp);
+      } catch {
+        /* not created */
+      }
+      throw e;
+    }
+    return 'downloaded';
+  });
+  return { ok: true, info, blob: dest, downloaded: r.value === 'downloaded' };
+}
+
+function chainOf(e) {
+  const out = [];
+  let cur = e && e.cause;
+  for (let i = 0; cur && i < 8; i += 1) {
+    out.push(cur.code ? `[${cur.code}] ${cur.message}` : String(cur.message || cur));
+    cur = cur.cause;
+  }
+  return out;
+}
+
+if (require.main === module) {
+  const a = JSON.parse(process.argv[2]);
+  const tty = process.stderr.isTTY;
+  fetchTarget(a, (m) => tty && process.stderr.write(`x0x: ${m}\n`)).then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (e) => {
+      process.stdout.write(
+        `${JSON.stringify({ error: { code: e.code && String(e.code).includes('.') ? e.code : 'internal', message: e.message, chain: chainOf(e) } })}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
+}
+
+module.exports = { fetchTarget };
