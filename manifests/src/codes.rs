@@ -60,6 +60,7 @@ codes! {
     TARGET_NOT_FOUND = "target.not_found", 5, 404, "No verified metadata lists this target.";
     TARGET_CHANGED = "target.changed", 6, 409, "A release tried to change a target that was already published (versions are immutable).";
     TARGET_BLOB_MISSING = "target.blob_missing", 5, 400, "A target listed in submitted metadata has no uploaded blob.";
+    TARGET_CUSTOM_INVALID = "target.custom_invalid", 2, 400, "A submitted target's `custom` fields are missing or disagree with its path and the platform table.";
     // Platforms and packages.
     PLATFORM_UNKNOWN = "platform.unknown", 2, 400, "A platform name, triple or artifact file name is not in the platform table.";
     PACKAGE_NAME_INVALID = "package.name_invalid", 2, 400, "A package name is not lower-case `[a-z0-9][a-z0-9-_.]*` of at most 64 characters.";
@@ -81,6 +82,14 @@ codes! {
     AUTH_MISSING = "auth.missing", 9, 401, "The request has no bearer token.";
     AUTH_INVALID = "auth.invalid", 9, 401, "The bearer token is unknown or revoked.";
     AUTH_FORBIDDEN = "auth.forbidden", 9, 403, "The token is valid but not scoped to this package.";
+    // Server: uploads, publishing, serving.
+    REQUEST_NOT_FOUND = "request.not_found", 5, 404, "Nothing is served at this URL (no such route, metadata file or target).";
+    REQUEST_TIMEOUT = "request.timeout", 7, 408, "The request body stalled (no bytes for the idle timeout) or was cut off; nothing was stored.";
+    REQUEST_RANGE_NOT_SATISFIABLE = "request.range_not_satisfiable", 2, 416, "The `Range` header asks for bytes outside the file.";
+    BLOB_DIGEST_MISMATCH = "blob.digest_mismatch", 4, 400, "An uploaded blob does not hash to the SHA-256 in its URL; nothing was stored.";
+    BLOB_LENGTH_MISMATCH = "blob.length_mismatch", 4, 400, "An uploaded blob's length differs from its `Content-Length`; nothing was stored.";
+    PUBLISH_CONFLICT = "publish.conflict", 6, 409, "Another publish of the same package is in progress; fetch the current role and retry.";
+    STORAGE_FULL = "storage.full", 8, 507, "The server's storage is full; the publish or upload failed cleanly and nothing was changed.";
     NETWORK_UNREACHABLE = "network.unreachable", 7, 502, "The repository, mirror upstream or proxy could not be reached.";
     NETWORK_HTTP_STATUS = "network.http_status", 7, 502, "The remote answered with an unexpected HTTP status.";
     BUNDLE_INVALID = "bundle.invalid", 3, 400, "A bundle file is malformed or its contents do not match its metadata.";
