@@ -1,1 +1,19 @@
 //! The x0x-dist artifact server and the offline repository operations behind the `x0x-dist` CLI.
+//!
+//! Server layout: [`router`] (every route and the middleware stack), [`routes`] (one module per resource),
+//! [`config`] (one struct per concern), [`error`] (the error enum and its HTTP rendering), [`storage`] (the
+//! storage trait and the local-directory store), [`files`] (conditional and range requests, in-memory cache),
+//! [`publish`] (checking submitted roles, writing snapshot and timestamp), [`tokens`], [`metrics`],
+//! [`openapi`], [`server`] (listener, timeouts, graceful shutdown, timestamp refresher).
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod metrics;
+pub mod openapi;
+pub mod publish;
+pub mod router;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod storage;
+pub mod tokens;

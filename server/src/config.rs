@@ -1,0 +1,241 @@
+//! Server configuration: one struct per concern, read from a TOML file, then environment variables, then flags
+//! (later sources win). Every environment variable is a constant in [`env`].
+//!
+//! ```toml
+//! [bind]
+//! listen = "127.0.0.1:8080"
+//! [storage]
+//! repo = "/srv/x0x-dist"
+//! max_blob_bytes = 1073741824
+//! [limits]
+//! upload_idle_timeout_secs = 30
+//! header_read_timeout_secs = 10
+//! request_timeout_secs = 3600
+//! max_metadata_bytes = 4194304
+//! shutdown_grace_secs = 30
+//! [timestamp]
+//! expiry_secs = 86400
+//! refresh_before_secs = 21600
+//! check_interval_secs = 60
+//! [cache]
+//! memory_bytes = 268435456
+//! max_file_bytes = 67108864
+//! [log]
+//! format = "text"   # or "json"
+//! filter = "info"
+//! ```
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Environment variables read by `x0x-dist serve` (each overrides the config file; flags override them).
+pub mod env {
+    /// Path of the TOML config file.
+    pub const CONFIG: &str = "X0X_DIST_CONFIG";
+    /// Repository directory (`[storage] repo`).
+    pub const REPO: &str = "X0X_DIST_REPO";
+    /// Listen address (`[bind] listen`).
+    pub const LISTEN: &str = "X0X_DIST_LISTEN";
+    /// Maximum blob size in bytes (`[storage] max_blob_bytes`).
+    pub const MAX_BLOB_BYTES: &str = "X0X_DIST_MAX_BLOB_BYTES";
+    /// Log format, `text` or `json` (`[log] format`).
+    pub const LOG_FORMAT: &str = "X0X_DIST_LOG_FORMAT";
+    /// Log filter, `tracing-subscriber` `EnvFilter` syntax (`[log] filter`).
+    pub const LOG: &str = "X0X_DIST_LOG";
+    /// Timestamp expiry in seconds (`[timestamp] expiry_secs`).
+    pub const TIMESTAMP_EXPIRY_SECS: &str = "X0X_DIST_TIMESTAMP_EXPIRY_SECS";
+    /// Re-sign the timestamp when less than this many seconds remain (`[timestamp] refresh_before_secs`).
+    pub const TIMESTAMP_REFRESH_BEFORE_SECS: &str = "X0X_DIST_TIMESTAMP_REFRESH_BEFORE_SECS";
+    /// Upload token for `x0x-dist publish`.
+    pub const TOKEN: &str = "X0X_DIST_TOKEN";
+}
+
+/// The whole server configuration.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen.
+    pub bind: BindConfig,
+    /// Where the repository lives and blob limits.
+    pub storage: StorageConfig,
+    /// Timeouts and request size limits.
+    pub limits: LimitsConfig,
+    /// Timestamp re-signing.
+    pub timestamp: TimestampConfig,
+    /// In-memory cache of immutable files.
+    pub cache: CacheConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[bind]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BindConfig {
+    /// Listen address. Default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+}
+
+impl Default for BindConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// `[storage]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Repository directory (required).
+    pub repo: PathBuf,
+    /// Largest accepted blob upload. Default 1 GiB.
+    pub max_blob_bytes: u64,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            repo: PathBuf::new(),
+            max_blob_bytes: 1 << 30,
+        }
+    }
+}
+
+/// `[limits]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// An upload fails when no body bytes arrive for this long. Default 30 s.
+    pub upload_idle_timeout_secs: u64,
+    /// A connection is closed when its request headers take longer than this (slowloris). Default 10 s.
+    pub header_read_timeout_secs: u64,
+    /// Upper bound on any request, uploads included. Default 3600 s.
+    pub request_timeout_secs: u64,
+    /// Largest accepted signed role submission. Default 4 MiB.
+    pub max_metadata_bytes: usize,
+    /// How long in-flight requests may finish after SIGTERM/SIGINT. Default 30 s.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            upload_idle_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            request_timeout_secs: 3600,
+            max_metadata_bytes: 4 << 20,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// As a duration.
+    pub fn upload_idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.upload_idle_timeout_secs)
+    }
+}
+
+/// `[timestamp]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TimestampConfig {
+    /// Lifetime of a timestamp the server signs. Default 1 day.
+    pub expiry_secs: u64,
+    /// Re-sign when less than this remains. Default 6 hours.
+    pub refresh_before_secs: u64,
+    /// How often to check. Default 60 s.
+    pub check_interval_secs: u64,
+    /// Lifetime of a snapshot the server signs. Default 7 days (re-signed with the timestamp when due).
+    pub snapshot_expiry_secs: u64,
+}
+
+impl Default for TimestampConfig {
+    fn default() -> Self {
+        Self {
+            expiry_secs: 86_400,
+            refresh_before_secs: 21_600,
+            check_interval_secs: 60,
+            snapshot_expiry_secs: 7 * 86_400,
+        }
+    }
+}
+
+/// `[cache]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Memory budget for immutable files (versioned metadata, hashed targets). Default 256 MiB; 0 disables.
+    pub memory_bytes: u64,
+    /// Files larger than this are always streamed from storage. Default 64 MiB.
+    pub max_file_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            memory_bytes: 256 << 20,
+            max_file_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Text or JSON.
+    pub format: LogFormat,
+    /// `EnvFilter` directives. Default `info`.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML config file.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = fs_err::read_to_string(path)?;
+        toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_sections_and_defaults() {
+        let c: Config =
+            toml::from_str("[bind]\nlisten = \"0.0.0.0:9000\"\n[timestamp]\nexpiry_secs = 10\n")
+                .unwrap();
+        assert_eq!(c.bind.listen.port(), 9000);
+        assert_eq!(c.timestamp.expiry_secs, 10);
+        assert_eq!(c.timestamp.refresh_before_secs, 21_600);
+        assert_eq!(c.storage.max_blob_bytes, 1 << 30);
+        assert!(toml::from_str::<Config>("[bind]\nlisten_typo = 1\n").is_err());
+    }
+}

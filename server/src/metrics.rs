@@ -1,0 +1,215 @@
+//! Prometheus metrics (text exposition format 0.0.4), kept in atomics on the request path.
+//!
+//! - `x0x_dist_http_requests_total{route,status}`: requests by route group and status class;
+//! - `x0x_dist_http_response_bytes_total{route}`: response body bytes (from `Content-Length`);
+//! - `x0x_dist_http_request_duration_seconds{route}`: latency histogram;
+//! - `x0x_dist_upload_bytes_total`: blob bytes accepted;
+//! - `x0x_dist_publishes_total{result}`: role submissions by outcome (`ok` / `rejected`);
+//! - `x0x_dist_verification_failures_total{code}`: rejected submissions by stable code;
+//! - `x0x_dist_timestamp_expires_seconds`: Unix time at which the served timestamp expires.
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Route groups (label `route`).
+pub const ROUTES: [&str; 7] = [
+    "metadata", "targets", "blobs", "publish", "api", "ops", "other",
+];
+const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
+/// Histogram bucket upper bounds in seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
+];
+
+#[derive(Debug, Default)]
+struct Hist {
+    buckets: [AtomicU64; 12],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+/// All metrics of one server.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    requests: [[AtomicU64; 5]; 7],
+    bytes: [AtomicU64; 7],
+    latency: [Hist; 7],
+    upload_bytes: AtomicU64,
+    publishes_ok: AtomicU64,
+    publishes_rejected: AtomicU64,
+    failures: Mutex<BTreeMap<String, u64>>,
+    timestamp_expires: AtomicU64,
+}
+
+/// Index of a route group from the request path.
+pub fn route_group(p: &str) -> usize {
+    if p.starts_with("/tuf/metadata/") {
+        0
+    } else if p.starts_with("/tuf/targets/") {
+        1
+    } else if p.starts_with("/api/v1/blobs/") {
+        2
+    } else if p.starts_with("/api/v1/packages/") && p.ends_with("/role") {
+        3
+    } else if p.starts_with("/api/") {
+        4
+    } else if matches!(p, "/healthz" | "/readyz" | "/metrics" | "/openapi.json") {
+        5
+    } else {
+        6
+    }
+}
+
+impl Metrics {
+    /// Records one finished request.
+    pub fn record(&self, group: usize, status: u16, bytes: u64, elapsed: Duration) {
+        let class = usize::from((status / 100).clamp(1, 5) - 1);
+        self.requests[group][class].fetch_add(1, Relaxed);
+        self.bytes[group].fetch_add(bytes, Relaxed);
+        let h = &self.latency[group];
+        let secs = elapsed.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            h.buckets[i].fetch_add(1, Relaxed);
+        }
+        h.count.fetch_add(1, Relaxed);
+        h.sum_micros.fetch_add(
+            u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            Relaxed,
+        );
+    }
+
+    /// Records accepted upload bytes.
+    pub fn uploaded(&self, n: u64) {
+        self.upload_bytes.fetch_add(n, Relaxed);
+    }
+
+    /// Records a role submission outcome (`Err(code)` for a rejection).
+    pub fn publish(&self, outcome: Result<(), &str>) {
+        match outcome {
+            Ok(()) => {
+                self.publishes_ok.fetch_add(1, Relaxed);
+            }
+            Err(code) => {
+                self.publishes_rejected.fetch_add(1, Relaxed);
+                if let Ok(mut m) = self.failures.lock() {
+                    *m.entry(code.to_owned()).or_default() += 1;
+                }
+            }
+        }
+    }
+
+    /// Sets the expiry (Unix seconds) of the served timestamp.
+    pub fn set_timestamp_expires(&self, unix: u64) {
+        self.timestamp_expires.store(unix, Relaxed);
+    }
+
+    /// Renders the text exposition.
+    pub fn render(&self) -> String {
+        let mut o = String::with_capacity(8192);
+        o.push_str("# HELP x0x_dist_http_requests_total HTTP requests by route group and status class.\n# TYPE x0x_dist_http_requests_total counter\n");
+        for (g, route) in ROUTES.iter().enumerate() {
+            for (c, class) in CLASSES.iter().enumerate() {
+                let v = self.requests[g][c].load(Relaxed);
+                if v > 0 {
+                    let _ = writeln!(
+                        o,
+                        "x0x_dist_http_requests_total{{route=\"{route}\",status=\"{class}\"}} {v}"
+                    );
+                }
+            }
+        }
+        o.push_str("# HELP x0x_dist_http_response_bytes_total Response body bytes by route group.\n# TYPE x0x_dist_http_response_bytes_total counter\n");
+        for (g, route) in ROUTES.iter().enumerate() {
+            let _ = writeln!(
+                o,
+                "x0x_dist_http_response_bytes_total{{route=\"{route}\"}} {}",
+                self.bytes[g].load(Relaxed)
+            );
+        }
+        o.push_str("# HELP x0x_dist_http_request_duration_seconds Request latency by route group.\n# TYPE x0x_dist_http_request_duration_seconds histogram\n");
+        for (g, route) in ROUTES.iter().enumerate() {
+            let h = &self.latency[g];
+            let mut cum = 0;
+            for (i, b) in BUCKETS.iter().enumerate() {
+                cum += h.buckets[i].load(Relaxed);
+                let _ = writeln!(o, "x0x_dist_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{b}\"}} {cum}");
+            }
+            let count = h.count.load(Relaxed);
+            let _ = writeln!(o, "x0x_dist_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}");
+            let _ = writeln!(
+                o,
+                "x0x_dist_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
+                h.sum_micros.load(Relaxed) as f64 / 1e6
+            );
+            let _ = writeln!(
+                o,
+                "x0x_dist_http_request_duration_seconds_count{{route=\"{route}\"}} {count}"
+            );
+        }
+        let _ = write!(
+            o,
+            "# HELP x0x_dist_upload_bytes_total Blob bytes accepted.\n# TYPE x0x_dist_upload_bytes_total counter\nx0x_dist_upload_bytes_total {}\n",
+            self.upload_bytes.load(Relaxed)
+        );
+        let _ = write!(
+            o,
+            "# HELP x0x_dist_publishes_total Role submissions by outcome.\n# TYPE x0x_dist_publishes_total counter\nx0x_dist_publishes_total{{result=\"ok\"}} {}\nx0x_dist_publishes_total{{result=\"rejected\"}} {}\n",
+            self.publishes_ok.load(Relaxed),
+            self.publishes_rejected.load(Relaxed)
+        );
+        o.push_str("# HELP x0x_dist_verification_failures_total Rejected submissions by stable code.\n# TYPE x0x_dist_verification_failures_total counter\n");
+        if let Ok(m) = self.failures.lock() {
+            for (code, v) in m.iter() {
+                let _ = writeln!(
+                    o,
+                    "x0x_dist_verification_failures_total{{code=\"{code}\"}} {v}"
+                );
+            }
+        }
+        let _ = write!(
+            o,
+            "# HELP x0x_dist_timestamp_expires_seconds Unix time at which the served timestamp expires.\n# TYPE x0x_dist_timestamp_expires_seconds gauge\nx0x_dist_timestamp_expires_seconds {}\n",
+            self.timestamp_expires.load(Relaxed)
+        );
+        o
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counts_and_histograms() {
+        let m = Metrics::default();
+        m.record(
+            route_group("/tuf/targets/x/y"),
+            200,
+            1000,
+            Duration::from_millis(2),
+        );
+        m.record(
+            route_group("/tuf/targets/x/y"),
+            404,
+            10,
+            Duration::from_secs(100),
+        );
+        m.publish(Err("metadata.expired"));
+        let t = m.render();
+        assert!(
+            t.contains("x0x_dist_http_requests_total{route=\"targets\",status=\"2xx\"} 1"),
+            "{t}"
+        );
+        assert!(t.contains("x0x_dist_http_response_bytes_total{route=\"targets\"} 1010"));
+        assert!(t.contains(
+            "x0x_dist_http_request_duration_seconds_bucket{route=\"targets\",le=\"0.0025\"} 1"
+        ));
+        assert!(t.contains(
+            "x0x_dist_http_request_duration_seconds_bucket{route=\"targets\",le=\"30\"} 1"
+        ));
+        assert!(t.contains("x0x_dist_http_request_duration_seconds_count{route=\"targets\"} 2"));
+        assert!(t.contains("x0x_dist_verification_failures_total{code=\"metadata.expired\"} 1"));
+    }
+}

@@ -1,0 +1,124 @@
+//! The OpenAPI 3.1 description of every route (a test checks it matches the router's route table).
+use serde_json::{json, Value};
+
+fn err_responses(codes: &[(&str, &str)]) -> Value {
+    let mut m = serde_json::Map::new();
+    for (status, desc) in codes {
+        m.insert((*status).to_owned(), json!({"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}));
+    }
+    Value::Object(m)
+}
+
+fn merge(a: Value, b: Value) -> Value {
+    let (Value::Object(mut a), Value::Object(b)) = (a, b) else {
+        return Value::Null;
+    };
+    a.extend(b);
+    Value::Object(a)
+}
+
+fn param(name: &str, location: &str, desc: &str) -> Value {
+    json!({"name": name, "in": location, "required": location == "path", "description": desc, "schema": {"type": "string"}})
+}
+
+fn file_get(summary: &str, p: Value, head: bool) -> Value {
+    let ok = json!({
+        "200": {"description": "The file (gzip for JSON when accepted).", "headers": {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}}},
+        "206": {"description": "The requested byte range."},
+        "304": {"description": "Not modified (If-None-Match)."},
+    });
+    json!({
+        "summary": if head { format!("{summary} (headers only)") } else { summary.to_owned() },
+        "parameters": [p, param("Range", "header", "A single byte range"), param("If-None-Match", "header", "ETags")],
+        "responses": merge(ok, err_responses(&[("400", "Invalid path"), ("404", "No such file"), ("416", "Range not satisfiable")])),
+    })
+}
+
+/// The document.
+pub fn document() -> Value {
+    let bearer = json!([{"bearer": []}]);
+    let name = param("name", "path", "Package name");
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "x0x-dist artifact server", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "A TUF 1.0 repository (read-only, no auth) with an upload API (bearer tokens scoped to packages). Errors are {code, detail} with stable codes (docs/error-codes.md)."},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["code", "detail"], "properties": {"code": {"type": "string"}, "detail": {"type": "string"}}},
+                "Blob": {"type": "object", "properties": {"sha256": {"type": "string"}, "length": {"type": "integer"}, "created": {"type": "boolean"}}},
+            }
+        },
+        "paths": {
+            "/tuf/metadata/{file}": {
+                "get": file_get("TUF metadata file (N.role.json immutable; timestamp.json short max-age)", param("file", "path", "File name"), false),
+                "head": file_get("TUF metadata file", param("file", "path", "File name"), true),
+            },
+            "/tuf/targets/{path}": {
+                "get": file_get("Target file, consistent-snapshot name <package>/<version>/<sha256>.<file>", param("path", "path", "Target path"), false),
+                "head": file_get("Target file", param("path", "path", "Target path"), true),
+            },
+            "/api/v1/blobs/sha256/{digest}": {
+                "put": {
+                    "summary": "Upload a blob by SHA-256 (streamed; stored only if digest and length match; idempotent)",
+                    "security": bearer,
+                    "parameters": [param("digest", "path", "Lowercase hex SHA-256")],
+                    "requestBody": {"required": true, "content": {"application/octet-stream": {}}},
+                    "responses": merge(json!({"201": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Blob"}}}}, "200": {"description": "Already stored"}}),
+                        err_responses(&[("400", "Digest or length mismatch, bad digest"), ("401", "No or unknown token"), ("408", "Upload stalled"), ("413", "Too large"), ("507", "Storage full")])),
+                },
+                "head": {
+                    "summary": "Whether a blob is stored",
+                    "security": bearer,
+                    "parameters": [param("digest", "path", "Lowercase hex SHA-256")],
+                    "responses": merge(json!({"200": {"description": "Stored; Content-Length is its size"}}), err_responses(&[("401", "No or unknown token"), ("404", "Not stored")])),
+                },
+            },
+            "/api/v1/packages": {
+                "get": {"summary": "Delegated packages (unsigned convenience JSON)", "responses": {"200": {"description": "{packages: [{name, role_version, versions}]}"}}},
+            },
+            "/api/v1/packages/{name}": {
+                "get": {"summary": "A package's versions × targets with sizes and hashes (unsigned)", "parameters": [name],
+                        "responses": merge(json!({"200": {"description": "Package"}}), err_responses(&[("400", "Invalid name"), ("404", "Unknown package")]))},
+            },
+            "/api/v1/packages/{name}/resolve": {
+                "get": {"summary": "Highest version matching a semver range that has a target (unsigned)",
+                        "parameters": [name, param("range", "query", "semver range, default *"), param("target", "query", "Rust triple or napi platform name")],
+                        "responses": merge(json!({"200": {"description": "Resolved version and its matching targets"}}), err_responses(&[("400", "Invalid range"), ("404", "No match")]))},
+            },
+            "/api/v1/packages/{name}/role": {
+                "get": {"summary": "The package's current signed delegated role (as served under /tuf/metadata)", "parameters": [name],
+                        "responses": merge(json!({"200": {"description": "Signed targets metadata"}}), err_responses(&[("404", "Unknown package or nothing published")]))},
+                "post": {
+                    "summary": "Submit the package's next signed role: checked (signatures, threshold, version = current+1, blobs, immutability), then snapshot and timestamp are re-signed",
+                    "security": bearer,
+                    "parameters": [name],
+                    "requestBody": {"required": true, "content": {"application/json": {}}},
+                    "responses": merge(json!({"200": {"description": "Published: {package, version, snapshot_version, timestamp_version, added}"}}),
+                        err_responses(&[("400", "Rejected metadata (stable code)"), ("401", "No or unknown token"), ("403", "Token not scoped to this package"), ("404", "Unknown package"), ("409", "Concurrent publish, replayed version, changed target or existing version"), ("507", "Storage full")])),
+                },
+            },
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+            "/readyz": {"get": {"summary": "Readiness: repository loaded, timestamp valid", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},
+            "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
+        }
+    })
+}
+
+/// Every (method, path) in the document.
+pub fn operations() -> Vec<(String, String)> {
+    let doc = document();
+    let mut ops = Vec::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, item) in paths {
+            if let Some(item) = item.as_object() {
+                for method in item.keys() {
+                    ops.push((method.clone(), path.clone()));
+                }
+            }
+        }
+    }
+    ops.sort();
+    ops
+}

@@ -1,0 +1,494 @@
+//! Server-side repository operations: reading the published state, checking a package's submitted role, and
+//! writing the next snapshot and timestamp with the online keys; re-signing the timestamp before it expires.
+//!
+//! A submission of package `P` (its delegated targets role, signed by the publisher) is accepted only if:
+//! 1. it parses as strict TUF targets metadata within the size limit and has no further delegations;
+//! 2. it is signed by a threshold of distinct keys of `P`'s delegation in the top-level `targets` role;
+//! 3. it is not expired, and its version is exactly the current version + 1 (`metadata.rollback` for a replay
+//!    or a lost race, `metadata.version_mismatch` for a skip);
+//! 4. every earlier target is present and byte-for-byte unchanged (`target.changed`), and a version that already
+//!    had targets gets no new ones (`version.exists`);
+//! 5. every new target's path is `P/<version>/<napi file name>` matched by the delegation, its `custom` fields
+//!    agree with the path and the platform table, it carries exactly a `sha256` hash, and the uploaded blob of
+//!    that hash exists with exactly that length.
+//!
+//! Then, under the repository lock: new targets are linked into `targets/` (hash-prefixed names), the role is
+//! written as `N.P.json`, then `S+1.snapshot.json`, then `timestamp.json`. Every file is written to a temporary
+//! name, fsynced, renamed and the directory fsynced; the timestamp rename is the commit point. A crash before it
+//! leaves only unreferenced new files (overwritten by the next publish); the repository as clients see it is
+//! always the previous or the next complete state.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+use x0x_dist_manifests::metadata::{DelegatedRole, MetaFile, NewRole as _};
+use x0x_dist_manifests::{
+    KeyId, PackageName, Platform, PublicKey, Root, Signed, SigningKey, Snapshot, Targets, Timestamp,
+};
+
+use crate::config::TimestampConfig;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::storage::{Digest, ObjectPath};
+
+/// The metadata directory of a repository.
+pub fn metadata_dir(repo: &Path) -> PathBuf {
+    repo.join("metadata")
+}
+
+/// Path of an online key (`DIR/online/<role>.key`).
+pub fn online_key_path(repo: &Path, role: &str) -> PathBuf {
+    repo.join("online").join(format!("{role}.key"))
+}
+
+/// Formats a time as TUF writes it.
+pub fn fmt_time(t: OffsetDateTime) -> String {
+    x0x_dist_manifests::cjson::datetime::format(t)
+}
+
+fn read_meta(repo: &Path, name: &str) -> Result<Vec<u8>, ApiError> {
+    let p = metadata_dir(repo).join(name);
+    std::fs::read(&p).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ApiError::Internal(format!("repository is missing {}", p.display()))
+        } else {
+            ApiError::io(format!("reading {}", p.display()), e)
+        }
+    })
+}
+
+/// The expiry of the served timestamp.
+pub fn timestamp_expiry(repo: &Path) -> Result<OffsetDateTime, ApiError> {
+    let ts = Signed::<Timestamp>::from_slice(&read_meta(repo, "timestamp.json")?)?;
+    Ok(ts.signed().expires)
+}
+
+/// The published state as on disk (what `timestamp.json` points to), parsed but trusted as the server's own.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Latest root.
+    pub root: Signed<Root>,
+    /// Current timestamp.
+    pub timestamp: Signed<Timestamp>,
+    /// Current snapshot.
+    pub snapshot: Signed<Snapshot>,
+    /// Current top-level targets.
+    pub targets: Signed<Targets>,
+}
+
+impl Published {
+    /// Reads the current state: `root.json`, `timestamp.json`, the snapshot and targets it pins.
+    pub fn load(repo: &Path) -> Result<Self, ApiError> {
+        let root = Signed::<Root>::from_slice(&read_meta(repo, "root.json")?)?;
+        let timestamp = Signed::<Timestamp>::from_slice(&read_meta(repo, "timestamp.json")?)?;
+        let sv = timestamp.signed().snapshot_meta().version;
+        let snapshot =
+            Signed::<Snapshot>::from_slice(&read_meta(repo, &format!("{sv}.snapshot.json"))?)?;
+        let tv = snapshot
+            .signed()
+            .meta
+            .get("targets.json")
+            .map(|m| m.version)
+            .ok_or_else(|| ApiError::Internal("snapshot lists no targets.json".into()))?;
+        let targets =
+            Signed::<Targets>::from_slice(&read_meta(repo, &format!("{tv}.targets.json"))?)?;
+        Ok(Self {
+            root,
+            timestamp,
+            snapshot,
+            targets,
+        })
+    }
+
+    /// The delegation of `package` and the delegating keys.
+    pub fn delegation(
+        &self,
+        package: &str,
+    ) -> Result<(&DelegatedRole, &BTreeMap<KeyId, PublicKey>), ApiError> {
+        let d = self
+            .targets
+            .signed()
+            .delegations
+            .as_ref()
+            .ok_or_else(|| ApiError::PackageNotFound(package.to_owned()))?;
+        let role = d
+            .roles
+            .iter()
+            .find(|r| r.name == package)
+            .ok_or_else(|| ApiError::PackageNotFound(package.to_owned()))?;
+        Ok((role, &d.keys))
+    }
+
+    /// Names of the delegated packages, in delegation order.
+    pub fn packages(&self) -> Vec<String> {
+        self.targets
+            .signed()
+            .delegations
+            .as_ref()
+            .map(|d| d.roles.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The current version of `package`'s role (0: never published).
+    pub fn role_version(&self, package: &str) -> u64 {
+        self.snapshot
+            .signed()
+            .meta
+            .get(&format!("{package}.json"))
+            .map_or(0, |m| m.version)
+    }
+
+    /// The current role of `package`, if published.
+    pub fn load_role(
+        &self,
+        repo: &Path,
+        package: &str,
+    ) -> Result<Option<(Signed<Targets>, Vec<u8>)>, ApiError> {
+        let v = self.role_version(package);
+        if v == 0 {
+            return Ok(None);
+        }
+        let bytes = read_meta(repo, &format!("{v}.{package}.json"))?;
+        Ok(Some((Signed::<Targets>::from_slice(&bytes)?, bytes)))
+    }
+}
+
+/// The snapshot and timestamp keys the server holds.
+#[derive(Debug)]
+pub struct OnlineKeys {
+    /// Signs `N.snapshot.json`.
+    pub snapshot: SigningKey,
+    /// Signs `timestamp.json`.
+    pub timestamp: SigningKey,
+}
+
+impl OnlineKeys {
+    /// Loads `DIR/online/{snapshot,timestamp}.key` and checks root authorizes them.
+    pub fn load(repo: &Path, root: &Root) -> Result<Self, ApiError> {
+        let load = |role: &str| -> Result<SigningKey, ApiError> {
+            let p = online_key_path(repo, role);
+            let bytes = std::fs::read(&p)
+                .map_err(|e| ApiError::io(format!("reading online key {}", p.display()), e))?;
+            let key = SigningKey::from_secret_file(&bytes)?;
+            let authorized = root
+                .roles
+                .get(role)
+                .is_some_and(|r| r.keyids.contains(key.key_id()));
+            if !authorized {
+                return Err(ApiError::Internal(format!(
+                    "online {role} key {} is not authorized by root",
+                    key.key_id()
+                )));
+            }
+            Ok(key)
+        };
+        Ok(Self {
+            snapshot: load("snapshot")?,
+            timestamp: load("timestamp")?,
+        })
+    }
+}
+
+/// Writes `bytes` to `dir/name` atomically and durably.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ApiError> {
+    use std::io::Write as _;
+    let what = |e| ApiError::io(format!("writing {}/{name}", dir.display()), e);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(dir)
+        .map_err(what)?;
+    tmp.write_all(bytes).map_err(what)?;
+    tmp.as_file().sync_all().map_err(what)?;
+    tmp.persist(dir.join(name)).map_err(|e| what(e.error))?;
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(what)
+}
+
+/// Writes the next snapshot (with `changes` applied to its meta, or unchanged) and the next timestamp.
+/// Returns (snapshot version, timestamp version).
+pub fn commit(
+    repo: &Path,
+    cur: &Published,
+    changes: &[(String, u64)],
+    keys: &OnlineKeys,
+    cfg: &TimestampConfig,
+    now: OffsetDateTime,
+) -> Result<(u64, u64), ApiError> {
+    let dir = metadata_dir(repo);
+    let sv = cur.snapshot.signed().version + 1;
+    let mut snap = Snapshot::empty(
+        sv,
+        now + time::Duration::seconds(secs(cfg.snapshot_expiry_secs)),
+    );
+    snap.meta = cur.snapshot.signed().meta.clone();
+    for (role, v) in changes {
+        snap.meta
+            .insert(format!("{role}.json"), MetaFile::version(*v));
+    }
+    let snap = Signed::new(snap, &[&keys.snapshot])?;
+    let snap_bytes = snap.to_bytes();
+    write_atomic(&dir, &format!("{sv}.snapshot.json"), &snap_bytes)?;
+    let tv = cur.timestamp.signed().version + 1;
+    let mut ts = Timestamp::empty(tv, now + time::Duration::seconds(secs(cfg.expiry_secs)));
+    let mut m = MetaFile::version(sv);
+    m.length = Some(snap_bytes.len() as u64);
+    m.hashes = Some(BTreeMap::from([(
+        "sha256".to_owned(),
+        Digest::of(&snap_bytes).to_string(),
+    )]));
+    ts.meta.insert("snapshot.json".to_owned(), m);
+    let ts = Signed::new(ts, &[&keys.timestamp])?;
+    write_atomic(&dir, "timestamp.json", &ts.to_bytes())?;
+    Ok((sv, tv))
+}
+
+fn secs(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX / 4)
+}
+
+/// Re-signs the timestamp (and the snapshot, if it would expire first) when less than `refresh_before` remains.
+/// Returns the new timestamp expiry if it re-signed.
+pub fn refresh_if_due(
+    repo: &Path,
+    cfg: &TimestampConfig,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, ApiError> {
+    let cur = Published::load(repo)?;
+    let refresh_before = time::Duration::seconds(secs(cfg.refresh_before_secs));
+    let ts_due = cur.timestamp.signed().expires - now < refresh_before;
+    let snap_due = cur.snapshot.signed().expires - now
+        < refresh_before + time::Duration::seconds(secs(cfg.expiry_secs));
+    if !ts_due && !snap_due {
+        return Ok(None);
+    }
+    let keys = OnlineKeys::load(repo, cur.root.signed())?;
+    if snap_due {
+        commit(repo, &cur, &[], &keys, cfg, now)?;
+    } else {
+        // Timestamp only: same snapshot, new version and expiry.
+        let tv = cur.timestamp.signed().version + 1;
+        let mut ts = Timestamp::empty(tv, now + time::Duration::seconds(secs(cfg.expiry_secs)));
+        ts.meta = cur.timestamp.signed().meta.clone();
+        let ts = Signed::new(ts, &[&keys.timestamp])?;
+        write_atomic(&metadata_dir(repo), "timestamp.json", &ts.to_bytes())?;
+    }
+    Ok(Some(now + time::Duration::seconds(secs(cfg.expiry_secs))))
+}
+
+/// What a successful publish did.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PublishReport {
+    /// The package.
+    pub package: String,
+    /// The new role version.
+    pub version: u64,
+    /// The new snapshot version.
+    pub snapshot_version: u64,
+    /// The new timestamp version.
+    pub timestamp_version: u64,
+    /// Target paths added by this publish.
+    pub added: Vec<String>,
+}
+
+/// A new target to link.
+struct NewTarget {
+    path: String,
+    object: ObjectPath,
+    digest: Digest,
+    length: u64,
+}
+
+/// Checks the submission against the current state (steps 1-5 of the module docs, blobs excepted).
+fn check_submission(
+    cur: &Published,
+    repo: &Path,
+    package: &str,
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> Result<(Signed<Targets>, Vec<NewTarget>), ApiError> {
+    let (delegation, keys) = cur.delegation(package)?;
+    let new = Signed::<Targets>::from_slice(bytes)?;
+    new.verify(package, keys, &delegation.keys)?;
+    new.check_not_expired(package, now)?;
+    let current = cur.role_version(package);
+    let got = new.signed().version;
+    if got <= current {
+        return Err(ApiError::VersionReplay { current, got });
+    }
+    if got != current + 1 {
+        return Err(ApiError::VersionSkip {
+            expected: current + 1,
+            got,
+        });
+    }
+    if new.signed().delegations.is_some() {
+        return Err(x0x_dist_manifests::Error::DelegationInvalid(format!(
+            "package role {package} must not delegate"
+        ))
+        .into());
+    }
+    let old_targets = cur
+        .load_role(repo, package)?
+        .map(|(r, _)| r.signed().targets.clone())
+        .unwrap_or_default();
+    for (path, t) in &old_targets {
+        match new.signed().targets.get(path) {
+            Some(n) if n == t => {}
+            _ => return Err(ApiError::TargetChanged(path.to_string())),
+        }
+    }
+    let old_versions: std::collections::BTreeSet<String> = old_targets
+        .keys()
+        .map(|p| p.version().to_string())
+        .collect();
+    let pkg: PackageName = package.parse()?;
+    let mut added = Vec::new();
+    for (path, t) in &new.signed().targets {
+        if old_targets.contains_key(path) {
+            continue;
+        }
+        let p = path.as_str();
+        let invalid = |reason: String| ApiError::TargetInvalid {
+            path: p.to_owned(),
+            reason,
+        };
+        if path.package() != &pkg || !delegation.matches(p) {
+            return Err(x0x_dist_manifests::Error::TargetPathInvalid {
+                path: p.to_owned(),
+                reason: "not covered by the package's delegation",
+            }
+            .into());
+        }
+        if old_versions.contains(&path.version().to_string()) {
+            return Err(ApiError::VersionExists(path.version().to_string()));
+        }
+        if t.hashes.len() != 1 {
+            return Err(invalid("exactly one hash (sha256) is accepted".into()));
+        }
+        let digest = Digest::parse(&t.sha256()?.to_hex())?;
+        let (file_pkg, platform) = Platform::parse_file_name(path.file_name())?;
+        if file_pkg != pkg {
+            return Err(invalid(format!("file name is for package {file_pkg}")));
+        }
+        let custom = t
+            .x0x_custom()
+            .ok_or_else(|| invalid("missing or malformed custom fields".into()))?;
+        let expected = x0x_dist_manifests::TargetCustom::new(
+            &pkg,
+            path.version(),
+            platform,
+            custom.glibc_floor.clone(),
+        );
+        let same = custom.package == expected.package
+            && custom.version == expected.version
+            && custom.target == expected.target
+            && custom.platform == expected.platform
+            && custom.os == expected.os
+            && custom.arch == expected.arch
+            && custom.libc == expected.libc
+            && custom.kind == expected.kind
+            && custom.glibc_floor == expected.glibc_floor;
+        if !same {
+            return Err(invalid(format!(
+                "custom fields disagree with the path and the platform table (expected {})",
+                serde_json::to_string(&expected).unwrap_or_default()
+            )));
+        }
+        if let Some(floor) = &custom.glibc_floor {
+            let ok = floor.split('.').count() >= 2
+                && floor
+                    .split('.')
+                    .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+            if !ok {
+                return Err(invalid(format!(
+                    "glibc_floor {floor:?} is not a version like 2.17"
+                )));
+            }
+        }
+        let object = ObjectPath::parse(&format!(
+            "{}/{}/{digest}.{}",
+            path.package(),
+            path.version(),
+            path.file_name()
+        ))?;
+        added.push(NewTarget {
+            path: p.to_owned(),
+            object,
+            digest,
+            length: t.length,
+        });
+    }
+    Ok((new, added))
+}
+
+/// Publishes a submitted role of `package` (see the module docs).
+pub async fn publish(
+    st: &AppState,
+    package: &str,
+    bytes: Vec<u8>,
+) -> Result<PublishReport, ApiError> {
+    let _slot = st.claim(package)?;
+    let _lock = st.repo_lock.lock().await;
+    let repo = st.repo_dir.clone();
+    let now = OffsetDateTime::now_utc();
+    let pkg = package.to_owned();
+    let (cur, new, added, bytes) = blocking(move || {
+        let cur = Published::load(&repo)?;
+        let (new, added) = check_submission(&cur, &repo, &pkg, &bytes, now)?;
+        Ok((cur, new, added, bytes))
+    })
+    .await?;
+    for t in &added {
+        match st.store.blob_len(&t.digest).await? {
+            None => {
+                return Err(ApiError::BlobMissing(format!(
+                    "{} (sha256 {})",
+                    t.path, t.digest
+                )))
+            }
+            Some(len) if len != t.length => {
+                return Err(x0x_dist_manifests::Error::LengthMismatch {
+                    path: t.path.clone(),
+                    expected: t.length,
+                    found: len,
+                }
+                .into());
+            }
+            Some(_) => {}
+        }
+    }
+    for t in &added {
+        st.store.link_target(&t.object, &t.digest).await?;
+    }
+    let repo = st.repo_dir.clone();
+    let cfg = st.config.timestamp.clone();
+    let pkg = package.to_owned();
+    let version = new.signed().version;
+    let (sv, tv) = blocking(move || {
+        let keys = OnlineKeys::load(&repo, cur.root.signed())?;
+        write_atomic(
+            &metadata_dir(&repo),
+            &format!("{version}.{pkg}.json"),
+            &bytes,
+        )?;
+        commit(&repo, &cur, &[(pkg, version)], &keys, &cfg, now)
+    })
+    .await?;
+    Ok(PublishReport {
+        package: package.to_owned(),
+        version,
+        snapshot_version: sv,
+        timestamp_version: tv,
+        added: added.into_iter().map(|t| t.path).collect(),
+    })
+}
+
+/// Runs blocking file work off the async workers.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
+}

@@ -1,0 +1,5 @@
+//! HTTP handlers, one module per resource.
+pub mod blobs;
+pub mod ops;
+pub mod packages;
+pub mod tuf;

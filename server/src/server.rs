@@ -1,0 +1,164 @@
+//! The listener: accepts connections (HTTP/1.1 and h2c), closes connections whose request headers are too slow
+//! (slowloris), re-signs the timestamp in the background, and shuts down gracefully on SIGTERM/SIGINT (stops
+//! accepting, lets in-flight requests finish within the grace period).
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::publish::{self, OnlineKeys, Published};
+use crate::state::AppState;
+
+/// Checks the repository (metadata parses, online keys authorized) and re-signs an expiring timestamp.
+pub async fn startup_check(st: &AppState) -> anyhow::Result<()> {
+    let repo = st.repo_dir.clone();
+    let cfg = st.config.timestamp.clone();
+    let exp = publish::blocking(move || {
+        let cur = Published::load(&repo)?;
+        OnlineKeys::load(&repo, cur.root.signed())?;
+        publish::refresh_if_due(&repo, &cfg, time::OffsetDateTime::now_utc())?;
+        publish::timestamp_expiry(&repo)
+    })
+    .await
+    .with_context(|| format!("repository {} is not servable", st.repo_dir.display()))?;
+    st.metrics
+        .set_timestamp_expires(u64::try_from(exp.unix_timestamp()).unwrap_or(0));
+    st.ready.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Re-signs the timestamp whenever it is due, until the process ends.
+pub async fn refresher(st: Arc<AppState>) {
+    let every = Duration::from_secs(st.config.timestamp.check_interval_secs.max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let _lock = st.repo_lock.lock().await;
+        let repo = st.repo_dir.clone();
+        let cfg = st.config.timestamp.clone();
+        match publish::blocking(move || {
+            publish::refresh_if_due(&repo, &cfg, time::OffsetDateTime::now_utc())
+        })
+        .await
+        {
+            Ok(Some(exp)) => {
+                st.metrics
+                    .set_timestamp_expires(u64::try_from(exp.unix_timestamp()).unwrap_or(0));
+                tracing::info!(expires = %publish::fmt_time(exp), "timestamp re-signed");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(code = e.code(), error = %e, "timestamp refresh failed"),
+        }
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The shared state.
+    pub state: Arc<AppState>,
+}
+
+/// Binds, checks the repository, and serves until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.bind.listen)
+        .await
+        .with_context(|| format!("binding {}", config.bind.listen))?;
+    let (running, task) = serve_on(listener, config, shutdown).await?;
+    tracing::info!(addr = %running.addr, repo = %running.state.repo_dir.display(), "serving");
+    task.await.context("server task")?
+}
+
+/// Serves on an already bound listener; returns once the server is ready, with its task.
+pub async fn serve_on(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+    let addr = listener.local_addr()?;
+    let state = Arc::new(AppState::new(config).map_err(|e| anyhow::anyhow!("{e:#}"))?);
+    startup_check(&state).await?;
+    let app = crate::router::router(state.clone());
+    let refresh = tokio::spawn(refresher(state.clone()));
+    let header_timeout = Duration::from_secs(state.config.limits.header_read_timeout_secs.max(1));
+    let grace = Duration::from_secs(state.config.limits.shutdown_grace_secs);
+    let task = tokio::spawn(async move {
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .keep_alive(true);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _peer) = match accepted {
+                        Ok(x) => x,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                    let conn = graceful.watch(conn.into_owned());
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        refresh.abort();
+        tracing::info!("shutting down: waiting for in-flight requests");
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("grace period over; closing remaining connections");
+        }
+        Ok(())
+    });
+    Ok((Running { addr, state }, task))
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,232 @@
+//! Storage behind a small trait: content-addressed blobs and published objects.
+//!
+//! Invariants every implementation keeps:
+//! - A blob is stored under its SHA-256 and is only ever visible complete: uploads stream into a temporary object
+//!   while hashing and become visible by an atomic rename (local: fsync file, rename, fsync directory) only once the
+//!   digest and the length match. A failed, truncated, oversized or mismatching upload leaves nothing behind.
+//! - Uploads are idempotent: putting a blob that exists succeeds without rewriting it.
+//! - Published targets (`targets/<package>/<version>/<sha256>.<file>`, the consistent-snapshot layout) are
+//!   immutable; publishing one points it at an existing blob (local: a hard link).
+//!
+//! [`local::LocalStore`] is the default (a directory, nothing to install). An S3-compatible store implements the
+//! same trait: `put_blob` as a multipart upload to a temporary key verified then copied, `link_target` as a
+//! server-side copy, `read` as a ranged GET.
+pub mod local;
+
+use std::fmt;
+use std::ops::Range;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+
+use crate::error::ApiError;
+
+/// A SHA-256 digest as 64 lowercase hex characters, validated at construction.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(String);
+
+impl Digest {
+    /// Parses 64 lowercase hex characters.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        if s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ApiError::InvalidPath(format!(
+                "not a lowercase hex SHA-256: {:?}",
+                truncate(s)
+            )))
+        }
+    }
+
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest as _;
+        Self(hex::encode(sha2::Sha256::digest(bytes)))
+    }
+
+    /// The hex string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A relative object path (e.g. a target path under `targets/`), validated: 1-16 segments, each 1-255 characters of
+/// `[A-Za-z0-9._+-]`, not starting with `.` (so no `.`, `..`, hidden files), no empty segments, no backslashes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ObjectPath(String);
+
+impl ObjectPath {
+    /// Validates a `/`-separated relative path.
+    pub fn parse(s: &str) -> Result<Self, ApiError> {
+        let bad = |why: &str| ApiError::InvalidPath(format!("{why}: {:?}", truncate(s)));
+        if s.is_empty() || s.len() > 1024 {
+            return Err(bad("empty or too long path"));
+        }
+        let segs: Vec<&str> = s.split('/').collect();
+        if segs.len() > 16 {
+            return Err(bad("too many path segments"));
+        }
+        for seg in segs {
+            check_segment(seg).map_err(|why| bad(why))?;
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The path string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The last segment.
+    pub fn file_name(&self) -> &str {
+        self.0.rsplit('/').next().unwrap_or(&self.0)
+    }
+}
+
+/// Checks one path segment (also used for package names, versions and file names in URLs).
+pub fn check_segment(seg: &str) -> Result<(), &'static str> {
+    if seg.is_empty() {
+        return Err("empty path segment");
+    }
+    if seg.len() > 255 {
+        return Err("path segment too long");
+    }
+    if seg.starts_with('.') {
+        return Err("path segment starts with '.'");
+    }
+    if !seg
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
+    {
+        return Err("path segment has characters outside [A-Za-z0-9._+-]");
+    }
+    Ok(())
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}
+
+/// Limits applied to one blob upload.
+#[derive(Clone, Copy, Debug)]
+pub struct PutLimits {
+    /// Reject uploads larger than this.
+    pub max_bytes: u64,
+    /// `Content-Length` of the request, if the client sent one.
+    pub expected_len: Option<u64>,
+    /// Fail the upload if no bytes arrive for this long.
+    pub idle_timeout: std::time::Duration,
+}
+
+/// What a blob upload did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// The blob is new.
+    Created {
+        /// Its length.
+        len: u64,
+    },
+    /// The blob already existed; nothing was written.
+    Existed {
+        /// Its length.
+        len: u64,
+    },
+}
+
+/// A stream of body chunks.
+pub type ByteStream = BoxStream<'static, Result<Bytes, std::io::Error>>;
+
+/// The storage interface of the server.
+pub trait Store: Send + Sync + 'static {
+    /// The length of a stored blob, or `None`.
+    fn blob_len<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, ApiError>>;
+
+    /// Streams `body` into a new blob named `digest`, enforcing `limits`; see the module invariants.
+    fn put_blob<'a>(
+        &'a self,
+        digest: &'a Digest,
+        body: ByteStream,
+        limits: PutLimits,
+    ) -> BoxFuture<'a, Result<PutOutcome, ApiError>>;
+
+    /// Makes the blob `digest` visible as the published target `path` (idempotent if it already points there).
+    fn link_target<'a>(
+        &'a self,
+        path: &'a ObjectPath,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<(), ApiError>>;
+
+    /// The length of a published target, or `None`.
+    fn target_len<'a>(
+        &'a self,
+        path: &'a ObjectPath,
+    ) -> BoxFuture<'a, Result<Option<u64>, ApiError>>;
+
+    /// Reads `range` of a published target as a stream (the caller checked the range against the length).
+    fn read_target<'a>(
+        &'a self,
+        path: &'a ObjectPath,
+        range: Range<u64>,
+    ) -> BoxFuture<'a, Result<ByteStream, ApiError>>;
+
+    /// Reads a whole published target into memory (for the in-memory cache of small immutable files).
+    fn read_target_all<'a>(
+        &'a self,
+        path: &'a ObjectPath,
+    ) -> BoxFuture<'a, Result<Bytes, ApiError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_paths() {
+        for ok in ["x0x/0.3.1/abc.x0x.linux-x64-gnu.node", "a", "a/b+c/d_e-1.2"] {
+            assert!(ObjectPath::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "/abs",
+            "a//b",
+            "../x",
+            "a/../b",
+            "a/./b",
+            "a\\b",
+            "a/.hidden",
+            "a/b/",
+            "é",
+            "a b",
+            "a%2fb",
+            "a\0b",
+            "a/b?c",
+        ] {
+            assert!(ObjectPath::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ObjectPath::parse(&"a/".repeat(17).trim_end_matches('/').to_owned()).is_err());
+        assert!(ObjectPath::parse(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn digests() {
+        let d = Digest::of(b"");
+        assert_eq!(
+            d.as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        assert!(Digest::parse(d.as_str()).is_ok());
+        assert!(Digest::parse(&d.as_str().to_uppercase()).is_err());
+        assert!(Digest::parse(&d.as_str()[1..]).is_err());
+        assert!(Digest::parse("../../../../etc/passwd").is_err());
+    }
+}

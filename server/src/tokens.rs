@@ -1,0 +1,224 @@
+//! Upload tokens: bearer tokens scoped to packages, stored hashed.
+//!
+//! `DIR/tokens.json` (mode 0600) holds `{"tokens": [{"id", "sha256", "packages", "created"}]}`: the SHA-256 of each
+//! token, never the token. A token is `x0xd_` followed by 43 base64url characters (32 random bytes). Checking a
+//! token hashes it and compares against every stored hash in constant time (no early exit), so neither the match
+//! position nor a common prefix leaks through timing. The file is re-read when it changes, so `x0x-dist token create`
+//! takes effect on a running server.
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use subtle::ConstantTimeEq as _;
+
+use crate::error::ApiError;
+
+/// Prefix of every token (lets secret scanners recognise them).
+pub const TOKEN_PREFIX: &str = "x0xd_";
+
+/// One stored token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Public identifier (for logs and revocation).
+    pub id: String,
+    /// Hex SHA-256 of the token.
+    pub sha256: String,
+    /// Packages this token may publish.
+    pub packages: Vec<String>,
+    /// RFC 3339 creation time.
+    pub created: String,
+}
+
+/// The token file.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct TokenFile {
+    /// All tokens.
+    pub tokens: Vec<TokenRecord>,
+}
+
+/// Path of the token file in a repository.
+pub fn token_file(repo: &Path) -> PathBuf {
+    repo.join("tokens.json")
+}
+
+/// Creates a token for `packages`, stores its hash in the repository, and returns the token.
+pub fn create(repo: &Path, packages: &[String]) -> anyhow::Result<(String, TokenRecord)> {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let path = token_file(repo);
+    let mut file: TokenFile = match fs_err::read(&path) {
+        Ok(b) => serde_json::from_slice(&b)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => TokenFile::default(),
+        Err(e) => return Err(e.into()),
+    };
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let token = format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
+    let mut idb = [0u8; 6];
+    rand::rngs::OsRng.fill_bytes(&mut idb);
+    let record = TokenRecord {
+        id: hex::encode(idb),
+        sha256: hex::encode(sha2::Sha256::digest(token.as_bytes())),
+        packages: packages.to_vec(),
+        created: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)?,
+    };
+    file.tokens.push(record.clone());
+    write_private(&path, &serde_json::to_vec_pretty(&file)?)?;
+    Ok((token, record))
+}
+
+/// Writes `bytes` to `path` atomically with mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Token verification against the repository's token file, reloaded when it changes.
+#[derive(Debug)]
+pub struct Tokens {
+    path: PathBuf,
+    cache: Mutex<(Option<SystemTime>, TokenFile)>,
+}
+
+impl Tokens {
+    /// Tokens of the repository at `repo`.
+    pub fn new(repo: &Path) -> Self {
+        Self {
+            path: token_file(repo),
+            cache: Mutex::new((None, TokenFile::default())),
+        }
+    }
+
+    fn current(&self) -> Result<TokenFile, ApiError> {
+        let mtime = match std::fs::metadata(&self.path) {
+            Ok(m) => m.modified().ok(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TokenFile::default()),
+            Err(e) => return Err(ApiError::io("reading token file", e)),
+        };
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| ApiError::Internal("token cache poisoned".into()))?;
+        if cache.0.is_none() || cache.0 != mtime {
+            let bytes =
+                std::fs::read(&self.path).map_err(|e| ApiError::io("reading token file", e))?;
+            let file: TokenFile = serde_json::from_slice(&bytes)
+                .map_err(|e| ApiError::Internal(format!("token file is invalid: {e}")))?;
+            *cache = (mtime, file);
+        }
+        Ok(cache.1.clone())
+    }
+
+    /// Checks the `Authorization` header value for publishing `package`; returns the token id.
+    pub fn authorize(
+        &self,
+        header: Option<&str>,
+        package: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let token = header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::MissingToken)?;
+        let presented = sha2::Sha256::digest(token.as_bytes());
+        let file = self.current()?;
+        let mut found: Option<&TokenRecord> = None;
+        for rec in &file.tokens {
+            let Ok(stored) = hex::decode(&rec.sha256) else {
+                continue;
+            };
+            if bool::from(stored.as_slice().ct_eq(presented.as_slice())) {
+                found = Some(rec);
+            }
+        }
+        let rec = found.ok_or(ApiError::InvalidToken)?;
+        if let Some(p) = package {
+            if !rec.packages.iter().any(|x| x == p) {
+                return Err(ApiError::Forbidden(p.to_owned()));
+            }
+        }
+        Ok(rec.id.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_and_authorize() {
+        let dir = tempfile::tempdir().unwrap();
+        let (t1, r1) = create(dir.path(), &["x0x".into()]).unwrap();
+        let (t2, _) = create(dir.path(), &["other".into()]).unwrap();
+        assert!(t1.starts_with(TOKEN_PREFIX) && t1.len() == TOKEN_PREFIX.len() + 43);
+        let stored = std::fs::read_to_string(token_file(dir.path())).unwrap();
+        assert!(
+            !stored.contains(&t1[TOKEN_PREFIX.len()..]),
+            "token stored in clear"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(token_file(dir.path()))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let tokens = Tokens::new(dir.path());
+        assert_eq!(
+            tokens
+                .authorize(Some(&format!("Bearer {t1}")), Some("x0x"))
+                .unwrap(),
+            r1.id
+        );
+        assert_eq!(
+            tokens
+                .authorize(Some(&format!("Bearer {t2}")), Some("x0x"))
+                .unwrap_err()
+                .code(),
+            "auth.forbidden"
+        );
+        assert_eq!(
+            tokens.authorize(None, Some("x0x")).unwrap_err().code(),
+            "auth.missing"
+        );
+        assert_eq!(
+            tokens
+                .authorize(Some(&format!("Basic {t1}")), None)
+                .unwrap_err()
+                .code(),
+            "auth.missing"
+        );
+        let mut wrong = t1.clone();
+        wrong.pop();
+        wrong.push('A');
+        assert_eq!(
+            tokens
+                .authorize(Some(&format!("Bearer {wrong}")), None)
+                .unwrap_err()
+                .code(),
+            "auth.invalid"
+        );
+        assert!(tokens
+            .authorize(Some(&format!("Bearer {t2}")), None)
+            .is_ok());
+    }
+}
