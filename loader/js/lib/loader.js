@@ -197,7 +197,7 @@ class Resolver {
   }
 
   /** Run the fetch worker (TUF refresh + download into the cache) synchronously in a child process. */
-  runWorker(targetPath, kind) {
+  runWorker(targetPath, kind, mode = 'fetch') {
     const { spawnSync } = require('child_process');
     const args = {
       cacheDir: this.cfg.cacheDir,
@@ -208,6 +208,7 @@ class Resolver {
       embeddedDir: this.embeddedDir,
       targetPath,
       kind,
+      mode,
       timeoutMs: this.cfg.timeoutMs,
       retries: this.cfg.retries,
     };
@@ -320,11 +321,10 @@ class Resolver {
     const file = fileName(this.pkg, cand);
     const targetPath = `${this.pkg}/${this.version}/${file}`;
     let info = this.lookup(targetPath);
-    let fetched = false;
     if (!info && this.canFetch()) {
       this.log(`${targetPath}: not in local metadata, asking ${this.cfg.bundle ? 'the bundle' : 'the repository'}`);
-      this.runWorker(targetPath, cand.kind);
-      fetched = true;
+      // Metadata only: the ABI check below may skip this candidate without downloading it.
+      this.runWorker(targetPath, cand.kind, 'refresh');
       this._local = null;
       info = this.lookup(targetPath);
     }
@@ -344,7 +344,7 @@ class Resolver {
     };
     const cached = this.fromCache(info, cand.kind);
     const fetchedFrom = this.cfg.bundle ? 'bundle' : 'repository';
-    if (cached) return result(cached.blob, cached.bytes, fetched ? fetchedFrom : 'cache');
+    if (cached) return result(cached.blob, cached.bytes, 'cache');
     const pp = this.fromPlatformPackage(cand, file);
     if (pp) {
       const blob = this.admit(pp.bytes, info, cand.kind, pp.label);
@@ -356,7 +356,7 @@ class Resolver {
     if (!this.canFetch()) {
       throw err('loader.offline', `${targetPath} is not cached and X0X_DIST_OFFLINE=1 forbids fetching it`);
     }
-    if (!fetched) this.runWorker(targetPath, cand.kind);
+    this.runWorker(targetPath, cand.kind, 'fetch');
     const after = this.fromCache(info, cand.kind);
     if (!after) throw err('target.not_found', `the fetch of ${targetPath} left nothing verified in the cache`);
     return result(after.blob, after.bytes, fetchedFrom);

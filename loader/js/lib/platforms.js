@@ -67,4 +67,22 @@ function fileName(pkg, p) {
   return p.kind === 'wasm' ? `${pkg}.${p.triple}.wasm` : `${pkg}.${p.name}.node`;
 }
 
-module.exports = { BUILTIN, table, normalise, fileName };
+/** The platform of a napi name (or triple for WASM); throws platform.unknown. */
+function fromName(name, rows = table()) {
+  const p = rows.find((r) => r.name === name);
+  if (!p) throw require('./errors').err('platform.unknown', `unknown platform ${JSON.stringify(String(name).slice(0, 80))}`);
+  return p;
+}
+
+/** Parse an artifact file name (`x0x.linux-x64-gnu.node`) into {pkg, platform}; throws platform.unknown. */
+function parseFileName(file, rows = table()) {
+  const unknown = () => require('./errors').err('platform.unknown', `${JSON.stringify(String(file).slice(0, 128))} is not an artifact file name of the platform table`);
+  const m = /^([^.]+)\.(.+)\.(node|wasm)$/.exec(file);
+  if (!m) throw unknown();
+  const kind = m[3] === 'node' ? 'native' : 'wasm';
+  const p = rows.find((r) => r.kind === kind && (kind === 'wasm' ? r.triple : r.name) === m[2]);
+  if (!p) throw unknown();
+  return { pkg: m[1], platform: p };
+}
+
+module.exports = { BUILTIN, table, normalise, fileName, fromName, parseFileName };

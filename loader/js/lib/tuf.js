@@ -21,6 +21,8 @@ const { err } = require('./errors');
 
 const EXPIRES_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const TOP_ROLES = ['root', 'timestamp', 'snapshot', 'targets'];
+/** Size limits per role type, checked before parsing (the same as manifests/src/metadata.rs). */
+const MAX_SIZE = { root: 512 * 1024, timestamp: 64 * 1024, snapshot: 4 * 1024 * 1024, targets: 16 * 1024 * 1024 };
 
 const keyCache = new Map();
 function publicKey(key) {
@@ -50,6 +52,10 @@ function isPosInt(v) {
  * @returns {{signed: any, signatures: {keyid: string, sig: string}[], bytes: Buffer}}
  */
 function parse(bytes, type, label = type) {
+  const len = Buffer.byteLength(bytes);
+  if (len > MAX_SIZE[type]) {
+    throw err('metadata.too_large', `${label} metadata is ${len} bytes, over the limit of ${MAX_SIZE[type]} bytes`);
+  }
   let doc;
   try {
     doc = parseStrict(Buffer.isBuffer(bytes) ? bytes.toString('utf8') : bytes);
@@ -84,6 +90,7 @@ function parse(bytes, type, label = type) {
   } else if (type === 'targets') {
     if (!isObj(s.targets)) throw bad('targets needs targets');
     for (const [p, t] of Object.entries(s.targets)) {
+      checkTargetPath(p);
       if (!isObj(t) || !Number.isSafeInteger(t.length) || t.length < 0 || !isObj(t.hashes)) {
         throw bad(`target ${p} needs length and hashes`);
       }
@@ -292,7 +299,6 @@ class TrustedSet {
    * @returns {{unchanged: boolean}} unchanged: same version as trusted (kept, not replaced)
    */
   updateTimestamp(bytes, trustedPrev = this.timestamp) {
-    if (this.snapshot) throw err('internal', 'timestamp cannot be updated after snapshot');
     this.checkFinalRoot();
     const ts = parse(bytes, 'timestamp');
     const { role, keys } = this.rootRole('timestamp');
@@ -321,7 +327,6 @@ class TrustedSet {
   /** §5.5. `trusted`: bytes come from the local trusted store (skip length/hash checks, as python-tuf). */
   updateSnapshot(bytes, trustedPrev = this.snapshot, { trusted = false } = {}) {
     if (!this.timestamp) throw err('internal', 'snapshot needs a trusted timestamp first');
-    if (this.targets) throw err('internal', 'snapshot cannot be updated after targets');
     this.expiry(this.timestamp.signed, this.now, 'timestamp');
     const meta = this.timestamp.signed.meta['snapshot.json'];
     if (!trusted) checkMetaBytes(Buffer.from(bytes), meta, 'snapshot');
@@ -331,7 +336,7 @@ class TrustedSet {
     if (trustedPrev) {
       for (const [name, info] of Object.entries(trustedPrev.signed.meta)) {
         const n = snap.signed.meta[name];
-        if (!n) throw err('metadata.rollback', `snapshot v${snap.signed.version} drops ${name}`);
+        if (!n) throw err('metadata.missing_role', `snapshot v${snap.signed.version} no longer lists ${name}`);
         if (n.version < info.version) {
           throw err('metadata.rollback', `snapshot lists ${name} version ${n.version}, lower than trusted ${info.version}`);
         }
@@ -422,18 +427,29 @@ class TrustedSet {
   }
 }
 
-/** Validate a target path before it becomes a URL or a file name (no traversal, no absolute paths). */
+const SEMVER_RE =
+  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+
+/**
+ * Validate a target path before it becomes a URL or a file name: `<package>/<version>/<file>`, no traversal,
+ * no absolute paths, no backslashes, ≤ 256 bytes (the rules of manifests' TargetPath).
+ */
 function checkTargetPath(p) {
-  if (
-    typeof p !== 'string' ||
-    !p ||
-    p.startsWith('/') ||
-    p.includes('\\') ||
-    p.includes('\0') ||
-    p.split('/').some((s) => s === '' || s === '.' || s === '..')
-  ) {
-    throw err('target.path_invalid', `unsafe target path ${JSON.stringify(p)}`);
-  }
+  const bad = (why) => err('target.path_invalid', `unsafe target path ${JSON.stringify(String(p).slice(0, 300))}: ${why}`);
+  if (typeof p !== 'string' || !p) throw bad('empty');
+  if (Buffer.byteLength(p) > 256) throw bad('longer than 256 bytes');
+  if (p.includes('\\')) throw bad('contains a backslash');
+  if (p.startsWith('/')) throw bad('absolute path');
+  const segs = p.split('/');
+  if (segs.some((x) => x === '')) throw bad('empty segment');
+  if (segs.some((x) => x === '.' || x === '..')) throw bad("'.' or '..' segment");
+  if (segs.length !== 3) throw bad('must be <package>/<version>/<file>');
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(segs[0])) throw bad('invalid package name segment');
+  if (!SEMVER_RE.test(segs[1])) throw bad('invalid version segment');
+  const file = segs[2];
+  if (file.length > 128) throw bad('file name longer than 128 bytes');
+  if (file.startsWith('.')) throw bad("file name starts with '.'");
+  if (!/^[A-Za-z0-9._+-]+$/.test(file)) throw bad("file name has characters other than letters, digits, '.', '_', '-', '+'");
   return p;
 }
 
@@ -447,4 +463,5 @@ module.exports = {
   pathMatches,
   isDelegatedPath,
   checkTargetPath,
+  MAX_SIZE,
 };

@@ -29,6 +29,7 @@ async function fetchTarget(a, progress = () => {}) {
   if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) {
     throw err('target.not_found', `${a.targetPath} has no sha256 in its signed metadata`);
   }
+  if (a.mode === 'refresh') return { ok: true, info };
   const dest = cache.blobPath(a.cacheDir, sha, a.kind);
   const dir = a.targetPath.split('/').slice(0, -1).join('/');
   const base = a.targetPath.split('/').pop();

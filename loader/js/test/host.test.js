@@ -1,0 +1,66 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const host = require('../lib/host');
+const { table, BUILTIN, normalise } = require('../lib/platforms');
+const fs = require('fs');
+const path = require('path');
+
+test('this host: libc evidence from process.report and the ELF interpreter agree', { skip: process.platform !== 'linux' }, () => {
+  const h = host.detectHost();
+  const interp = host.elfInterpreter(process.execPath);
+  assert.ok(interp, 'node has a PT_INTERP');
+  assert.equal(h.interpreter, interp);
+  assert.equal(h.libc, host.libcFromInterpreter(interp));
+  if (h.libc === 'gnu') assert.match(h.glibc, /^\d+\.\d+/);
+});
+
+test('interpreter names map to libc families', () => {
+  assert.equal(host.libcFromInterpreter('/lib/ld-musl-x86_64.so.1'), 'musl');
+  assert.equal(host.libcFromInterpreter('/lib64/ld-linux-x86-64.so.2'), 'gnu');
+  assert.equal(host.libcFromInterpreter('/lib/ld-linux-aarch64.so.1'), 'gnu');
+  assert.equal(host.libcFromInterpreter(null), null);
+  assert.equal(host.elfInterpreter(__filename), null, 'not ELF');
+});
+
+test('musl evidence wins over a missing glibc version', () => {
+  const h = host.detectHost({ platform: 'linux', arch: 'arm64', glibc: null, interpreter: '/lib/ld-musl-aarch64.so.1' });
+  assert.equal(h.libc, 'musl');
+  const names = host.rankCandidates(h, table()).map((c) => c.name);
+  assert.equal(names[0], 'linux-arm64-musl');
+  assert.deepEqual(names.slice(-1), ['wasm32-wasip1']);
+});
+
+test('ranking: exact native, then wasip1-threads where shared memory works, then wasip1', () => {
+  const gnu = { platform: 'linux', arch: 'x64', libc: 'gnu', glibc: '2.36', wasmThreads: true };
+  assert.deepEqual(host.rankCandidates(gnu, table()).map((c) => c.name), ['linux-x64-gnu', 'wasm32-wasip1-threads', 'wasm32-wasip1']);
+  assert.deepEqual(host.rankCandidates({ ...gnu, wasmThreads: false }, table()).map((c) => c.name), ['linux-x64-gnu', 'wasm32-wasip1']);
+  assert.deepEqual(host.rankCandidates(gnu, table(), 'force').map((c) => c.name), ['wasm32-wasip1-threads', 'wasm32-wasip1']);
+  assert.deepEqual(host.rankCandidates(gnu, table(), 'forbid').map((c) => c.name), ['linux-x64-gnu']);
+  const win = { platform: 'win32', arch: 'x64', libc: null, wasmThreads: true };
+  assert.deepEqual(host.rankCandidates(win, table()).map((c) => c.name).slice(0, 2), ['win32-x64-msvc', 'win32-x64-gnu']);
+  const mac = { platform: 'darwin', arch: 'arm64', libc: null, wasmThreads: true };
+  assert.equal(host.rankCandidates(mac, table())[0].name, 'darwin-arm64');
+});
+
+test('glibc floors compare numerically', () => {
+  assert.equal(host.cmpVersion('2.17', '2.36'), -1);
+  assert.equal(host.cmpVersion('2.39', '2.36'), 1);
+  assert.equal(host.cmpVersion('2.2.5', '2.17'), -1);
+  assert.equal(host.cmpVersion('2.36', '2.36.0'), 0);
+  assert.equal(host.glibcFloor({ glibc_floor: '2.28' }), '2.28');
+  assert.equal(host.glibcFloor({ glibc_floor: 'GLIBC_2.28' }), '2.28');
+  assert.equal(host.glibcFloor({ libc: 'musl' }), null);
+});
+
+test('the built-in table agrees with manifests/vectors/platforms.json (the single source of truth)', (t) => {
+  const file = path.join(__dirname, '..', '..', '..', 'manifests', 'vectors', 'platforms.json');
+  if (!fs.existsSync(file)) return t.skip('manifests/vectors/platforms.json not generated yet');
+  const rows = JSON.parse(fs.readFileSync(file, 'utf8')).platforms.map(normalise);
+  const key = (r) => JSON.stringify([r.name, r.triple, r.os, r.arch, r.libc, r.kind, Boolean(r.threads)]);
+  assert.deepEqual(rows.map(key).sort(), BUILTIN.map(key).sort());
+  for (const r of JSON.parse(fs.readFileSync(file, 'utf8')).platforms) {
+    if (r.file_name) assert.equal(require('../lib/platforms').fileName('x0x', normalise(r)), r.file_name);
+  }
+  return undefined;
+});
