@@ -1,7 +1,9 @@
-//! The loader's one error type. Every variant has a stable machine code ([`Error::code`]) shared with the CLI,
-//! the HTTP API (`{"code","detail"}`) and the JavaScript loader's `err.code`.
+//! The loader's one error type. Every variant has a stable machine code ([`Error::code`]) from the project's
+//! code table (`x0x_dist_manifests::codes`), shared with the CLI (exit status), the HTTP API (`{"code","detail"}`)
+//! and the JavaScript loader's `err.code`.
 //!
 //! Messages name the subject; causes stay in `#[source]` so a chain reporter prints each once.
+use std::path::PathBuf;
 
 /// Everything the loader can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +24,135 @@ pub enum Error {
         /// The rejected text.
         value: String,
     },
+    /// A repository location or other configuration value is invalid.
+    #[error("invalid {what}: {value:?}")]
+    Config {
+        /// Which setting.
+        what: &'static str,
+        /// The rejected value.
+        value: String,
+    },
+    /// The repository could not be reached (connect, TLS, timeout, reset), after retries.
+    #[error("failed to fetch {url}")]
+    Network {
+        /// The URL (credentials redacted).
+        url: String,
+        /// The transport error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The repository answered with an unexpected HTTP status, after retries.
+    #[error("{url} answered HTTP {status}")]
+    HttpStatus {
+        /// The URL (credentials redacted).
+        url: String,
+        /// The status code.
+        status: u16,
+    },
+    /// A file the repository must have is missing (HTTP 404 or no such file).
+    #[error("{what} not found at {location}")]
+    NotFound {
+        /// What was looked for (`target x0x/0.3.1/x0x.linux-x64-gnu.node`, `metadata 2.root.json`).
+        what: String,
+        /// Where.
+        location: String,
+    },
+    /// A metadata file is larger than its limit; it was not read to the end.
+    #[error("{file} is larger than its limit of {limit} bytes")]
+    MetadataTooLarge {
+        /// The metadata file name.
+        file: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// A downloaded or cached target's length differs from verified metadata.
+    #[error("{target} is {actual} bytes, verified metadata says {expected}")]
+    LengthMismatch {
+        /// The target path.
+        target: String,
+        /// Verified length.
+        expected: u64,
+        /// Observed length (at least; downloads stop at the first excess byte).
+        actual: u64,
+    },
+    /// A downloaded or cached target's SHA-256 differs from verified metadata.
+    #[error("{target} has SHA-256 {actual}, verified metadata says {expected}")]
+    DigestMismatch {
+        /// The target path.
+        target: String,
+        /// Verified hex digest.
+        expected: String,
+        /// Observed hex digest.
+        actual: String,
+    },
+    /// A local file operation failed.
+    #[error("failed to {op} {path}")]
+    Io {
+        /// The operation (`read`, `write`, `rename`, `lock`, ...).
+        op: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The signed metadata failed verification (signature, threshold, expiry, rollback, hashes, schema, ...).
+    #[error("{context}")]
+    Metadata {
+        /// What was being verified (`timestamp.json from http://...`).
+        context: String,
+        /// The verification failure; its code is this error's code.
+        #[source]
+        source: x0x_dist_manifests::Error,
+    },
+    /// The package is not delegated in the verified targets metadata.
+    #[error("package {package} is not in the repository")]
+    PackageNotFound {
+        /// The package name.
+        package: String,
+    },
+    /// No published version matches the requested range.
+    #[error("no version of {package} matches {range} (published: {published})")]
+    VersionNotFound {
+        /// The package.
+        package: String,
+        /// The requested range.
+        range: String,
+        /// The published versions, comma separated.
+        published: String,
+    },
+    /// A target triple or platform is not in the platform table, or has no build in the release.
+    #[error("no target {target} in {package} {version}")]
+    TargetNotFound {
+        /// The package.
+        package: String,
+        /// The version.
+        version: String,
+        /// The requested triple or platform.
+        target: String,
+    },
+    /// No candidate (native or WASM) could be used on this host; each rejection is listed.
+    #[error("no usable binary of {package} for {host}: {}", reasons.join("; "))]
+    NoCandidate {
+        /// The package.
+        package: String,
+        /// The host triple.
+        host: String,
+        /// One line per candidate: why it was rejected.
+        reasons: Vec<String>,
+    },
+    /// A fetch was needed but the loader is offline.
+    #[error("{what} is not cached and the loader is offline")]
+    Offline {
+        /// What would have been fetched.
+        what: String,
+    },
+    /// Installing from a bundle file is not supported yet.
+    #[error("bundle sources are not supported yet: {path}")]
+    BundleUnsupported {
+        /// The bundle path.
+        path: PathBuf,
+    },
 }
 
 impl Error {
@@ -31,6 +162,28 @@ impl Error {
             Self::NotElf => "elf.not_elf",
             Self::MalformedElf { .. } => "elf.malformed",
             Self::InvalidGlibcVersion { .. } => "host.invalid_glibc_version",
+            Self::Config { .. } => "config.invalid",
+            Self::Network { .. } => "network.unreachable",
+            Self::HttpStatus { .. } => "network.http_status",
+            Self::NotFound { .. } | Self::TargetNotFound { .. } => "target.not_found",
+            Self::MetadataTooLarge { .. } => "metadata.too_large",
+            Self::LengthMismatch { .. } => "target.length_mismatch",
+            Self::DigestMismatch { .. } => "target.digest_mismatch",
+            Self::Io { .. } => "io.error",
+            Self::Metadata { source, .. } => source.code(),
+            Self::PackageNotFound { .. } => "package.not_found",
+            Self::VersionNotFound { .. } => "version.not_found",
+            Self::NoCandidate { .. } => "loader.no_candidate",
+            Self::Offline { .. } => "loader.offline",
+            Self::BundleUnsupported { .. } => "bundle.unsupported",
         }
+    }
+
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { op, path, source }
     }
 }

@@ -2,9 +2,28 @@
 //!
 //! - [`elf`]: what an ELF binary needs (machine, class, glibc floor) and what the running host offers (libc from
 //!   the process's own interpreter, host glibc version) — pure functions over bytes plus one I/O entry point.
+//! - [`host`]: the target triple this process runs as, libc corrected at run time.
+//! - [`tuf`]: the TUF client workflow (root rotation, timestamp → snapshot → targets → the package's delegated
+//!   role) with trusted metadata persisted for rollback protection; trust decisions come from
+//!   `x0x_dist_manifests::verify`.
+//! - [`resolve`]: semver resolution and candidate ranking (native → WASM threads → WASM), glibc ABI checks.
+//! - [`fetch`]: HTTP(S) and `file://` repository reads with timeouts, retries, `Range` resume, proxies and
+//!   extra CA certificates; streaming SHA-256 and length checks.
+//! - [`cache`]: content-addressed blobs with atomic rename and a cross-process lock.
+//! - [`client`]: the pipeline behind one type.
+//!
+//! Invariant: no path returned by this crate names bytes whose length and SHA-256 were not checked against
+//! metadata verified by the TUF workflow.
 #![deny(missing_docs)]
 
+pub mod cache;
+pub mod client;
 pub mod elf;
 mod error;
+pub mod fetch;
+pub mod host;
+pub mod resolve;
+pub mod tuf;
 
+pub use client::{Client, Selected};
 pub use error::Error;

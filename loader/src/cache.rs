@@ -1,0 +1,189 @@
+//! The on-disk cache: content-addressed target blobs and the persisted trusted TUF metadata.
+//!
+//! # Layout (under the cache root, default `$X0X_DIST_CACHE` or the per-user cache dir + `/x0x-dist`)
+//! ```text
+//! blobs/sha256/<hex>     a verified target, named by its SHA-256; written once, never modified
+//! tmp/<hex>.part         a download in progress (kept across failures so the next attempt resumes)
+//! locks/<hex>.lock       the per-blob writer lock
+//! tuf/<repo-id>/         trusted metadata of one repository (see `tuf`), with its own `.lock`
+//! ```
+//! # Invariants
+//! - A file appears under `blobs/` only by an atomic `rename` from `tmp/` after its length and SHA-256 matched
+//!   verified metadata and it was `fsync`ed; readers never see a partial blob.
+//! - Writers of one blob serialise on an exclusive OS file lock (`flock`/`LockFileEx` via `fs4`), then re-check
+//!   whether another process finished first: N concurrent installs download a blob once.
+//! - Readers trust nothing: [`Cache::get`] re-checks length and (unless told otherwise) SHA-256, and deletes a
+//!   blob that no longer matches (disk corruption, tampering) so it is fetched again.
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+use crate::fetch::{sha256_file, Fetcher, Progress};
+
+/// Environment variable: the cache directory.
+pub const ENV_CACHE: &str = "X0X_DIST_CACHE";
+
+/// A cache rooted at a directory.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+/// An exclusive lock on a cache file, released on drop.
+#[derive(Debug)]
+pub struct LockGuard {
+    file: File,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = fs4::FileExt::unlock(&self.file);
+    }
+}
+
+/// Takes an exclusive lock on `path` (created if missing), blocking until it is free.
+pub fn lock_file(path: &Path) -> Result<LockGuard, Error> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(Error::io("create", parent))?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(Error::io("open", path))?;
+    fs4::FileExt::lock(&file).map_err(Error::io("lock", path))?;
+    Ok(LockGuard { file })
+}
+
+impl Cache {
+    /// Opens (creating if needed) a cache at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, Error> {
+        let root = root.into();
+        for sub in ["blobs/sha256", "tmp", "locks", "tuf"] {
+            let d = root.join(sub);
+            std::fs::create_dir_all(&d).map_err(Error::io("create", &d))?;
+        }
+        Ok(Self { root })
+    }
+
+    /// The default cache directory: `$X0X_DIST_CACHE`, else `$XDG_CACHE_HOME/x0x-dist`, else
+    /// `~/.cache/x0x-dist` (`%LOCALAPPDATA%\x0x-dist` on Windows, `~/Library/Caches/x0x-dist` on macOS).
+    pub fn default_dir() -> PathBuf {
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        if let Some(d) = env(ENV_CACHE) {
+            return d;
+        }
+        let base = if cfg!(windows) {
+            env("LOCALAPPDATA")
+        } else if cfg!(target_os = "macos") {
+            env("HOME").map(|h| h.join("Library/Caches"))
+        } else {
+            env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")))
+        };
+        base.unwrap_or_else(std::env::temp_dir).join("x0x-dist")
+    }
+
+    /// The cache root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the blob with this SHA-256 lives (whether or not it exists).
+    pub fn blob_path(&self, sha256: &str) -> Result<PathBuf, Error> {
+        let ok = sha256.len() == 64
+            && sha256
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        if !ok {
+            return Err(Error::Config {
+                what: "SHA-256",
+                value: sha256.to_owned(),
+            });
+        }
+        Ok(self.root.join("blobs/sha256").join(sha256))
+    }
+
+    /// The directory of one repository's trusted metadata.
+    pub fn tuf_dir(&self, repo_id: &str) -> PathBuf {
+        self.root.join("tuf").join(repo_id)
+    }
+
+    /// A cached, still-valid blob: `Some(path)` if it exists with the verified length and (when `rehash`) the
+    /// verified SHA-256. A blob that fails the check is deleted and `None` returned.
+    pub fn get(&self, sha256: &str, length: u64, rehash: bool) -> Result<Option<PathBuf>, Error> {
+        let path = self.blob_path(sha256)?;
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io("stat", &path)(e)),
+        };
+        let valid = meta.len() == length && (!rehash || sha256_file(&path)?.0 == sha256);
+        if valid {
+            Ok(Some(path))
+        } else {
+            tracing::warn!(blob = %path.display(), "cached blob does not match verified metadata; discarding");
+            let _ = std::fs::remove_file(&path);
+            Ok(None)
+        }
+    }
+
+    /// Returns the verified blob for a target, downloading it through `fetcher` unless a valid copy is cached.
+    /// Safe to call from many processes at once: one downloads, the others wait and then find it.
+    pub async fn get_or_fetch(
+        &self,
+        fetcher: &Fetcher,
+        stored_path: &str,
+        display: &str,
+        length: u64,
+        sha256: &str,
+        progress: &dyn Progress,
+    ) -> Result<PathBuf, Error> {
+        let blob = self.blob_path(sha256)?;
+        if let Some(p) = self.get(sha256, length, true)? {
+            return Ok(p);
+        }
+        let lock_path = self.root.join("locks").join(format!("{sha256}.lock"));
+        let _guard = tokio::task::spawn_blocking(move || lock_file(&lock_path))
+            .await
+            .map_err(|e| Error::io("lock", "locks")(std::io::Error::other(e)))??;
+        // Another writer may have finished while we waited.
+        if let Some(p) = self.get(sha256, length, true)? {
+            return Ok(p);
+        }
+        let part = self.root.join("tmp").join(format!("{sha256}.part"));
+        fetcher
+            .target(stored_path, display, length, sha256, &part, progress)
+            .await?;
+        File::open(&part)
+            .and_then(|f| f.sync_all())
+            .map_err(Error::io("sync", &part))?;
+        std::fs::rename(&part, &blob).map_err(Error::io("rename", &part))?;
+        if let Ok(dir) = File::open(blob.parent().unwrap_or(&self.root)) {
+            let _ = dir.sync_all();
+        }
+        Ok(blob)
+    }
+
+    /// Copies a cached blob to `dest` atomically (temp file in `dest`'s directory, then rename).
+    pub fn export(&self, blob: &Path, dest: &Path) -> Result<(), Error> {
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(Error::io("create", dir))?;
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            dest.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("target"),
+            std::process::id()
+        ));
+        std::fs::copy(blob, &tmp).map_err(Error::io("copy", blob))?;
+        std::fs::rename(&tmp, dest).map_err(Error::io("rename", &tmp))
+    }
+}

@@ -1,0 +1,161 @@
+//! The whole resolve → fetch → verify → cache pipeline behind one type, as the CLI and the mirror use it.
+use std::path::PathBuf;
+
+use semver::VersionReq;
+
+use crate::cache::Cache;
+use crate::error::Error;
+use crate::fetch::{Fetcher, Progress};
+use crate::host::Host;
+use crate::resolve::{self, Candidate, Resolution};
+use crate::tuf::{ClientOptions, Repository};
+
+/// A configured loader: one repository, one trusted root, one cache.
+#[derive(Debug)]
+pub struct Client {
+    fetcher: Fetcher,
+    cache: Cache,
+    root: Vec<u8>,
+    options: ClientOptions,
+}
+
+/// A candidate that was downloaded, verified against TUF metadata, and checked against the host.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Selected {
+    /// The candidate.
+    pub candidate: Candidate,
+    /// The verified file in the cache.
+    pub path: PathBuf,
+}
+
+impl Client {
+    /// A client reading `fetcher`'s repository, trusting `root_bytes` (a `root.json`) initially.
+    pub fn new(
+        fetcher: Fetcher,
+        cache: Cache,
+        root_bytes: Vec<u8>,
+        options: ClientOptions,
+    ) -> Self {
+        Self {
+            fetcher,
+            cache,
+            root: root_bytes,
+            options,
+        }
+    }
+
+    /// The cache.
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Refreshes and verifies the metadata of `package` (root rotation, timestamp, snapshot, targets, role).
+    pub async fn repository(&self, package: &str) -> Result<Repository, Error> {
+        Repository::refresh(
+            &self.fetcher,
+            &self.cache,
+            &self.root,
+            package,
+            &self.options,
+        )
+        .await
+    }
+
+    /// Refreshes metadata and ranks the targets of the highest version matching `range`.
+    pub async fn resolve(
+        &self,
+        package: &str,
+        range: &VersionReq,
+        host: &Host,
+        want: Option<&str>,
+    ) -> Result<(Repository, Resolution), Error> {
+        let repo = self.repository(package).await?;
+        let targets = repo.package_targets();
+        let version = resolve::pick_version(package, range, &targets)?;
+        let resolution = resolve::rank(&version, &targets, host, want);
+        Ok((repo, resolution))
+    }
+
+    /// Downloads (or finds in the cache) one candidate; returns the verified blob path. The metadata used is
+    /// re-resolved through TUF's delegation search, not taken from the candidate.
+    pub async fn download(
+        &self,
+        repo: &Repository,
+        candidate: &Candidate,
+        progress: &dyn Progress,
+    ) -> Result<PathBuf, Error> {
+        let file = repo.target(&candidate.path)?;
+        let sha = file.hashes.get("sha256").cloned().unwrap_or_default();
+        if self.options.offline {
+            return self
+                .cache
+                .get(&sha, file.length, true)?
+                .ok_or_else(|| Error::Offline {
+                    what: candidate.path.clone(),
+                });
+        }
+        let stored = repo.stored_path(&candidate.path, &sha);
+        self.cache
+            .get_or_fetch(
+                &self.fetcher,
+                &stored,
+                &candidate.path,
+                file.length,
+                &sha,
+                progress,
+            )
+            .await
+    }
+
+    /// The best usable candidate for `host`: tries them in order, and rejects a native binary whose ELF does
+    /// not fit the host (machine, glibc floor) in favour of the next one. Fails with `loader.no_candidate`
+    /// listing every reason.
+    pub async fn best(
+        &self,
+        package: &str,
+        range: &VersionReq,
+        host: &Host,
+        progress: &dyn Progress,
+    ) -> Result<(Repository, Resolution, Selected), Error> {
+        let (repo, mut resolution) = self.resolve(package, range, host, None).await?;
+        let mut chosen = None;
+        let order: Vec<usize> = (0..resolution.candidates.len())
+            .filter(|&i| resolution.candidates[i].rank.is_some())
+            .collect();
+        for i in order {
+            let c = resolution.candidates[i].clone();
+            match self.download(&repo, &c, progress).await {
+                Ok(path) => {
+                    if c.kind == "native" {
+                        let bytes = std::fs::read(&path).map_err(Error::io("read", &path))?;
+                        if let Err(why) = resolve::check_native_binary(&bytes, host) {
+                            let cand = &mut resolution.candidates[i];
+                            cand.rank = None;
+                            cand.reason = format!("rejected after download: {why}");
+                            continue;
+                        }
+                    }
+                    chosen = Some(Selected { candidate: c, path });
+                    break;
+                }
+                Err(e) => {
+                    let cand = &mut resolution.candidates[i];
+                    cand.rank = None;
+                    cand.reason = format!("rejected: {} ({e})", e.code());
+                }
+            }
+        }
+        match chosen {
+            Some(s) => Ok((repo, resolution, s)),
+            None => Err(Error::NoCandidate {
+                package: package.to_owned(),
+                host: host.triple.clone(),
+                reasons: resolution
+                    .candidates
+                    .iter()
+                    .map(|c| format!("{}: {}", c.path, c.reason))
+                    .collect(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,650 @@
+//! Getting bytes from a repository: HTTP(S) with timeouts, retries, backoff and `Range` resume, or a `file://`
+//! directory. Nothing here trusts what it reads: metadata comes back as bounded bytes for the TUF client to
+//! verify, and targets are streamed into a file while their SHA-256 and length are checked against values that
+//! came from verified metadata. A target download that fails either check is deleted.
+//!
+//! # Repository layout
+//! A repository location is the server's base URL (`http://127.0.0.1:8080`) or a directory (`file:///srv/repo`,
+//! or a plain path). Under it, metadata lives at `tuf/metadata/<file>` and targets at `tuf/targets/<path>`, the
+//! layout of `x0x-dist serve`; a directory without `tuf/` is read as a bare TUF repository (`metadata/`,
+//! `targets/`). Metadata never contains URLs, so any of these serves the same signed bytes.
+//!
+//! # Network behaviour
+//! - Proxies: `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` and `NO_PROXY` are honoured (reqwest's system proxy).
+//! - Extra CA certificates (PEM bundles) are added to the webpki roots: [`FetchOptions::extra_ca_certs`], filled by
+//!   [`FetchOptions::from_env`] from `X0X_DIST_CA_CERTS` and `NODE_EXTRA_CA_CERTS` (the variable Node users
+//!   already set for the JavaScript loader).
+//! - Connect timeout, per-read timeout (a stalled transfer fails, a slow one does not), and up to
+//!   [`FetchOptions::retries`] retries with exponential backoff on connection errors, timeouts, 5xx and 429.
+//! - A target download that breaks mid-way keeps its partial file; the next attempt (or the next process) asks
+//!   for the rest with `Range: bytes=N-` and hashes the kept prefix first. A server that ignores `Range` (200)
+//!   simply restarts the file.
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_RANGE, RANGE};
+use reqwest::{StatusCode, Url};
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+
+/// Environment variable: extra PEM CA certificates for HTTPS repositories (path).
+pub const ENV_CA_CERTS: &str = "X0X_DIST_CA_CERTS";
+/// Environment variable used by Node for extra CA certificates; honoured too.
+pub const ENV_NODE_EXTRA_CA_CERTS: &str = "NODE_EXTRA_CA_CERTS";
+
+/// Receives progress of a target download (the CLI draws a bar; libraries pass [`NoProgress`]).
+pub trait Progress: Send + Sync {
+    /// Download of `name` starts; `total` bytes expected, `already` of them kept from a previous attempt.
+    fn start(&self, name: &str, total: u64, already: u64);
+    /// `n` more bytes arrived.
+    fn advance(&self, n: u64);
+    /// Finished (successfully or not).
+    fn finish(&self);
+}
+
+/// A [`Progress`] that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: u64, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+/// Transport settings.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// TCP+TLS connect timeout.
+    pub connect_timeout: Duration,
+    /// Longest wait for the next bytes of a response.
+    pub read_timeout: Duration,
+    /// Retries after the first attempt (transient failures only).
+    pub retries: u32,
+    /// First backoff; doubles per retry, capped at 8 s.
+    pub backoff: Duration,
+    /// PEM files whose certificates are trusted in addition to the built-in roots.
+    pub extra_ca_certs: Vec<PathBuf>,
+}
+
+impl Default for FetchOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            retries: 3,
+            backoff: Duration::from_millis(250),
+            extra_ca_certs: Vec::new(),
+        }
+    }
+}
+
+impl FetchOptions {
+    /// Defaults plus extra CA files from `X0X_DIST_CA_CERTS` and `NODE_EXTRA_CA_CERTS`.
+    pub fn from_env() -> Self {
+        let mut o = Self::default();
+        for var in [ENV_CA_CERTS, ENV_NODE_EXTRA_CA_CERTS] {
+            if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+                o.extra_ca_certs.push(PathBuf::from(v));
+            }
+        }
+        o
+    }
+}
+
+/// Where a repository is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An HTTP(S) server; the URL is the base (metadata at `tuf/metadata/` under it).
+    Http(Url),
+    /// A local directory holding `tuf/metadata` and `tuf/targets` (or bare `metadata`, `targets`).
+    Dir(PathBuf),
+}
+
+impl Location {
+    /// Parses `http(s)://...`, `file:///dir` or a plain directory path.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let bad = || Error::Config {
+            what: "repository location",
+            value: redact(s),
+        };
+        if s.starts_with("http://") || s.starts_with("https://") {
+            let mut url = Url::parse(s).map_err(|_| bad())?;
+            if !url.path().ends_with('/') {
+                let p = format!("{}/", url.path());
+                url.set_path(&p);
+            }
+            Ok(Self::Http(url))
+        } else if s.starts_with("file:") {
+            let url = Url::parse(s).map_err(|_| bad())?;
+            Ok(Self::Dir(url.to_file_path().map_err(|()| bad())?))
+        } else if s.contains("://") || s.is_empty() {
+            Err(bad())
+        } else {
+            Ok(Self::Dir(PathBuf::from(s)))
+        }
+    }
+
+    fn dir_root(dir: &Path) -> PathBuf {
+        let tuf = dir.join("tuf");
+        if tuf.is_dir() {
+            tuf
+        } else {
+            dir.to_path_buf()
+        }
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Http(u) => f.write_str(&redact(u.as_str())),
+            Self::Dir(d) => write!(f, "{}", d.display()),
+        }
+    }
+}
+
+/// Removes `user:password@` from a URL for messages and logs.
+pub fn redact(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("***");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// A repository reader.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    location: Location,
+    client: reqwest::Client,
+    options: FetchOptions,
+}
+
+enum Attempt<T> {
+    Done(T),
+    Retry(Error),
+}
+
+impl Fetcher {
+    /// A reader for `location` with `options`.
+    pub fn new(location: Location, options: FetchOptions) -> Result<Self, Error> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
+            .user_agent(concat!("x0x-dist-loader/", env!("CARGO_PKG_VERSION")));
+        for path in &options.extra_ca_certs {
+            let pem = std::fs::read(path).map_err(Error::io("read", path))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| Error::Config {
+                what: "CA certificate file",
+                value: path.display().to_string(),
+            })?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder.build().map_err(|e| Error::Network {
+            url: location.to_string(),
+            source: e,
+        })?;
+        Ok(Self {
+            location,
+            client,
+            options,
+        })
+    }
+
+    /// The repository location.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    fn url(base: &Url, kind: &str, name: &str) -> Result<Url, Error> {
+        base.join(&format!("tuf/{kind}/{name}"))
+            .map_err(|_| Error::Config {
+                what: "repository path",
+                value: name.to_owned(),
+            })
+    }
+
+    async fn backoff(&self, attempt: u32) {
+        let d = self
+            .options
+            .backoff
+            .saturating_mul(1 << attempt.min(5))
+            .min(Duration::from_secs(8));
+        tokio::time::sleep(d).await;
+    }
+
+    /// Reads the metadata file `name` (`timestamp.json`, `3.snapshot.json`, ...), at most `limit` bytes.
+    /// `Ok(None)` when the repository does not have it (HTTP 404 / no such file): the normal end of a root
+    /// rotation chain.
+    pub async fn metadata(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+        check_relative(name)?;
+        match &self.location {
+            Location::Dir(dir) => {
+                let path = Location::dir_root(dir).join("metadata").join(name);
+                let file = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(Error::io("open", &path)(e)),
+                };
+                let mut buf = Vec::new();
+                file.take(limit + 1)
+                    .read_to_end(&mut buf)
+                    .map_err(Error::io("read", &path))?;
+                if buf.len() as u64 > limit {
+                    return Err(Error::MetadataTooLarge {
+                        file: name.to_owned(),
+                        limit,
+                    });
+                }
+                Ok(Some(buf))
+            }
+            Location::Http(base) => {
+                let url = Self::url(base, "metadata", name)?;
+                let mut attempt = 0;
+                loop {
+                    match self.metadata_once(&url, name, limit).await? {
+                        Attempt::Done(v) => return Ok(v),
+                        Attempt::Retry(e) if attempt >= self.options.retries => return Err(e),
+                        Attempt::Retry(e) => {
+                            tracing::debug!(url = %redact(url.as_str()), error = %e, attempt, "retrying");
+                            self.backoff(attempt).await;
+                            attempt += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn metadata_once(
+        &self,
+        url: &Url,
+        name: &str,
+        limit: u64,
+    ) -> Result<Attempt<Option<Vec<u8>>>, Error> {
+        let shown = redact(url.as_str());
+        let mut resp = match self.client.get(url.clone()).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Attempt::Retry(Error::Network {
+                    url: shown,
+                    source: e,
+                }))
+            }
+        };
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Ok(Attempt::Done(None));
+        }
+        if !status.is_success() {
+            let e = Error::HttpStatus {
+                url: shown,
+                status: status.as_u16(),
+            };
+            return if transient(status) {
+                Ok(Attempt::Retry(e))
+            } else {
+                Err(e)
+            };
+        }
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(Error::MetadataTooLarge {
+                file: name.to_owned(),
+                limit,
+            });
+        }
+        let mut buf = Vec::new();
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    buf.extend_from_slice(&chunk);
+                    if buf.len() as u64 > limit {
+                        return Err(Error::MetadataTooLarge {
+                            file: name.to_owned(),
+                            limit,
+                        });
+                    }
+                }
+                Ok(None) => return Ok(Attempt::Done(Some(buf))),
+                Err(e) => {
+                    return Ok(Attempt::Retry(Error::Network {
+                        url: shown,
+                        source: e,
+                    }))
+                }
+            }
+        }
+    }
+
+    /// Downloads the target stored at `stored_path` (relative to `tuf/targets/`, e.g. the consistent-snapshot
+    /// name `x0x/0.3.1/<sha256>.x0x.linux-x64-gnu.node`) into `dest`, checking it against the verified
+    /// `length` and `sha256` (hex) as it streams. `shown_name` names the target in errors. On success `dest` holds
+    /// exactly the verified bytes; on a length or digest failure it is deleted; on a network failure it keeps
+    /// the verified-so-far prefix so a later call resumes with `Range`.
+    pub async fn target(
+        &self,
+        stored_path: &str,
+        shown_name: &str,
+        length: u64,
+        sha256: &str,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        check_relative(stored_path)?;
+        let result = match &self.location {
+            Location::Dir(dir) => {
+                let src = Location::dir_root(dir).join("targets").join(stored_path);
+                copy_checked(&src, shown_name, length, sha256, dest, progress)
+            }
+            Location::Http(base) => {
+                let url = Self::url(base, "targets", stored_path)?;
+                let mut attempt = 0;
+                loop {
+                    match self
+                        .target_once(&url, shown_name, length, dest, progress)
+                        .await
+                    {
+                        Ok(Attempt::Done(())) => {
+                            break finish_check(shown_name, length, sha256, dest)
+                        }
+                        Ok(Attempt::Retry(e)) if attempt >= self.options.retries => break Err(e),
+                        Ok(Attempt::Retry(e)) => {
+                            tracing::debug!(url = %redact(url.as_str()), error = %e, attempt, "retrying (will resume)");
+                            self.backoff(attempt).await;
+                            attempt += 1;
+                        }
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
+        };
+        progress.finish();
+        if matches!(
+            result,
+            Err(Error::LengthMismatch { .. } | Error::DigestMismatch { .. })
+        ) {
+            let _ = std::fs::remove_file(dest);
+        }
+        result
+    }
+
+    async fn target_once(
+        &self,
+        url: &Url,
+        shown_name: &str,
+        length: u64,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Attempt<()>, Error> {
+        let shown = redact(url.as_str());
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(dest)
+            .map_err(Error::io("open", dest))?;
+        let mut have = file.metadata().map_err(Error::io("stat", dest))?.len();
+        if have > length {
+            file.set_len(0).map_err(Error::io("truncate", dest))?;
+            have = 0;
+        }
+        if have == length {
+            return Ok(Attempt::Done(()));
+        }
+        let mut req = self.client.get(url.clone());
+        if have > 0 {
+            req = req.header(RANGE, format!("bytes={have}-"));
+        }
+        let mut resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Attempt::Retry(Error::Network {
+                    url: shown,
+                    source: e,
+                }))
+            }
+        };
+        let status = resp.status();
+        if status == StatusCode::NOT_FOUND {
+            return Err(Error::NotFound {
+                what: format!("target {shown_name}"),
+                location: shown,
+            });
+        }
+        if status == StatusCode::RANGE_NOT_SATISFIABLE {
+            file.set_len(0).map_err(Error::io("truncate", dest))?;
+            return Ok(Attempt::Retry(Error::HttpStatus {
+                url: shown,
+                status: 416,
+            }));
+        }
+        if !status.is_success() {
+            let e = Error::HttpStatus {
+                url: shown,
+                status: status.as_u16(),
+            };
+            return if transient(status) {
+                Ok(Attempt::Retry(e))
+            } else {
+                Err(e)
+            };
+        }
+        let resumed = status == StatusCode::PARTIAL_CONTENT
+            && resp
+                .headers()
+                .get(CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with(&format!("bytes {have}-")));
+        if resumed {
+            tracing::debug!(file = %shown_name, offset = have, "resuming download");
+        } else {
+            // A full body (the server ignored Range, or this is the first attempt): start over.
+            file.set_len(0).map_err(Error::io("truncate", dest))?;
+            have = 0;
+        }
+        progress.start(shown_name, length, have);
+        let mut got = have;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    got += chunk.len() as u64;
+                    if got > length {
+                        return Err(Error::LengthMismatch {
+                            target: shown_name.to_owned(),
+                            expected: length,
+                            actual: got,
+                        });
+                    }
+                    file.write_all(&chunk).map_err(Error::io("write", dest))?;
+                    progress.advance(chunk.len() as u64);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    file.flush().map_err(Error::io("write", dest))?;
+                    return Ok(Attempt::Retry(Error::Network {
+                        url: shown,
+                        source: e,
+                    }));
+                }
+            }
+        }
+        file.flush().map_err(Error::io("write", dest))?;
+        if got < length {
+            // The server closed a "complete" response early: resume from what we have.
+            return Ok(Attempt::Retry(Error::LengthMismatch {
+                target: shown_name.to_owned(),
+                expected: length,
+                actual: got,
+            }));
+        }
+        Ok(Attempt::Done(()))
+    }
+}
+
+fn transient(status: StatusCode) -> bool {
+    status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT
+}
+
+/// Rejects absolute paths, `..`, empty segments and backslashes in repository-relative names.
+fn check_relative(name: &str) -> Result<(), Error> {
+    let ok = !name.is_empty()
+        && !name.starts_with('/')
+        && !name.contains('\\')
+        && name
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Config {
+            what: "repository path",
+            value: name.to_owned(),
+        })
+    }
+}
+
+/// Streams `path` through SHA-256 and returns `(hex digest, length)`.
+pub fn sha256_file(path: &Path) -> Result<(String, u64), Error> {
+    let mut file = std::fs::File::open(path).map_err(Error::io("open", path))?;
+    sha256_reader(&mut file).map_err(Error::io("read", path))
+}
+
+/// Streams a reader through SHA-256 (1 MiB buffer) and returns `(hex digest, length)`.
+pub fn sha256_reader(r: &mut dyn Read) -> std::io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+fn finish_check(shown_name: &str, length: u64, sha256: &str, dest: &Path) -> Result<(), Error> {
+    let (digest, len) = sha256_file(dest)?;
+    check(shown_name, length, sha256, &digest, len)
+}
+
+fn check(shown_name: &str, length: u64, sha256: &str, digest: &str, len: u64) -> Result<(), Error> {
+    if len != length {
+        return Err(Error::LengthMismatch {
+            target: shown_name.to_owned(),
+            expected: length,
+            actual: len,
+        });
+    }
+    if !digest.eq_ignore_ascii_case(sha256) {
+        return Err(Error::DigestMismatch {
+            target: shown_name.to_owned(),
+            expected: sha256.to_owned(),
+            actual: digest.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Copies a local target into `dest` while hashing, reading at most `length + 1` bytes.
+fn copy_checked(
+    src: &Path,
+    shown_name: &str,
+    length: u64,
+    sha256: &str,
+    dest: &Path,
+    progress: &dyn Progress,
+) -> Result<(), Error> {
+    let input = match std::fs::File::open(src) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::NotFound {
+                what: format!("target {shown_name}"),
+                location: src.display().to_string(),
+            })
+        }
+        Err(e) => return Err(Error::io("open", src)(e)),
+    };
+    let mut out = std::fs::File::create(dest).map_err(Error::io("create", dest))?;
+    progress.start(shown_name, length, 0);
+    let mut hasher = Sha256::new();
+    let mut reader = input.take(length + 1);
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(Error::io("read", src))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n]).map_err(Error::io("write", dest))?;
+        total += n as u64;
+        progress.advance(n as u64);
+    }
+    out.flush().map_err(Error::io("write", dest))?;
+    out.rewind().map_err(Error::io("seek", dest))?;
+    check(
+        shown_name,
+        length,
+        sha256,
+        &hex::encode(hasher.finalize()),
+        total,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations() {
+        assert_eq!(
+            Location::parse("http://127.0.0.1:8080").unwrap(),
+            Location::Http(Url::parse("http://127.0.0.1:8080/").unwrap())
+        );
+        assert_eq!(
+            Location::parse("file:///srv/repo").unwrap(),
+            Location::Dir("/srv/repo".into())
+        );
+        assert_eq!(
+            Location::parse("./repo").unwrap(),
+            Location::Dir("./repo".into())
+        );
+        assert!(Location::parse("ftp://x").is_err());
+        assert!(Location::parse("").is_err());
+        let base = Location::parse("https://u:secret@mirror.example/x0x").unwrap();
+        assert!(!base.to_string().contains("secret"), "{base}");
+    }
+
+    #[test]
+    fn relative_paths_only() {
+        for bad in ["", "/etc/passwd", "../x", "a/../b", "a//b", "a\\b", "./a"] {
+            assert!(check_relative(bad).is_err(), "{bad}");
+        }
+        check_relative("x0x/0.3.1/abc.x0x.linux-x64-gnu.node").unwrap();
+    }
+
+    #[test]
+    fn sha256_matches_known_vector() {
+        let (d, n) = sha256_reader(&mut &b"abc"[..]).unwrap();
+        assert_eq!(
+            d,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(n, 3);
+    }
+}

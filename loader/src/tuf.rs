@@ -1,0 +1,413 @@
+//! The TUF 1.0 client workflow (spec §5.3–5.6) over a [`Fetcher`], with trusted metadata persisted in the
+//! [`Cache`] for rollback protection. Every trust decision is delegated to
+//! [`x0x_dist_manifests::verify::TrustedSet`]; this module does the I/O around it, in this order:
+//!
+//! 1. Trusted root: the persisted `root.json` of this repository if there is one, else the root given by the
+//!    caller (shipped with the package or `--root`). The repository id is the SHA-256 prefix of the *given*
+//!    root, so a rotated root is found again next time.
+//! 2. Root rotation: fetch `N+1.root.json` until the repository has none; each must be signed by a threshold of
+//!    the old and the new root and be version N+1. Each accepted root is persisted at once.
+//! 3. The persisted timestamp and snapshot (if still valid) are loaded first, so the remote ones are checked
+//!    against them: a lower timestamp version, a lower snapshot version, or a role version going down in the
+//!    snapshot is `metadata.rollback`. A persisted timestamp that has since *expired* still provides its
+//!    versions for this check (python-tuf does the same).
+//! 4. `timestamp.json` (never cached by CDNs) → `V.snapshot.json` (V pinned by timestamp; its hash and length
+//!    checked when pinned) → `V.targets.json` → `V.<package>.json` (V pinned by snapshot). With
+//!    `consistent_snapshot` false the unversioned names are used. Metadata already persisted at the pinned
+//!    version is reused without a download.
+//! 5. Every role must be unexpired at `now`; expiry is never waived here (an explicit operator policy for
+//!    air-gapped bundles belongs to the bundle source when it lands).
+//!
+//! A lock file in the repository's trusted-metadata directory serialises refreshes across processes.
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+use x0x_dist_manifests::metadata::{Root, Signed, Snapshot, Targets, Timestamp};
+use x0x_dist_manifests::verify::{Lookup, TrustedSet};
+use x0x_dist_manifests::{Role, TargetFile};
+
+use crate::cache::{lock_file, Cache};
+use crate::error::Error;
+use crate::fetch::Fetcher;
+
+/// How many root rotations one refresh follows at most (python-tuf's default).
+pub const MAX_ROOT_ROTATIONS: u64 = 256;
+
+/// Freshness of one verified role, for `doctor`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoleStatus {
+    /// Role name.
+    pub role: String,
+    /// Verified version.
+    pub version: u64,
+    /// Expiry (RFC 3339).
+    pub expires: String,
+    /// Seconds until expiry at verification time (negative never happens: expired roles are rejected).
+    pub expires_in_secs: i64,
+    /// Signatures on the envelope (a threshold of them verified by authorized keys, or it was rejected).
+    pub signatures: usize,
+    /// Whether it came from the network in this refresh (else from the persisted copy).
+    pub downloaded: bool,
+}
+
+/// A verified view of one repository for one package.
+#[derive(Debug)]
+pub struct Repository {
+    trusted: TrustedSet,
+    package: String,
+    consistent: bool,
+    statuses: Vec<RoleStatus>,
+}
+
+/// Computes the repository id for a given trusted root: the first 16 hex digits of its SHA-256.
+pub fn repo_id(root_bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(root_bytes))[..16].to_owned()
+}
+
+fn meta_err(context: impl Into<String>) -> impl FnOnce(x0x_dist_manifests::Error) -> Error {
+    let context = context.into();
+    move |source| Error::Metadata { context, source }
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(Error::io("write", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(Error::io("rename", &tmp))
+}
+
+fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, Error> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io("read", path)(e)),
+    }
+}
+
+struct Session<'a> {
+    fetcher: &'a Fetcher,
+    dir: PathBuf,
+    trusted: TrustedSet,
+    statuses: Vec<RoleStatus>,
+    offline: bool,
+}
+
+impl Session<'_> {
+    async fn fetch_meta(&self, name: &str, limit: usize) -> Result<Option<Vec<u8>>, Error> {
+        if self.offline {
+            return Err(Error::Offline {
+                what: format!("metadata {name}"),
+            });
+        }
+        self.fetcher.metadata(name, limit as u64).await
+    }
+
+    fn status<T: Role>(&mut self, role: &str, signed: &Signed<T>, downloaded: bool) {
+        let expires = signed.signed().expires();
+        self.statuses.push(RoleStatus {
+            role: role.to_owned(),
+            version: signed.signed().version(),
+            expires: expires
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            expires_in_secs: (expires - self.trusted.now()).whole_seconds(),
+            signatures: signed.signatures().len(),
+            downloaded,
+        });
+    }
+
+    async fn rotate_root(&mut self) -> Result<(), Error> {
+        for _ in 0..MAX_ROOT_ROTATIONS {
+            let next = self.trusted.root().signed().version + 1;
+            let name = format!("{next}.root.json");
+            let Some(bytes) = self.fetch_meta(&name, Root::MAX_SIZE).await? else {
+                break;
+            };
+            self.trusted
+                .update_root(&bytes)
+                .map_err(meta_err(format!("{name} from {}", self.fetcher.location())))?;
+            write_atomic(&self.dir.join("root.json"), &bytes)?;
+            tracing::info!(version = next, "rotated to a new trusted root");
+        }
+        Ok(())
+    }
+
+    /// Loads a role that snapshot pins, reusing the persisted copy when it is at the pinned version.
+    async fn load_targets_role(
+        &mut self,
+        role: &str,
+        delegator: &str,
+        consistent: bool,
+    ) -> Result<(), Error> {
+        let snapshot = self.trusted.snapshot().ok_or_else(|| Error::Metadata {
+            context: "snapshot not loaded".into(),
+            source: x0x_dist_manifests::Error::MissingRole("snapshot".into()),
+        })?;
+        let pinned = snapshot
+            .signed()
+            .meta
+            .get(&format!("{role}.json"))
+            .map(|m| m.version)
+            .ok_or_else(|| Error::Metadata {
+                context: format!("role {role} in snapshot"),
+                source: x0x_dist_manifests::Error::MissingRole(role.to_owned()),
+            })?;
+        let local_path = self.dir.join(format!("{role}.json"));
+        if let Some(local) = read_opt(&local_path)? {
+            if self
+                .trusted
+                .update_delegated(&local, role, delegator)
+                .is_ok()
+            {
+                let s = self.trusted.targets(role).cloned();
+                if let Some(s) = s {
+                    self.status(role, &s, false);
+                }
+                return Ok(());
+            }
+        }
+        let name = if consistent {
+            format!("{pinned}.{role}.json")
+        } else {
+            format!("{role}.json")
+        };
+        let bytes = self
+            .fetch_meta(&name, Targets::MAX_SIZE)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                what: format!("metadata {name}"),
+                location: self.fetcher.location().to_string(),
+            })?;
+        self.trusted
+            .update_delegated(&bytes, role, delegator)
+            .map_err(meta_err(format!("{name} from {}", self.fetcher.location())))?;
+        write_atomic(&local_path, &bytes)?;
+        let s = self.trusted.targets(role).cloned();
+        if let Some(s) = s {
+            self.status(role, &s, true);
+        }
+        Ok(())
+    }
+}
+
+/// Client options.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// Never touch the network: only persisted metadata is used (and must still be valid).
+    pub offline: bool,
+    /// Verification time (default: now).
+    pub now: Option<OffsetDateTime>,
+}
+
+impl Repository {
+    /// Runs the client workflow for `package` against `fetcher`, starting from `root_bytes`, persisting trusted
+    /// metadata under `cache`.
+    pub async fn refresh(
+        fetcher: &Fetcher,
+        cache: &Cache,
+        root_bytes: &[u8],
+        package: &str,
+        options: &ClientOptions,
+    ) -> Result<Self, Error> {
+        let dir = cache.tuf_dir(&repo_id(root_bytes));
+        std::fs::create_dir_all(&dir).map_err(Error::io("create", &dir))?;
+        let lock_path = dir.join(".lock");
+        let _guard = tokio::task::spawn_blocking(move || lock_file(&lock_path))
+            .await
+            .map_err(|e| Error::io("lock", "tuf")(std::io::Error::other(e)))??;
+        let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
+
+        // 1. The trusted root: persisted (possibly rotated) or the given one.
+        let persisted_root = read_opt(&dir.join("root.json"))?;
+        let trusted = match &persisted_root {
+            Some(b) => TrustedSet::new(b, now).or_else(|_| TrustedSet::new(root_bytes, now)),
+            None => TrustedSet::new(root_bytes, now),
+        }
+        .map_err(meta_err("the trusted root.json"))?;
+        if persisted_root.is_none() {
+            write_atomic(&dir.join("root.json"), root_bytes)?;
+        }
+        let mut s = Session {
+            fetcher,
+            dir,
+            trusted,
+            statuses: Vec::new(),
+            offline: options.offline,
+        };
+
+        // 2. Root rotation.
+        if !options.offline {
+            s.rotate_root().await?;
+        }
+        let root = s.trusted.root().clone();
+        let consistent = root.signed().consistent_snapshot;
+        // The root's expiry is checked by update_timestamp; report it too.
+        s.status("root", &root, false);
+
+        // 3. Persisted timestamp and snapshot, for rollback checks and reuse.
+        let local_ts = read_opt(&s.dir.join("timestamp.json"))?;
+        let mut floor: Option<(u64, u64)> = None;
+        if let Some(b) = &local_ts {
+            if s.trusted.update_timestamp(b).is_ok() {
+                if let Some(snap) = read_opt(&s.dir.join("snapshot.json"))? {
+                    let _ = s.trusted.update_snapshot(&snap);
+                }
+            } else if let Ok(old) = Signed::<Timestamp>::from_slice(b) {
+                // Expired (or signed by keys a rotation removed): still a floor for versions.
+                floor = Some((old.signed().version, old.signed().snapshot_meta().version));
+            }
+        }
+
+        // 4. timestamp → snapshot.
+        let ts_downloaded = if options.offline {
+            if s.trusted.timestamp().is_none() {
+                return Err(Error::Offline {
+                    what: "timestamp.json".into(),
+                });
+            }
+            false
+        } else {
+            let bytes = s
+                .fetch_meta("timestamp.json", Timestamp::MAX_SIZE)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    what: "metadata timestamp.json".into(),
+                    location: fetcher.location().to_string(),
+                })?;
+            let context = format!("timestamp.json from {}", fetcher.location());
+            if let Some((tv, sv)) = floor {
+                let new =
+                    Signed::<Timestamp>::from_slice(&bytes).map_err(meta_err(context.clone()))?;
+                let (ntv, nsv) = (new.signed().version, new.signed().snapshot_meta().version);
+                let rollback = |role: &str, trusted, new| Error::Metadata {
+                    context: context.clone(),
+                    source: x0x_dist_manifests::Error::Rollback {
+                        role: role.into(),
+                        trusted,
+                        new,
+                    },
+                };
+                if ntv < tv {
+                    return Err(rollback("timestamp", tv, ntv));
+                }
+                if nsv < sv {
+                    return Err(rollback("snapshot", sv, nsv));
+                }
+            }
+            let before = s.trusted.timestamp().map(|t| t.signed().version);
+            s.trusted
+                .update_timestamp(&bytes)
+                .map_err(meta_err(context))?;
+            let changed = before != s.trusted.timestamp().map(|t| t.signed().version);
+            if changed {
+                write_atomic(&s.dir.join("timestamp.json"), &bytes)?;
+            }
+            changed
+        };
+        let ts = s.trusted.timestamp().cloned().expect("timestamp loaded");
+        s.status("timestamp", &ts, ts_downloaded);
+
+        let pinned = ts.signed().snapshot_meta().version;
+        let have_snapshot = s.trusted.snapshot().map(|x| x.signed().version);
+        if have_snapshot == Some(pinned) {
+            let snap = s.trusted.snapshot().cloned().expect("snapshot loaded");
+            s.status("snapshot", &snap, false);
+        } else {
+            let name = if consistent {
+                format!("{pinned}.snapshot.json")
+            } else {
+                "snapshot.json".to_owned()
+            };
+            let bytes = s
+                .fetch_meta(&name, Snapshot::MAX_SIZE)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    what: format!("metadata {name}"),
+                    location: fetcher.location().to_string(),
+                })?;
+            s.trusted
+                .update_snapshot(&bytes)
+                .map_err(meta_err(format!("{name} from {}", fetcher.location())))?;
+            write_atomic(&s.dir.join("snapshot.json"), &bytes)?;
+            let snap = s.trusted.snapshot().cloned().expect("snapshot loaded");
+            s.status("snapshot", &snap, true);
+        }
+
+        // 5. targets → the package's delegated role.
+        s.load_targets_role("targets", "root", consistent).await?;
+        let delegated = s
+            .trusted
+            .targets("targets")
+            .and_then(|t| t.signed().delegations.as_ref())
+            .is_some_and(|d| d.roles.iter().any(|r| r.name == package));
+        if !delegated {
+            return Err(Error::PackageNotFound {
+                package: package.to_owned(),
+            });
+        }
+        s.load_targets_role(package, "targets", consistent).await?;
+        Ok(Self {
+            trusted: s.trusted,
+            package: package.to_owned(),
+            consistent,
+            statuses: s.statuses,
+        })
+    }
+
+    /// The package this view was refreshed for.
+    pub fn package(&self) -> &str {
+        &self.package
+    }
+
+    /// Freshness of every verified role, in workflow order.
+    pub fn statuses(&self) -> &[RoleStatus] {
+        &self.statuses
+    }
+
+    /// The verified trusted set.
+    pub fn trusted(&self) -> &TrustedSet {
+        &self.trusted
+    }
+
+    /// Every target the package's role lists: `(path, file)`.
+    pub fn package_targets(&self) -> Vec<(String, TargetFile)> {
+        self.trusted
+            .targets(&self.package)
+            .map(|t| {
+                t.signed()
+                    .targets
+                    .iter()
+                    .filter(|(p, _)| p.package().as_str() == self.package)
+                    .map(|(p, f)| (p.as_str().to_owned(), f.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Resolves `path` by TUF's delegation search (which must land in an already loaded role) and returns its
+    /// verified metadata.
+    pub fn target(&self, path: &str) -> Result<TargetFile, Error> {
+        match self
+            .trusted
+            .resolve_target(path)
+            .map_err(meta_err(format!("target {path}")))?
+        {
+            Lookup::Found { target, .. } => Ok(target),
+            Lookup::NeedRole { role, .. } => Err(Error::Metadata {
+                context: format!("target {path}"),
+                source: x0x_dist_manifests::Error::MissingRole(role),
+            }),
+        }
+    }
+
+    /// The repository-relative stored path of a target: `<dir>/<sha256>.<file>` with consistent snapshots.
+    pub fn stored_path(&self, path: &str, sha256: &str) -> String {
+        if !self.consistent {
+            return path.to_owned();
+        }
+        match path.rsplit_once('/') {
+            Some((dir, file)) => format!("{dir}/{sha256}.{file}"),
+            None => format!("{sha256}.{path}"),
+        }
+    }
+}
