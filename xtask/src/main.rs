@@ -1,11 +1,56 @@
 //! `cargo xtask`: the one entry point for developer tasks, called by CI and the release workflow alike.
-use clap::Parser;
+//!
+//! - `cargo xtask build [--targets host,wasm,cross,all|<napi name>...] [--out DIR] [--rustup]` builds the x0x
+//!   core (`core/`) for those targets into DIR with napi file names, checks each build in a real Node of its
+//!   platform (or by Mach-O inspection for macOS), and writes `DIR/build-report.json`.
+//! - `cargo xtask check-builds [--dir DIR]` re-runs those checks on the files already in DIR.
+//!
+//! See docs/building.md for the toolchains behind each target.
+mod build;
+mod check;
+mod report;
+mod targets;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
 
 /// Developer tasks for x0x-dist.
 #[derive(Parser)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build the core for the given targets, check each build, write DIR/build-report.json.
+    Build(build::BuildArgs),
+    /// Check the builds in DIR again (load each in a Node of its platform) and update its build-report.json.
+    CheckBuilds {
+        /// Directory holding the builds and build-report.json.
+        #[arg(long, default_value = "dist/core")]
+        dir: PathBuf,
+        /// Fail when a build cannot be checked on this machine (instead of recording it as skipped).
+        #[arg(long)]
+        require_checks: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Build(args) => build::run(&args),
+        Cmd::CheckBuilds {
+            dir,
+            require_checks,
+        } => check::run_dir(&dir, require_checks),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
