@@ -340,6 +340,6 @@ mod tests {
             "x",
             std::io::Error::from(std::io::ErrorKind::PermissionDenied),
         );
-        assert_eq!(e.code(), "storage.io");
+        assert_eq!(e.code(), "io.error");
     }
 }

@@ -5,6 +5,7 @@
 //! storage trait and the local-directory store), [`files`] (conditional and range requests, in-memory cache),
 //! [`publish`] (checking submitted roles, writing snapshot and timestamp), [`tokens`], [`metrics`],
 //! [`openapi`], [`server`] (listener, timeouts, graceful shutdown, timestamp refresher).
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod files;

@@ -1,0 +1,93 @@
+//! `x0x-dist serve`: run the artifact server.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use x0x_dist::config::{env, Config, LogFormat};
+
+/// Serve a repository over HTTP: the TUF metadata and targets (read-only, no auth), the upload API (bearer
+/// tokens), convenience JSON, and /healthz, /readyz, /metrics, /openapi.json. Configuration: a TOML file
+/// (`--config`), then environment variables, then these flags. Stops gracefully on SIGTERM/SIGINT.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Repository directory (created by `x0x-dist init`).
+    #[arg(long, env = env::REPO)]
+    pub repo: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = env::LISTEN)]
+    pub listen: Option<SocketAddr>,
+    /// TOML config file (sections [bind], [storage], [limits], [timestamp], [cache], [log]; see docs/server.md).
+    #[arg(long, env = env::CONFIG)]
+    pub config: Option<PathBuf>,
+    /// Largest accepted blob upload in bytes [default: 1 GiB].
+    #[arg(long, env = env::MAX_BLOB_BYTES)]
+    pub max_blob_bytes: Option<u64>,
+    /// Lifetime of the timestamps the server signs, in seconds [default: 86400].
+    #[arg(long, env = env::TIMESTAMP_EXPIRY_SECS)]
+    pub timestamp_expiry_secs: Option<u64>,
+    /// Re-sign the timestamp when less than this many seconds remain [default: 21600].
+    #[arg(long, env = env::TIMESTAMP_REFRESH_BEFORE_SECS)]
+    pub timestamp_refresh_before_secs: Option<u64>,
+    /// Log format.
+    #[arg(long, env = env::LOG_FORMAT, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter (tracing EnvFilter syntax, e.g. `info,x0x_dist=debug`) [default: info].
+    #[arg(long, env = env::LOG)]
+    pub log: Option<String>,
+    /// Mirror mode: pull through from this upstream repository (not implemented by this server yet).
+    #[arg(long)]
+    pub upstream: Option<String>,
+}
+
+impl ServeArgs {
+    /// The merged configuration (file, then environment and flags).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut c = match &self.config {
+            Some(p) => Config::from_file(p)?,
+            None => Config::default(),
+        };
+        if let Some(r) = &self.repo {
+            c.storage.repo.clone_from(r);
+        }
+        if let Some(l) = self.listen {
+            c.bind.listen = l;
+        }
+        if let Some(m) = self.max_blob_bytes {
+            c.storage.max_blob_bytes = m;
+        }
+        if let Some(s) = self.timestamp_expiry_secs {
+            c.timestamp.expiry_secs = s;
+        }
+        if let Some(s) = self.timestamp_refresh_before_secs {
+            c.timestamp.refresh_before_secs = s;
+        }
+        if let Some(f) = self.log_format {
+            c.log.format = f;
+        }
+        if let Some(f) = &self.log {
+            c.log.filter.clone_from(f);
+        }
+        if c.storage.repo.as_os_str().is_empty() {
+            anyhow::bail!("usage.invalid: no repository: pass --repo DIR (or set {} or [storage] repo)", env::REPO);
+        }
+        if c.timestamp.refresh_before_secs >= c.timestamp.expiry_secs {
+            anyhow::bail!("usage.invalid: timestamp refresh_before_secs must be below expiry_secs");
+        }
+        Ok(c)
+    }
+}
+
+/// Runs `serve`.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)?;
+    let sub = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => sub.json().init(),
+        LogFormat::Text => sub.init(),
+    }
+    if args.upstream.is_some() {
+        anyhow::bail!("usage.invalid: mirror mode (--upstream) is not implemented in this build");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(x0x_dist::server::serve(config, x0x_dist::server::shutdown_signal()))
+}

@@ -1,0 +1,39 @@
+//! `x0x-dist token create`: mint an upload token.
+use std::path::PathBuf;
+
+/// Manage upload tokens.
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create an upload token scoped to one or more packages and print it on stdout (only its SHA-256 is stored,
+    /// in DIR/tokens.json; a running server picks it up at once).
+    Create(TokenCreateArgs),
+}
+
+/// Arguments of `token create`.
+#[derive(Debug, clap::Args)]
+pub struct TokenCreateArgs {
+    /// Repository directory.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Package the token may publish (repeat for several).
+    #[arg(long = "package", required = true)]
+    pub packages: Vec<String>,
+}
+
+/// Runs `token ...`.
+pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
+    match cmd {
+        TokenCommand::Create(a) => {
+            for p in &a.packages {
+                p.parse::<x0x_dist_manifests::PackageName>()?;
+            }
+            if !a.repo.join("metadata").is_dir() {
+                anyhow::bail!("repo.not_found: {} is not a repository (run `x0x-dist init --repo DIR`)", a.repo.display());
+            }
+            let (token, rec) = x0x_dist::tokens::create(&a.repo, &a.packages)?;
+            eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
