@@ -44,6 +44,13 @@ impl Client {
         }
     }
 
+    /// The same client verifying at time `now` instead of the current time (for tests and `--now`-style audits).
+    #[must_use]
+    pub fn with_now(mut self, now: time::OffsetDateTime) -> Self {
+        self.options.now = Some(now);
+        self
+    }
+
     /// The cache.
     pub fn cache(&self) -> &Cache {
         &self.cache
