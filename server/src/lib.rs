@@ -12,6 +12,7 @@ pub mod files;
 pub mod metrics;
 pub mod openapi;
 pub mod publish;
+pub mod repo;
 pub mod router;
 pub mod routes;
 pub mod server;

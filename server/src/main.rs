@@ -1,12 +1,63 @@
-//! `x0x-dist`: the command-line tool.
-use clap::Parser;
+//! `x0x-dist`: the command-line tool. One subcommand per module in `cli/`; each has an `Args` struct (or a
+//! nested subcommand enum) and a `run` function returning `anyhow::Result<()>`. Errors are printed once, with
+//! their cause chain (`{:#}`) and stable code, and the exit status comes from the codes table
+//! (`docs/error-codes.md`).
+//!
+//! To add a command: a module in `cli/`, a variant in [`Command`], an arm in `main`.
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// Build, sign, serve, mirror and fetch x0x's binaries.
+///
+/// Exit statuses: 0 ok, 1 internal, 2 usage, 3 trust failure, 4 integrity failure, 5 not found, 6 conflict,
+/// 7 network, 8 local I/O, 9 auth, 10 no usable binary (full list: docs/error-codes.md).
 #[derive(Parser)]
-#[command(name = "x0x-dist", version, about)]
-struct Cli {}
+#[command(name = "x0x-dist", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new repository: root, targets, snapshot and timestamp keys (offline keys under DIR/keys/,
+    /// the server's online keys under DIR/online/) and the initial signed metadata.
+    Init(cli::init::InitArgs),
+    /// Generate a publisher key pair: FILE (secret, mode 0600) and FILE.pub (public).
+    Keygen(cli::keygen::KeygenArgs),
+    /// Manage packages of a local repository (delegations, local releases).
+    #[command(subcommand)]
+    Package(cli::package::PackageCommand),
+    /// Verify every metadata file and every target of a local repository.
+    Verify(cli::verify::VerifyArgs),
+    /// Serve a repository: TUF metadata and targets, the upload API, convenience JSON, health and metrics.
+    Serve(cli::serve::ServeArgs),
+    /// Manage upload tokens (`token create --repo DIR --package NAME` prints a new token on stdout).
+    #[command(subcommand)]
+    Token(cli::token::TokenCommand),
+    /// Publish a release (napi-named files) to a server: upload, sign the package role, submit.
+    Publish(cli::publish::PublishArgs),
+    /// Download a release verified against TUF metadata (best build for this host, --target, or --all-targets).
+    Fetch(cli::fetch::FetchArgs),
+    /// Show host detection (libc, glibc), metadata freshness and every candidate with why it is taken or rejected.
+    Doctor(cli::doctor::DoctorArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Init(a) => cli::init::run(a),
+        Command::Keygen(a) => cli::keygen::run(a),
+        Command::Package(c) => cli::package::run(c),
+        Command::Verify(a) => cli::verify::run(a),
+        Command::Serve(a) => cli::serve::run(a),
+        Command::Token(c) => cli::token::run(c),
+        Command::Publish(a) => cli::publish::run(a),
+        Command::Fetch(a) => cli::fetch::run(a),
+        Command::Doctor(a) => cli::doctor::run(a),
+    };
+    cli::finish(result)
 }

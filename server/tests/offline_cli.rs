@@ -1,0 +1,258 @@
+//! The offline commands driven through the real `x0x-dist` binary: init, keygen, package add/release, verify,
+//! their exit statuses and error codes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn x0x_dist(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_x0x-dist"))
+        .args(args)
+        .output()
+        .expect("run x0x-dist")
+}
+
+fn ok(args: &[&str]) -> String {
+    let o = x0x_dist(args);
+    assert!(
+        o.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// Asserts failure with `code` in stderr and the codes table's exit status.
+fn fails(args: &[&str], code: &str) {
+    let o = x0x_dist(args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!("error[{code}]")),
+        "{args:?}: expected {code}, got: {stderr}"
+    );
+    let expected = i32::from(x0x_dist_manifests::codes::exit_status(code));
+    assert_eq!(o.status.code(), Some(expected), "{args:?}: {stderr}");
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn init_keygen_add_release_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let out = ok(&["init", "--repo", s(&repo)]);
+    assert!(out.contains("root") && out.contains("timestamp"), "{out}");
+    for f in [
+        "keys/root.key",
+        "keys/targets.key",
+        "online/snapshot.key",
+        "online/timestamp.key",
+    ] {
+        assert!(repo.join(f).is_file(), "{f}");
+        #[cfg(unix)]
+        assert_eq!(mode(&repo.join(f)), 0o600, "{f}");
+    }
+    for f in [
+        "1.root.json",
+        "root.json",
+        "1.targets.json",
+        "1.snapshot.json",
+        "timestamp.json",
+    ] {
+        assert!(repo.join("metadata").join(f).is_file(), "{f}");
+    }
+    fails(&["init", "--repo", s(&repo)], "repo.exists");
+    assert!(ok(&["verify", "--repo", s(&repo)]).starts_with("ok: root v1"));
+
+    let key = tmp.path().join("publisher.key");
+    let keyid = ok(&["keygen", "--out", s(&key)]);
+    assert_eq!(keyid.trim().len(), 64);
+    #[cfg(unix)]
+    assert_eq!(mode(&key), 0o600);
+    fails(&["keygen", "--out", s(&key)], "usage.invalid");
+    let public = tmp.path().join("publisher.key.pub");
+
+    fails(
+        &[
+            "package",
+            "add",
+            "--repo",
+            s(&repo),
+            "x0x",
+            "--publisher-key",
+            s(&key),
+        ],
+        "key.file_invalid",
+    );
+    fails(
+        &[
+            "package",
+            "add",
+            "--repo",
+            s(&repo),
+            "x0x",
+            "--publisher-key",
+            s(&public),
+            "--threshold",
+            "2",
+        ],
+        "usage.invalid",
+    );
+    fails(
+        &[
+            "package",
+            "add",
+            "--repo",
+            s(&repo),
+            "X0X",
+            "--publisher-key",
+            s(&public),
+        ],
+        "package.name_invalid",
+    );
+    ok(&[
+        "package",
+        "add",
+        "--repo",
+        s(&repo),
+        "x0x",
+        "--publisher-key",
+        s(&public),
+    ]);
+    fails(
+        &[
+            "package",
+            "add",
+            "--repo",
+            s(&repo),
+            "x0x",
+            "--publisher-key",
+            s(&public),
+        ],
+        "package.exists",
+    );
+
+    let files = tmp.path().join("dist");
+    std::fs::create_dir(&files).unwrap();
+    let native = files.join("x0x.linux-x64-gnu.node");
+    let wasm = files.join("x0x.wasm32-wasip1.wasm");
+    std::fs::write(&native, b"native bytes").unwrap();
+    std::fs::write(&wasm, b"wasm bytes").unwrap();
+    let bad = files.join("x0x.freebsd-x64.node");
+    std::fs::write(&bad, b"?").unwrap();
+    let release = |version: &str, f: &Path| -> Vec<String> {
+        [
+            "package",
+            "release",
+            "--repo",
+            s(&repo),
+            "x0x",
+            "--version",
+            version,
+            "--key",
+            s(&key),
+            "--glibc-floor",
+            "2.17",
+            s(f),
+        ]
+        .iter()
+        .map(|x| (*x).to_owned())
+        .collect()
+    };
+    let args = release("0.3.1", &native);
+    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+    args.push(s(&wasm));
+    ok(&args);
+    fails(&args, "version.exists");
+    let args = release("0.3.2", &bad);
+    fails(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        "platform.unknown",
+    );
+
+    let json = ok(&["verify", "--repo", s(&repo), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["targets"], 2);
+    assert_eq!(v["target_bytes"], 22);
+
+    // The released role carries the custom fields of SPEC.md.
+    let role: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(repo.join("metadata/1.x0x.json")).unwrap()).unwrap();
+    let custom = &role["signed"]["targets"]["x0x/0.3.1/x0x.linux-x64-gnu.node"]["custom"];
+    assert_eq!(custom["target"], "x86_64-unknown-linux-gnu");
+    assert_eq!(custom["libc"], "glibc");
+    assert_eq!(custom["kind"], "native");
+    assert_eq!(custom["glibc_floor"], "2.17");
+    let wcustom = &role["signed"]["targets"]["x0x/0.3.1/x0x.wasm32-wasip1.wasm"]["custom"];
+    assert_eq!(wcustom["kind"], "wasm");
+    assert!(wcustom.get("glibc_floor").is_none());
+
+    // Verification time in the future: the timestamp (1 day) has expired.
+    let later = (time::OffsetDateTime::now_utc() + time::Duration::days(3))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    fails(
+        &["verify", "--repo", s(&repo), "--at", &later],
+        "metadata.expired",
+    );
+    fails(
+        &["verify", "--repo", s(&repo), "--at", "yesterday"],
+        "usage.invalid",
+    );
+
+    // A tampered target.
+    let sha = x0x_dist_manifests::Sha256::digest(b"wasm bytes");
+    let stored = repo.join(format!("targets/x0x/0.3.1/{sha}.x0x.wasm32-wasip1.wasm"));
+    std::fs::write(&stored, b"WASM bytes").unwrap();
+    fails(&["verify", "--repo", s(&repo)], "target.digest_mismatch");
+    std::fs::write(&stored, b"wasm bytes!").unwrap();
+    fails(&["verify", "--repo", s(&repo)], "target.length_mismatch");
+    std::fs::write(&stored, b"wasm bytes").unwrap();
+    ok(&["verify", "--repo", s(&repo)]);
+
+    // A tampered signature on the published role.
+    let role_path = repo.join("metadata/1.x0x.json");
+    let text = std::fs::read_to_string(&role_path).unwrap();
+    std::fs::write(&role_path, text.replace("\"length\": 10", "\"length\": 11")).unwrap();
+    fails(
+        &["verify", "--repo", s(&repo)],
+        "metadata.signature_invalid",
+    );
+}
+
+#[test]
+fn verify_reports_missing_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    fails(
+        &["verify", "--repo", s(&tmp.path().join("nope"))],
+        "repo.not_found",
+    );
+}
+
+#[test]
+fn verify_accepts_the_shared_vector_repository() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/vectors/repo");
+    let out = ok(&["verify", "--repo", s(&repo), "--at", "2030-01-01T00:00:00Z"]);
+    assert!(out.starts_with("ok: root v2"), "{out}");
+    assert!(out.contains("2 targets"), "{out}");
+}
+
+#[test]
+fn help_explains_every_command() {
+    let out = ok(&["--help"]);
+    for cmd in ["init", "keygen", "package", "verify"] {
+        assert!(out.contains(cmd), "{cmd} missing from --help");
+    }
+    let out = ok(&["package", "add", "--help"]);
+    assert!(
+        out.contains("--publisher-key") && out.contains("--threshold"),
+        "{out}"
+    );
+}
