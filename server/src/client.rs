@@ -10,7 +10,7 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use x0x_dist_manifests::metadata::NewRole as _;
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::{
@@ -48,7 +48,11 @@ pub fn inspect_file(package: &PackageName, path: &Path) -> anyhow::Result<Releas
         format!("{file_name} is not a napi artifact name like {package}.linux-x64-gnu.node")
     })?;
     if &pkg != package {
-        bail!("{file_name} belongs to package {pkg}, not {package}");
+        return Err(CliError::new(
+            "usage.invalid",
+            format!("{file_name} belongs to package {pkg}, not {package}"),
+        )
+        .into());
     }
     let bytes = fs_err::read(path)?;
     let glibc_floor = if platform.info().libc == Libc::Glibc {
@@ -81,7 +85,11 @@ pub fn next_role(
     if let Some(c) = current {
         role.targets = c.targets.clone();
         if c.targets.keys().any(|p| p.version() == version) {
-            bail!("{package} {version} is already published (versions are immutable)");
+            return Err(CliError::new(
+                "version.exists",
+                format!("{package} {version} is already published (versions are immutable)"),
+            )
+            .into());
         }
     }
     for f in files {
@@ -117,6 +125,26 @@ pub struct RemoteError {
     pub status: u16,
 }
 
+/// A CLI failure with a stable code (usage errors and the like).
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct CliError {
+    /// Stable code.
+    pub code: &'static str,
+    /// Detail.
+    pub detail: String,
+}
+
+impl CliError {
+    /// A new error.
+    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+        }
+    }
+}
+
 impl RemoteError {
     fn transient(&self) -> bool {
         self.status == 0
@@ -129,20 +157,30 @@ impl RemoteError {
 async fn remote_error(resp: reqwest::Response) -> RemoteError {
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => RemoteError {
+    if let Ok(b) = serde_json::from_str::<ErrorBody>(&text) {
+        return RemoteError {
             code: b.code,
             detail: b.detail,
             status,
-        },
-        Err(_) => RemoteError {
-            code: "network.http_status".into(),
-            detail: format!(
-                "HTTP {status}: {}",
-                text.chars().take(200).collect::<String>()
-            ),
-            status,
-        },
+        };
+    }
+    // No JSON body (e.g. a HEAD response or a proxy in between): classify by status.
+    let code = match status {
+        401 => "auth.invalid",
+        403 => "auth.forbidden",
+        404 => "request.not_found",
+        408 => "request.timeout",
+        413 => "request.too_large",
+        507 => "storage.full",
+        _ => "network.http_status",
+    };
+    RemoteError {
+        code: code.into(),
+        detail: format!(
+            "HTTP {status}: {}",
+            text.chars().take(200).collect::<String>()
+        ),
+        status,
     }
 }
 
@@ -246,14 +284,21 @@ impl Client {
             .targets("targets")
             .and_then(|t| t.signed().delegations.as_ref())
             .and_then(|d| d.roles.iter().find(|r| r.name == package.as_str()))
-            .with_context(|| {
-                format!("package.not_found: {package} is not delegated on this server")
+            .ok_or_else(|| {
+                CliError::new(
+                    "package.not_found",
+                    format!("{package} is not delegated on this server"),
+                )
             })?;
         if !delegation.keys.keyids.contains(publisher.key_id()) {
-            bail!(
-                "key.not_authorized: key {} is not a publisher key of {package}",
-                publisher.key_id()
-            );
+            return Err(CliError::new(
+                "key.not_authorized",
+                format!(
+                    "key {} is not a publisher key of {package}",
+                    publisher.key_id()
+                ),
+            )
+            .into());
         }
         let Some(meta) = snap.meta.get(&format!("{package}.json")) else {
             return Ok(None);
@@ -411,7 +456,11 @@ pub async fn publish(
     let mut seen = std::collections::BTreeSet::new();
     for f in &files {
         if !seen.insert(f.platform) {
-            bail!("two files for platform {}", f.platform);
+            return Err(CliError::new(
+                "usage.invalid",
+                format!("two files for platform {}", f.platform),
+            )
+            .into());
         }
     }
     for f in &files {

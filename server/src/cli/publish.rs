@@ -38,7 +38,8 @@ pub struct PublishArgs {
 
 /// Runs `publish`.
 pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
-    let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(&a.key)?).with_context(|| format!("reading key {}", a.key.display()))?;
+    let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(&a.key)?)
+        .with_context(|| format!("reading key {}", a.key.display()))?;
     let package = a.package.parse()?;
     let version = a.version.parse()?;
     let root = a.root.as_ref().map(fs_err::read).transpose()?;
@@ -52,12 +53,29 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         root: root.as_deref(),
         expires_in: time::Duration::days(a.expires_days),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let (report, files) = rt.block_on(x0x_dist::client::publish(&req))?;
-    println!("published {} {} (role version {}, snapshot {})", report.package, version, report.version, report.snapshot_version);
+    println!(
+        "published {} {} (role version {}, snapshot {})",
+        report.package, version, report.version, report.snapshot_version
+    );
     for f in &files {
-        let floor = f.glibc_floor.as_ref().map(|g| format!(" glibc>={g}")).unwrap_or_default();
-        println!("  {}/{}/{}  {} bytes  sha256:{}  {}{floor}", package, version, f.file_name, f.length, f.sha256.to_hex(), f.platform.triple());
+        let floor = f
+            .glibc_floor
+            .as_ref()
+            .map(|g| format!(" glibc>={g}"))
+            .unwrap_or_default();
+        println!(
+            "  {}/{}/{}  {} bytes  sha256:{}  {}{floor}",
+            package,
+            version,
+            f.file_name,
+            f.length,
+            f.sha256.to_hex(),
+            f.platform.triple()
+        );
     }
     Ok(())
 }

@@ -67,10 +67,21 @@ impl ServeArgs {
             c.log.filter.clone_from(f);
         }
         if c.storage.repo.as_os_str().is_empty() {
-            anyhow::bail!("usage.invalid: no repository: pass --repo DIR (or set {} or [storage] repo)", env::REPO);
+            return Err(x0x_dist::client::CliError::new(
+                "usage.invalid",
+                format!(
+                    "no repository: pass --repo DIR (or set {} or [storage] repo)",
+                    env::REPO
+                ),
+            )
+            .into());
         }
         if c.timestamp.refresh_before_secs >= c.timestamp.expiry_secs {
-            anyhow::bail!("usage.invalid: timestamp refresh_before_secs must be below expiry_secs");
+            return Err(x0x_dist::client::CliError::new(
+                "usage.invalid",
+                "timestamp refresh_before_secs must be below expiry_secs",
+            )
+            .into());
         }
         Ok(c)
     }
@@ -80,14 +91,25 @@ impl ServeArgs {
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)?;
-    let sub = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let sub = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => sub.json().init(),
         LogFormat::Text => sub.init(),
     }
     if args.upstream.is_some() {
-        anyhow::bail!("usage.invalid: mirror mode (--upstream) is not implemented in this build");
+        return Err(x0x_dist::client::CliError::new(
+            "usage.invalid",
+            "mirror mode (--upstream) is not implemented in this build",
+        )
+        .into());
     }
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    rt.block_on(x0x_dist::server::serve(config, x0x_dist::server::shutdown_signal()))
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(x0x_dist::server::serve(
+        config,
+        x0x_dist::server::shutdown_signal(),
+    ))
 }

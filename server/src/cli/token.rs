@@ -28,7 +28,14 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
                 p.parse::<x0x_dist_manifests::PackageName>()?;
             }
             if !a.repo.join("metadata").is_dir() {
-                anyhow::bail!("repo.not_found: {} is not a repository (run `x0x-dist init --repo DIR`)", a.repo.display());
+                return Err(x0x_dist::client::CliError::new(
+                    "repo.not_found",
+                    format!(
+                        "{} is not a repository (run `x0x-dist init --repo DIR`)",
+                        a.repo.display()
+                    ),
+                )
+                .into());
             }
             let (token, rec) = x0x_dist::tokens::create(&a.repo, &a.packages)?;
             eprintln!("created token {} for {}", rec.id, a.packages.join(", "));

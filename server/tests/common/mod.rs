@@ -2,6 +2,8 @@
 //! helpers to build signed releases.
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub mod cli;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

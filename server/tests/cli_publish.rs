@@ -1,0 +1,97 @@
+//! End to end with the real binary: `init`, `keygen`, `package add`, `token create`, `serve`, `publish` (with a
+//! real ELF so the glibc floor is read), then a full verification of the repository.
+mod common;
+
+use common::cli::{bin, free_port, run_ok, setup_repo, start_server};
+
+#[test]
+fn publish_with_the_cli_and_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let (key, token) = setup_repo(&repo);
+    assert!(token.starts_with("x0xd_"), "{token}");
+    let port = free_port();
+    let mut server = start_server(&repo, port);
+    let files = tmp.path().join("dist");
+    std::fs::create_dir_all(&files).unwrap();
+    // A real glibc ELF stands in for the native addon; a byte blob for the WASM build.
+    std::fs::copy("/bin/true", files.join("x0x.linux-x64-gnu.node")).unwrap();
+    std::fs::write(
+        files.join("x0x.wasm32-wasip1.wasm"),
+        b"\0asm\x01\0\0\0 not really",
+    )
+    .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = run_ok(
+        bin()
+            .args(["publish", "--server", &url, "--token", &token, "--key"])
+            .arg(&key)
+            .args(["--package", "x0x", "--version", "0.3.1"])
+            .arg(files.join("x0x.linux-x64-gnu.node"))
+            .arg(files.join("x0x.wasm32-wasip1.wasm")),
+    );
+    assert!(out.contains("published x0x 0.3.1"), "{out}");
+    assert!(
+        out.contains("x86_64-unknown-linux-gnu") && out.contains("glibc>=2."),
+        "{out}"
+    );
+    // Publishing the same version again is refused with its code and exit status 6 (conflict).
+    let again = bin()
+        .args(["publish", "--server", &url, "--token", &token, "--key"])
+        .arg(&key)
+        .args(["--package", "x0x", "--version", "0.3.1"])
+        .arg(files.join("x0x.wasm32-wasip1.wasm"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("version.exists"));
+    // A wrong token: exit status 9 (auth).
+    let bad = bin()
+        .args(["publish", "--server", &url, "--token", "x0xd_nope", "--key"])
+        .arg(&key)
+        .args(["--package", "x0x", "--version", "0.3.2"])
+        .arg(files.join("x0x.wasm32-wasip1.wasm"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    // The JSON API sees the release with the glibc floor.
+    let body = reqwest::blocking_get(&format!(
+        "{url}/api/v1/packages/x0x/resolve?range=%5E0.3&target=linux-x64-gnu"
+    ));
+    assert!(
+        body.contains("\"version\":\"0.3.1\"") && body.contains("glibc_floor"),
+        "{body}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    run_ok(bin().args(["verify", "--repo"]).arg(&repo));
+    assert_eq!(common::verify_repo(&repo), 2);
+}
+
+mod reqwest {
+    /// A tiny blocking GET over a raw socket (keeps the test free of a blocking HTTP client).
+    pub fn blocking_get(url: &str) -> String {
+        use std::io::{Read as _, Write as _};
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest.split_once('/').unwrap();
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(
+            s,
+            "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        out
+    }
+}

@@ -1,0 +1,70 @@
+//! Driving the real `x0x-dist` binary.
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_x0x-dist"))
+}
+
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn start_server(repo: &Path, port: u16) -> Child {
+    let child = bin()
+        .args(["serve", "--repo"])
+        .arg(repo)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "warn"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("server did not start");
+}
+
+/// `init` + a publisher key + `package add x0x` + a token; returns (key file, token).
+pub fn setup_repo(repo: &Path) -> (PathBuf, String) {
+    run_ok(bin().args(["init", "--repo"]).arg(repo));
+    let key = repo.parent().unwrap().join("publisher.key");
+    run_ok(bin().args(["keygen", "--out"]).arg(&key));
+    run_ok(
+        bin()
+            .args(["package", "add", "--repo"])
+            .arg(repo)
+            .arg("x0x")
+            .arg("--publisher-key")
+            .arg(key.with_extension("key.pub")),
+    );
+    let token = run_ok(
+        bin()
+            .args(["token", "create", "--repo"])
+            .arg(repo)
+            .args(["--package", "x0x"]),
+    )
+    .trim()
+    .to_owned();
+    (key, token)
+}

@@ -1,0 +1,128 @@
+//! `kill -9` of the server while releases are being published, many times in a row: after every crash the
+//! repository verifies completely (as a TUF client sees it), no partial file is visible under `metadata/` or
+//! `targets/`, and after a restart publishing continues.
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::cli::{bin, free_port, run_ok, setup_repo, start_server};
+
+/// Every file under metadata/ is complete JSON; every target's bytes hash to its name's prefix.
+fn no_partial_files(repo: &Path) {
+    for e in std::fs::read_dir(repo.join("metadata")).unwrap() {
+        let p = e.unwrap().path();
+        let bytes = std::fs::read(&p).unwrap();
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .unwrap_or_else(|err| panic!("partial metadata file {}: {err}", p.display()));
+    }
+    let mut stack = vec![repo.join("targets")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let name = p.file_name().unwrap().to_str().unwrap();
+            let (prefix, _) = name.split_once('.').unwrap();
+            assert_eq!(
+                x0x_dist_manifests::Sha256::digest(&std::fs::read(&p).unwrap()).to_hex(),
+                prefix,
+                "partial target {}",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn kill_9_during_publishes_then_restart() {
+    const ROUNDS: u64 = 25;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let (key, token) = setup_repo(&repo);
+    let dist = tmp.path().join("dist");
+    let mut completed = 0;
+    for i in 0..ROUNDS {
+        let dir = dist.join(i.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        // ~3 MiB per release so uploads are in flight when the kill lands.
+        std::fs::write(
+            dir.join("x0x.wasm32-wasip1.wasm"),
+            vec![u8::try_from(i).unwrap(); 2 << 20],
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("x0x.darwin-arm64.node"),
+            format!("darwin build {i}").repeat(60_000),
+        )
+        .unwrap();
+        let port = free_port();
+        let mut server = start_server(&repo, port);
+        let mut publisher = bin()
+            .args([
+                "publish",
+                "--server",
+                &format!("http://127.0.0.1:{port}"),
+                "--token",
+                &token,
+                "--key",
+            ])
+            .arg(&key)
+            .args(["--package", "x0x", "--version", &format!("1.0.{i}")])
+            .arg(dir.join("x0x.wasm32-wasip1.wasm"))
+            .arg(dir.join("x0x.darwin-arm64.node"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Spread the kill over the whole publish: uploads, checks, metadata writes.
+        std::thread::sleep(Duration::from_millis(20 + (i * 53) % 700));
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+        if publisher.try_wait().unwrap().is_some_and(|s| s.success()) {
+            completed += 1;
+        }
+        let _ = publisher.kill();
+        let _ = publisher.wait();
+        // What clients see is always a complete, verifiable repository.
+        common::verify_repo(&repo);
+        no_partial_files(&repo);
+    }
+    // Restart: leftovers of interrupted uploads are cleaned, and the next release goes through.
+    let port = free_port();
+    let mut server = start_server(&repo, port);
+    assert_eq!(
+        std::fs::read_dir(repo.join("tmp")).unwrap().count(),
+        0,
+        "tmp/ not cleaned at startup"
+    );
+    let dir = dist.join("final");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("x0x.wasm32-wasip1.wasm"), b"final").unwrap();
+    let out = run_ok(
+        bin()
+            .args([
+                "publish",
+                "--server",
+                &format!("http://127.0.0.1:{port}"),
+                "--token",
+                &token,
+                "--key",
+            ])
+            .arg(&key)
+            .args(["--package", "x0x", "--version", "2.0.0"])
+            .arg(dir.join("x0x.wasm32-wasip1.wasm")),
+    );
+    assert!(out.contains("published x0x 2.0.0"), "{out}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let n = common::verify_repo(&repo);
+    no_partial_files(&repo);
+    run_ok(bin().args(["verify", "--repo"]).arg(&repo));
+    eprintln!(
+        "{ROUNDS} kills: {completed} publishes completed before the kill; {n} targets verify"
+    );
+    assert!(n >= 1);
+}
