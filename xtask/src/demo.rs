@@ -1,0 +1,307 @@
+//! `cargo xtask demo`: the README's run command.
+//!
+//! Builds the core for this host and WASM (installing the toolchains first when they are missing), creates a
+//! repository under `./demo-data` if there is none (offline keys, a publisher key, the `x0x` delegation, an
+//! upload token), starts `x0x-dist serve`, publishes the core as a release when that version is not yet
+//! published, packs the `x0x` npm package against this server, and prints how to install it. Then it serves
+//! until interrupted. Every step is a real `x0x-dist` command, the same ones the walkthrough in the README uses.
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// Arguments of `cargo xtask demo`.
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Address the server listens on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Directory holding the demo repository, keys, token and builds.
+    #[arg(long, default_value = "demo-data")]
+    pub data: PathBuf,
+    /// Skip building the core; publish what `DATA/build` already holds.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Set everything up and publish, then exit instead of serving (used by tests).
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+/// The package the demo publishes.
+const PACKAGE: &str = "x0x";
+
+pub fn run(args: &DemoArgs) -> Result<()> {
+    let ws = workspace()?;
+    let data = absolute(&ws, &args.data);
+    std::fs::create_dir_all(&data).with_context(|| format!("failed to create {}", data.display()))?;
+    let build_dir = data.join("build");
+    let repo = data.join("repo");
+    let key = data.join("publisher.key");
+    let token_file = data.join("upload-token");
+
+    step("building x0x-dist (release)");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(&cargo)
+        .current_dir(&ws)
+        .args(["build", "--release", "--quiet", "-p", "x0x-dist"])
+        .status()
+        .context("failed to run cargo")?;
+    if !status.success() {
+        bail!("building x0x-dist failed");
+    }
+    let bin = target_dir(&ws).join("release/x0x-dist");
+
+    if !args.no_build {
+        if !ws.join(".toolchains/rustc-wasi").exists() {
+            step("installing the WASM toolchain (scripts/toolchains.sh; first run only)");
+            run_cmd(Command::new("bash").arg(ws.join("scripts/toolchains.sh")).current_dir(&ws))?;
+        }
+        step("building the core for this host and wasm32-wasip1");
+        let me = std::env::current_exe().context("failed to find the xtask binary")?;
+        run_cmd(
+            Command::new(me)
+                .current_dir(&ws)
+                .args(["build", "--targets", "host,wasm", "--out"])
+                .arg(&build_dir),
+        )?;
+    }
+    let files = release_files(&build_dir)?;
+    let version = core_version(&ws)?;
+
+    if repo.join("metadata/root.json").exists() {
+        step(&format!("reusing the repository in {}", repo.display()));
+    } else {
+        step(&format!("creating a repository in {}", repo.display()));
+        run_cmd(Command::new(&bin).arg("init").arg("--repo").arg(&repo))?;
+        run_cmd(Command::new(&bin).arg("keygen").arg("--out").arg(&key))?;
+        run_cmd(
+            Command::new(&bin)
+                .args(["package", "add", "--repo"])
+                .arg(&repo)
+                .arg(PACKAGE)
+                .arg("--publisher-key")
+                .arg(key.with_extension("key.pub")),
+        )?;
+        let out = Command::new(&bin)
+            .args(["token", "create", "--repo"])
+            .arg(&repo)
+            .args(["--package", PACKAGE])
+            .output()
+            .context("failed to run x0x-dist token create")?;
+        if !out.status.success() {
+            bail!("x0x-dist token create failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        write_secret(&token_file, String::from_utf8_lossy(&out.stdout).trim())?;
+    }
+    let token = std::fs::read_to_string(&token_file)
+        .with_context(|| format!("failed to read {}", token_file.display()))?;
+
+    step(&format!("starting x0x-dist serve on {}", args.listen));
+    let url = format!("http://{}", args.listen);
+    let mut server = Guard(
+        Command::new(&bin)
+            .arg("serve")
+            .arg("--repo")
+            .arg(&repo)
+            .arg("--listen")
+            .arg(&args.listen)
+            .spawn()
+            .context("failed to start x0x-dist serve")?,
+    );
+    wait_ready(&url, &mut server.0)?;
+
+    if is_published(&url, &version) {
+        step(&format!("{PACKAGE} {version} is already published (versions are immutable); serving it"));
+    } else {
+        step(&format!("publishing {PACKAGE} {version} ({} files)", files.len()));
+        let mut publish = Command::new(&bin);
+        publish
+            .arg("publish")
+            .args(["--server", &url, "--token", token.trim()])
+            .arg("--key")
+            .arg(&key)
+            .args(["--package", PACKAGE, "--version", &version])
+            .args(&files);
+        run_cmd(&mut publish)?;
+    }
+
+    step("packing the x0x npm package against this server");
+    let tgz = pack(&ws, &repo, &url, &build_dir, &version, &data)?;
+
+    println!();
+    println!("x0x-dist demo is serving {url}");
+    println!("  packages:      {url}/api/v1/packages/{PACKAGE}");
+    println!("  web UI:        {url}/");
+    println!("  TUF metadata:  {url}/tuf/metadata/timestamp.json");
+    println!("  trusted root:  {}", repo.join("metadata/1.root.json").display());
+    println!();
+    println!("Install and load it from another shell:");
+    println!("  mkdir /tmp/x0x-try && cd /tmp/x0x-try && npm init -y >/dev/null");
+    println!("  X0X_DIST_URL={url} npm install {}", tgz.display());
+    println!(
+        "  X0X_DIST_URL={url} node -e \"const x = require('x0x'); const k = x.AgentKeypair.generate(); console.log(k.agentId.toString())\""
+    );
+    println!(
+        "  {} doctor --server {url} --root {}",
+        bin.display(),
+        repo.join("metadata/1.root.json").display()
+    );
+    println!();
+    if args.no_serve {
+        return Ok(());
+    }
+    println!("Press Ctrl-C to stop.");
+    let status = server.0.wait().context("failed to wait for the server")?;
+    if !status.success() {
+        bail!("x0x-dist serve exited with {status}");
+    }
+    Ok(())
+}
+
+/// Kills the server when the demo ends early (an error after it started).
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn step(what: &str) {
+    eprintln!("demo: {what}");
+}
+
+fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let shown = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args().map(OsStr::to_string_lossy).collect::<Vec<_>>().join(" ")
+    );
+    let status = cmd.status().with_context(|| format!("failed to run {shown}"))?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+fn workspace() -> Result<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    Ok(dir.parent().context("xtask has no parent directory")?.to_path_buf())
+}
+
+fn absolute(ws: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        ws.join(p)
+    }
+}
+
+fn target_dir(ws: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ws.join("target"), |d| absolute(ws, Path::new(&d)))
+}
+
+/// The version of the core: `core/package.json`'s, which is what the npm package carries.
+fn core_version(ws: &Path) -> Result<String> {
+    let path = ws.join("core/package.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("failed to read {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("failed to parse {}", path.display()))?;
+    v["version"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("{} has no version", path.display()))
+}
+
+/// The napi-named artifacts of a build directory (from its build report, so only checked builds ship).
+fn release_files(build_dir: &Path) -> Result<Vec<PathBuf>> {
+    let report = build_dir.join("build-report.json");
+    let text = std::fs::read_to_string(&report)
+        .with_context(|| format!("failed to read {} (build the core first)", report.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("failed to parse {}", report.display()))?;
+    let targets = v["targets"].as_array().with_context(|| format!("{} lists no targets", report.display()))?;
+    let files: Vec<PathBuf> = targets
+        .iter()
+        .filter_map(|t| t["file"].as_str())
+        .map(|f| build_dir.join(f))
+        .collect();
+    if files.is_empty() {
+        bail!("{} lists no files", report.display());
+    }
+    Ok(files)
+}
+
+fn wait_ready(url: &str, child: &mut Child) -> Result<()> {
+    let addr = url.trim_start_matches("http://");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait()? {
+            bail!("x0x-dist serve exited early ({status}); is {addr} already in use?");
+        }
+        if http_get_status(addr, "/readyz").is_some_and(|s| s == 200) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("x0x-dist serve did not become ready at {url}/readyz within 30 s")
+}
+
+/// A minimal HTTP/1.1 GET over loopback (xtask stays free of an HTTP client dependency).
+fn http_get_status(addr: &str, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).ok()?;
+    let line = std::str::from_utf8(&buf[..n]).ok()?;
+    line.split(' ').nth(1)?.parse().ok()
+}
+
+/// Whether exactly `version` is already published (the server's convenience resolve route).
+fn is_published(url: &str, version: &str) -> bool {
+    let addr = url.trim_start_matches("http://");
+    let path = format!("/api/v1/packages/{PACKAGE}/resolve?range=%3D{version}");
+    http_get_status(addr, &path) == Some(200)
+}
+
+fn pack(ws: &Path, repo: &Path, url: &str, build_dir: &Path, version: &str, data: &Path) -> Result<PathBuf> {
+    let out = Command::new("node")
+        .current_dir(ws)
+        .arg(ws.join("loader/js/scripts/pack.js"))
+        .args(["--version", version, "--repo", url])
+        .arg("--root")
+        .arg(repo.join("metadata/1.root.json"))
+        .arg("--release")
+        .arg(build_dir)
+        .arg("--out")
+        .arg(data)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("failed to run node loader/js/scripts/pack.js")?;
+    if !out.status.success() {
+        bail!("packing the x0x npm package failed ({})", out.status);
+    }
+    let path = String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or_default().to_owned();
+    if path.is_empty() {
+        bail!("pack.js printed no package path");
+    }
+    Ok(PathBuf::from(path))
+}
+
+fn write_secret(path: &Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("failed to create {}", path.display()))?;
+    writeln!(f, "{text}").with_context(|| format!("failed to write {}", path.display()))
+}
