@@ -141,8 +141,7 @@ impl ApiError {
             Self::MissingToken => "auth.missing",
             Self::InvalidToken => "auth.invalid",
             Self::Forbidden(_) => "auth.forbidden",
-            Self::InvalidPath(_) => "usage.invalid",
-            Self::BadRequest(_) => "usage.invalid",
+            Self::InvalidPath(_) | Self::BadRequest(_) => "usage.invalid",
             Self::NotFound(_) => "request.not_found",
             Self::DigestMismatch { .. } => "blob.digest_mismatch",
             Self::LengthMismatch { .. } => "blob.length_mismatch",
@@ -180,10 +179,6 @@ impl ApiError {
         match self {
             Self::MissingToken | Self::InvalidToken => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::InvalidPath(_)
-            | Self::BadRequest(_)
-            | Self::DigestMismatch { .. }
-            | Self::LengthMismatch { .. } => StatusCode::BAD_REQUEST,
             Self::UploadInterrupted(_) => StatusCode::REQUEST_TIMEOUT,
             Self::NotFound(_) | Self::PackageNotFound(_) | Self::VersionNotFound(_) => {
                 StatusCode::NOT_FOUND
@@ -194,11 +189,15 @@ impl ApiError {
             | Self::VersionReplay { .. }
             | Self::TargetChanged(_)
             | Self::VersionExists(_) => StatusCode::CONFLICT,
-            Self::VersionSkip { .. }
+            Self::InvalidPath(_)
+            | Self::BadRequest(_)
+            | Self::DigestMismatch { .. }
+            | Self::LengthMismatch { .. }
+            | Self::VersionSkip { .. }
             | Self::BlobMissing(_)
             | Self::TargetMismatch(_)
-            | Self::TargetInvalid { .. } => StatusCode::BAD_REQUEST,
-            Self::Metadata { .. } => StatusCode::BAD_REQUEST,
+            | Self::TargetInvalid { .. }
+            | Self::Metadata { .. } => StatusCode::BAD_REQUEST,
             Self::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Io { .. } | Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

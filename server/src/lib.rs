@@ -5,6 +5,9 @@
 //! storage trait and the local-directory store), [`files`] (conditional and range requests, in-memory cache),
 //! [`publish`] (checking submitted roles, writing snapshot and timestamp), [`tokens`], [`metrics`],
 //! [`openapi`], [`server`] (listener, timeouts, graceful shutdown, timestamp refresher).
+// URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
+#![allow(clippy::case_sensitive_file_extension_comparisons)]
+
 pub mod client;
 pub mod config;
 pub mod error;

@@ -21,7 +21,7 @@ fn param(name: &str, location: &str, desc: &str) -> Value {
     json!({"name": name, "in": location, "required": location == "path", "description": desc, "schema": {"type": "string"}})
 }
 
-fn file_get(summary: &str, p: Value, head: bool) -> Value {
+fn file_get(summary: &str, p: &Value, head: bool) -> Value {
     let ok = json!({
         "200": {"description": "The file (gzip for JSON when accepted).", "headers": {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}}},
         "206": {"description": "The requested byte range."},
@@ -51,12 +51,12 @@ pub fn document() -> Value {
         },
         "paths": {
             "/tuf/metadata/{file}": {
-                "get": file_get("TUF metadata file (N.role.json immutable; timestamp.json short max-age)", param("file", "path", "File name"), false),
-                "head": file_get("TUF metadata file", param("file", "path", "File name"), true),
+                "get": file_get("TUF metadata file (N.role.json immutable; timestamp.json short max-age)", &param("file", "path", "File name"), false),
+                "head": file_get("TUF metadata file", &param("file", "path", "File name"), true),
             },
             "/tuf/targets/{path}": {
-                "get": file_get("Target file, consistent-snapshot name <package>/<version>/<sha256>.<file>", param("path", "path", "Target path"), false),
-                "head": file_get("Target file", param("path", "path", "Target path"), true),
+                "get": file_get("Target file, consistent-snapshot name <package>/<version>/<sha256>.<file>", &param("path", "path", "Target path"), false),
+                "head": file_get("Target file", &param("path", "path", "Target path"), true),
             },
             "/api/v1/blobs/sha256/{digest}": {
                 "put": {

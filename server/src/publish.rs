@@ -139,11 +139,7 @@ impl Published {
     }
 
     /// The current role of `package`, if published.
-    pub fn load_role(
-        &self,
-        repo: &Path,
-        package: &str,
-    ) -> Result<Option<(Signed<Targets>, Vec<u8>)>, ApiError> {
+    pub fn load_role(&self, repo: &Path, package: &str) -> Result<Option<RoleWithBytes>, ApiError> {
         let v = self.role_version(package);
         if v == 0 {
             return Ok(None);
@@ -152,6 +148,9 @@ impl Published {
         Ok(Some((Signed::<Targets>::from_slice(&bytes)?, bytes)))
     }
 }
+
+/// A parsed role and its exact bytes.
+pub type RoleWithBytes = (Signed<Targets>, Vec<u8>);
 
 /// The snapshot and timestamp keys the server holds.
 #[derive(Debug)]

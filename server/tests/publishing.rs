@@ -507,13 +507,13 @@ async fn targets_must_match_blobs_paths_and_platform_table() {
 async fn concurrent_publishes_one_wins_the_other_gets_409() {
     let fx = repo(1);
     let st = fx.state().await;
-    let s = signers(&fx);
-    let a = artifacts("1.0.0");
-    let b = artifacts("1.0.1");
-    upload_all(&fx, &st, &a).await;
-    upload_all(&fx, &st, &b).await;
-    let ra = role(None, "1.0.0", &a, &s).to_bytes();
-    let rb = role(None, "1.0.1", &b, &s).to_bytes();
+    let keys = signers(&fx);
+    let first = artifacts("1.0.0");
+    let second = artifacts("1.0.1");
+    upload_all(&fx, &st, &first).await;
+    upload_all(&fx, &st, &second).await;
+    let ra = role(None, "1.0.0", &first, &keys).to_bytes();
+    let rb = role(None, "1.0.1", &second, &keys).to_bytes();
     let auth = fx.bearer();
     let (x, y) = tokio::join!(
         submit(&st, Some(&auth), PKG, &ra),

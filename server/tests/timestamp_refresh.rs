@@ -105,7 +105,7 @@ async fn running_server_resigns_in_background() {
     assert!(t.signed().expires > now + time::Duration::seconds(3000));
     // Wait past the old expiry: a client still accepts the repository.
     tokio::time::sleep(std::time::Duration::from_millis(3500u64.saturating_sub(
-        (time::OffsetDateTime::now_utc() - now).whole_milliseconds() as u64,
+        u64::try_from((time::OffsetDateTime::now_utc() - now).whole_milliseconds()).unwrap_or(0),
     )))
     .await;
     assert_eq!(verify_repo(&fx.path()), 0);

@@ -123,7 +123,7 @@ async fn real_socket_truncated_stalled_and_slowloris() {
 
     // Truncated: Content-Length promises more than is sent, then the client half-closes.
     let fxp = fx.path();
-    let (resp, _) = tokio::task::spawn_blocking({
+    let resp = tokio::task::spawn_blocking({
         let req = [head(data.len()).as_bytes(), &data[..20_000]].concat();
         move || {
             let mut s = TcpStream::connect(addr).unwrap();
@@ -132,7 +132,7 @@ async fn real_socket_truncated_stalled_and_slowloris() {
             s.shutdown(std::net::Shutdown::Write).unwrap();
             let mut out = Vec::new();
             let _ = s.read_to_end(&mut out);
-            (String::from_utf8_lossy(&out).into_owned(), ())
+            String::from_utf8_lossy(&out).into_owned()
         }
     })
     .await

@@ -77,7 +77,7 @@ impl ObjectPath {
             return Err(bad("too many path segments"));
         }
         for seg in segs {
-            check_segment(seg).map_err(|why| bad(why))?;
+            check_segment(seg).map_err(&bad)?;
         }
         Ok(Self(s.to_owned()))
     }
@@ -213,7 +213,7 @@ mod tests {
         ] {
             assert!(ObjectPath::parse(bad).is_err(), "{bad:?}");
         }
-        assert!(ObjectPath::parse(&"a/".repeat(17).trim_end_matches('/').to_owned()).is_err());
+        assert!(ObjectPath::parse("a/".repeat(17).trim_end_matches('/')).is_err());
         assert!(ObjectPath::parse(&"a".repeat(256)).is_err());
     }
 

@@ -27,7 +27,7 @@ pub fn free_port() -> u16 {
 }
 
 pub fn start_server(repo: &Path, port: u16) -> Child {
-    let child = bin()
+    let mut child = bin()
         .args(["serve", "--repo"])
         .arg(repo)
         .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "warn"])
@@ -42,6 +42,8 @@ pub fn start_server(repo: &Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start");
 }
 

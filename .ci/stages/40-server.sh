@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Server (crate x0x-dist: serve / token / publish): fmt, clippy, every server test including the slow and
+# root-only ones (kill -9 crash recovery, full disk on a tmpfs) that `cargo test --workspace` skips, and
+# hadolint on docker/Dockerfile. Bounded: ~3 min on 2 cores once the workspace is built.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+cargo fmt -p x0x-dist -- --check
+cargo clippy -p x0x-dist --all-targets -- -D warnings
+tests=(serving publishing uploads openapi timestamp_refresh cli_publish crash_recovery disk_full)
+args=()
+for t in "${tests[@]}"; do args+=(--test "$t"); done
+timeout 900 cargo test -p x0x-dist --lib "${args[@]}" -- --include-ignored
+HADOLINT=${X0X_TOOLCHAINS:-$PWD/.toolchains}/venv/bin/hadolint
+"$HADOLINT" --config docker/hadolint.yaml docker/Dockerfile
+echo "server stage ok"
