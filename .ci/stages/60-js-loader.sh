@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The JavaScript loader (loader/js): unit and integration tests with node --test (real HTTP servers on
+# 127.0.0.1, 32 real processes for the cache lock, a real N-API addon), then the end-to-end test against
+# the real x0x-dist server and core build (loader/js/e2e/run.sh; set X0X_JS_E2E=0 to skip it locally).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+node --version
+timeout 600 node --test --test-concurrency=2 loader/js/test/*.test.js
+if [ "${X0X_JS_E2E:-1}" != 0 ]; then
+  timeout 2400 bash loader/js/e2e/run.sh
+fi
