@@ -11,10 +11,10 @@ pub struct InitArgs {
     #[arg(long)]
     pub repo: PathBuf,
     /// Lifetime of the root metadata, in days.
-    #[arg(long, default_value_t = 365)]
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36500))]
     pub root_expires_days: i64,
     /// Lifetime of the top-level targets metadata, in days.
-    #[arg(long, default_value_t = 365)]
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36500))]
     pub targets_expires_days: i64,
 }
 

@@ -360,7 +360,7 @@ fn commit_snapshot(
         &snap,
         false,
     )?;
-    let tv = prev_timestamp.map_or(1, |t| t.version + 1);
+    let tv = prev_timestamp.map_or(1, |t| t.version.saturating_add(1));
     let mut ts = Timestamp::empty(tv, now + expiry.timestamp);
     let mut m = MetaFile::version(sv);
     m.length = Some(snap.len() as u64);
@@ -549,7 +549,10 @@ impl Current {
         Ok(k)
     }
     fn next_snapshot(&self, now: OffsetDateTime, expiry: &Expiry) -> Snapshot {
-        let mut s = Snapshot::empty(self.snapshot().version + 1, now + expiry.snapshot);
+        let mut s = Snapshot::empty(
+            self.snapshot().version.saturating_add(1),
+            now + expiry.snapshot,
+        );
         s.meta = self.snapshot().meta.clone();
         s
     }
@@ -602,7 +605,7 @@ pub fn add_package(
     let refs: Vec<&PublicKey> = publisher_keys.iter().collect();
     d.roles
         .push(DelegatedRole::for_package(package, &refs, threshold)?);
-    targets.version += 1;
+    targets.version = targets.version.saturating_add(1);
     targets.expires = (now + expiry.targets)
         .replace_nanosecond(0)
         .unwrap_or(now + expiry.targets);
@@ -685,7 +688,7 @@ pub fn release(
         write_atomic(&cur.l.target_file(&path, &info.sha256()?), &a.data, false)?;
         role.targets.insert(path, info);
     }
-    role.version += 1;
+    role.version = role.version.saturating_add(1);
     role.expires = (now + expiry.delegated)
         .replace_nanosecond(0)
         .unwrap_or(now + expiry.delegated);
