@@ -9,5 +9,5 @@ t0=$(date +%s)
 cargo test -p x0x-core
 cargo xtask build --targets all --out dist/core --require-checks
 X0X_NATIVE=dist/core/x0x.linux-x64-gnu.node X0X_WASM=dist/core/x0x.wasip1.cjs \
-  NODE_PATH="$PWD/core/node_modules" node --test core/test/
+  NODE_PATH="$PWD/core/node_modules" node --test core/test/core.test.js
 echo "core builds stage: $(( $(date +%s) - t0 ))s"

@@ -275,8 +275,15 @@ fn build_one(
         }
         fs_err::copy(stage.join(glue), out.join(glue))?;
         companions.push(glue.to_owned());
+        // The threads flavour spawns its WASI threads from this worker script.
+        if platform.info().threads && stage.join("wasi-worker.mjs").is_file() {
+            fs_err::copy(stage.join("wasi-worker.mjs"), out.join("wasi-worker.mjs"))?;
+            companions.push("wasi-worker.mjs".to_owned());
+        }
     } else {
         check_dts(ctx, &stage.join("index.d.ts"), update_dts)?;
+        // The package's declarations travel with the builds (the npm packer takes them from here).
+        fs_err::copy(ctx.core().join("index.d.ts"), out.join("index.d.ts"))?;
     }
     fs_err::copy(&built, out.join(&file))?;
     let (size, sha256) = sha256_file(&out.join(&file))?;
