@@ -20,9 +20,6 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::fetch::{sha256_file, Fetcher, Progress};
 
-/// Environment variable: the cache directory.
-pub const ENV_CACHE: &str = "X0X_DIST_CACHE";
-
 /// A cache rooted at a directory.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -75,7 +72,7 @@ impl Cache {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        if let Some(d) = env(ENV_CACHE) {
+        if let Some(d) = env(crate::env::CACHE) {
             return d;
         }
         let base = if cfg!(windows) {

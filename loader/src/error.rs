@@ -5,6 +5,8 @@
 //! Messages name the subject; causes stay in `#[source]` so a chain reporter prints each once.
 use std::path::PathBuf;
 
+use x0x_dist_manifests::codes;
+
 /// Everything the loader can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -159,23 +161,23 @@ impl Error {
     /// The stable machine code of this failure (`elf.malformed`, `metadata.expired`, ...).
     pub fn code(&self) -> &'static str {
         match self {
-            Self::NotElf => "elf.not_elf",
-            Self::MalformedElf { .. } => "elf.malformed",
-            Self::InvalidGlibcVersion { .. } => "host.invalid_glibc_version",
-            Self::Config { .. } => "config.invalid",
-            Self::Network { .. } => "network.unreachable",
-            Self::HttpStatus { .. } => "network.http_status",
-            Self::NotFound { .. } | Self::TargetNotFound { .. } => "target.not_found",
-            Self::MetadataTooLarge { .. } => "metadata.too_large",
-            Self::LengthMismatch { .. } => "target.length_mismatch",
-            Self::DigestMismatch { .. } => "target.digest_mismatch",
-            Self::Io { .. } => "io.error",
+            Self::NotElf => codes::ELF_NOT_ELF,
+            Self::MalformedElf { .. } => codes::ELF_MALFORMED,
+            Self::InvalidGlibcVersion { .. } => codes::HOST_INVALID_GLIBC_VERSION,
+            Self::Config { .. } => codes::CONFIG_INVALID,
+            Self::Network { .. } => codes::NETWORK_UNREACHABLE,
+            Self::HttpStatus { .. } => codes::NETWORK_HTTP_STATUS,
+            Self::NotFound { .. } | Self::TargetNotFound { .. } => codes::TARGET_NOT_FOUND,
+            Self::MetadataTooLarge { .. } => codes::METADATA_TOO_LARGE,
+            Self::LengthMismatch { .. } => codes::TARGET_LENGTH_MISMATCH,
+            Self::DigestMismatch { .. } => codes::TARGET_DIGEST_MISMATCH,
+            Self::Io { .. } => codes::IO_ERROR,
             Self::Metadata { source, .. } => source.code(),
-            Self::PackageNotFound { .. } => "package.not_found",
-            Self::VersionNotFound { .. } => "version.not_found",
-            Self::NoCandidate { .. } => "loader.no_candidate",
-            Self::Offline { .. } => "loader.offline",
-            Self::BundleUnsupported { .. } => "bundle.unsupported",
+            Self::PackageNotFound { .. } => codes::PACKAGE_NOT_FOUND,
+            Self::VersionNotFound { .. } => codes::VERSION_NOT_FOUND,
+            Self::NoCandidate { .. } => codes::LOADER_NO_CANDIDATE,
+            Self::Offline { .. } => codes::LOADER_OFFLINE,
+            Self::BundleUnsupported { .. } => codes::BUNDLE_UNSUPPORTED,
         }
     }
 
@@ -185,5 +187,76 @@ impl Error {
     ) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { op, path, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_in_the_project_table() {
+        let samples = [
+            Error::NotElf,
+            Error::MalformedElf {
+                reason: String::new(),
+            },
+            Error::InvalidGlibcVersion {
+                value: String::new(),
+            },
+            Error::Config {
+                what: "x",
+                value: String::new(),
+            },
+            Error::HttpStatus {
+                url: String::new(),
+                status: 500,
+            },
+            Error::NotFound {
+                what: String::new(),
+                location: String::new(),
+            },
+            Error::MetadataTooLarge {
+                file: String::new(),
+                limit: 1,
+            },
+            Error::LengthMismatch {
+                target: String::new(),
+                expected: 1,
+                actual: 2,
+            },
+            Error::DigestMismatch {
+                target: String::new(),
+                expected: String::new(),
+                actual: String::new(),
+            },
+            Error::io("read", "/x")(std::io::Error::other("x")),
+            Error::PackageNotFound {
+                package: String::new(),
+            },
+            Error::VersionNotFound {
+                package: String::new(),
+                range: String::new(),
+                published: String::new(),
+            },
+            Error::NoCandidate {
+                package: String::new(),
+                host: String::new(),
+                reasons: vec![],
+            },
+            Error::Offline {
+                what: String::new(),
+            },
+            Error::BundleUnsupported {
+                path: PathBuf::new(),
+            },
+        ];
+        for e in samples {
+            assert!(
+                codes::info(e.code()).is_some(),
+                "{} is not in manifests/src/codes.rs",
+                e.code()
+            );
+        }
     }
 }

@@ -29,11 +29,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 
-/// Environment variable: extra PEM CA certificates for HTTPS repositories (path).
-pub const ENV_CA_CERTS: &str = "X0X_DIST_CA_CERTS";
-/// Environment variable used by Node for extra CA certificates; honoured too.
-pub const ENV_NODE_EXTRA_CA_CERTS: &str = "NODE_EXTRA_CA_CERTS";
-
 /// Receives progress of a target download (the CLI draws a bar; libraries pass [`NoProgress`]).
 pub trait Progress: Send + Sync {
     /// Download of `name` starts; `total` bytes expected, `already` of them kept from a previous attempt.
@@ -85,7 +80,7 @@ impl FetchOptions {
     /// Defaults plus extra CA files from `X0X_DIST_CA_CERTS` and `NODE_EXTRA_CA_CERTS`.
     pub fn from_env() -> Self {
         let mut o = Self::default();
-        for var in [ENV_CA_CERTS, ENV_NODE_EXTRA_CA_CERTS] {
+        for var in [crate::env::CA_CERTS, crate::env::NODE_EXTRA_CA_CERTS] {
             if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
                 o.extra_ca_certs.push(PathBuf::from(v));
             }

@@ -11,6 +11,7 @@
 //!   extra CA certificates; streaming SHA-256 and length checks.
 //! - [`cache`]: content-addressed blobs with atomic rename and a cross-process lock.
 //! - [`client`]: the pipeline behind one type.
+//! - [`env`]: every environment variable read, in one place.
 //!
 //! Invariant: no path returned by this crate names bytes whose length and SHA-256 were not checked against
 //! metadata verified by the TUF workflow.
@@ -19,6 +20,7 @@
 pub mod cache;
 pub mod client;
 pub mod elf;
+pub mod env;
 mod error;
 pub mod fetch;
 pub mod host;

@@ -15,8 +15,12 @@
 //!    checked when pinned) → `V.targets.json` → `V.<package>.json` (V pinned by snapshot). With
 //!    `consistent_snapshot` false the unversioned names are used. Metadata already persisted at the pinned
 //!    version is reused without a download.
-//! 5. Every role must be unexpired at `now`; expiry is never waived here (an explicit operator policy for
-//!    air-gapped bundles belongs to the bundle source when it lands).
+//! 5. Every role must be unexpired at `now`. The one exception is explicit and chosen by the operator:
+//!    [`ALLOW_EXPIRED_AFTER`] (`X0X_DIST_ALLOW_EXPIRED_AFTER=<RFC 3339 time>`) moves the clock that expiry is
+//!    checked against back to that time, so metadata that was still valid then is accepted, with a warning
+//!    naming each expired role; metadata that expired before it is still `metadata.expired`. The JavaScript
+//!    loader reads the same variable with the same meaning (`loader/js/lib/bundle.js`). See
+//!    `docs/air-gapped.md` for the threat this accepts.
 //!
 //! A lock file in the repository's trusted-metadata directory serialises refreshes across processes.
 use std::path::{Path, PathBuf};
@@ -32,6 +36,30 @@ use crate::fetch::Fetcher;
 
 /// How many root rotations one refresh follows at most (python-tuf's default).
 pub const MAX_ROOT_ROTATIONS: u64 = 256;
+
+/// Operator policy for installs after the metadata expired (air-gapped networks): an RFC 3339 time; metadata
+/// that was unexpired at that time is accepted (with a warning), anything that expired before it is not.
+pub const ALLOW_EXPIRED_AFTER: &str = "X0X_DIST_ALLOW_EXPIRED_AFTER";
+
+/// The time expiry is checked against: `now`, or the operator's cutoff from [`ALLOW_EXPIRED_AFTER`] when it is
+/// set and earlier than `now`. Returns the clock and the cutoff in force (if any). An unparsable value is
+/// `config.invalid`, never ignored.
+pub fn freshness_clock(
+    now: OffsetDateTime,
+) -> Result<(OffsetDateTime, Option<OffsetDateTime>), Error> {
+    let Some(v) = std::env::var(ALLOW_EXPIRED_AFTER)
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok((now, None));
+    };
+    let cutoff = OffsetDateTime::parse(&v, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| Error::Config {
+            what: "X0X_DIST_ALLOW_EXPIRED_AFTER (an RFC 3339 time such as 2030-01-01T00:00:00Z)",
+            value: v.clone(),
+        })?;
+    Ok((now.min(cutoff), Some(cutoff)))
+}
 
 /// Freshness of one verified role, for `doctor`.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -90,6 +118,8 @@ struct Session<'a> {
     trusted: TrustedSet,
     statuses: Vec<RoleStatus>,
     offline: bool,
+    /// The real time, when the operator's expiry policy moved the verification clock back.
+    policy: Option<(OffsetDateTime, OffsetDateTime)>,
 }
 
 impl Session<'_> {
@@ -104,6 +134,21 @@ impl Session<'_> {
 
     fn status<T: Role>(&mut self, role: &str, signed: &Signed<T>, downloaded: bool) {
         let expires = signed.signed().expires();
+        if let Some((real_now, cutoff)) = self.policy {
+            if expires <= real_now {
+                let fmt = |t: OffsetDateTime| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default()
+                };
+                // Never silent: the operator chose this, and every use says so.
+                tracing::warn!(role, expires = %fmt(expires), cutoff = %fmt(cutoff), "accepting expired metadata under {ALLOW_EXPIRED_AFTER}");
+                eprintln!(
+                    "warning[metadata.expired]: accepting {role} metadata that expired at {} because {ALLOW_EXPIRED_AFTER}={}",
+                    fmt(expires),
+                    fmt(cutoff)
+                );
+            }
+        }
         self.statuses.push(RoleStatus {
             role: role.to_owned(),
             version: signed.signed().version(),
@@ -215,7 +260,8 @@ impl Repository {
         let _guard = tokio::task::spawn_blocking(move || lock_file(&lock_path))
             .await
             .map_err(|e| Error::io("lock", "tuf")(std::io::Error::other(e)))??;
-        let now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let real_now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
+        let (now, cutoff) = freshness_clock(real_now)?;
 
         // 1. The trusted root: persisted (possibly rotated) or the given one.
         let persisted_root = read_opt(&dir.join("root.json"))?;
@@ -233,6 +279,7 @@ impl Repository {
             trusted,
             statuses: Vec::new(),
             offline: options.offline,
+            policy: cutoff.map(|c| (real_now, c)),
         };
 
         // 2. Root rotation.

@@ -1,0 +1,178 @@
+//! `x0x-dist doctor`: what the loader sees on this machine and what it would choose, and why.
+use std::path::PathBuf;
+
+use x0x_dist_loader::host::Host;
+use x0x_dist_loader::{env, resolve};
+
+use super::fetch::make_client;
+
+/// Show host detection (target triple; libc from this process's ELF interpreter, not `ldd`; glibc version and
+/// how it was read) and, when a repository is configured, the signature and freshness of its metadata and every
+/// candidate of the package's newest matching release with the reason it would be taken or rejected. Nothing is
+/// downloaded except metadata; a candidate already in the cache also gets its ELF checked against the host.
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// Repository: server base URL or file:// directory (optional).
+    #[arg(long, env = env::URL)]
+    pub server: Option<String>,
+    /// Trusted root.json (needed with --server).
+    #[arg(long, env = env::ROOT)]
+    pub root: Option<PathBuf>,
+    /// Package name.
+    #[arg(long, default_value = "x0x")]
+    pub package: String,
+    /// Version or semver range.
+    #[arg(long, default_value = "*")]
+    pub version: String,
+    /// Cache directory [default: $X0X_DIST_CACHE or the per-user cache dir].
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `doctor`.
+pub fn run(a: &DoctorArgs) -> anyhow::Result<()> {
+    let host = Host::detect();
+    let mut report =
+        serde_json::json!({ "host": host, "glibc": host.glibc().map(|g| g.to_string()) });
+    let mut failure = None;
+    match (&a.server, &a.root) {
+        (Some(server), Some(root)) => {
+            report["repository"] = serde_json::json!(server);
+            match inspect_repo(a, server, root, &host) {
+                Ok(v) => {
+                    report["metadata"] = v["metadata"].clone();
+                    report["resolution"] = v["resolution"].clone();
+                    report["status"] = v["status"].clone();
+                }
+                Err(e) => {
+                    report["error"] =
+                        serde_json::json!({"code": super::code_of(&e), "detail": format!("{e:#}")});
+                    failure = Some(e);
+                }
+            }
+        }
+        (Some(_), None) => {
+            report["repository"] =
+                serde_json::json!("not checked: --root / X0X_DIST_ROOT is not set");
+        }
+        _ => report["repository"] = serde_json::json!("not configured (--server / X0X_DIST_URL)"),
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report, &host);
+    }
+    match failure {
+        Some(e) => Err(e),
+        None if report["status"] == "no_candidate" => Err(x0x_dist_loader::Error::NoCandidate {
+            package: a.package.clone(),
+            host: host.triple.clone(),
+            reasons: vec!["see the candidates above".into()],
+        }
+        .into()),
+        None => Ok(()),
+    }
+}
+
+fn inspect_repo(
+    a: &DoctorArgs,
+    server: &str,
+    root: &std::path::Path,
+    host: &Host,
+) -> anyhow::Result<serde_json::Value> {
+    let range = semver::VersionReq::parse(&a.version)?;
+    let client = make_client(server, root, a.cache.as_ref(), false)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (repo, mut res) = rt.block_on(client.resolve(&a.package, &range, host, None))?;
+    // A candidate already cached: check its ELF too, as `best` would after a download.
+    for c in &mut res.candidates {
+        if c.rank.is_none() || c.kind != "native" {
+            continue;
+        }
+        if let Some(path) = client.cache().get(&c.sha256, c.length, true)? {
+            if let Err(why) = resolve::check_native_binary(&fs_err::read(&path)?, host) {
+                c.rank = None;
+                c.reason = format!("rejected (cached copy): {why}");
+            }
+        }
+    }
+    let taken = res.usable().next().map(|c| c.path.clone());
+    let status = if taken.is_some() {
+        "ok"
+    } else {
+        "no_candidate"
+    };
+    Ok(serde_json::json!({
+        "metadata": repo.statuses(),
+        "resolution": {"version": res.version, "taken": taken, "candidates": res.candidates},
+        "status": status,
+    }))
+}
+
+fn print_text(r: &serde_json::Value, host: &Host) {
+    println!("host");
+    println!("  triple:          {}", host.triple);
+    println!("  compiled for:    {}", host.compiled_triple);
+    println!("  libc:            {:?}", host.libc.libc);
+    if let Some(i) = &host.libc.interpreter {
+        println!("  interpreter:     {i}");
+    }
+    if let Some(p) = &host.libc.libc_path {
+        println!("  libc file:       {}", p.display());
+    }
+    if let Some(v) = host.libc.glibc_release {
+        println!("  glibc release:   {v}");
+    }
+    if let Some(v) = host.libc.glibc_abi {
+        println!("  glibc ABI:       GLIBC_{v} (newest symbol version defined; binaries are checked against it)");
+    }
+    println!("  evidence:");
+    for e in &host.libc.evidence {
+        println!("    - {e}");
+    }
+    println!(
+        "repository: {}",
+        r["repository"].as_str().unwrap_or_default()
+    );
+    if let Some(roles) = r["metadata"].as_array() {
+        println!("metadata (signatures verified to threshold):");
+        for m in roles {
+            let days = m["expires_in_secs"].as_i64().unwrap_or(0) / 86_400;
+            println!(
+                "  {:<10} v{:<4} expires {} (in {} days), {} signature(s), {}",
+                m["role"].as_str().unwrap_or_default(),
+                m["version"],
+                m["expires"].as_str().unwrap_or_default(),
+                days,
+                m["signatures"],
+                if m["downloaded"].as_bool() == Some(true) {
+                    "downloaded"
+                } else {
+                    "from cache"
+                }
+            );
+        }
+    }
+    if let Some(res) = r.get("resolution") {
+        println!(
+            "release {} candidates:",
+            res["version"].as_str().unwrap_or_default()
+        );
+        for c in res["candidates"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<45} {}",
+                c["path"].as_str().unwrap_or_default(),
+                c["reason"].as_str().unwrap_or_default()
+            );
+        }
+        match res["taken"].as_str() {
+            Some(t) => println!("would load: {t}"),
+            None => println!("would load: nothing (no usable candidate)"),
+        }
+    }
+}
