@@ -1,3 +1,3 @@
 'use strict';
-// require('x0x'): resolve, verify, cache and load the x0x core for this host (see lib/loader.js).
-module.exports = require('./lib/loader').load({ pkgDir: __dirname }).exports;
+// require('x0x'): load the verified x0x core for this host (warm path in lib/warm.js, the rest in lib/loader.js).
+module.exports = require('./lib/warm').load(__dirname);

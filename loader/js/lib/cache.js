@@ -221,13 +221,7 @@ function withLockSync(cacheDir, name, done, fn, opts = {}) {
   }
 }
 
-/** Stat fields that change whenever a file is replaced or modified. */
-function fileId(st) {
-  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
-}
-function sameId(a, b) {
-  return a && b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev;
-}
+const { fileId, sameId } = require('./warm');
 
 module.exports = {
   dirs,

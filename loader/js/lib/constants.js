@@ -6,7 +6,6 @@
 // checked against `SETTINGS` by test/config.test.js; add a row there when adding one here.
 
 const path = require('path');
-const os = require('os');
 
 /** @type {Record<string, {doc: string, npm?: boolean}>} */
 const SETTINGS = {
@@ -55,6 +54,7 @@ function setting(name, env = process.env) {
 }
 
 function defaultCacheDir(env = process.env, platform = process.platform) {
+  const os = require('os');
   if (platform === 'win32') {
     const base = env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local');
     return path.join(base, 'x0x-dist', 'Cache');

@@ -17,98 +17,31 @@
 
 const fs = require('fs');
 const path = require('path');
-const crypto = require('crypto');
-const { readConfig } = require('./constants');
 const { err } = require('./errors');
 const cache = require('./cache');
 
-function sha256(buf) {
-  return crypto.createHash('sha256').update(buf).digest('hex');
-}
-
-function statId(p) {
-  try {
-    return cache.fileId(fs.statSync(p));
-  } catch {
-    return null;
-  }
-}
-
-/** Read the package's identity: release.json (written by pack.js) or package.json. */
-function releaseOf(pkgDir) {
-  for (const f of ['release.json', 'package.json']) {
-    try {
-      const j = JSON.parse(fs.readFileSync(path.join(pkgDir, f), 'utf8'));
-      if (j.version) return { pkg: j.package || j.name, version: j.version, scope: j.scope || 'x0x' };
-    } catch {
-      /* next */
-    }
-  }
-  throw err('config.invalid', `cannot read the release version from ${pkgDir}/package.json`);
-}
-
-function anchorBytesOf(cfg, pkgDir) {
-  const file = cfg.rootPath ? path.resolve(cfg.rootPath) : path.join(pkgDir, 'root.json');
-  try {
-    return { file, bytes: fs.readFileSync(file) };
-  } catch (e) {
-    throw err('config.invalid', `cannot read the trusted root ${file}${cfg.rootPath ? ' (X0X_DIST_ROOT)' : ''}`, { cause: e });
-  }
-}
-
-function warmKey(ctx) {
-  return sha256(
-    JSON.stringify([ctx.anchorId, ctx.pkg, ctx.version, process.platform, process.arch, ctx.cfg.forceWasm, process.execPath]),
-  ).slice(0, 40);
-}
-
-/** The cheap host identity the warm path re-checks: node's binary and its ELF interpreter. */
-function hostIdentity(interpreter) {
-  let interp = null;
-  if (interpreter) {
-    try {
-      interp = fs.realpathSync(interpreter);
-    } catch {
-      interp = interpreter;
-    }
-  }
-  return { exec: process.execPath, execId: statId(process.execPath), interp, interpId: interp ? statId(interp) : null };
-}
-
-function sameHost(a) {
-  if (!a || !cache.sameId(statId(a.exec), a.execId)) return false;
-  return !a.interp || cache.sameId(statId(a.interp), a.interpId);
-}
-
-function loadNative(file) {
-  const m = { exports: {} };
-  try {
-    process.dlopen(m, file);
-  } catch (e) {
-    throw err('loader.load_failed', `dlopen ${file} failed (${e.code || 'error'})`, { cause: e });
-  }
-  return m.exports;
-}
+const { context, tryWarm, loadNative, hostIdentity, statId, sha256 } = require('./warm');
 
 class Resolver {
   constructor(opts = {}) {
     this.pkgDir = opts.pkgDir;
     this.env = opts.env || process.env;
-    this.cfg = readConfig(this.env);
+    const ctx = opts.ctx || context(this.pkgDir, this.env);
+    this.ctx = ctx;
+    this.cfg = ctx.cfg;
+    this.skipWarm = Boolean(opts.skipWarm);
     this.hostOverride = opts.host;
     this.loadNative = opts.loadNative || loadNative;
     /** Let the fetch worker print progress on our stderr (postinstall on a terminal). */
     this.progress = Boolean(opts.progress);
     this.loadWasm = opts.loadWasm || ((bytes, o) => require('./wasm').loadWasm(bytes, o));
     this.trace = [];
-    const rel = releaseOf(this.pkgDir);
-    this.pkg = rel.pkg;
-    this.version = rel.version;
-    this.scope = rel.scope;
-    const anchor = anchorBytesOf(this.cfg, this.pkgDir);
-    this.anchorFile = anchor.file;
-    this.anchorBytes = anchor.bytes;
-    this.anchorId = sha256(anchor.bytes).slice(0, 32);
+    this.pkg = ctx.pkg;
+    this.version = ctx.version;
+    this.scope = ctx.scope;
+    this.anchorFile = ctx.anchorFile;
+    this.anchorBytes = ctx.anchorBytes;
+    this.anchorId = ctx.anchorId;
     this.persistDir = path.join(this.cfg.cacheDir, 'tuf', this.anchorId);
     this.embeddedDir = path.join(this.pkgDir, 'metadata');
   }
@@ -119,30 +52,13 @@ class Resolver {
   }
 
   recordPath() {
-    return path.join(this.cfg.cacheDir, 'resolved', `${warmKey(this)}.json`);
+    return this.ctx.recordPath;
   }
 
-  /** Warm path: a record written after a verified load, still matching blob and host. */
+  /** Warm path: a record written after a verified load, still matching blob and host (lib/warm.js). */
   tryWarm() {
-    if (this.cfg.verifyAlways || this.cfg.nativePath) return null;
-    let rec;
-    try {
-      rec = JSON.parse(fs.readFileSync(this.recordPath(), 'utf8'));
-    } catch {
-      return null;
-    }
-    if (rec.v !== 1 || !sameHost(rec.host) || !cache.sameId(statId(rec.blob), rec.blobId)) return null;
-    if (path.dirname(rec.blob) !== path.join(this.cfg.cacheDir, 'blobs')) return null;
-    this.log(`warm: ${rec.platform} from ${rec.blob}`);
-    try {
-      const exports = rec.kind === 'wasm'
-        ? this.loadWasm(fs.readFileSync(rec.blob), { pkgDir: this.pkgDir, pkg: this.pkg })
-        : this.loadNative(rec.blob);
-      return { exports, platform: rec.platform, kind: rec.kind, source: 'cache', file: rec.blob, warm: true };
-    } catch (e) {
-      this.log(`warm record failed to load (${e.message}); resolving from scratch`);
-      return null;
-    }
+    if (this.skipWarm) return null;
+    return tryWarm(this.ctx, { loadNative: this.loadNative, loadWasm: this.loadWasm, log: (m) => this.log(m) });
   }
 
   host() {
@@ -467,4 +383,4 @@ function load(opts) {
   return new Resolver(opts).resolve();
 }
 
-module.exports = { Resolver, load, releaseOf, loadNative };
+module.exports = { Resolver, load, loadNative };

@@ -171,7 +171,7 @@ const LOADER = path.join(__dirname, '..', '..');
 function makePackage(dir, repo, { version = '0.3.1', embed = true } = {}) {
   fs.mkdirSync(dir, { recursive: true });
   fs.symlinkSync(path.join(LOADER, 'lib'), path.join(dir, 'lib'), 'dir');
-  fs.writeFileSync(path.join(dir, 'index.js'), "'use strict';\nmodule.exports = require('./lib/loader').load({ pkgDir: __dirname }).exports;\n");
+  fs.copyFileSync(path.join(LOADER, 'index.js'), path.join(dir, 'index.js'));
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'x0x', version, main: 'index.js' }));
   fs.writeFileSync(path.join(dir, 'root.json'), repo.anchor);
   if (embed) repo.exportMetadata(path.join(dir, 'metadata'));

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+'use strict';
+// Loader benchmarks (results in BENCHMARKS.md, "Loader"):
+//   1. warm require('x0x') through this loader vs napi-rs's generated index.js for the same binary vs a bare
+//      process.dlopen — a fresh node process per run, process.hrtime around the call only, median of N;
+//   2. cold require (empty cache, file:// repository: TUF update + verify + copy + dlopen, child process incl.);
+//   3. SHA-256 throughput of node's crypto (whole buffer, and streamed from a file in 1 MiB chunks) vs
+//      `openssl speed -evp sha256`.
+// Usage: node loader/js/bench/require.js [--native dist/core/x0x.linux-x64-gnu.node] [--runs 30] [--json]
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const { spawnSync } = require('child_process');
+const h = require('../test/helpers/repo');
+
+const WS = path.join(__dirname, '..', '..', '..');
+const argv = process.argv.slice(2);
+const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
+const RUNS = Number(opt('--runs', 30));
+const NATIVE = path.resolve(opt('--native', path.join(WS, 'dist', 'core', 'x0x.linux-x64-gnu.node')));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9) - 1 + (xs.length < 10 ? 1 : 0)];
+
+function timeIn(code, env = {}, runs = RUNS) {
+  const xs = [];
+  for (let i = 0; i < runs; i += 1) {
+    const r = spawnSync(process.execPath, ['-e', `const t0 = process.hrtime.bigint(); ${code}; const t1 = process.hrtime.bigint(); process.stdout.write(String(Number(t1 - t0) / 1e6))`], {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new Error(`benchmark run failed: ${r.stderr}`);
+    xs.push(Number(r.stdout));
+  }
+  return { median: median(xs), p90: p90(xs), runs: xs.length };
+}
+
+async function napiIndexJs(dir) {
+  // napi-rs's own generated CommonJS loader, as `napi build --platform` writes it (core's pinned CLI).
+  const cliPath = require.resolve('@napi-rs/cli', { paths: [path.join(WS, 'core')] });
+  const { writeJsBinding } = await import(require('url').pathToFileURL(cliPath));
+  const dts = fs.readFileSync(path.join(path.dirname(NATIVE), 'index.d.ts'), 'utf8');
+  const idents = [...dts.matchAll(/export declare (?:class|function|const) (\w+)/g)].map((m) => m[1]);
+  await writeJsBinding({ platform: true, outputDir: dir, binaryName: 'x0x', packageName: 'x0x', idents, version: '0.1.0', wasiFlavors: [] });
+  return path.join(dir, 'index.js');
+}
+
+function opensslSha256() {
+  const r = spawnSync('openssl', ['speed', '-evp', 'sha256', '-bytes', '1048576', '-seconds', '3'], { encoding: 'utf8' });
+  const line = String(r.stdout).split('\n').find((l) => /^sha256\s/i.test(l.trim()) || /^SHA256\s/i.test(l.trim()));
+  if (!line) return null;
+  const k = Number(line.trim().split(/\s+/).pop().replace(/k$/, ''));
+  return (k * 1000) / 1e9; // GB/s
+}
+
+function nodeSha256(dir) {
+  const buf = crypto.randomBytes(256 << 20);
+  let t = process.hrtime.bigint();
+  crypto.createHash('sha256').update(buf).digest();
+  const whole = buf.length / (Number(process.hrtime.bigint() - t) / 1e9) / 1e9;
+  const file = path.join(dir, 'hash.bin');
+  fs.writeFileSync(file, buf);
+  t = process.hrtime.bigint();
+  const hs = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  let n;
+  while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) hs.update(chunk.subarray(0, n));
+  fs.closeSync(fd);
+  hs.digest();
+  const streamed = buf.length / (Number(process.hrtime.bigint() - t) / 1e9) / 1e9;
+  fs.rmSync(file);
+  return { whole, streamed };
+}
+
+async function main() {
+  if (!fs.existsSync(NATIVE)) throw new Error(`${NATIVE} missing: build the core (cargo xtask build --targets host --out dist/core)`);
+  const d = h.tmpdir('x0x-bench-');
+  const repo = new h.Repo(path.join(d, 'repo'));
+  repo.publish({ 'x0x/0.1.0/x0x.linux-x64-gnu.node': { data: fs.readFileSync(NATIVE), custom: { glibc_floor: '2.17' } } });
+  const pkg = h.makePackage(path.join(d, 'node_modules', 'x0x'), repo, { version: '0.1.0', embed: true });
+  const cache = path.join(d, 'cache');
+  const env = { X0X_DIST_CACHE: cache, X0X_DIST_URL: `file://${repo.dir}` };
+  // Prime the cache and the warm record.
+  const prime = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(pkg)})`], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  if (prime.status !== 0) throw new Error(prime.stderr);
+  const napiDir = path.join(d, 'napi');
+  fs.mkdirSync(napiDir);
+  fs.copyFileSync(NATIVE, path.join(napiDir, 'x0x.linux-x64-gnu.node'));
+  const napiJs = await napiIndexJs(napiDir);
+
+  const rows = {};
+  rows.warm = timeIn(`require(${JSON.stringify(pkg)})`, env);
+  rows.napi = timeIn(`require(${JSON.stringify(napiJs)})`);
+  rows.dlopen = timeIn(`process.dlopen({ exports: {} }, ${JSON.stringify(path.join(napiDir, 'x0x.linux-x64-gnu.node'))})`);
+  rows.verifyAlways = timeIn(`require(${JSON.stringify(pkg)})`, { ...env, X0X_DIST_VERIFY: 'always' });
+  const cold = [];
+  for (let i = 0; i < Math.min(RUNS, 10); i += 1) {
+    const c = path.join(d, `cold${i}`);
+    cold.push(timeIn(`require(${JSON.stringify(pkg)})`, { ...env, X0X_DIST_CACHE: c }, 1).median);
+  }
+  rows.cold = { median: median(cold), p90: p90(cold), runs: cold.length };
+  const sha = nodeSha256(d);
+  const ossl = opensslSha256();
+  const result = {
+    machine: `${os.cpus().length} cores, ${os.cpus()[0].model}, ${process.version}, load ${os.loadavg().map((x) => x.toFixed(1)).join('/')}`,
+    date: new Date().toISOString().slice(0, 10),
+    binary: `${path.basename(NATIVE)} (${fs.statSync(NATIVE).size} bytes)`,
+    ms: rows,
+    sha256GBps: { nodeWhole: sha.whole, nodeStreamed1MiB: sha.streamed, openssl: ossl },
+  };
+  if (argv.includes('--json')) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    const f = (x) => x.toFixed(3);
+    console.log(`machine: ${result.machine}; ${result.date}; ${result.binary}; ${RUNS} fresh processes per row`);
+    console.log('| Measure | median ms | p90 ms | vs bare dlopen |');
+    console.log('|---|---|---|---|');
+    const line = (name, r) => console.log(`| ${name} | ${f(r.median)} | ${f(r.p90)} | ${(r.median / rows.dlopen.median).toFixed(2)}× |`);
+    line('bare `process.dlopen`', rows.dlopen);
+    line('**x0x loader, warm `require`**', rows.warm);
+    line("napi-rs generated `index.js` `require`", rows.napi);
+    line('x0x loader, warm, `X0X_DIST_VERIFY=always`', rows.verifyAlways);
+    line('x0x loader, cold (empty cache, file:// repo)', rows.cold);
+    console.log();
+    console.log('| SHA-256 | GB/s |');
+    console.log('|---|---|');
+    console.log(`| node crypto, whole 256 MiB buffer | ${sha.whole.toFixed(2)} |`);
+    console.log(`| node crypto, streamed from a file in 1 MiB chunks | ${sha.streamed.toFixed(2)} |`);
+    console.log(`| \`openssl speed -evp sha256 -bytes 1048576\` | ${ossl === null ? 'n/a' : ossl.toFixed(2)} |`);
+  }
+  fs.rmSync(d, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# End-to-end: the real programs. A real `x0x-dist serve` on 127.0.0.1 with a real published release of the
+# core (host native + wasm32-wasip1), the real `x0x` package from scripts/pack.js, installed by real npm and
+# pnpm into fresh projects, loaded by real node calling AgentKeypair.generate().
+#
+# Scenarios: npm install (postinstall prefetches), --ignore-scripts, pnpm (build scripts blocked by default),
+# --omit=optional, forced WASM, server down + warm cache (also with X0X_DIST_VERIFY=always), offline with a
+# cold cache (clear error), a tampered blob on the server (target.digest_mismatch, nothing cached).
+#
+# Inputs: the core build in ${X0X_CORE_DIST:-dist/core} (stage 50 writes it; built here with
+# `cargo xtask build --targets host,wasm` when absent), the x0x-dist binary (built here).
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+WS=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
+TOOLS=${X0X_TOOLCHAINS:-$WS/.toolchains}
+PNPM=$TOOLS/pnpm/node_modules/.bin/pnpm
+BUILD=${X0X_CORE_DIST:-$WS/dist/core}
+T=$(mktemp -d /tmp/x0x-js-e2e.XXXXXX)
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  rm -rf "$T"
+}
+trap cleanup EXIT
+step() { echo "== e2e: $*"; }
+fail() { echo "e2e FAILED: $*" >&2; exit 1; }
+
+if [ ! -f "$BUILD/x0x.linux-x64-gnu.node" ] || [ ! -f "$BUILD/x0x.wasm32-wasip1.wasm" ] || [ ! -f "$BUILD/x0x.wasip1.cjs" ]; then
+  step "building the core (host, wasm) into $BUILD"
+  cargo xtask build --targets host,wasm --out "$BUILD"
+fi
+step "building x0x-dist"
+cargo build -q -p x0x-dist --bin x0x-dist
+BIN=$CARGO_TARGET_DIR/debug/x0x-dist
+VERSION=$(node -p "require('$WS/core/package.json').version")
+
+step "repository, publisher key, token"
+R=$T/repo
+$BIN init --repo "$R" >/dev/null
+$BIN keygen --out "$T/publisher.key" >/dev/null
+$BIN package add --repo "$R" x0x --publisher-key "$T/publisher.key.pub" >/dev/null
+TOKEN=$($BIN token create --repo "$R" --package x0x)
+PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+URL=http://127.0.0.1:$PORT
+start_server() {
+  $BIN serve --repo "$R" --listen "127.0.0.1:$PORT" >"$T/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    if node -e "fetch('$URL/readyz').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  cat "$T/server.log"; fail "server did not become ready"
+}
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
+start_server
+
+step "publishing x0x $VERSION (linux-x64-gnu + wasm32-wasip1)"
+$BIN publish --server "$URL" --token "$TOKEN" --key "$T/publisher.key" --package x0x --version "$VERSION" \
+  "$BUILD/x0x.linux-x64-gnu.node" "$BUILD/x0x.wasm32-wasip1.wasm"
+
+step "packing the npm package"
+TGZ=$(node loader/js/scripts/pack.js --version "$VERSION" --root "$R/metadata/1.root.json" --repo "$URL" --release "$BUILD" --out "$T")
+tar tzf "$TGZ" | grep -q package/metadata/timestamp.json || fail "package lacks its release metadata"
+tar tzf "$TGZ" | grep -q package/x0x.wasip1.cjs || fail "package lacks the WASI glue"
+
+export npm_config_cache=$T/npm-cache npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+CALL="const x = require('x0x'); const k = x.AgentKeypair.generate(); if (typeof k !== 'object') throw new Error('no keypair'); console.log('ok', typeof k)"
+project() { mkdir -p "$T/$1" && (cd "$T/$1" && npm init -y >/dev/null); }
+blobs() { ls "$1/blobs" 2>/dev/null | wc -l; }
+run_in() { # run_in DIR ENV... -- node args
+  local dir=$1; shift
+  (cd "$dir" && env "$@")
+}
+
+step "npm install: postinstall prefetches into the cache; require loads the native build"
+project npm1
+C1=$T/cache1
+(cd "$T/npm1" && X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 npm install --no-save "$TGZ" >/dev/null)
+[ "$(blobs "$C1")" = 1 ] || fail "postinstall did not prefetch (blobs: $(blobs "$C1"))"
+out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1)
+echo "$out" | grep -q "^ok object" || fail "require after npm install: $out"
+echo "$out" | grep -q "warm: linux-x64-gnu" || fail "first require was not warm: $out"
+
+step "npm install --ignore-scripts: resolution at first require"
+project npm2
+C2=$T/cache2
+(cd "$T/npm2" && X0X_DIST_URL=$URL X0X_DIST_CACHE=$C2 npm install --no-save --ignore-scripts "$TGZ" >/dev/null)
+[ "$(blobs "$C2")" = 0 ] || fail "--ignore-scripts still ran postinstall"
+out=$(run_in "$T/npm2" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C2 X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1)
+echo "$out" | grep -q "loaded linux-x64-gnu from repository" || fail "first require did not fetch: $out"
+
+step "npm install --omit=optional"
+project npm3
+(cd "$T/npm3" && X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cache3 npm install --no-save --omit=optional "$TGZ" >/dev/null)
+run_in "$T/npm3" X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cache3 node -e "$CALL" | grep -q "^ok object" || fail "--omit=optional"
+
+step "pnpm (build scripts blocked by default)"
+project pnpm1
+(cd "$T/pnpm1" && X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cache4 "$PNPM" add "$TGZ" --store-dir "$T/pnpm-store" >"$T/pnpm.log" 2>&1) || { cat "$T/pnpm.log"; fail "pnpm add"; }
+out=$(run_in "$T/pnpm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cache4 X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1)
+echo "$out" | grep -q "^ok object" || fail "require under pnpm: $out"
+
+step "X0X_FORCE_WASM=1: the WASM build through @napi-rs/wasm-runtime, verified bytes"
+out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_FORCE_WASM=1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1)
+echo "$out" | grep -q "loaded wasm32-wasip1 from repository" || fail "forced WASM: $out"
+echo "$out" | grep -q "^ok object" || fail "forced WASM call: $out"
+out=$(run_in "$T/npm1" X0X_DIST_CACHE=$C1 X0X_FORCE_WASM=1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1)
+echo "$out" | grep -q "warm: wasm32-wasip1" || fail "forced WASM warm: $out"
+
+step "server down + warm cache: loads (also with X0X_DIST_VERIFY=always)"
+stop_server
+run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 node -e "$CALL" | grep -q "^ok object" || fail "server down, warm"
+rm -rf "$C1/resolved"
+out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_DIST_VERIFY=always X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1)
+echo "$out" | grep -q "loaded linux-x64-gnu from cache" || fail "server down, verify=always: $out"
+
+step "offline, cold cache: clear error naming the options"
+out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cold X0X_DIST_OFFLINE=1 node -e "
+  try { require('x0x'); console.log('loaded?!') } catch (e) { console.log(e.code); console.log(e.message) }" 2>&1)
+echo "$out" | head -1 | grep -qx "loader.no_candidate" || fail "offline error code: $out"
+echo "$out" | grep -q "X0X_DIST_BUNDLE" || fail "offline error does not name the bundle option: $out"
+
+step "tampered blob on the server: target.digest_mismatch, nothing cached"
+start_server
+stored=$(find "$R" -path '*targets*' -name '*.x0x.linux-x64-gnu.node' | head -1)
+[ -n "$stored" ] || fail "cannot find the stored blob under $R"
+chmod u+w "$stored"; printf 'X' | dd of="$stored" bs=1 seek=4096 conv=notrunc status=none
+out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/tamper X0X_FORCE_WASM=error node -e "
+  try { require('x0x'); console.log('loaded?!') } catch (e) { console.log(e.code, e.cause && e.cause.code) }" 2>&1)
+echo "$out" | grep -qx "loader.no_candidate target.digest_mismatch" || fail "tamper: $out"
+[ "$(blobs "$T/tamper")" = 0 ] || fail "tampered bytes were cached"
+stop_server
+step "all scenarios passed"

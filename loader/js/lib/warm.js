@@ -1,0 +1,139 @@
+'use strict';
+// The warm path of require('x0x'): everything needed to load an already verified binary from the cache,
+// and nothing more (fs, path, crypto; no host probing, no metadata parsing, no hashing of the binary), so
+// that a warm require costs about one dlopen. docs/loader.md ("Threat model of the warm path") explains why
+// a record is trusted; lib/loader.js writes records and does everything else.
+
+const fs = require('fs');
+const path = require('path');
+const crypto = require('crypto');
+const { readConfig } = require('./constants');
+
+function sha256(buf) {
+  return crypto.createHash('sha256').update(buf).digest('hex');
+}
+
+/** Stat fields that change whenever a file is replaced or modified. */
+function fileId(st) {
+  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
+}
+function sameId(a, b) {
+  return Boolean(a && b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev);
+}
+function statId(p) {
+  try {
+    return fileId(fs.statSync(p));
+  } catch {
+    return null;
+  }
+}
+
+function fail(code, message, cause) {
+  return require('./errors').err(code, message, cause ? { cause } : undefined);
+}
+
+/** The package's identity: release.json (written by pack.js) or package.json. */
+function releaseOf(pkgDir) {
+  for (const f of ['release.json', 'package.json']) {
+    try {
+      const j = JSON.parse(fs.readFileSync(path.join(pkgDir, f), 'utf8'));
+      if (j.version) return { pkg: j.package || j.name, version: j.version, scope: j.scope || 'x0x' };
+    } catch {
+      /* next */
+    }
+  }
+  throw fail('config.invalid', `cannot read the release version from ${pkgDir}/package.json`);
+}
+
+/** Everything both paths need: settings, release identity, trust anchor, the warm-record location. */
+function context(pkgDir, env = process.env) {
+  const cfg = readConfig(env);
+  const rel = releaseOf(pkgDir);
+  const anchorFile = cfg.rootPath ? path.resolve(cfg.rootPath) : path.join(pkgDir, 'root.json');
+  let anchorBytes;
+  try {
+    anchorBytes = fs.readFileSync(anchorFile);
+  } catch (e) {
+    throw fail('config.invalid', `cannot read the trusted root ${anchorFile}${cfg.rootPath ? ' (X0X_DIST_ROOT)' : ''}`, e);
+  }
+  const anchorId = sha256(anchorBytes).slice(0, 32);
+  const key = sha256(
+    JSON.stringify([anchorId, rel.pkg, rel.version, process.platform, process.arch, cfg.forceWasm, process.execPath]),
+  ).slice(0, 40);
+  return {
+    pkgDir,
+    cfg,
+    ...rel,
+    anchorFile,
+    anchorBytes,
+    anchorId,
+    recordPath: path.join(cfg.cacheDir, 'resolved', `${key}.json`),
+  };
+}
+
+/** The cheap host identity the warm path re-checks: node's binary and its ELF interpreter. */
+function hostIdentity(interpreter) {
+  let interp = null;
+  if (interpreter) {
+    try {
+      interp = fs.realpathSync(interpreter);
+    } catch {
+      interp = interpreter;
+    }
+  }
+  return { exec: process.execPath, execId: statId(process.execPath), interp, interpId: interp ? statId(interp) : null };
+}
+
+function sameHost(a) {
+  if (!a || !sameId(statId(a.exec), a.execId)) return false;
+  return !a.interp || sameId(statId(a.interp), a.interpId);
+}
+
+function loadNative(file) {
+  const m = { exports: {} };
+  try {
+    process.dlopen(m, file);
+  } catch (e) {
+    throw fail('loader.load_failed', `dlopen ${file} failed (${e.code || 'error'})`, e);
+  }
+  return m.exports;
+}
+
+/**
+ * Load from a warm record, or return null (no record, stale record, load failure: the caller resolves).
+ * @param {ReturnType<typeof context>} ctx
+ */
+function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {} } = {}) {
+  if (ctx.cfg.verifyAlways || ctx.cfg.nativePath) return null;
+  let rec;
+  try {
+    rec = JSON.parse(fs.readFileSync(ctx.recordPath, 'utf8'));
+  } catch {
+    return null;
+  }
+  if (rec.v !== 1 || rec.version !== ctx.version || !sameHost(rec.host) || !sameId(statId(rec.blob), rec.blobId)) return null;
+  if (path.dirname(rec.blob) !== path.join(ctx.cfg.cacheDir, 'blobs')) return null;
+  log(`warm: ${rec.platform} from ${rec.blob}`);
+  try {
+    const exports =
+      rec.kind === 'wasm'
+        ? (loadWasm || ((b, o) => require('./wasm').loadWasm(b, o)))(fs.readFileSync(rec.blob), { pkgDir: ctx.pkgDir, pkg: ctx.pkg })
+        : native(rec.blob);
+    return { exports, platform: rec.platform, kind: rec.kind, source: 'cache', file: rec.blob, warm: true };
+  } catch (e) {
+    log(`warm record failed to load (${e.message}); resolving from scratch`);
+    return null;
+  }
+}
+
+/** require('x0x'): warm path inline, the full resolver only when needed. */
+function load(pkgDir) {
+  const ctx = context(pkgDir);
+  const log = ctx.cfg.debug ? (m) => process.stderr.write(`x0x-loader: ${m}\n`) : undefined;
+  const warm = tryWarm(ctx, { log });
+  if (warm) return warm.exports;
+  const { Resolver } = require('./loader');
+  return new Resolver({ pkgDir, ctx, skipWarm: true }).resolve().exports;
+}
+
+module.exports = { context, tryWarm, load, loadNative, hostIdentity, sameHost, fileId, sameId, statId, sha256, releaseOf };
