@@ -309,12 +309,12 @@ class BundleRepo {
 
   async getMetadata(name, maxBytes) {
     if (this.inner) return this.inner.getMetadata(name, maxBytes);
-    throw err('bundle.invalid', `cannot read bundle ${this.file}: bundle files are not supported by this loader yet (use an unpacked bundle directory or X0X_DIST_URL=file://DIR)`);
+    throw err('bundle.unsupported', `cannot read bundle ${this.file}: bundle files are not supported by this loader yet (use an unpacked bundle directory or X0X_DIST_URL=file://DIR)`);
   }
 
   async getTarget(urlPath, want, dest) {
     if (this.inner) return this.inner.getTarget(urlPath, want, dest);
-    throw err('bundle.invalid', `cannot read bundle ${this.file}`);
+    throw err('bundle.unsupported', `cannot read bundle ${this.file}`);
   }
 }
 
