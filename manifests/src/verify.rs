@@ -172,8 +172,8 @@ impl TrustedSet {
             }
         }
         new.check_not_expired("timestamp", self.now)?;
+        // The trusted snapshot stays: the next snapshot is checked against it for rollback.
         self.timestamp = Some(new);
-        // A new timestamp invalidates what was loaded under the old one.
         Ok(())
     }
 
@@ -328,5 +328,140 @@ impl TrustedSet {
             }
             Lookup::NeedRole { role, .. } => Err(Error::MissingRole(role)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::metadata::{Delegations, MetaFile, NewRole};
+    use crate::{PublicKey, SigningKey, TargetFile};
+
+    fn t(s: &str) -> OffsetDateTime {
+        crate::cjson::datetime::parse(s).unwrap()
+    }
+
+    /// A repository whose `targets` delegates `x0x/*/*` to `a` then `b` (`a` terminating or not); `b` lists
+    /// the target, `a` lists nothing.
+    fn chain(a_terminating: bool) -> (TrustedSet, Vec<u8>, Vec<u8>) {
+        let k = |n: u8| SigningKey::from_seed(&[n; 32]);
+        let (root_k, targets_k, snap_k, ts_k, a_k, b_k) = (k(1), k(2), k(3), k(4), k(5), k(6));
+        let far = t("2100-01-01T00:00:00Z");
+        let mut root = Root::empty(1, far);
+        root.add_key("root", root_k.public()).unwrap();
+        root.add_key("targets", targets_k.public()).unwrap();
+        root.add_key("snapshot", snap_k.public()).unwrap();
+        root.add_key("timestamp", ts_k.public()).unwrap();
+        let role = |name: &str, key: &PublicKey, terminating: bool| {
+            let mut r = DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key], 1).unwrap();
+            r.name = name.to_owned();
+            r.terminating = terminating;
+            r
+        };
+        let mut top = Targets::empty(1, far);
+        top.delegations = Some(Delegations {
+            keys: [a_k.public(), b_k.public()]
+                .iter()
+                .map(|p| (p.key_id().unwrap(), (*p).clone()))
+                .collect(),
+            roles: vec![
+                role("a", a_k.public(), a_terminating),
+                role("b", b_k.public(), false),
+            ],
+            extra: BTreeMap::new(),
+        });
+        let a = Targets::empty(1, far);
+        let mut b = Targets::empty(1, far);
+        b.targets.insert(
+            "x0x/1.0.0/x0x.wasm32-wasip1.wasm".parse().unwrap(),
+            TargetFile::for_bytes(b"wasm", None),
+        );
+        let mut snap = Snapshot::empty(1, far);
+        for n in ["targets", "a", "b"] {
+            snap.meta.insert(format!("{n}.json"), MetaFile::version(1));
+        }
+        let snap = Signed::new(snap, &[&snap_k]).unwrap().to_bytes();
+        let mut ts = Timestamp::empty(1, far);
+        ts.meta
+            .insert("snapshot.json".to_owned(), MetaFile::version(1));
+        let mut set = TrustedSet::new(
+            &Signed::new(root, &[&root_k]).unwrap().to_bytes(),
+            t("2030-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        set.update_timestamp(&Signed::new(ts, &[&ts_k]).unwrap().to_bytes())
+            .unwrap();
+        set.update_snapshot(&snap).unwrap();
+        set.update_targets(&Signed::new(top, &[&targets_k]).unwrap().to_bytes())
+            .unwrap();
+        (
+            set,
+            Signed::new(a, &[&a_k]).unwrap().to_bytes(),
+            Signed::new(b, &[&b_k]).unwrap().to_bytes(),
+        )
+    }
+
+    const PATH: &str = "x0x/1.0.0/x0x.wasm32-wasip1.wasm";
+
+    #[test]
+    fn search_visits_roles_in_order_and_asks_for_missing_ones() {
+        let (mut set, a, b) = chain(false);
+        assert_eq!(
+            set.resolve_target(PATH).unwrap(),
+            Lookup::NeedRole {
+                role: "a".into(),
+                delegator: "targets".into()
+            }
+        );
+        set.update_delegated(&a, "a", "targets").unwrap();
+        assert_eq!(
+            set.resolve_target(PATH).unwrap(),
+            Lookup::NeedRole {
+                role: "b".into(),
+                delegator: "targets".into()
+            }
+        );
+        // b's metadata signed by a's key is refused.
+        assert_eq!(
+            set.update_delegated(&a, "b", "targets").unwrap_err().code(),
+            "metadata.threshold_not_met"
+        );
+        set.update_delegated(&b, "b", "targets").unwrap();
+        match set.resolve_target(PATH).unwrap() {
+            Lookup::Found { role, target } => {
+                assert_eq!(role, "b");
+                assert_eq!(target.length, 4);
+            }
+            other @ Lookup::NeedRole { .. } => panic!("{other:?}"),
+        }
+        assert_eq!(
+            set.verify_target(PATH, b"WASM").unwrap_err().code(),
+            "target.digest_mismatch"
+        );
+        set.verify_target(PATH, b"wasm").unwrap();
+        assert_eq!(
+            set.resolve_target("x0x/1.0.0/other.wasm")
+                .unwrap_err()
+                .code(),
+            "target.not_found"
+        );
+        assert_eq!(
+            set.resolve_target("y0y/1.0.0/x0x.wasm32-wasip1.wasm")
+                .unwrap_err()
+                .code(),
+            "target.not_found"
+        );
+    }
+
+    #[test]
+    fn terminating_role_ends_the_search() {
+        let (mut set, a, _) = chain(true);
+        set.update_delegated(&a, "a", "targets").unwrap();
+        assert_eq!(
+            set.resolve_target(PATH).unwrap_err().code(),
+            "target.not_found"
+        );
     }
 }
