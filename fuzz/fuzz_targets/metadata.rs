@@ -18,7 +18,6 @@ const ROOT2: &[u8] = include_bytes!("../../manifests/vectors/repo/metadata/2.roo
 const TS: &[u8] = include_bytes!("../../manifests/vectors/repo/metadata/timestamp.json");
 const SNAP: &[u8] = include_bytes!("../../manifests/vectors/repo/metadata/1.snapshot.json");
 const TARGETS: &[u8] = include_bytes!("../../manifests/vectors/repo/metadata/1.targets.json");
-const X0X: &[u8] = include_bytes!("../../manifests/vectors/repo/metadata/1.x0x.json");
 
 fn roundtrip<T: Role>(data: &[u8]) {
     if let Ok(s) = Signed::<T>::from_slice(data) {
@@ -43,9 +42,14 @@ fuzz_target!(|data: &[u8]| {
         4 => {
             if let Ok(v) = cjson::parse_strict(rest, 1 << 20, "fuzz") {
                 if let Ok(c) = cjson::canonical(&v) {
-                    let back =
-                        cjson::parse_strict(&c, usize::MAX, "fuzz").expect("canonical JSON parses");
-                    assert_eq!(back, v);
+                    // OLPC canonical JSON (like securesystemslib's) leaves control characters unescaped, so
+                    // such bytes are signed but are not JSON; everything else must re-parse to the same value.
+                    match cjson::parse_strict(&c, usize::MAX, "fuzz") {
+                        Ok(back) => assert_eq!(back, v),
+                        Err(_) => {
+                            assert!(c.iter().any(|&b| b < 0x20), "canonical JSON does not parse")
+                        }
+                    }
                 }
             }
         }
