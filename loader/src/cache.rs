@@ -2,11 +2,16 @@
 //!
 //! # Layout (under the cache root, default `$X0X_DIST_CACHE` or the per-user cache dir + `/x0x-dist`)
 //! ```text
-//! blobs/sha256/<hex>     a verified target, named by its SHA-256; written once, never modified
-//! tmp/<hex>.part         a download in progress (kept across failures so the next attempt resumes)
-//! locks/<hex>.lock       the per-blob writer lock
-//! tuf/<repo-id>/         trusted metadata of one repository (see `tuf`), with its own `.lock`
+//! blobs/<hex>.<node|wasm>  a verified target, named by its SHA-256; written once (mode 0444), never modified
+//! tmp/<hex>.part           a download in progress (kept across failures so the next attempt resumes)
+//! locks/<hex>.flock        the per-blob writer lock (an OS lock on the file, not its existence)
+//! tuf/<repo-id>/           trusted metadata of one repository (see `tuf`), with its own `.lock`
 //! ```
+//! The blob names are the JavaScript loader's (`loader/js/lib/cache.js`), so a cache filled by `x0x-dist fetch`
+//! serves `require('x0x')` too. The two use different lock files (the JS loader's `locks/<hex>.lock` is an
+//! exclusive-create file, ours an OS lock on `.flock`) and different `tuf/` ids (32 vs 16 hex digits), so they
+//! never block or confuse each other; at worst both download the same blob and the second atomic rename
+//! replaces identical bytes.
 //! # Invariants
 //! - A file appears under `blobs/` only by an atomic `rename` from `tmp/` after its length and SHA-256 matched
 //!   verified metadata and it was `fsync`ed; readers never see a partial blob.
@@ -53,11 +58,20 @@ pub fn lock_file(path: &Path) -> Result<LockGuard, Error> {
     Ok(LockGuard { file })
 }
 
+/// The blob file extension for a target path: `node`, `wasm`, or `bin` for anything else.
+pub fn blob_ext(target_path: &str) -> &'static str {
+    match Path::new(target_path).extension().and_then(|e| e.to_str()) {
+        Some("node") => "node",
+        Some("wasm") => "wasm",
+        _ => "bin",
+    }
+}
+
 impl Cache {
     /// Opens (creating if needed) a cache at `root`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, Error> {
         let root = root.into();
-        for sub in ["blobs/sha256", "tmp", "locks", "tuf"] {
+        for sub in ["blobs", "tmp", "locks", "tuf"] {
             let d = root.join(sub);
             std::fs::create_dir_all(&d).map_err(Error::io("create", &d))?;
         }
@@ -90,8 +104,8 @@ impl Cache {
         &self.root
     }
 
-    /// Where the blob with this SHA-256 lives (whether or not it exists).
-    pub fn blob_path(&self, sha256: &str) -> Result<PathBuf, Error> {
+    /// Where the blob with this SHA-256 lives (whether or not it exists); `ext` from [`blob_ext`].
+    pub fn blob_path(&self, sha256: &str, ext: &str) -> Result<PathBuf, Error> {
         let ok = sha256.len() == 64
             && sha256
                 .bytes()
@@ -102,7 +116,7 @@ impl Cache {
                 value: sha256.to_owned(),
             });
         }
-        Ok(self.root.join("blobs/sha256").join(sha256))
+        Ok(self.root.join("blobs").join(format!("{sha256}.{ext}")))
     }
 
     /// The directory of one repository's trusted metadata.
@@ -112,8 +126,14 @@ impl Cache {
 
     /// A cached, still-valid blob: `Some(path)` if it exists with the verified length and (when `rehash`) the
     /// verified SHA-256. A blob that fails the check is deleted and `None` returned.
-    pub fn get(&self, sha256: &str, length: u64, rehash: bool) -> Result<Option<PathBuf>, Error> {
-        let path = self.blob_path(sha256)?;
+    pub fn get(
+        &self,
+        sha256: &str,
+        ext: &str,
+        length: u64,
+        rehash: bool,
+    ) -> Result<Option<PathBuf>, Error> {
+        let path = self.blob_path(sha256, ext)?;
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -140,16 +160,17 @@ impl Cache {
         sha256: &str,
         progress: &dyn Progress,
     ) -> Result<PathBuf, Error> {
-        let blob = self.blob_path(sha256)?;
-        if let Some(p) = self.get(sha256, length, true)? {
+        let ext = blob_ext(display);
+        let blob = self.blob_path(sha256, ext)?;
+        if let Some(p) = self.get(sha256, ext, length, true)? {
             return Ok(p);
         }
-        let lock_path = self.root.join("locks").join(format!("{sha256}.lock"));
+        let lock_path = self.root.join("locks").join(format!("{sha256}.flock"));
         let _guard = tokio::task::spawn_blocking(move || lock_file(&lock_path))
             .await
             .map_err(|e| Error::io("lock", "locks")(std::io::Error::other(e)))??;
         // Another writer may have finished while we waited.
-        if let Some(p) = self.get(sha256, length, true)? {
+        if let Some(p) = self.get(sha256, ext, length, true)? {
             return Ok(p);
         }
         let part = self.root.join("tmp").join(format!("{sha256}.part"));
@@ -159,6 +180,11 @@ impl Cache {
         File::open(&part)
             .and_then(|f| f.sync_all())
             .map_err(Error::io("sync", &part))?;
+        let mut perms = std::fs::metadata(&part)
+            .map_err(Error::io("stat", &part))?
+            .permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&part, perms).map_err(Error::io("chmod", &part))?;
         std::fs::rename(&part, &blob).map_err(Error::io("rename", &part))?;
         if let Ok(dir) = File::open(blob.parent().unwrap_or(&self.root)) {
             let _ = dir.sync_all();

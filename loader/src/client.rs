@@ -96,7 +96,12 @@ impl Client {
         if self.options.offline {
             return self
                 .cache
-                .get(&sha, file.length, true)?
+                .get(
+                    &sha,
+                    crate::cache::blob_ext(&candidate.path),
+                    file.length,
+                    true,
+                )?
                 .ok_or_else(|| Error::Offline {
                     what: candidate.path.clone(),
                 });

@@ -8,7 +8,7 @@ use x0x_dist_loader::fetch::NoProgress;
 use x0x_dist_manifests::Platform;
 
 fn blobs(cache: &std::path::Path) -> usize {
-    std::fs::read_dir(cache.join("blobs/sha256")).map_or(0, Iterator::count)
+    std::fs::read_dir(cache.join("blobs")).map_or(0, Iterator::count)
 }
 
 #[tokio::test]
@@ -102,7 +102,12 @@ async fn corrupted_cache_entry_is_replaced() {
     let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
     let (_, _, sel) = c.best("x0x", &any(), &h, &NoProgress).await.unwrap();
     let mut bytes = std::fs::read(&sel.path).unwrap();
+    let mut perms = std::fs::metadata(&sel.path).unwrap().permissions();
+    assert!(perms.readonly(), "blobs are written read-only");
     bytes[0] ^= 1;
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&sel.path, perms).unwrap();
     std::fs::write(&sel.path, &bytes).unwrap();
     let before = server.requests_for("/tuf/targets/").len();
     let (_, _, again) = c.best("x0x", &any(), &h, &NoProgress).await.unwrap();

@@ -94,7 +94,12 @@ fn inspect_repo(
         if c.rank.is_none() || c.kind != "native" {
             continue;
         }
-        if let Some(path) = client.cache().get(&c.sha256, c.length, true)? {
+        if let Some(path) = client.cache().get(
+            &c.sha256,
+            x0x_dist_loader::cache::blob_ext(&c.path),
+            c.length,
+            true,
+        )? {
             if let Err(why) = resolve::check_native_binary(&fs_err::read(&path)?, host) {
                 c.rank = None;
                 c.reason = format!("rejected (cached copy): {why}");
