@@ -14,8 +14,12 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
 echo "== vectors: regenerate and check for drift"
 cargo run -q -p x0x-dist-manifests --example gen-vectors
-git diff --exit-code -- manifests/vectors docs/error-codes.md
-test -z "$(git status --porcelain -- manifests/vectors)" || { echo "untracked files in manifests/vectors"; exit 1; }
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  git diff --exit-code -- manifests/vectors docs/error-codes.md
+  test -z "$(git status --porcelain -- manifests/vectors)" || { echo "untracked files in manifests/vectors"; exit 1; }
+else
+  echo "not a git checkout: drift is checked by the Rust test manifests/tests/drift.rs only"
+fi
 
 cargo build -q -p x0x-dist --bin x0x-dist
 BIN=$CARGO_TARGET_DIR/debug/x0x-dist
