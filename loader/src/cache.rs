@@ -79,7 +79,7 @@ impl Cache {
     }
 
     /// The default cache directory: `$X0X_DIST_CACHE`, else `$XDG_CACHE_HOME/x0x-dist`, else
-    /// `~/.cache/x0x-dist` (`%LOCALAPPDATA%\x0x-dist` on Windows, `~/Library/Caches/x0x-dist` on macOS).
+    /// `~/.cache/x0x-dist` (`%LOCALAPPDATA%\x0x-dist\Cache` on Windows, `~/Library/Caches/x0x-dist` on macOS).
     pub fn default_dir() -> PathBuf {
         let env = |k: &str| {
             std::env::var_os(k)
@@ -89,12 +89,19 @@ impl Cache {
         if let Some(d) = env(crate::env::CACHE) {
             return d;
         }
-        let base = if cfg!(windows) {
-            env("LOCALAPPDATA")
-        } else if cfg!(target_os = "macos") {
+        // The same directories as the JavaScript loader (loader/js/lib/constants.js), so both share one cache.
+        if cfg!(windows) {
+            return env("LOCALAPPDATA")
+                .unwrap_or_else(std::env::temp_dir)
+                .join("x0x-dist")
+                .join("Cache");
+        }
+        let base = if cfg!(target_os = "macos") {
             env("HOME").map(|h| h.join("Library/Caches"))
         } else {
-            env("XDG_CACHE_HOME").or_else(|| env("HOME").map(|h| h.join(".cache")))
+            env("XDG_CACHE_HOME")
+                .filter(|p| p.is_absolute())
+                .or_else(|| env("HOME").map(|h| h.join(".cache")))
         };
         base.unwrap_or_else(std::env::temp_dir).join("x0x-dist")
     }

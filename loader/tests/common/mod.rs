@@ -338,7 +338,12 @@ async fn serve_one(
         .await?;
         return Ok(());
     }
-    let rel = path.trim_start_matches('/');
+    // As a forward proxy the request line carries an absolute URI: serve its path.
+    let local = match path.strip_prefix("http://") {
+        Some(rest) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => path.as_str(),
+    };
+    let rel = local.trim_start_matches('/');
     if rel.split('/').any(|s| s == "..") {
         sock.write_all(
             b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
