@@ -98,12 +98,17 @@ function request(url, { headers = {}, timeoutMs, method = 'GET' }) {
         }
         req = https.request(url, {
           ...opts,
+          headers: { ...opts.headers, connection: 'close' },
           createConnection: () => tls.connect({ socket, servername: url.hostname }),
           agent: false,
         });
         req.on('timeout', onTimeout);
         req.on('error', (e) => reject(e.code && e.code.includes('.') ? e : err('network.unreachable', `request to ${redact(url)} failed`, { cause: e })));
-        req.on('response', resolve);
+        req.on('response', (res) => {
+          // One tunnel per request: close it with the response so no socket keeps the process alive.
+          res.on('close', () => socket.destroy());
+          resolve(res);
+        });
         req.end();
       });
       connect.end();
@@ -295,26 +300,28 @@ class FileRepo {
 }
 
 /**
- * The bundle seam. A bundle is one file holding TUF metadata and targets (`x0x-dist bundle export`); its
- * container format is defined by the mirror work. Implement getMetadata/getTarget over it here; everything
- * above this class (verification, cache, load) already treats it like any other repository.
+ * A bundle (`x0x-dist bundle export`): one file read in place by lib/bundle.js, or a directory (an unpacked
+ * bundle) read as a file repository. Everything above this class (verification, cache, load) treats it like
+ * any other repository.
  */
 class BundleRepo {
   constructor(file) {
     this.file = file;
     this.describe = `bundle ${file}`;
-    // A directory "bundle" (an unpacked export) works today through the file repository.
     this.inner = fs.existsSync(file) && fs.statSync(file).isDirectory() ? new FileRepo(file) : null;
   }
 
+  open() {
+    if (!this.inner) this.inner = new (require('./bundle').BundleFile)(this.file);
+    return this.inner;
+  }
+
   async getMetadata(name, maxBytes) {
-    if (this.inner) return this.inner.getMetadata(name, maxBytes);
-    throw err('bundle.unsupported', `cannot read bundle ${this.file}: bundle files are not supported by this loader yet (use an unpacked bundle directory or X0X_DIST_URL=file://DIR)`);
+    return this.open().getMetadata(name, maxBytes);
   }
 
   async getTarget(urlPath, want, dest) {
-    if (this.inner) return this.inner.getTarget(urlPath, want, dest);
-    throw err('bundle.unsupported', `cannot read bundle ${this.file}`);
+    return this.open().getTarget(urlPath, want, dest);
   }
 }
 

@@ -18,6 +18,7 @@
 const fs = require('fs');
 const path = require('path');
 const { err } = require('./errors');
+const { DEFAULTS } = require('./constants');
 const cache = require('./cache');
 
 const { context, tryWarm, loadNative, hostIdentity, statId, sha256 } = require('./warm');
@@ -133,6 +134,9 @@ class Resolver {
       env: this.env,
       maxBuffer: 1 << 20,
       windowsHide: true,
+      // Bounded: lock wait plus every retry of every request; a hung child must not hang require().
+      timeout: DEFAULTS.LOCK_WAIT_MS + (this.cfg.retries + 1) * this.cfg.timeoutMs * 8,
+      killSignal: 'SIGKILL',
     });
     let out = null;
     try {

@@ -22,7 +22,20 @@ async function fetchTarget(a, progress = () => {}) {
   const anchorBytes = fs.readFileSync(a.anchorFile);
   const persistDir = require('path').join(a.cacheDir, 'tuf', trust.anchorId(anchorBytes));
   cache.ensureDirs(a.cacheDir);
-  const ts = await trust.refresh({ repo, anchorBytes, persistDir, embeddedDir: a.embeddedDir, cacheDir: a.cacheDir });
+  // The operator's expiry policy (docs/air-gapped.md): same variable and meaning as the Rust loader.
+  const { freshnessClock, POLICY_VAR } = require('./bundle');
+  const clock = freshnessClock(require('./constants').setting(POLICY_VAR));
+  if (clock.cutoff && clock.now < new Date()) {
+    process.stderr.write(`x0x: warning: ${POLICY_VAR}=${clock.cutoff.toISOString()} is set: metadata that expired after that time is accepted\n`);
+  }
+  const ts = await trust.refresh({
+    repo,
+    anchorBytes,
+    persistDir,
+    embeddedDir: a.embeddedDir,
+    cacheDir: a.cacheDir,
+    now: clock.now,
+  });
   const info = await trust.findTargetOnline(ts, repo, persistDir, a.embeddedDir, a.cacheDir, a.targetPath);
   if (!info) throw err('target.not_found', `no verified metadata in ${repo.describe} lists ${a.targetPath}`);
   const sha = info.hashes && info.hashes.sha256;
@@ -66,13 +79,12 @@ function chainOf(e) {
 if (require.main === module) {
   const a = JSON.parse(process.argv[2]);
   const tty = process.stderr.isTTY;
+  // Exit explicitly once the answer is written: a lingering socket must not keep require() waiting.
   fetchTarget(a, (m) => tty && process.stderr.write(`x0x: ${m}\n`)).then(
-    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0)),
     (e) => {
-      process.stdout.write(
-        `${JSON.stringify({ error: { code: e.code && String(e.code).includes('.') ? e.code : 'internal', message: e.message, chain: chainOf(e) } })}\n`,
-      );
-      process.exitCode = 1;
+      const code = e.code && String(e.code).includes('.') ? e.code : 'internal';
+      process.stdout.write(`${JSON.stringify({ error: { code, message: e.message, chain: chainOf(e) } })}\n`, () => process.exit(1));
     },
   );
 }

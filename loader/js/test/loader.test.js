@@ -279,7 +279,7 @@ test('X0X_DIST_ROOT replaces the shipped root: a foreign root rejects the reposi
   assert.deepEqual(blobs(s.cache), []);
 });
 
-test('X0X_DIST_BUNDLE: an unpacked bundle directory works offline; a bundle file is bundle.unsupported (seam)', () => {
+test('X0X_DIST_BUNDLE: an unpacked bundle directory works offline; a file that is not a bundle is bundle.invalid', () => {
   const s = setup();
   const r = resolver(s, { X0X_DIST_BUNDLE: s.repo.dir, X0X_DIST_OFFLINE: '1' }).resolve();
   assert.equal(r.source, 'bundle');
@@ -288,6 +288,6 @@ test('X0X_DIST_BUNDLE: an unpacked bundle directory works offline; a bundle file
   fs.writeFileSync(file, 'not yet a format');
   assert.throws(
     () => resolver(s2, { X0X_DIST_BUNDLE: file }).resolve(),
-    (e) => e.candidates.every((c) => c.code === 'bundle.unsupported'),
+    (e) => e.candidates.every((c) => c.code === 'bundle.invalid'),
   );
 });

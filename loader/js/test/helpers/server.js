@@ -9,7 +9,7 @@ const path = require('path');
 function serve(root, opts = {}) {
   const counts = new Map();
   const faults = { dropTargetOnce: false, failFirst: 0, delayMs: 0, ...opts };
-  const server = http.createServer((req, res) => {
+  const handler = (req, res) => {
     const u = new URL(req.url, 'http://x');
     if (u.pathname === '/__counts') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -48,12 +48,15 @@ function serve(root, opts = {}) {
     if (faults.delayMs) setTimeout(go, faults.delayMs);
     else go();
     return undefined;
-  });
+  };
+  const server = opts.tls
+    ? require('https').createServer({ key: fs.readFileSync(opts.tls.key), cert: fs.readFileSync(opts.tls.cert) }, handler)
+    : http.createServer(handler);
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address();
       resolve({
-        url: `http://127.0.0.1:${port}`,
+        url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
         counts,
         faults,
         count: (pred) => [...counts].filter(([p]) => pred(p)).reduce((a, [, n]) => a + n, 0),
@@ -75,13 +78,18 @@ function serveChild(root, opts = {}) {
     child.on('error', reject);
     child.stdout.on('data', (d) => {
       buf += d;
-      const m = /^(http:\S+)\n/.exec(buf);
+      const m = /^(https?:\S+)\n/.exec(buf);
       if (!m) return;
       const url = m[1];
-      const get = async (p) => {
-        const r = await fetch(`${url}${p}`);
-        return r.text();
-      };
+      const get = (p) =>
+        new Promise((ok, ko) => {
+          const mod = url.startsWith('https') ? require('https') : http;
+          mod.get(`${url}${p}`, { rejectUnauthorized: false }, (r) => {
+            let b = '';
+            r.on('data', (c) => { b += c; });
+            r.on('end', () => ok(b));
+          }).on('error', ko);
+        });
       resolve({
         url,
         counts: async () => JSON.parse(await get('/__counts')),
