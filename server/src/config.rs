@@ -48,6 +48,8 @@ pub mod env {
     pub const TIMESTAMP_EXPIRY_SECS: &str = "X0X_DIST_TIMESTAMP_EXPIRY_SECS";
     /// Re-sign the timestamp when less than this many seconds remain (`[timestamp] refresh_before_secs`).
     pub const TIMESTAMP_REFRESH_BEFORE_SECS: &str = "X0X_DIST_TIMESTAMP_REFRESH_BEFORE_SECS";
+    /// Mirror mode: the upstream repository URL (`[mirror] upstream`, `serve --upstream`).
+    pub const UPSTREAM: &str = "X0X_DIST_UPSTREAM";
     /// Upload token for `x0x-dist publish`.
     pub const TOKEN: &str = "X0X_DIST_TOKEN";
 }
@@ -68,6 +70,27 @@ pub struct Config {
     pub cache: CacheConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Mirror mode (`serve --upstream`).
+    pub mirror: MirrorConfig,
+}
+
+/// `[mirror]`: pull-through from an upstream repository (see `docs/mirror.md`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MirrorConfig {
+    /// Upstream repository URL; `None`: not a pull-through mirror.
+    pub upstream: Option<String>,
+    /// Re-check the upstream's timestamp at most this often (seconds). Default 60.
+    pub refresh_secs: u64,
+}
+
+impl Default for MirrorConfig {
+    fn default() -> Self {
+        Self {
+            upstream: None,
+            refresh_secs: 60,
+        }
+    }
 }
 
 /// `[bind]`

@@ -8,11 +8,13 @@
 // URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
 
+pub mod bundle;
 pub mod client;
 pub mod config;
 pub mod error;
 pub mod files;
 pub mod metrics;
+pub mod mirror;
 pub mod openapi;
 pub mod publish;
 pub mod repo;

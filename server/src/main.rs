@@ -44,6 +44,12 @@ enum Command {
     Fetch(cli::fetch::FetchArgs),
     /// Show host detection (libc, glibc), metadata freshness and every candidate with why it is taken or rejected.
     Doctor(cli::doctor::DoctorArgs),
+    /// Self-hosted mirrors: `mirror init` (record upstream and trusted root), `mirror sync` (fill ahead of time).
+    #[command(subcommand)]
+    Mirror(cli::mirror::MirrorCommand),
+    /// Air-gapped installs: `bundle export` (one file) and `bundle import` (into a mirror or a loader cache).
+    #[command(subcommand)]
+    Bundle(cli::bundle::BundleCommand),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +64,8 @@ fn main() -> ExitCode {
         Command::Publish(a) => cli::publish::run(a),
         Command::Fetch(a) => cli::fetch::run(a),
         Command::Doctor(a) => cli::doctor::run(a),
+        Command::Mirror(c) => cli::mirror::run(c),
+        Command::Bundle(c) => cli::bundle::run(c),
     };
     cli::finish(result)
 }

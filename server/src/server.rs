@@ -87,9 +87,29 @@ pub async fn serve_on(
 ) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     let addr = listener.local_addr()?;
     let state = Arc::new(AppState::new(config).map_err(|e| anyhow::anyhow!("{e:#}"))?);
-    startup_check(&state).await?;
-    let app = crate::router::router(state.clone());
-    let refresh = tokio::spawn(refresher(state.clone()));
+    let mode = crate::mirror::pull::startup(
+        &state,
+        state.config.mirror.upstream.as_deref(),
+        Duration::from_secs(state.config.mirror.refresh_secs.max(1)),
+    )
+    .await?;
+    let mut app = crate::router::router(state.clone());
+    let refresh = match mode {
+        crate::mirror::pull::Mode::Origin => {
+            startup_check(&state).await?;
+            Some(tokio::spawn(refresher(state.clone())))
+        }
+        // A mirror never signs: no online keys, no timestamp refresher.
+        crate::mirror::pull::Mode::Mirror(pull) => {
+            if let Some(p) = pull {
+                app = app.layer(axum::middleware::from_fn_with_state(
+                    p,
+                    crate::mirror::pull::middleware,
+                ));
+            }
+            None
+        }
+    };
     let header_timeout = Duration::from_secs(state.config.limits.header_read_timeout_secs.max(1));
     let grace = Duration::from_secs(state.config.limits.shutdown_grace_secs);
     let task = tokio::spawn(async move {
@@ -127,7 +147,9 @@ pub async fn serve_on(
             }
         }
         drop(listener);
-        refresh.abort();
+        if let Some(r) = refresh {
+            r.abort();
+        }
         tracing::info!("shutting down: waiting for in-flight requests");
         if tokio::time::timeout(grace, graceful.shutdown())
             .await

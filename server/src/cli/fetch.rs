@@ -19,7 +19,8 @@ pub struct FetchArgs {
     /// Repository: server base URL (http://127.0.0.1:8080) or a file:// directory.
     #[arg(long, env = env::URL)]
     pub server: Option<String>,
-    /// An air-gapped bundle file (not supported yet: exits with `bundle.unsupported`).
+    /// An air-gapped bundle file (`x0x-dist bundle export`): unpacked into a temporary directory (entries checked
+    /// against its table of contents), then verified exactly like a repository (docs/air-gapped.md).
     #[arg(long)]
     pub bundle: Option<PathBuf>,
     /// The trusted root.json to start from (rotations are followed and remembered in the cache).
@@ -107,16 +108,22 @@ pub fn make_client(
 
 /// Runs `fetch`.
 pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
-    if let Some(bundle) = &a.bundle {
-        return Err(x0x_dist_loader::Error::BundleUnsupported {
-            path: bundle.clone(),
+    // A bundle is read as the bare repository it unpacks to; nothing in it is trusted before verification.
+    let unpacked = match &a.bundle {
+        Some(bundle) => {
+            let dir = tempfile::tempdir()?;
+            x0x_dist::bundle::unpack(bundle, dir.path())?;
+            Some(dir)
         }
-        .into());
-    }
-    let server = a
-        .server
-        .as_deref()
-        .expect("clap requires --server or --bundle");
+        None => None,
+    };
+    let server = match &unpacked {
+        Some(d) => d.path().to_str().context("temporary directory path")?,
+        None => a
+            .server
+            .as_deref()
+            .expect("clap requires --server or --bundle"),
+    };
     let range = semver::VersionReq::parse(&a.version).map_err(|e| {
         anyhow::Error::new(clap::Error::raw(
             clap::error::ErrorKind::InvalidValue,

@@ -2,10 +2,12 @@
 //!
 //! Offline commands (no server, no network): [`init`], [`keygen`], [`package`] (`add`, `release`), [`verify`].
 
+pub mod bundle;
 pub mod doctor;
 pub mod fetch;
 pub mod init;
 pub mod keygen;
+pub mod mirror;
 pub mod package;
 pub mod publish;
 pub mod serve;
@@ -24,6 +26,9 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
             return e.code();
         }
         if let Some(e) = cause.downcast_ref::<x0x_dist_loader::Error>() {
+            return e.code();
+        }
+        if let Some(e) = cause.downcast_ref::<x0x_dist::mirror::MirrorError>() {
             return e.code();
         }
         if let Some(e) = cause.downcast_ref::<RepoError>() {

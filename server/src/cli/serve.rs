@@ -33,8 +33,9 @@ pub struct ServeArgs {
     /// Log filter (tracing EnvFilter syntax, e.g. `info,x0x_dist=debug`) [default: info].
     #[arg(long, env = env::LOG)]
     pub log: Option<String>,
-    /// Mirror mode: pull through from this upstream repository (not implemented by this server yet).
-    #[arg(long)]
+    /// Mirror mode: pull through from this upstream repository (the directory must have been set up by
+    /// `x0x-dist mirror init`, which records the upstream root to trust; see docs/mirror.md).
+    #[arg(long, env = env::UPSTREAM)]
     pub upstream: Option<String>,
 }
 
@@ -65,6 +66,9 @@ impl ServeArgs {
         }
         if let Some(f) = &self.log {
             c.log.filter.clone_from(f);
+        }
+        if let Some(u) = &self.upstream {
+            c.mirror.upstream = Some(u.clone());
         }
         if c.storage.repo.as_os_str().is_empty() {
             return Err(x0x_dist::client::CliError::new(
@@ -97,13 +101,6 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     match config.log.format {
         LogFormat::Json => sub.json().init(),
         LogFormat::Text => sub.init(),
-    }
-    if args.upstream.is_some() {
-        return Err(x0x_dist::client::CliError::new(
-            "usage.invalid",
-            "mirror mode (--upstream) is not implemented in this build",
-        )
-        .into());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,0 +1,586 @@
+//! Self-hosted mirrors: a repository directory that holds an upstream repository's signed bytes, unchanged.
+//!
+//! A mirror directory has the layout of any repository (`metadata/`, `targets/<package>/<version>/<sha256>.<file>`,
+//! see `repo`) plus `mirror/`: `mirror/root.json` (the upstream root the operator trusts, given once at
+//! `mirror init` or `bundle import`), `mirror/upstream.json` (`{"upstream": URL}`, absent for an air-gapped
+//! mirror filled from bundles) and `mirror/partial/` (interrupted downloads, resumed with `Range`). It holds no
+//! keys: a mirror never signs anything, so clients verify exactly what the publisher signed.
+//!
+//! Invariants:
+//! - Nothing is stored or served before it is verified. Metadata is fetched into a staging directory and the
+//!   whole chain is verified there ([`crate::repo::load_trusted`] from the trusted root: root rotation,
+//!   timestamp, snapshot, top-level targets, every delegated role, signatures, thresholds, pinned versions,
+//!   lengths and hashes, expiry) and checked against the mirror's current timestamp and snapshot (a version
+//!   going down is `metadata.rollback`). Only then are the files copied in, role files first and
+//!   `timestamp.json` last, each atomically.
+//! - A target is downloaded only if the verified metadata lists it, streamed into `mirror/partial/` while its
+//!   length and SHA-256 are checked (the loader's [`Fetcher::target`]), and renamed into `targets/` only when
+//!   both match. A tampering upstream leaves nothing behind.
+//! - Upstream unreachable: the mirror keeps serving what it has. It never re-signs: once the upstream's
+//!   timestamp expires, clients see `metadata.expired` exactly as they would from the upstream (see
+//!   `docs/mirror.md`, "Freshness").
+pub mod pull;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use semver::VersionReq;
+use time::OffsetDateTime;
+use x0x_dist_loader::fetch::{FetchOptions, Fetcher, Location, NoProgress, Progress};
+use x0x_dist_manifests::codes;
+use x0x_dist_manifests::metadata::{Root, Signed, Snapshot, Targets, Timestamp};
+use x0x_dist_manifests::verify::{Lookup, TrustedSet};
+use x0x_dist_manifests::{Role as _, TargetFile, TargetPath};
+
+use crate::repo::{self, Layout, RepoError};
+
+/// Failures of mirroring and bundles (one enum for both: they share the verification pipeline).
+#[derive(Debug, thiserror::Error)]
+pub enum MirrorError {
+    /// A metadata or key model failure (carries its own code: `metadata.expired`, `metadata.rollback`, ...).
+    #[error(transparent)]
+    Model(#[from] x0x_dist_manifests::Error),
+    /// A loader failure (network, digest and length checks).
+    #[error(transparent)]
+    Loader(#[from] x0x_dist_loader::Error),
+    /// A repository failure.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+    /// A local file operation failed.
+    #[error("{what} {}", path.display())]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bundle file is malformed or does not match its metadata.
+    #[error("bundle {}: {detail}", path.display())]
+    Bundle {
+        /// The bundle file.
+        path: PathBuf,
+        /// What is wrong.
+        detail: String,
+    },
+    /// The directory is not a mirror (no `mirror/root.json`).
+    #[error("{} is not a mirror (run `x0x-dist mirror init --repo {} --upstream URL --root ROOT.json`)", .0.display(), .0.display())]
+    NotMirror(PathBuf),
+    /// The upstream does not have a metadata file the chain needs.
+    #[error("upstream {upstream} has no metadata {name}")]
+    UpstreamMissing {
+        /// The upstream.
+        upstream: String,
+        /// The file.
+        name: String,
+    },
+    /// Invalid arguments.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl MirrorError {
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Model(e) => e.code(),
+            Self::Loader(e) => e.code(),
+            Self::Repo(e) => e.code(),
+            Self::Io { .. } => codes::IO_ERROR,
+            Self::Bundle { .. } => codes::BUNDLE_INVALID,
+            Self::NotMirror(_) | Self::UpstreamMissing { .. } => codes::REPO_NOT_FOUND,
+            Self::Usage(_) => codes::USAGE_INVALID,
+        }
+    }
+
+    pub(crate) fn io<'a>(
+        what: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(std::io::Error) -> Self + 'a {
+        move |source| Self::Io {
+            what,
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// This module's result type.
+pub type Result<T, E = MirrorError> = std::result::Result<T, E>;
+
+/// `DIR/mirror/`.
+pub fn state_dir(dir: &Path) -> PathBuf {
+    dir.join("mirror")
+}
+
+/// The operator's trusted upstream root of a mirror (`DIR/mirror/root.json`).
+pub fn trusted_root_file(dir: &Path) -> PathBuf {
+    state_dir(dir).join("root.json")
+}
+
+/// Whether `dir` is a mirror (pull-through or filled from bundles).
+pub fn is_mirror(dir: &Path) -> bool {
+    trusted_root_file(dir).is_file()
+}
+
+/// A mirror's recorded settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The upstream repository URL (`None`: air-gapped, filled from bundles only).
+    pub upstream: Option<String>,
+    /// The trusted upstream root (bytes of a `root.json`).
+    pub root: Vec<u8>,
+}
+
+impl Settings {
+    /// Reads `DIR/mirror/`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let rf = trusted_root_file(dir);
+        let root = match std::fs::read(&rf) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(MirrorError::NotMirror(dir.to_owned()))
+            }
+            Err(e) => return Err(MirrorError::io("reading", &rf)(e)),
+        };
+        let uf = state_dir(dir).join("upstream.json");
+        let upstream = match std::fs::read(&uf) {
+            Ok(b) => serde_json::from_slice::<serde_json::Value>(&b)
+                .ok()
+                .and_then(|v| v.get("upstream")?.as_str().map(str::to_owned)),
+            Err(_) => None,
+        };
+        Ok(Self { upstream, root })
+    }
+
+    /// Writes `DIR/mirror/` (root first; the upstream file only if there is an upstream).
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        // A root that does not even verify itself is refused here, not at first use.
+        TrustedSet::new(&self.root, OffsetDateTime::now_utc())?;
+        repo::write_atomic(&trusted_root_file(dir), &self.root, false)?;
+        if let Some(u) = &self.upstream {
+            let body = serde_json::to_vec_pretty(&serde_json::json!({ "upstream": u }))
+                .unwrap_or_default();
+            repo::write_atomic(&state_dir(dir).join("upstream.json"), &body, false)?;
+        }
+        Ok(())
+    }
+}
+
+/// A fetcher for an upstream URL (or directory), with the loader's retries, proxies and CA settings.
+pub fn upstream_fetcher(upstream: &str) -> Result<Fetcher> {
+    Ok(Fetcher::new(
+        Location::parse(upstream)?,
+        FetchOptions::from_env(),
+    )?)
+}
+
+/// What one metadata pull did.
+#[derive(Debug, Clone, Default)]
+pub struct PullReport {
+    /// Metadata files newly written.
+    pub written: usize,
+    /// The timestamp version now served.
+    pub timestamp_version: u64,
+    /// The snapshot version now served.
+    pub snapshot_version: u64,
+}
+
+async fn get(fetcher: &Fetcher, name: &str, limit: usize) -> Result<Option<Vec<u8>>> {
+    Ok(fetcher.metadata(name, limit as u64).await?)
+}
+
+async fn need(fetcher: &Fetcher, name: &str, limit: usize) -> Result<Vec<u8>> {
+    get(fetcher, name, limit)
+        .await?
+        .ok_or_else(|| MirrorError::UpstreamMissing {
+            upstream: fetcher.location().to_string(),
+            name: name.to_owned(),
+        })
+}
+
+/// Reads `DIR/metadata/name` if the mirror already has it.
+fn local(dir: &Path, name: &str) -> Option<Vec<u8>> {
+    std::fs::read(Layout::new(dir).metadata_file(name)).ok()
+}
+
+/// Fetches the upstream's current metadata chain, verifies it completely at `now` from the trusted `root`,
+/// checks it against what the mirror has (rollback), and stores it in `dir` (timestamp last). Immutable files
+/// the mirror already has are not downloaded again. Returns the verified set.
+pub async fn pull_metadata(
+    dir: &Path,
+    fetcher: &Fetcher,
+    root: &[u8],
+    now: OffsetDateTime,
+) -> Result<(TrustedSet, PullReport)> {
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut set = TrustedSet::new(root, now)?;
+    let first = set.root().signed().version;
+    // Older roots, so clients shipping an older root can rotate through this mirror too. They are kept only
+    // if they chain to the trusted root.
+    if first > 1 {
+        let mut older = Vec::new();
+        for v in 1..first {
+            let name = format!("{v}.root.json");
+            match local(dir, &name) {
+                Some(b) => older.push((name, b)),
+                None => match get(fetcher, &name, Root::MAX_SIZE).await? {
+                    Some(b) => older.push((name, b)),
+                    None => break,
+                },
+            }
+        }
+        if older.len() as u64 == first - 1 {
+            if let Ok(mut chain) = TrustedSet::new(&older[0].1, now) {
+                let ok = older[1..].iter().all(|(_, b)| chain.update_root(b).is_ok())
+                    && chain.update_root(root).is_ok();
+                if ok {
+                    files.extend(older);
+                }
+            }
+        }
+    }
+    files.insert(format!("{first}.root.json"), root.to_vec());
+    for _ in 0..x0x_dist_loader::tuf::MAX_ROOT_ROTATIONS {
+        let name = format!("{}.root.json", set.root().signed().version + 1);
+        let bytes = match local(dir, &name) {
+            Some(b) => b,
+            None => match get(fetcher, &name, Root::MAX_SIZE).await? {
+                Some(b) => b,
+                None => break,
+            },
+        };
+        set.update_root(&bytes)?;
+        files.insert(name, bytes);
+    }
+    let latest_root = files
+        .get(&format!("{}.root.json", set.root().signed().version))
+        .cloned()
+        .unwrap_or_default();
+    files.insert("root.json".into(), latest_root);
+
+    let ts_bytes = need(fetcher, "timestamp.json", Timestamp::MAX_SIZE).await?;
+    // Rollback: the mirror's current timestamp is the floor (even if it has expired since).
+    if let Some(cur) = local(dir, "timestamp.json") {
+        if let (Ok(old), Ok(new)) = (
+            Signed::<Timestamp>::from_slice(&cur),
+            Signed::<Timestamp>::from_slice(&ts_bytes),
+        ) {
+            let (o, n) = (old.signed(), new.signed());
+            let check = |role: &str, trusted: u64, newv: u64| {
+                if newv < trusted {
+                    Err(x0x_dist_manifests::Error::Rollback {
+                        role: role.into(),
+                        trusted,
+                        new: newv,
+                    })
+                } else {
+                    Ok(())
+                }
+            };
+            check("timestamp", o.version, n.version)?;
+            check(
+                "snapshot",
+                o.snapshot_meta().version,
+                n.snapshot_meta().version,
+            )?;
+        }
+    }
+    set.update_timestamp(&ts_bytes)?;
+    let ts = set.timestamp().cloned().expect("timestamp loaded");
+    let consistent = set.root().signed().consistent_snapshot;
+    let versioned = |v: u64, role: &str| {
+        if consistent {
+            format!("{v}.{role}.json")
+        } else {
+            format!("{role}.json")
+        }
+    };
+    let sv = ts.signed().snapshot_meta().version;
+    let sname = versioned(sv, "snapshot");
+    let snap_bytes = match local(dir, &sname).filter(|_| consistent) {
+        Some(b) => b,
+        None => need(fetcher, &sname, Snapshot::MAX_SIZE).await?,
+    };
+    set.update_snapshot(&snap_bytes)?;
+    let snap = set.snapshot().cloned().expect("snapshot loaded");
+    // Every targets role the snapshot pins, breadth-first from `targets`, each verified by its delegator.
+    let tv = snap
+        .signed()
+        .meta
+        .get("targets.json")
+        .map(|m| m.version)
+        .ok_or_else(|| x0x_dist_manifests::Error::MissingRole("targets".into()))?;
+    let tname = versioned(tv, "targets");
+    let tbytes = match local(dir, &tname).filter(|_| consistent) {
+        Some(b) => b,
+        None => need(fetcher, &tname, Targets::MAX_SIZE).await?,
+    };
+    set.update_targets(&tbytes)?;
+    files.insert(tname, tbytes);
+    let mut queue = vec!["targets".to_owned()];
+    while let Some(delegator) = queue.pop() {
+        let roles: Vec<String> = set
+            .targets(&delegator)
+            .and_then(|t| t.signed().delegations.as_ref())
+            .map(|d| d.roles.iter().map(|r| r.name.clone()).collect())
+            .unwrap_or_default();
+        for role in roles {
+            let Some(m) = snap.signed().meta.get(&format!("{role}.json")) else {
+                continue; // delegated, never published
+            };
+            if set.targets(&role).is_some() {
+                continue;
+            }
+            let name = versioned(m.version, &role);
+            let bytes = match local(dir, &name).filter(|_| consistent) {
+                Some(b) => b,
+                None => need(fetcher, &name, Targets::MAX_SIZE).await?,
+            };
+            set.update_delegated(&bytes, &role, &delegator)?;
+            files.insert(name, bytes);
+            queue.push(role);
+        }
+    }
+    files.insert(sname, snap_bytes);
+    // Everything verified: store, timestamp last (the commit point for readers).
+    let mut report = PullReport {
+        timestamp_version: ts.signed().version,
+        snapshot_version: sv,
+        ..PullReport::default()
+    };
+    let l = Layout::new(dir);
+    for (name, bytes) in &files {
+        if local(dir, name).as_deref() != Some(bytes.as_slice()) {
+            repo::write_atomic(&l.metadata_file(name), bytes, false)?;
+            report.written += 1;
+        }
+    }
+    if local(dir, "timestamp.json").as_deref() != Some(ts_bytes.as_slice()) {
+        repo::write_atomic(&l.metadata_file("timestamp.json"), &ts_bytes, false)?;
+        report.written += 1;
+    }
+    Ok((set, report))
+}
+
+/// Which targets to mirror or bundle.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these packages (default: every delegated package).
+    pub packages: Vec<String>,
+    /// Only versions matching this range (default: all).
+    pub versions: Option<VersionReq>,
+    /// Only these targets: napi platform names, Rust triples or file names (default: all platforms).
+    pub targets: Vec<String>,
+}
+
+impl Selection {
+    fn wants(&self, path: &TargetPath, file: &TargetFile) -> bool {
+        if !self.packages.is_empty() && !self.packages.iter().any(|p| p == path.package().as_str())
+        {
+            return false;
+        }
+        if let Some(r) = &self.versions {
+            if !r.matches(path.version().semver()) {
+                return false;
+            }
+        }
+        if self.targets.is_empty() {
+            return true;
+        }
+        let custom = file.x0x_custom();
+        self.targets.iter().any(|t| {
+            t == path.file_name()
+                || custom
+                    .as_ref()
+                    .is_some_and(|c| &c.platform == t || &c.target == t)
+        })
+    }
+}
+
+/// One target to copy: its path, verified metadata, and where it is stored under `targets/`.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The target path (`x0x/0.3.1/x0x.linux-x64-gnu.node`).
+    pub path: TargetPath,
+    /// Its verified length and hashes.
+    pub file: TargetFile,
+    /// The stored path under `targets/` (`x0x/0.3.1/<sha256>.x0x.linux-x64-gnu.node` with consistent snapshots).
+    pub stored: String,
+}
+
+/// Every target the verified `set` lists that `sel` selects, each attributed to its role by TUF's delegation
+/// search (a role listing a path it is not trusted for contributes nothing).
+pub fn select(set: &TrustedSet, sel: &Selection) -> Result<Vec<Job>> {
+    let consistent = set.root().signed().consistent_snapshot;
+    let mut out = Vec::new();
+    for (role, t) in set.all_targets() {
+        for (path, file) in &t.signed().targets {
+            if !sel.wants(path, file) {
+                continue;
+            }
+            match set.resolve_target(path.as_str())? {
+                Lookup::Found { role: r, .. } if &r == role => {}
+                _ => continue,
+            }
+            let sha = file.sha256()?.to_hex();
+            let stored = if consistent {
+                format!(
+                    "{}/{}/{sha}.{}",
+                    path.package(),
+                    path.version(),
+                    path.file_name()
+                )
+            } else {
+                path.as_str().to_owned()
+            };
+            out.push(Job {
+                path: path.clone(),
+                file: file.clone(),
+                stored,
+            });
+        }
+    }
+    if !sel.packages.is_empty() {
+        for p in &sel.packages {
+            if !set
+                .targets("targets")
+                .and_then(|t| t.signed().delegations.as_ref())
+                .is_some_and(|d| d.roles.iter().any(|r| &r.name == p))
+            {
+                return Err(MirrorError::Loader(
+                    x0x_dist_loader::Error::PackageNotFound { package: p.clone() },
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Downloads one selected target into the mirror (resuming a partial download), verified against its metadata
+/// before it becomes visible. Returns whether bytes were downloaded (false: already present).
+pub async fn fetch_target(
+    dir: &Path,
+    fetcher: &Fetcher,
+    job: &Job,
+    progress: &dyn Progress,
+) -> Result<bool> {
+    let dest = dir.join("targets").join(&job.stored);
+    if std::fs::metadata(&dest).is_ok_and(|m| m.is_file() && m.len() == job.file.length) {
+        return Ok(false);
+    }
+    let sha = job.file.sha256()?.to_hex();
+    let partial_dir = state_dir(dir).join("partial");
+    std::fs::create_dir_all(&partial_dir).map_err(MirrorError::io("creating", &partial_dir))?;
+    let part = partial_dir.join(format!("{sha}.part"));
+    fetcher
+        .target(
+            &job.stored,
+            job.path.as_str(),
+            job.file.length,
+            &sha,
+            &part,
+            progress,
+        )
+        .await?;
+    let parent = dest.parent().expect("targets path has a parent");
+    std::fs::create_dir_all(parent).map_err(MirrorError::io("creating", parent))?;
+    std::fs::rename(&part, &dest).map_err(MirrorError::io("renaming into", &dest))?;
+    Ok(true)
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SyncReport {
+    /// Targets selected.
+    pub selected: usize,
+    /// Targets downloaded now.
+    pub downloaded: usize,
+    /// Targets already present.
+    pub present: usize,
+    /// Bytes downloaded.
+    pub bytes: u64,
+    /// Metadata files written.
+    pub metadata_written: usize,
+}
+
+/// Fills the mirror in `dir` from `fetcher`: pulls and verifies the metadata, then downloads every selected
+/// target (`parallel` at a time), each verified before it is visible. Idempotent; an interrupted run resumes.
+pub async fn sync(
+    dir: &Path,
+    fetcher: &Fetcher,
+    root: &[u8],
+    sel: &Selection,
+    parallel: usize,
+    progress: Arc<dyn Progress>,
+    now: OffsetDateTime,
+) -> Result<SyncReport> {
+    let (set, pulled) = pull_metadata(dir, fetcher, root, now).await?;
+    let jobs = select(&set, sel)?;
+    let mut report = SyncReport {
+        selected: jobs.len(),
+        metadata_written: pulled.written,
+        ..SyncReport::default()
+    };
+    let sem = Arc::new(tokio::sync::Semaphore::new(parallel.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for job in jobs {
+        let (dir, fetcher, sem, progress) = (
+            dir.to_owned(),
+            fetcher.clone(),
+            sem.clone(),
+            progress.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = sem.acquire_owned().await;
+            let r = fetch_target(&dir, &fetcher, &job, progress.as_ref()).await;
+            (job, r)
+        });
+    }
+    let mut first_err = None;
+    while let Some(joined) = tasks.join_next().await {
+        let (job, r) =
+            joined.map_err(|e| MirrorError::Usage(format!("download task failed: {e}")))?;
+        match r {
+            Ok(true) => {
+                report.downloaded += 1;
+                report.bytes += job.file.length;
+            }
+            Ok(false) => report.present += 1,
+            Err(e) => {
+                tracing::warn!(target = job.path.as_str(), code = e.code(), error = %e, "target not mirrored");
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(report),
+    }
+}
+
+/// A [`Progress`] shared by parallel downloads: one bar for the total (drawn only on a terminal).
+#[derive(Debug)]
+pub struct TotalBar(pub indicatif::ProgressBar);
+
+impl Progress for TotalBar {
+    fn start(&self, name: &str, total: u64, already: u64) {
+        // Downloads run in parallel: the bar's total grows as each one starts.
+        self.0.inc_length(total);
+        self.0.inc(already);
+        self.0
+            .set_message(name.rsplit('/').next().unwrap_or(name).to_owned());
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {}
+}
+
+/// No progress output.
+pub fn no_progress() -> Arc<dyn Progress> {
+    Arc::new(NoProgress)
+}
