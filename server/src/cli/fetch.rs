@@ -130,7 +130,18 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
             format!("--version {:?}: {e}\n", a.version),
         ))
     })?;
-    let client = make_client(server, &a.root, a.cache.as_ref(), a.offline)?;
+    let mut client = make_client(server, &a.root, a.cache.as_ref(), a.offline)?;
+    if unpacked.is_some() {
+        // A bundle is local, so it is read even offline (X0X_DIST_OFFLINE=1 forbids the network, not files).
+        let root_bytes = fs_err::read(&a.root)?;
+        let cache = a.cache.clone().unwrap_or_else(Cache::default_dir);
+        client = Client::new(
+            Fetcher::new(Location::parse(server)?, FetchOptions::default())?,
+            Cache::open(&cache)?,
+            root_bytes,
+            ClientOptions::default(),
+        );
+    }
     let host = Host::detect();
     let progress: Box<dyn Progress> =
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) && !a.json {
