@@ -4,7 +4,8 @@
 # pnpm into fresh projects, loaded by real node calling AgentKeypair.generate().
 #
 # Scenarios: npm install (postinstall prefetches), --ignore-scripts, pnpm (build scripts blocked by default),
-# --omit=optional, forced WASM, server down + warm cache (also with X0X_DIST_VERIFY=always), offline with a
+# --omit=optional, forced WASM, bundle export → X0X_DIST_BUNDLE and bundle import --cache (offline),
+# server down + warm cache (also with X0X_DIST_VERIFY=always), offline with a
 # cold cache (clear error), a tampered blob on the server (target.digest_mismatch, nothing cached).
 #
 # Inputs: the core build in ${X0X_CORE_DIST:-dist/core} (stage 50 writes it; built here with
@@ -117,6 +118,17 @@ has "$out" "loaded wasm32-wasip1 from repository" || fail "forced WASM: $out"
 has "$out" "^ok object" || fail "forced WASM call: $out"
 out=$(run_in "$T/npm1" X0X_DIST_CACHE=$C1 X0X_FORCE_WASM=1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1)
 has "$out" "warm: wasm32-wasip1" || fail "forced WASM warm: $out"
+
+step "air-gapped: x0x-dist bundle export → X0X_DIST_BUNDLE with X0X_DIST_OFFLINE=1, no repository"
+$BIN bundle export --repo "$R" --out "$T/x0x.bundle" >/dev/null
+out=$(run_in "$T/npm2" X0X_DIST_BUNDLE=$T/x0x.bundle X0X_DIST_OFFLINE=1 X0X_DIST_CACHE=$T/cache-bundle X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1)
+has "$out" "loaded linux-x64-gnu from bundle" || fail "bundle install: $out"
+has "$out" "^ok object" || fail "bundle call: $out"
+
+step "air-gapped: x0x-dist bundle import --cache → require offline from that cache"
+$BIN bundle import "$T/x0x.bundle" --cache "$T/cache-imported" --root "$R/metadata/1.root.json" >/dev/null
+out=$(run_in "$T/npm2" X0X_DIST_OFFLINE=1 X0X_DIST_CACHE=$T/cache-imported X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1)
+has "$out" "loaded linux-x64-gnu from cache" || fail "imported cache: $out"
 
 step "server down + warm cache: loads (also with X0X_DIST_VERIFY=always)"
 stop_server

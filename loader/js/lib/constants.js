@@ -26,6 +26,9 @@ const SETTINGS = {
   X0X_DIST_TIMEOUT_MS: { doc: 'Per-request network timeout in milliseconds (default 30000).' },
   X0X_DIST_RETRIES: { doc: 'Network retries per request, with exponential backoff (default 3).' },
   X0X_DIST_DEBUG: { doc: '`1`: print the resolution trace (host, candidates, sources) to stderr.' },
+  X0X_DIST_ALLOW_EXPIRED_AFTER: {
+    doc: 'Operator expiry policy for air-gapped installs (RFC 3339 time): online/bundle metadata is checked for expiry at that time when it is earlier than now (lib/bundle.js; same variable as the Rust loader).',
+  },
 };
 
 const DEFAULTS = {
