@@ -229,7 +229,9 @@ class Resolver {
   }
 
   load(cand, blob, bytes) {
-    if (cand.kind === 'wasm') return this.loadWasm(bytes || fs.readFileSync(blob), { pkgDir: this.pkgDir, pkg: this.pkg });
+    if (cand.kind === 'wasm') {
+      return this.loadWasm(bytes || fs.readFileSync(blob), { pkgDir: this.pkgDir, pkg: this.pkg, threads: Boolean(cand.threads) });
+    }
     return this.loadNative(blob);
   }
 

@@ -117,7 +117,11 @@ function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {
   try {
     const exports =
       rec.kind === 'wasm'
-        ? (loadWasm || ((b, o) => require('./wasm').loadWasm(b, o)))(fs.readFileSync(rec.blob), { pkgDir: ctx.pkgDir, pkg: ctx.pkg })
+        ? (loadWasm || ((b, o) => require('./wasm').loadWasm(b, o)))(fs.readFileSync(rec.blob), {
+            pkgDir: ctx.pkgDir,
+            pkg: ctx.pkg,
+            threads: rec.platform === 'wasm32-wasip1-threads',
+          })
         : native(rec.blob);
     return { exports, platform: rec.platform, kind: rec.kind, source: 'cache', file: rec.blob, warm: true };
   } catch (e) {

@@ -23,19 +23,19 @@ function verifiedFs(bytes) {
   return view;
 }
 
-/** Find the glue shipped in the package: `x0x.wasip1.cjs` (or `<pkg>.wasi.cjs` for older napi versions). */
-function gluePath(pkgDir, pkg) {
-  for (const f of [`${pkg}.wasip1.cjs`, `${pkg}.wasi.cjs`]) {
-    const p = path.join(pkgDir, f);
-    if (fs.existsSync(p)) return p;
-  }
-  return null;
+/**
+ * The glue shipped in the package for a flavour: `x0x.wasip1.cjs` (wasm32-wasip1) or `x0x.wasi.cjs`
+ * (wasm32-wasip1-threads, with its `wasi-worker.mjs`), as napi-rs names them.
+ */
+function gluePath(pkgDir, pkg, threads = false) {
+  const p = path.join(pkgDir, threads ? `${pkg}.wasi.cjs` : `${pkg}.wasip1.cjs`);
+  return fs.existsSync(p) ? p : null;
 }
 
 /** Instantiate verified WASM `bytes`; returns the addon's exports. */
-function loadWasm(bytes, { pkgDir, pkg }) {
-  const glue = gluePath(pkgDir, pkg);
-  if (!glue) throw err('loader.load_failed', `no WASI glue (${pkg}.wasip1.cjs) in ${pkgDir}`);
+function loadWasm(bytes, { pkgDir, pkg, threads = false }) {
+  const glue = gluePath(pkgDir, pkg, threads);
+  if (!glue) throw err('loader.load_failed', `no WASI glue (${threads ? `${pkg}.wasi.cjs` : `${pkg}.wasip1.cjs`}) in ${pkgDir}`);
   try {
     require.resolve('@napi-rs/wasm-runtime', { paths: [pkgDir] });
   } catch (e) {

@@ -89,6 +89,10 @@ async function main() {
   const glue = a.glue || (a.release && path.join(a.release, `${name}.wasip1.cjs`));
   if (glue && fs.existsSync(glue)) fs.copyFileSync(glue, path.join(pkgDir, `${name}.wasip1.cjs`));
   else process.stderr.write(`pack: warning: no WASI glue (${name}.wasip1.cjs): the WASM fallback will be unavailable\n`);
+  // The wasm32-wasip1-threads flavour's glue and its worker, when the release has them.
+  for (const f of [`${name}.wasi.cjs`, 'wasi-worker.mjs']) {
+    if (a.release && fs.existsSync(path.join(a.release, f))) fs.copyFileSync(path.join(a.release, f), path.join(pkgDir, f));
+  }
   const types = a.types || (a.release && path.join(a.release, 'index.d.ts'));
   if (types && fs.existsSync(types)) fs.copyFileSync(types, path.join(pkgDir, 'index.d.ts'));
   fs.writeFileSync(path.join(pkgDir, 'release.json'), `${JSON.stringify({ package: name, version: a.version, scope: name }, null, 2)}\n`);
@@ -108,7 +112,7 @@ async function main() {
     engines: { node: '>=18' },
     scripts: { postinstall: 'node postinstall.js' },
     dependencies: PINS,
-    files: ['index.js', 'index.d.ts', 'postinstall.js', 'lib/', 'metadata/', 'root.json', 'platforms.json', 'release.json', `${name}.wasip1.cjs`],
+    files: ['index.js', 'index.d.ts', 'postinstall.js', 'lib/', 'metadata/', 'root.json', 'platforms.json', 'release.json', `${name}.wasip1.cjs`, `${name}.wasi.cjs`, 'wasi-worker.mjs'],
   };
   fs.writeFileSync(path.join(pkgDir, 'package.json'), `${JSON.stringify(pkgJson, null, 2)}\n`);
 

@@ -1,0 +1,49 @@
+'use strict';
+// The napi-generated WASI glue is fed the verified bytes, never the files next to it.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const path = require('path');
+const h = require('./helpers/repo');
+const { loadWasm } = require('../lib/wasm');
+
+// The shape of napi-rs's x0x.wasip1.cjs where it matters: prefers a .debug.wasm, checks existence, reads the
+// file next to itself, requires the runtime from the package's dependencies.
+const GLUE = `
+const __nodeFs = require('node:fs')
+const __nodePath = require('node:path')
+const { instantiateNapiModuleSync } = require('@napi-rs/wasm-runtime')
+let __wasmFilePath = __nodePath.join(__dirname, 'x0x.wasm32-wasip1.wasm')
+const __wasmDebugFilePath = __nodePath.join(__dirname, 'x0x.wasm32-wasip1.debug.wasm')
+if (__nodeFs.existsSync(__wasmDebugFilePath)) { __wasmFilePath = __wasmDebugFilePath }
+else if (!__nodeFs.existsSync(__wasmFilePath)) { throw new Error('missing wasm') }
+module.exports = instantiateNapiModuleSync(__nodeFs.readFileSync(__wasmFilePath))
+module.exports.pkgJson = JSON.parse(__nodeFs.readFileSync(__nodePath.join(__dirname, 'package.json'), 'utf8')).name
+`;
+
+function pkg() {
+  const d = h.tmpdir();
+  fs.writeFileSync(path.join(d, 'package.json'), '{"name":"x0x","version":"0.3.1"}');
+  fs.writeFileSync(path.join(d, 'x0x.wasip1.cjs'), GLUE);
+  const rt = path.join(d, 'node_modules', '@napi-rs', 'wasm-runtime');
+  fs.mkdirSync(rt, { recursive: true });
+  fs.writeFileSync(path.join(rt, 'package.json'), '{"name":"@napi-rs/wasm-runtime","version":"1.2.7","main":"index.js"}');
+  fs.writeFileSync(path.join(rt, 'index.js'), 'exports.instantiateNapiModuleSync = (b) => ({ loaded: Buffer.from(b).toString() })');
+  return d;
+}
+
+test('the glue gets the verified bytes, not a planted .wasm or .debug.wasm next to it', () => {
+  const d = pkg();
+  fs.writeFileSync(path.join(d, 'x0x.wasm32-wasip1.wasm'), 'planted');
+  fs.writeFileSync(path.join(d, 'x0x.wasm32-wasip1.debug.wasm'), 'planted debug');
+  const out = loadWasm(Buffer.from('verified'), { pkgDir: d, pkg: 'x0x' });
+  assert.equal(out.loaded, 'verified');
+  assert.equal(out.pkgJson, 'x0x', 'other reads go to the real fs');
+});
+
+test('missing runtime or glue → loader.load_failed naming what is missing', () => {
+  const d = pkg();
+  fs.rmSync(path.join(d, 'node_modules'), { recursive: true });
+  assert.throws(() => loadWasm(Buffer.from('x'), { pkgDir: d, pkg: 'x0x' }), (e) => e.code === 'loader.load_failed' && /wasm-runtime/.test(e.message));
+  assert.throws(() => loadWasm(Buffer.from('x'), { pkgDir: d, pkg: 'x0x', threads: true }), (e) => e.code === 'loader.load_failed' && /x0x\.wasi\.cjs/.test(e.message));
+});
