@@ -64,6 +64,22 @@ pub struct MemCache {
     budget: u64,
     max_file: u64,
     inner: RwLock<(u64, HashMap<String, CachedFile>)>,
+    loading: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// The right to load one key into the cache; released on drop.
+#[derive(Debug)]
+pub struct LoadSlot<'a> {
+    cache: &'a MemCache,
+    key: String,
+}
+
+impl Drop for LoadSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut l) = self.cache.loading.lock() {
+            l.remove(&self.key);
+        }
+    }
 }
 
 impl MemCache {
@@ -73,7 +89,18 @@ impl MemCache {
             budget,
             max_file: max_file.min(budget),
             inner: RwLock::new((0, HashMap::new())),
+            loading: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// Claims the loading of `key`: `None` if another request is loading it already (that request should be
+    /// served from storage meanwhile, so a burst of first requests never reads a big file into memory N times).
+    pub fn try_load(&self, key: &str) -> Option<LoadSlot<'_>> {
+        let mut l = self.loading.lock().ok()?;
+        l.insert(key.to_owned()).then(|| LoadSlot {
+            cache: self,
+            key: key.to_owned(),
+        })
     }
 
     /// Whether a file of `len` bytes may be cached.
@@ -433,6 +460,10 @@ mod tests {
     fn cache_budget() {
         let c = MemCache::new(100, 60);
         assert!(c.admits(60) && !c.admits(61));
+        let slot = c.try_load("a").unwrap();
+        assert!(c.try_load("a").is_none(), "one loader per key");
+        drop(slot);
+        assert!(c.try_load("a").is_some());
         c.insert(
             "a".into(),
             CachedFile::new(Bytes::from(vec![0; 60]), false, None),

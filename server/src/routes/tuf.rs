@@ -108,7 +108,12 @@ pub async fn target(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("target {}", path.as_str())))?;
     if let Some(h) = hash_prefix {
-        if st.cache.admits(len) {
+        let slot = if st.cache.admits(len) {
+            st.cache.try_load(&key)
+        } else {
+            None
+        };
+        if let Some(_slot) = slot {
             let bytes = st.store.read_target_all(&path).await?;
             let mut f = CachedFile::new(bytes, name.ends_with(".json"), None);
             f.etag = format!("\"{}\"", &h[..32]);

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Server benchmarks (not run in CI). Compares `x0x-dist serve` with nginx (Debian, sendfile on, access_log off,
+# 2 workers, its own -c config) serving the same repository directory on 127.0.0.1, alternating, medians of
+# ROUNDS runs of `wrk -t2 -c32 -d${DUR}s`:
+#   1. a 32 MiB target (hash-prefixed, immutable)            goal >= 1.0x nginx throughput
+#   2. a ~2 KiB metadata file (versioned, immutable)          goal >= 0.8x nginx req/s
+#   3. server RSS while 64 clients download the 32 MiB target
+#   4. server RSS growth during a 1 GiB upload                 goal <= 32 MiB
+#   5. resolve latency with 1,000 versions x 10 targets      goal p99 < 5 ms (wrk --latency, -c1 and -c32)
+# Usage: benches/server/run.sh            (env: ROUNDS=3 DUR=10 OUT=benches/server/results.md)
+# Needs: nginx, wrk, curl (scripts/setup.sh installs them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${ROUNDS:-3}
+DUR=${DUR:-10}
+OUT=${OUT:-benches/server/results.md}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+cargo build -q --release -p x0x-dist --example bench_repo
+BIN=$CARGO_TARGET_DIR/release/x0x-dist
+GEN=$CARGO_TARGET_DIR/release/examples/bench_repo
+W=$(mktemp -d /tmp/x0x-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# wrk's "Requests/sec" and "Transfer/sec" (normalised to MB/s).
+wrk_rps() { awk '/Requests\/sec/ {print $2}'; }
+wrk_mbs() { awk '/Transfer\/sec/ {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[A-Za-z]/,"",v); if (u=="GB") v*=1024; if (u=="KB") v/=1024; print v}'; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+echo "== setup in $W"
+REPO=$W/repo
+"$BIN" init --repo "$REPO" >/dev/null
+"$BIN" keygen --out "$W/pub.key" >/dev/null
+"$BIN" package add --repo "$REPO" x0x --publisher-key "$W/pub.key.pub" >/dev/null
+TOKEN=$("$BIN" token create --repo "$REPO" --package x0x 2>/dev/null)
+mkdir -p "$W/dist"
+head -c $((32 << 20)) /dev/urandom > "$W/dist/x0x.wasm32-wasip1.wasm"
+SP=$(port)
+"$BIN" serve --repo "$REPO" --listen "127.0.0.1:$SP" --log warn & SPID=$!; PIDS+=("$SPID")
+wait_port "$SP"
+"$BIN" publish --server "http://127.0.0.1:$SP" --token "$TOKEN" --key "$W/pub.key" --package x0x --version 1.0.0 "$W/dist/x0x.wasm32-wasip1.wasm" >/dev/null
+SHA=$(sha256sum "$W/dist/x0x.wasm32-wasip1.wasm" | cut -d' ' -f1)
+BIG="/tuf/targets/x0x/1.0.0/$SHA.x0x.wasm32-wasip1.wasm"
+# The metadata file closest to 2 KiB.
+META=$(cd "$REPO/metadata" && for f in [0-9]*.json; do echo "$(( $(stat -c %s "$f") - 2048 )) $f"; done | awk '{d=$1<0?-$1:$1; print d, $2}' | sort -n | head -1 | cut -d' ' -f2)
+META_SIZE=$(stat -c %s "$REPO/metadata/$META")
+echo "big target: $BIG; metadata: $META ($META_SIZE bytes)"
+
+NP=$(port)
+mkdir -p "$W/nginx"
+cat > "$W/nginx/nginx.conf" <<NGINX
+worker_processes 2;
+pid $W/nginx.pid;
+error_log $W/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  sendfile on; tcp_nopush on; access_log off; keepalive_requests 100000;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$NP;
+    location /tuf/metadata/ { alias $REPO/metadata/; }
+    location /tuf/targets/ { alias $REPO/targets/; }
+  }
+}
+NGINX
+nginx -c "$W/nginx/nginx.conf" -p "$W/nginx"
+wait_port "$NP"
+curl -fsS -o /dev/null "http://127.0.0.1:$NP$BIG" && curl -fsS -o /dev/null "http://127.0.0.1:$SP$BIG"
+cmp <(curl -fsS "http://127.0.0.1:$NP/tuf/metadata/$META") <(curl -fsS "http://127.0.0.1:$SP/tuf/metadata/$META")
+
+declare -A R
+for round in $(seq "$ROUNDS"); do
+  for who in x0x nginx; do
+    p=$SP; [ $who = nginx ] && p=$NP
+    out=$(wrk -t2 -c32 -d"${DUR}s" "http://127.0.0.1:$p$BIG")
+    R[big_$who]+="$(echo "$out" | wrk_mbs) "
+    out=$(wrk -t2 -c32 -d"${DUR}s" "http://127.0.0.1:$p/tuf/metadata/$META")
+    R[meta_$who]+="$(echo "$out" | wrk_rps) "
+    echo "round $round $who: big ${R[big_$who]}MB/s | meta ${R[meta_$who]}req/s"
+  done
+done
+big_x=$(echo ${R[big_x0x]} | tr ' ' '\n' | median); big_n=$(echo ${R[big_nginx]} | tr ' ' '\n' | median)
+meta_x=$(echo ${R[meta_x0x]} | tr ' ' '\n' | median); meta_n=$(echo ${R[meta_nginx]} | tr ' ' '\n' | median)
+
+echo "== RSS while 64 clients download 32 MiB"
+base=$(rss_kb "$SPID"); peak=$base
+wrk -t2 -c64 -d"${DUR}s" "http://127.0.0.1:$SP$BIG" > /dev/null & WP=$!
+while kill -0 $WP 2>/dev/null; do r=$(rss_kb "$SPID"); [ "$r" -gt "$peak" ] && peak=$r; sleep 0.2; done
+rss64=$((peak / 1024))
+
+echo "== RSS growth on a 1 GiB upload"
+kill "$SPID"; wait "$SPID" 2>/dev/null || true
+"$BIN" serve --repo "$REPO" --listen "127.0.0.1:$SP" --log warn --max-blob-bytes $((2 << 30)) & SPID=$!; PIDS+=("$SPID")
+wait_port "$SP"
+head -c $((1 << 30)) /dev/urandom > "$W/big.bin"
+GSHA=$(sha256sum "$W/big.bin" | cut -d' ' -f1)
+before=$(rss_kb "$SPID"); upeak=$before
+t0=$(date +%s.%N)
+curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer $TOKEN" -T "$W/big.bin" "http://127.0.0.1:$SP/api/v1/blobs/sha256/$GSHA" & CP=$!
+while kill -0 $CP 2>/dev/null; do r=$(rss_kb "$SPID"); [ "$r" -gt "$upeak" ] && upeak=$r; sleep 0.1; done
+wait $CP
+t1=$(date +%s.%N)
+up_growth=$(( (upeak - before) / 1024 ))
+up_rate=$(python3 -c "print(round(1024/($t1-$t0)))")
+rm -f "$W/big.bin"
+
+echo "== resolve with 1,000 versions x 10 targets"
+kill "$SPID"; wait "$SPID" 2>/dev/null || true
+R2=$W/repo2
+"$BIN" init --repo "$R2" >/dev/null
+"$BIN" package add --repo "$R2" x0x --publisher-key "$W/pub.key.pub" >/dev/null
+"$GEN" "$R2" "$W/pub.key" 1000
+"$BIN" serve --repo "$R2" --listen "127.0.0.1:$SP" --log warn & SPID=$!; PIDS+=("$SPID")
+wait_port "$SP"
+RURL="http://127.0.0.1:$SP/api/v1/packages/x0x/resolve?range=%5E5&target=x86_64-unknown-linux-gnu"
+curl -fsS "$RURL" | grep -q '"version":"5.99.0"'
+p99() { awk '/ 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}'; }
+res1=$(wrk -t1 -c1 -d"${DUR}s" --latency "$RURL")
+res32=$(wrk -t2 -c32 -d"${DUR}s" --latency "$RURL")
+p99_1=$(echo "$res1" | p99); rps_1=$(echo "$res1" | wrk_rps)
+p99_32=$(echo "$res32" | p99); rps_32=$(echo "$res32" | wrk_rps)
+
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+{
+  echo "| Benchmark | x0x-dist | nginx 1.22 | ratio | goal |"
+  echo "|---|---|---|---|---|"
+  echo "| 32 MiB target, \`wrk -t2 -c32 -d${DUR}s\`, median of $ROUNDS | ${big_x} MB/s | ${big_n} MB/s | $(ratio "$big_x" "$big_n")x | >= 1.0x |"
+  echo "| $META_SIZE B metadata (\`$META\`), same | ${meta_x} req/s | ${meta_n} req/s | $(ratio "$meta_x" "$meta_n")x | >= 0.8x |"
+  echo "| Server RSS peak, 64 clients downloading 32 MiB | ${rss64} MiB | | | |"
+  echo "| Server RSS growth during a 1 GiB upload (${up_rate} MiB/s) | ${up_growth} MiB | | | <= 32 MiB |"
+  echo "| resolve, 1,000 versions x 10 targets, 1 client: p99 / req/s | ${p99_1} ms / ${rps_1} | | | p99 < 5 ms |"
+  echo "| resolve, same, 32 clients: p99 / req/s | ${p99_32} ms / ${rps_32} | | | |"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); $(date -u +%F)."
+  echo "Runs per cell: x0x: ${R[big_x0x]}/ ${R[meta_x0x]}; nginx: ${R[big_nginx]}/ ${R[meta_nginx]}"
+} | tee "$OUT"

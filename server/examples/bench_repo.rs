@@ -1,0 +1,74 @@
+//! Benchmark fixture: gives package `x0x` of an initialised repository (with the package delegated to the key
+//! in PUBLISHER_KEY) one signed role listing VERSIONS versions × 10 platforms (synthetic hashes; resolve never
+//! reads blobs), then writes the next snapshot and timestamp with the online keys.
+//!
+//! `cargo run --release -p x0x-dist --example bench_repo -- REPO PUBLISHER_KEY [VERSIONS]`
+use std::path::PathBuf;
+
+use x0x_dist::publish::{commit, metadata_dir, write_atomic, OnlineKeys, Published};
+use x0x_dist_manifests::metadata::NewRole as _;
+use x0x_dist_manifests::{
+    PackageName, Platform, Sha256, SigningKey, TargetCustom, TargetFile, TargetPath, Targets,
+    Version,
+};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let repo = PathBuf::from(args.next().expect("REPO"));
+    let key = SigningKey::from_secret_file(&std::fs::read(args.next().expect("PUBLISHER_KEY"))?)?;
+    let versions: u64 = args.next().map_or(Ok(1000), |v| v.parse())?;
+    let pkg: PackageName = "x0x".parse()?;
+    let platforms: Vec<Platform> = [
+        "darwin-arm64",
+        "darwin-x64",
+        "linux-x64-gnu",
+        "linux-arm64-gnu",
+        "linux-x64-musl",
+        "linux-arm64-musl",
+        "win32-x64-msvc",
+        "linux-arm-gnueabihf",
+        "wasm32-wasip1-threads",
+        "wasm32-wasip1",
+    ]
+    .iter()
+    .map(|n| Platform::from_name(n))
+    .collect::<Result<_, _>>()?;
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::days(30);
+    let mut t = Targets::empty(1, expires);
+    for i in 0..versions {
+        let v: Version = format!("{}.{}.0", i / 100, i % 100).parse()?;
+        for p in &platforms {
+            let floor =
+                (p.info().libc == x0x_dist_manifests::Libc::Glibc).then(|| "2.17".to_owned());
+            let custom = TargetCustom::new(&pkg, &v, *p, floor);
+            let mut f = TargetFile::for_bytes(&[], Some(&custom));
+            f.length = 10_000_000 + i;
+            f.hashes.insert(
+                "sha256".into(),
+                Sha256::digest(format!("{v} {p}").as_bytes()).to_hex(),
+            );
+            t.targets
+                .insert(TargetPath::new(&pkg, &v, &p.file_name(&pkg))?, f);
+        }
+    }
+    let signed = x0x_dist_manifests::Signed::new(t, &[&key])?;
+    let bytes = signed.to_bytes();
+    write_atomic(&metadata_dir(&repo), "1.x0x.json", &bytes)?;
+    let cur = Published::load(&repo)?;
+    let keys = OnlineKeys::load(&repo, cur.root.signed())?;
+    let cfg = x0x_dist::config::TimestampConfig::default();
+    commit(
+        &repo,
+        &cur,
+        &[("x0x".to_owned(), 1)],
+        &keys,
+        &cfg,
+        time::OffsetDateTime::now_utc(),
+    )?;
+    eprintln!(
+        "wrote 1.x0x.json: {versions} versions × {} targets, {} bytes",
+        platforms.len(),
+        bytes.len()
+    );
+    Ok(())
+}
