@@ -209,7 +209,10 @@ class Resolver {
     try {
       cache.ensureDirs(this.cfg.cacheDir);
       const rec = {
-        v: 1,
+        v: 2,
+        anchorFile: this.anchorFile,
+        anchorFileId: statId(this.anchorFile),
+        anchorId: this.anchorId,
         pkg: this.pkg,
         version: this.version,
         platform: res.platform,

@@ -1,16 +1,15 @@
 'use strict';
 // The warm path of require('x0x'): everything needed to load an already verified binary from the cache,
-// and nothing more (fs, path, crypto; no host probing, no metadata parsing, no hashing of the binary), so
+// and nothing more (fs and path; no crypto, no host probing, no metadata parsing, no hashing of the binary), so
 // that a warm require costs about one dlopen. docs/loader.md ("Threat model of the warm path") explains why
 // a record is trusted; lib/loader.js writes records and does everything else.
 
 const fs = require('fs');
 const path = require('path');
-const crypto = require('crypto');
 const { readConfig } = require('./constants');
 
 function sha256(buf) {
-  return crypto.createHash('sha256').update(buf).digest('hex');
+  return require('crypto').createHash('sha256').update(buf).digest('hex');
 }
 
 /** Stat fields that change whenever a file is replaced or modified. */
@@ -45,30 +44,47 @@ function releaseOf(pkgDir) {
   throw fail('config.invalid', `cannot read the release version from ${pkgDir}/package.json`);
 }
 
+/** FNV-1a (32-bit), hex: names warm records without touching crypto (its first use costs ~0.3 ms). */
+function fnv1a(str) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < str.length; i += 1) {
+    h ^= str.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
 /** Everything both paths need: settings, release identity, trust anchor, the warm-record location. */
 function context(pkgDir, env = process.env) {
   const cfg = readConfig(env);
   const rel = releaseOf(pkgDir);
   const anchorFile = cfg.rootPath ? path.resolve(cfg.rootPath) : path.join(pkgDir, 'root.json');
-  let anchorBytes;
-  try {
-    anchorBytes = fs.readFileSync(anchorFile);
-  } catch (e) {
-    throw fail('config.invalid', `cannot read the trusted root ${anchorFile}${cfg.rootPath ? ' (X0X_DIST_ROOT)' : ''}`, e);
-  }
-  const anchorId = sha256(anchorBytes).slice(0, 32);
-  const key = sha256(
-    JSON.stringify([anchorId, rel.pkg, rel.version, process.platform, process.arch, cfg.forceWasm, process.execPath]),
-  ).slice(0, 40);
-  return {
+  const id = [anchorFile, rel.pkg, rel.version, process.platform, process.arch, cfg.forceWasm, process.execPath];
+  const name = `${rel.pkg}-${rel.version}-${process.platform}-${process.arch}-${cfg.forceWasm}-${fnv1a(JSON.stringify(id))}`;
+  const ctx = {
     pkgDir,
     cfg,
     ...rel,
     anchorFile,
-    anchorBytes,
-    anchorId,
-    recordPath: path.join(cfg.cacheDir, 'resolved', `${key}.json`),
+    recordPath: path.join(cfg.cacheDir, 'resolved', `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.json`),
   };
+  // The anchor's bytes and id are needed only off the warm path.
+  let bytes;
+  Object.defineProperty(ctx, 'anchorBytes', {
+    enumerable: true,
+    get() {
+      if (!bytes) {
+        try {
+          bytes = fs.readFileSync(anchorFile);
+        } catch (e) {
+          throw fail('config.invalid', `cannot read the trusted root ${anchorFile}${cfg.rootPath ? ' (X0X_DIST_ROOT)' : ''}`, e);
+        }
+      }
+      return bytes;
+    },
+  });
+  Object.defineProperty(ctx, 'anchorId', { enumerable: true, get: () => sha256(ctx.anchorBytes).slice(0, 32) });
+  return ctx;
 }
 
 /** The cheap host identity the warm path re-checks: node's binary and its ELF interpreter. */
@@ -111,7 +127,9 @@ function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {
   } catch {
     return null;
   }
-  if (rec.v !== 1 || rec.version !== ctx.version || !sameHost(rec.host) || !sameId(statId(rec.blob), rec.blobId)) return null;
+  if (rec.v !== 2 || rec.version !== ctx.version || rec.anchorFile !== ctx.anchorFile) return null;
+  // The trust anchor, node and its interpreter, and the blob are the files verified when the record was written.
+  if (!sameId(statId(ctx.anchorFile), rec.anchorFileId) || !sameHost(rec.host) || !sameId(statId(rec.blob), rec.blobId)) return null;
   if (path.dirname(rec.blob) !== path.join(ctx.cfg.cacheDir, 'blobs')) return null;
   log(`warm: ${rec.platform} from ${rec.blob}`);
   try {

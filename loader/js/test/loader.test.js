@@ -291,3 +291,12 @@ test('X0X_DIST_BUNDLE: an unpacked bundle directory works offline; a file that i
     (e) => e.candidates.every((c) => c.code === 'bundle.invalid'),
   );
 });
+
+test('a warm record is bound to the trust anchor: a replaced root.json sends require back to full verification', () => {
+  const s = setup();
+  resolver(s, { X0X_DIST_URL: s.fileUrl }).resolve();
+  assert.equal(resolver(s, {}).resolve().warm, true);
+  const other = new h.Repo(path.join(s.d, 'other'));
+  fs.writeFileSync(path.join(s.pkg, 'root.json'), other.anchor);
+  assert.throws(() => resolver(s, { X0X_DIST_URL: s.fileUrl }).resolve(), (e) => e.code === 'loader.no_candidate');
+});
