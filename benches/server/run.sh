@@ -51,6 +51,8 @@ echo "big target: $BIG; metadata: $META ($META_SIZE bytes)"
 
 NP=$(port)
 mkdir -p "$W/nginx"
+# nginx workers run unprivileged: let them read the served directories.
+chmod 755 "$W" "$REPO"; chmod -R a+rX "$REPO/metadata" "$REPO/targets" "$REPO/blobs"
 cat > "$W/nginx/nginx.conf" <<NGINX
 worker_processes 2;
 pid $W/nginx.pid;

@@ -123,8 +123,8 @@ impl ViewCache {
     /// The current view (rebuilt if the repository changed).
     pub async fn get(&self, st: &AppState) -> Result<Arc<RepoView>, ApiError> {
         let ts = publish::metadata_dir(&st.repo_dir).join("timestamp.json");
-        let stamp = tokio::fs::metadata(&ts)
-            .await
+        // A plain stat (microseconds on a local disk) instead of a trip through the blocking pool.
+        let stamp = std::fs::metadata(&ts)
             .ok()
             .and_then(|m| Some((m.modified().ok()?, m.len())));
         if let Ok(g) = self.0.read() {
