@@ -518,6 +518,64 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
         err("metadata.version_mismatch", 5),
     );
 
+    let snap_hi = sign(snapshot(1, &[("targets", 1), ("x0x", 2)]), &[&k.snapshot]);
+    let snap_lo = sign(snapshot(2, &[("targets", 1), ("x0x", 1)]), &[&k.snapshot]);
+    let ts_hi = sign(timestamp(1, &snap_hi, 1, FUTURE), &[&k.timestamp]);
+    let ts_lo = sign(timestamp(2, &snap_lo, 2, FUTURE), &[&k.timestamp]);
+    let c = "snapshot-role-rollback";
+    let (a, b) = (
+        out.case_file(c, "1.snapshot.json", snap_hi),
+        out.case_file(c, "2.snapshot.json", snap_lo),
+    );
+    let (ta, tb) = (
+        out.case_file(c, "timestamp.v1.json", ts_hi),
+        out.case_file(c, "timestamp.v2.json", ts_lo),
+    );
+    out.case(
+        c,
+        "The trusted snapshot lists x0x version 2; a newer snapshot lists x0x version 1.",
+        vec![
+            step("root", &format!("{V}/1.root.json")),
+            step("timestamp", &ta),
+            step("snapshot", &a),
+            step("timestamp", &tb),
+            step("snapshot", &b),
+        ],
+        err("metadata.rollback", 4),
+    );
+    let c = "timestamp-pins-older-snapshot";
+    let t1 = out.case_file(
+        c,
+        "timestamp.v1.json",
+        sign(timestamp(1, &snap1, 2, FUTURE), &[&k.timestamp]),
+    );
+    let t2 = out.case_file(
+        c,
+        "timestamp.v2.json",
+        sign(timestamp(2, &snap1, 1, FUTURE), &[&k.timestamp]),
+    );
+    out.case(
+        c,
+        "Timestamp version 1 pins snapshot version 2; timestamp version 2 pins snapshot version 1.",
+        vec![
+            step("root", &format!("{V}/1.root.json")),
+            step("timestamp", &t1),
+            step("timestamp", &t2),
+        ],
+        err("metadata.rollback", 2),
+    );
+    let f = out.case_file(
+        "delegated-wrong-signer",
+        "1.x0x.json",
+        sign(x0x_role(1, FUTURE), &[&k.targets]),
+    );
+    out.case(
+        "delegated-wrong-signer",
+        "Role x0x is signed by the top-level targets key, not by its delegated publisher key.",
+        chain(&ts_p, &snap_p, &tg_p, &f),
+        err("metadata.threshold_not_met", 5),
+    );
+
     // --- Wrong type, malformed, too large.
     out.case(
         "wrong-type",
