@@ -36,6 +36,7 @@ function timeIn(code, env = {}, runs = RUNS) {
     });
     if (r.status !== 0) throw new Error(`benchmark run failed: ${r.stderr}`);
     xs.push(Number(r.stdout));
+    if (process.env.BENCH_DEBUG) console.error(code.slice(0, 60), r.stdout);
   }
   return { median: median(xs), p90: p90(xs), runs: xs.length };
 }
@@ -97,6 +98,12 @@ async function main() {
   const rows = {};
   rows.warm = timeIn(`require(${JSON.stringify(pkg)})`, env);
   rows.napi = timeIn(`require(${JSON.stringify(napiJs)})`);
+  // The loader's own warm-path work (settings, record, four stats), modules already loaded, dlopen excluded.
+  const warmJs = JSON.stringify(path.join(pkg, 'lib', 'warm.js'));
+  rows.warmWork = timeIn(
+    `0; const W = require(${warmJs}); const t2 = process.hrtime.bigint(); if (!W.tryWarm(W.context(${JSON.stringify(pkg)}), { loadNative: () => ({}) })) throw new Error('not warm'); const ms = Number(process.hrtime.bigint() - t2) / 1e6; process.stdout.write(String(ms)); process.exit(0)`,
+    env,
+  );
   rows.dlopen = timeIn(`process.dlopen({ exports: {} }, ${JSON.stringify(path.join(napiDir, 'x0x.linux-x64-gnu.node'))})`);
   rows.verifyAlways = timeIn(`require(${JSON.stringify(pkg)})`, { ...env, X0X_DIST_VERIFY: 'always' });
   const cold = [];
@@ -125,6 +132,7 @@ async function main() {
     line('bare `process.dlopen`', rows.dlopen);
     line('**x0x loader, warm `require`**', rows.warm);
     line("napi-rs generated `index.js` `require`", rows.napi);
+    line("x0x loader's own warm-path work (modules loaded, dlopen excluded)", rows.warmWork);
     line('x0x loader, warm, `X0X_DIST_VERIFY=always`', rows.verifyAlways);
     line('x0x loader, cold (empty cache, file:// repo)', rows.cold);
     console.log();
