@@ -224,6 +224,7 @@ class HttpRepo {
             fs.writeSync(fd, c, 0, c.length, got);
             hash.update(c);
             got += c.length;
+            if (want.onProgress) want.onProgress(got, want.length);
           }
         } catch (e) {
           if (e.code && String(e.code).includes('.')) throw e;

@@ -51,7 +51,8 @@ async function fetchTarget(a, progress = () => {}) {
     const tmp = cache.tmpPath(a.cacheDir);
     try {
       progress(`downloading ${a.targetPath} (${info.length} bytes)`);
-      await repo.getTarget(urlPath, { length: info.length, sha256: sha }, tmp);
+      await repo.getTarget(urlPath, { length: info.length, sha256: sha, onProgress: progress.bytes }, tmp);
+      if (progress.bytes) progress.done();
       cache.publish(tmp, dest);
     } catch (e) {
       try {
@@ -79,8 +80,21 @@ function chainOf(e) {
 if (require.main === module) {
   const a = JSON.parse(process.argv[2]);
   const tty = process.stderr.isTTY;
+  const progress = (m) => tty && process.stderr.write(`x0x: ${m}\n`);
+  if (tty) {
+    // A one-line bar on a terminal (postinstall with foreground scripts, or a cold require in a shell).
+    let last = -1;
+    progress.bytes = (got, total) => {
+      const pct = total ? Math.floor((got * 100) / total) : 100;
+      if (pct === last) return;
+      last = pct;
+      const bar = '#'.repeat(Math.floor(pct / 5)).padEnd(20, '.');
+      process.stderr.write(`\rx0x: [${bar}] ${String(pct).padStart(3)}% of ${(total / 1048576).toFixed(1)} MiB`);
+    };
+    progress.done = () => process.stderr.write('\n');
+  }
   // Exit explicitly once the answer is written: a lingering socket must not keep require() waiting.
-  fetchTarget(a, (m) => tty && process.stderr.write(`x0x: ${m}\n`)).then(
+  fetchTarget(a, progress).then(
     (r) => process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0)),
     (e) => {
       const code = e.code && String(e.code).includes('.') ? e.code : 'internal';

@@ -300,3 +300,19 @@ test('a warm record is bound to the trust anchor: a replaced root.json sends req
   fs.writeFileSync(path.join(s.pkg, 'root.json'), other.anchor);
   assert.throws(() => resolver(s, { X0X_DIST_URL: s.fileUrl }).resolve(), (e) => e.code === 'loader.no_candidate');
 });
+
+test('a server slower than X0X_DIST_TIMEOUT_MS → network.unreachable after the retries, nothing cached', async () => {
+  const s = setup();
+  const srv = await serveChild(s.repo.dir, { delayMs: 3000 });
+  try {
+    const t0 = Date.now();
+    assert.throws(
+      () => resolver(s, { X0X_DIST_URL: srv.url, X0X_DIST_TIMEOUT_MS: '200', X0X_DIST_RETRIES: '1' }).resolve(),
+      (e) => e.candidates.every((c) => c.code === 'network.unreachable') && /timed out after 200 ms/.test(e.message),
+    );
+    assert.ok(Date.now() - t0 < 15000, 'timeouts are enforced');
+    assert.deepEqual(blobs(s.cache), []);
+  } finally {
+    await srv.close();
+  }
+});
