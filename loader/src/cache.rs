@@ -199,7 +199,7 @@ impl Cache {
         Ok(blob)
     }
 
-    /// Copies a cached blob to `dest` atomically (temp file in `dest`'s directory, then rename).
+    /// Copies a cached blob to `dest` atomically (temp file in `dest`'s directory, then rename), mode 0644.
     pub fn export(&self, blob: &Path, dest: &Path) -> Result<(), Error> {
         let dir = dest
             .parent()
@@ -214,6 +214,13 @@ impl Cache {
             std::process::id()
         ));
         std::fs::copy(blob, &tmp).map_err(Error::io("copy", blob))?;
+        // The copy is the user's file: writable by its owner (the blob it came from stays read-only).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
+                .map_err(Error::io("chmod", &tmp))?;
+        }
         std::fs::rename(&tmp, dest).map_err(Error::io("rename", &tmp))
     }
 }

@@ -175,10 +175,14 @@ impl Fetcher {
             .user_agent(concat!("x0x-dist-loader/", env!("CARGO_PKG_VERSION")));
         for path in &options.extra_ca_certs {
             let pem = std::fs::read(path).map_err(Error::io("read", path))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| Error::Config {
-                what: "CA certificate file",
+            let bad = || Error::Config {
+                what: "CA certificate file (no PEM certificate in it)",
                 value: path.display().to_string(),
-            })?;
+            };
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| bad())?;
+            if certs.is_empty() {
+                return Err(bad());
+            }
             for cert in certs {
                 builder = builder.add_root_certificate(cert);
             }

@@ -2,7 +2,7 @@
 # End-to-end: the real `x0x-dist` binary. init → keygen → package add → serve (127.0.0.1) → publish real ELF
 # fixtures → `fetch` (host best, --all-targets, --target, file://, offline, concurrent processes) → `doctor`;
 # then threats against the real server: a tampered blob (exit 4, target.digest_mismatch), a glibc-too-new
-# release (falls back to WASM, doctor says why).
+# release (falls back to WASM, doctor says why), a file that is not a bundle (bundle.invalid, exit 3).
 # Usage: loader/tests/cli-e2e.sh [path/to/x0x-dist]   (default: builds it with cargo)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,6 +43,9 @@ printf '\0asm\1\0\0\0two' > rel2/x0x.wasm32-wasip1.wasm
 # Best build for this host (x86_64 glibc here): the native one, byte-identical.
 "$B" fetch --server "$URL" --root "$ROOT" --package x0x --version '^0.3' --out o1 --cache c1 >/dev/null
 cmp o1/x0x.linux-x64-gnu.node rel1/x0x.linux-x64-gnu.node || fail "native build differs"
+# Again into the same directory (the cached blob is read-only; the exported copy is the user's, 0644).
+"$B" fetch --server "$URL" --root "$ROOT" --package x0x --version '^0.3' --out o1 --cache c1 >/dev/null
+[ "$(stat -c %a o1/x0x.linux-x64-gnu.node)" = 644 ] || fail "exported file mode $(stat -c %a o1/x0x.linux-x64-gnu.node)"
 # Every target, as JSON.
 "$B" fetch --server "$URL" --root "$ROOT" --package x0x --version 0.3.1 --all-targets --out o2 --cache c1 --json > all.json
 python3 - all.json <<'PY'
@@ -100,4 +103,7 @@ expect_status 4 target.digest_mismatch "$B" fetch --server "$URL" --root "$ROOT"
   --target wasm32-wasip1 --out o7 --cache c7
 [ ! -e o7/x0x.wasm32-wasip1.wasm ] || fail "tampered file was written"
 [ -z "$(ls c7/blobs)" ] || fail "tampered file entered the cache"
+# A file that is not a bundle: a clear code (real bundles: server/tests/bundle*.rs, .ci/stages/70-mirror.sh).
+printf 'not a bundle' > x.bundle
+expect_status 3 bundle.invalid "$B" fetch --bundle x.bundle --root "$ROOT" --package x0x --out o8
 echo "cli-e2e: ok"

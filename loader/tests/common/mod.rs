@@ -265,6 +265,29 @@ impl StaticServer {
 
     /// Starts serving `root` on a background runtime thread.
     pub fn start(root: &Path) -> Self {
+        Self::start_inner(root, None)
+    }
+
+    /// Starts serving `root` over HTTPS with the given PEM certificate chain and key.
+    pub fn start_tls(root: &Path, cert_pem: &Path, key_pem: &Path) -> Self {
+        use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_pem)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(key_pem).unwrap();
+        let config = tokio_rustls::rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        Self::start_inner(
+            root,
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+        )
+    }
+
+    fn start_inner(root: &Path, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
         let root = root.to_path_buf();
         let log = Arc::new(Mutex::new(Vec::new()));
         let faults = Arc::new(Faults::default());
@@ -281,9 +304,16 @@ impl StaticServer {
                 tx.send(listener.local_addr().unwrap()).unwrap();
                 loop {
                     let (sock, _) = listener.accept().await.unwrap();
-                    let (root, log, faults) = (root.clone(), log2.clone(), faults2.clone());
+                    let (root, log, faults, tls) =
+                        (root.clone(), log2.clone(), faults2.clone(), tls.clone());
                     tokio::spawn(async move {
-                        let _ = serve_one(sock, &root, &log, &faults).await;
+                        let _ = match tls {
+                            Some(acceptor) => match acceptor.accept(sock).await {
+                                Ok(stream) => serve_one(stream, &root, &log, &faults).await,
+                                Err(_) => Ok(()),
+                            },
+                            None => serve_one(sock, &root, &log, &faults).await,
+                        };
                     });
                 }
             });
@@ -299,8 +329,8 @@ fn take(counter: &AtomicUsize) -> bool {
         .is_ok()
 }
 
-async fn serve_one(
-    mut sock: tokio::net::TcpStream,
+async fn serve_one<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut sock: S,
     root: &Path,
     log: &Mutex<Vec<Logged>>,
     faults: &Faults,
@@ -388,7 +418,8 @@ async fn serve_one(
         return Ok(());
     }
     sock.write_all(slice).await?;
-    sock.flush().await
+    sock.flush().await?;
+    sock.shutdown().await
 }
 
 /// A payload of `n` pseudo-random bytes (distinct per `seed`).
