@@ -244,6 +244,26 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(io("reading", path))
 }
 
+/// Reads a metadata file, refusing (before reading it all) anything over the largest role size limit.
+fn read_metadata(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    const LIMIT: usize = <Targets as x0x_dist_manifests::Role>::MAX_SIZE;
+    let f = std::fs::File::open(path).map_err(io("reading", path))?;
+    let mut buf = Vec::new();
+    f.take(LIMIT as u64 + 1)
+        .read_to_end(&mut buf)
+        .map_err(io("reading", path))?;
+    if buf.len() > LIMIT {
+        return Err(x0x_dist_manifests::Error::TooLarge {
+            what: path.display().to_string(),
+            len: buf.len(),
+            limit: LIMIT,
+        }
+        .into());
+    }
+    Ok(buf)
+}
+
 /// A fresh ed25519 key from the operating system's randomness.
 pub fn generate_key() -> SigningKey {
     use rand::RngCore as _;
@@ -398,17 +418,19 @@ pub fn load_trusted(
     if trusted_root.is_none() && !first.exists() {
         return Err(RepoError::NotFound(dir.to_owned()));
     }
-    let mut set = TrustedSet::new(&read(trusted_root.unwrap_or(&first))?, now)?;
+    let mut set = TrustedSet::new(&read_metadata(trusted_root.unwrap_or(&first))?, now)?;
     let start = set.root().signed().version;
     for v in (start + 1)..=latest_root_version(&l).max(start) {
-        set.update_root(&read(&l.metadata_file(&format!("{v}.root.json")))?)?;
+        set.update_root(&read_metadata(&l.metadata_file(&format!("{v}.root.json")))?)?;
     }
-    set.update_timestamp(&read(&l.metadata_file("timestamp.json"))?)?;
+    set.update_timestamp(&read_metadata(&l.metadata_file("timestamp.json"))?)?;
     let sv = set
         .timestamp()
         .map(|t| t.signed().snapshot_meta().version)
         .unwrap_or_default();
-    set.update_snapshot(&read(&l.metadata_file(&format!("{sv}.snapshot.json")))?)?;
+    set.update_snapshot(&read_metadata(
+        &l.metadata_file(&format!("{sv}.snapshot.json")),
+    )?)?;
     let snap = set
         .snapshot()
         .map(|s| s.signed().meta.clone())
@@ -417,7 +439,9 @@ pub fn load_trusted(
         .get("targets.json")
         .ok_or_else(|| RepoError::Corrupt("snapshot does not list targets.json".to_owned()))?
         .version;
-    set.update_targets(&read(&l.metadata_file(&format!("{tv}.targets.json")))?)?;
+    set.update_targets(&read_metadata(
+        &l.metadata_file(&format!("{tv}.targets.json")),
+    )?)?;
     // Delegated roles, breadth-first from `targets`, each verified with its delegator's keys.
     let mut queue = vec!["targets".to_owned()];
     while let Some(delegator) = queue.pop() {
@@ -434,7 +458,7 @@ pub fn load_trusted(
                 continue;
             }
             set.update_delegated(
-                &read(&l.metadata_file(&format!("{}.{role}.json", m.version)))?,
+                &read_metadata(&l.metadata_file(&format!("{}.{role}.json", m.version)))?,
                 &role,
                 &delegator,
             )?;
@@ -473,7 +497,7 @@ pub fn verify(
         ..VerifyReport::default()
     };
     // `root.json` must be the latest root.
-    let latest = read(&l.metadata_file(&format!("{}.root.json", report.root_version)))?;
+    let latest = read_metadata(&l.metadata_file(&format!("{}.root.json", report.root_version)))?;
     if let Ok(copy) = std::fs::read(l.metadata_file("root.json")) {
         if copy != latest {
             return Err(RepoError::Corrupt(format!(
@@ -709,6 +733,18 @@ mod tests {
 
     fn now() -> OffsetDateTime {
         OffsetDateTime::now_utc()
+    }
+
+    #[test]
+    fn oversized_metadata_is_refused_before_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        init(dir.path(), now(), &Expiry::default()).unwrap();
+        let huge = vec![b' '; 17 * 1024 * 1024];
+        std::fs::write(dir.path().join("metadata/timestamp.json"), huge).unwrap();
+        assert_eq!(
+            verify(dir.path(), None, now()).unwrap_err().code(),
+            "metadata.too_large"
+        );
     }
 
     #[test]
