@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 /// Exit statuses: 0 ok, 1 internal, 2 usage, 3 trust failure, 4 integrity failure, 5 not found, 6 conflict,
 /// 7 network, 8 local I/O, 9 auth, 10 no usable binary (full list: docs/error-codes.md).
 #[derive(Parser)]
-#[command(name = "x0x-dist", version, about, long_about = None)]
+#[command(name = "x0x-dist", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
