@@ -199,7 +199,7 @@ class Resolver {
     }
     const p = path.join(dir, file);
     try {
-      return { bytes: fs.readFileSync(p), label: `${name}/${file}` };
+      return { bytes: fs.readFileSync(p), label: `${name}/${file}`, file: p };
     } catch {
       return null;
     }
@@ -272,7 +272,17 @@ class Resolver {
     if (cached) return result(cached.blob, cached.bytes, 'cache');
     const pp = this.fromPlatformPackage(cand, file);
     if (pp) {
-      const blob = this.admit(pp.bytes, info, cand.kind, pp.label);
+      let blob;
+      try {
+        blob = this.admit(pp.bytes, info, cand.kind, pp.label);
+      } catch (e) {
+        if (e.code !== 'io.error') throw e;
+        // Read-only cache (e.g. a read-only home directory): the bytes just matched the signed hash, so load
+        // the package's own file (same trust domain as this loader's code); no warm record without a cache.
+        this.log(`cache not writable (${e.message}); loading ${pp.label} in place`);
+        const exports = this.load(cand, pp.file, pp.bytes);
+        return { exports, platform: cand.name, kind: cand.kind, source: 'platform-package', file: pp.file, target: targetPath };
+      }
       return result(blob, pp.bytes, 'platform-package');
     }
     if (!this.repoConfigured()) {

@@ -316,3 +316,29 @@ test('a server slower than X0X_DIST_TIMEOUT_MS → network.unreachable after the
     await srv.close();
   }
 });
+
+test('read-only cache directory: an installed platform package still verifies and loads in place', { skip: process.getuid && process.getuid() === 0 && 'root ignores directory permissions' }, () => {
+  const s = setup({ embed: true });
+  const dir = path.join(s.pkg, 'node_modules', '@x0x', 'core-linux-x64-gnu');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"@x0x/core-linux-x64-gnu","version":"0.3.1"}');
+  fs.writeFileSync(path.join(dir, 'x0x.linux-x64-gnu.node'), 'native bytes v0.3.1');
+  fs.mkdirSync(s.cache, { mode: 0o555 });
+  const r = resolver(s, {}).resolve();
+  assert.equal(r.source, 'platform-package');
+  assert.equal(r.file, path.join(dir, 'x0x.linux-x64-gnu.node'));
+});
+
+test('unwritable cache path: an installed platform package still verifies and loads in place', () => {
+  const s = setup({ embed: true });
+  const dir = path.join(s.pkg, 'node_modules', '@x0x', 'core-linux-x64-gnu');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), '{"name":"@x0x/core-linux-x64-gnu","version":"0.3.1"}');
+  fs.writeFileSync(path.join(dir, 'x0x.linux-x64-gnu.node'), 'native bytes v0.3.1');
+  // A regular file where the cache directory should be: mkdir fails even for root.
+  fs.writeFileSync(s.cache, 'not a directory');
+  const r = resolver(s, {}).resolve();
+  assert.equal(r.source, 'platform-package');
+  assert.equal(r.exports.bytes, 'native bytes v0.3.1');
+  assert.equal(r.file, path.join(dir, 'x0x.linux-x64-gnu.node'));
+});
