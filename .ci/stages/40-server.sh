@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo fmt -p x0x-dist -- --check
 cargo clippy -p x0x-dist --all-targets -- -D warnings
-tests=(serving publishing uploads openapi timestamp_refresh cli_publish shutdown crash_recovery disk_full)
+tests=(serving publishing uploads openapi timestamp_refresh cli_publish shutdown python_tuf crash_recovery disk_full)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
 timeout 900 cargo test -p x0x-dist --lib "${args[@]}" -- --include-ignored
