@@ -20,6 +20,7 @@ const path = require('path');
 const crypto = require('crypto');
 const { err } = require('./errors');
 const { DEFAULTS } = require('./constants');
+const { fileId, sameId } = require('./warm');
 
 const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -220,8 +221,6 @@ function withLockSync(cacheDir, name, done, fn, opts = {}) {
     delay = Math.min(200, delay * 2);
   }
 }
-
-const { fileId, sameId } = require('./warm');
 
 module.exports = {
   dirs,
