@@ -246,11 +246,19 @@ class Resolver {
     const file = fileName(this.pkg, cand);
     const targetPath = `${this.pkg}/${this.version}/${file}`;
     let info = this.lookup(targetPath);
-    if (!info && this.canFetch()) {
+    if (!info && this.canFetch() && !this.refreshed) {
       this.log(`${targetPath}: not in local metadata, asking ${this.cfg.bundle ? 'the bundle' : 'the repository'}`);
       // Metadata only: the ABI check below may skip this candidate without downloading it.
-      this.runWorker(targetPath, cand.kind, 'refresh');
-      this._local = null;
+      // One online update per resolution: once fresh, a target missing from it is missing.
+      this.refreshed = true;
+      try {
+        this.runWorker(targetPath, cand.kind, 'refresh');
+      } catch (e) {
+        if (e.code !== 'target.not_found') this.refreshed = false;
+        throw e;
+      } finally {
+        this._local = null; // the worker may have persisted newer metadata either way
+      }
       info = this.lookup(targetPath);
     }
     if (!info) throw err('target.not_found', `no verified metadata lists ${targetPath}`);
