@@ -252,9 +252,14 @@ impl IntoResponse for ApiError {
             chain.push_str(&s.to_string());
             src = s.source();
         }
+        let full = format!("{detail}{chain}");
         if status.is_client_error() {
             // Client mistakes: say what went wrong, including the cause (e.g. the stalled upload).
-            detail.push_str(&chain);
+            detail.clone_from(&full);
+        } else if !matches!(self, Self::StorageFull(_)) {
+            // Server faults: the full message (paths, OS errors) goes to the log, not to the client.
+            "internal server error; the server log has the details (match the x-request-id)"
+                .clone_into(&mut detail);
         }
         let body = ErrorBody {
             code: self.code().to_owned(),
@@ -268,7 +273,7 @@ impl IntoResponse for ApiError {
             }
         }
         if status.is_server_error() {
-            resp.extensions_mut().insert(ErrorLogged(chain));
+            resp.extensions_mut().insert(ErrorLogged(full));
         }
         resp
     }

@@ -1,0 +1,105 @@
+//! Logging policy: client errors (4xx) are logged at `info`, never `error`; server errors (5xx) are logged at
+//! `error` with their cause; every logged request carries its request id.
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::StatusCode;
+use common::*;
+
+#[derive(Clone, Default)]
+struct Buf(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
+    type Writer = Buf;
+    fn make_writer(&'a self) -> Buf {
+        self.clone()
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn client_errors_are_not_logged_as_errors_server_errors_are() {
+    let buf = Buf::default();
+    let sub = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(buf.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(sub);
+    let fx = repo(1);
+    let st = fx.state().await;
+    // 4xx: unknown file, bad name, missing token.
+    assert_eq!(
+        get(&st, "/tuf/metadata/9.root.json").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&st, "/tuf/metadata/..json").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        put_blob(&st, None, b"x").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rejected: Vec<_> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request rejected")
+        .collect();
+    assert_eq!(rejected.len(), 3, "{logs}");
+    assert!(
+        rejected.iter().all(|l| l["level"] == "INFO"
+            && l["fields"]["request_id"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())),
+        "{logs}"
+    );
+    assert!(
+        !lines.iter().any(|l| l["level"] == "ERROR"),
+        "4xx logged as error: {logs}"
+    );
+
+    // 5xx: the repository lost its timestamp under the server.
+    std::fs::remove_file(fx.path().join("metadata/timestamp.json")).unwrap();
+    let r = get(&st, "/api/v1/packages").await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+    );
+    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let errors: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["level"] == "ERROR")
+        .collect();
+    assert_eq!(errors.len(), 1, "{logs}");
+    assert_eq!(errors[0]["fields"]["status"], 500);
+    assert_eq!(errors[0]["fields"]["path"], "/api/v1/packages");
+    // The cause goes to the log, not to the client.
+    assert!(
+        errors[0]["fields"]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("timestamp.json"),
+        "{logs}"
+    );
+    assert!(!r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("timestamp.json"));
+}
