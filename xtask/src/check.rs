@@ -17,8 +17,8 @@ use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 use object::macho;
-use object::read::macho::MachHeader;
-use object::{Endianness, Object, ObjectSymbol};
+use object::read::macho::{MachHeader, Nlist};
+use object::Endianness;
 
 use crate::build::Ctx;
 use crate::report::{Check, Entry, Report};
@@ -326,12 +326,21 @@ fn inspect_macho(path: &Path, platform: &str) -> Result<String> {
     if arch == "arm64" && !signed {
         bail!("no code signature (arm64 macOS refuses unsigned code)");
     }
-    let file = object::File::parse(&*bytes)?;
-    let exported = file.symbols().any(|s| {
-        s.is_global()
-            && s.is_definition()
-            && s.name_bytes().ok() == Some(b"_napi_register_module_v1".as_slice())
-    });
+    // The symbol table straight from LC_SYMTAB (object's full-file parser rejects zig's segment layout).
+    let mut exported = false;
+    let mut cmds = header.load_commands(endian, &*bytes, 0)?;
+    while let Some(cmd) = cmds.next()? {
+        if let Some(symtab) = cmd.symtab()? {
+            let table = symtab.symbols::<macho::MachHeader64<Endianness>, _>(endian, &*bytes)?;
+            exported = table.iter().any(|n| {
+                let external_defined =
+                    n.n_type() & macho::N_EXT != 0 && n.n_type() & macho::N_TYPE == macho::N_SECT;
+                external_defined
+                    && n.name(endian, table.strings()).ok()
+                        == Some(b"_napi_register_module_v1".as_slice())
+            });
+        }
+    }
     if !exported {
         bail!("_napi_register_module_v1 is not exported");
     }
