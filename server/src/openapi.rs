@@ -98,6 +98,7 @@ pub fn document() -> Value {
                         err_responses(&[("400", "Rejected metadata (stable code)"), ("401", "No or unknown token"), ("403", "Token not scoped to this package"), ("404", "Unknown package"), ("409", "Concurrent publish, replayed version, changed target or existing version"), ("507", "Storage full")])),
                 },
             },
+            "/": {"get": {"summary": "Web UI: trust status, packages, platform matrix, hashes and expiry (HTML)", "responses": {"200": {"description": "text/html"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
             "/readyz": {"get": {"summary": "Readiness: repository loaded, timestamp valid", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},

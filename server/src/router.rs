@@ -11,7 +11,7 @@ use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::error::{ApiError, ErrorLogged};
-use crate::routes::{blobs, ops, packages, tuf};
+use crate::routes::{blobs, ops, packages, tuf, ui};
 use crate::state::AppState;
 
 /// Header carrying the request id (set if the client did not send one, echoed in the response).
@@ -30,6 +30,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/packages/{name}/resolve"),
     ("get", "/api/v1/packages/{name}/role"),
     ("post", "/api/v1/packages/{name}/role"),
+    ("get", "/"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
@@ -60,6 +61,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             put(blobs::put).head(blobs::head),
         )
         .merge(api)
+        .route("/", get(ui::index))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -3,3 +3,4 @@ pub mod blobs;
 pub mod ops;
 pub mod packages;
 pub mod tuf;
+pub mod ui;
