@@ -55,9 +55,9 @@ function fnv1a(str) {
 }
 
 /** Everything both paths need: settings, release identity, trust anchor, the warm-record location. */
-function context(pkgDir, env = process.env) {
+function context(pkgDir, env = process.env, release = null) {
   const cfg = readConfig(env);
-  const rel = releaseOf(pkgDir);
+  const rel = release || releaseOf(pkgDir);
   const anchorFile = cfg.rootPath ? path.resolve(cfg.rootPath) : path.join(pkgDir, 'root.json');
   const id = [anchorFile, rel.pkg, rel.version, process.platform, process.arch, cfg.forceWasm, process.execPath];
   const name = `${rel.pkg}-${rel.version}-${process.platform}-${process.arch}-${cfg.forceWasm}-${fnv1a(JSON.stringify(id))}`;
@@ -148,9 +148,9 @@ function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {
   }
 }
 
-/** require('x0x'): warm path inline, the full resolver only when needed. */
-function load(pkgDir) {
-  const ctx = context(pkgDir);
+/** require('x0x'): warm path inline, the full resolver only when needed. `release`: {pkg, version, scope} if known. */
+function load(pkgDir, release = null) {
+  const ctx = context(pkgDir, process.env, release);
   const log = ctx.cfg.debug ? (m) => process.stderr.write(`x0x-loader: ${m}\n`) : undefined;
   const warm = tryWarm(ctx, { log });
   if (warm) return warm.exports;
