@@ -35,7 +35,8 @@ const PACKAGE: &str = "x0x";
 pub fn run(args: &DemoArgs) -> Result<()> {
     let ws = workspace()?;
     let data = absolute(&ws, &args.data);
-    std::fs::create_dir_all(&data).with_context(|| format!("failed to create {}", data.display()))?;
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("failed to create {}", data.display()))?;
     let build_dir = data.join("build");
     let repo = data.join("repo");
     let key = data.join("publisher.key");
@@ -56,7 +57,11 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     if !args.no_build {
         if !ws.join(".toolchains/rustc-wasi").exists() {
             step("installing the WASM toolchain (scripts/toolchains.sh; first run only)");
-            run_cmd(Command::new("bash").arg(ws.join("scripts/toolchains.sh")).current_dir(&ws))?;
+            run_cmd(
+                Command::new("bash")
+                    .arg(ws.join("scripts/toolchains.sh"))
+                    .current_dir(&ws),
+            )?;
         }
         step("building the core for this host and wasm32-wasip1");
         let me = std::env::current_exe().context("failed to find the xtask binary")?;
@@ -91,7 +96,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
             .output()
             .context("failed to run x0x-dist token create")?;
         if !out.status.success() {
-            bail!("x0x-dist token create failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "x0x-dist token create failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         write_secret(&token_file, String::from_utf8_lossy(&out.stdout).trim())?;
     }
@@ -113,9 +121,14 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     wait_ready(&url, &mut server.0)?;
 
     if is_published(&url, &version) {
-        step(&format!("{PACKAGE} {version} is already published (versions are immutable); serving it"));
+        step(&format!(
+            "{PACKAGE} {version} is already published (versions are immutable); serving it"
+        ));
     } else {
-        step(&format!("publishing {PACKAGE} {version} ({} files)", files.len()));
+        step(&format!(
+            "publishing {PACKAGE} {version} ({} files)",
+            files.len()
+        ));
         let mut publish = Command::new(&bin);
         publish
             .arg("publish")
@@ -135,7 +148,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     println!("  packages:      {url}/api/v1/packages/{PACKAGE}");
     println!("  web UI:        {url}/");
     println!("  TUF metadata:  {url}/tuf/metadata/timestamp.json");
-    println!("  trusted root:  {}", repo.join("metadata/1.root.json").display());
+    println!(
+        "  trusted root:  {}",
+        repo.join("metadata/1.root.json").display()
+    );
     println!();
     println!("Install and load it from another shell:");
     println!("  mkdir /tmp/x0x-try && cd /tmp/x0x-try && npm init -y >/dev/null");
@@ -180,9 +196,14 @@ fn run_cmd(cmd: &mut Command) -> Result<()> {
     let shown = format!(
         "{} {}",
         cmd.get_program().to_string_lossy(),
-        cmd.get_args().map(OsStr::to_string_lossy).collect::<Vec<_>>().join(" ")
+        cmd.get_args()
+            .map(OsStr::to_string_lossy)
+            .collect::<Vec<_>>()
+            .join(" ")
     );
-    let status = cmd.status().with_context(|| format!("failed to run {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("failed to run {shown}"))?;
     if !status.success() {
         bail!("`{shown}` failed ({status})");
     }
@@ -191,7 +212,10 @@ fn run_cmd(cmd: &mut Command) -> Result<()> {
 
 fn workspace() -> Result<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    Ok(dir.parent().context("xtask has no parent directory")?.to_path_buf())
+    Ok(dir
+        .parent()
+        .context("xtask has no parent directory")?
+        .to_path_buf())
 }
 
 fn absolute(ws: &Path, p: &Path) -> PathBuf {
@@ -203,14 +227,17 @@ fn absolute(ws: &Path, p: &Path) -> PathBuf {
 }
 
 fn target_dir(ws: &Path) -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| ws.join("target"), |d| absolute(ws, Path::new(&d)))
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| ws.join("target"), |d| absolute(ws, Path::new(&d)))
 }
 
 /// The version of the core: `core/package.json`'s, which is what the npm package carries.
 fn core_version(ws: &Path) -> Result<String> {
     let path = ws.join("core/package.json");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("failed to read {}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("failed to parse {}", path.display()))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("failed to read {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("failed to parse {}", path.display()))?;
     v["version"]
         .as_str()
         .map(str::to_owned)
@@ -222,8 +249,11 @@ fn release_files(build_dir: &Path) -> Result<Vec<PathBuf>> {
     let report = build_dir.join("build-report.json");
     let text = std::fs::read_to_string(&report)
         .with_context(|| format!("failed to read {} (build the core first)", report.display()))?;
-    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("failed to parse {}", report.display()))?;
-    let targets = v["targets"].as_array().with_context(|| format!("{} lists no targets", report.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("failed to parse {}", report.display()))?;
+    let targets = v["targets"]
+        .as_array()
+        .with_context(|| format!("{} lists no targets", report.display()))?;
     let files: Vec<PathBuf> = targets
         .iter()
         .filter_map(|t| t["file"].as_str())
@@ -255,7 +285,11 @@ fn http_get_status(addr: &str, path: &str) -> Option<u16> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).ok()?;
     let line = std::str::from_utf8(&buf[..n]).ok()?;
@@ -269,7 +303,14 @@ fn is_published(url: &str, version: &str) -> bool {
     http_get_status(addr, &path) == Some(200)
 }
 
-fn pack(ws: &Path, repo: &Path, url: &str, build_dir: &Path, version: &str, data: &Path) -> Result<PathBuf> {
+fn pack(
+    ws: &Path,
+    repo: &Path,
+    url: &str,
+    build_dir: &Path,
+    version: &str,
+    data: &Path,
+) -> Result<PathBuf> {
     let out = Command::new("node")
         .current_dir(ws)
         .arg(ws.join("loader/js/scripts/pack.js"))
@@ -286,7 +327,12 @@ fn pack(ws: &Path, repo: &Path, url: &str, build_dir: &Path, version: &str, data
     if !out.status.success() {
         bail!("packing the x0x npm package failed ({})", out.status);
     }
-    let path = String::from_utf8_lossy(&out.stdout).trim().lines().last().unwrap_or_default().to_owned();
+    let path = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_owned();
     if path.is_empty() {
         bail!("pack.js printed no package path");
     }
