@@ -1,6 +1,8 @@
 'use strict';
-// TUF 1.0 metadata verification (theupdateframework.io, §5 "Detailed client workflow"), mirroring
-// python-tuf's TrustedMetadataSet so both clients accept and reject the same repositories:
+// TUF 1.0 metadata verification (theupdateframework.io, §5 "Detailed client workflow"), with the semantics of
+// the Rust crate (manifests/src/verify.rs; the shared vectors in manifests/vectors pin every result and code)
+// and of python-tuf's TrustedMetadataSet, so all three accept and reject the same repositories. As in the Rust
+// crate, a newer timestamp/snapshot may follow a loaded one (the loaded one is the rollback reference).
 //
 // - root rotation: N+1.root.json must be signed by a threshold of the trusted root's root keys AND of its
 //   own, and carry exactly version N+1; the final root must not be expired before timestamp is accepted.
