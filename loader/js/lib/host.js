@@ -70,8 +70,27 @@ function libcFromInterpreter(interp) {
 }
 
 /**
+ * libc family from the libraries mapped into this process (/proc/self/maps): the evidence left when node was
+ * started through an explicit loader (`ld-musl-x86_64.so.1 node ...`), where process.execPath is the loader
+ * itself and has no PT_INTERP.
+ */
+function libcFromMaps(maps) {
+  let text = maps;
+  if (text === undefined) {
+    try {
+      text = fs.readFileSync('/proc/self/maps', 'latin1');
+    } catch {
+      return null;
+    }
+  }
+  if (/ld-musl-[^/\s]*\.so|-linux-musl\/libc\.so|\/libc\.musl-/.test(text)) return 'musl';
+  if (/\/libc\.so\.6\b|\/ld-linux[^/\s]*\.so/.test(text)) return 'gnu';
+  return null;
+}
+
+/**
  * Detect the host.
- * @param {{platform?: string, arch?: string, glibc?: string|null, interpreter?: string|null}} [override]
+ * @param {{platform?: string, arch?: string, glibc?: string|null, interpreter?: string|null, maps?: string}} [override]
  *   test seam: replaces the corresponding evidence
  */
 function detectHost(override = {}) {
@@ -100,6 +119,12 @@ function detectHost(override = {}) {
     else if (glibc) {
       host.libc = 'gnu';
       host.glibc = glibc;
+    } else {
+      const fromMaps = override.maps !== undefined ? libcFromMaps(override.maps) : libcFromMaps();
+      if (fromMaps) {
+        host.libc = fromMaps;
+        host.evidence.push(`/proc/self/maps: ${fromMaps} libc mapped`);
+      }
     }
   }
   host.wasmThreads = (() => {
@@ -148,6 +173,7 @@ module.exports = {
   glibcFloor,
   elfInterpreter,
   libcFromInterpreter,
+  libcFromMaps,
   parseVersion,
   cmpVersion,
 };

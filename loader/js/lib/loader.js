@@ -129,7 +129,8 @@ class Resolver {
       timeoutMs: this.cfg.timeoutMs,
       retries: this.cfg.retries,
     };
-    const r = spawnSync(process.execPath, [path.join(__dirname, 'worker.js'), JSON.stringify(args)], {
+    const [exe, pre] = nodeCommand();
+    const r = spawnSync(exe, [...pre, path.join(__dirname, 'worker.js'), JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', this.progress ? 'inherit' : 'pipe'],
       env: this.env,
       maxBuffer: 1 << 20,
@@ -360,6 +361,18 @@ class Resolver {
     }
     throw noCandidate(this, host, attempts, candidates);
   }
+}
+
+/**
+ * How to start another node like this one. When node was started through an explicit dynamic loader
+ * (`ld-musl-x86_64.so.1 /path/node ...`, as on hosts where node's own PT_INTERP is missing), process.execPath
+ * is that loader and process.argv0 the node binary: the child must be started the same way.
+ */
+function nodeCommand() {
+  const exe = process.execPath;
+  const argv0 = process.argv0;
+  if (/^(ld-|libc\.so)/.test(path.basename(exe)) && argv0 && argv0 !== exe && path.isAbsolute(argv0)) return [exe, [argv0]];
+  return [exe, []];
 }
 
 function flatten(e) {

@@ -102,7 +102,9 @@ function hostIdentity(interpreter) {
 
 function sameHost(a) {
   if (!a || !sameId(statId(a.exec), a.execId)) return false;
-  return !a.interp || sameId(statId(a.interp), a.interpId);
+  if (!a.interp) return true;
+  // An interpreter that did not exist when recorded (node started through an explicit loader) must still not.
+  return a.interpId ? sameId(statId(a.interp), a.interpId) : statId(a.interp) === null;
 }
 
 function loadNative(file) {

@@ -64,3 +64,13 @@ test('the built-in table agrees with manifests/vectors/platforms.json (the singl
   }
   return undefined;
 });
+
+test('node started through an explicit musl loader: /proc/self/maps decides', () => {
+  const maps = '7f00-7f01 r-xp 0 08:01 1 /opt/musl/usr/lib/x86_64-linux-musl/libc.so\n7f02-7f03 r-xp 0 08:01 2 /opt/node/bin/node\n';
+  const h = host.detectHost({ platform: 'linux', arch: 'x64', glibc: null, interpreter: null, maps });
+  assert.equal(h.libc, 'musl');
+  assert.equal(host.rankCandidates(h, table())[0].name, 'linux-x64-musl');
+  assert.equal(host.libcFromMaps('7f00 r-xp 0 0 1 /lib/ld-musl-aarch64.so.1\n'), 'musl');
+  assert.equal(host.libcFromMaps('7f00 r-xp 0 0 1 /usr/lib/x86_64-linux-gnu/libc.so.6\n'), 'gnu');
+  assert.equal(host.libcFromMaps(''), null);
+});
