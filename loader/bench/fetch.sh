@@ -25,7 +25,7 @@ BLOB_URL="$URL/tuf/targets/x0x/1.0.0/$(ls repo/targets/x0x/1.0.0/ | head -1)"
 F="$B fetch --server $URL --root $ROOT --package x0x --version 1.0.0 --target wasm32-wasip1"
 hyperfine -N --warmup 2 --runs 15 --export-json h.json \
   -n cold --prepare "rm -rf $W/cold $W/out1" "$F --cache $W/cold --out $W/out1" \
-  -n warm "$F --cache $W/warm --out $W/out2" \
+  -n warm --prepare true "$F --cache $W/warm --out $W/out2" \
   -n curl+sha256sum --prepare "rm -f $W/c.bin" "bash -c 'curl -s -o $W/c.bin $BLOB_URL && sha256sum $W/c.bin'" >/dev/null
 python3 - h.json <<'PY'
 import json, sys, datetime, platform
