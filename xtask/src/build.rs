@@ -131,7 +131,8 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     let zig_available =
         ctx.toolchains.join("venv/bin/cargo-zigbuild").is_file() || on_path("cargo-zigbuild");
     fs_err::create_dir_all(&args.out)?;
-    let out = fs_err::canonicalize(&args.out)?;
+    // Absolute without canonicalizing: on Windows canonical paths are `\\?\` UNC paths, which Node mishandles.
+    let out = std::path::absolute(&args.out)?;
     let mut report = Report::load(&out)?;
     report.core_version = core_version(&ctx)?;
     let mut failures = Vec::new();

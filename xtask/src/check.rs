@@ -26,7 +26,7 @@ use crate::report::{Check, Entry, Report};
 /// Re-checks every build listed in `dir/build-report.json`.
 pub fn run_dir(dir: &Path, require_checks: bool) -> Result<()> {
     let ctx = Ctx::new()?;
-    let dir = fs_err::canonicalize(dir)?;
+    let dir = std::path::absolute(dir)?; // not canonicalize: see build::run
     let mut report = Report::load(&dir)?;
     if report.targets.is_empty() {
         bail!(
