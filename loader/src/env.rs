@@ -9,6 +9,10 @@ pub const ROOT: &str = "X0X_DIST_ROOT";
 pub const CACHE: &str = "X0X_DIST_CACHE";
 /// `1`: never use the network; only verified, persisted metadata and cached targets.
 pub const OFFLINE: &str = "X0X_DIST_OFFLINE";
+/// Operator policy for installs after the metadata expired (air-gapped networks): an RFC 3339 time; metadata
+/// that was unexpired at that time is accepted (with a warning), anything that expired before it is not
+/// (see [`crate::tuf::freshness_clock`]).
+pub const ALLOW_EXPIRED_AFTER: &str = "X0X_DIST_ALLOW_EXPIRED_AFTER";
 /// Extra PEM CA certificates (path) for HTTPS repositories.
 pub const CA_CERTS: &str = "X0X_DIST_CA_CERTS";
 /// Node's extra CA certificates variable (path), honoured too.

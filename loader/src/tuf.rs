@@ -37,9 +37,7 @@ use crate::fetch::Fetcher;
 /// How many root rotations one refresh follows at most (python-tuf's default).
 pub const MAX_ROOT_ROTATIONS: u64 = 256;
 
-/// Operator policy for installs after the metadata expired (air-gapped networks): an RFC 3339 time; metadata
-/// that was unexpired at that time is accepted (with a warning), anything that expired before it is not.
-pub const ALLOW_EXPIRED_AFTER: &str = "X0X_DIST_ALLOW_EXPIRED_AFTER";
+pub use crate::env::ALLOW_EXPIRED_AFTER;
 
 /// The time expiry is checked against: `now`, or the operator's cutoff from [`ALLOW_EXPIRED_AFTER`] when it is
 /// set and earlier than `now`. Returns the clock and the cutoff in force (if any). An unparsable value is
