@@ -19,7 +19,7 @@
 //! check_interval_secs = 60
 //! [cache]
 //! memory_bytes = 268435456
-//! max_file_bytes = 67108864
+//! max_file_bytes = 1048576
 //! [log]
 //! format = "text"   # or "json"
 //! filter = "info"
@@ -194,7 +194,9 @@ impl Default for TimestampConfig {
 pub struct CacheConfig {
     /// Memory budget for immutable files (versioned metadata, hashed targets). Default 256 MiB; 0 disables.
     pub memory_bytes: u64,
-    /// Files larger than this are always streamed from storage. Default 64 MiB.
+    /// Files larger than this are always streamed from storage (the OS page cache keeps them hot; measured no
+    /// slower than serving them from our memory, and it keeps RSS flat). Default 1 MiB: all metadata and small
+    /// targets are served from memory.
     pub max_file_bytes: u64,
 }
 
@@ -202,7 +204,7 @@ impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             memory_bytes: 256 << 20,
-            max_file_bytes: 64 << 20,
+            max_file_bytes: 1 << 20,
         }
     }
 }

@@ -311,9 +311,25 @@ pub fn serve_memory(
     let body = if cond.head {
         Body::empty()
     } else {
-        Body::from(body)
+        memory_body(body)
     };
     b.status(status).body(body).map_err(internal)
+}
+
+/// Chunk size when sending an in-memory file.
+const SEND_CHUNK: usize = 256 * 1024;
+
+/// A body over in-memory bytes: small files as one frame; big ones as zero-copy 256 KiB slices of the same
+/// buffer (measured: markedly faster than handing hyper one multi-megabyte frame, see BENCHMARKS.md).
+fn memory_body(bytes: Bytes) -> Body {
+    if bytes.len() <= SEND_CHUNK {
+        return Body::from(bytes);
+    }
+    let len = bytes.len();
+    let chunks = (0..len)
+        .step_by(SEND_CHUNK)
+        .map(move |o| Ok::<_, std::io::Error>(bytes.slice(o..(o + SEND_CHUNK).min(len))));
+    Body::from_stream(futures_util::stream::iter(chunks))
 }
 
 /// Serves a streamed file; `open` is called with the byte range to send (never for HEAD or 304).
