@@ -565,6 +565,33 @@ mod tests {
     }
 
     #[test]
+    fn never_panics_on_truncated_or_corrupted_input() {
+        // The parser sees downloaded bytes before anything trusts them: errors, never panics.
+        for file in [
+            std::fs::read("/bin/ls").unwrap(),
+            fixture("glibc-2.99.so"),
+            fixture("musl-interp.bin"),
+        ] {
+            for len in (0..file.len()).step_by(127) {
+                let _ = inspect(&file[..len]);
+            }
+            let mut x: u32 = 0x1234_5678;
+            for _ in 0..200 {
+                let mut bad = file.clone();
+                for _ in 0..8 {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    let i = (x as usize) % bad.len().min(8192);
+                    bad[i] = (x >> 24) as u8;
+                }
+                let _ = inspect(&bad);
+                let _ = glibc_release_from_banner(&bad);
+            }
+        }
+    }
+
+    #[test]
     fn banner_and_maps_parsing() {
         let b = b"\0GNU C Library (Debian GLIBC 2.36-9+deb12u14) stable release version 2.36.\nCopyright";
         assert_eq!(
