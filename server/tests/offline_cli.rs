@@ -256,3 +256,36 @@ fn help_explains_every_command() {
         "{out}"
     );
 }
+
+/// Regression: `init --repo repo` (a bare relative name, whose parent is the empty path) used to fail with
+/// "syncing directory : No such file". Relative paths work like absolute ones for init, keygen and package add.
+#[test]
+fn relative_repo_and_key_paths() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_x0x-dist"))
+            .current_dir(d.path())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&["init", "--repo", "repo"]);
+    run(&["keygen", "--out", "ci.key"]);
+    run(&[
+        "package",
+        "add",
+        "--repo",
+        "repo",
+        "x0x",
+        "--publisher-key",
+        "ci.key.pub",
+    ]);
+    run(&["verify", "--repo", "repo"]);
+    assert!(d.path().join("repo/metadata/1.root.json").is_file());
+    assert!(d.path().join("ci.key.pub").is_file());
+}

@@ -196,6 +196,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     let dir = path
         .parent()
         .ok_or_else(|| RepoError::Usage(format!("{} has no parent directory", path.display())))?;
+    let dir = non_empty(dir);
     std::fs::create_dir_all(dir).map_err(io("creating directory", dir))?;
     // tempfile creates files with mode 0600 already; public files are widened after writing.
     let mut tmp = tempfile::Builder::new()
@@ -221,7 +222,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     sync_dir(dir)
 }
 
+/// `Path::parent` of a bare relative name (`repo`) is the empty path, which names no directory: use `.`.
+fn non_empty(dir: &Path) -> &Path {
+    if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }
+}
+
 fn sync_dir(dir: &Path) -> Result<()> {
+    let dir = non_empty(dir);
     #[cfg(unix)]
     std::fs::File::open(dir)
         .and_then(|d| d.sync_all())
