@@ -15,8 +15,9 @@
 //! metadata, which is verified from a root the installer already trusts.
 //!
 //! # Invariants
-//! - Export verifies the chain and every target's bytes (length, SHA-256) while writing; a mismatch aborts and
-//!   leaves no output file (written to a temporary name, renamed at the end).
+//! - Export verifies the chain and every target's bytes (length, SHA-256, hashed on a second thread while
+//!   copying) while writing; a mismatch aborts and leaves no output file (written to a temporary name, renamed
+//!   at the end).
 //! - Import reads entries only under `metadata/` (one safe segment ending in `.json`) and `targets/` (a
 //!   validated object path), each listed in the TOC once with matching length and SHA-256; then verifies the
 //!   chain from the trusted root (under the operator's expiry policy, [`x0x_dist_loader::tuf::freshness_clock`])
@@ -256,16 +257,14 @@ pub fn export(
         for (n, b) in &meta {
             write_entry(&mut w, &format!("metadata/{n}"), b, mtime, out)?;
         }
-        let mut buf = vec![0u8; 1 << 20];
         for j in &jobs {
-            copy_target(dir, j, &mut w, &mut buf, mtime, out)?;
+            copy_target(dir, j, &mut w, mtime, out)?;
         }
         tar::finish(&mut w).map_err(werr)?;
         w.flush().map_err(werr)?;
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(MirrorError::io("syncing", out))?;
+    // No fsync: the bundle appears atomically (temporary name, then rename) and is verified entry by entry
+    // on import, so a file torn by a crash is refused (`bundle.invalid`), never trusted; re-export it.
     let bytes = tmp.as_file().metadata().map_or(0, |m| m.len());
     tmp.persist(out).map_err(|e| MirrorError::Io {
         what: "renaming into",
@@ -293,11 +292,71 @@ fn write_entry(w: &mut impl Write, name: &str, data: &[u8], mtime: u64, out: &Pa
         .map_err(werr)
 }
 
+/// Hashes chunks on a second thread while the caller keeps reading and writing (hashing and I/O overlap).
+struct PipelinedHash {
+    to_hasher: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    back: std::sync::mpsc::Receiver<Vec<u8>>,
+    handle: Option<std::thread::JoinHandle<sha2::Sha256>>,
+    spare: usize,
+}
+
+impl PipelinedHash {
+    const DEPTH: usize = 4;
+    const CHUNK: usize = 1 << 20;
+
+    fn new() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(Self::DEPTH);
+        let (back_tx, back) = std::sync::mpsc::channel::<Vec<u8>>();
+        let handle = std::thread::spawn(move || {
+            let mut h = sha2::Sha256::new();
+            for buf in rx {
+                h.update(&buf);
+                let _ = back_tx.send(buf);
+            }
+            h
+        });
+        Self {
+            to_hasher: Some(tx),
+            back,
+            handle: Some(handle),
+            spare: Self::DEPTH,
+        }
+    }
+
+    /// A buffer to read into (recycled from the hasher, or new while fewer than DEPTH are in flight).
+    fn buffer(&mut self) -> Vec<u8> {
+        let mut b = if self.spare > 0 {
+            self.spare -= 1;
+            Vec::with_capacity(Self::CHUNK)
+        } else {
+            self.back.recv().unwrap_or_default()
+        };
+        b.clear();
+        b.resize(Self::CHUNK, 0);
+        b
+    }
+
+    fn hash(&mut self, buf: Vec<u8>) {
+        if let Some(tx) = &self.to_hasher {
+            let _ = tx.send(buf);
+        }
+    }
+
+    fn finish(mut self) -> String {
+        drop(self.to_hasher.take());
+        let h = self
+            .handle
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default();
+        hex::encode(h.finalize())
+    }
+}
+
 fn copy_target(
     dir: &Path,
     job: &Job,
     out_w: &mut impl Write,
-    buf: &mut [u8],
     mtime: u64,
     out: &Path,
 ) -> Result<()> {
@@ -307,10 +366,13 @@ fn copy_target(
     let h = tar::header(&name, job.file.length, mtime).map_err(|e| bad(out, e.0))?;
     let werr = |e| MirrorError::io("writing", out)(e);
     out_w.write_all(&h).map_err(werr)?;
-    let mut hasher = sha2::Sha256::new();
+    let mut hasher = PipelinedHash::new();
     let mut got = 0u64;
     loop {
-        let n = src_f.read(buf).map_err(MirrorError::io("reading", &src))?;
+        let mut buf = hasher.buffer();
+        let n = src_f
+            .read(&mut buf)
+            .map_err(MirrorError::io("reading", &src))?;
         if n == 0 {
             break;
         }
@@ -318,9 +380,11 @@ fn copy_target(
         if got > job.file.length {
             break;
         }
-        hasher.update(&buf[..n]);
-        out_w.write_all(&buf[..n]).map_err(werr)?;
+        buf.truncate(n);
+        out_w.write_all(&buf).map_err(werr)?;
+        hasher.hash(buf);
     }
+    let found = hasher.finish();
     if got != job.file.length {
         return Err(x0x_dist_manifests::Error::LengthMismatch {
             path: src.display().to_string(),
@@ -329,7 +393,6 @@ fn copy_target(
         }
         .into());
     }
-    let found = hex::encode(hasher.finalize());
     let expected = job.file.sha256()?.to_hex();
     if found != expected {
         return Err(x0x_dist_manifests::Error::DigestMismatch {
@@ -413,7 +476,6 @@ pub fn unpack(bundle: &Path, into: &Path) -> Result<Toc> {
     for d in ["metadata", "targets"] {
         std::fs::create_dir_all(into.join(d)).map_err(MirrorError::io("creating", into))?;
     }
-    let mut buf = vec![0u8; 1 << 20];
     while let Some(e) = r.next_entry().map_err(|e| bad(bundle, e.0))? {
         let want = expected.remove(e.name.as_str()).ok_or_else(|| {
             bad(
@@ -438,21 +500,31 @@ pub fn unpack(bundle: &Path, into: &Path) -> Result<Toc> {
             std::fs::create_dir_all(p).map_err(MirrorError::io("creating", p))?;
         }
         let out = std::fs::File::create(&dest).map_err(MirrorError::io("creating", &dest))?;
-        let mut w = BufWriter::with_capacity(1 << 20, out);
-        let mut hasher = sha2::Sha256::new();
+        let mut dest_file = out;
+        let mut hasher = PipelinedHash::new();
         loop {
-            let n = r
-                .read_data(&mut buf)
-                .map_err(|err| bad(bundle, format!("entry {:?}: {err}", e.name)))?;
+            let mut chunk = hasher.buffer();
+            let mut n = 0;
+            // Fill the chunk (tar entries arrive in whatever pieces the reader gives).
+            while n < chunk.len() {
+                let k = r
+                    .read_data(&mut chunk[n..])
+                    .map_err(|err| bad(bundle, format!("entry {:?}: {err}", e.name)))?;
+                if k == 0 {
+                    break;
+                }
+                n += k;
+            }
             if n == 0 {
                 break;
             }
-            hasher.update(&buf[..n]);
-            w.write_all(&buf[..n])
+            chunk.truncate(n);
+            dest_file
+                .write_all(&chunk)
                 .map_err(MirrorError::io("writing", &dest))?;
+            hasher.hash(chunk);
         }
-        w.flush().map_err(MirrorError::io("writing", &dest))?;
-        let found = hex::encode(hasher.finalize());
+        let found = hasher.finish();
         if found != want.sha256 {
             return Err(bad(
                 bundle,
@@ -511,8 +583,9 @@ fn verify_unpacked(
                 format!("{} is not listed by the verified metadata", t.name),
             )
         })?;
-        let p = staging.join(&t.name);
-        let (sha, len) = x0x_dist_loader::fetch::sha256_file(&p)?;
+        // `unpack` hashed these bytes and matched them to the TOC entry; comparing the TOC entry to the
+        // verified metadata completes the chain bytes → TOC → signed metadata without hashing twice.
+        let (sha, len) = (t.sha256.clone(), t.length);
         if len != j.file.length {
             return Err(x0x_dist_manifests::Error::LengthMismatch {
                 path: j.path.as_str().into(),
