@@ -5,7 +5,6 @@
 // passes to lifecycle scripts as `npm_config_<key>` (`x0x_dist_url=...` in `.npmrc`). The README's table is
 // checked against `SETTINGS` by test/config.test.js; add a row there when adding one here.
 
-const path = require('path');
 
 /** @type {Record<string, {doc: string, npm?: boolean}>} */
 const SETTINGS = {
@@ -47,25 +46,8 @@ const DEFAULTS = {
   MAX_DELEGATIONS: 32,
 };
 
-/** Read one setting from `env` (environment first, then npm's `npm_config_<lowercase>`). */
-function setting(name, env = process.env) {
-  const v = env[name];
-  if (v !== undefined && v !== '') return v;
-  const npm = env[`npm_config_${name.toLowerCase()}`];
-  if (npm !== undefined && npm !== '') return npm;
-  return undefined;
-}
-
-function defaultCacheDir(env = process.env, platform = process.platform) {
-  const os = require('os');
-  if (platform === 'win32') {
-    const base = env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local');
-    return path.join(base, 'x0x-dist', 'Cache');
-  }
-  if (platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'x0x-dist');
-  const xdg = env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'x0x-dist');
-}
+// setting() and defaultCacheDir() live in lib/hot.js (the packed index.js inlines it for the warm path).
+const { setting, defaultCacheDir, cacheDirOf, forceWasmOf } = require('./hot');
 
 function intSetting(name, env, dflt) {
   const v = setting(name, env);
@@ -76,15 +58,14 @@ function intSetting(name, env, dflt) {
 
 /** The resolved configuration: one object passed everywhere (no other module reads process.env). */
 function readConfig(env = process.env) {
-  const force = (setting('X0X_FORCE_WASM', env) || '').toLowerCase();
   return {
     url: setting('X0X_DIST_URL', env),
     bundle: setting('X0X_DIST_BUNDLE', env),
-    cacheDir: path.resolve(setting('X0X_DIST_CACHE', env) || defaultCacheDir(env)),
+    cacheDir: cacheDirOf(env),
     offline: ['1', 'true', 'yes'].includes((setting('X0X_DIST_OFFLINE', env) || '').toLowerCase()),
     rootPath: setting('X0X_DIST_ROOT', env),
     nativePath: setting('X0X_NATIVE_PATH', env),
-    forceWasm: ['1', 'true', 'yes'].includes(force) ? 'force' : force === 'error' ? 'forbid' : 'auto',
+    forceWasm: forceWasmOf(env),
     verifyAlways: (setting('X0X_DIST_VERIFY', env) || '').toLowerCase() === 'always',
     timeoutMs: intSetting('X0X_DIST_TIMEOUT_MS', env, DEFAULTS.TIMEOUT_MS),
     retries: intSetting('X0X_DIST_RETRIES', env, DEFAULTS.RETRIES),

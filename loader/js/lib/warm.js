@@ -7,24 +7,10 @@
 const fs = require('fs');
 const path = require('path');
 const { readConfig } = require('./constants');
+const { recordLocation, validRecord, fileId, sameId, statId, sameHost } = require('./hot');
 
 function sha256(buf) {
   return require('crypto').createHash('sha256').update(buf).digest('hex');
-}
-
-/** Stat fields that change whenever a file is replaced or modified. */
-function fileId(st) {
-  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
-}
-function sameId(a, b) {
-  return Boolean(a && b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev);
-}
-function statId(p) {
-  try {
-    return fileId(fs.statSync(p));
-  } catch {
-    return null;
-  }
 }
 
 function fail(code, message, cause) {
@@ -44,30 +30,12 @@ function releaseOf(pkgDir) {
   throw fail('config.invalid', `cannot read the release version from ${pkgDir}/package.json`);
 }
 
-/** FNV-1a (32-bit), hex: names warm records without touching crypto (its first use costs ~0.3 ms). */
-function fnv1a(str) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < str.length; i += 1) {
-    h ^= str.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-}
-
 /** Everything both paths need: settings, release identity, trust anchor, the warm-record location. */
 function context(pkgDir, env = process.env, release = null) {
   const cfg = readConfig(env);
   const rel = release || releaseOf(pkgDir);
-  const anchorFile = cfg.rootPath ? path.resolve(cfg.rootPath) : path.join(pkgDir, 'root.json');
-  const id = [anchorFile, rel.pkg, rel.version, process.platform, process.arch, cfg.forceWasm, process.execPath];
-  const name = `${rel.pkg}-${rel.version}-${process.platform}-${process.arch}-${cfg.forceWasm}-${fnv1a(JSON.stringify(id))}`;
-  const ctx = {
-    pkgDir,
-    cfg,
-    ...rel,
-    anchorFile,
-    recordPath: path.join(cfg.cacheDir, 'resolved', `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.json`),
-  };
+  const { anchorFile, recordPath } = recordLocation({ pkgDir, pkg: rel.pkg, version: rel.version, rootPath: cfg.rootPath, cacheDir: cfg.cacheDir, forceWasm: cfg.forceWasm });
+  const ctx = { pkgDir, cfg, ...rel, anchorFile, recordPath };
   // The anchor's bytes and id are needed only off the warm path.
   let bytes;
   Object.defineProperty(ctx, 'anchorBytes', {
@@ -100,13 +68,6 @@ function hostIdentity(interpreter) {
   return { exec: process.execPath, execId: statId(process.execPath), interp, interpId: interp ? statId(interp) : null };
 }
 
-function sameHost(a) {
-  if (!a || !sameId(statId(a.exec), a.execId)) return false;
-  if (!a.interp) return true;
-  // An interpreter that did not exist when recorded (node started through an explicit loader) must still not.
-  return a.interpId ? sameId(statId(a.interp), a.interpId) : statId(a.interp) === null;
-}
-
 function loadNative(file) {
   const m = { exports: {} };
   try {
@@ -123,16 +84,9 @@ function loadNative(file) {
  */
 function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {} } = {}) {
   if (ctx.cfg.verifyAlways || ctx.cfg.nativePath) return null;
-  let rec;
-  try {
-    rec = JSON.parse(fs.readFileSync(ctx.recordPath, 'utf8'));
-  } catch {
-    return null;
-  }
-  if (rec.v !== 2 || rec.version !== ctx.version || rec.anchorFile !== ctx.anchorFile) return null;
   // The trust anchor, node and its interpreter, and the blob are the files verified when the record was written.
-  if (!sameId(statId(ctx.anchorFile), rec.anchorFileId) || !sameHost(rec.host) || !sameId(statId(rec.blob), rec.blobId)) return null;
-  if (path.dirname(rec.blob) !== path.join(ctx.cfg.cacheDir, 'blobs')) return null;
+  const rec = validRecord(ctx, ctx.version, ctx.cfg.cacheDir);
+  if (!rec) return null;
   log(`warm: ${rec.platform} from ${rec.blob}`);
   try {
     const exports =

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+'use strict';
+// Warm require('x0x') against its peers, alternating, in one run (results in BENCHMARKS.md, "Loader").
+//
+// Every sample is a fresh `node` process with process.hrtime.bigint() around the one statement; rows are
+// interleaved round by round (ours, napi-rs, dlopen, floors) so machine load hits all of them alike.
+// Rows, each required by package name from a project's node_modules, as a user would:
+//   x0x       the real package from loader/js/scripts/pack.js, warm cache (record primed)
+//   napi      napi-rs's generated index.js (writeJsBinding, as `napi build --platform`) next to the same binary
+//   dlopen    bare process.dlopen of the same binary (absolute path)
+//   node      require() of the .node file by absolute path (Node's own extension loader)
+//   empty     require() of an empty package in node_modules (the floor of any JS loader)
+// Usage: node benches/loader/warm.js [--native dist/core/x0x.linux-x64-gnu.node] [--runs 25] [--json] [--keep]
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const WS = path.join(__dirname, '..', '..');
+const JS = path.join(WS, 'loader', 'js');
+const h = require(path.join(JS, 'test', 'helpers', 'repo'));
+const argv = process.argv.slice(2);
+const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
+const RUNS = Number(opt('--runs', 25));
+const NATIVE = path.resolve(opt('--native', path.join(WS, 'dist', 'core', 'x0x.linux-x64-gnu.node')));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+function sample(cwd, code, env) {
+  const r = spawnSync(
+    process.execPath,
+    ['-e', `const t0 = process.hrtime.bigint(); ${code}; const t1 = process.hrtime.bigint(); process.stdout.write(String(Number(t1 - t0) / 1e6))`],
+    { cwd, env: { ...process.env, ...env }, encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`benchmark run failed (${code}): ${r.stderr}`);
+  return Number(r.stdout);
+}
+
+async function napiIndexJs(dir) {
+  const cliPath = require.resolve('@napi-rs/cli', { paths: [path.join(WS, 'core')] });
+  const { writeJsBinding } = await import(require('url').pathToFileURL(cliPath));
+  const dts = fs.readFileSync(path.join(path.dirname(NATIVE), 'index.d.ts'), 'utf8');
+  const idents = [...dts.matchAll(/export declare (?:class|function|const) (\w+)/g)].map((m) => m[1]);
+  await writeJsBinding({ platform: true, outputDir: dir, binaryName: 'x0x', packageName: 'x0x', idents, version: '0.1.0', wasiFlavors: [] });
+}
+
+async function main() {
+  if (!fs.existsSync(NATIVE)) throw new Error(`${NATIVE} missing: cargo xtask build --targets host --out dist/core`);
+  const d = h.tmpdir('x0x-warm-bench-');
+  const repo = new h.Repo(path.join(d, 'repo'));
+  repo.publish({ 'x0x/0.1.0/x0x.linux-x64-gnu.node': { data: fs.readFileSync(NATIVE), custom: { glibc_floor: '2.17' } } });
+  fs.writeFileSync(path.join(d, 'root.json'), repo.anchor);
+  const packed = spawnSync(process.execPath, [path.join(JS, 'scripts', 'pack.js'), '--version', '0.1.0', '--root', path.join(d, 'root.json'), '--repo', repo.dir, '--out', d], { encoding: 'utf8' });
+  if (packed.status !== 0) throw new Error(`pack.js failed: ${packed.stderr}`);
+  const nm = path.join(d, 'project', 'node_modules');
+  fs.mkdirSync(nm, { recursive: true });
+  if (spawnSync('tar', ['xzf', packed.stdout.trim(), '-C', nm]).status !== 0) throw new Error('tar failed');
+  fs.renameSync(path.join(nm, 'package'), path.join(nm, 'x0x'));
+  const napiDir = path.join(nm, 'x0x-napi');
+  fs.mkdirSync(napiDir);
+  fs.copyFileSync(NATIVE, path.join(napiDir, 'x0x.linux-x64-gnu.node'));
+  fs.writeFileSync(path.join(napiDir, 'package.json'), '{"name":"x0x-napi","version":"0.1.0","main":"index.js"}\n');
+  await napiIndexJs(napiDir);
+  const emptyDir = path.join(nm, 'x0x-empty');
+  fs.mkdirSync(emptyDir);
+  fs.writeFileSync(path.join(emptyDir, 'package.json'), '{"name":"x0x-empty","version":"0.1.0","main":"index.js"}\n');
+  fs.writeFileSync(path.join(emptyDir, 'index.js'), '');
+  const plain = path.join(d, 'plain');
+  fs.mkdirSync(plain);
+  fs.copyFileSync(NATIVE, path.join(plain, 'x0x.node'));
+  const cwd = path.join(d, 'project');
+  const env = { X0X_DIST_CACHE: path.join(d, 'cache'), X0X_DIST_URL: `file://${repo.dir}` };
+  sample(cwd, "require('x0x')", env); // prime: download, verify, cache, warm record
+  const check = spawnSync(process.execPath, ['-e', "require('x0x')"], { cwd, env: { ...process.env, ...env, X0X_DIST_DEBUG: '1' }, encoding: 'utf8' });
+  if (!/warm:/.test(check.stderr)) throw new Error(`the warm path was not taken: ${check.stderr}`);
+
+  const rows = {
+    x0x: ["require('x0x')", env],
+    napi: ["require('x0x-napi')", {}],
+    dlopen: [`process.dlopen({ exports: {} }, ${JSON.stringify(path.join(plain, 'x0x.node'))})`, {}],
+    node: [`require(${JSON.stringify(path.join(plain, 'x0x.node'))})`, {}],
+    empty: ["require('x0x-empty')", {}],
+  };
+  const xs = Object.fromEntries(Object.keys(rows).map((k) => [k, []]));
+  const load0 = os.loadavg()[0];
+  for (let i = 0; i < RUNS; i += 1) for (const [k, [code, e]] of Object.entries(rows)) xs[k].push(sample(cwd, code, e));
+  const load1 = os.loadavg()[0];
+  const m = Object.fromEntries(Object.entries(xs).map(([k, v]) => [k, { median: median(v), min: Math.min(...v) }]));
+  const result = {
+    machine: `${os.cpus().length} cores, ${os.cpus()[0].model}, node ${process.version}, load ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
+    date: new Date().toISOString(),
+    binary: `${path.basename(NATIVE)} (${fs.statSync(NATIVE).size} bytes)`,
+    runs: RUNS,
+    ms: m,
+  };
+  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    console.log(`${result.machine}; ${result.date}; ${result.binary}; ${RUNS} fresh processes per row, alternating`);
+    console.log('| Row | median ms | min ms | median / x0x |');
+    console.log('|---|---|---|---|');
+    const label = {
+      x0x: "**x0x loader, warm `require('x0x')`**",
+      napi: "napi-rs generated `index.js`, `require('x0x-napi')`",
+      dlopen: 'bare `process.dlopen` (absolute path)',
+      node: '`require()` of the `.node` file (absolute path)',
+      empty: "`require()` of an empty package in node_modules",
+    };
+    for (const k of Object.keys(rows)) console.log(`| ${label[k]} | ${m[k].median.toFixed(3)} | ${m[k].min.toFixed(3)} | ${(m[k].median / m.x0x.median).toFixed(2)} |`);
+  }
+  if (argv.includes('--keep')) console.error(`kept ${d}`);
+  else fs.rmSync(d, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
