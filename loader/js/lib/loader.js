@@ -22,6 +22,7 @@ const { DEFAULTS } = require('./constants');
 const cache = require('./cache');
 
 const { context, tryWarm, loadNative, hostIdentity, statId, sha256 } = require('./warm');
+const { sameId } = require('./hot');
 
 class Resolver {
   constructor(opts = {}) {
@@ -129,14 +130,23 @@ class Resolver {
       timeoutMs: this.cfg.timeoutMs,
       retries: this.cfg.retries,
     };
+    // Bounded: lock wait plus every retry of every request; a hung fetch must not hang require().
+    const timeout = DEFAULTS.LOCK_WAIT_MS + (this.cfg.retries + 1) * this.cfg.timeoutMs * 8;
+    // A worker thread (blocked on with Atomics.wait) saves starting a second node (~60 ms here); a child
+    // process when progress is shown live (the thread's stderr would only flush after the wait), when the
+    // settings differ in a variable node reads only at process start (a thread would inherit this
+    // process's CA store), or when threads are unavailable.
+    if (!this.progress && START_VARS.every((k) => (this.env[k] || '') === (process.env[k] || ''))) {
+      const t = runInThread(args, this.env, timeout);
+      if (t !== undefined) return this.workerAnswer(t, null);
+    }
     const [exe, pre] = nodeCommand();
     const r = spawnSync(exe, [...pre, path.join(__dirname, 'worker.js'), JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', this.progress ? 'inherit' : 'pipe'],
       env: this.env,
       maxBuffer: 1 << 20,
       windowsHide: true,
-      // Bounded: lock wait plus every retry of every request; a hung child must not hang require().
-      timeout: DEFAULTS.LOCK_WAIT_MS + (this.cfg.retries + 1) * this.cfg.timeoutMs * 8,
+      timeout,
       killSignal: 'SIGKILL',
     });
     let out = null;
@@ -145,12 +155,18 @@ class Resolver {
     } catch {
       out = null;
     }
+    return this.workerAnswer(out, r);
+  }
+
+  /** The fetch worker's answer ({ok, ...} or {error}), or a failure naming what happened to it. */
+  workerAnswer(out, r) {
     if (out && out.ok) return out;
     if (out && out.error) {
       const e = err(out.error.code in require('./errors').CODES ? out.error.code : 'internal', out.error.message);
       if (out.error.chain && out.error.chain.length) e.cause = new Error(out.error.chain.join('; '));
       throw e;
     }
+    if (!r) throw err('internal', 'fetch worker thread gave no answer');
     throw err('internal', `fetch worker failed (status ${r.status}, signal ${r.signal})`, {
       cause: new Error(String(r.stderr || r.error || '').slice(-2000)),
     });
@@ -188,6 +204,22 @@ class Resolver {
       /* already gone */
     }
     return null;
+  }
+
+  /**
+   * A native blob the fetch worker has just downloaded, verified (SHA-256 and length of the streamed bytes
+   * against the same signed target as `info`) and published: used without re-reading and re-hashing it if it
+   * still has the size/mtime/inode/device the worker saw, the rule the warm path applies to a record
+   * (docs/loader.md). Anything else (WASM, which needs the bytes anyway; a blob found already present) goes
+   * through fromCache.
+   */
+  fromFetch(fetched, info, kind) {
+    if (kind !== 'native' || !fetched || !fetched.downloaded || !fetched.blobId || !fetched.info) return null;
+    const blob = cache.blobPath(this.cfg.cacheDir, info.hashes.sha256, kind);
+    const same = fetched.blob === blob && fetched.info.length === info.length && fetched.info.hashes && fetched.info.hashes.sha256 === info.hashes.sha256;
+    if (!same || !sameId(statId(blob), fetched.blobId)) return null;
+    this.log(`${blob}: verified by the fetch worker, identity unchanged`);
+    return { blob, bytes: undefined };
   }
 
   fromPlatformPackage(cand, file) {
@@ -300,8 +332,8 @@ class Resolver {
     if (!this.canFetch()) {
       throw err('loader.offline', `${targetPath} is not cached and X0X_DIST_OFFLINE=1 forbids fetching it`);
     }
-    this.runWorker(targetPath, cand.kind, 'fetch');
-    const after = this.fromCache(info, cand.kind);
+    const fetched = this.runWorker(targetPath, cand.kind, 'fetch');
+    const after = this.fromFetch(fetched, info, cand.kind) || this.fromCache(info, cand.kind);
     if (!after) throw err('target.not_found', `the fetch of ${targetPath} left nothing verified in the cache`);
     return result(after.blob, after.bytes, fetchedFrom);
   }
@@ -368,6 +400,42 @@ class Resolver {
  * (`ld-musl-x86_64.so.1 /path/node ...`, as on hosts where node's own PT_INTERP is missing), process.execPath
  * is that loader and process.argv0 the node binary: the child must be started the same way.
  */
+/** Variables node applies once, at process start (TLS trust store, options). */
+const START_VARS = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
+
+/**
+ * lib/worker.js's fetchTarget in a worker thread while this thread waits (require() is synchronous): the
+ * answer comes back through a MessagePort read with receiveMessageOnPort once the worker flips a shared flag
+ * (it always does: success, failure, or an exception anywhere in the thread). Returns the answer, null if the
+ * wait timed out (the thread is terminated), or undefined if a thread could not be started (the caller
+ * falls back to a child process).
+ */
+function runInThread(args, env, timeoutMs) {
+  let wt;
+  let w;
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  let ports;
+  try {
+    wt = require('worker_threads');
+    ports = new wt.MessageChannel();
+    w = new wt.Worker(path.join(__dirname, 'worker.js'), {
+      workerData: { x0xFetch: args, port: ports.port2, flag },
+      transferList: [ports.port2],
+      env: { ...env },
+      stdout: true,
+      stderr: true,
+    });
+  } catch {
+    return undefined;
+  }
+  w.unref();
+  const waited = Atomics.wait(flag, 0, 0, timeoutMs);
+  const m = waited === 'timed-out' ? undefined : wt.receiveMessageOnPort(ports.port1);
+  ports.port1.close();
+  w.terminate();
+  return m ? m.message : null;
+}
+
 function nodeCommand() {
   const exe = process.execPath;
   const argv0 = process.argv0;

@@ -11,6 +11,7 @@ const cache = require('./cache');
 const { openRepo } = require('./fetch');
 const trust = require('./trust');
 const { checkTargetPath } = require('./tuf');
+const { statId } = require('./hot');
 
 async function fetchTarget(a, progress = () => {}) {
   if (a.offline && a.url && /^https?:/i.test(a.url) && !a.bundle) {
@@ -64,7 +65,10 @@ async function fetchTarget(a, progress = () => {}) {
     }
     return 'downloaded';
   });
-  return { ok: true, info, blob: dest, downloaded: r.value === 'downloaded' };
+  const downloaded = r.value === 'downloaded';
+  // The identity of the blob this process just verified and published: the parent loads it without
+  // re-hashing if it still has that identity (the warm path's rule, docs/loader.md).
+  return { ok: true, info, blob: dest, downloaded, blobId: downloaded ? statId(dest) : null };
 }
 
 function chainOf(e) {
@@ -77,7 +81,26 @@ function chainOf(e) {
   return out;
 }
 
-if (require.main === module) {
+const wt = require('worker_threads');
+if (!wt.isMainThread && wt.workerData && wt.workerData.x0xFetch) {
+  // Started by lib/loader.js runInThread: answer on the port, then flip the flag the parent waits on.
+  const { x0xFetch, port, flag } = wt.workerData;
+  let answered = false;
+  const answer = (msg) => {
+    if (answered) return;
+    answered = true;
+    port.postMessage(msg);
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+  };
+  const fail = (e) => {
+    const code = e && e.code && String(e.code).includes('.') ? e.code : 'internal';
+    answer({ error: { code, message: String((e && e.message) || e), chain: chainOf(e) } });
+  };
+  process.on('uncaughtException', fail);
+  process.on('unhandledRejection', fail);
+  fetchTarget(x0xFetch).then(answer, fail);
+} else if (require.main === module) {
   const a = JSON.parse(process.argv[2]);
   const tty = process.stderr.isTTY;
   const progress = (m) => tty && process.stderr.write(`x0x: ${m}\n`);
