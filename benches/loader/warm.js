@@ -73,7 +73,8 @@ async function main() {
   fs.mkdirSync(plain);
   fs.copyFileSync(NATIVE, path.join(plain, 'x0x.node'));
   const cwd = path.join(d, 'project');
-  const env = { X0X_DIST_CACHE: path.join(d, 'cache'), X0X_DIST_URL: `file://${repo.dir}` };
+  // The default cache location ($HOME/.cache/x0x-dist), as most users run it.
+  const env = { HOME: path.join(d, 'home'), XDG_CACHE_HOME: '', X0X_DIST_CACHE: '', X0X_DIST_URL: `file://${repo.dir}` };
   sample(cwd, "require('x0x')", env); // prime: download, verify, cache, warm record
   const check = spawnSync(process.execPath, ['-e', "require('x0x')"], { cwd, env: { ...process.env, ...env, X0X_DIST_DEBUG: '1' }, encoding: 'utf8' });
   if (!/warm:/.test(check.stderr)) throw new Error(`the warm path was not taken: ${check.stderr}`);

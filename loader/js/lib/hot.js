@@ -19,15 +19,20 @@ function setting(name, env = process.env) {
   return undefined;
 }
 
+/** The home directory: $HOME on POSIX, as os.homedir() itself answers, without loading `os` (~0.2 ms). */
+function homeDir(env, platform) {
+  if (platform !== 'win32' && env.HOME) return env.HOME;
+  return require('os').homedir();
+}
+
 function defaultCacheDir(env = process.env, platform = process.platform) {
-  const os = require('os');
   if (platform === 'win32') {
-    const base = env.LOCALAPPDATA || path.join(os.homedir(), 'AppData', 'Local');
+    const base = env.LOCALAPPDATA || path.join(homeDir(env, platform), 'AppData', 'Local');
     return path.join(base, 'x0x-dist', 'Cache');
   }
-  if (platform === 'darwin') return path.join(os.homedir(), 'Library', 'Caches', 'x0x-dist');
+  if (platform === 'darwin') return path.join(homeDir(env, platform), 'Library', 'Caches', 'x0x-dist');
   const xdg = env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache'), 'x0x-dist');
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homeDir(env, platform), '.cache'), 'x0x-dist');
 }
 
 function cacheDirOf(env) {
@@ -49,6 +54,17 @@ function fnv1a(str) {
   return h.toString(16).padStart(8, '0');
 }
 
+/** `name` with every character outside [A-Za-z0-9._-] replaced by `_` (a loop: a first regex costs ~20 µs). */
+function safeName(name) {
+  let out = '';
+  for (let i = 0; i < name.length; i += 1) {
+    const c = name.charCodeAt(i);
+    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 45;
+    out += ok ? name[i] : '_';
+  }
+  return out;
+}
+
 /**
  * The trust anchor's path and the warm record's path. The key binds the record to the anchor's path, the
  * release, the host's platform/arch, the X0X_FORCE_WASM mode and node's binary.
@@ -57,7 +73,7 @@ function recordLocation({ pkgDir, pkg, version, rootPath, cacheDir, forceWasm })
   const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
   const id = [anchorFile, pkg, version, process.platform, process.arch, forceWasm, process.execPath];
   const name = `${pkg}-${version}-${process.platform}-${process.arch}-${forceWasm}-${fnv1a(JSON.stringify(id))}`;
-  return { anchorFile, recordPath: path.join(cacheDir, 'resolved', `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.json`) };
+  return { anchorFile, recordPath: path.join(cacheDir, 'resolved', `${safeName(name)}.json`) };
 }
 
 /** Stat fields that change whenever a file is replaced or modified. */
@@ -124,4 +140,4 @@ function fastLoad(pkgDir, release, env = process.env) {
   return m.exports;
 }
 
-module.exports = { setting, defaultCacheDir, cacheDirOf, forceWasmOf, fnv1a, recordLocation, fileId, sameId, statId, sameHost, validRecord, fastLoad };
+module.exports = { setting, defaultCacheDir, safeName, cacheDirOf, forceWasmOf, fnv1a, recordLocation, fileId, sameId, statId, sameHost, validRecord, fastLoad };
