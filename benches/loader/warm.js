@@ -9,7 +9,8 @@
 //   napi      napi-rs's generated index.js (writeJsBinding, as `napi build --platform`) next to the same binary
 //   dlopen    bare process.dlopen of the same binary (absolute path)
 //   node      require() of the .node file by absolute path (Node's own extension loader)
-//   empty     require() of an empty package in node_modules (the floor of any JS loader)
+//   empty     require() of an empty package in node_modules (what any JS entry file costs)
+//   floor     require() of a package whose index.js is a bare process.dlopen (the floor of any JS loader)
 // Usage: node benches/loader/warm.js [--native dist/core/x0x.linux-x64-gnu.node] [--runs 25] [--json] [--keep]
 
 const fs = require('fs');
@@ -72,6 +73,11 @@ async function main() {
   const plain = path.join(d, 'plain');
   fs.mkdirSync(plain);
   fs.copyFileSync(NATIVE, path.join(plain, 'x0x.node'));
+  // The floor of any loader in node_modules: a package whose index.js only dlopens the binary.
+  const floorDir = path.join(nm, 'x0x-floor');
+  fs.mkdirSync(floorDir);
+  fs.writeFileSync(path.join(floorDir, 'package.json'), '{"name":"x0x-floor","version":"0.1.0","main":"index.js"}\n');
+  fs.writeFileSync(path.join(floorDir, 'index.js'), `'use strict';\nconst m = { exports: {} };\nprocess.dlopen(m, ${JSON.stringify(path.join(plain, 'x0x.node'))});\nmodule.exports = m.exports;\n`);
   const cwd = path.join(d, 'project');
   // The default cache location ($HOME/.cache/x0x-dist), as most users run it.
   const env = { HOME: path.join(d, 'home'), XDG_CACHE_HOME: '', X0X_DIST_CACHE: '', X0X_DIST_URL: `file://${repo.dir}` };
@@ -85,6 +91,7 @@ async function main() {
     dlopen: [`process.dlopen({ exports: {} }, ${JSON.stringify(path.join(plain, 'x0x.node'))})`, {}],
     node: [`require(${JSON.stringify(path.join(plain, 'x0x.node'))})`, {}],
     empty: ["require('x0x-empty')", {}],
+    floor: ["require('x0x-floor')", {}],
   };
   const xs = Object.fromEntries(Object.keys(rows).map((k) => [k, []]));
   const load0 = os.loadavg()[0];
@@ -109,6 +116,7 @@ async function main() {
       dlopen: 'bare `process.dlopen` (absolute path)',
       node: '`require()` of the `.node` file (absolute path)',
       empty: "`require()` of an empty package in node_modules",
+      floor: "`require()` of a package whose `index.js` only dlopens the binary (floor)",
     };
     for (const k of Object.keys(rows)) console.log(`| ${label[k]} | ${m[k].median.toFixed(3)} | ${m[k].min.toFixed(3)} | ${(m[k].median / m.x0x.median).toFixed(2)} |`);
   }
