@@ -33,7 +33,7 @@ test('strict parsing rejects duplicate keys and floats', () => {
 const PY = path.join(__dirname, '..', '..', '..', '.toolchains', 'venv', 'bin', 'python');
 const hasPy = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import securesystemslib.formats'], { stdio: 'ignore' }).status === 0;
 
-test('byte-identical to securesystemslib.formats.encode_canonical', { skip: !hasPy && 'python-tuf venv not installed' }, () => {
+test('byte-identical to securesystemslib.formats.encode_canonical', { skip: !hasPy && !process.env.CI && 'python-tuf venv not installed' }, () => {
   const docs = [
     ...cases.map(([v]) => v),
     { signed: { _type: 'root', keys: { b: { keyval: { public: 'ab' } }, a: {} }, roles: { x: { keyids: ['k2', 'k1'], threshold: 2 } } } },

@@ -53,9 +53,8 @@ test('glibc floors compare numerically', () => {
   assert.equal(host.glibcFloor({ libc: 'musl' }), null);
 });
 
-test('the built-in table agrees with manifests/vectors/platforms.json (the single source of truth)', (t) => {
+test('the built-in table agrees with manifests/vectors/platforms.json (the single source of truth)', () => {
   const file = path.join(__dirname, '..', '..', '..', 'manifests', 'vectors', 'platforms.json');
-  if (!fs.existsSync(file)) return t.skip('manifests/vectors/platforms.json not generated yet');
   const rows = JSON.parse(fs.readFileSync(file, 'utf8')).platforms.map(normalise);
   const key = (r) => JSON.stringify([r.name, r.triple, r.os, r.arch, r.libc, r.kind, Boolean(r.threads)]);
   assert.deepEqual(rows.map(key).sort(), BUILTIN.map(key).sort());

@@ -13,7 +13,7 @@ const WS = path.join(__dirname, '..', '..', '..');
 const PY = path.join(WS, '.toolchains', 'venv', 'bin', 'python');
 const hasTuf = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import tuf.api.metadata'], { stdio: 'ignore' }).status === 0;
 
-test('a python-tuf-written repository verifies and loads', { skip: !hasTuf && 'python-tuf venv not installed' }, () => {
+test('a python-tuf-written repository verifies and loads', { skip: !hasTuf && !process.env.CI && 'python-tuf venv not installed' }, () => {
   const d = h.tmpdir();
   const repo = path.join(d, 'repo');
   const w = spawnSync(PY, [path.join(WS, 'interop', 'python_writer.py'), '--out', repo], { encoding: 'utf8' });

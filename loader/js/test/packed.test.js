@@ -13,7 +13,7 @@ const { buildAddon } = require('./helpers/addon');
 
 const d = h.tmpdir();
 const addon = process.platform === 'linux' && process.arch === 'x64' ? buildAddon(d) : null;
-const skip = !addon && 'no C compiler / node headers';
+const skip = !addon && !process.env.CI && 'no C compiler / node headers'; // CI installs both: never skip there
 
 // Prints the addon's answer and the package files loaded (relative to the package).
 const PROBE = `const x = require('x0x'); const pkg = require('path').dirname(require.resolve('x0x'));
