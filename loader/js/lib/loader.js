@@ -132,14 +132,9 @@ class Resolver {
     };
     // Bounded: lock wait plus every retry of every request; a hung fetch must not hang require().
     const timeout = DEFAULTS.LOCK_WAIT_MS + (this.cfg.retries + 1) * this.cfg.timeoutMs * 8;
-    // A worker thread (blocked on with Atomics.wait) saves starting a second node (~60 ms here); a child
-    // process when progress is shown live (the thread's stderr would only flush after the wait), when the
-    // settings differ in a variable node reads only at process start (a thread would inherit this
-    // process's CA store), or when threads are unavailable.
-    if (!this.progress && START_VARS.every((k) => (this.env[k] || '') === (process.env[k] || ''))) {
-      const t = runInThread(args, this.env, timeout);
-      if (t !== undefined) return this.workerAnswer(t, null);
-    }
+    // A child process, not a worker thread blocked on with Atomics.wait: the thread variant saved ~60 ms but
+    // hung intermittently under load (CI, 2026-11-25: require() never returned while other tests ran), and a
+    // child is bounded by `timeout` and killed outright.
     const [exe, pre] = nodeCommand();
     const r = spawnSync(exe, [...pre, path.join(__dirname, 'worker.js'), JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', this.progress ? 'inherit' : 'pipe'],
@@ -166,7 +161,6 @@ class Resolver {
       if (out.error.chain && out.error.chain.length) e.cause = new Error(out.error.chain.join('; '));
       throw e;
     }
-    if (!r) throw err('internal', 'fetch worker thread gave no answer');
     throw err('internal', `fetch worker failed (status ${r.status}, signal ${r.signal})`, {
       cause: new Error(String(r.stderr || r.error || '').slice(-2000)),
     });
@@ -400,41 +394,6 @@ class Resolver {
  * (`ld-musl-x86_64.so.1 /path/node ...`, as on hosts where node's own PT_INTERP is missing), process.execPath
  * is that loader and process.argv0 the node binary: the child must be started the same way.
  */
-/** Variables node applies once, at process start (TLS trust store, options). */
-const START_VARS = ['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS', 'SSL_CERT_FILE', 'SSL_CERT_DIR'];
-
-/**
- * lib/worker.js's fetchTarget in a worker thread while this thread waits (require() is synchronous): the
- * answer comes back through a MessagePort read with receiveMessageOnPort once the worker flips a shared flag
- * (it always does: success, failure, or an exception anywhere in the thread). Returns the answer, null if the
- * wait timed out (the thread is terminated), or undefined if a thread could not be started (the caller
- * falls back to a child process).
- */
-function runInThread(args, env, timeoutMs) {
-  let wt;
-  let w;
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  let ports;
-  try {
-    wt = require('worker_threads');
-    ports = new wt.MessageChannel();
-    w = new wt.Worker(path.join(__dirname, 'worker.js'), {
-      workerData: { x0xFetch: args, port: ports.port2, flag },
-      transferList: [ports.port2],
-      env: { ...env },
-      stdout: true,
-      stderr: true,
-    });
-  } catch {
-    return undefined;
-  }
-  w.unref();
-  const waited = Atomics.wait(flag, 0, 0, timeoutMs);
-  const m = waited === 'timed-out' ? undefined : wt.receiveMessageOnPort(ports.port1);
-  ports.port1.close();
-  w.terminate();
-  return m ? m.message : null;
-}
 
 function nodeCommand() {
   const exe = process.execPath;

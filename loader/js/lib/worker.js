@@ -81,26 +81,7 @@ function chainOf(e) {
   return out;
 }
 
-const wt = require('worker_threads');
-if (!wt.isMainThread && wt.workerData && wt.workerData.x0xFetch) {
-  // Started by lib/loader.js runInThread: answer on the port, then flip the flag the parent waits on.
-  const { x0xFetch, port, flag } = wt.workerData;
-  let answered = false;
-  const answer = (msg) => {
-    if (answered) return;
-    answered = true;
-    port.postMessage(msg);
-    Atomics.store(flag, 0, 1);
-    Atomics.notify(flag, 0);
-  };
-  const fail = (e) => {
-    const code = e && e.code && String(e.code).includes('.') ? e.code : 'internal';
-    answer({ error: { code, message: String((e && e.message) || e), chain: chainOf(e) } });
-  };
-  process.on('uncaughtException', fail);
-  process.on('unhandledRejection', fail);
-  fetchTarget(x0xFetch).then(answer, fail);
-} else if (require.main === module) {
+if (require.main === module) {
   const a = JSON.parse(process.argv[2]);
   const tty = process.stderr.isTTY;
   const progress = (m) => tty && process.stderr.write(`x0x: ${m}\n`);
