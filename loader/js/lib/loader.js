@@ -132,7 +132,7 @@ class Resolver {
     };
     // Bounded: lock wait plus every retry of every request; a hung fetch must not hang require().
     const timeout = DEFAULTS.LOCK_WAIT_MS + (this.cfg.retries + 1) * this.cfg.timeoutMs * 8;
-    // A child process, not a worker thread blocked on with Atomics.wait: the thread variant saved ~60 ms but
+    // A child process, not a worker thread blocked on with Atomics.wait: the thread variant saved ~45 ms per cold require but
     // hung intermittently under load (CI, 2026-11-25: require() never returned while other tests ran), and a
     // child is bounded by `timeout` and killed outright.
     const [exe, pre] = nodeCommand();
