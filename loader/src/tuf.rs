@@ -176,12 +176,7 @@ impl Session<'_> {
     }
 
     /// Loads a role that snapshot pins, reusing the persisted copy when it is at the pinned version.
-    async fn load_targets_role(
-        &mut self,
-        role: &str,
-        delegator: &str,
-        consistent: bool,
-    ) -> Result<(), Error> {
+    async fn load_targets_role(&mut self, role: &str, delegator: &str) -> Result<(), Error> {
         let snapshot = self.trusted.snapshot().ok_or_else(|| Error::Metadata {
             context: "snapshot not loaded".into(),
             source: x0x_dist_manifests::Error::MissingRole("snapshot".into()),
@@ -209,11 +204,7 @@ impl Session<'_> {
                 return Ok(());
             }
         }
-        let name = if consistent {
-            format!("{pinned}.{role}.json")
-        } else {
-            format!("{role}.json")
-        };
+        let name = self.trusted.metadata_file_name(pinned, role);
         let bytes = self
             .fetch_meta(&name, Targets::MAX_SIZE)
             .await?
@@ -358,11 +349,7 @@ impl Repository {
             let snap = s.trusted.snapshot().cloned().expect("snapshot loaded");
             s.status("snapshot", &snap, false);
         } else {
-            let name = if consistent {
-                format!("{pinned}.snapshot.json")
-            } else {
-                "snapshot.json".to_owned()
-            };
+            let name = s.trusted.metadata_file_name(pinned, "snapshot");
             let bytes = s
                 .fetch_meta(&name, Snapshot::MAX_SIZE)
                 .await?
@@ -379,7 +366,7 @@ impl Repository {
         }
 
         // 5. targets → the package's delegated role.
-        s.load_targets_role("targets", "root", consistent).await?;
+        s.load_targets_role("targets", "root").await?;
         let delegated = s
             .trusted
             .targets("targets")
@@ -390,7 +377,7 @@ impl Repository {
                 package: package.to_owned(),
             });
         }
-        s.load_targets_role(package, "targets", consistent).await?;
+        s.load_targets_role(package, "targets").await?;
         Ok(Self {
             trusted: s.trusted,
             package: package.to_owned(),

@@ -87,6 +87,15 @@ impl TrustedSet {
     pub fn root(&self) -> &Signed<Root> {
         &self.root
     }
+    /// The file name under which `role`'s metadata at `version` is fetched (TUF §5.5.1/§5.6.1):
+    /// `VERSION.ROLE.json` with consistent snapshots (the trusted root says), `ROLE.json` without.
+    pub fn metadata_file_name(&self, version: u64, role: &str) -> String {
+        if self.root.signed().consistent_snapshot {
+            format!("{version}.{role}.json")
+        } else {
+            format!("{role}.json")
+        }
+    }
     /// The trusted timestamp, if loaded.
     pub fn timestamp(&self) -> Option<&Signed<Timestamp>> {
         self.timestamp.as_ref()

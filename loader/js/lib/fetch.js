@@ -9,7 +9,10 @@
 //
 // HTTP: built-in http/https only; per-request timeout; retries with exponential backoff and jitter on network
 // errors, timeouts and 5xx/429; HTTPS_PROXY/HTTP_PROXY (CONNECT tunnel for https) honouring NO_PROXY;
-// NODE_EXTRA_CA_CERTS is applied by Node itself to the default CA store.
+// NODE_EXTRA_CA_CERTS is applied by Node itself to the default CA store. Redirects (301/302/303/307/308, e.g.
+// a server offloading targets to a CDN) are followed up to MAX_REDIRECTS hops, never from https to http; the
+// bytes are verified against signed metadata either way, the downgrade is refused so that a redirect cannot
+// expose what the client asks for.
 
 const fs = require('fs');
 const path = require('path');
@@ -132,6 +135,45 @@ function request(url, { headers = {}, timeoutMs, method = 'GET' }) {
   });
 }
 
+const MAX_REDIRECTS = 5;
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+/**
+ * Where a redirect response points, or an error: relative Locations resolve against `from`; only http(s);
+ * https → http is refused (a network.http_status failure that is not retried).
+ */
+function redirectTarget(from, location, hops) {
+  const refuse = (why) => {
+    const e = err('network.http_status', `redirect from ${redact(from)} refused: ${why}`);
+    e.retry = false;
+    return e;
+  };
+  if (!location) return refuse('no Location header');
+  if (hops >= MAX_REDIRECTS) return refuse(`more than ${MAX_REDIRECTS} redirects`);
+  let to;
+  try {
+    to = new URL(location, from);
+  } catch {
+    return refuse(`unparsable Location ${JSON.stringify(String(location).slice(0, 200))}`);
+  }
+  if (to.protocol !== 'http:' && to.protocol !== 'https:') return refuse(`Location ${redact(to)} is not http(s)`);
+  if (from.protocol === 'https:' && to.protocol === 'http:') return refuse(`downgrade to ${redact(to)}`);
+  return to;
+}
+
+/** request() that follows redirects; resolves with the final response and its URL. */
+async function fetchFollowing(url, opts) {
+  let cur = url;
+  for (let hops = 0; ; hops += 1) {
+    const res = await request(cur, opts);
+    if (!REDIRECT.has(res.statusCode)) return { res, url: cur };
+    res.resume();
+    const next = redirectTarget(cur, res.headers.location, hops);
+    if (next instanceof Error) throw next;
+    cur = next;
+  }
+}
+
 function retryable(e) {
   return e && (e.code === 'network.unreachable' || (e.code === 'network.http_status' && e.retry));
 }
@@ -165,7 +207,7 @@ class HttpRepo {
   async getMetadata(name, maxBytes) {
     const url = new URL(`metadata/${encodeURIComponent(name)}`, this.base);
     return this.withRetry(`GET ${redact(url)}`, async () => {
-      const res = await request(url, { timeoutMs: this.timeoutMs });
+      const { res } = await fetchFollowing(url, { timeoutMs: this.timeoutMs });
       if (res.statusCode === 404) {
         res.resume();
         return null;
@@ -199,7 +241,7 @@ class HttpRepo {
     try {
       await this.withRetry(`GET ${redact(url)}`, async () => {
         const headers = got > 0 ? { range: `bytes=${got}-` } : {};
-        const res = await request(url, { headers, timeoutMs: this.timeoutMs });
+        const { res } = await fetchFollowing(url, { headers, timeoutMs: this.timeoutMs });
         if (res.statusCode === 404) {
           res.resume();
           throw err('target.not_found', `${redact(url)} answered 404`);
@@ -336,4 +378,4 @@ function openRepo(cfg) {
   throw err('config.invalid', `X0X_DIST_URL must be http(s):// or file://, got ${redact(cfg.url)}`);
 }
 
-module.exports = { HttpRepo, FileRepo, BundleRepo, openRepo, bypassProxy, proxyFor, redact };
+module.exports = { HttpRepo, FileRepo, BundleRepo, openRepo, bypassProxy, proxyFor, redact, redirectTarget, MAX_REDIRECTS };

@@ -159,6 +159,7 @@ class Resolver {
     if (out && out.error) {
       const e = err(out.error.code in require('./errors').CODES ? out.error.code : 'internal', out.error.message);
       if (out.error.chain && out.error.chain.length) e.cause = new Error(out.error.chain.join('; '));
+      if (out.error.phase === 'metadata') e.phase = 'metadata';
       throw e;
     }
     throw err('internal', `fetch worker failed (status ${r.status}, signal ${r.signal})`, {
@@ -273,21 +274,24 @@ class Resolver {
     const file = fileName(this.pkg, cand);
     const targetPath = `${this.pkg}/${this.version}/${file}`;
     let info = this.lookup(targetPath);
-    if (!info && this.canFetch() && !this.refreshed) {
+    if (!info && this.canFetch() && !this.refreshed && !this.refreshError) {
       this.log(`${targetPath}: not in local metadata, asking ${this.cfg.bundle ? 'the bundle' : 'the repository'}`);
       // Metadata only: the ABI check below may skip this candidate without downloading it.
-      // One online update per resolution: once fresh, a target missing from it is missing.
+      // One online update per resolution: once fresh, a target missing from it is missing; once failed
+      // (repository down, bad metadata), the same failure stands for every further candidate instead of
+      // repeating the retries and backoff once per candidate.
       this.refreshed = true;
       try {
         this.runWorker(targetPath, cand.kind, 'refresh');
       } catch (e) {
-        if (e.code !== 'target.not_found') this.refreshed = false;
+        if (e.code !== 'target.not_found') this.refreshError = e;
         throw e;
       } finally {
         this._local = null; // the worker may have persisted newer metadata either way
       }
       info = this.lookup(targetPath);
     }
+    if (!info && this.refreshError) throw this.refreshError;
     if (!info) throw err('target.not_found', `no verified metadata lists ${targetPath}`);
     if (!info.hashes || typeof info.hashes.sha256 !== 'string') {
       throw err('target.not_found', `${targetPath} has no sha256 in its signed metadata`);
@@ -326,7 +330,14 @@ class Resolver {
     if (!this.canFetch()) {
       throw err('loader.offline', `${targetPath} is not cached and X0X_DIST_OFFLINE=1 forbids fetching it`);
     }
-    const fetched = this.runWorker(targetPath, cand.kind, 'fetch');
+    if (this.refreshError) throw this.refreshError;
+    let fetched;
+    try {
+      fetched = this.runWorker(targetPath, cand.kind, 'fetch');
+    } catch (e) {
+      if (e.phase === 'metadata') this.refreshError = e;
+      throw e;
+    }
     const after = this.fromFetch(fetched, info, cand.kind) || this.fromCache(info, cand.kind);
     if (!after) throw err('target.not_found', `the fetch of ${targetPath} left nothing verified in the cache`);
     return result(after.blob, after.bytes, fetchedFrom);

@@ -3,7 +3,7 @@
 // Input: one JSON argument (see Resolver#runWorker). It runs the TUF workflow against the repository, finds
 // the target, and downloads it into the cache under the blob's lock (one download however many processes
 // ask at once; the others wait and then find the blob). Output: one JSON line on stdout, {ok, info} or
-// {error: {code, message, chain}}. Progress goes to stderr only when stderr is a terminal.
+// {error: {code, message, chain, phase}} (phase 'metadata': the TUF refresh itself failed). Progress goes to stderr only when stderr is a terminal.
 
 const fs = require('fs');
 const { err } = require('./errors');
@@ -29,14 +29,22 @@ async function fetchTarget(a, progress = () => {}) {
   if (clock.cutoff && clock.now < new Date()) {
     process.stderr.write(`x0x: warning: ${POLICY_VAR}=${clock.cutoff.toISOString()} is set: metadata that expired after that time is accepted\n`);
   }
-  const ts = await trust.refresh({
-    repo,
-    anchorBytes,
-    persistDir,
-    embeddedDir: a.embeddedDir,
-    cacheDir: a.cacheDir,
-    now: clock.now,
-  });
+  let ts;
+  try {
+    ts = await trust.refresh({
+      repo,
+      anchorBytes,
+      persistDir,
+      embeddedDir: a.embeddedDir,
+      cacheDir: a.cacheDir,
+      now: clock.now,
+    });
+  } catch (e) {
+    // The repository as a whole failed (unreachable, bad metadata): the parent stops asking it for the
+    // other candidates of this resolution.
+    if (e && typeof e === 'object') e.phase = 'metadata';
+    throw e;
+  }
   const info = await trust.findTargetOnline(ts, repo, persistDir, a.embeddedDir, a.cacheDir, a.targetPath);
   if (!info) throw err('target.not_found', `no verified metadata in ${repo.describe} lists ${a.targetPath}`);
   const sha = info.hashes && info.hashes.sha256;
@@ -102,7 +110,7 @@ if (require.main === module) {
     (r) => process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0)),
     (e) => {
       const code = e.code && String(e.code).includes('.') ? e.code : 'internal';
-      process.stdout.write(`${JSON.stringify({ error: { code, message: e.message, chain: chainOf(e) } })}\n`, () => process.exit(1));
+      process.stdout.write(`${JSON.stringify({ error: { code, message: e.message, chain: chainOf(e), phase: e.phase } })}\n`, () => process.exit(1));
     },
   );
 }

@@ -135,14 +135,7 @@ fn root_file(root: &[u8]) -> Result<tempfile::NamedTempFile> {
 /// snapshot, targets and delegated roles.
 fn chain_files(dir: &Path, set: &TrustedSet) -> Result<Vec<(String, Vec<u8>)>> {
     let l = Layout::new(dir);
-    let consistent = set.root().signed().consistent_snapshot;
-    let versioned = |v: u64, role: &str| {
-        if consistent {
-            format!("{v}.{role}.json")
-        } else {
-            format!("{role}.json")
-        }
-    };
+    let versioned = |v: u64, role: &str| set.metadata_file_name(v, role);
     let mut names = Vec::new();
     for v in 1..=set.root().signed().version {
         let n = format!("{v}.root.json");

@@ -292,15 +292,8 @@ pub async fn pull_metadata(
     set.update_timestamp(&ts_bytes)?;
     let ts = set.timestamp().cloned().expect("timestamp loaded");
     let consistent = set.root().signed().consistent_snapshot;
-    let versioned = |v: u64, role: &str| {
-        if consistent {
-            format!("{v}.{role}.json")
-        } else {
-            format!("{role}.json")
-        }
-    };
     let sv = ts.signed().snapshot_meta().version;
-    let sname = versioned(sv, "snapshot");
+    let sname = set.metadata_file_name(sv, "snapshot");
     let snap_bytes = match local(dir, &sname).filter(|_| consistent) {
         Some(b) => b,
         None => need(fetcher, &sname, Snapshot::MAX_SIZE).await?,
@@ -314,7 +307,7 @@ pub async fn pull_metadata(
         .get("targets.json")
         .map(|m| m.version)
         .ok_or_else(|| x0x_dist_manifests::Error::MissingRole("targets".into()))?;
-    let tname = versioned(tv, "targets");
+    let tname = set.metadata_file_name(tv, "targets");
     let tbytes = match local(dir, &tname).filter(|_| consistent) {
         Some(b) => b,
         None => need(fetcher, &tname, Targets::MAX_SIZE).await?,
@@ -335,7 +328,7 @@ pub async fn pull_metadata(
             if set.targets(&role).is_some() {
                 continue;
             }
-            let name = versioned(m.version, &role);
+            let name = set.metadata_file_name(m.version, &role);
             let bytes = match local(dir, &name).filter(|_| consistent) {
                 Some(b) => b,
                 None => need(fetcher, &name, Targets::MAX_SIZE).await?,

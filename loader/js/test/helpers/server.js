@@ -1,6 +1,8 @@
 'use strict';
 // A real HTTP server on 127.0.0.1 serving a repository directory under /tuf/ like `x0x-dist serve`, with
-// Range support, per-path request counts, and fault injection (drop a target mid-body, delay, 500s).
+// Range support, per-path request counts, and fault injection (drop a target mid-body, delay, 500s), and
+// redirects (opts.redirectTargetsTo: 302 every target to another server, like a CDN offload; redirectLoop:
+// every request answers 307 to itself).
 
 const http = require('http');
 const fs = require('fs');
@@ -25,6 +27,10 @@ function serve(root, opts = {}) {
         faults.failFirst -= 1;
         res.writeHead(503).end();
         return;
+      }
+      if (faults.redirectLoop) return res.writeHead(307, { location: u.pathname }).end();
+      if (opts.redirectTargetsTo && u.pathname.startsWith('/tuf/targets/')) {
+        return res.writeHead(302, { location: `${opts.redirectTargetsTo}${u.pathname}` }).end();
       }
       if (!u.pathname.startsWith('/tuf/')) return res.writeHead(404).end();
       const file = path.join(root, ...u.pathname.slice(5).split('/').map(decodeURIComponent));
