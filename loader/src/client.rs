@@ -153,7 +153,7 @@ impl Client {
                 Err(e) => {
                     let cand = &mut resolution.candidates[i];
                     cand.rank = None;
-                    cand.reason = format!("rejected: {} ({e})", e.code());
+                    cand.reason = format!("rejected: {} ({})", e.code(), with_causes(&e));
                 }
             }
         }
@@ -170,4 +170,19 @@ impl Client {
             }),
         }
     }
+}
+
+/// An error and its causes on one line (`a: b: c`): a candidate's reason must say why, not only what failed.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
 }

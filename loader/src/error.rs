@@ -165,6 +165,8 @@ impl Error {
             Self::MalformedElf { .. } => codes::ELF_MALFORMED,
             Self::InvalidGlibcVersion { .. } => codes::HOST_INVALID_GLIBC_VERSION,
             Self::Config { .. } => codes::CONFIG_INVALID,
+            // A refused redirect (loop, https → http) is the server's answer, not an unreachable server.
+            Self::Network { source, .. } if source.is_redirect() => codes::NETWORK_HTTP_STATUS,
             Self::Network { .. } => codes::NETWORK_UNREACHABLE,
             Self::HttpStatus { .. } => codes::NETWORK_HTTP_STATUS,
             Self::NotFound { .. } | Self::TargetNotFound { .. } => codes::TARGET_NOT_FOUND,

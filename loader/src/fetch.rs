@@ -153,6 +153,36 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// At most this many redirects per request (a server offloading targets to a CDN needs one).
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Redirects are followed up to [`MAX_REDIRECTS`] hops and never from https to http: the bytes are verified
+/// against signed metadata either way, but a downgrade would expose what the client asks for. Same rule as
+/// the JavaScript loader (`loader/js/lib/fetch.js`).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let downgrade = attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https");
+        if downgrade {
+            let to = attempt.url().to_string();
+            attempt.error(format!("redirect to {to} refused: https to http downgrade"))
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// A request that got no response: retried, unless a redirect was refused (that answer will not change).
+fn send_failed<T>(url: String, source: reqwest::Error) -> Result<Attempt<T>, Error> {
+    let e = Error::Network { url, source };
+    match &e {
+        Error::Network { source, .. } if source.is_redirect() => Err(e),
+        _ => Ok(Attempt::Retry(e)),
+    }
+}
+
 /// A repository reader.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
@@ -170,6 +200,7 @@ impl Fetcher {
     /// A reader for `location` with `options`.
     pub fn new(location: Location, options: FetchOptions) -> Result<Self, Error> {
         let mut builder = reqwest::Client::builder()
+            .redirect(redirect_policy())
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
             .user_agent(concat!("x0x-dist-loader/", env!("CARGO_PKG_VERSION")));
@@ -272,12 +303,7 @@ impl Fetcher {
         let shown = redact(url.as_str());
         let mut resp = match self.client.get(url.clone()).send().await {
             Ok(r) => r,
-            Err(e) => {
-                return Ok(Attempt::Retry(Error::Network {
-                    url: shown,
-                    source: e,
-                }))
-            }
+            Err(e) => return send_failed(shown, e),
         };
         let status = resp.status();
         if status == StatusCode::NOT_FOUND {
@@ -404,12 +430,7 @@ impl Fetcher {
         }
         let mut resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => {
-                return Ok(Attempt::Retry(Error::Network {
-                    url: shown,
-                    source: e,
-                }))
-            }
+            Err(e) => return send_failed(shown, e),
         };
         let status = resp.status();
         if status == StatusCode::NOT_FOUND {

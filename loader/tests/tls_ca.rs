@@ -146,3 +146,45 @@ async fn private_ca_must_be_configured() {
     let err = Fetcher::new(Location::parse(&url).unwrap(), options).unwrap_err();
     assert_eq!(err.code(), "config.invalid", "{err}");
 }
+
+#[tokio::test]
+async fn redirect_from_https_to_http_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    make_certs(tmp.path());
+    let mut repo = TestRepo::new(&tmp.path().join("repo"));
+    repo.publish(
+        "1.0.0",
+        &[(Platform::Wasm32Wasip1, payload(5, 10_000), None)],
+    );
+    let plain = StaticServer::start(&repo.dir);
+    let server = StaticServer::start_tls(
+        &repo.dir,
+        &tmp.path().join("srv.pem"),
+        &tmp.path().join("srv.key"),
+    );
+    *server.faults.redirect_targets_to.lock().unwrap() = Some(plain.url());
+    let url = format!("https://localhost:{}", server.addr.port());
+    let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
+    let c = client(
+        &url,
+        &tmp.path().join("c"),
+        &repo.root_bytes,
+        Some(&tmp.path().join("ca.pem")),
+    );
+    // The metadata came over https; the one candidate's target redirect is refused, so nothing loads.
+    let err = c.best("x0x", &any(), &h, &NoProgress).await.unwrap_err();
+    assert_eq!(err.code(), "loader.no_candidate", "{err}");
+    assert!(
+        err.to_string().contains("rejected: network.http_status"),
+        "{err}"
+    );
+    assert!(
+        common::chain(&err).contains("downgrade"),
+        "{}",
+        common::chain(&err)
+    );
+    assert!(
+        plain.requests_for("/tuf/targets/").is_empty(),
+        "no request went out over plain http"
+    );
+}

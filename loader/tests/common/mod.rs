@@ -239,6 +239,10 @@ pub struct Faults {
     pub ignore_range: AtomicBool,
     /// Number of upcoming requests to answer with 503.
     pub unavailable: AtomicUsize,
+    /// Answer every target request with `302 Location: <this base><path>` (a CDN offload).
+    pub redirect_targets_to: Mutex<Option<String>>,
+    /// Answer every request with `307 Location: <the same path>`.
+    pub redirect_loop: AtomicBool,
 }
 
 /// A static HTTP/1.1 file server for `<root>` on 127.0.0.1 (one request per connection).
@@ -366,6 +370,20 @@ async fn serve_one<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
             b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         )
         .await?;
+        return Ok(());
+    }
+    let redirect_to = if faults.redirect_loop.load(Ordering::SeqCst) {
+        Some(path.clone())
+    } else {
+        let cdn = faults.redirect_targets_to.lock().unwrap().clone();
+        cdn.filter(|_| path.starts_with("/tuf/targets/"))
+            .map(|base| format!("{base}{path}"))
+    };
+    if let Some(location) = redirect_to {
+        let head = format!(
+            "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        sock.write_all(head.as_bytes()).await?;
         return Ok(());
     }
     // As a forward proxy the request line carries an absolute URI: serve its path.
