@@ -149,12 +149,6 @@ pub enum Error {
         /// What would have been fetched.
         what: String,
     },
-    /// Installing from a bundle file is not supported yet.
-    #[error("bundle sources are not supported yet: {path}")]
-    BundleUnsupported {
-        /// The bundle path.
-        path: PathBuf,
-    },
 }
 
 impl Error {
@@ -179,7 +173,6 @@ impl Error {
             Self::VersionNotFound { .. } => codes::VERSION_NOT_FOUND,
             Self::NoCandidate { .. } => codes::LOADER_NO_CANDIDATE,
             Self::Offline { .. } => codes::LOADER_OFFLINE,
-            Self::BundleUnsupported { .. } => codes::BUNDLE_UNSUPPORTED,
         }
     }
 
@@ -248,9 +241,6 @@ mod tests {
             },
             Error::Offline {
                 what: String::new(),
-            },
-            Error::BundleUnsupported {
-                path: PathBuf::new(),
             },
         ];
         for e in samples {

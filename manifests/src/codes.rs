@@ -102,7 +102,6 @@ codes! {
     ELF_NOT_ELF = "elf.not_elf", 2, 400, "A file inspected as an ELF binary (glibc floor, machine) is not an ELF file.";
     ELF_MALFORMED = "elf.malformed", 4, 400, "An ELF binary's headers or symbol-version sections are invalid.";
     HOST_INVALID_GLIBC_VERSION = "host.invalid_glibc_version", 2, 400, "A glibc version (`2.17`, `GLIBC_2.2.5`) could not be parsed.";
-    BUNDLE_UNSUPPORTED = "bundle.unsupported", 2, 501, "This build cannot read bundle files yet (`--bundle`, `X0X_DIST_BUNDLE`).";
     INTERNAL = "internal", 1, 500, "An unexpected internal error (a bug: please report it).";
 }
 

@@ -32,7 +32,6 @@ const CODES = {
   'network.unreachable': 'the repository or proxy could not be reached (or timed out)',
   'network.http_status': 'the server answered with an unexpected HTTP status',
   'bundle.invalid': 'a bundle file is malformed or its contents do not match its metadata',
-  'bundle.unsupported': 'this loader cannot read bundle files yet',
   'loader.no_candidate': 'no candidate binary could be resolved, verified and loaded',
   'loader.load_failed': 'a verified binary failed to load or does not fit this host',
   'loader.offline': 'a fetch was needed but network access is disabled',
