@@ -14,13 +14,7 @@ async fn expired_timestamp_is_refused() {
     repo.publish("1.0.0", &[(Platform::Wasm32Wasip1, payload(1, 100), None)]);
     let server = StaticServer::start(&repo.dir);
     let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
-    let err = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
+    let err = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "metadata.expired", "{err:#}");
@@ -61,13 +55,7 @@ async fn expired_root_is_refused() {
     // Root expires after 365 days.
     let c =
         client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes).with_now(in_days(400));
-    let err = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
+    let err = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "metadata.expired", "{err:#}");

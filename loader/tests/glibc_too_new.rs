@@ -3,7 +3,7 @@
 //! metadata understates it), and the loader falls back to WASM.
 mod common;
 
-use common::{any, client, host, payload, StaticServer, TestRepo};
+use common::{client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;
 use x0x_dist_manifests::Platform;
 
@@ -33,13 +33,7 @@ async fn floor_from_metadata_rejects_before_download() {
     );
     let server = StaticServer::start(&repo.dir);
     let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
-    let (_, res, sel) = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
+    let (_, res, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
     assert_eq!(sel.candidate.platform, "wasm32-wasip1");
@@ -56,13 +50,7 @@ async fn floor_from_metadata_rejects_before_download() {
     );
 
     // The same release on a newer host takes the native build.
-    let (_, _, sel) = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.99")),
-            &NoProgress,
-        )
+    let (_, _, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.99"))
         .await
         .unwrap();
     assert_eq!(sel.candidate.platform, "linux-x64-gnu");
@@ -86,13 +74,7 @@ async fn floor_from_elf_rejects_after_download() {
     );
     let server = StaticServer::start(&repo.dir);
     let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
-    let (_, res, sel) = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
+    let (_, res, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
     assert_eq!(sel.candidate.platform, "wasm32-wasip1-threads");
@@ -170,13 +152,7 @@ async fn unknown_host_glibc_rejects_glibc_builds() {
     );
     let server = StaticServer::start(&repo.dir);
     let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
-    let err = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", None),
-            &NoProgress,
-        )
+    let err = common::best_on(&c, "x86_64-unknown-linux-gnu", None)
         .await
         .unwrap_err();
     assert_eq!(err.code(), "loader.no_candidate");

@@ -123,13 +123,7 @@ async fn file_url_repository_and_wasm_fallback() {
     let url = format!("file://{}", repo.dir.display());
     let c = client(&url, &tmp.path().join("cache"), &repo.root_bytes);
     // An x86_64 musl host has no native build here: WASM with threads first.
-    let (_, res, sel) = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-musl", None),
-            &NoProgress,
-        )
+    let (_, res, sel) = common::best_on(&c, "x86_64-unknown-linux-musl", None)
         .await
         .unwrap();
     assert_eq!(sel.candidate.platform, "wasm32-wasip1-threads");

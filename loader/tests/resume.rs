@@ -24,13 +24,7 @@ async fn cut_connection_resumes_with_range() {
     let server = StaticServer::start(&repo.dir);
     server.faults.cut_targets.store(1, Ordering::SeqCst);
     let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
-    let (_, _, sel) = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
+    let (_, _, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
     assert_eq!(std::fs::read(&sel.path).unwrap(), data);
@@ -55,13 +49,7 @@ async fn partial_file_from_an_earlier_process_is_resumed() {
     let c = client(&server.url(), &cache, &repo.root_bytes);
     let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
     std::fs::write(cache.join(format!("tmp/{sha}.part")), &data[..1_000_000]).unwrap();
-    let (_, _, sel) = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
+    let (_, _, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
     assert_eq!(std::fs::read(&sel.path).unwrap(), data);

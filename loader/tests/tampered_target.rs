@@ -73,13 +73,7 @@ async fn longer_body_is_cut_off_and_refused() {
     let server = StaticServer::start(&repo.dir);
     let cache = tmp.path().join("cache");
     let c = client(&server.url(), &cache, &repo.root_bytes);
-    let err = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
+    let err = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "loader.no_candidate");
@@ -134,13 +128,7 @@ async fn metadata_changed_after_signing_is_refused() {
     std::fs::write(&role, tampered).unwrap();
     let server = StaticServer::start(&repo.dir);
     let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
-    let err = c
-        .best(
-            "x0x",
-            &any(),
-            &host("x86_64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
+    let err = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap_err();
     assert!(

@@ -486,3 +486,25 @@ pub fn chain(err: &dyn std::error::Error) -> String {
     }
     s
 }
+
+/// `c.best("x0x", ^0, host(triple, glibc))` without progress output: the question most tests ask.
+pub async fn best_on(
+    c: &x0x_dist_loader::Client,
+    triple: &str,
+    glibc: Option<&str>,
+) -> Result<
+    (
+        x0x_dist_loader::tuf::Repository,
+        x0x_dist_loader::resolve::Resolution,
+        x0x_dist_loader::Selected,
+    ),
+    x0x_dist_loader::Error,
+> {
+    c.best(
+        "x0x",
+        &any(),
+        &host(triple, glibc),
+        &x0x_dist_loader::fetch::NoProgress,
+    )
+    .await
+}
