@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod lock;
 pub mod metrics;
 pub mod mirror;
 pub mod openapi;

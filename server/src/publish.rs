@@ -252,6 +252,15 @@ fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX / 4)
 }
 
+/// Takes the repository's cross-process writer lock ([`crate::lock`]); blocks while an offline
+/// `x0x-dist package add|release` holds it, and says so in the log.
+fn writer_lock(repo: &Path) -> Result<crate::lock::WriterLock, ApiError> {
+    crate::lock::lock(repo, || {
+        tracing::info!(repo = %repo.display(), "waiting for the repository writer lock (held by an offline `x0x-dist package` command)");
+    })
+    .map_err(|e| ApiError::io(format!("locking {}", crate::lock::lock_path(repo).display()), e))
+}
+
 /// Re-signs the timestamp (and the snapshot, if it would expire first) when less than `refresh_before` remains.
 /// Returns the new timestamp expiry if it re-signed.
 pub fn refresh_if_due(
@@ -259,6 +268,7 @@ pub fn refresh_if_due(
     cfg: &TimestampConfig,
     now: OffsetDateTime,
 ) -> Result<Option<OffsetDateTime>, ApiError> {
+    let _writer = writer_lock(repo)?;
     let cur = Published::load(repo)?;
     let refresh_before = time::Duration::seconds(secs(cfg.refresh_before_secs));
     let ts_due = cur.timestamp.signed().expires - now < refresh_before;
@@ -435,6 +445,9 @@ pub async fn publish(
 ) -> Result<PublishReport, ApiError> {
     let _slot = st.claim(package)?;
     let _lock = st.repo_lock.lock().await;
+    let repo = st.repo_dir.clone();
+    // Held from reading the current state to the commit, against offline writers in other processes.
+    let _writer = blocking(move || writer_lock(&repo)).await?;
     let repo = st.repo_dir.clone();
     let now = OffsetDateTime::now_utc();
     let pkg = package.to_owned();

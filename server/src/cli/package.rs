@@ -57,6 +57,24 @@ pub struct ReleaseArgs {
 }
 
 /// Runs `package ...`.
+/// The repository's writer lock ([`crate::lock`]): waits (and says so) while a running server commits.
+fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist::lock::WriterLock> {
+    if !repo.join("metadata").is_dir() {
+        anyhow::bail!(
+            "{} holds no repository (run `x0x-dist init --repo {}` first)",
+            repo.display(),
+            repo.display()
+        );
+    }
+    x0x_dist::lock::lock(repo, || {
+        eprintln!(
+            "waiting for {} (a server is committing to this repository)",
+            x0x_dist::lock::lock_path(repo).display()
+        );
+    })
+    .with_context(|| format!("locking {}", x0x_dist::lock::lock_path(repo).display()))
+}
+
 pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
     let now = time::OffsetDateTime::now_utc();
     match cmd {
@@ -70,6 +88,7 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
                         .with_context(|| format!("reading publisher key {}", p.display()))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
+            let _writer = writer_lock(&a.repo)?;
             let v = repo::add_package(&a.repo, &name, &keys, a.threshold, now, &Expiry::default())
                 .with_context(|| format!("delegating package {name} in {}", a.repo.display()))?;
             println!(
@@ -98,6 +117,7 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
                     glibc_floor: a.glibc_floor.clone(),
                 });
             }
+            let _writer = writer_lock(&a.repo)?;
             let v = repo::release(
                 &a.repo,
                 &name,
