@@ -423,6 +423,28 @@ function flatten(e) {
   return parts.join(': ');
 }
 
+/** The platform packages of native candidates that this package lists as optionalDependencies but are not installed. */
+function missingPlatformPackages(r, candidates) {
+  let optional;
+  try {
+    optional = JSON.parse(fs.readFileSync(path.join(r.pkgDir, 'package.json'), 'utf8')).optionalDependencies || {};
+  } catch {
+    return [];
+  }
+  return candidates
+    .filter((c) => c.kind === 'native')
+    .map((c) => `@${r.scope}/core-${c.name}`)
+    .filter((name) => {
+      if (!Object.prototype.hasOwnProperty.call(optional, name)) return false;
+      try {
+        require.resolve(`${name}/package.json`, { paths: [r.pkgDir] });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+}
+
 function noCandidate(r, host, attempts, candidates) {
   const { describeHost } = require('./host');
   const hints = [];
@@ -430,6 +452,9 @@ function noCandidate(r, host, attempts, candidates) {
     hints.push('X0X_FORCE_WASM=error forbids WASM and no native build exists for this host: unset it');
   }
   if (!r.repoConfigured()) hints.push('set X0X_DIST_URL to a repository (http(s):// or file://DIR) or X0X_DIST_BUNDLE to a bundle');
+  for (const name of missingPlatformPackages(r, candidates)) {
+    hints.push(`${name} (an optional dependency of ${r.pkg}) is not installed: reinstall without --omit=optional / --no-optional, or npm install ${name}@${r.version}`);
+  }
   if (r.cfg.offline) hints.push('X0X_DIST_OFFLINE=1 is set: import a bundle (X0X_DIST_BUNDLE) or pre-fill the cache (X0X_DIST_CACHE) on a connected machine');
   if (attempts.some((a) => a.code.startsWith('network.'))) hints.push(`check that ${r.cfg.url} is reachable (HTTPS_PROXY/NO_PROXY, NODE_EXTRA_CA_CERTS)`);
   if (attempts.some((a) => a.code === 'target.digest_mismatch' || a.code.startsWith('metadata.'))) {
