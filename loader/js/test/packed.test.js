@@ -78,3 +78,148 @@ test('packed index.js: cold through lib/, warm from index.js alone; invalidated 
   const outside = probe(s, { X0X_DIST_OFFLINE: '1' });
   assert.ok(outside.loaded.includes(path.join('lib', 'loader.js')), outside.loaded.join(' '));
 });
+
+// --- Platform packages (pack.js --platform-packages): the npm optionalDependencies model -------------------
+
+const crypto = require('crypto');
+const pack = require('../scripts/pack');
+
+function packPlatform(dir, repo, extra = []) {
+  const r = spawnSync(
+    process.execPath,
+    [path.join(h.LOADER, 'scripts', 'pack.js'), '--version', '0.3.1', '--root', path.join(dir, 'root.json'), '--repo', repo.dir, '--platform-packages', '--out', path.join(dir, 'out'), ...extra],
+    { encoding: 'utf8' },
+  );
+  return { ...r, tgzs: r.stdout.trim().split('\n').filter(Boolean) };
+}
+
+function untar(tgz, dest) {
+  fs.mkdirSync(dest, { recursive: true });
+  assert.equal(spawnSync('tar', ['xzf', tgz, '-C', dest]).status, 0);
+  return path.join(dest, 'package');
+}
+
+test('npm constraints per platform: os/cpu, libc only on Linux (glibc/musl), none for WASM', () => {
+  const { fromName } = require('../lib/platforms');
+  assert.deepEqual(pack.npmConstraints(fromName('linux-x64-gnu')), { os: ['linux'], cpu: ['x64'], libc: ['glibc'] });
+  assert.deepEqual(pack.npmConstraints(fromName('linux-arm64-musl')), { os: ['linux'], cpu: ['arm64'], libc: ['musl'] });
+  assert.deepEqual(pack.npmConstraints(fromName('linux-arm-gnueabihf')), { os: ['linux'], cpu: ['arm'], libc: ['glibc'] });
+  assert.deepEqual(pack.npmConstraints(fromName('darwin-arm64')), { os: ['darwin'], cpu: ['arm64'] });
+  assert.deepEqual(pack.npmConstraints(fromName('win32-x64-msvc')), { os: ['win32'], cpu: ['x64'] });
+  assert.deepEqual(pack.npmConstraints(fromName('wasm32-wasip1')), {});
+  assert.equal(pack.platformPackageName('acme', fromName('linux-x64-musl')), '@acme/core-linux-x64-musl');
+  assert.deepEqual(pack.args(['--platform-packages', '--version', '1.0.0']), { 'platform-packages': true, version: '1.0.0' });
+  assert.throws(() => pack.args(['--version']), /needs a value/);
+});
+
+test('--platform-packages: one package per signed target, x0x last with exact optionalDependencies (native only); installed, it loads with no repository', { skip }, () => {
+  const dir = h.tmpdir('x0x-pp-');
+  try {
+    const repo = new h.Repo(path.join(dir, 'repo'));
+    const musl = crypto.randomBytes(3000);
+    const wasm = crypto.randomBytes(2000);
+    repo.publish({
+      'x0x/0.3.1/x0x.linux-x64-gnu.node': { data: fs.readFileSync(addon), custom: { glibc_floor: '2.2.5', libc: 'glibc' } },
+      'x0x/0.3.1/x0x.linux-x64-musl.node': { data: musl },
+      'x0x/0.3.1/x0x.wasm32-wasip1.wasm': { data: wasm },
+    });
+    fs.writeFileSync(path.join(dir, 'root.json'), repo.anchor);
+    // No --release: the bytes are downloaded from the repository (and checked).
+    const r = packPlatform(dir, repo);
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.tgzs.map((t) => path.basename(t)), [
+      'x0x-core-linux-x64-gnu-0.3.1.tgz',
+      'x0x-core-linux-x64-musl-0.3.1.tgz',
+      'x0x-core-wasm32-wasip1-0.3.1.tgz',
+      'x0x-0.3.1.tgz',
+    ]);
+    const nm = path.join(dir, 'project', 'node_modules');
+    const gnu = untar(r.tgzs[0], path.join(dir, 'x-gnu'));
+    const gj = JSON.parse(fs.readFileSync(path.join(gnu, 'package.json'), 'utf8'));
+    assert.equal(gj.name, '@x0x/core-linux-x64-gnu');
+    assert.equal(gj.version, '0.3.1');
+    assert.deepEqual([gj.os, gj.cpu, gj.libc, gj.main, gj.files], [['linux'], ['x64'], ['glibc'], 'x0x.linux-x64-gnu.node', ['x0x.linux-x64-gnu.node']]);
+    assert.equal(gj.scripts, undefined, 'a platform package runs no scripts');
+    assert.match(gj.description, /verified by `x0x`/);
+    assert.deepEqual(fs.readdirSync(gnu).sort(), ['README.md', 'package.json', 'x0x.linux-x64-gnu.node']);
+    assert.ok(fs.readFileSync(path.join(gnu, 'x0x.linux-x64-gnu.node')).equals(fs.readFileSync(addon)));
+    const muslPkg = untar(r.tgzs[1], path.join(dir, 'x-musl'));
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(muslPkg, 'package.json'), 'utf8')).libc, ['musl']);
+    assert.ok(fs.readFileSync(path.join(muslPkg, 'x0x.linux-x64-musl.node')).equals(musl));
+    const wj = JSON.parse(fs.readFileSync(path.join(untar(r.tgzs[2], path.join(dir, 'x-wasm')), 'package.json'), 'utf8'));
+    assert.deepEqual([wj.name, wj.os, wj.cpu, wj.libc, wj.main], ['@x0x/core-wasm32-wasip1', undefined, undefined, undefined, 'x0x.wasm32-wasip1.wasm']);
+    const x0x = untar(r.tgzs[3], path.join(dir, 'x-x0x'));
+    const xj = JSON.parse(fs.readFileSync(path.join(x0x, 'package.json'), 'utf8'));
+    assert.deepEqual(xj.optionalDependencies, { '@x0x/core-linux-x64-gnu': '0.3.1', '@x0x/core-linux-x64-musl': '0.3.1' });
+
+    // Laid out as npm installs them on this host: x0x + the matching platform package; no repository at all.
+    fs.mkdirSync(path.join(nm, '@x0x'), { recursive: true });
+    fs.renameSync(x0x, path.join(nm, 'x0x'));
+    fs.renameSync(gnu, path.join(nm, '@x0x', 'core-linux-x64-gnu'));
+    const env = { ...process.env, X0X_DIST_CACHE: path.join(dir, 'cache'), X0X_DIST_DEBUG: '1' };
+    for (const k of ['X0X_DIST_URL', 'X0X_DIST_BUNDLE', 'X0X_NATIVE_PATH', 'X0X_FORCE_WASM']) delete env[k];
+    const run = (code) => spawnSync(process.execPath, ['-e', code], { cwd: path.join(dir, 'project'), env, encoding: 'utf8' });
+    const ok = run("console.log(require('x0x').hello())");
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.equal(ok.stdout.trim(), 'hello from native');
+    assert.match(ok.stderr, /loaded linux-x64-gnu from platform-package/);
+
+    // Omitted (--omit=optional): the error names the missing optional dependency and the repository options.
+    fs.rmSync(path.join(nm, '@x0x', 'core-linux-x64-gnu'), { recursive: true });
+    env.X0X_DIST_CACHE = path.join(dir, 'cache2');
+    const missing = run("try { require('x0x') } catch (e) { console.log(e.code); console.log(e.message) }");
+    assert.match(missing.stdout, /^loader\.no_candidate\n/);
+    assert.match(missing.stdout, /@x0x\/core-linux-x64-gnu \(an optional dependency of x0x\) is not installed/);
+    assert.match(missing.stdout, /X0X_DIST_URL/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--platform-packages: a --release binary that differs from the signed target is refused, nothing printed', () => {
+  const dir = h.tmpdir('x0x-pp-');
+  try {
+    const repo = new h.Repo(path.join(dir, 'repo'));
+    const data = crypto.randomBytes(4096);
+    repo.publish({ 'x0x/0.3.1/x0x.linux-arm64-gnu.node': { data } });
+    fs.writeFileSync(path.join(dir, 'root.json'), repo.anchor);
+    const release = path.join(dir, 'release');
+    fs.mkdirSync(release);
+    const bad = Buffer.from(data);
+    bad[100] ^= 1;
+    fs.writeFileSync(path.join(release, 'x0x.linux-arm64-gnu.node'), bad);
+    const r = packPlatform(dir, repo, ['--release', release]);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /\[target\.digest_mismatch\]/);
+    assert.deepEqual(r.tgzs, []);
+    fs.writeFileSync(path.join(release, 'x0x.linux-arm64-gnu.node'), data.subarray(1));
+    const short = packPlatform(dir, repo, ['--release', release]);
+    assert.match(short.stderr, /\[target\.length_mismatch\]/);
+    // The signed bytes, a custom scope: named @acme/core-…, and the scope is where the loader will look.
+    fs.writeFileSync(path.join(release, 'x0x.linux-arm64-gnu.node'), data);
+    const good = packPlatform(dir, repo, ['--release', release, '--scope', 'acme']);
+    assert.equal(good.status, 0, good.stderr);
+    assert.equal(path.basename(good.tgzs[0]), 'acme-core-linux-arm64-gnu-0.3.1.tgz');
+    const x0x = untar(good.tgzs[1], path.join(dir, 'x'));
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(x0x, 'package.json'), 'utf8')).optionalDependencies, { '@acme/core-linux-arm64-gnu': '0.3.1' });
+    assert.equal(JSON.parse(fs.readFileSync(path.join(x0x, 'release.json'), 'utf8')).scope, 'acme');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('without --platform-packages: one line (the x0x package), no optionalDependencies (the CLI the other scripts use)', () => {
+  const dir = h.tmpdir('x0x-pp-');
+  try {
+    const repo = new h.Repo(path.join(dir, 'repo'));
+    repo.publish({ 'x0x/0.3.1/x0x.linux-arm64-gnu.node': { data: crypto.randomBytes(100) } });
+    fs.writeFileSync(path.join(dir, 'root.json'), repo.anchor);
+    const r = spawnSync(process.execPath, [path.join(h.LOADER, 'scripts', 'pack.js'), '--version', '0.3.1', '--root', path.join(dir, 'root.json'), '--repo', repo.dir, '--out', dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(path.basename(r.stdout.trim()), 'x0x-0.3.1.tgz');
+    const x0x = untar(r.stdout.trim(), path.join(dir, 'x'));
+    assert.equal(JSON.parse(fs.readFileSync(path.join(x0x, 'package.json'), 'utf8')).optionalDependencies, undefined);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
