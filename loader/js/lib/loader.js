@@ -226,11 +226,22 @@ class Resolver {
       return null;
     }
     const p = path.join(dir, file);
+    let bytes;
     try {
-      return { bytes: fs.readFileSync(p), label: `${name}/${file}`, file: p };
+      bytes = fs.readFileSync(p);
     } catch {
       return null;
     }
+    // Name a version skew (an installed package of another release) in the digest error, so that it does
+    // not read like tampering alone.
+    let label = `${name}/${file}`;
+    try {
+      const v = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).version;
+      if (v !== this.version) label = `${name}/${file} (installed ${name}@${v}, but ${this.pkg} is ${this.version}: reinstall so that they match)`;
+    } catch {
+      /* no readable package.json: the hash check decides alone */
+    }
+    return { bytes, label, file: p };
   }
 
   writeRecord(res, info) {

@@ -164,6 +164,19 @@ test('--platform-packages: one package per signed target, x0x last with exact op
     assert.equal(ok.stdout.trim(), 'hello from native');
     assert.match(ok.stderr, /loaded linux-x64-gnu from platform-package/);
 
+    // A platform package of another release (version skew): refused by its hash, and the error says why.
+    const ppDir = path.join(nm, '@x0x', 'core-linux-x64-gnu');
+    const ppJson = path.join(ppDir, 'package.json');
+    const good = fs.readFileSync(ppJson, 'utf8');
+    fs.writeFileSync(ppJson, good.replace('"version": "0.3.1"', '"version": "0.3.0"'));
+    fs.appendFileSync(path.join(ppDir, 'x0x.linux-x64-gnu.node'), 'other release');
+    env.X0X_DIST_CACHE = path.join(dir, 'cache-skew');
+    const skew = run("try { require('x0x') } catch (e) { console.log(e.code, e.cause.code); console.log(e.message) }");
+    assert.match(skew.stdout, /^loader\.no_candidate target\.length_mismatch\n/);
+    assert.match(skew.stdout, /installed @x0x\/core-linux-x64-gnu@0\.3\.0, but x0x is 0\.3\.1/);
+    const skewBlobs = path.join(dir, 'cache-skew', 'blobs');
+    assert.deepEqual(fs.existsSync(skewBlobs) ? fs.readdirSync(skewBlobs) : [], [], 'nothing admitted to the cache');
+
     // Omitted (--omit=optional): the error names the missing optional dependency and the repository options.
     fs.rmSync(path.join(nm, '@x0x', 'core-linux-x64-gnu'), { recursive: true });
     env.X0X_DIST_CACHE = path.join(dir, 'cache2');
