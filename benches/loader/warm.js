@@ -11,7 +11,13 @@
 //   node      require() of the .node file by absolute path (Node's own extension loader)
 //   empty     require() of an empty package in node_modules (what any JS entry file costs)
 //   floor     require() of a package whose index.js is a bare process.dlopen (the floor of any JS loader)
-// Usage: node benches/loader/warm.js [--native dist/core/x0x.linux-x64-gnu.node] [--runs 25] [--json] [--keep]
+// Two scenarios, each its own table (both by default, alternating within a round as well):
+//   first     require('x0x') is the first user-land require of the process (`node -e "require('x0x')"`)
+//   later     the module system is already warm: the process has first required another package from
+//             node_modules (`x0x-prelude`: package.json main, index.js requiring a second file of its own,
+//             as almost every app does before it gets to x0x); only the require of the row is timed
+// Usage: node benches/loader/warm.js [--native dist/core/x0x.linux-x64-gnu.node] [--runs 25]
+//          [--scenario first|later|both] [--json] [--keep]
 
 const fs = require('fs');
 const os = require('os');
@@ -31,10 +37,12 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function sample(cwd, code, env) {
+const SCENARIOS = { first: '', later: "require('x0x-prelude'); " };
+
+function sample(cwd, code, env, pre = '') {
   const r = spawnSync(
     process.execPath,
-    ['-e', `const t0 = process.hrtime.bigint(); ${code}; const t1 = process.hrtime.bigint(); process.stdout.write(String(Number(t1 - t0) / 1e6))`],
+    ['-e', `${pre}const t0 = process.hrtime.bigint(); ${code}; const t1 = process.hrtime.bigint(); process.stdout.write(String(Number(t1 - t0) / 1e6))`],
     { cwd, env: { ...process.env, ...env }, encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`benchmark run failed (${code}): ${r.stderr}`);
@@ -78,12 +86,21 @@ async function main() {
   fs.mkdirSync(floorDir);
   fs.writeFileSync(path.join(floorDir, 'package.json'), '{"name":"x0x-floor","version":"0.1.0","main":"index.js"}\n');
   fs.writeFileSync(path.join(floorDir, 'index.js'), `'use strict';\nconst m = { exports: {} };\nprocess.dlopen(m, ${JSON.stringify(path.join(plain, 'x0x.node'))});\nmodule.exports = m.exports;\n`);
+  // What an app has usually required before x0x: a package whose index.js requires a file of its own.
+  const preludeDir = path.join(nm, 'x0x-prelude');
+  fs.mkdirSync(path.join(preludeDir, 'lib'), { recursive: true });
+  fs.writeFileSync(path.join(preludeDir, 'package.json'), '{"name":"x0x-prelude","version":"0.1.0","main":"index.js"}\n');
+  fs.writeFileSync(path.join(preludeDir, 'index.js'), "'use strict';\nconst { join } = require('path');\nmodule.exports = { ...require('./lib/util'), join };\n");
+  fs.writeFileSync(path.join(preludeDir, 'lib', 'util.js'), "'use strict';\nexports.twice = (x) => 2 * x;\n");
   const cwd = path.join(d, 'project');
   // The default cache location ($HOME/.cache/x0x-dist), as most users run it.
   const env = { HOME: path.join(d, 'home'), XDG_CACHE_HOME: '', X0X_DIST_CACHE: '', X0X_DIST_URL: `file://${repo.dir}` };
   sample(cwd, "require('x0x')", env); // prime: download, verify, cache, warm record
-  const check = spawnSync(process.execPath, ['-e', "require('x0x')"], { cwd, env: { ...process.env, ...env, X0X_DIST_DEBUG: '1' }, encoding: 'utf8' });
-  if (!/warm:/.test(check.stderr)) throw new Error(`the warm path was not taken: ${check.stderr}`);
+  for (const pre of Object.values(SCENARIOS)) {
+    const check = spawnSync(process.execPath, ['-e', `${pre}require('x0x'); console.log(Object.keys(require.cache).join('\\n'))`], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
+    const own = check.stdout.split('\n').filter((f) => f.startsWith(path.join(nm, 'x0x') + path.sep));
+    if (check.status !== 0 || own.length !== 1) throw new Error(`the inlined warm path was not taken (${pre || 'first'}): ${own.join(' ')} ${check.stderr}`);
+  }
 
   const rows = {
     x0x: ["require('x0x')", env],
@@ -93,32 +110,45 @@ async function main() {
     empty: ["require('x0x-empty')", {}],
     floor: ["require('x0x-floor')", {}],
   };
-  const xs = Object.fromEntries(Object.keys(rows).map((k) => [k, []]));
+  const which = opt('--scenario', 'both');
+  const scenarios = which === 'both' ? Object.keys(SCENARIOS) : [which];
+  if (!scenarios.every((sc) => sc in SCENARIOS)) throw new Error(`--scenario: first, later or both (got ${which})`);
+  const xs = Object.fromEntries(scenarios.map((sc) => [sc, Object.fromEntries(Object.keys(rows).map((k) => [k, []]))]));
   const load0 = os.loadavg()[0];
-  for (let i = 0; i < RUNS; i += 1) for (const [k, [code, e]] of Object.entries(rows)) xs[k].push(sample(cwd, code, e));
+  for (let i = 0; i < RUNS; i += 1) {
+    for (const [k, [code, e]] of Object.entries(rows)) for (const sc of scenarios) xs[sc][k].push(sample(cwd, code, e, SCENARIOS[sc]));
+  }
   const load1 = os.loadavg()[0];
-  const m = Object.fromEntries(Object.entries(xs).map(([k, v]) => [k, { median: median(v), min: Math.min(...v) }]));
+  const stats = (v) => ({ median: median(v), min: Math.min(...v) });
+  const ms = Object.fromEntries(scenarios.map((sc) => [sc, Object.fromEntries(Object.entries(xs[sc]).map(([k, v]) => [k, stats(v)]))]));
   const result = {
     machine: `${os.cpus().length} cores, ${os.cpus()[0].model}, node ${process.version}, load ${load0.toFixed(1)} -> ${load1.toFixed(1)}`,
     date: new Date().toISOString(),
     binary: `${path.basename(NATIVE)} (${fs.statSync(NATIVE).size} bytes)`,
     runs: RUNS,
-    ms: m,
+    // `ms` stays the first-require table (earlier readers of --json); `scenarios` holds every table.
+    ms: ms.first || ms[scenarios[0]],
+    scenarios: ms,
   };
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else {
-    console.log(`${result.machine}; ${result.date}; ${result.binary}; ${RUNS} fresh processes per row, alternating`);
-    console.log('| Row | median ms | min ms | median / x0x |');
-    console.log('|---|---|---|---|');
+    console.log(`${result.machine}; ${result.date}; ${result.binary}; ${RUNS} fresh processes per row and scenario, alternating`);
     const label = {
       x0x: "**x0x loader, warm `require('x0x')`**",
       napi: "napi-rs generated `index.js`, `require('x0x-napi')`",
       dlopen: 'bare `process.dlopen` (absolute path)',
       node: '`require()` of the `.node` file (absolute path)',
-      empty: "`require()` of an empty package in node_modules",
-      floor: "`require()` of a package whose `index.js` only dlopens the binary (floor)",
+      empty: '`require()` of an empty package in node_modules',
+      floor: '`require()` of a package whose `index.js` only dlopens the binary (floor)',
     };
-    for (const k of Object.keys(rows)) console.log(`| ${label[k]} | ${m[k].median.toFixed(3)} | ${m[k].min.toFixed(3)} | ${(m[k].median / m.x0x.median).toFixed(2)} |`);
+    const title = { first: 'first user require of the process', later: "after `require('x0x-prelude')` (module system warm)" };
+    for (const sc of scenarios) {
+      const m = ms[sc];
+      console.log(`\n${title[sc]}`);
+      console.log('| Row | median ms | min ms | x0x / row (median) |');
+      console.log('|---|---|---|---|');
+      for (const k of Object.keys(rows)) console.log(`| ${label[k]} | ${m[k].median.toFixed(3)} | ${m[k].min.toFixed(3)} | ${(m.x0x.median / m[k].median).toFixed(2)} |`);
+    }
   }
   if (argv.includes('--keep')) console.error(`kept ${d}`);
   else fs.rmSync(d, { recursive: true, force: true });

@@ -1,38 +1,133 @@
 'use strict';
-// The hot core of the warm path, self-contained (built-ins fs, path and, for the default cache directory
-// only, os): where a warm record lives, whether it still holds, and a native load from it. scripts/pack.js
-// inlines this file, unchanged, into the packed index.js, so a warm require('x0x') compiles one small module
-// and loads nothing from lib/; lib/warm.js and lib/constants.js use the same functions, so there is one
-// implementation of the record key, the settings it depends on and the checks (docs/loader.md, "Threat model
-// of the warm path"). Anything unusual (WASM record, X0X_DIST_DEBUG, a failed check or load) returns null
-// and lib/warm.js takes over.
+// The warm path of require('x0x'): where a warm record lives, whether it still holds, and a native load from it
+// (docs/loader.md, "Threat model of the warm path"). scripts/pack.js inlines the top of this file, up to the
+// line that starts with "// HOT-END", into the packed index.js; lib/warm.js, lib/loader.js and lib/constants.js use the same functions,
+// so there is one implementation of the record's name, the cache directory and the checks. Anything unusual
+// (WASM record, X0X_DIST_DEBUG, a failed check or load) returns null and lib/warm.js takes over.
+//
+// Compiling this part is a third of a warm require's own cost (docs/loader.md, "Performance"). Hence: ASCII
+// only; fs and path only; nothing lib/ alone needs above that line; every function above it is a parenthesized
+// function expression, which V8 compiles with the module instead of pre-parsing it now and parsing it again at
+// its first call (twice the work: 0.15 ms for the old fastLoad).
 
 const fs = require('fs');
 const path = require('path');
+
+/** The default cache directory; $HOME on POSIX as os.homedir() answers it, without loading `os` (~0.2 ms). */
+const defaultCacheDir = (function defaultCacheDir(env = process.env, platform = process.platform) {
+  const home = platform !== 'win32' && env.HOME ? env.HOME : undefined;
+  if (platform === 'win32') return path.join(env.LOCALAPPDATA || path.join(require('os').homedir(), 'AppData', 'Local'), 'x0x-dist', 'Cache');
+  if (platform === 'darwin') return path.join(home || require('os').homedir(), 'Library', 'Caches', 'x0x-dist');
+  const xdg = env.XDG_CACHE_HOME;
+  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(home || require('os').homedir(), '.cache'), 'x0x-dist');
+});
+
+/** FNV-1a (32-bit), hex: names warm records without touching crypto (its first use costs ~0.3 ms). */
+const fnv1a = (function fnv1a(str) {
+  let h = 0x811c9dc5;
+  for (let i = 0, n = str.length; i < n; i += 1) h = Math.imul(h ^ str.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+});
+
+/** `name` with every character outside [A-Za-z0-9._-] replaced by `_` (a loop: a first regex costs ~20 us). */
+const safeName = (function safeName(name) {
+  let out = '';
+  for (let i = 0; i < name.length; i += 1) {
+    const c = name.charCodeAt(i);
+    out += (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 45 ? name[i] : '_';
+  }
+  return out;
+});
+
+/**
+ * The warm record's path: `<cacheDir>/resolved/<pkg>-<version>-<platform>-<arch>-<force>-<fnv1a>.json`, the hash
+ * over the anchor's path, the release, the host's platform/arch, the X0X_FORCE_WASM mode and node's binary.
+ */
+const recordPath = (function recordPath(cacheDir, anchorFile, pkg, version, forceWasm) {
+  const { platform, arch, execPath } = process;
+  const key = fnv1a(JSON.stringify([anchorFile, pkg, version, platform, arch, forceWasm, execPath]));
+  return path.join(cacheDir, 'resolved', `${safeName(`${pkg}-${version}-${platform}-${arch}-${forceWasm}-${key}`)}.json`);
+});
+
+/** `st` (fs.Stats or undefined) has the identity `id` recorded: size, mtime, inode and device. */
+const sameStat = (function sameStat(st, id) {
+  return st !== undefined && id != null && st.size === id.size && st.mtimeMs === id.mtimeMs && st.ino === id.ino && st.dev === id.dev;
+});
+
+const NO_THROW = { throwIfNoEntry: false };
+
+/**
+ * `rec` (a parsed record) if it still holds, else null: same release and anchor path, a blob inside
+ * `<cacheDir>/blobs`, recorded by this very node, and the anchor, node, its ELF interpreter and the blob still
+ * have the identities recorded when the blob was verified.
+ */
+const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
+  if (!rec || rec.v !== 2 || rec.version !== version || rec.anchorFile !== anchorFile || typeof rec.blob !== 'string') return null;
+  const host = rec.host;
+  if (!host || host.exec !== process.execPath || path.dirname(rec.blob) !== path.join(cacheDir, 'blobs')) return null;
+  try {
+    if (!sameStat(fs.statSync(anchorFile, NO_THROW), rec.anchorFileId) || !sameStat(fs.statSync(host.exec, NO_THROW), host.execId)) return null;
+    // An interpreter that did not exist when recorded (node started through an explicit loader) must still not.
+    if (host.interp && (host.interpId ? !sameStat(fs.statSync(host.interp, NO_THROW), host.interpId) : fs.statSync(host.interp, NO_THROW) !== undefined)) {
+      return null;
+    }
+    return sameStat(fs.statSync(rec.blob, NO_THROW), rec.blobId) ? rec : null;
+  } catch {
+    return null;
+  }
+});
+
+/** The warm record of this package's `release` under the settings in `env` if it still holds, else null. */
+const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
+  const cacheDir = path.resolve(env.X0X_DIST_CACHE || env.npm_config_x0x_dist_cache || defaultCacheDir(env));
+  const rootPath = env.X0X_DIST_ROOT || env.npm_config_x0x_dist_root;
+  const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
+  const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
+  const forceWasm = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : 'auto';
+  let rec;
+  try {
+    rec = JSON.parse(fs.readFileSync(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm), 'utf8'));
+  } catch {
+    return null;
+  }
+  return checkRecord(rec, anchorFile, release.version, cacheDir);
+});
+
+/**
+ * The packed index.js's warm path: the exports of the native blob named by a valid record, or null (no or
+ * stale record, WASM, X0X_DIST_VERIFY=always, X0X_NATIVE_PATH, X0X_DIST_DEBUG, dlopen failure).
+ * @param {string} pkgDir
+ * @param {{pkg: string, version: string}} release
+ */
+const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
+  if (
+    (env.X0X_DIST_VERIFY || env.npm_config_x0x_dist_verify || '').toLowerCase() === 'always' ||
+    env.X0X_NATIVE_PATH ||
+    env.npm_config_x0x_native_path ||
+    (env.X0X_DIST_DEBUG || env.npm_config_x0x_dist_debug) === '1'
+  ) {
+    return null;
+  }
+  const rec = warmRecord(pkgDir, release, env);
+  if (rec === null || rec.kind !== 'native') return null;
+  const m = { exports: {} };
+  try {
+    process.dlopen(m, rec.blob);
+  } catch {
+    return null;
+  }
+  return m.exports;
+});
+
+module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, checkRecord, warmRecord, fastLoad };
+// HOT-END: scripts/pack.js inlines this file up to this line. Below: what only lib/ uses.
 
 /** One setting: the environment first, then npm's `npm_config_<lowercase>` (lib/constants.js documents them). */
 function setting(name, env = process.env) {
   const v = env[name];
   if (v !== undefined && v !== '') return v;
   const npm = env[`npm_config_${name.toLowerCase()}`];
-  if (npm !== undefined && npm !== '') return npm;
-  return undefined;
-}
-
-/** The home directory: $HOME on POSIX, as os.homedir() itself answers, without loading `os` (~0.2 ms). */
-function homeDir(env, platform) {
-  if (platform !== 'win32' && env.HOME) return env.HOME;
-  return require('os').homedir();
-}
-
-function defaultCacheDir(env = process.env, platform = process.platform) {
-  if (platform === 'win32') {
-    const base = env.LOCALAPPDATA || path.join(homeDir(env, platform), 'AppData', 'Local');
-    return path.join(base, 'x0x-dist', 'Cache');
-  }
-  if (platform === 'darwin') return path.join(homeDir(env, platform), 'Library', 'Caches', 'x0x-dist');
-  const xdg = env.XDG_CACHE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homeDir(env, platform), '.cache'), 'x0x-dist');
+  return npm !== undefined && npm !== '' ? npm : undefined;
 }
 
 function cacheDirOf(env) {
@@ -44,36 +139,10 @@ function forceWasmOf(env) {
   return ['1', 'true', 'yes'].includes(force) ? 'force' : force === 'error' ? 'forbid' : 'auto';
 }
 
-/** FNV-1a (32-bit), hex: names warm records without touching crypto (its first use costs ~0.3 ms). */
-function fnv1a(str) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < str.length; i += 1) {
-    h ^= str.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(16).padStart(8, '0');
-}
-
-/** `name` with every character outside [A-Za-z0-9._-] replaced by `_` (a loop: a first regex costs ~20 µs). */
-function safeName(name) {
-  let out = '';
-  for (let i = 0; i < name.length; i += 1) {
-    const c = name.charCodeAt(i);
-    const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 46 || c === 95 || c === 45;
-    out += ok ? name[i] : '_';
-  }
-  return out;
-}
-
-/**
- * The trust anchor's path and the warm record's path. The key binds the record to the anchor's path, the
- * release, the host's platform/arch, the X0X_FORCE_WASM mode and node's binary.
- */
+/** The trust anchor's path and the warm record's path (what warmRecord reads, for the resolver that writes it). */
 function recordLocation({ pkgDir, pkg, version, rootPath, cacheDir, forceWasm }) {
   const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
-  const id = [anchorFile, pkg, version, process.platform, process.arch, forceWasm, process.execPath];
-  const name = `${pkg}-${version}-${process.platform}-${process.arch}-${forceWasm}-${fnv1a(JSON.stringify(id))}`;
-  return { anchorFile, recordPath: path.join(cacheDir, 'resolved', `${safeName(name)}.json`) };
+  return { anchorFile, recordPath: recordPath(cacheDir, anchorFile, pkg, version, forceWasm) };
 }
 
 /** Stat fields that change whenever a file is replaced or modified. */
@@ -85,25 +154,14 @@ function sameId(a, b) {
 }
 function statId(p) {
   try {
-    const st = fs.statSync(p, { throwIfNoEntry: false });
+    const st = fs.statSync(p, NO_THROW);
     return st ? fileId(st) : null;
   } catch {
     return null;
   }
 }
 
-/** Node's binary and its ELF interpreter still are the files recorded (`host` from lib/warm.js hostIdentity). */
-function sameHost(a) {
-  if (!a || !sameId(statId(a.exec), a.execId)) return false;
-  if (!a.interp) return true;
-  // An interpreter that did not exist when recorded (node started through an explicit loader) must still not.
-  return a.interpId ? sameId(statId(a.interp), a.interpId) : statId(a.interp) === null;
-}
-
-/**
- * The warm record at `loc` if it still holds: same release and anchor path, and the anchor, node, its
- * interpreter and the blob (inside `<cacheDir>/blobs`) have the identities recorded when the blob was verified.
- */
+/** The warm record at `loc` ({anchorFile, recordPath}) if it still holds (checkRecord), else null. */
 function validRecord(loc, version, cacheDir) {
   let rec;
   try {
@@ -111,33 +169,7 @@ function validRecord(loc, version, cacheDir) {
   } catch {
     return null;
   }
-  if (!rec || rec.v !== 2 || rec.version !== version || rec.anchorFile !== loc.anchorFile || typeof rec.blob !== 'string') return null;
-  if (path.dirname(rec.blob) !== path.join(cacheDir, 'blobs')) return null;
-  if (!sameId(statId(loc.anchorFile), rec.anchorFileId) || !sameHost(rec.host) || !sameId(statId(rec.blob), rec.blobId)) return null;
-  return rec;
+  return checkRecord(rec, loc.anchorFile, version, cacheDir);
 }
 
-/**
- * The packed index.js's warm path: the exports of the native blob named by a valid record, or null (no or
- * stale record, WASM, X0X_DIST_VERIFY=always, X0X_NATIVE_PATH, X0X_DIST_DEBUG, dlopen failure).
- * @param {string} pkgDir
- * @param {{pkg: string, version: string}} release
- */
-function fastLoad(pkgDir, release, env = process.env) {
-  if ((setting('X0X_DIST_VERIFY', env) || '').toLowerCase() === 'always' || setting('X0X_NATIVE_PATH', env) || setting('X0X_DIST_DEBUG', env) === '1') {
-    return null;
-  }
-  const cacheDir = cacheDirOf(env);
-  const loc = recordLocation({ pkgDir, pkg: release.pkg, version: release.version, rootPath: setting('X0X_DIST_ROOT', env), cacheDir, forceWasm: forceWasmOf(env) });
-  const rec = validRecord(loc, release.version, cacheDir);
-  if (!rec || rec.kind !== 'native') return null;
-  const m = { exports: {} };
-  try {
-    process.dlopen(m, rec.blob);
-  } catch {
-    return null;
-  }
-  return m.exports;
-}
-
-module.exports = { setting, defaultCacheDir, safeName, cacheDirOf, forceWasmOf, fnv1a, recordLocation, fileId, sameId, statId, sameHost, validRecord, fastLoad };
+Object.assign(module.exports, { setting, cacheDirOf, forceWasmOf, recordLocation, fileId, sameId, statId, validRecord });

@@ -7,7 +7,7 @@
 const fs = require('fs');
 const path = require('path');
 const { readConfig } = require('./constants');
-const { recordLocation, validRecord, fileId, sameId, statId, sameHost } = require('./hot');
+const { recordLocation, validRecord, fileId, sameId, statId } = require('./hot');
 
 function sha256(buf) {
   return require('crypto').createHash('sha256').update(buf).digest('hex');
@@ -114,4 +114,4 @@ function load(pkgDir, release = null) {
   return new Resolver({ pkgDir, ctx, skipWarm: true }).resolve().exports;
 }
 
-module.exports = { context, tryWarm, load, loadNative, hostIdentity, sameHost, fileId, sameId, statId, sha256, releaseOf };
+module.exports = { context, tryWarm, load, loadNative, hostIdentity, fileId, sameId, statId, sha256, releaseOf };

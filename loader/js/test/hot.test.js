@@ -28,3 +28,158 @@ test('record location: bound to the anchor path, release, force mode and node bi
     assert.notEqual(recordLocation({ ...base, ...change }).recordPath, a.recordPath, JSON.stringify(change));
   }
 });
+
+// A cache as the resolver leaves it: an anchor, a blob in <cache>/blobs, and the record lib/loader.js writes.
+const fs = require('fs');
+const path = require('path');
+const h = require('./helpers/repo');
+const { buildAddon } = require('./helpers/addon');
+const { readConfig } = require('../lib/constants');
+const { warmRecord, checkRecord, fastLoad, statId } = require('../lib/hot');
+
+function warmCache(dir, env, blobData = Buffer.from('not really a shared object')) {
+  const pkgDir = path.join(dir, 'node_modules', 'x0x');
+  fs.mkdirSync(pkgDir, { recursive: true });
+  fs.writeFileSync(path.join(pkgDir, 'root.json'), '{"signed":{}}');
+  const cfg = readConfig(env);
+  if (cfg.rootPath) fs.writeFileSync(cfg.rootPath, '{"signed":{"other":1}}');
+  const loc = recordLocation({ pkgDir, pkg: 'x0x', version: '0.3.1', rootPath: cfg.rootPath, cacheDir: cfg.cacheDir, forceWasm: cfg.forceWasm });
+  const blob = path.join(cfg.cacheDir, 'blobs', 'ab12.node');
+  fs.mkdirSync(path.dirname(blob), { recursive: true });
+  fs.mkdirSync(path.dirname(loc.recordPath), { recursive: true });
+  fs.writeFileSync(blob, blobData);
+  const interp = path.join(dir, 'ld.so');
+  fs.writeFileSync(interp, 'interpreter');
+  const rec = {
+    v: 2,
+    anchorFile: loc.anchorFile,
+    anchorFileId: statId(loc.anchorFile),
+    version: '0.3.1',
+    platform: 'linux-x64-gnu',
+    kind: 'native',
+    blob,
+    blobId: statId(blob),
+    host: { exec: process.execPath, execId: statId(process.execPath), interp, interpId: statId(interp) },
+  };
+  fs.writeFileSync(loc.recordPath, JSON.stringify(rec));
+  return { pkgDir, rec, loc, cfg, blob, interp };
+}
+
+test('warmRecord finds exactly the record the resolver names, under every setting that moves it', (t) => {
+  const d = h.tmpdir();
+  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
+  const cwd = process.cwd();
+  process.chdir(d); // X0X_DIST_CACHE may be relative: resolved against the working directory
+  t.after(() => process.chdir(cwd));
+  const envs = [
+    { HOME: path.join(d, 'home') },
+    { HOME: path.join(d, 'home'), XDG_CACHE_HOME: path.join(d, 'xdg') },
+    { HOME: path.join(d, 'home'), XDG_CACHE_HOME: 'relative-xdg-is-ignored' },
+    { X0X_DIST_CACHE: path.join(d, 'c1') },
+    { X0X_DIST_CACHE: 'rel/c2' },
+    { X0X_DIST_CACHE: '', npm_config_x0x_dist_cache: path.join(d, 'c3') },
+    { X0X_DIST_CACHE: path.join(d, 'c4'), X0X_DIST_ROOT: path.join(d, 'private-root.json') },
+    { X0X_DIST_CACHE: path.join(d, 'c5'), npm_config_x0x_dist_root: path.join(d, 'npm-root.json') },
+    { X0X_DIST_CACHE: path.join(d, 'c6'), X0X_FORCE_WASM: 'TRUE' },
+    { X0X_DIST_CACHE: path.join(d, 'c6'), npm_config_x0x_force_wasm: 'error' },
+    { X0X_DIST_CACHE: path.join(d, 'c6'), X0X_FORCE_WASM: 'no' },
+  ];
+  for (const env of envs) {
+    const c = warmCache(path.join(d, String(envs.indexOf(env))), env);
+    assert.deepEqual(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), c.rec, JSON.stringify(env));
+    assert.equal(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.2' }, env), null, 'another release');
+    // Bound to the anchor's path: the installed package's root.json, unless X0X_DIST_ROOT names one.
+    const elsewhere = warmRecord(path.join(d, 'elsewhere'), { pkg: 'x0x', version: '0.3.1' }, env);
+    assert.deepEqual(elsewhere, c.cfg.rootPath ? c.rec : null, `another install, ${JSON.stringify(env)}`);
+  }
+  // A setting the record was not written under names another record.
+  const c = warmCache(path.join(d, 'modes'), { X0X_DIST_CACHE: path.join(d, 'c7') });
+  for (const other of [{ X0X_FORCE_WASM: '1' }, { X0X_FORCE_WASM: 'error' }, { X0X_DIST_ROOT: path.join(d, 'modes', 'node_modules', 'x0x', 'root.json') }]) {
+    const env = { X0X_DIST_CACHE: path.join(d, 'c7'), ...other };
+    if (other.X0X_DIST_ROOT) assert.notEqual(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), null, 'same anchor path, same record');
+    else assert.equal(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), null, JSON.stringify(other));
+  }
+});
+
+test('checkRecord: every identity the record pins is checked (each tampering alone invalidates it)', (t) => {
+  const d = h.tmpdir();
+  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
+  const fresh = (name) => warmCache(path.join(d, name), { X0X_DIST_CACHE: path.join(d, name, 'cache') });
+  const check = (c, rec = c.rec) => checkRecord(rec, c.loc.anchorFile, '0.3.1', c.cfg.cacheDir);
+  const later = new Date(Date.now() + 5000);
+  const intact = fresh('intact');
+  assert.deepEqual(check(intact), intact.rec, 'the untouched cache is valid');
+
+  const cases = {
+    'record format': (c) => check(c, { ...c.rec, v: 1 }),
+    'release': (c) => checkRecord(c.rec, c.loc.anchorFile, '0.3.2', c.cfg.cacheDir),
+    'anchor path': (c) => checkRecord(c.rec, path.join(d, 'other-root.json'), '0.3.1', c.cfg.cacheDir),
+    'anchor touched': (c) => (fs.utimesSync(c.loc.anchorFile, later, later), check(c)),
+    'anchor replaced (same size and mtime, new inode)': (c) => {
+      const st = fs.statSync(c.loc.anchorFile);
+      const tmp = `${c.loc.anchorFile}.new`;
+      fs.copyFileSync(c.loc.anchorFile, tmp);
+      fs.utimesSync(tmp, st.atime, st.mtime);
+      fs.renameSync(tmp, c.loc.anchorFile);
+      return check(c);
+    },
+    'blob touched': (c) => (fs.utimesSync(c.blob, later, later), check(c)),
+    'blob rewritten': (c) => (fs.writeFileSync(c.blob, 'other bytes, other size'), check(c)),
+    'blob removed': (c) => (fs.rmSync(c.blob), check(c)),
+    'blob outside <cache>/blobs': (c) => {
+      const outside = path.join(d, `outside-${Math.random()}.node`);
+      fs.copyFileSync(c.blob, outside);
+      return check(c, { ...c.rec, blob: outside, blobId: statId(outside) });
+    },
+    // (an existing, unchanged file: only the comparison with process.execPath can refuse it)
+    'written by another node binary': (c) => check(c, { ...c.rec, host: { ...c.rec.host, exec: c.interp, execId: statId(c.interp) } }),
+    'node binary changed': (c) => check(c, { ...c.rec, host: { ...c.rec.host, execId: { ...c.rec.host.execId, mtimeMs: 1 } } }),
+    'ELF interpreter changed': (c) => (fs.utimesSync(c.interp, later, later), check(c)),
+    'ELF interpreter removed': (c) => (fs.rmSync(c.interp), check(c)),
+    'ELF interpreter appeared (recorded as absent)': (c) => check(c, { ...c.rec, host: { ...c.rec.host, interpId: null } }),
+    'no host identity': (c) => check(c, { ...c.rec, host: undefined }),
+  };
+  for (const [name, tamper] of Object.entries(cases)) {
+    const c = fresh(name.replace(/[^a-z]/g, '_'));
+    assert.deepEqual(check(c), c.rec, `${name}: valid before`);
+    assert.equal(tamper(c), null, name);
+  }
+  // An interpreter recorded as absent that is still absent keeps the record valid.
+  const c = fresh('no_interp');
+  fs.rmSync(c.interp);
+  assert.deepEqual(check(c, { ...c.rec, host: { ...c.rec.host, interpId: null } }), { ...c.rec, host: { ...c.rec.host, interpId: null } });
+});
+
+test('fastLoad: loads a valid native record; bypassed by X0X_DIST_VERIFY=always, X0X_NATIVE_PATH, X0X_DIST_DEBUG=1', (t) => {
+  const d = h.tmpdir();
+  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
+  const addon = process.platform === 'linux' && process.arch === 'x64' ? buildAddon(d) : null;
+  if (!addon) return t.skip(process.env.CI ? assert.fail('CI installs a C compiler and node headers') : 'no C compiler / node headers');
+  const env = { X0X_DIST_CACHE: path.join(d, 'cache') };
+  const c = warmCache(path.join(d, 'p'), env, fs.readFileSync(addon));
+  const release = { pkg: 'x0x', version: '0.3.1' };
+  assert.equal(fastLoad(c.pkgDir, release, env).hello(), 'hello from native');
+  for (const bypass of [{ X0X_DIST_VERIFY: 'Always' }, { npm_config_x0x_dist_verify: 'always' }, { X0X_NATIVE_PATH: addon }, { npm_config_x0x_native_path: addon }, { X0X_DIST_DEBUG: '1' }, { npm_config_x0x_dist_debug: '1' }]) {
+    assert.equal(fastLoad(c.pkgDir, release, { ...env, ...bypass }), null, JSON.stringify(bypass));
+  }
+  // WASM records are for lib/warm.js.
+  fs.writeFileSync(c.loc.recordPath, JSON.stringify({ ...c.rec, kind: 'wasm' }));
+  assert.equal(fastLoad(c.pkgDir, release, env), null, 'wasm record');
+});
+
+test('the part of hot.js pack.js inlines: self-contained (fs, path), ASCII, every function compiled with the module', () => {
+  const src = fs.readFileSync(path.join(__dirname, '..', 'lib', 'hot.js'), 'utf8');
+  const cut = src.indexOf('\n// HOT-END');
+  assert.ok(cut > 0, 'the HOT-END line exists');
+  const inlined = src.slice(0, cut);
+  assert.doesNotMatch(inlined, /[^\x00-\x7f]/, 'ASCII only: one non-ASCII character makes V8 scan the whole module as two-byte');
+  // `function` only as `(function name(`: a plain declaration is pre-parsed, then parsed again at its first call.
+  const code = inlined.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  for (const m of code.matchAll(/\bfunction\b/g)) assert.equal(code[m.index - 1], '(', `a plain function at ${code.slice(m.index, m.index + 40)}`);
+  assert.doesNotMatch(code, /=>/, 'no arrow functions (each would be another lazily compiled function)');
+  const mod = { exports: {} };
+  const required = [];
+  new Function('module', 'exports', 'require', inlined)(mod, mod.exports, (n) => (required.push(n), require(n)));
+  assert.deepEqual(required, ['fs', 'path']);
+  assert.equal(typeof mod.exports.fastLoad, 'function');
+});
