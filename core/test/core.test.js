@@ -186,3 +186,66 @@ test('cross: the same TaskList operations give identical bytes, and bytes move b
   w.merge(wasm.TaskList.fromBytes(lists.native[0].toBytes()));
   assert.ok(n.toBytes().equals(w.toBytes()));
 });
+
+/** The `min` pages of the module's imported memory (`env.memory`), read from the wasm import section. */
+function importedMemoryMinPages(bytes) {
+  let p = 8; // magic + version
+  const u = () => {
+    let r = 0;
+    let s = 0;
+    for (;;) {
+      const b = bytes[p++];
+      r += (b & 0x7f) * 2 ** s;
+      s += 7;
+      if (b < 0x80) return r;
+    }
+  };
+  const str = () => {
+    const n = u();
+    p += n;
+    return bytes.toString('utf8', p - n, p);
+  };
+  while (p < bytes.length) {
+    const id = bytes[p++];
+    const size = u();
+    const end = p + size;
+    if (id === 2) {
+      for (let n = u(); n > 0; n--) {
+        const mod = str();
+        const name = str();
+        const kind = bytes[p++];
+        if (kind === 0) u(); // function: type index
+        else if (kind === 1) { p++; const f = u(); u(); if (f & 1) u(); } // table
+        else if (kind === 2) {
+          const flags = u();
+          const min = u();
+          if (flags & 1) u();
+          if (mod === 'env' && name === 'memory') return min;
+        } else if (kind === 3) p += 2; // global: valtype, mutability
+        else throw new Error(`import kind ${kind}`);
+      }
+    }
+    p = end;
+  }
+  return null;
+}
+
+// .cargo/config.toml links the module with --initial-memory equal to the glue's memory: otherwise wasi-libc's
+// malloc never uses the memory beyond the module's own floor and grows it (a V8 GC each time) for almost every
+// large allocation, which made keygen 4x and TaskList merges 3x slower.
+test('wasm: the heap starts with the glue\'s whole initial memory, and allocation does not grow it', () => {
+  const glue = path.resolve(process.env.X0X_WASM);
+  const initial = Number(/new WebAssembly\.Memory\(\{\s*initial:\s*(\d+)/.exec(fs.readFileSync(glue, 'utf8'))[1]);
+  const wasmFile = path.join(path.dirname(glue), 'x0x.wasm32-wasip1.wasm');
+  assert.equal(importedMemoryMinPages(fs.readFileSync(wasmFile)), initial);
+  // 300 key pairs (~65 KB of heap each) kept alive without yielding: no memory.grow.
+  const script = `let mem; const M = WebAssembly.Memory;
+    WebAssembly.Memory = class extends M { constructor(d) { super(d); mem = this; } };
+    const core = require(${JSON.stringify(glue)}); const before = mem.buffer.byteLength; const keep = [];
+    for (let i = 0; i < 300; i++) keep.push(core.AgentKeypair.fromSeed(Buffer.alloc(32, i)));
+    process.stdout.write(JSON.stringify([before, mem.buffer.byteLength]));`;
+  const r = require('node:child_process').spawnSync(process.execPath, ['--no-warnings', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const [before, after] = JSON.parse(r.stdout);
+  assert.equal(after, before, `memory grew from ${before} to ${after} bytes`);
+});
