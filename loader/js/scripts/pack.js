@@ -227,6 +227,7 @@ async function assemble(a, { name, scope, out, stage }) {
   // 2. Platform packages: one per signed target, bytes checked against the signed hashes.
   const tgzs = [];
   const optional = {};
+  const taken = new Map();
   if (a['platform-packages']) {
     if (a.release) {
       const signed = new Set(targets.map((t) => t.file));
@@ -243,8 +244,17 @@ async function assemble(a, { name, scope, out, stage }) {
       fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify(platformPackageJson(meta), null, 2)}\n`);
       fs.writeFileSync(path.join(dir, 'README.md'), platformReadme(meta));
       tgzs.push(npmPack(dir, out));
-      if (t.platform.kind === 'native') optional[platformPackageName(scope, t.platform)] = a.version;
-      process.stderr.write(`pack: ${platformPackageName(scope, t.platform)}@${a.version} (${t.file} from ${from}, verified)\n`);
+      // One optional dependency per set of npm constraints: two packages npm would install on the same hosts
+      // (win32-x64-msvc and win32-x64-gnu) would both be downloaded; the first in table order is the one the
+      // loader prefers (host.rankCandidates), the other stays installable explicitly.
+      const key = JSON.stringify(npmConstraints(t.platform));
+      const twin = t.platform.kind === 'native' && taken.get(key);
+      if (t.platform.kind === 'native' && !twin) {
+        optional[platformPackageName(scope, t.platform)] = a.version;
+        taken.set(key, platformPackageName(scope, t.platform));
+      }
+      const note = twin ? `; not an optional dependency: npm would install it alongside ${twin}` : '';
+      process.stderr.write(`pack: ${platformPackageName(scope, t.platform)}@${a.version} (${t.file} from ${from}, verified${note})\n`);
     }
   }
 
@@ -265,10 +275,11 @@ async function assemble(a, { name, scope, out, stage }) {
   const types = a.types || (a.release && path.join(a.release, 'index.d.ts'));
   if (types && fs.existsSync(types)) fs.copyFileSync(types, path.join(pkgDir, 'index.d.ts'));
   fs.writeFileSync(path.join(pkgDir, 'release.json'), `${JSON.stringify({ package: name, version: a.version, scope }, null, 2)}\n`);
+  const wasmPkgs = a['platform-packages'] ? targets.filter((t) => t.platform.kind === 'wasm').map((t) => platformPackageName(scope, t.platform)) : [];
   const platformNote = Object.keys(optional).length
     ? `\nThe native binary comes from the optional dependency \`@${scope}/core-<platform>\` npm installs for this host (no network\n` +
       `at require time; checked against the signed hashes like every other source). Without it (\`--omit=optional\`),\n` +
-      `from the repository (X0X_DIST_URL) or a bundle; \`@${scope}/core-wasm32-wasip1\` adds the WASM build where no native one fits.\n`
+      `from the repository (X0X_DIST_URL) or a bundle.${wasmPkgs.length ? ` ${wasmPkgs.map((w) => `\`${w}\``).join(' / ')} adds the WASM build where no native\none fits (install it explicitly).` : ''}\n`
     : '';
   fs.writeFileSync(
     path.join(pkgDir, 'README.md'),

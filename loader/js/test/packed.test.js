@@ -236,3 +236,28 @@ test('without --platform-packages: one line (the x0x package), no optionalDepend
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--platform-packages: two packages npm would install on the same hosts (win32 msvc + gnu): only the preferred one is optional', () => {
+  const dir = h.tmpdir('x0x-pp-');
+  try {
+    const repo = new h.Repo(path.join(dir, 'repo'));
+    repo.publish({
+      'x0x/0.3.1/x0x.win32-x64-gnu.node': { data: crypto.randomBytes(64) },
+      'x0x/0.3.1/x0x.win32-x64-msvc.node': { data: crypto.randomBytes(64) },
+      'x0x/0.3.1/x0x.darwin-x64.node': { data: crypto.randomBytes(64) },
+    });
+    fs.writeFileSync(path.join(dir, 'root.json'), repo.anchor);
+    const r = packPlatform(dir, repo);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.tgzs.length, 4, 'every signed target still gets its package');
+    assert.match(r.stderr, /@x0x\/core-win32-x64-gnu@0\.3\.1 .*not an optional dependency: npm would install it alongside @x0x\/core-win32-x64-msvc/);
+    const x0x = untar(r.tgzs[3], path.join(dir, 'x'));
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(x0x, 'package.json'), 'utf8')).optionalDependencies, {
+      '@x0x/core-darwin-x64': '0.3.1',
+      '@x0x/core-win32-x64-msvc': '0.3.1',
+    });
+    assert.match(fs.readFileSync(path.join(x0x, 'README.md'), 'utf8'), /optional dependency `@x0x\/core-<platform>`/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
