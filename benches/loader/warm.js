@@ -16,8 +16,12 @@
 //   later     the module system is already warm: the process has first required another package from
 //             node_modules (`x0x-prelude`: package.json main, index.js requiring a second file of its own,
 //             as almost every app does before it gets to x0x); only the require of the row is timed
+// --steps: afterwards, where ours spends its time, per scenario: a copy of the packed index.js with
+// process.hrtime.bigint() marks between the steps of the inlined warm path (fails if the code no longer has the
+// statements it marks); medians of --runs fresh processes. The marks cost a little: the steps add up to
+// slightly more than the uninstrumented row.
 // Usage: node benches/loader/warm.js [--native dist/core/x0x.linux-x64-gnu.node] [--runs 25]
-//          [--scenario first|later|both] [--json] [--keep]
+//          [--scenario first|later|both] [--steps] [--json] [--keep]
 
 const fs = require('fs');
 const os = require('os');
@@ -55,6 +59,53 @@ async function napiIndexJs(dir) {
   const dts = fs.readFileSync(path.join(path.dirname(NATIVE), 'index.d.ts'), 'utf8');
   const idents = [...dts.matchAll(/export declare (?:class|function|const) (\w+)/g)].map((m) => m[1]);
   await writeJsBinding({ platform: true, outputDir: dir, binaryName: 'x0x', packageName: 'x0x', idents, version: '0.1.0', wasiFlavors: [] });
+}
+
+/** The packed index.js of node_modules/x0x with hrtime marks between the warm path's steps, as x0x-steps. */
+function instrumented(nm) {
+  let src = fs.readFileSync(path.join(nm, 'x0x', 'index.js'), 'utf8');
+  const M = (n) => `globalThis.__marks.push(['${n}', process.hrtime.bigint()]);`;
+  const edits = [
+    ["const fs = require('fs');", `${M('resolve x0x, read and compile index.js (Node)')}const fs = require('fs');`],
+    ['const __warm = ', `${M('require fs and path, define the functions')}const __warm = `],
+    [
+      "rec = JSON.parse(fs.readFileSync(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm), 'utf8'));",
+      `${M('settings: bypasses, cache directory, anchor, force mode')}const __p = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);${M('record name (JSON + FNV-1a + safe name)')}` +
+        `const __t = fs.readFileSync(__p, 'utf8');${M('read the record')}rec = JSON.parse(__t);${M('parse the record')}`,
+    ],
+    ['return checkRecord(rec, anchorFile, release.version, cacheDir);', `const __r = checkRecord(rec, anchorFile, release.version, cacheDir);${M('checks: 4 stats (anchor, node, ELF interpreter, blob) and fields')}return __r;`],
+    ['    process.dlopen(m, rec.blob);\n  } catch {\n    return null;\n  }\n', (x) => `${x}${M('process.dlopen')}`],
+  ];
+  for (const [from, to] of edits) {
+    if (!src.includes(from)) throw new Error(`--steps: the packed index.js no longer contains ${JSON.stringify(from)}`);
+    src = src.replace(from, to);
+  }
+  src = src.replace('__hot.exports.fastLoad(__dirname,', `__hot.exports.fastLoad(${JSON.stringify(path.join(nm, 'x0x'))},`);
+  fs.mkdirSync(path.join(nm, 'x0x-steps'));
+  fs.writeFileSync(path.join(nm, 'x0x-steps', 'package.json'), '{"name":"x0x-steps","version":"0.1.0","main":"index.js"}\n');
+  fs.writeFileSync(path.join(nm, 'x0x-steps', 'index.js'), src);
+}
+
+function steps(nm, cwd, env, scenarios) {
+  instrumented(nm);
+  const xs = Object.fromEntries(scenarios.map((sc) => [sc, {}]));
+  for (let i = 0; i < RUNS; i += 1) {
+    for (const sc of scenarios) {
+      const code = `${SCENARIOS[sc]}globalThis.__marks = []; const t0 = process.hrtime.bigint(); const x = require('x0x-steps'); const t1 = process.hrtime.bigint();
+        if (!x || !Object.keys(x).length) throw new Error('the warm path did not load');
+        let prev = t0; const out = [];
+        for (const [n, t] of __marks) { out.push([n, Number(t - prev) / 1e6]); prev = t; }
+        out.push(['return to the caller', Number(t1 - prev) / 1e6], ['total (instrumented)', Number(t1 - t0) / 1e6]);
+        process.stdout.write(JSON.stringify(out))`;
+      const r = spawnSync(process.execPath, ['-e', code], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`--steps run failed: ${r.stderr}`);
+      for (const [n, v] of JSON.parse(r.stdout)) (xs[sc][n] ||= []).push(v);
+    }
+  }
+  console.log(`\nwhere ours spends its time (medians of ${RUNS} instrumented fresh processes)`);
+  console.log(`| Step | ${scenarios.join(' ms | ')} ms |`);
+  console.log(`|---|${scenarios.map(() => '---|').join('')}`);
+  for (const n of Object.keys(xs[scenarios[0]])) console.log(`| ${n} | ${scenarios.map((sc) => median(xs[sc][n]).toFixed(3)).join(' | ')} |`);
 }
 
 async function main() {
@@ -150,6 +201,7 @@ async function main() {
       for (const k of Object.keys(rows)) console.log(`| ${label[k]} | ${m[k].median.toFixed(3)} | ${m[k].min.toFixed(3)} | ${(m.x0x.median / m[k].median).toFixed(2)} |`);
     }
   }
+  if (argv.includes('--steps')) steps(nm, cwd, env, scenarios);
   if (argv.includes('--keep')) console.error(`kept ${d}`);
   else fs.rmSync(d, { recursive: true, force: true });
 }
