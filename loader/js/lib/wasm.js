@@ -5,6 +5,12 @@
 // never let it: the glue is compiled as a CommonJS module whose `require('fs')` returns a view of `fs` where
 // reading any `.wasm` path yields the bytes this loader already hashed and matched against signed metadata,
 // `existsSync` says the plain `.wasm` exists and no `.debug.wasm` does. Nothing next to the glue is read.
+//
+// Load time: the glue requires @napi-rs/wasm-runtime, whose runtime.cjs requires @tybys/wasm-util (and tslib)
+// only to re-export its `WASI` class, a polyfill for hosts without one: the glue uses `node:wasi`. Loading that
+// polyfill was ~30% of the WASM load (BENCHMARKS.md, "Core: native vs WASM"), so we load the runtime ourselves
+// and hand it a stand-in whose `WASI` constructs the real class on first use and whose every other property
+// loads the real module. Nothing is skipped, only deferred; a runtime already loaded by someone is reused.
 
 const fs = require('fs');
 const path = require('path');
@@ -21,6 +27,51 @@ function verifiedFs(bytes) {
   };
   view.readFileSync = (p, ...rest) => (String(p).endsWith('.wasm') ? Buffer.from(bytes) : fs.readFileSync(p, ...rest));
   return view;
+}
+
+/** Modules the runtime requires at load but (in Node) only uses on demand; see the header. */
+const DEFERRED = new Set(['@tybys/wasm-util']);
+
+/** A stand-in for a module: `WASI` constructs the real one's on use, anything else loads the real module. */
+function deferredModule(load) {
+  let real;
+  const get = () => (real ??= load());
+  function WASI(...args) {
+    return new (get().WASI)(...args);
+  }
+  return new Proxy({}, {
+    get: (_, k) => (k === 'WASI' ? WASI : get()[k]),
+    has: (_, k) => k in get(),
+    ownKeys: () => Reflect.ownKeys(get()),
+    getOwnPropertyDescriptor: (_, k) => {
+      const d = Reflect.getOwnPropertyDescriptor(get(), k);
+      return d && { ...d, configurable: true };
+    },
+  });
+}
+
+/**
+ * `@napi-rs/wasm-runtime` as the glue would get it, but with [`DEFERRED`] modules deferred. Falls back to a plain
+ * require when the runtime's CommonJS entry is not a `.cjs` file (a layout this was not written for).
+ */
+function requireRuntime(id, parent, realRequire) {
+  const file = Module._resolveFilename(id, parent);
+  if (Module._cache[file]) return Module._cache[file].exports;
+  if (!file.endsWith('.cjs')) return realRequire(id);
+  const m = new Module(file, parent);
+  m.filename = file;
+  m.paths = Module._nodeModulePaths(path.dirname(file));
+  const own = m.require.bind(m);
+  m.require = (dep) => (DEFERRED.has(dep) ? deferredModule(() => own(dep)) : own(dep));
+  Module._cache[file] = m;
+  try {
+    m._compile(fs.readFileSync(file, 'utf8'), file);
+  } catch (e) {
+    delete Module._cache[file];
+    throw e;
+  }
+  m.loaded = true;
+  return m.exports;
 }
 
 /**
@@ -46,7 +97,11 @@ function loadWasm(bytes, { pkgDir, pkg, threads = false }) {
   m.filename = glue;
   m.paths = Module._nodeModulePaths(path.dirname(glue));
   const realRequire = m.require.bind(m);
-  m.require = (id) => (id === 'fs' || id === 'node:fs' ? fsView : realRequire(id));
+  m.require = (id) => {
+    if (id === 'fs' || id === 'node:fs') return fsView;
+    if (id === '@napi-rs/wasm-runtime') return requireRuntime(id, m, realRequire);
+    return realRequire(id);
+  };
   try {
     m._compile(fs.readFileSync(glue, 'utf8'), glue);
   } catch (e) {

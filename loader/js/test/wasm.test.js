@@ -47,3 +47,38 @@ test('missing runtime or glue → loader.load_failed naming what is missing', ()
   assert.throws(() => loadWasm(Buffer.from('x'), { pkgDir: d, pkg: 'x0x' }), (e) => e.code === 'loader.load_failed' && /wasm-runtime/.test(e.message));
   assert.throws(() => loadWasm(Buffer.from('x'), { pkgDir: d, pkg: 'x0x', threads: true }), (e) => e.code === 'loader.load_failed' && /x0x\.wasi\.cjs/.test(e.message));
 });
+
+// The runtime's require of @tybys/wasm-util (a WASI polyfill the Node glue never uses) is deferred, not skipped:
+// it loads when its WASI is constructed or any other export is read, and the real class is what you get.
+test('the runtime loads with @tybys/wasm-util deferred until used', () => {
+  const d = pkg();
+  const rt = path.join(d, 'node_modules', '@napi-rs', 'wasm-runtime');
+  fs.writeFileSync(path.join(rt, 'package.json'), JSON.stringify({
+    name: '@napi-rs/wasm-runtime', version: '1.2.7', exports: { '.': { require: './runtime.cjs' } },
+  }));
+  fs.writeFileSync(path.join(rt, 'runtime.cjs'), `const { WASI } = require('@tybys/wasm-util')
+const util = require('@tybys/wasm-util')
+exports.WASI = WASI
+exports.util = util
+exports.instantiateNapiModuleSync = (b) => ({ loaded: Buffer.from(b).toString(), runtime: exports })`);
+  const wu = path.join(d, 'node_modules', '@tybys', 'wasm-util');
+  fs.mkdirSync(wu, { recursive: true });
+  fs.writeFileSync(path.join(wu, 'package.json'), '{"name":"@tybys/wasm-util","version":"0.10.5","main":"index.js"}');
+  fs.writeFileSync(path.join(wu, 'index.js'), `globalThis.__wasmUtilLoads = (globalThis.__wasmUtilLoads || 0) + 1
+exports.WASI = class WASI { constructor(o) { this.options = o } }
+exports.version = '0.10.5'`);
+  globalThis.__wasmUtilLoads = 0;
+  const out = loadWasm(Buffer.from('verified'), { pkgDir: d, pkg: 'x0x' });
+  assert.equal(out.loaded, 'verified');
+  assert.equal(globalThis.__wasmUtilLoads, 0, 'not loaded while loading the runtime');
+  const wasi = new out.runtime.WASI({ version: 'preview1' });
+  assert.equal(globalThis.__wasmUtilLoads, 1);
+  assert.equal(wasi.constructor.name, 'WASI');
+  assert.deepEqual(wasi.options, { version: 'preview1' });
+  assert.equal(out.runtime.util.version, '0.10.5', 'other exports come from the real module');
+  assert.ok('WASI' in out.runtime.util);
+  assert.equal(globalThis.__wasmUtilLoads, 1, 'loaded once');
+  // A second load reuses the runtime already loaded.
+  const again = loadWasm(Buffer.from('again'), { pkgDir: d, pkg: 'x0x' });
+  assert.equal(again.runtime, out.runtime);
+});
