@@ -1,49 +1,35 @@
 'use strict';
-// Native vs WASM, same run, same machine: ML-DSA-65 keygen/sign/verify, TaskList merge of 10k tasks, the cost of
-// one call into the addon, and load time (fresh process each time).
-//   node benches/core/bench.js <x0x.linux-x64-gnu.node> <x0x.wasip1.cjs> [--json FILE]
+// Native vs WASM, same run, same machine, alternating: ML-DSA-65 keygen/sign/verify, TaskList merge and decode of
+// 10k tasks, the cost of one call into the addon, and load time (fresh process each time).
+//   node benches/core/bench.js <x0x.linux-x64-gnu.node> <x0x.wasip1.cjs> [--json FILE] [--rounds N]
 // (benches/core/run.sh builds both and runs this.) NODE_PATH must reach @napi-rs/wasm-runtime (core/node_modules).
+//
+// Each round measures one batch of an operation on native, then the same batch on WASM; the figure is the median
+// over rounds, and the ratio the median of the per-round ratios (so a burst of load from other processes hits
+// both sides of a ratio alike). Sign and verify cycle through 16 messages: ML-DSA signing is a rejection loop
+// whose iteration count depends on the message, so one fixed message would measure one arbitrary count.
+// Load times alternate too: native `require`, WASM through napi-rs's glue (`require` of x0x.wasip1.cjs), and
+// WASM through x0x's loader (loader/js/lib/wasm.js with SHA-256-verified bytes, as `require('x0x')` does).
 const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
 
-const [nativePath, wasmPath] = process.argv.slice(2, 4).map((p) => path.resolve(p));
-const jsonOut = process.argv.includes('--json') ? process.argv[process.argv.indexOf('--json') + 1] : null;
+const args = process.argv.slice(2);
+const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
+const [nativePath, wasmPath] = args.slice(0, 2).map((p) => path.resolve(p));
+const jsonOut = opt('--json');
+const ROUNDS = Number(opt('--rounds') || 15);
 if (!nativePath || !wasmPath) {
-  console.error('usage: bench.js NATIVE.node WASM.wasip1.cjs [--json FILE]');
+  console.error('usage: bench.js NATIVE.node WASM.wasip1.cjs [--json FILE] [--rounds N]');
   process.exit(2);
 }
+const loaderWasm = path.join(__dirname, '../../loader/js/lib/wasm.js');
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
-
-/** Median time per operation (ms) over `rounds` rounds of `n` operations, after a warm-up round. */
-function measure(fn, n, rounds = 7) {
-  for (let i = 0; i < Math.max(1, n / 4); i++) fn(i);
-  const per = [];
-  for (let r = 0; r < rounds; r++) {
-    const t0 = now();
-    for (let i = 0; i < n; i++) fn(i);
-    per.push((now() - t0) / n);
-  }
-  return median(per);
-}
-
-/** Load time: `require` of the build in a fresh Node process, median of `runs`. */
-function loadTime(file, runs = 21) {
-  const script = `const t0=process.hrtime.bigint();require(${JSON.stringify(file)});` +
-    'process.stdout.write(String(Number(process.hrtime.bigint()-t0)/1e6))';
-  const xs = [];
-  for (let i = 0; i < runs; i++) {
-    const r = spawnSync(process.execPath, ['--no-warnings', '-e', script], { encoding: 'utf8', env: process.env });
-    if (r.status !== 0) throw new Error(`loading ${file} failed: ${r.stderr}`);
-    xs.push(Number(r.stdout));
-  }
-  return median(xs);
-}
 
 function tasklists(core, n) {
   const agents = [1, 2, 3, 4].map((s) => core.AgentKeypair.fromSeed(Buffer.alloc(32, s)).agentId);
@@ -60,53 +46,92 @@ function tasklists(core, n) {
   return [a.toBytes(), b.toBytes()];
 }
 
-function suite(name, core) {
-  const msg = Buffer.alloc(1024, 0x5a);
+/** The operations of one build: name → [batch function, operations per batch]. */
+function operations(core) {
+  const msgs = Array.from({ length: 16 }, (_, i) => Buffer.alloc(1024, i));
   const kp = core.AgentKeypair.fromSeed(Buffer.alloc(32, 1));
-  const sig = kp.sign(msg);
+  const sigs = msgs.map((m) => kp.sign(m));
   const [ab, bb] = tasklists(core, 10000);
-  const r = {
-    keygen: measure(() => core.AgentKeypair.generate(), 50),
-    sign: measure(() => kp.sign(msg), 50),
-    verify: measure(() => { if (!core.verify(kp.publicKey, msg, sig)) throw new Error('verify'); }, 100),
-    call: measure(() => core.coreVersion(), 100000),
+  return {
+    keygen: [() => { for (let i = 0; i < 16; i++) core.AgentKeypair.generate(); }, 16],
+    sign: [() => { for (const m of msgs) kp.sign(m); }, 16],
+    verify: [() => {
+      for (let i = 0; i < 16; i++) if (!core.verify(kp.publicKey, msgs[i], sigs[i])) throw new Error('verify');
+    }, 16],
+    // merge of two 10k-task replicas (15k distinct tasks); decoding the replicas is outside the timed part
+    merge10k: [() => {
+      const a = core.TaskList.fromBytes(ab);
+      const b = core.TaskList.fromBytes(bb);
+      const t0 = now();
+      a.merge(b);
+      return now() - t0;
+    }, 1],
+    decode10k: [() => core.TaskList.fromBytes(ab), 1],
+    call: [() => { for (let i = 0; i < 20000; i++) core.coreVersion(); }, 20000],
   };
-  // merge of two 10k-task replicas (15k distinct tasks); decoding the replicas is outside the timed part
-  const merges = [];
-  for (let i = 0; i < 9; i++) {
-    const a = core.TaskList.fromBytes(ab);
-    const b = core.TaskList.fromBytes(bb);
-    const t0 = now();
-    a.merge(b);
-    merges.push(now() - t0);
-  }
-  r.merge10k = median(merges);
-  r.decode10k = measure(() => core.TaskList.fromBytes(ab), 5, 5);
-  console.error(`${name}: done`);
-  return r;
 }
 
-const native = require(nativePath);
-const wasm = require(wasmPath);
-const results = { native: suite('native', native), wasm: suite('wasm', wasm) };
-results.native.load = loadTime(nativePath);
-results.wasm.load = loadTime(wasmPath);
+/** ms per operation of one batch; a batch function may return its own timed part. */
+function timeBatch([fn, n]) {
+  const t0 = now();
+  const own = fn();
+  return (typeof own === 'number' ? own : now() - t0) / n;
+}
+
+const builds = { native: operations(require(nativePath)), wasm: operations(require(wasmPath)) };
+const raw = { native: {}, wasm: {} };
+for (const op of Object.keys(builds.native)) {
+  for (const b of ['native', 'wasm']) timeBatch(builds[b][op]); // warm-up (tier-up, caches)
+  raw.native[op] = [];
+  raw.wasm[op] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const b of ['native', 'wasm']) raw[b][op].push(timeBatch(builds[b][op]));
+  }
+}
+
+/** `require` time in a fresh Node process (ms). */
+function loadOnce(kind) {
+  const scripts = {
+    native: `require(${JSON.stringify(nativePath)})`,
+    napiGlue: `require(${JSON.stringify(wasmPath)})`,
+    x0xLoader: `const fs=require('fs'),p=require('path');const d=${JSON.stringify(path.dirname(wasmPath))};` +
+      `const b=fs.readFileSync(p.join(d,'x0x.wasm32-wasip1.wasm'));require('crypto').createHash('sha256').update(b).digest();` +
+      `require(${JSON.stringify(loaderWasm)}).loadWasm(b,{pkgDir:d,pkg:'x0x'})`,
+  };
+  const script = `const t0=process.hrtime.bigint();${scripts[kind]};` +
+    'process.stdout.write(String(Number(process.hrtime.bigint()-t0)/1e6))';
+  const r = spawnSync(process.execPath, ['--no-warnings', '-e', script], { encoding: 'utf8', env: process.env });
+  if (r.status !== 0) throw new Error(`loading (${kind}) failed: ${r.stderr}`);
+  return Number(r.stdout);
+}
+const loads = { native: [], napiGlue: [], x0xLoader: [] };
+for (let r = 0; r < 21; r++) for (const k of Object.keys(loads)) loads[k].push(loadOnce(k));
 
 const rows = [
   ['ML-DSA-65 keygen', 'keygen', 'ms'],
-  ['ML-DSA-65 sign (1 KiB)', 'sign', 'ms'],
-  ['ML-DSA-65 verify (1 KiB)', 'verify', 'ms'],
+  ['ML-DSA-65 sign (1 KiB, 16 messages)', 'sign', 'ms'],
+  ['ML-DSA-65 verify (1 KiB, 16 messages)', 'verify', 'ms'],
   ['TaskList merge, 2 × 10k tasks', 'merge10k', 'ms'],
   ['TaskList fromBytes, 10k tasks', 'decode10k', 'ms'],
   ['one call into the addon (coreVersion)', 'call', 'µs'],
-  ['load (require, fresh process)', 'load', 'ms'],
 ];
 const fmt = (v, unit) => (unit === 'µs' ? (v * 1000).toFixed(3) : v < 1 ? v.toFixed(3) : v.toFixed(2));
+const results = { native: {}, wasm: {}, ratio: {}, load: {} };
 console.log('| operation | native | WASM (wasm32-wasip1) | WASM / native |');
 console.log('|---|---|---|---|');
 for (const [label, key, unit] of rows) {
-  const n = results.native[key];
-  const w = results.wasm[key];
-  console.log(`| ${label} | ${fmt(n, unit)} ${unit} | ${fmt(w, unit)} ${unit} | ${(w / n).toFixed(1)}× |`);
+  const n = median(raw.native[key]);
+  const w = median(raw.wasm[key]);
+  const ratio = median(raw.wasm[key].map((x, i) => x / raw.native[key][i]));
+  Object.assign(results.native, { [key]: n });
+  Object.assign(results.wasm, { [key]: w });
+  results.ratio[key] = ratio;
+  console.log(`| ${label} | ${fmt(n, unit)} ${unit} | ${fmt(w, unit)} ${unit} | ${ratio.toFixed(1)}× |`);
 }
-if (jsonOut) fs.writeFileSync(jsonOut, `${JSON.stringify({ node: process.version, date: new Date().toISOString(), results }, null, 2)}\n`);
+for (const k of Object.keys(loads)) results.load[k] = median(loads[k]);
+const l = results.load;
+console.log(`| load, fresh process: native \`require\` / WASM via napi-rs glue | ${l.native.toFixed(2)} ms | ${l.napiGlue.toFixed(1)} ms | ${(l.napiGlue / l.native).toFixed(1)}× |`);
+console.log(`| load, fresh process: WASM via x0x's loader (verified bytes) | | ${l.x0xLoader.toFixed(1)} ms | |`);
+if (jsonOut) {
+  fs.writeFileSync(jsonOut, `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rounds: ROUNDS, results, raw, loads }, null, 2)}\n`);
+}
