@@ -7,9 +7,13 @@
 #   2. `x0x-dist bundle export` (chain verified, every target hashed while copied) vs `tar -cf` of the same
 #      metadata/ and targets/ directories                                                      goal >= 0.8x
 #   3. `x0x-dist bundle import --repo` into an empty mirror (unpack with TOC hashes, chain verified, every
-#      target hashed against the metadata, moved into place) vs `tar -xf` of the same bundle  goal >= 0.8x
+#      target hashed against the metadata and made durable — fdatasync — before the metadata commit, moved
+#      into place) vs `tar -xf` of the same bundle (which leaves its output to write-back)     goal >= 0.8x
+#      and vs `tar -xf && sync`, the durable equivalent (second peer row, for fairness)
+#   4. the same import again into the same mirror (idempotent: nothing is written), no peer
 # Ratio = peer time / our time (1.0 = as fast as the peer). Page cache is warm for both sides; `sync` runs
-# before every timed step so neither side pays for the other's write-back (neither side fsyncs its output).
+# before every timed step so neither side pays for the other's write-back. Export does not fsync (a torn
+# bundle is refused on import); import does (see server/src/bundle/durable.rs).
 # Usage: benches/mirror/run.sh     (env: ROUNDS=5 OUT=benches/mirror/results.md CARGO_TARGET_DIR)
 # Needs: curl, tar (scripts/setup.d/70-mirror.sh).
 set -euo pipefail
@@ -52,7 +56,8 @@ for f in $FILES; do CURL_ARGS+=(-o "$W/curl/$(basename "$f")" "$URL/tuf/targets/
 TOTAL=$(cd "$REPO/targets" && du -cb $FILES | tail -1 | cut -f1)
 echo "   10 targets, $TOTAL bytes, server on $URL"
 
-sync_t=(); curl_t=(); exp_t=(); tarc_t=(); imp_t=(); tarx_t=()
+LOAD0=$(uptime | sed 's/.*load average: //')
+sync_t=(); curl_t=(); exp_t=(); tarc_t=(); imp_t=(); tarx_t=(); tarxs_t=(); reimp_t=()
 for r in $(seq "$ROUNDS"); do
   rm -rf "$W/m" "$W/curl"; mkdir -p "$W/curl"; sync
   a=$(now); curl -sf --no-progress-meter --parallel --parallel-max 4 "${CURL_ARGS[@]}"; b=$(now); curl_t+=("$(secs "$a" "$b")")
@@ -63,11 +68,15 @@ for r in $(seq "$ROUNDS"); do
   rm -rf "$W/x" "$W/i"; mkdir -p "$W/x"
   sync; a=$(now); tar -xf "$W/b.tar" -C "$W/x"; b=$(now); tarx_t+=("$(secs "$a" "$b")")
   sync; a=$(now); "$BIN" bundle import "$W/b.tar" --repo "$W/i" --root "$ROOT" >/dev/null; b=$(now); imp_t+=("$(secs "$a" "$b")")
-  echo "   round $r: sync ${sync_t[-1]}s curl ${curl_t[-1]}s | export ${exp_t[-1]}s tar-c ${tarc_t[-1]}s | import ${imp_t[-1]}s tar-x ${tarx_t[-1]}s"
+  rm -rf "$W/x"; mkdir -p "$W/x"
+  sync; a=$(now); tar -xf "$W/b.tar" -C "$W/x" && sync; b=$(now); tarxs_t+=("$(secs "$a" "$b")")
+  sync; a=$(now); "$BIN" bundle import "$W/b.tar" --repo "$W/i" >/dev/null; b=$(now); reimp_t+=("$(secs "$a" "$b")")
+  echo "   round $r: sync ${sync_t[-1]}s curl ${curl_t[-1]}s | export ${exp_t[-1]}s tar-c ${tarc_t[-1]}s | import ${imp_t[-1]}s tar-x ${tarx_t[-1]}s tar-x+sync ${tarxs_t[-1]}s | re-import ${reimp_t[-1]}s"
 done
 cmp -s "$W/m/targets/$(echo "$FILES" | head -1)" "$REPO/targets/$(echo "$FILES" | head -1)" || { echo "mirror copy differs" >&2; exit 1; }
 m() { printf '%s\n' "$@" | median; }
 S=$(m "${sync_t[@]}"); C=$(m "${curl_t[@]}"); E=$(m "${exp_t[@]}"); TC=$(m "${tarc_t[@]}"); I=$(m "${imp_t[@]}"); TX=$(m "${tarx_t[@]}")
+TXS=$(m "${tarxs_t[@]}"); RI=$(m "${reimp_t[@]}")
 rate() { awk -v b="$TOTAL" -v s="$1" 'BEGIN {printf "%.0f MB/s", b / s / 1e6}'; }
 ratio() { awk -v p="$1" -v o="$2" 'BEGIN {printf "%.2f", p / o}'; }
 {
@@ -76,6 +85,8 @@ ratio() { awk -v p="$1" -v o="$2" 'BEGIN {printf "%.2f", p / o}'; }
   echo "| mirror sync vs curl --parallel 4 | ${S}s ($(rate "$S")) | curl | ${C}s ($(rate "$C")) | $(ratio "$C" "$S") | >= 0.8 |"
   echo "| bundle export vs tar -cf | ${E}s ($(rate "$E")) | GNU tar | ${TC}s ($(rate "$TC")) | $(ratio "$TC" "$E") | >= 0.8 |"
   echo "| bundle import vs tar -xf | ${I}s ($(rate "$I")) | GNU tar | ${TX}s ($(rate "$TX")) | $(ratio "$TX" "$I") | >= 0.8 |"
+  echo "| bundle import vs tar -xf && sync (durable) | ${I}s ($(rate "$I")) | GNU tar + sync | ${TXS}s ($(rate "$TXS")) | $(ratio "$TXS" "$I") | |"
+  echo "| bundle import again (idempotent, nothing written) | ${RI}s | | | | |"
   echo
-  echo "Medians of $ROUNDS rounds, $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d)."
+  echo "Medians of $ROUNDS rounds, $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d); load before: $LOAD0; after: $(uptime | sed 's/.*load average: //')."
 } | tee "$OUT"

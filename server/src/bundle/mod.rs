@@ -23,6 +23,19 @@
 //!   chain from the trusted root (under the operator's expiry policy, [`x0x_dist_loader::tuf::freshness_clock`])
 //!   and every target against the verified metadata, and checks for rollback against what the destination
 //!   has, before anything is moved into the destination (timestamp last).
+//! - Import into a repository is crash-safe: after a crash (process or power) at any point the repository
+//!   verifies completely and shows the old or the new state. Order: each target is unpacked into a staging
+//!   directory on the same filesystem and `fdatasync`ed (write-back started as it is written and the sync run
+//!   on a worker thread, so the flush overlaps the unpacking: [`durable`]); only then renamed into `targets/`;
+//!   the receiving directories are synced; then the metadata files are written atomically (synced, renamed,
+//!   directory synced), `timestamp.json` last, the commit point. `server/tests/bundle_crash.rs` checks this
+//!   order in the real syscalls (strace) and kills imports mid-way.
+//! - A target whose content-addressed file already exists in the destination with the right length is not
+//!   unpacked (its bytes are skipped by seeking): names under `targets/` are only ever created by a rename
+//!   of verified, synced bytes. Metadata files identical to the destination's are not rewritten, so
+//!   importing the same bundle twice writes nothing. The import holds the repository's writer lock
+//!   ([`crate::lock`]) and clears staging directories left by a killed import.
+pub mod durable;
 pub mod tar;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -250,8 +263,9 @@ pub fn export(
         for (n, b) in &meta {
             write_entry(&mut w, &format!("metadata/{n}"), b, mtime, out)?;
         }
+        let mut hasher = PipelinedHash::new();
         for j in &jobs {
-            copy_target(dir, j, &mut w, mtime, out)?;
+            copy_target(dir, j, &mut w, &mut hasher, mtime, out)?;
         }
         tar::finish(&mut w).map_err(werr)?;
         w.flush().map_err(werr)?;
@@ -286,11 +300,17 @@ fn write_entry(w: &mut impl Write, name: &str, data: &[u8], mtime: u64, out: &Pa
 }
 
 /// Hashes chunks on a second thread while the caller keeps reading and writing (hashing and I/O overlap).
+/// One thread and at most [`Self::DEPTH`] buffers serve every entry in turn ([`Self::finish`] ends an entry):
+/// buffers are recycled, never zeroed again or freshly faulted in per entry.
 struct PipelinedHash {
-    to_hasher: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    to_hasher: Option<std::sync::mpsc::SyncSender<Option<Vec<u8>>>>,
     back: std::sync::mpsc::Receiver<Vec<u8>>,
-    handle: Option<std::thread::JoinHandle<sha2::Sha256>>,
+    digests: std::sync::mpsc::Receiver<String>,
+    handle: Option<std::thread::JoinHandle<()>>,
+    /// Buffers that may still be allocated.
     spare: usize,
+    /// Buffers handed back unused.
+    free: Vec<Vec<u8>>,
 }
 
 impl PipelinedHash {
@@ -298,51 +318,75 @@ impl PipelinedHash {
     const CHUNK: usize = 1 << 20;
 
     fn new() -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(Self::DEPTH);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Option<Vec<u8>>>(Self::DEPTH);
         let (back_tx, back) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (digest_tx, digests) = std::sync::mpsc::channel::<String>();
         let handle = std::thread::spawn(move || {
             let mut h = sha2::Sha256::new();
-            for buf in rx {
-                h.update(&buf);
-                let _ = back_tx.send(buf);
+            for msg in rx {
+                match msg {
+                    Some(buf) => {
+                        h.update(&buf);
+                        let _ = back_tx.send(buf);
+                    }
+                    None => {
+                        let _ = digest_tx.send(hex::encode(h.finalize_reset()));
+                    }
+                }
             }
-            h
         });
         Self {
             to_hasher: Some(tx),
             back,
+            digests,
             handle: Some(handle),
             spare: Self::DEPTH,
+            free: Vec::new(),
         }
     }
 
-    /// A buffer to read into (recycled from the hasher, or new while fewer than DEPTH are in flight).
+    /// A full-size buffer to read into (recycled from the hasher, or new while fewer than DEPTH exist).
     fn buffer(&mut self) -> Vec<u8> {
-        let mut b = if self.spare > 0 {
+        let mut b = if let Some(b) = self.free.pop() {
+            b
+        } else if self.spare > 0 {
             self.spare -= 1;
-            Vec::with_capacity(Self::CHUNK)
+            Vec::new()
         } else {
             self.back.recv().unwrap_or_default()
         };
-        b.clear();
+        // A recycled buffer was truncated to what it held: only that tail is zeroed again.
         b.resize(Self::CHUNK, 0);
         b
     }
 
+    /// Returns a buffer that was not filled (end of an entry), for the next [`Self::buffer`].
+    fn recycle(&mut self, buf: Vec<u8>) {
+        self.free.push(buf);
+    }
+
+    /// Hashes `buf` (the caller is done with it) as the next piece of the current entry.
     fn hash(&mut self, buf: Vec<u8>) {
         if let Some(tx) = &self.to_hasher {
-            let _ = tx.send(buf);
+            let _ = tx.send(Some(buf));
         }
     }
 
-    fn finish(mut self) -> String {
+    /// The SHA-256 (hex) of everything hashed since the last call; the next entry starts empty.
+    fn finish(&mut self) -> String {
+        if let Some(tx) = &self.to_hasher {
+            let _ = tx.send(None);
+        }
+        self.digests.recv().unwrap_or_default()
+    }
+}
+
+impl Drop for PipelinedHash {
+    fn drop(&mut self) {
         drop(self.to_hasher.take());
-        let h = self
-            .handle
-            .take()
-            .and_then(|h| h.join().ok())
-            .unwrap_or_default();
-        hex::encode(h.finalize())
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
     }
 }
 
@@ -350,6 +394,7 @@ fn copy_target(
     dir: &Path,
     job: &Job,
     out_w: &mut impl Write,
+    hasher: &mut PipelinedHash,
     mtime: u64,
     out: &Path,
 ) -> Result<()> {
@@ -359,7 +404,6 @@ fn copy_target(
     let h = tar::header(&name, job.file.length, mtime).map_err(|e| bad(out, e.0))?;
     let werr = |e| MirrorError::io("writing", out)(e);
     out_w.write_all(&h).map_err(werr)?;
-    let mut hasher = PipelinedHash::new();
     let mut got = 0u64;
     loop {
         let mut buf = hasher.buffer();
@@ -367,10 +411,12 @@ fn copy_target(
             .read(&mut buf)
             .map_err(MirrorError::io("reading", &src))?;
         if n == 0 {
+            hasher.recycle(buf);
             break;
         }
         got += n as u64;
         if got > job.file.length {
+            hasher.recycle(buf);
             break;
         }
         buf.truncate(n);
@@ -428,8 +474,28 @@ fn entry_path(bundle: &Path, into: &Path, name: &str) -> Result<PathBuf> {
 /// against the TOC (names, lengths, SHA-256, nothing missing, nothing extra, no duplicates). Nothing is
 /// trusted yet: callers verify the unpacked repository from their trusted root.
 pub fn unpack(bundle: &Path, into: &Path) -> Result<Toc> {
+    Ok(unpack_with(bundle, into, None)?.toc)
+}
+
+/// What [`unpack_with`] did.
+struct Unpacked {
+    toc: Toc,
+    /// Target entries not unpacked because the destination already holds them (archive names).
+    present: BTreeSet<String>,
+}
+
+/// Write-back of a target being unpacked is started every this many bytes.
+const WRITEBACK_STEP: u64 = 8 << 20;
+
+/// [`unpack`], and when `dest` (the repository being imported into) is given:
+/// - a target entry whose content-addressed file `dest/targets/<package>/<version>/<sha256>.<file>` already
+///   exists with the TOC's length is not unpacked (its bytes are skipped by seeking): files only ever get that
+///   name after their bytes were verified and synced (see [`import_repo`]), so re-importing costs no writes;
+/// - every unpacked target is made durable: write-back is started as it is written and `fdatasync` runs on a
+///   worker thread while the next entry is unpacked; this returns only once all of them are synced.
+fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Result<Unpacked> {
     let f = std::fs::File::open(bundle).map_err(MirrorError::io("opening", bundle))?;
-    let mut r = tar::Reader::new(std::io::BufReader::with_capacity(1 << 20, f));
+    let mut r = tar::Reader::new(std::io::BufReader::with_capacity(PipelinedHash::CHUNK, f));
     let first = r
         .next_entry()
         .map_err(|e| bad(bundle, e.0))?
@@ -469,6 +535,9 @@ pub fn unpack(bundle: &Path, into: &Path) -> Result<Toc> {
     for d in ["metadata", "targets"] {
         std::fs::create_dir_all(into.join(d)).map_err(MirrorError::io("creating", into))?;
     }
+    let syncer = dest.map(|_| durable::Syncer::new());
+    let mut hasher = PipelinedHash::new();
+    let mut present = BTreeSet::new();
     while let Some(e) = r.next_entry().map_err(|e| bad(bundle, e.0))? {
         let want = expected.remove(e.name.as_str()).ok_or_else(|| {
             bad(
@@ -488,13 +557,25 @@ pub fn unpack(bundle: &Path, into: &Path) -> Result<Toc> {
                 ),
             ));
         }
-        let dest = entry_path(bundle, into, &e.name)?;
-        if let Some(p) = dest.parent() {
+        let path = entry_path(bundle, into, &e.name)?;
+        let is_target = e.name.starts_with("targets/");
+        if let (Some(d), true) = (dest, is_target) {
+            let existing = entry_path(bundle, d, &e.name)?;
+            if std::fs::metadata(&existing).is_ok_and(|m| m.is_file() && m.len() == want.length) {
+                r.skip_data()
+                    .map_err(|err| bad(bundle, format!("entry {:?}: {err}", e.name)))?;
+                present.insert(e.name.clone());
+                continue;
+            }
+        }
+        if let Some(p) = path.parent() {
             std::fs::create_dir_all(p).map_err(MirrorError::io("creating", p))?;
         }
-        let out = std::fs::File::create(&dest).map_err(MirrorError::io("creating", &dest))?;
-        let mut dest_file = out;
-        let mut hasher = PipelinedHash::new();
+        let out = std::sync::Arc::new(
+            std::fs::File::create(&path).map_err(MirrorError::io("creating", &path))?,
+        );
+        let writeback = syncer.is_some() && is_target;
+        let (mut written, mut flushed) = (0u64, 0u64);
         loop {
             let mut chunk = hasher.buffer();
             let mut n = 0;
@@ -509,13 +590,19 @@ pub fn unpack(bundle: &Path, into: &Path) -> Result<Toc> {
                 n += k;
             }
             if n == 0 {
+                hasher.recycle(chunk);
                 break;
             }
             chunk.truncate(n);
-            dest_file
+            (&*out)
                 .write_all(&chunk)
-                .map_err(MirrorError::io("writing", &dest))?;
+                .map_err(MirrorError::io("writing", &path))?;
             hasher.hash(chunk);
+            written += n as u64;
+            if let (Some(s), true) = (&syncer, writeback && written - flushed >= WRITEBACK_STEP) {
+                s.writeback(&out, flushed, written - flushed);
+                flushed = written;
+            }
         }
         let found = hasher.finish();
         if found != want.sha256 {
@@ -527,6 +614,10 @@ pub fn unpack(bundle: &Path, into: &Path) -> Result<Toc> {
                 ),
             ));
         }
+        if let (Some(s), true) = (&syncer, writeback) {
+            s.writeback(&out, flushed, written - flushed);
+            s.push(out, path);
+        }
     }
     if let Some(name) = expected.keys().next() {
         return Err(bad(
@@ -534,7 +625,11 @@ pub fn unpack(bundle: &Path, into: &Path) -> Result<Toc> {
             format!("bundle.json lists {name:?} but the archive does not hold it (truncated?)"),
         ));
     }
-    Ok(toc)
+    if let Some(s) = syncer {
+        s.finish()
+            .map_err(|(path, e)| MirrorError::io("syncing", &path)(e))?;
+    }
+    Ok(Unpacked { toc, present })
 }
 
 /// What an import did.
@@ -630,6 +725,22 @@ fn check_rollback(dir: &Path, set: &TrustedSet) -> Result<()> {
     Ok(())
 }
 
+/// Staging directories of imports live in `DIR/mirror/` under this prefix.
+const STAGING_PREFIX: &str = "import-";
+
+/// Removes staging directories left by an import that was killed (callers hold the writer lock, so no other
+/// import is using them).
+fn remove_stale_staging(state_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(state_dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 /// Imports `bundle` into the repository directory `dir` (created if missing; an air-gapped mirror that
 /// `x0x-dist serve --repo DIR` serves), trusting `root` (default: the mirror's recorded root). Verification
 /// uses `now` under the operator's expiry policy. Refuses an origin repository (one holding online keys).
@@ -659,34 +770,51 @@ pub fn import_repo(
         }
     };
     std::fs::create_dir_all(dir).map_err(MirrorError::io("creating", dir))?;
+    // One writer at a time (the server's publishes, `package release`, other imports): see `crate::lock`.
+    let _lock = crate::lock::lock(dir, || {
+        eprintln!("waiting for another writer of {} to finish", dir.display());
+    })
+    .map_err(MirrorError::io("locking", &crate::lock::lock_path(dir)))?;
     let sd = mirror::state_dir(dir);
     std::fs::create_dir_all(&sd).map_err(MirrorError::io("creating", &sd))?;
+    remove_stale_staging(&sd);
     let staging = tempfile::Builder::new()
-        .prefix("import-")
+        .prefix(STAGING_PREFIX)
         .tempdir_in(&sd)
         .map_err(MirrorError::io("creating a staging directory in", &sd))?;
-    let toc = unpack(bundle, staging.path())?;
+    // Targets are durable (synced) when this returns; those the mirror already holds are not unpacked.
+    let Unpacked { toc, present } = unpack_with(bundle, staging.path(), Some(dir))?;
     let at = policy_clock(now)?;
     let (set, jobs) = verify_unpacked(bundle, staging.path(), &toc, &root, at)?;
     check_rollback(dir, &set)?;
-    // Everything verified: move targets in, then metadata, timestamp last.
+    // Everything verified: move targets in (synced bytes, then their directories), then metadata, timestamp
+    // last (the commit point).
     let mut report = ImportReport {
         metadata: toc.metadata.len(),
         targets: jobs.len(),
         timestamp_version: set.timestamp().expect("verified").signed().version,
         ..ImportReport::default()
     };
+    let mut dirs = BTreeSet::new();
     for j in &jobs {
-        let src = staging.path().join("targets").join(&j.stored);
-        let dest = dir.join("targets").join(&j.stored);
         report.bytes += j.file.length;
-        if dest.is_file() && std::fs::metadata(&dest).is_ok_and(|m| m.len() == j.file.length) {
+        if present.contains(&format!("targets/{}", j.stored)) {
             continue;
         }
+        let src = staging.path().join("targets").join(&j.stored);
+        let dest = dir.join("targets").join(&j.stored);
         let parent = dest.parent().expect("has parent");
         std::fs::create_dir_all(parent).map_err(MirrorError::io("creating", parent))?;
         std::fs::rename(&src, &dest).map_err(MirrorError::io("renaming into", &dest))?;
+        // The new name, and every directory created on the way, must be durable before the metadata.
+        let mut d = parent;
+        while d.starts_with(dir.join("targets")) && dirs.insert(d.to_owned()) {
+            d = d.parent().expect("under dir");
+        }
         report.added += 1;
+    }
+    for d in &dirs {
+        repo::sync_dir(d)?;
     }
     let l = Layout::new(dir);
     let mut names: Vec<String> = toc
@@ -697,13 +825,20 @@ pub fn import_repo(
         .collect();
     names.push("timestamp.json".into());
     for n in &names {
-        let b = std::fs::read(staging.path().join("metadata").join(n))
-            .map_err(MirrorError::io("reading", &staging.path().join(n)))?;
-        repo::write_atomic(&l.metadata_file(n), &b, false)?;
+        let src = staging.path().join("metadata").join(n);
+        let b = std::fs::read(&src).map_err(MirrorError::io("reading", &src))?;
+        let dest = l.metadata_file(n);
+        // An identical file is already there and durable (re-importing the same bundle writes nothing).
+        if std::fs::read(&dest).is_ok_and(|cur| cur == b) {
+            continue;
+        }
+        repo::write_atomic(&dest, &b, false)?;
     }
     let latest = format!("{}.root.json", set.root().signed().version);
     if let Ok(b) = std::fs::read(l.metadata_file(&latest)) {
-        repo::write_atomic(&l.metadata_file("root.json"), &b, false)?;
+        if std::fs::read(l.metadata_file("root.json")).ok().as_ref() != Some(&b) {
+            repo::write_atomic(&l.metadata_file("root.json"), &b, false)?;
+        }
     }
     if !mirror::is_mirror(dir) {
         mirror::Settings {

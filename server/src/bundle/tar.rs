@@ -228,6 +228,19 @@ impl<R: Read> Reader<R> {
     }
 }
 
+impl<R: Read + io::Seek> Reader<R> {
+    /// Skips the rest of the current entry's data by seeking, without reading it. (A truncated archive is
+    /// still caught: the next header read fails.)
+    pub fn skip_data(&mut self) -> io::Result<()> {
+        if self.pending > 0 {
+            let n = i64::try_from(self.pending).map_err(io::Error::other)?;
+            self.inner.seek(io::SeekFrom::Current(n))?;
+            self.pending = 0;
+        }
+        Ok(())
+    }
+}
+
 impl<R: Read> Read for Reader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read_data(buf)
@@ -272,6 +285,26 @@ mod tests {
         assert_eq!(data, vec![7u8; 1000]);
         assert_eq!(r.next_entry().unwrap().unwrap().name, "empty");
         assert!(r.next_entry().unwrap().is_none());
+    }
+
+    #[test]
+    fn skip_data_seeks_past_an_entry_and_still_sees_truncation() {
+        let bytes = archive(&[("a", &[1u8; 1500]), ("b", b"second")]);
+        let mut r = Reader::new(std::io::Cursor::new(&bytes[..]));
+        r.next_entry().unwrap().unwrap();
+        let mut one = [0u8; 10];
+        assert_eq!(r.read_data(&mut one).unwrap(), 10);
+        r.skip_data().unwrap();
+        assert_eq!(r.next_entry().unwrap().unwrap().name, "b");
+        let mut data = Vec::new();
+        r.read_to_end(&mut data).unwrap();
+        assert_eq!(data, b"second");
+        assert!(r.next_entry().unwrap().is_none());
+        // Cut inside the skipped entry: the seek succeeds, the next header read does not.
+        let mut r = Reader::new(std::io::Cursor::new(&bytes[..1024]));
+        r.next_entry().unwrap();
+        r.skip_data().unwrap();
+        assert!(r.next_entry().is_err());
     }
 
     #[test]

@@ -231,7 +231,8 @@ fn non_empty(dir: &Path) -> &Path {
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
+/// Syncs a directory (its entries: names created or renamed into it) to stable storage.
+pub fn sync_dir(dir: &Path) -> Result<()> {
     let dir = non_empty(dir);
     #[cfg(unix)]
     std::fs::File::open(dir)
