@@ -98,6 +98,19 @@ async function measureAll(builds) {
   return raw;
 }
 
+/**
+ * ms per key pair when 300 are created and kept in one synchronous loop (a fresh process each time): the heap
+ * only grows, so this is where the cost of growing WASM memory shows (it made V8 collect garbage each time).
+ */
+function heldKeygen(file) {
+  const script = `const core=require(${JSON.stringify(file)});const keep=[];const t0=process.hrtime.bigint();` +
+    'for(let i=0;i<300;i++)keep.push(core.AgentKeypair.fromSeed(Buffer.alloc(32,i&255)));' +
+    'process.stdout.write(String(Number(process.hrtime.bigint()-t0)/1e6/300))';
+  const r = spawnSync(process.execPath, ['--no-warnings', '-e', script], { encoding: 'utf8', env: process.env });
+  if (r.status !== 0) throw new Error(`held keygen (${file}) failed: ${r.stderr}`);
+  return Number(r.stdout);
+}
+
 /** `require` time in a fresh Node process (ms). */
 function loadOnce(kind) {
   const scripts = {
@@ -118,6 +131,8 @@ async function main() {
   const raw = await measureAll(builds);
   const loads = { native: [], napiGlue: [], x0xLoader: [] };
   for (let r = 0; r < 21; r++) for (const k of Object.keys(loads)) loads[k].push(loadOnce(k));
+  const held = { native: [], wasm: [] };
+  for (let r = 0; r < 7; r++) for (const k of ['native', 'wasm']) held[k].push(heldKeygen(k === 'native' ? nativePath : wasmPath));
 
   const rows = [
     ['ML-DSA-65 keygen', 'keygen', 'ms'],
@@ -140,12 +155,15 @@ async function main() {
     results.ratio[key] = ratio;
     console.log(`| ${label} | ${fmt(n, unit)} ${unit} | ${fmt(w, unit)} ${unit} | ${ratio.toFixed(1)}× |`);
   }
+  results.held = { native: median(held.native), wasm: median(held.wasm) };
+  console.log(`| keygen, 300 key pairs kept in one synchronous loop | ${results.held.native.toFixed(3)} ms | ` +
+    `${results.held.wasm.toFixed(2)} ms | ${(results.held.wasm / results.held.native).toFixed(1)}× |`);
   for (const k of Object.keys(loads)) results.load[k] = median(loads[k]);
   const l = results.load;
   console.log(`| load, fresh process: native \`require\` / WASM via napi-rs glue | ${l.native.toFixed(2)} ms | ${l.napiGlue.toFixed(1)} ms | ${(l.napiGlue / l.native).toFixed(1)}× |`);
   console.log(`| load, fresh process: WASM via x0x's loader (verified bytes) | | ${l.x0xLoader.toFixed(1)} ms | |`);
   if (jsonOut) {
-    fs.writeFileSync(jsonOut, `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rounds: ROUNDS, results, raw, loads }, null, 2)}\n`);
+    fs.writeFileSync(jsonOut, `${JSON.stringify({ node: process.version, date: new Date().toISOString(), rounds: ROUNDS, results, raw, loads, held }, null, 2)}\n`);
   }
 }
 
