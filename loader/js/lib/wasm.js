@@ -8,7 +8,7 @@
 //
 // Load time: the glue requires @napi-rs/wasm-runtime, whose runtime.cjs requires @tybys/wasm-util (and tslib)
 // only to re-export its `WASI` class, a polyfill for hosts without one: the glue uses `node:wasi`. Loading that
-// polyfill was ~30% of the WASM load (BENCHMARKS.md, "Core: native vs WASM"), so we load the runtime ourselves
+// polyfill was 20-30% of the WASM load (BENCHMARKS.md, "Core: native vs WASM"), so we load the runtime ourselves
 // and hand it a stand-in whose `WASI` constructs the real class on first use and whose every other property
 // loads the real module. Nothing is skipped, only deferred; a runtime already loaded by someone is reused.
 
