@@ -6,8 +6,10 @@
 #   2. a ~2 KiB metadata file (versioned, immutable)          goal >= 0.8x nginx req/s
 #   3. server RSS while 64 clients download the 32 MiB target
 #   4. server RSS growth during a 1 GiB upload                 goal <= 32 MiB
-#   5. resolve latency with 1,000 versions x 10 targets      goal p99 < 5 ms (wrk --latency, -c1 and -c32)
+#   5. resolve latency with 1,000 versions x 10 targets      goal p99 < 5 ms (wrk --latency, -c1 and -c32,
+#      unpinned and pinned with taskset: server on CPU 0, wrk on CPU 1)
 # Usage: benches/server/run.sh            (env: ROUNDS=3 DUR=10 OUT=benches/server/results.md)
+#        ONLY=resolve benches/server/run.sh   (part 5 alone; writes benches/server/results-resolve.md)
 # Needs: nginx, wrk, curl (scripts/setup.sh installs them).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -29,6 +31,63 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 wrk_rps() { awk '/Requests\/sec/ {print $2}'; }
 wrk_mbs() { awk '/Transfer\/sec/ {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[A-Za-z]/,"",v); if (u=="GB") v*=1024; if (u=="KB") v/=1024; print v}'; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# 5. resolve: ROUNDS alternating runs of `wrk --latency` at 1 and 32 clients, unpinned and pinned (server on
+# CPU 0, wrk on CPU 1 with taskset: the two never compete for a core, but the server's tokio workers share one);
+# medians of p99 and req/s; plus the server's own histogram (handler time, no client or scheduler noise).
+resolve_bench() {
+  R2=$W/repo2
+  "$BIN" init --repo "$R2" >/dev/null
+  "$BIN" keygen --out "$W/pub2.key" >/dev/null
+  "$BIN" package add --repo "$R2" x0x --publisher-key "$W/pub2.key.pub" >/dev/null
+  "$GEN" "$R2" "$W/pub2.key" 1000
+  SP=$(port)
+  "$BIN" serve --repo "$R2" --listen "127.0.0.1:$SP" --log warn & SPID=$!; PIDS+=("$SPID")
+  wait_port "$SP"
+  RURL="http://127.0.0.1:$SP/api/v1/packages/x0x/resolve?range=%5E5&target=x86_64-unknown-linux-gnu"
+  curl -fsS "$RURL" | grep -q '"version":"5.99.0"'
+  p99() { awk '/ 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}'; }
+  pin_server() { for t in /proc/"$SPID"/task/*; do taskset -pc "$1" "$(basename "$t")" >/dev/null; done; }
+  RLOAD0=$(uptime | sed 's/.*load average: //')
+  declare -gA RS
+  for round in $(seq "$ROUNDS"); do
+    for mode in free pinned; do
+      pre=()
+      if [ $mode = pinned ]; then pin_server 0; pre=(taskset -c 1); else pin_server 0-$(( $(nproc) - 1 )); fi
+      for c in 1 32; do
+        t=1; [ $c = 32 ] && t=2
+        out=$("${pre[@]}" wrk -t$t -c$c -d"${DUR}s" --latency "$RURL")
+        RS[p99_${mode}_$c]+="$(echo "$out" | p99) "
+        RS[rps_${mode}_$c]+="$(echo "$out" | wrk_rps) "
+      done
+    done
+    echo "round $round: p99 1c ${RS[p99_free_1]}/ 32c ${RS[p99_free_32]}| pinned 1c ${RS[p99_pinned_1]}/ 32c ${RS[p99_pinned_32]}"
+  done
+  RLOAD1=$(uptime | sed 's/.*load average: //')
+  med() { echo "${RS[$1]}" | tr ' ' '\n' | grep . | median; }
+  # Server-side view: the `api` latency histogram's bucket holding the 99th percentile.
+  srv_p99=$(curl -fsS "http://127.0.0.1:$SP/metrics" | awk -F'[{}" ]+' '/^x0x_dist_http_request_duration_seconds_bucket\{route="api"/ {
+    le=$5; n=$NF; les[++k]=le; cnt[k]=n } END { tot=cnt[k]; for (i=1;i<=k;i++) if (cnt[i] >= 0.99*tot) { print (les[i]=="+Inf" ? "inf" : les[i]*1000); exit } }')
+  RESOLVE_ROWS="| resolve, 1,000 versions x 10 targets, 1 client: p99 / req/s | $(med p99_free_1) ms / $(med rps_free_1) | | | p99 < 5 ms |
+| resolve, same, 32 clients: p99 / req/s | $(med p99_free_32) ms / $(med rps_free_32) | | | p99 < 5 ms |
+| resolve, pinned (server CPU 0, wrk CPU 1), 1 client: p99 / req/s | $(med p99_pinned_1) ms / $(med rps_pinned_1) | | | |
+| resolve, pinned, 32 clients: p99 / req/s | $(med p99_pinned_32) ms / $(med rps_pinned_32) | | | |
+| resolve, server-side p99 (handler time, histogram bucket) | <= ${srv_p99} ms | | | p99 < 5 ms |"
+  RESOLVE_NOTE="Resolve: medians of $ROUNDS rounds of \`wrk --latency -d${DUR}s\` (-t1 -c1, -t2 -c32); load average before $RLOAD0, after $RLOAD1. p99 per round: 1c ${RS[p99_free_1]}/ 32c ${RS[p99_free_32]}/ pinned 1c ${RS[p99_pinned_1]}/ pinned 32c ${RS[p99_pinned_32]}(ms)."
+}
+
+if [ "${ONLY:-}" = resolve ]; then
+  resolve_bench
+  {
+    echo "| Benchmark | x0x-dist | nginx 1.22 | ratio | goal |"
+    echo "|---|---|---|---|---|"
+    echo "$RESOLVE_ROWS"
+    echo
+    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); $(date -u +%F)."
+    echo "$RESOLVE_NOTE"
+  } | tee "${OUT%.md}-resolve.md"
+  exit 0
+fi
 
 echo "== setup in $W"
 REPO=$W/repo
@@ -122,24 +181,7 @@ rm -f "$W/big.bin"
 
 echo "== resolve with 1,000 versions x 10 targets"
 kill "$SPID"; wait "$SPID" 2>/dev/null || true
-R2=$W/repo2
-"$BIN" init --repo "$R2" >/dev/null
-"$BIN" package add --repo "$R2" x0x --publisher-key "$W/pub.key.pub" >/dev/null
-"$GEN" "$R2" "$W/pub.key" 1000
-"$BIN" serve --repo "$R2" --listen "127.0.0.1:$SP" --log warn & SPID=$!; PIDS+=("$SPID")
-wait_port "$SP"
-RURL="http://127.0.0.1:$SP/api/v1/packages/x0x/resolve?range=%5E5&target=x86_64-unknown-linux-gnu"
-curl -fsS "$RURL" | grep -q '"version":"5.99.0"'
-p99() { awk '/ 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}'; }
-res1=$(wrk -t1 -c1 -d"${DUR}s" --latency "$RURL")
-res32=$(wrk -t2 -c32 -d"${DUR}s" --latency "$RURL")
-p99_1=$(echo "$res1" | p99); rps_1=$(echo "$res1" | wrk_rps)
-p99_32=$(echo "$res32" | p99); rps_32=$(echo "$res32" | wrk_rps)
-# Server-side view (handler time, without client and scheduler noise): the `api` latency histogram's bucket
-# holding the 99th percentile.
-srv_p99=$(curl -fsS "http://127.0.0.1:$SP/metrics" | awk -F'[{}" ]+' '/^x0x_dist_http_request_duration_seconds_bucket\{route="api"/ {
-  le=$5; n=$NF; les[++k]=le; cnt[k]=n } END { tot=cnt[k]; for (i=1;i<=k;i++) if (cnt[i] >= 0.99*tot) { print (les[i]=="+Inf" ? "inf" : les[i]*1000); exit } }')
-
+resolve_bench
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 {
   echo "| Benchmark | x0x-dist | nginx 1.22 | ratio | goal |"
@@ -149,10 +191,9 @@ ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
   echo "| $META_SIZE B metadata (\`$META\`), same | ${meta_x} req/s | ${meta_n} req/s | $(ratio "$meta_x" "$meta_n")x | >= 0.8x |"
   echo "| Server RSS peak, 64 clients downloading 32 MiB | ${rss64} MiB | | | |"
   echo "| Server RSS growth during a 1 GiB upload (${up_rate} MiB/s) | ${up_growth} MiB | | | <= 32 MiB |"
-  echo "| resolve, 1,000 versions x 10 targets, 1 client: p99 / req/s | ${p99_1} ms / ${rps_1} | | | p99 < 5 ms |"
-  echo "| resolve, same, 32 clients: p99 / req/s | ${p99_32} ms / ${rps_32} | | | |"
-  echo "| resolve, server-side p99 (handler time, histogram bucket) | <= ${srv_p99} ms | | | p99 < 5 ms |"
+  echo "$RESOLVE_ROWS"
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); $(date -u +%F)."
   echo "Runs per cell: x0x: ${R[big_x0x]}/ ${R[meta_x0x]}; nginx: ${R[big_nginx]}/ ${R[meta_nginx]}"
+  echo "$RESOLVE_NOTE"
 } | tee "$OUT"

@@ -8,6 +8,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate as _, SizeAbove};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::error::{ApiError, ErrorLogged};
@@ -37,6 +38,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
 ];
 
+/// API responses smaller than this are sent uncompressed: they fit in one TCP segment either way, and gzip's
+/// per-response setup cost more than the send (a 417-byte `resolve` answer: median 57 µs gzipped vs 31 µs
+/// plain, half the req/s; Node's fetch always asks for gzip).
+pub const MIN_GZIP_BYTES: u16 = 1400;
+
 /// Marks responses produced by the fallback (no route matched).
 #[derive(Clone, Copy, Debug)]
 pub struct NoRoute;
@@ -51,7 +57,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/packages/{name}/role",
             get(packages::current_role).post(packages::submit_role),
         )
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true));
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .gzip(true)
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_GZIP_BYTES))),
+        );
     let request_timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
     Router::new()
         .route("/tuf/metadata/{file}", get(tuf::metadata))

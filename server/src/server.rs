@@ -47,6 +47,7 @@ pub async fn refresher(st: Arc<AppState>) {
         .await
         {
             Ok(Some(exp)) => {
+                crate::routes::packages::ViewCache::refresh_in_background(&st);
                 st.metrics
                     .set_timestamp_expires(u64::try_from(exp.unix_timestamp()).unwrap_or(0));
                 tracing::info!(expires = %publish::fmt_time(exp), "timestamp re-signed");
@@ -93,6 +94,8 @@ pub async fn serve_on(
         Duration::from_secs(state.config.mirror.refresh_secs.max(1)),
     )
     .await?;
+    // Build the package views now rather than on the first API request (hundreds of ms for big roles).
+    crate::routes::packages::ViewCache::refresh_in_background(&state);
     let mut app = crate::router::router(state.clone());
     let refresh = match mode {
         crate::mirror::pull::Mode::Origin => {

@@ -65,8 +65,17 @@ pub struct RepoView {
 type Stamp = Option<(SystemTime, u64)>;
 
 /// The cached view, rebuilt when `timestamp.json` changes.
+///
+/// A rebuild parses every delegated role (hundreds of milliseconds with 1,000 versions x 10 targets), so it
+/// runs once per change, never once per waiting request: requests that find the view stale queue behind a
+/// single rebuild (single flight) and then share its result. The server also rebuilds in the background at
+/// startup and right after it publishes or re-signs the timestamp ([`ViewCache::refresh_in_background`]), so
+/// readers normally never wait for one.
 #[derive(Debug, Default)]
-pub struct ViewCache(std::sync::RwLock<Option<(Stamp, Arc<RepoView>)>>);
+pub struct ViewCache {
+    current: std::sync::RwLock<Option<(Stamp, Arc<RepoView>)>>,
+    building: tokio::sync::Mutex<()>,
+}
 
 fn build(repo: &std::path::Path) -> Result<RepoView, ApiError> {
     let cur = Published::load(repo)?;
@@ -120,26 +129,50 @@ fn build(repo: &std::path::Path) -> Result<RepoView, ApiError> {
 }
 
 impl ViewCache {
-    /// The current view (rebuilt if the repository changed).
-    pub async fn get(&self, st: &AppState) -> Result<Arc<RepoView>, ApiError> {
+    fn stamp(st: &AppState) -> Stamp {
         let ts = publish::metadata_dir(&st.repo_dir).join("timestamp.json");
         // A plain stat (microseconds on a local disk) instead of a trip through the blocking pool.
-        let stamp = std::fs::metadata(&ts)
+        std::fs::metadata(&ts)
             .ok()
-            .and_then(|m| Some((m.modified().ok()?, m.len())));
-        if let Ok(g) = self.0.read() {
-            if let Some((s, v)) = &*g {
-                if *s == stamp && stamp.is_some() {
-                    return Ok(v.clone());
-                }
-            }
+            .and_then(|m| Some((m.modified().ok()?, m.len())))
+    }
+
+    fn fresh(&self, stamp: Stamp) -> Option<Arc<RepoView>> {
+        let g = self.current.read().ok()?;
+        match &*g {
+            Some((s, v)) if *s == stamp && stamp.is_some() => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// The current view (rebuilt if the repository changed; one rebuild at a time, shared by every waiter).
+    pub async fn get(&self, st: &AppState) -> Result<Arc<RepoView>, ApiError> {
+        if let Some(v) = self.fresh(Self::stamp(st)) {
+            return Ok(v);
+        }
+        let _one = self.building.lock().await;
+        // Whoever held the lock may just have built the view this request needs.
+        let stamp = Self::stamp(st);
+        if let Some(v) = self.fresh(stamp) {
+            return Ok(v);
         }
         let repo = st.repo_dir.clone();
         let view = Arc::new(publish::blocking(move || build(&repo)).await?);
-        if let Ok(mut g) = self.0.write() {
+        if let Ok(mut g) = self.current.write() {
             *g = Some((stamp, view.clone()));
         }
         Ok(view)
+    }
+
+    /// Rebuilds the view now if the repository changed, on a background task (startup, after a publish or a
+    /// timestamp re-sign), so that the next reader finds it ready.
+    pub fn refresh_in_background(st: &Arc<AppState>) {
+        let st = st.clone();
+        tokio::spawn(async move {
+            if let Err(e) = st.views.get(&st).await {
+                tracing::debug!(code = e.code(), error = %e, "package view not rebuilt");
+            }
+        });
     }
 }
 
@@ -205,7 +238,14 @@ pub async fn resolve(
         .packages
         .get(&name)
         .ok_or_else(|| ApiError::PackageNotFound(name.clone()))?;
-    for (v, targets) in p.by_semver.iter().rev() {
+    // Start below the range's upper bound instead of scanning down from the newest version (a `^5` among
+    // 1,000 versions otherwise tests hundreds of newer ones first).
+    let candidates: Box<dyn Iterator<Item = (&semver::Version, &Vec<TargetView>)>> =
+        match upper_bound(&range) {
+            Some(b) => Box::new(p.by_semver.range(..b).rev()),
+            None => Box::new(p.by_semver.iter().rev()),
+        };
+    for (v, targets) in candidates {
         if !range.matches(v) {
             continue;
         }
@@ -224,6 +264,39 @@ pub async fn resolve(
         "{name}@{range_s}{}",
         q.target.map(|t| format!(" for {t}")).unwrap_or_default()
     )))
+}
+
+/// An exclusive upper bound on the versions `req` can match (`None`: unbounded). Conservative: every matching
+/// version is below it (pre-releases of the bound itself may be too; `matches` still decides).
+fn upper_bound(req: &semver::VersionReq) -> Option<semver::Version> {
+    use semver::Op;
+    let v = |major: u64, minor: u64, patch: u64| Some(semver::Version::new(major, minor, patch));
+    let one = |c: &semver::Comparator| -> Option<semver::Version> {
+        let (maj, min, pat) = (c.major, c.minor, c.patch);
+        match (c.op, min, pat) {
+            // `<1.2.3`, `<1.2` (= <1.2.0), `<1` (= <1.0.0).
+            (Op::Less, _, _) => v(maj, min.unwrap_or(0), pat.unwrap_or(0)),
+            // `=1.2.3`, `<=1.2.3`: anything up to 1.2.3 (and its pre-releases) is below 1.2.4.
+            (Op::Exact | Op::LessEq, Some(m), Some(p)) => v(maj, m, p.checked_add(1)?),
+            // `=1.2`, `<=1.2`, `~1.2`, `~1.2.3`, `1.2.*`: below 1.3.0.
+            (Op::Exact | Op::LessEq | Op::Tilde | Op::Wildcard, Some(m), _) => {
+                v(maj, m.checked_add(1)?, 0)
+            }
+            // `=1`, `<=1`, `~1`, `1.*`, `^1…` (major > 0): below 2.0.0.
+            (Op::Exact | Op::LessEq | Op::Tilde | Op::Wildcard | Op::Caret, None, _) => {
+                v(maj.checked_add(1)?, 0, 0)
+            }
+            (Op::Caret, Some(_), _) if maj > 0 => v(maj.checked_add(1)?, 0, 0),
+            // `^0.2…`: below 0.3.0; `^0.0.3`: below 0.0.4; `^0.0`: below 0.1.0.
+            (Op::Caret, Some(m), _) if m > 0 => v(0, m.checked_add(1)?, 0),
+            (Op::Caret, Some(_), Some(p)) => v(0, 0, p.checked_add(1)?),
+            (Op::Caret, Some(_), None) => v(0, 1, 0),
+            // `>`, `>=` and any operator added later: no bound.
+            _ => None,
+        }
+    };
+    // Comparators are ANDed: the lowest bound applies.
+    req.comparators.iter().filter_map(one).min()
 }
 
 /// `GET /api/v1/packages/{name}/role`: the current signed role, byte for byte.
@@ -275,6 +348,7 @@ pub async fn submit_role(
     let result = publish::publish(&st, &name, body.to_vec()).await;
     match &result {
         Ok(r) => {
+            ViewCache::refresh_in_background(&st);
             st.metrics.publish(Ok(()));
             tracing::info!(token, package = %name, version = r.version, snapshot = r.snapshot_version, added = r.added.len(), "published");
         }
@@ -284,4 +358,84 @@ pub async fn submit_role(
         }
     }
     Ok(axum::Json(result?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upper_bound;
+
+    /// The bound never excludes a matching version: for many ranges and versions, every match is below it.
+    #[test]
+    fn upper_bound_keeps_every_match() {
+        let mut versions = Vec::new();
+        for major in 0..4u64 {
+            for minor in 0..4u64 {
+                for patch in 0..6u64 {
+                    versions.push(semver::Version::new(major, minor, patch));
+                    let mut pre = semver::Version::new(major, minor, patch);
+                    pre.pre = semver::Prerelease::new("rc.1").unwrap();
+                    versions.push(pre);
+                }
+            }
+        }
+        let ranges = [
+            "*",
+            "^0",
+            "^0.0",
+            "^0.0.2",
+            "^0.2",
+            "^0.2.1",
+            "^1",
+            "^1.2",
+            "^1.2.3",
+            "~1",
+            "~1.2",
+            "~1.2.3",
+            "=1",
+            "=1.2",
+            "=1.2.3",
+            "1.*",
+            "1.2.*",
+            "<2",
+            "<2.1",
+            "<2.1.3",
+            "<=2",
+            "<=2.1",
+            "<=2.1.3",
+            ">1",
+            ">=1.2.3",
+            ">=1, <3",
+            ">1.1, <=2.2",
+            "^1.2.3-rc.1",
+            "=2.1.0-rc.1",
+            "~0.0.1",
+            "<0.0.1",
+            "1",
+            "1.2",
+        ];
+        for r in ranges {
+            let req = semver::VersionReq::parse(r).unwrap();
+            let bound = upper_bound(&req);
+            let mut matched = 0;
+            for v in &versions {
+                if req.matches(v) {
+                    matched += 1;
+                    if let Some(b) = &bound {
+                        assert!(v < b, "{r}: {v} matches but the bound is {b}");
+                    }
+                }
+            }
+            assert!(
+                matched > 0 || r == "<0.0.1",
+                "{r} matched nothing: the test would prove nothing"
+            );
+        }
+        // Bounded where it matters for resolve.
+        let b =
+            |r: &str| upper_bound(&semver::VersionReq::parse(r).unwrap()).map(|v| v.to_string());
+        assert_eq!(b("^5").as_deref(), Some("6.0.0"));
+        assert_eq!(b("~5.2").as_deref(), Some("5.3.0"));
+        assert_eq!(b("^0.3.1").as_deref(), Some("0.4.0"));
+        assert_eq!(b(">=1"), None);
+    }
 }
