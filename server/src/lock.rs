@@ -7,6 +7,10 @@
 //!
 //! The lock is released when the guard drops or the process dies (the kernel drops `flock`s of dead
 //! processes, so a `kill -9` never leaves it held). The lock file itself is empty and never removed.
+//!
+//! A writer killed mid-write leaves its temporary file (`metadata/.tmp-*`, see [`crate::repo::write_atomic`])
+//! behind: never a named metadata file, so readers never see it, but debris. Every writer creates those files only
+//! while it holds this lock, so whoever takes the lock next removes them ([`sweep_stale`]).
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -37,11 +41,40 @@ fn open(dir: &Path) -> io::Result<File> {
         .open(lock_path(dir))
 }
 
+/// The prefix of the temporary files [`crate::repo::write_atomic`] creates beside their destination.
+pub const TMP_PREFIX: &str = ".tmp-";
+
+/// Removes the temporary files a killed writer left in `DIR/metadata/`; returns how many. Only call it while
+/// holding the lock: a live writer's temporary file would go too.
+pub fn sweep_stale(dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(dir.join("metadata")) else {
+        return 0;
+    };
+    let mut n = 0;
+    for ent in rd.flatten() {
+        let stale = ent
+            .file_name()
+            .to_str()
+            .is_some_and(|s| s.starts_with(TMP_PREFIX))
+            && ent.file_type().is_ok_and(|t| t.is_file());
+        if stale && std::fs::remove_file(ent.path()).is_ok() {
+            tracing::warn!(file = %ent.path().display(), "removed a temporary file an interrupted writer left");
+            n += 1;
+        }
+    }
+    n
+}
+
+fn locked(dir: &Path, file: File) -> WriterLock {
+    sweep_stale(dir);
+    WriterLock { file }
+}
+
 /// Takes the writer lock of the repository in `dir` if it is free.
 pub fn try_lock(dir: &Path) -> io::Result<Option<WriterLock>> {
     let file = open(dir)?;
     match fs4::FileExt::try_lock(&file) {
-        Ok(()) => Ok(Some(WriterLock { file })),
+        Ok(()) => Ok(Some(locked(dir, file))),
         Err(fs4::TryLockError::WouldBlock) => Ok(None),
         Err(fs4::TryLockError::Error(e)) => Err(e),
     }
@@ -55,7 +88,7 @@ pub fn lock(dir: &Path, waiting: impl FnOnce()) -> io::Result<WriterLock> {
     waiting();
     let file = open(dir)?;
     fs4::FileExt::lock(&file)?;
-    Ok(WriterLock { file })
+    Ok(locked(dir, file))
 }
 
 #[cfg(test)]
@@ -76,5 +109,23 @@ mod tests {
         assert!(!waited, "free again after the drop");
         drop(again);
         assert!(lock_path(dir.path()).is_file());
+    }
+
+    #[test]
+    fn taking_the_lock_removes_temporary_files_left_by_a_killed_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("metadata");
+        std::fs::create_dir_all(m.join(".tmp-dir")).unwrap();
+        std::fs::write(m.join(".tmp-AbC123"), b"{\"sig").unwrap();
+        std::fs::write(m.join("timestamp.json"), b"{}").unwrap();
+        let held = try_lock(dir.path()).unwrap().expect("free");
+        assert!(!m.join(".tmp-AbC123").exists(), "debris removed");
+        assert!(m.join("timestamp.json").is_file(), "metadata kept");
+        assert!(m.join(".tmp-dir").is_dir(), "only files are removed");
+        // While the lock is held nobody else sweeps: a live writer's file stays.
+        std::fs::write(m.join(".tmp-live"), b"").unwrap();
+        assert!(try_lock(dir.path()).unwrap().is_none());
+        assert!(m.join(".tmp-live").exists());
+        drop(held);
     }
 }

@@ -206,10 +206,23 @@ fn import_makes_targets_durable_before_the_metadata_that_names_them() {
     );
 }
 
-/// Every file under `targets/` hashes to its name's prefix; every metadata file is complete JSON.
-fn no_partial_files(repo: &Path) {
+/// Every file under `targets/` hashes to its name's prefix; every named metadata file is complete JSON. A
+/// killed writer's temporary files (`metadata/.tmp-*`) are allowed only with `debris` (the next writer removes
+/// them); returns how many there were.
+fn no_partial_files(repo: &Path, debris: bool) -> usize {
+    let mut tmp = 0;
     for e in std::fs::read_dir(repo.join("metadata")).unwrap() {
         let p = e.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with(".tmp-")
+        {
+            assert!(debris, "temporary file left behind: {}", p.display());
+            tmp += 1;
+            continue;
+        }
         let b = std::fs::read(&p).unwrap();
         serde_json::from_slice::<serde_json::Value>(&b)
             .unwrap_or_else(|err| panic!("partial metadata file {}: {err}", p.display()));
@@ -232,6 +245,7 @@ fn no_partial_files(repo: &Path) {
             );
         }
     }
+    tmp
 }
 
 fn timestamp_version(repo: &Path) -> u64 {
@@ -271,6 +285,7 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
     };
     let (mut old_seen, mut new_seen) = (0, 0);
     let mut new_version = 0;
+    let mut debris = 0;
     for i in 0..ROUNDS {
         let m = t.path().join(format!("m{i}"));
         ok(&mut import(&b1, &m, &origin.root));
@@ -285,7 +300,7 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
         child.kill().unwrap(); // SIGKILL
         let finished = child.wait().unwrap().success();
         verify(&m);
-        no_partial_files(&m);
+        debris += no_partial_files(&m, true);
         let v = timestamp_version(&m);
         if v == old {
             old_seen += 1;
@@ -299,9 +314,10 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
             assert!(v > old, "round {i}: timestamp {v} after {old}");
         }
         // The next import clears the killed one's staging directory and completes.
+        // The next import clears the killed one's temporary files too.
         ok(&mut import(&b2, &m, &origin.root));
         verify(&m);
-        no_partial_files(&m);
+        no_partial_files(&m, false);
         assert!(timestamp_version(&m) > old);
         let staging: Vec<_> = std::fs::read_dir(m.join("mirror"))
             .unwrap()
@@ -317,7 +333,8 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
         std::fs::remove_dir_all(&m).unwrap();
     }
     eprintln!(
-        "{ROUNDS} kills: {old_seen} left the old state, {new_seen} the new one (v{new_version})"
+        "{ROUNDS} kills: {old_seen} left the old state, {new_seen} the new one (v{new_version}); \
+         {debris} temporary metadata files left mid-write and removed by the next import"
     );
     // The kills must land mid-import, or this tests nothing.
     assert!(old_seen > 0, "every import finished before its kill");

@@ -295,3 +295,46 @@ fn an_upstream_rolling_back_its_timestamp_is_refused() {
         before
     );
 }
+
+/// `mirror sync` stores metadata under the repository writer lock (`server/src/lock.rs`), like bundle import
+/// and publishing: while another writer holds it, the sync waits and commits nothing.
+#[test]
+fn sync_waits_while_another_writer_holds_the_lock() {
+    let t = tempfile::tempdir().unwrap();
+    let origin = Origin::new(&t.path().join("up"), time::OffsetDateTime::now_utc());
+    origin.release("0.1.0", &fake_release(5));
+    let up = Server::start(&origin.dir, None, &t.path().join("up.log"));
+    let m = t.path().join("mirror");
+    sync(
+        &m,
+        &["--from", &up.url, "--root", origin.root.to_str().unwrap()],
+    );
+    origin.release("0.2.0", &fake_release(6));
+    let before = std::fs::read(m.join("metadata/timestamp.json")).unwrap();
+    let held = x0x_dist::lock::try_lock(&m).unwrap().expect("free");
+    let child = bin()
+        .args(["mirror", "sync", "--json", "--repo"])
+        .arg(&m)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        std::fs::read(m.join("metadata/timestamp.json")).unwrap(),
+        before,
+        "the sync committed while another writer held the lock"
+    );
+    drop(held);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(
+        std::fs::read(m.join("metadata/timestamp.json")).unwrap(),
+        before
+    );
+    assert!(m.join("targets/x0x/0.2.0").is_dir());
+}

@@ -207,6 +207,37 @@ fn local(dir: &Path, name: &str) -> Option<Vec<u8>> {
     std::fs::read(Layout::new(dir).metadata_file(name)).ok()
 }
 
+/// Rollback: the mirror's current timestamp is the floor (even if it has expired since) for the timestamp and
+/// the snapshot version it names.
+fn check_not_older(dir: &Path, ts_bytes: &[u8]) -> Result<()> {
+    if let Some(cur) = local(dir, "timestamp.json") {
+        if let (Ok(old), Ok(new)) = (
+            Signed::<Timestamp>::from_slice(&cur),
+            Signed::<Timestamp>::from_slice(ts_bytes),
+        ) {
+            let (o, n) = (old.signed(), new.signed());
+            let check = |role: &str, trusted: u64, newv: u64| {
+                if newv < trusted {
+                    Err(x0x_dist_manifests::Error::Rollback {
+                        role: role.into(),
+                        trusted,
+                        new: newv,
+                    })
+                } else {
+                    Ok(())
+                }
+            };
+            check("timestamp", o.version, n.version)?;
+            check(
+                "snapshot",
+                o.snapshot_meta().version,
+                n.snapshot_meta().version,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Fetches the upstream's current metadata chain, verifies it completely at `now` from the trusted `root`,
 /// checks it against what the mirror has (rollback), and stores it in `dir` (timestamp last). Immutable files
 /// the mirror already has are not downloaded again. Returns the verified set.
@@ -263,32 +294,7 @@ pub async fn pull_metadata(
     files.insert("root.json".into(), latest_root);
 
     let ts_bytes = need(fetcher, "timestamp.json", Timestamp::MAX_SIZE).await?;
-    // Rollback: the mirror's current timestamp is the floor (even if it has expired since).
-    if let Some(cur) = local(dir, "timestamp.json") {
-        if let (Ok(old), Ok(new)) = (
-            Signed::<Timestamp>::from_slice(&cur),
-            Signed::<Timestamp>::from_slice(&ts_bytes),
-        ) {
-            let (o, n) = (old.signed(), new.signed());
-            let check = |role: &str, trusted: u64, newv: u64| {
-                if newv < trusted {
-                    Err(x0x_dist_manifests::Error::Rollback {
-                        role: role.into(),
-                        trusted,
-                        new: newv,
-                    })
-                } else {
-                    Ok(())
-                }
-            };
-            check("timestamp", o.version, n.version)?;
-            check(
-                "snapshot",
-                o.snapshot_meta().version,
-                n.snapshot_meta().version,
-            )?;
-        }
-    }
+    check_not_older(dir, &ts_bytes)?;
     set.update_timestamp(&ts_bytes)?;
     let ts = set.timestamp().cloned().expect("timestamp loaded");
     let consistent = set.root().signed().consistent_snapshot;
@@ -345,6 +351,20 @@ pub async fn pull_metadata(
         snapshot_version: sv,
         ..PullReport::default()
     };
+    // One writer at a time (bundle imports, other pulls): see `crate::lock`. Under the lock, the state may
+    // have moved on since the check above.
+    let lock = {
+        let dir = dir.to_owned();
+        tokio::task::spawn_blocking(move || {
+            crate::lock::lock(&dir, || {
+                tracing::info!(dir = %dir.display(), "waiting for another writer to finish");
+            })
+            .map_err(MirrorError::io("locking", &crate::lock::lock_path(&dir)))
+        })
+        .await
+        .map_err(|e| MirrorError::Usage(format!("lock task: {e}")))??
+    };
+    check_not_older(dir, &ts_bytes)?;
     let l = Layout::new(dir);
     for (name, bytes) in &files {
         if local(dir, name).as_deref() != Some(bytes.as_slice()) {
@@ -356,6 +376,7 @@ pub async fn pull_metadata(
         repo::write_atomic(&l.metadata_file("timestamp.json"), &ts_bytes, false)?;
         report.written += 1;
     }
+    drop(lock);
     Ok((set, report))
 }
 

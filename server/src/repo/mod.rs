@@ -200,7 +200,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(io("creating directory", dir))?;
     // tempfile creates files with mode 0600 already; public files are widened after writing.
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(crate::lock::TMP_PREFIX)
         .tempfile_in(dir)
         .map_err(io("creating a temporary file in", dir))?;
     tmp.write_all(bytes).map_err(io("writing", path))?;
