@@ -265,8 +265,7 @@ fn inspect_as<H: FileHeader<Endian = Endianness>>(
         }
     }
     let sections = header.sections(endian, bytes).map_err(malformed)?;
-    let glibc_floor = max_needed(&sections, endian, bytes)?;
-    let glibc_defined = max_defined(&sections, endian, bytes)?;
+    let (glibc_floor, glibc_defined) = max_glibc_needed_defined(&sections, endian, bytes)?;
     Ok(ElfInfo {
         class,
         little_endian: endian == Endianness::Little,
@@ -278,49 +277,38 @@ fn inspect_as<H: FileHeader<Endian = Endianness>>(
     })
 }
 
-fn max_needed<H: FileHeader<Endian = Endianness>>(
+/// The highest `GLIBC_*` version the object needs (every `Vernaux` of `SHT_GNU_VERNEED`, one list per library
+/// it depends on) and the highest it defines (the first `Verdaux` of each `SHT_GNU_VERDEF` entry: it names the
+/// node itself; later ones name its parents). `None` where the section is absent or names no glibc version.
+fn max_glibc_needed_defined<H: FileHeader<Endian = Endianness>>(
     sections: &SectionTable<'_, H>,
     endian: Endianness,
     bytes: &[u8],
-) -> Result<Option<GlibcVersion>, Error> {
-    let Some((mut needs, link)) = sections.gnu_verneed(endian, bytes).map_err(malformed)? else {
-        return Ok(None);
+) -> Result<(Option<GlibcVersion>, Option<GlibcVersion>), Error> {
+    let glibc = |name: &[u8]| {
+        std::str::from_utf8(name)
+            .ok()
+            .and_then(GlibcVersion::from_symbol_version)
     };
-    let strings = sections.strings(endian, bytes, link).map_err(malformed)?;
-    let mut max = None;
-    while let Some((_need, mut auxes)) = needs.next().map_err(malformed)? {
-        while let Some(aux) = auxes.next().map_err(malformed)? {
-            let name = aux.name(endian, strings).map_err(malformed)?;
-            let v = std::str::from_utf8(name)
-                .ok()
-                .and_then(GlibcVersion::from_symbol_version);
-            max = max.max(v);
+    let mut needed = None;
+    if let Some((mut needs, link)) = sections.gnu_verneed(endian, bytes).map_err(malformed)? {
+        let strings = sections.strings(endian, bytes, link).map_err(malformed)?;
+        while let Some((_need, mut auxes)) = needs.next().map_err(malformed)? {
+            while let Some(aux) = auxes.next().map_err(malformed)? {
+                needed = needed.max(glibc(aux.name(endian, strings).map_err(malformed)?));
+            }
         }
     }
-    Ok(max)
-}
-
-fn max_defined<H: FileHeader<Endian = Endianness>>(
-    sections: &SectionTable<'_, H>,
-    endian: Endianness,
-    bytes: &[u8],
-) -> Result<Option<GlibcVersion>, Error> {
-    let Some((mut defs, link)) = sections.gnu_verdef(endian, bytes).map_err(malformed)? else {
-        return Ok(None);
-    };
-    let strings = sections.strings(endian, bytes, link).map_err(malformed)?;
-    let mut max = None;
-    while let Some((_def, mut auxes)) = defs.next().map_err(malformed)? {
-        // The first Verdaux names the node itself; later ones name its parents.
-        if let Some(aux) = auxes.next().map_err(malformed)? {
-            let name = aux.name(endian, strings).map_err(malformed)?;
-            let v = std::str::from_utf8(name)
-                .ok()
-                .and_then(GlibcVersion::from_symbol_version);
-            max = max.max(v);
+    let mut defined = None;
+    if let Some((mut defs, link)) = sections.gnu_verdef(endian, bytes).map_err(malformed)? {
+        let strings = sections.strings(endian, bytes, link).map_err(malformed)?;
+        while let Some((_def, mut auxes)) = defs.next().map_err(malformed)? {
+            if let Some(aux) = auxes.next().map_err(malformed)? {
+                defined = defined.max(glibc(aux.name(endian, strings).map_err(malformed)?));
+            }
         }
     }
-    Ok(max)
+    Ok((needed, defined))
 }
 
 /// Finds glibc's banner (`"stable release version 2.36."`, also `"release version 2.39.9000"` on development

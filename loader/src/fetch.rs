@@ -183,6 +183,19 @@ fn send_failed<T>(url: String, source: reqwest::Error) -> Result<Attempt<T>, Err
     }
 }
 
+/// A response that is neither a success nor handled by the caller: retried if the status is transient.
+fn status_failed<T>(url: String, status: StatusCode) -> Result<Attempt<T>, Error> {
+    let e = Error::HttpStatus {
+        url,
+        status: status.as_u16(),
+    };
+    if transient(status) {
+        Ok(Attempt::Retry(e))
+    } else {
+        Err(e)
+    }
+}
+
 /// A repository reader.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
@@ -242,6 +255,27 @@ impl Fetcher {
             })
     }
 
+    /// Runs `once` until it is done or fails for good, retrying (after [`Self::backoff`]) at most
+    /// `options.retries` times. A retried target download resumes from what the failed attempt kept.
+    async fn with_retries<T, F, Fut>(&self, url: &Url, mut once: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Attempt<T>, Error>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match once().await? {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Retry(e) if attempt >= self.options.retries => return Err(e),
+                Attempt::Retry(e) => {
+                    tracing::debug!(url = %redact(url.as_str()), error = %e, attempt, "retrying");
+                    self.backoff(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
     async fn backoff(&self, attempt: u32) {
         let d = self
             .options
@@ -278,18 +312,8 @@ impl Fetcher {
             }
             Location::Http(base) => {
                 let url = Self::url(base, "metadata", name)?;
-                let mut attempt = 0;
-                loop {
-                    match self.metadata_once(&url, name, limit).await? {
-                        Attempt::Done(v) => return Ok(v),
-                        Attempt::Retry(e) if attempt >= self.options.retries => return Err(e),
-                        Attempt::Retry(e) => {
-                            tracing::debug!(url = %redact(url.as_str()), error = %e, attempt, "retrying");
-                            self.backoff(attempt).await;
-                            attempt += 1;
-                        }
-                    }
-                }
+                self.with_retries(&url, || self.metadata_once(&url, name, limit))
+                    .await
             }
         }
     }
@@ -310,15 +334,7 @@ impl Fetcher {
             return Ok(Attempt::Done(None));
         }
         if !status.is_success() {
-            let e = Error::HttpStatus {
-                url: shown,
-                status: status.as_u16(),
-            };
-            return if transient(status) {
-                Ok(Attempt::Retry(e))
-            } else {
-                Err(e)
-            };
+            return status_failed(shown, status);
         }
         if resp.content_length().is_some_and(|n| n > limit) {
             return Err(Error::MetadataTooLarge {
@@ -371,24 +387,11 @@ impl Fetcher {
             }
             Location::Http(base) => {
                 let url = Self::url(base, "targets", stored_path)?;
-                let mut attempt = 0;
-                loop {
-                    match self
-                        .target_once(&url, shown_name, length, dest, progress)
-                        .await
-                    {
-                        Ok(Attempt::Done(())) => {
-                            break finish_check(shown_name, length, sha256, dest)
-                        }
-                        Ok(Attempt::Retry(e)) if attempt >= self.options.retries => break Err(e),
-                        Ok(Attempt::Retry(e)) => {
-                            tracing::debug!(url = %redact(url.as_str()), error = %e, attempt, "retrying (will resume)");
-                            self.backoff(attempt).await;
-                            attempt += 1;
-                        }
-                        Err(e) => break Err(e),
-                    }
-                }
+                self.with_retries(&url, || {
+                    self.target_once(&url, shown_name, length, dest, progress)
+                })
+                .await
+                .and_then(|()| finish_check(shown_name, length, sha256, dest))
             }
         };
         progress.finish();
@@ -447,15 +450,7 @@ impl Fetcher {
             }));
         }
         if !status.is_success() {
-            let e = Error::HttpStatus {
-                url: shown,
-                status: status.as_u16(),
-            };
-            return if transient(status) {
-                Ok(Attempt::Retry(e))
-            } else {
-                Err(e)
-            };
+            return status_failed(shown, status);
         }
         let resumed = status == StatusCode::PARTIAL_CONTENT
             && resp

@@ -132,6 +132,40 @@ common_fields! {
     }
 }
 
+/// What a role checks beyond the fields every role has, which [`Role::check`] checks first.
+trait RoleChecks {
+    /// [`Role::check_raw`] for this role.
+    fn check_raw_fields(_signed: &Value) -> Result<()> {
+        Ok(())
+    }
+    /// [`Role::check`] for this role, after [`check_common`].
+    fn check_fields(&self) -> Result<()>;
+}
+
+/// `impl Role` for a struct made by `common_fields!`, given its `_type` and size limit: the common fields are
+/// checked here, then the role's own [`RoleChecks`].
+macro_rules! role {
+    ($name:ident, $type_:literal, $max_size:expr) => {
+        impl Role for $name {
+            const TYPE: &'static str = $type_;
+            const MAX_SIZE: usize = $max_size;
+            fn expires(&self) -> OffsetDateTime {
+                self.expires
+            }
+            fn version(&self) -> u64 {
+                self.version
+            }
+            fn check_raw(signed: &Value) -> Result<()> {
+                <Self as RoleChecks>::check_raw_fields(signed)
+            }
+            fn check(&self) -> Result<()> {
+                check_common(&self.type_, &self.spec_version, self.version)?;
+                self.check_fields()
+            }
+        }
+    };
+}
+
 fn check_common(type_: &str, spec_version: &str, version: u64) -> Result<()> {
     let _ = type_;
     let major = spec_version.split('.').next().unwrap_or_default();
@@ -144,17 +178,10 @@ fn check_common(type_: &str, spec_version: &str, version: u64) -> Result<()> {
     Ok(())
 }
 
-impl Role for Root {
-    const TYPE: &'static str = "root";
-    const MAX_SIZE: usize = 512 * 1024;
-    fn expires(&self) -> OffsetDateTime {
-        self.expires
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn check(&self) -> Result<()> {
-        check_common(&self.type_, &self.spec_version, self.version)?;
+role!(Root, "root", 512 * 1024);
+
+impl RoleChecks for Root {
+    fn check_fields(&self) -> Result<()> {
         for name in ["root", "targets", "snapshot", "timestamp"] {
             let r = self
                 .roles
@@ -166,16 +193,10 @@ impl Role for Root {
     }
 }
 
-impl Role for Targets {
-    const TYPE: &'static str = "targets";
-    const MAX_SIZE: usize = 16 * 1024 * 1024;
-    fn expires(&self) -> OffsetDateTime {
-        self.expires
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn check_raw(signed: &Value) -> Result<()> {
+role!(Targets, "targets", 16 * 1024 * 1024);
+
+impl RoleChecks for Targets {
+    fn check_raw_fields(signed: &Value) -> Result<()> {
         if let Some(t) = signed.get("targets").and_then(Value::as_object) {
             for path in t.keys() {
                 path.parse::<TargetPath>()?;
@@ -183,8 +204,7 @@ impl Role for Targets {
         }
         Ok(())
     }
-    fn check(&self) -> Result<()> {
-        check_common(&self.type_, &self.spec_version, self.version)?;
+    fn check_fields(&self) -> Result<()> {
         for (path, t) in &self.targets {
             t.sha256()
                 .map_err(|e| Error::malformed(format!("target {path}"), e))?;
@@ -224,17 +244,10 @@ impl Role for Targets {
     }
 }
 
-impl Role for Snapshot {
-    const TYPE: &'static str = "snapshot";
-    const MAX_SIZE: usize = 4 * 1024 * 1024;
-    fn expires(&self) -> OffsetDateTime {
-        self.expires
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn check(&self) -> Result<()> {
-        check_common(&self.type_, &self.spec_version, self.version)?;
+role!(Snapshot, "snapshot", 4 * 1024 * 1024);
+
+impl RoleChecks for Snapshot {
+    fn check_fields(&self) -> Result<()> {
         for (name, m) in &self.meta {
             // Role file names are case-sensitive by the spec.
             #[allow(clippy::case_sensitive_file_extension_comparisons)]
@@ -251,17 +264,10 @@ impl Role for Snapshot {
     }
 }
 
-impl Role for Timestamp {
-    const TYPE: &'static str = "timestamp";
-    const MAX_SIZE: usize = 64 * 1024;
-    fn expires(&self) -> OffsetDateTime {
-        self.expires
-    }
-    fn version(&self) -> u64 {
-        self.version
-    }
-    fn check(&self) -> Result<()> {
-        check_common(&self.type_, &self.spec_version, self.version)?;
+role!(Timestamp, "timestamp", 64 * 1024);
+
+impl RoleChecks for Timestamp {
+    fn check_fields(&self) -> Result<()> {
         if self.meta.len() != 1 || !self.meta.contains_key("snapshot.json") {
             return Err(Error::malformed(
                 "timestamp metadata",
@@ -775,11 +781,11 @@ pub trait NewRole: Sized {
 }
 
 macro_rules! new_role {
-    ($t:ident, $type_:literal, { $($f:ident : $v:expr),* }) => {
+    ($t:ident, { $($f:ident : $v:expr),* }) => {
         impl NewRole for $t {
             fn empty(version: u64, expires: OffsetDateTime) -> Self {
                 $t {
-                    type_: $type_.to_owned(),
+                    type_: <$t as Role>::TYPE.to_owned(),
                     spec_version: SPEC_VERSION.to_owned(),
                     version,
                     expires: expires.replace_nanosecond(0).expect("0 is a valid nanosecond"),
@@ -791,10 +797,10 @@ macro_rules! new_role {
     };
 }
 
-new_role!(Root, "root", { consistent_snapshot: true, keys: BTreeMap::new(), roles: BTreeMap::new() });
-new_role!(Targets, "targets", { targets: BTreeMap::new(), delegations: None });
-new_role!(Snapshot, "snapshot", { meta: BTreeMap::new() });
-new_role!(Timestamp, "timestamp", { meta: BTreeMap::new() });
+new_role!(Root, { consistent_snapshot: true, keys: BTreeMap::new(), roles: BTreeMap::new() });
+new_role!(Targets, { targets: BTreeMap::new(), delegations: None });
+new_role!(Snapshot, { meta: BTreeMap::new() });
+new_role!(Timestamp, { meta: BTreeMap::new() });
 
 impl Root {
     /// Adds `key` to `keys` and to `role`'s key ids (creating the role with threshold 1).

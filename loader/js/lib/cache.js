@@ -141,6 +141,19 @@ function lockAttempt(lockFile, staleMs) {
   return null;
 }
 
+function unlock(fd, lockFile) {
+  try {
+    fs.closeSync(fd);
+  } catch {
+    /* closed */
+  }
+  try {
+    fs.unlinkSync(lockFile);
+  } catch {
+    /* removed */
+  }
+}
+
 function makeRelease(fd, lockFile, staleMs) {
   const timer = setInterval(() => {
     try {
@@ -153,72 +166,61 @@ function makeRelease(fd, lockFile, staleMs) {
   if (timer.unref) timer.unref();
   return () => {
     clearInterval(timer);
-    try {
-      fs.closeSync(fd);
-    } catch {
-      /* closed */
-    }
-    try {
-      fs.unlinkSync(lockFile);
-    } catch {
-      /* removed */
-    }
+    unlock(fd, lockFile);
   };
 }
 
-async function withLock(cacheDir, name, done, fn, opts = {}) {
+// The waiting protocol both lock variants share, as a generator so that one copy serves the synchronous and the
+// asynchronous caller: it yields each delay to sleep before the next attempt and returns the lock taken
+// ({ fd, lockFile, staleMs }), or null once done() says another process finished the work.
+function* acquire(cacheDir, name, done, opts) {
   const staleMs = opts.staleMs || DEFAULTS.LOCK_STALE_MS;
   const waitMs = opts.waitMs || DEFAULTS.LOCK_WAIT_MS;
   const lockFile = path.join(dirs(cacheDir).locks, `${name}.lock`);
   const t0 = Date.now();
   let delay = 10;
   for (;;) {
-    if (done()) return { waited: true };
+    if (done()) return null;
     const fd = lockAttempt(lockFile, staleMs);
-    if (fd !== null) {
-      const release = makeRelease(fd, lockFile, staleMs);
-      try {
-        if (done()) return { waited: true };
-        return { waited: false, value: await fn() };
-      } finally {
-        release();
-      }
-    }
+    if (fd !== null) return { fd, lockFile, staleMs };
     if (Date.now() - t0 > waitMs) throw err('io.error', `timed out after ${waitMs} ms waiting for ${lockFile}`);
-    await sleep(delay);
+    yield delay;
     delay = Math.min(200, delay * 2);
   }
 }
 
-function withLockSync(cacheDir, name, done, fn, opts = {}) {
-  const staleMs = opts.staleMs || DEFAULTS.LOCK_STALE_MS;
-  const waitMs = opts.waitMs || DEFAULTS.LOCK_WAIT_MS;
-  const lockFile = path.join(dirs(cacheDir).locks, `${name}.lock`);
-  const t0 = Date.now();
-  let delay = 10;
-  for (;;) {
+async function withLock(cacheDir, name, done, fn, opts = {}) {
+  const steps = acquire(cacheDir, name, done, opts);
+  let step = steps.next();
+  while (!step.done) {
+    await sleep(step.value);
+    step = steps.next();
+  }
+  const lock = step.value;
+  if (!lock) return { waited: true };
+  const release = makeRelease(lock.fd, lock.lockFile, lock.staleMs);
+  try {
     if (done()) return { waited: true };
-    const fd = lockAttempt(lockFile, staleMs);
-    if (fd !== null) {
-      try {
-        if (done()) return { waited: true };
-        return { waited: false, value: fn() };
-      } finally {
-        try {
-          fs.closeSync(fd);
-        } catch {
-          /* closed */
-        }
-        try {
-          fs.unlinkSync(lockFile);
-        } catch {
-          /* removed */
-        }
-      }
-    }
-    if (Date.now() - t0 > waitMs) throw err('io.error', `timed out after ${waitMs} ms waiting for ${lockFile}`);
-    sleepSync(delay);
-    delay = Math.min(200, delay * 2);
+    return { waited: false, value: await fn() };
+  } finally {
+    release();
+  }
+}
+
+function withLockSync(cacheDir, name, done, fn, opts = {}) {
+  const steps = acquire(cacheDir, name, done, opts);
+  let step = steps.next();
+  while (!step.done) {
+    sleepSync(step.value);
+    step = steps.next();
+  }
+  const lock = step.value;
+  if (!lock) return { waited: true };
+  try {
+    if (done()) return { waited: true };
+    return { waited: false, value: fn() };
+  } finally {
+    unlock(lock.fd, lock.lockFile);
   }
 }
 
