@@ -1,9 +1,10 @@
 //! `x0x-dist bundle export` and `x0x-dist bundle import`: air-gapped installs (docs/air-gapped.md).
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use x0x_dist::bundle;
-use x0x_dist::mirror::{self, Selection};
+use x0x_dist::mirror;
+
+use super::mirror::{read_root, runtime, SelectionArgs};
 
 /// Bundle commands.
 #[derive(Debug, clap::Subcommand)]
@@ -30,15 +31,9 @@ pub struct ExportArgs {
     /// The root.json to verify with [default: the mirror's recorded root, or the repository's 1.root.json].
     #[arg(long)]
     pub root: Option<PathBuf>,
-    /// Only this package (repeatable) [default: all].
-    #[arg(long)]
-    pub package: Vec<String>,
-    /// Only versions matching this semver range [default: all].
-    #[arg(long)]
-    pub versions: Option<String>,
-    /// Only these targets (napi platform names, triples or file names; comma-separated) [default: all].
-    #[arg(long, value_delimiter = ',')]
-    pub targets: Vec<String>,
+    /// What to export.
+    #[command(flatten)]
+    pub select: SelectionArgs,
     /// The bundle file to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -79,34 +74,17 @@ fn usage(msg: String) -> anyhow::Error {
     mirror::MirrorError::Usage(msg).into()
 }
 
-fn read(p: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    fs_err::read(p).with_context(|| format!("reading the trusted root {}", p.display()))
-}
-
 fn export(a: &ExportArgs) -> anyhow::Result<()> {
-    let versions = a
-        .versions
-        .as_deref()
-        .map(semver::VersionReq::parse)
-        .transpose()
-        .map_err(|e| usage(format!("--versions: {e}")))?;
-    let sel = Selection {
-        packages: a.package.clone(),
-        versions,
-        targets: a.targets.clone(),
-    };
+    let sel = a.select.selection()?;
     let now = bundle::policy_clock(time::OffsetDateTime::now_utc())?;
     let start = std::time::Instant::now();
     let report = if let Some(url) = &a.from {
-        let root = read(a.root.as_deref().ok_or_else(|| {
+        let root = read_root(a.root.as_deref().ok_or_else(|| {
             usage("--from needs --root ROOT.json (the upstream root you trust)".into())
         })?)?;
         let tmp = tempfile::tempdir()?;
         let fetcher = mirror::upstream_fetcher(url)?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(mirror::sync(
+        runtime()?.block_on(mirror::sync(
             tmp.path(),
             &fetcher,
             &root,
@@ -119,9 +97,9 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
     } else {
         let dir = a.repo.as_ref().expect("clap requires --repo or --from");
         let root = match &a.root {
-            Some(p) => read(p)?,
+            Some(p) => read_root(p)?,
             None if mirror::is_mirror(dir) => mirror::Settings::load(dir)?.root,
-            None => read(&dir.join("metadata").join("1.root.json"))?,
+            None => read_root(&dir.join("metadata").join("1.root.json"))?,
         };
         bundle::export(dir, &root, &sel, &a.out, now)?
     };
@@ -149,7 +127,7 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
 }
 
 fn import(a: &ImportArgs) -> anyhow::Result<()> {
-    let root = a.root.as_deref().map(read).transpose()?;
+    let root = a.root.as_deref().map(read_root).transpose()?;
     let report = if let Some(dir) = &a.repo {
         bundle::import_repo(
             &a.bundle,
@@ -160,10 +138,7 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
     } else {
         let cache = a.cache.as_ref().expect("clap requires --repo or --cache");
         let root = root.ok_or_else(|| usage("--cache needs --root ROOT.json".into()))?;
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(bundle::import_cache(&a.bundle, cache, &root))?
+        runtime()?.block_on(bundle::import_cache(&a.bundle, cache, &root))?
     };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -45,6 +45,21 @@ pub struct SyncArgs {
     /// The upstream root.json to trust [default: the one recorded by `mirror init`].
     #[arg(long)]
     pub root: Option<PathBuf>,
+    /// What to sync.
+    #[command(flatten)]
+    pub select: SelectionArgs,
+    /// Parallel downloads.
+    #[arg(long, default_value_t = 4)]
+    pub parallel: usize,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--package`, `--versions`, `--targets`: which packages, versions and platforms `mirror sync` and `bundle
+/// export` take.
+#[derive(Debug, clap::Args)]
+pub struct SelectionArgs {
     /// Only this package (repeatable) [default: every delegated package].
     #[arg(long)]
     pub package: Vec<String>,
@@ -55,12 +70,23 @@ pub struct SyncArgs {
     /// [default: all platforms].
     #[arg(long, value_delimiter = ',')]
     pub targets: Vec<String>,
-    /// Parallel downloads.
-    #[arg(long, default_value_t = 4)]
-    pub parallel: usize,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+}
+
+impl SelectionArgs {
+    /// The selection, once `--versions` parses (else a usage error).
+    pub fn selection(&self) -> anyhow::Result<Selection> {
+        let versions = self
+            .versions
+            .as_deref()
+            .map(semver::VersionReq::parse)
+            .transpose()
+            .map_err(|e| mirror::MirrorError::Usage(format!("--versions: {e}")))?;
+        Ok(Selection {
+            packages: self.package.clone(),
+            versions,
+            targets: self.targets.clone(),
+        })
+    }
 }
 
 /// Runs a mirror command.
@@ -71,13 +97,15 @@ pub fn run(c: &MirrorCommand) -> anyhow::Result<()> {
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+/// The multi-threaded runtime the mirror and bundle commands block on.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
 }
 
-fn read_root(p: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+/// Reads a trusted root.json given on the command line or recorded in a mirror.
+pub fn read_root(p: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     fs_err::read(p).with_context(|| format!("reading the trusted root {}", p.display()))
 }
 
@@ -138,22 +166,7 @@ fn sync(a: &SyncArgs) -> anyhow::Result<()> {
             return Err(mirror::MirrorError::Usage("no upstream: pass --from URL".into()).into())
         }
     };
-    let versions = a
-        .versions
-        .as_deref()
-        .map(semver::VersionReq::parse)
-        .transpose()
-        .map_err(|e| {
-            anyhow::Error::new(clap::Error::raw(
-                clap::error::ErrorKind::InvalidValue,
-                format!("--versions: {e}\n"),
-            ))
-        })?;
-    let sel = Selection {
-        packages: a.package.clone(),
-        versions,
-        targets: a.targets.clone(),
-    };
+    let sel = a.select.selection()?;
     fs_err::create_dir_all(&a.repo)?;
     let fetcher = mirror::upstream_fetcher(&from)?;
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !a.json;
