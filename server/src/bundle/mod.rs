@@ -273,11 +273,8 @@ pub fn export(
     // No fsync: the bundle appears atomically (temporary name, then rename) and is verified entry by entry
     // on import, so a file torn by a crash is refused (`bundle.invalid`), never trusted; re-export it.
     let bytes = tmp.as_file().metadata().map_or(0, |m| m.len());
-    tmp.persist(out).map_err(|e| MirrorError::Io {
-        what: "renaming into",
-        path: out.to_owned(),
-        source: e.error,
-    })?;
+    tmp.persist(out)
+        .map_err(|e| MirrorError::io("renaming into", out)(e.error))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

@@ -33,7 +33,7 @@ use x0x_dist_manifests::metadata::{Root, Signed, Snapshot, Targets, Timestamp};
 use x0x_dist_manifests::verify::{Lookup, TrustedSet};
 use x0x_dist_manifests::{Role as _, TargetFile, TargetPath};
 
-use crate::repo::{self, Layout, RepoError};
+use crate::repo::{self, FileError, Layout, RepoError};
 
 /// Failures of mirroring and bundles (one enum for both: they share the verification pipeline).
 #[derive(Debug, thiserror::Error)]
@@ -48,16 +48,8 @@ pub enum MirrorError {
     #[error(transparent)]
     Repo(#[from] RepoError),
     /// A local file operation failed.
-    #[error("{what} {}", path.display())]
-    Io {
-        /// What was being done.
-        what: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// A bundle file is malformed or does not match its metadata.
     #[error("bundle {}: {detail}", path.display())]
     Bundle {
@@ -100,11 +92,8 @@ impl MirrorError {
         what: &'static str,
         path: &'a Path,
     ) -> impl FnOnce(std::io::Error) -> Self + 'a {
-        move |source| Self::Io {
-            what,
-            path: path.to_owned(),
-            source,
-        }
+        let file_error = repo::io(what, path);
+        move |source| Self::Io(file_error(source))
     }
 }
 

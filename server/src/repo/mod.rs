@@ -68,16 +68,8 @@ pub enum RepoError {
     #[error(transparent)]
     Model(#[from] x0x_dist_manifests::Error),
     /// A file operation failed.
-    #[error("{what} {}", path.display())]
-    Io {
-        /// What was being done.
-        what: &'static str,
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] FileError),
     /// `init` into a directory that already has a repository.
     #[error("{} already holds a repository", .0.display())]
     Exists(PathBuf),
@@ -130,8 +122,26 @@ impl RepoError {
 /// This module's result type.
 pub type Result<T, E = RepoError> = std::result::Result<T, E>;
 
-fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> RepoError + 'a {
-    move |source| RepoError::Io {
+/// A local file operation that failed (`{what} {path}`, the I/O error as its source): the `Io` variant of
+/// [`RepoError`] and of [`crate::mirror::MirrorError`].
+#[derive(Debug, thiserror::Error)]
+#[error("{what} {}", path.display())]
+pub struct FileError {
+    /// What was being done.
+    pub what: &'static str,
+    /// The path.
+    pub path: PathBuf,
+    /// The cause.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// `map_err` adapter: an I/O error while doing `what` to `path` (`?` turns it into [`RepoError::Io`]).
+pub(crate) fn io<'a>(
+    what: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> FileError + 'a {
+    move |source| FileError {
         what,
         path: path.to_owned(),
         source,
@@ -214,11 +224,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     #[cfg(not(unix))]
     let _ = secret;
     tmp.as_file().sync_all().map_err(io("syncing", path))?;
-    tmp.persist(path).map_err(|e| RepoError::Io {
-        what: "renaming into",
-        path: path.to_owned(),
-        source: e.error,
-    })?;
+    tmp.persist(path)
+        .map_err(|e| io("renaming into", path)(e.error))?;
     sync_dir(dir)
 }
 
@@ -253,7 +260,7 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(io("reading", path))
+    Ok(std::fs::read(path).map_err(io("reading", path))?)
 }
 
 /// Reads a metadata file, refusing (before reading it all) anything over the largest role size limit.
