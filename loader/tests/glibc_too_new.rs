@@ -3,7 +3,7 @@
 //! metadata understates it), and the loader falls back to WASM.
 mod common;
 
-use common::{client, host, payload, StaticServer, TestRepo};
+use common::{candidate, host, payload, serve};
 use x0x_dist_loader::fetch::NoProgress;
 use x0x_dist_manifests::Platform;
 
@@ -19,29 +19,25 @@ fn fixture(name: &str) -> Vec<u8> {
 #[tokio::test]
 async fn floor_from_metadata_rejects_before_download() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut repo = TestRepo::new(&tmp.path().join("repo"));
-    repo.publish(
-        "1.0.0",
-        &[
-            (
-                Platform::LinuxX64Gnu,
-                fixture("glibc-2.99.so"),
-                Some("2.99"),
-            ),
-            (Platform::Wasm32Wasip1, payload(2, 1000), None),
-        ],
+    let (_repo, server, c) = serve(
+        tmp.path(),
+        &[(
+            "1.0.0",
+            &[
+                (
+                    Platform::LinuxX64Gnu,
+                    fixture("glibc-2.99.so"),
+                    Some("2.99"),
+                ),
+                (Platform::Wasm32Wasip1, payload(2, 1000), None),
+            ],
+        )],
     );
-    let server = StaticServer::start(&repo.dir);
-    let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
     let (_, res, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
     assert_eq!(sel.candidate.platform, "wasm32-wasip1");
-    let native = res
-        .candidates
-        .iter()
-        .find(|c| c.platform == "linux-x64-gnu")
-        .unwrap();
+    let native = candidate(&res, "linux-x64-gnu");
     assert_eq!(native.rank, None);
     assert_eq!(native.reason, "rejected: needs glibc 2.99, host has 2.36");
     assert!(
@@ -59,32 +55,27 @@ async fn floor_from_metadata_rejects_before_download() {
 #[tokio::test]
 async fn floor_from_elf_rejects_after_download() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut repo = TestRepo::new(&tmp.path().join("repo"));
     // Metadata claims 2.17; the binary's .gnu.version_r needs GLIBC_2.99.
-    repo.publish(
-        "1.0.0",
-        &[
-            (
-                Platform::LinuxX64Gnu,
-                fixture("glibc-2.99.so"),
-                Some("2.17"),
-            ),
-            (Platform::Wasm32Wasip1Threads, payload(2, 1000), None),
-        ],
+    let (_repo, _server, c) = serve(
+        tmp.path(),
+        &[(
+            "1.0.0",
+            &[
+                (
+                    Platform::LinuxX64Gnu,
+                    fixture("glibc-2.99.so"),
+                    Some("2.17"),
+                ),
+                (Platform::Wasm32Wasip1Threads, payload(2, 1000), None),
+            ],
+        )],
     );
-    let server = StaticServer::start(&repo.dir);
-    let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
     let (_, res, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
     assert_eq!(sel.candidate.platform, "wasm32-wasip1-threads");
-    let native = res
-        .candidates
-        .iter()
-        .find(|c| c.platform == "linux-x64-gnu")
-        .unwrap();
     assert_eq!(
-        native.reason,
+        candidate(&res, "linux-x64-gnu").reason,
         "rejected after download: ELF needs GLIBC_2.99, host glibc is 2.36"
     );
 }
@@ -92,52 +83,38 @@ async fn floor_from_elf_rejects_after_download() {
 #[tokio::test]
 async fn compatible_elf_is_taken_and_wrong_machine_is_not() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut repo = TestRepo::new(&tmp.path().join("repo"));
-    repo.publish(
-        "1.0.0",
+    let (_repo, _server, c) = serve(
+        tmp.path(),
         &[
-            (Platform::LinuxX64Gnu, fixture("plain.so"), Some("2.2.5")),
-            (Platform::Wasm32Wasip1, payload(2, 10), None),
+            (
+                "1.0.0",
+                &[
+                    (Platform::LinuxX64Gnu, fixture("plain.so"), Some("2.2.5")),
+                    (Platform::Wasm32Wasip1, payload(2, 10), None),
+                ],
+            ),
+            // An x86_64 ELF published as the arm64 build.
+            (
+                "1.0.1",
+                &[
+                    (Platform::LinuxArm64Gnu, fixture("plain.so"), Some("2.17")),
+                    (Platform::Wasm32Wasip1, payload(3, 10), None),
+                ],
+            ),
         ],
     );
-    // An x86_64 ELF published as the arm64 build.
-    repo.publish(
-        "1.0.1",
-        &[
-            (Platform::LinuxArm64Gnu, fixture("plain.so"), Some("2.17")),
-            (Platform::Wasm32Wasip1, payload(3, 10), None),
-        ],
-    );
-    let server = StaticServer::start(&repo.dir);
-    let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
-    let eq = |v| semver::VersionReq::parse(v).unwrap();
-    let (_, _, sel) = c
-        .best(
-            "x0x",
-            &eq("=1.0.0"),
-            &host("x86_64-unknown-linux-gnu", Some("2.17")),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+    let best = |version: &str, triple: &str, glibc: &str| {
+        let req = semver::VersionReq::parse(version).unwrap();
+        let host = host(triple, Some(glibc));
+        let c = &c;
+        async move { c.best("x0x", &req, &host, &NoProgress).await.unwrap() }
+    };
+    let (_, _, sel) = best("=1.0.0", "x86_64-unknown-linux-gnu", "2.17").await;
     assert_eq!(sel.candidate.platform, "linux-x64-gnu");
-    let (_, res, sel) = c
-        .best(
-            "x0x",
-            &eq("=1.0.1"),
-            &host("aarch64-unknown-linux-gnu", Some("2.36")),
-            &NoProgress,
-        )
-        .await
-        .unwrap();
+    let (_, res, sel) = best("=1.0.1", "aarch64-unknown-linux-gnu", "2.36").await;
     assert_eq!(sel.candidate.platform, "wasm32-wasip1");
-    let native = res
-        .candidates
-        .iter()
-        .find(|c| c.platform == "linux-arm64-gnu")
-        .unwrap();
     assert_eq!(
-        native.reason,
+        candidate(&res, "linux-arm64-gnu").reason,
         "rejected after download: ELF is for x86_64, host is aarch64"
     );
 }
@@ -145,13 +122,13 @@ async fn compatible_elf_is_taken_and_wrong_machine_is_not() {
 #[tokio::test]
 async fn unknown_host_glibc_rejects_glibc_builds() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut repo = TestRepo::new(&tmp.path().join("repo"));
-    repo.publish(
-        "1.0.0",
-        &[(Platform::LinuxX64Gnu, fixture("plain.so"), Some("2.17"))],
+    let (_repo, _server, c) = serve(
+        tmp.path(),
+        &[(
+            "1.0.0",
+            &[(Platform::LinuxX64Gnu, fixture("plain.so"), Some("2.17"))],
+        )],
     );
-    let server = StaticServer::start(&repo.dir);
-    let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
     let err = common::best_on(&c, "x86_64-unknown-linux-gnu", None)
         .await
         .unwrap_err();

@@ -4,26 +4,37 @@ mod common;
 
 use std::sync::atomic::Ordering;
 
-use common::{any, client, host, payload, StaticServer, TestRepo};
+use std::path::{Path, PathBuf};
+
+use common::{any, host, payload, serve, StaticServer};
 use x0x_dist_loader::fetch::NoProgress;
+use x0x_dist_loader::Client;
 use x0x_dist_manifests::Platform;
 
 const SIZE: usize = 3_000_000;
 
-fn setup(tmp: &std::path::Path) -> (TestRepo, Vec<u8>) {
-    let mut repo = TestRepo::new(&tmp.join("repo"));
+/// One release with a `SIZE`-byte WASM build served on loopback, a client of it (cache `tmp/cache`), and the
+/// build's bytes.
+fn setup(tmp: &Path) -> (StaticServer, Client, Vec<u8>) {
     let data = payload(7, SIZE);
-    repo.publish("1.0.0", &[(Platform::Wasm32Wasip1, data.clone(), None)]);
-    (repo, data)
+    let (_repo, server, c) = serve(
+        tmp,
+        &[("1.0.0", &[(Platform::Wasm32Wasip1, data.clone(), None)])],
+    );
+    (server, c, data)
+}
+
+/// Where the cache at `tmp/cache` keeps a partial download of `data`.
+fn partial_file(tmp: &Path, data: &[u8]) -> PathBuf {
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(data));
+    tmp.join("cache").join(format!("tmp/{sha}.part"))
 }
 
 #[tokio::test]
 async fn cut_connection_resumes_with_range() {
     let tmp = tempfile::tempdir().unwrap();
-    let (repo, data) = setup(tmp.path());
-    let server = StaticServer::start(&repo.dir);
+    let (server, c, data) = setup(tmp.path());
     server.faults.cut_targets.store(1, Ordering::SeqCst);
-    let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
     let (_, _, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
@@ -43,12 +54,8 @@ async fn cut_connection_resumes_with_range() {
 #[tokio::test]
 async fn partial_file_from_an_earlier_process_is_resumed() {
     let tmp = tempfile::tempdir().unwrap();
-    let (repo, data) = setup(tmp.path());
-    let server = StaticServer::start(&repo.dir);
-    let cache = tmp.path().join("cache");
-    let c = client(&server.url(), &cache, &repo.root_bytes);
-    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
-    std::fs::write(cache.join(format!("tmp/{sha}.part")), &data[..1_000_000]).unwrap();
+    let (server, c, data) = setup(tmp.path());
+    std::fs::write(partial_file(tmp.path(), &data), &data[..1_000_000]).unwrap();
     let (_, _, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
@@ -61,12 +68,8 @@ async fn partial_file_from_an_earlier_process_is_resumed() {
 #[tokio::test]
 async fn corrupt_partial_file_is_caught_and_discarded() {
     let tmp = tempfile::tempdir().unwrap();
-    let (repo, data) = setup(tmp.path());
-    let server = StaticServer::start(&repo.dir);
-    let cache = tmp.path().join("cache");
-    let c = client(&server.url(), &cache, &repo.root_bytes);
-    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&data));
-    let part = cache.join(format!("tmp/{sha}.part"));
+    let (_server, c, data) = setup(tmp.path());
+    let part = partial_file(tmp.path(), &data);
     std::fs::write(&part, vec![0u8; 1000]).unwrap();
     let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
     let err = c.best("x0x", &any(), &h, &NoProgress).await.unwrap_err();
@@ -82,11 +85,9 @@ async fn corrupt_partial_file_is_caught_and_discarded() {
 #[tokio::test]
 async fn server_ignoring_range_and_transient_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let (repo, data) = setup(tmp.path());
-    let server = StaticServer::start(&repo.dir);
+    let (server, c, data) = setup(tmp.path());
     server.faults.ignore_range.store(true, Ordering::SeqCst);
     server.faults.cut_targets.store(1, Ordering::SeqCst);
-    let c = client(&server.url(), &tmp.path().join("cache"), &repo.root_bytes);
     let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
     let (_, _, sel) = c.best("x0x", &any(), &h, &NoProgress).await.unwrap();
     assert_eq!(std::fs::read(&sel.path).unwrap(), data);

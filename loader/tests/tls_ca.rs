@@ -106,19 +106,22 @@ fn client(url: &str, cache: &Path, root: &[u8], ca: Option<&Path>) -> Client {
     )
 }
 
+/// A repository under `tmp/repo` holding one WASM build (`data`), served over https by a server whose
+/// certificate a private CA (`tmp/ca.pem`) signed, and its `https://localhost:PORT` URL.
+fn tls_repo(tmp: &Path, data: &[u8]) -> (TestRepo, StaticServer, String) {
+    make_certs(tmp);
+    let mut repo = TestRepo::new(&tmp.join("repo"));
+    repo.publish("1.0.0", &[(Platform::Wasm32Wasip1, data.to_vec(), None)]);
+    let server = StaticServer::start_tls(&repo.dir, &tmp.join("srv.pem"), &tmp.join("srv.key"));
+    let url = format!("https://localhost:{}", server.addr.port());
+    (repo, server, url)
+}
+
 #[tokio::test]
 async fn private_ca_must_be_configured() {
     let tmp = tempfile::tempdir().unwrap();
-    make_certs(tmp.path());
-    let mut repo = TestRepo::new(&tmp.path().join("repo"));
     let data = payload(4, 50_000);
-    repo.publish("1.0.0", &[(Platform::Wasm32Wasip1, data.clone(), None)]);
-    let server = StaticServer::start_tls(
-        &repo.dir,
-        &tmp.path().join("srv.pem"),
-        &tmp.path().join("srv.key"),
-    );
-    let url = format!("https://localhost:{}", server.addr.port());
+    let (repo, _server, url) = tls_repo(tmp.path(), &data);
     let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
 
     let untrusted = client(&url, &tmp.path().join("c1"), &repo.root_bytes, None);
@@ -150,20 +153,9 @@ async fn private_ca_must_be_configured() {
 #[tokio::test]
 async fn redirect_from_https_to_http_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    make_certs(tmp.path());
-    let mut repo = TestRepo::new(&tmp.path().join("repo"));
-    repo.publish(
-        "1.0.0",
-        &[(Platform::Wasm32Wasip1, payload(5, 10_000), None)],
-    );
+    let (repo, server, url) = tls_repo(tmp.path(), &payload(5, 10_000));
     let plain = StaticServer::start(&repo.dir);
-    let server = StaticServer::start_tls(
-        &repo.dir,
-        &tmp.path().join("srv.pem"),
-        &tmp.path().join("srv.key"),
-    );
     *server.faults.redirect_targets_to.lock().unwrap() = Some(plain.url());
-    let url = format!("https://localhost:{}", server.addr.port());
     let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
     let c = client(
         &url,

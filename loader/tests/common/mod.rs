@@ -508,3 +508,32 @@ pub async fn best_on(
     )
     .await
 }
+
+/// A release for [`serve`]: its version and its files (platform, bytes, glibc floor written to the metadata).
+pub type Release<'a> = (&'a str, &'a [(Platform, Vec<u8>, Option<&'a str>)]);
+
+/// A repository under `tmp/repo` with `releases` published, served on loopback, and a client of it with an
+/// empty cache at `tmp/cache`: the setup most tests start from.
+pub fn serve(
+    tmp: &Path,
+    releases: &[Release<'_>],
+) -> (TestRepo, StaticServer, x0x_dist_loader::Client) {
+    let mut repo = TestRepo::new(&tmp.join("repo"));
+    for (version, files) in releases {
+        repo.publish(version, files);
+    }
+    let server = StaticServer::start(&repo.dir);
+    let c = client(&server.url(), &tmp.join("cache"), &repo.root_bytes);
+    (repo, server, c)
+}
+
+/// The candidate for `platform` in a resolution (panics if there is none).
+pub fn candidate<'a>(
+    res: &'a x0x_dist_loader::resolve::Resolution,
+    platform: &str,
+) -> &'a x0x_dist_loader::resolve::Candidate {
+    res.candidates
+        .iter()
+        .find(|c| c.platform == platform)
+        .unwrap_or_else(|| panic!("no {platform} candidate"))
+}
