@@ -5,14 +5,16 @@ mod mirror_support;
 
 use std::path::Path;
 
-use mirror_support::{bin, fails, fake_release, fetch, ok, Origin, Server};
+use mirror_support::{bin, fails, fake_release, fetch, run_ok, Origin, Server};
 use x0x_dist::bundle::{tar, Toc};
 
 fn export(args: &[&str], out: &Path) -> serde_json::Value {
-    let s = ok(bin()
-        .args(["bundle", "export", "--json", "--out"])
-        .arg(out)
-        .args(args));
+    let s = run_ok(
+        bin()
+            .args(["bundle", "export", "--json", "--out"])
+            .arg(out)
+            .args(args),
+    );
     serde_json::from_str(&s).unwrap()
 }
 
@@ -77,23 +79,27 @@ fn export_then_import_into_a_mirror_and_a_cache_then_install() {
 
     // Into an (air-gapped) mirror directory, served without any upstream.
     let m = t.path().join("mirror");
-    ok(bin()
-        .args(["bundle", "import"])
-        .arg(&b)
-        .arg("--repo")
-        .arg(&m)
-        .arg("--root")
-        .arg(&origin.root));
+    run_ok(
+        bin()
+            .args(["bundle", "import"])
+            .arg(&b)
+            .arg("--repo")
+            .arg(&m)
+            .arg("--root")
+            .arg(&origin.root),
+    );
     let mir = Server::start(&m, None, &t.path().join("m.log"));
     // The bundle holds 0.1.0 only (0.2.0's metadata is there, its targets are not).
-    ok(fetch(
-        &["--server", &mir.url],
-        &origin.root,
-        None,
-        &t.path().join("o1"),
-        &t.path().join("c1"),
-    )
-    .args(["--version", "0.1.0"]));
+    run_ok(
+        fetch(
+            &["--server", &mir.url],
+            &origin.root,
+            None,
+            &t.path().join("o1"),
+            &t.path().join("c1"),
+        )
+        .args(["--version", "0.1.0"]),
+    );
     fails(
         &mut fetch(
             &["--server", &mir.url],
@@ -112,23 +118,27 @@ fn export_then_import_into_a_mirror_and_a_cache_then_install() {
         );
     }
     // Importing again is idempotent (the mirror's recorded root is used).
-    let again = ok(bin()
-        .args(["bundle", "import", "--json"])
-        .arg(&b)
-        .arg("--repo")
-        .arg(&m));
+    let again = run_ok(
+        bin()
+            .args(["bundle", "import", "--json"])
+            .arg(&b)
+            .arg("--repo")
+            .arg(&m),
+    );
     let again: serde_json::Value = serde_json::from_str(&again).unwrap();
     assert_eq!(again["added"], 0, "{again}");
 
     // Straight from the file.
-    ok(fetch(
-        &["--bundle", b.to_str().unwrap()],
-        &origin.root,
-        Some("darwin-arm64"),
-        &t.path().join("o2"),
-        &t.path().join("c2"),
-    )
-    .args(["--version", "0.1.0"]));
+    run_ok(
+        fetch(
+            &["--bundle", b.to_str().unwrap()],
+            &origin.root,
+            Some("darwin-arm64"),
+            &t.path().join("o2"),
+            &t.path().join("c2"),
+        )
+        .args(["--version", "0.1.0"]),
+    );
     assert_eq!(
         std::fs::read(t.path().join("o2/x0x.darwin-arm64.node")).unwrap(),
         arts[2].data
@@ -136,23 +146,27 @@ fn export_then_import_into_a_mirror_and_a_cache_then_install() {
 
     // Into a loader cache; then installs need nothing but the cache.
     let cache = t.path().join("c3");
-    ok(bin()
-        .args(["bundle", "import"])
-        .arg(&b)
-        .arg("--cache")
-        .arg(&cache)
-        .arg("--root")
-        .arg(&origin.root));
+    run_ok(
+        bin()
+            .args(["bundle", "import"])
+            .arg(&b)
+            .arg("--cache")
+            .arg(&cache)
+            .arg("--root")
+            .arg(&origin.root),
+    );
     let nowhere = t.path().join("nowhere");
     std::fs::create_dir_all(&nowhere).unwrap();
-    ok(fetch(
-        &["--server", nowhere.to_str().unwrap()],
-        &origin.root,
-        None,
-        &t.path().join("o3"),
-        &cache,
-    )
-    .args(["--offline", "--version", "0.1.0"]));
+    run_ok(
+        fetch(
+            &["--server", nowhere.to_str().unwrap()],
+            &origin.root,
+            None,
+            &t.path().join("o3"),
+            &cache,
+        )
+        .args(["--offline", "--version", "0.1.0"]),
+    );
     assert_eq!(
         std::fs::read(t.path().join("o3/x0x.linux-x64-gnu.node")).unwrap(),
         arts[0].data

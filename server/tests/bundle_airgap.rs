@@ -9,7 +9,7 @@ mod mirror_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use mirror_support::{artifact, bin, bytes, fails, node_package, ok, run, Origin};
+use mirror_support::{artifact, bin, bytes, fails, node_package, run, run_ok, Origin};
 use time::{Duration, OffsetDateTime};
 use x0x_dist::mirror::Selection;
 
@@ -138,11 +138,13 @@ fn air_gapped_install_from_a_bundle_and_after_expiry_only_under_the_policy() {
         ],
     );
     let b = t.path().join("fresh.bundle");
-    ok(bin()
-        .args(["bundle", "export", "--repo"])
-        .arg(&origin.dir)
-        .arg("--out")
-        .arg(&b));
+    run_ok(
+        bin()
+            .args(["bundle", "export", "--repo"])
+            .arg(&origin.dir)
+            .arg("--out")
+            .arg(&b),
+    );
     if gap.0.is_some() {
         let up = mirror_support::Server::start(&origin.dir, None, &t.path().join("up.log"));
         let port = up.url.rsplit(':').next().unwrap().to_owned();
@@ -158,16 +160,17 @@ fn air_gapped_install_from_a_bundle_and_after_expiry_only_under_the_policy() {
     let v = node_install(&gap, &pkg, &b, &t.path().join("jc1"), call, None)
         .expect("install from a fresh bundle");
     assert!(!v.is_empty());
-    ok(gap
-        .cmd(x0x_dist())
-        .args(["fetch", "--bundle"])
-        .arg(&b)
-        .arg("--root")
-        .arg(&origin.root)
-        .args(["--package", "x0x", "--target", "linux-x64-gnu", "--out"])
-        .arg(t.path().join("f1"))
-        .arg("--cache")
-        .arg(t.path().join("rc1")));
+    run_ok(
+        gap.cmd(x0x_dist())
+            .args(["fetch", "--bundle"])
+            .arg(&b)
+            .arg("--root")
+            .arg(&origin.root)
+            .args(["--package", "x0x", "--target", "linux-x64-gnu", "--out"])
+            .arg(t.path().join("f1"))
+            .arg("--cache")
+            .arg(t.path().join("rc1")),
+    );
     assert_eq!(
         std::fs::read(t.path().join("f1/x0x.linux-x64-gnu.node")).unwrap(),
         addon

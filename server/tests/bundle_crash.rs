@@ -14,14 +14,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use mirror_support::{artifact, bin, bytes, fake_release, ok, Origin};
+use mirror_support::{artifact, bin, bytes, fake_release, run_ok, Origin};
 
 fn export(origin: &Origin, version: &str, out: &Path) {
-    ok(bin()
-        .args(["bundle", "export", "--repo"])
-        .arg(&origin.dir)
-        .args(["--versions", version, "--out"])
-        .arg(out));
+    run_ok(
+        bin()
+            .args(["bundle", "export", "--repo"])
+            .arg(&origin.dir)
+            .args(["--versions", version, "--out"])
+            .arg(out),
+    );
 }
 
 fn import(bundle: &Path, mirror: &Path, root: &Path) -> Command {
@@ -112,7 +114,7 @@ fn traced_import(bundle: &Path, mirror: &Path, root: &Path, trace: &Path) -> Vec
         .arg(trace)
         .arg(imp.get_program())
         .args(imp.get_args());
-    ok(&mut c);
+    run_ok(&mut c);
     parse_trace(
         &std::fs::read_to_string(trace).unwrap(),
         &std::env::current_dir().unwrap(),
@@ -192,11 +194,13 @@ fn import_makes_targets_durable_before_the_metadata_that_names_them() {
             to.display()
         );
     }
-    ok(bin()
-        .args(["verify", "--repo"])
-        .arg(&m)
-        .arg("--root")
-        .arg(&origin.root));
+    run_ok(
+        bin()
+            .args(["verify", "--repo"])
+            .arg(&m)
+            .arg("--root")
+            .arg(&origin.root),
+    );
 
     // The same bundle again: nothing is written, nothing renamed.
     let again = traced_import(&b, &m, &origin.root, &t.path().join("trace2"));
@@ -277,18 +281,20 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
     let b2 = t.path().join("b2.bundle");
     export(&origin, "2.0.0", &b2);
     let verify = |m: &Path| {
-        ok(bin()
-            .args(["verify", "--repo"])
-            .arg(m)
-            .arg("--root")
-            .arg(&origin.root));
+        run_ok(
+            bin()
+                .args(["verify", "--repo"])
+                .arg(m)
+                .arg("--root")
+                .arg(&origin.root),
+        );
     };
     let (mut old_seen, mut new_seen) = (0, 0);
     let mut new_version = 0;
     let mut debris = 0;
     for i in 0..ROUNDS {
         let m = t.path().join(format!("m{i}"));
-        ok(&mut import(&b1, &m, &origin.root));
+        run_ok(&mut import(&b1, &m, &origin.root));
         let old = timestamp_version(&m);
         let mut child = import(&b2, &m, &origin.root)
             .stdout(Stdio::null())
@@ -315,7 +321,7 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
         }
         // The next import clears the killed one's staging directory and completes.
         // The next import clears the killed one's temporary files too.
-        ok(&mut import(&b2, &m, &origin.root));
+        run_ok(&mut import(&b2, &m, &origin.root));
         verify(&m);
         no_partial_files(&m, false);
         assert!(timestamp_version(&m) > old);

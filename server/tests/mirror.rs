@@ -3,22 +3,26 @@
 //! idempotence, resume; rollback.
 mod mirror_support;
 
-use mirror_support::{bin, fails, fake_release, fetch, get, ok, tamper, Origin, Server};
+use mirror_support::{bin, fails, fake_release, fetch, get, run_ok, tamper, Origin, Server};
 use std::path::Path;
 
 fn init_mirror(dir: &Path, upstream: &str, root: &Path) {
-    ok(bin()
-        .args(["mirror", "init", "--repo"])
-        .arg(dir)
-        .args(["--upstream", upstream, "--root"])
-        .arg(root));
+    run_ok(
+        bin()
+            .args(["mirror", "init", "--repo"])
+            .arg(dir)
+            .args(["--upstream", upstream, "--root"])
+            .arg(root),
+    );
 }
 
 fn sync(dir: &Path, extra: &[&str]) -> serde_json::Value {
-    let out = ok(bin()
-        .args(["mirror", "sync", "--json", "--repo"])
-        .arg(dir)
-        .args(extra));
+    let out = run_ok(
+        bin()
+            .args(["mirror", "sync", "--json", "--repo"])
+            .arg(dir)
+            .args(extra),
+    );
     serde_json::from_str(&out).unwrap()
 }
 
@@ -35,7 +39,7 @@ fn pull_through_serves_the_upstreams_signed_bytes_after_verifying_them() {
     // Nothing pulled yet but metadata.
     assert!(!m.join("targets/x0x").exists());
 
-    ok(&mut fetch(
+    run_ok(&mut fetch(
         &["--server", &mir.url],
         &origin.root,
         None,
@@ -116,7 +120,7 @@ fn a_tampering_upstream_gets_nothing_stored_or_served() {
     ));
     assert!(!st.status.success());
     assert!(!out.join("x0x.linux-arm64-gnu.node").exists());
-    ok(&mut fetch(
+    run_ok(&mut fetch(
         &["--server", &mir.url],
         &origin.root,
         Some("darwin-arm64"),
@@ -180,7 +184,7 @@ fn with_the_upstream_down_the_mirror_serves_what_it_synced() {
     up.stop();
     // Started while the upstream is down (logged), and serving throughout.
     let mir = Server::start(&m, Some(&url), &t.path().join("mirror.log"));
-    ok(&mut fetch(
+    run_ok(&mut fetch(
         &["--server", &mir.url],
         &origin.root,
         None,
@@ -265,11 +269,13 @@ fn sync_filters_is_idempotent_and_resumes() {
     assert_eq!(r["downloaded"].as_u64(), Some(1), "{r}");
     assert_eq!(std::fs::read(m.join("targets").join(rel)).unwrap(), data);
     // The synced mirror verifies as a whole with the repository verifier.
-    ok(bin()
-        .args(["verify", "--repo"])
-        .arg(&m)
-        .arg("--root")
-        .arg(&origin.root));
+    run_ok(
+        bin()
+            .args(["verify", "--repo"])
+            .arg(&m)
+            .arg("--root")
+            .arg(&origin.root),
+    );
 }
 
 #[test]

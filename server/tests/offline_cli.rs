@@ -1,36 +1,44 @@
 //! The offline commands driven through the real `x0x-dist` binary: init, keygen, package add/release, verify,
 //! their exit statuses and error codes.
 
+#[path = "common/cli.rs"]
+mod cli;
+
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn x0x_dist(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_x0x-dist"))
-        .args(args)
-        .output()
-        .expect("run x0x-dist")
-}
+use cli::{bin, run_ok};
 
-fn ok(args: &[&str]) -> String {
-    let o = x0x_dist(args);
-    assert!(
-        o.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
+fn ok(args: &[impl AsRef<OsStr>]) -> String {
+    run_ok(bin().args(args))
 }
 
 /// Asserts failure with `code` in stderr and the codes table's exit status.
-fn fails(args: &[&str], code: &str) {
-    let o = x0x_dist(args);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        stderr.contains(&format!("error[{code}]")),
-        "{args:?}: expected {code}, got: {stderr}"
-    );
-    let expected = i32::from(x0x_dist_manifests::codes::exit_status(code));
-    assert_eq!(o.status.code(), Some(expected), "{args:?}: {stderr}");
+fn fails(args: &[impl AsRef<OsStr>], code: &str) {
+    let status = i32::from(x0x_dist_manifests::codes::exit_status(code));
+    cli::fails(bin().args(args), status, code);
+}
+
+/// `package add --repo REPO NAME --publisher-key KEY EXTRA...`
+fn package_add<'a>(
+    repo: &'a Path,
+    name: &'a str,
+    key: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    [
+        &[
+            "package",
+            "add",
+            "--repo",
+            s(repo),
+            name,
+            "--publisher-key",
+            s(key),
+        ][..],
+        extra,
+    ]
+    .concat()
 }
 
 fn s(p: &Path) -> &str {
@@ -79,65 +87,17 @@ fn init_keygen_add_release_verify() {
     fails(&["keygen", "--out", s(&key)], "usage.invalid");
     let public = tmp.path().join("publisher.key.pub");
 
+    fails(&package_add(&repo, "x0x", &key, &[]), "key.file_invalid");
     fails(
-        &[
-            "package",
-            "add",
-            "--repo",
-            s(&repo),
-            "x0x",
-            "--publisher-key",
-            s(&key),
-        ],
-        "key.file_invalid",
-    );
-    fails(
-        &[
-            "package",
-            "add",
-            "--repo",
-            s(&repo),
-            "x0x",
-            "--publisher-key",
-            s(&public),
-            "--threshold",
-            "2",
-        ],
+        &package_add(&repo, "x0x", &public, &["--threshold", "2"]),
         "usage.invalid",
     );
     fails(
-        &[
-            "package",
-            "add",
-            "--repo",
-            s(&repo),
-            "X0X",
-            "--publisher-key",
-            s(&public),
-        ],
+        &package_add(&repo, "X0X", &public, &[]),
         "package.name_invalid",
     );
-    ok(&[
-        "package",
-        "add",
-        "--repo",
-        s(&repo),
-        "x0x",
-        "--publisher-key",
-        s(&public),
-    ]);
-    fails(
-        &[
-            "package",
-            "add",
-            "--repo",
-            s(&repo),
-            "x0x",
-            "--publisher-key",
-            s(&public),
-        ],
-        "package.exists",
-    );
+    ok(&package_add(&repo, "x0x", &public, &[]));
+    fails(&package_add(&repo, "x0x", &public, &[]), "package.exists");
 
     let files = tmp.path().join("dist");
     std::fs::create_dir(&files).unwrap();
@@ -147,8 +107,8 @@ fn init_keygen_add_release_verify() {
     std::fs::write(&wasm, b"wasm bytes").unwrap();
     let bad = files.join("x0x.freebsd-x64.node");
     std::fs::write(&bad, b"?").unwrap();
-    let release = |version: &str, f: &Path| -> Vec<String> {
-        [
+    let release = |version: &'static str, files: &[&Path]| {
+        let mut args = vec![
             "package",
             "release",
             "--repo",
@@ -160,22 +120,13 @@ fn init_keygen_add_release_verify() {
             s(&key),
             "--glibc-floor",
             "2.17",
-            s(f),
-        ]
-        .iter()
-        .map(|x| (*x).to_owned())
-        .collect()
+        ];
+        args.extend(files.iter().map(|f| s(f)));
+        args.into_iter().map(str::to_owned).collect::<Vec<_>>()
     };
-    let args = release("0.3.1", &native);
-    let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
-    args.push(s(&wasm));
-    ok(&args);
-    fails(&args, "version.exists");
-    let args = release("0.3.2", &bad);
-    fails(
-        &args.iter().map(String::as_str).collect::<Vec<_>>(),
-        "platform.unknown",
-    );
+    ok(&release("0.3.1", &[&native, &wasm]));
+    fails(&release("0.3.1", &[&native, &wasm]), "version.exists");
+    fails(&release("0.3.2", &[&bad]), "platform.unknown");
 
     let json = ok(&["verify", "--repo", s(&repo), "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -262,29 +213,15 @@ fn help_explains_every_command() {
 #[test]
 fn relative_repo_and_key_paths() {
     let d = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_x0x-dist"))
-            .current_dir(d.path())
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| run_ok(bin().current_dir(d.path()).args(args));
     run(&["init", "--repo", "repo"]);
     run(&["keygen", "--out", "ci.key"]);
-    run(&[
-        "package",
-        "add",
-        "--repo",
-        "repo",
+    run(&package_add(
+        Path::new("repo"),
         "x0x",
-        "--publisher-key",
-        "ci.key.pub",
-    ]);
+        Path::new("ci.key.pub"),
+        &[],
+    ));
     run(&["verify", "--repo", "repo"]);
     assert!(d.path().join("repo/metadata/1.root.json").is_file());
     assert!(d.path().join("ci.key.pub").is_file());

@@ -1,14 +1,22 @@
-//! Driving the real `x0x-dist` binary.
+//! Driving the real `x0x-dist` binary. The one module for it: the tests under `common` use it as `common::cli`,
+//! `mirror_support` and `offline_cli.rs` include this file directly (they do not build the `common` fixture).
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_x0x-dist"))
 }
 
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap()
+}
+
+/// Runs `cmd`, expects success; returns stdout.
 pub fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
+    let out = run(cmd);
     assert!(
         out.status.success(),
         "{cmd:?} failed: {}\n{}",
@@ -16,6 +24,18 @@ pub fn run_ok(cmd: &mut Command) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `cmd`, expects it to fail with exit `status` and `error[<code>]` on stderr; returns stderr.
+pub fn fails(cmd: &mut Command, status: i32, code: &str) -> String {
+    let out = run(cmd);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(status), "{cmd:?}: {err}");
+    assert!(
+        err.contains(&format!("error[{code}]")),
+        "{cmd:?}: expected {code}: {err}"
+    );
+    err
 }
 
 pub fn free_port() -> u16 {

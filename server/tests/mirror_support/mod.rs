@@ -4,51 +4,17 @@
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use x0x_dist::repo::{self, Artifact, Expiry};
 use x0x_dist_manifests::{PackageName, Version};
 
-pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_x0x-dist"))
-}
-
-pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap()
-}
-
-pub fn ok(cmd: &mut Command) -> String {
-    let out = run(cmd);
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Runs `cmd`, expects it to fail with exit `status` and `error[<code>]` on stderr; returns stderr.
-pub fn fails(cmd: &mut Command, status: i32, code: &str) -> String {
-    let out = run(cmd);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(status), "{cmd:?}: {err}");
-    assert!(
-        err.contains(&format!("error[{code}]")),
-        "{cmd:?}: expected {code}: {err}"
-    );
-    err
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+#[path = "../common/cli.rs"]
+mod cli;
+#[allow(unused_imports)] // each test file uses some of them
+pub use cli::{bin, fails, free_port, run, run_ok};
 
 /// A running `x0x-dist serve`, killed on drop.
 pub struct Server {
