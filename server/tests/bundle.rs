@@ -5,7 +5,7 @@ mod mirror_support;
 
 use std::path::Path;
 
-use mirror_support::{bin, fails, fake_release, fetch, run_ok, Origin, Server};
+use mirror_support::{assert_files, bin, fails, fake_release, fetch, run_ok, Origin, Server};
 use x0x_dist::bundle::{tar, Toc};
 
 fn export(args: &[&str], out: &Path) -> serde_json::Value {
@@ -111,12 +111,7 @@ fn export_then_import_into_a_mirror_and_a_cache_then_install() {
         5,
         "target.not_found",
     );
-    for a in &arts {
-        assert_eq!(
-            std::fs::read(t.path().join("o1").join(&a.file_name)).unwrap(),
-            a.data
-        );
-    }
+    assert_files(&t.path().join("o1"), &arts);
     // Importing again is idempotent (the mirror's recorded root is used).
     let again = run_ok(
         bin()

@@ -8,12 +8,14 @@
 //! 2. `kill -9` at spread points of an import over an existing release: after every kill the mirror verifies
 //!    completely, its timestamp is the old or the new one, no partial file is visible, and the next import
 //!    (which clears the killed one's staging directory) completes.
+mod crash_checks;
 mod mirror_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crash_checks::no_partial_files;
 use mirror_support::{artifact, bin, bytes, fake_release, run_ok, Origin};
 
 fn export(origin: &Origin, version: &str, out: &Path) {
@@ -208,48 +210,6 @@ fn import_makes_targets_durable_before_the_metadata_that_names_them() {
         !again.iter().any(|e| matches!(e, Ev::Rename(..))),
         "re-import wrote files: {again:#?}"
     );
-}
-
-/// Every file under `targets/` hashes to its name's prefix; every named metadata file is complete JSON. A
-/// killed writer's temporary files (`metadata/.tmp-*`) are allowed only with `debris` (the next writer removes
-/// them); returns how many there were.
-fn no_partial_files(repo: &Path, debris: bool) -> usize {
-    let mut tmp = 0;
-    for e in std::fs::read_dir(repo.join("metadata")).unwrap() {
-        let p = e.unwrap().path();
-        if p.file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .starts_with(".tmp-")
-        {
-            assert!(debris, "temporary file left behind: {}", p.display());
-            tmp += 1;
-            continue;
-        }
-        let b = std::fs::read(&p).unwrap();
-        serde_json::from_slice::<serde_json::Value>(&b)
-            .unwrap_or_else(|err| panic!("partial metadata file {}: {err}", p.display()));
-    }
-    let mut stack = vec![repo.join("targets")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-                continue;
-            }
-            let name = p.file_name().unwrap().to_str().unwrap().to_owned();
-            let (prefix, _) = name.split_once('.').unwrap();
-            assert_eq!(
-                x0x_dist_manifests::Sha256::digest(&std::fs::read(&p).unwrap()).to_hex(),
-                prefix,
-                "partial target {}",
-                p.display()
-            );
-        }
-    }
-    tmp
 }
 
 fn timestamp_version(repo: &Path) -> u64 {

@@ -3,8 +3,11 @@
 //! idempotence, resume; rollback.
 mod mirror_support;
 
-use mirror_support::{bin, fails, fake_release, fetch, get, run_ok, tamper, Origin, Server};
+use mirror_support::{
+    assert_files, bin, fails, fake_release, fetch, get, run_ok, tamper, Origin, Server,
+};
 use std::path::Path;
+use x0x_dist::repo::Artifact;
 
 fn init_mirror(dir: &Path, upstream: &str, root: &Path) {
     run_ok(
@@ -26,6 +29,18 @@ fn sync(dir: &Path, extra: &[&str]) -> serde_json::Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// `x0x-dist fetch --server URL` of every target into `dir/out` (fresh cache `dir/c`): exactly `arts` arrive.
+fn fetch_all(url: &str, root: &Path, dir: &Path, arts: &[Artifact]) {
+    run_ok(&mut fetch(
+        &["--server", url],
+        root,
+        None,
+        &dir.join("out"),
+        &dir.join("c"),
+    ));
+    assert_files(&dir.join("out"), arts);
+}
+
 #[test]
 fn pull_through_serves_the_upstreams_signed_bytes_after_verifying_them() {
     let t = tempfile::tempdir().unwrap();
@@ -39,21 +54,7 @@ fn pull_through_serves_the_upstreams_signed_bytes_after_verifying_them() {
     // Nothing pulled yet but metadata.
     assert!(!m.join("targets/x0x").exists());
 
-    run_ok(&mut fetch(
-        &["--server", &mir.url],
-        &origin.root,
-        None,
-        &t.path().join("out"),
-        &t.path().join("c"),
-    ));
-    for a in &arts {
-        assert_eq!(
-            std::fs::read(t.path().join("out").join(&a.file_name)).unwrap(),
-            a.data,
-            "{}",
-            a.file_name
-        );
-    }
+    fetch_all(&mir.url, &origin.root, t.path(), &arts);
     // The mirror stored exactly the upstream's files and serves the upstream's bytes unchanged.
     for name in ["timestamp.json", "1.root.json", "2.targets.json"] {
         let (s1, b1) = get(&format!("{}/tuf/metadata/{name}", up.url));
@@ -184,19 +185,7 @@ fn with_the_upstream_down_the_mirror_serves_what_it_synced() {
     up.stop();
     // Started while the upstream is down (logged), and serving throughout.
     let mir = Server::start(&m, Some(&url), &t.path().join("mirror.log"));
-    run_ok(&mut fetch(
-        &["--server", &mir.url],
-        &origin.root,
-        None,
-        &t.path().join("out"),
-        &t.path().join("c"),
-    ));
-    for a in &arts {
-        assert_eq!(
-            std::fs::read(t.path().join("out").join(&a.file_name)).unwrap(),
-            a.data
-        );
-    }
+    fetch_all(&mir.url, &origin.root, t.path(), &arts);
     let log = std::fs::read_to_string(&mir.log).unwrap();
     assert!(log.contains("upstream metadata pull failed"), "{log}");
 }

@@ -208,6 +208,18 @@ pub fn fetch(
     c
 }
 
+/// Asserts that `out` holds every artifact of `arts` under its file name, byte for byte.
+pub fn assert_files(out: &Path, arts: &[Artifact]) {
+    for a in arts {
+        assert_eq!(
+            std::fs::read(out.join(&a.file_name)).unwrap(),
+            a.data,
+            "{}",
+            a.file_name
+        );
+    }
+}
+
 /// Flips one byte in the middle of `path` (same length).
 pub fn tamper(path: &Path) {
     let mut b = std::fs::read(path).unwrap();
