@@ -11,6 +11,11 @@ fn signers(fx: &Fixture) -> Vec<&SigningKey> {
     fx.publishers.iter().collect()
 }
 
+/// `t` signed by `keys`, as the bytes a publisher submits.
+fn resign<T: x0x_dist_manifests::Role>(t: T, keys: &[&SigningKey]) -> Vec<u8> {
+    Signed::new(t, keys).unwrap().to_bytes()
+}
+
 async fn upload_all(
     fx: &Fixture,
     st: &std::sync::Arc<x0x_dist::state::AppState>,
@@ -154,17 +159,21 @@ async fn tokens_are_required_and_scoped() {
     assert_eq!(r.code(), "auth.forbidden");
 }
 
+/// Submits `role` and expects it refused with `code`, answered with the HTTP status the codes table gives that
+/// code, and the repository unchanged.
 async fn expect_rejected(
     fx: &Fixture,
     st: &std::sync::Arc<x0x_dist::state::AppState>,
     role: &[u8],
-    status: StatusCode,
     code: &str,
 ) {
+    let status = x0x_dist_manifests::codes::info(code)
+        .expect("a code of the table")
+        .http;
     let before = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
     let r = submit(st, Some(&fx.bearer()), PKG, role).await;
     assert_eq!(
-        (r.status, r.code().as_str()),
+        (r.status.as_u16(), r.code().as_str()),
         (status, code),
         "{}",
         String::from_utf8_lossy(&r.body)
@@ -186,27 +195,13 @@ async fn version_rules_and_immutability() {
     upload_all(&fx, &st, &files2).await;
 
     // Replay of the accepted role.
-    expect_rejected(
-        &fx,
-        &st,
-        &r1.to_bytes(),
-        StatusCode::CONFLICT,
-        "metadata.rollback",
-    )
-    .await;
+    expect_rejected(&fx, &st, &r1.to_bytes(), "metadata.rollback").await;
     // Version skip.
     let mut t = role(Some(r1.signed()), "2.0.0", &files2, &s)
         .signed()
         .clone();
     t.version = 3;
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "metadata.version_mismatch",
-    )
-    .await;
+    expect_rejected(&fx, &st, &resign(t, &s), "metadata.version_mismatch").await;
     // Changing a published target.
     let mut t = role(Some(r1.signed()), "2.0.0", &files2, &s)
         .signed()
@@ -218,24 +213,10 @@ async fn version_rules_and_immutability() {
         .unwrap();
     let p = p.clone();
     tf.length += 1;
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t.clone(), &s).unwrap().to_bytes(),
-        StatusCode::CONFLICT,
-        "target.changed",
-    )
-    .await;
+    expect_rejected(&fx, &st, &resign(t.clone(), &s), "target.changed").await;
     // Removing a published target.
     t.targets.remove(&p);
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::CONFLICT,
-        "target.changed",
-    )
-    .await;
+    expect_rejected(&fx, &st, &resign(t, &s), "target.changed").await;
     // Adding a file to an already published version.
     let extra = vec![(
         Platform::from_name("darwin-arm64").unwrap(),
@@ -246,14 +227,7 @@ async fn version_rules_and_immutability() {
     t.version = 2;
     let late = role(None, "1.0.0", &extra, &s);
     t.targets.extend(late.signed().targets.clone());
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::CONFLICT,
-        "version.exists",
-    )
-    .await;
+    expect_rejected(&fx, &st, &resign(t, &s), "version.exists").await;
     // The honest next release still goes through.
     assert_eq!(
         submit(
@@ -278,98 +252,42 @@ async fn signatures_threshold_and_expiry() {
     let both = signers(&fx);
     // One of two required signatures.
     let one = role(None, "1.0.0", &files, &both[..1]);
-    expect_rejected(
-        &fx,
-        &st,
-        &one.to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "metadata.threshold_not_met",
-    )
-    .await;
+    expect_rejected(&fx, &st, &one.to_bytes(), "metadata.threshold_not_met").await;
     // The same key twice counts once.
     let mut dup = one.clone();
     let sig = dup.signatures()[0].clone();
     dup.signatures_mut().push(sig);
-    expect_rejected(
-        &fx,
-        &st,
-        &dup.to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "metadata.threshold_not_met",
-    )
-    .await;
+    expect_rejected(&fx, &st, &dup.to_bytes(), "metadata.threshold_not_met").await;
     // A stranger's key does not count.
     let mut stranger = one.clone();
     stranger.add_signature(&key(99));
-    expect_rejected(
-        &fx,
-        &st,
-        &stranger.to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "metadata.threshold_not_met",
-    )
-    .await;
+    expect_rejected(&fx, &st, &stranger.to_bytes(), "metadata.threshold_not_met").await;
     // A corrupted signature by an authorized key.
     let mut bad = role(None, "1.0.0", &files, &both);
     let s0 = &mut bad.signatures_mut()[1];
     let mut sig = s0.sig.clone().into_bytes();
     sig[5] = if sig[5] == b'0' { b'1' } else { b'0' };
     s0.sig = String::from_utf8(sig).unwrap();
-    expect_rejected(
-        &fx,
-        &st,
-        &bad.to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "metadata.signature_invalid",
-    )
-    .await;
+    expect_rejected(&fx, &st, &bad.to_bytes(), "metadata.signature_invalid").await;
     // Content changed after signing.
     let good = role(None, "1.0.0", &files, &both);
     let tampered = String::from_utf8(good.to_bytes())
         .unwrap()
         .replace("\"version\": 1,", "\"version\": 1 ,");
     let tampered = tampered.replacen("\"length\": ", "\"length\": 1", 1);
-    expect_rejected(
-        &fx,
-        &st,
-        tampered.as_bytes(),
-        StatusCode::BAD_REQUEST,
-        "metadata.signature_invalid",
-    )
-    .await;
+    expect_rejected(&fx, &st, tampered.as_bytes(), "metadata.signature_invalid").await;
     // Expired.
     let mut t = good.signed().clone();
     t.expires = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &both).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "metadata.expired",
-    )
-    .await;
+    expect_rejected(&fx, &st, &resign(t, &both), "metadata.expired").await;
     // Wrong role type and garbage.
     let mut ts = x0x_dist_manifests::Timestamp::empty(1, far_future());
     ts.meta.insert(
         "snapshot.json".into(),
         x0x_dist_manifests::metadata::MetaFile::version(1),
     );
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(ts, &both).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "metadata.wrong_type",
-    )
-    .await;
-    expect_rejected(
-        &fx,
-        &st,
-        b"{\"signed\": [",
-        StatusCode::BAD_REQUEST,
-        "metadata.malformed",
-    )
-    .await;
+    expect_rejected(&fx, &st, &resign(ts, &both), "metadata.wrong_type").await;
+    expect_rejected(&fx, &st, b"{\"signed\": [", "metadata.malformed").await;
     assert_eq!(
         submit(&st, Some(&fx.bearer()), PKG, &good.to_bytes())
             .await
@@ -386,105 +304,47 @@ async fn targets_must_match_blobs_paths_and_platform_table() {
     let files = artifacts("1.0.0");
     // Blob not uploaded.
     let r = role(None, "1.0.0", &files, &s);
-    expect_rejected(
-        &fx,
-        &st,
-        &r.to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "target.blob_missing",
-    )
-    .await;
+    expect_rejected(&fx, &st, &r.to_bytes(), "target.blob_missing").await;
     upload_all(&fx, &st, &files).await;
+    // The role with `change` made to every target, re-signed.
+    let every_target = |change: &dyn Fn(&mut TargetFile)| {
+        let mut t = r.signed().clone();
+        t.targets.values_mut().for_each(change);
+        resign(t, &s)
+    };
     // Length disagrees with the blob.
-    let mut t = r.signed().clone();
-    for tf in t.targets.values_mut() {
-        tf.length += 7;
-    }
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "target.length_mismatch",
-    )
-    .await;
+    let longer = every_target(&|tf| tf.length += 7);
+    expect_rejected(&fx, &st, &longer, "target.length_mismatch").await;
     // Custom fields that disagree with the platform table.
-    let mut t = r.signed().clone();
-    for tf in t.targets.values_mut() {
+    let other_triple = every_target(&|tf| {
         tf.custom.as_mut().unwrap()["target"] = "aarch64-apple-darwin".into();
-    }
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "target.custom_invalid",
-    )
-    .await;
-    let mut t = r.signed().clone();
-    for tf in t.targets.values_mut() {
-        tf.custom = None;
-    }
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "target.custom_invalid",
-    )
-    .await;
+    });
+    expect_rejected(&fx, &st, &other_triple, "target.custom_invalid").await;
+    let no_custom = every_target(&|tf| tf.custom = None);
+    expect_rejected(&fx, &st, &no_custom, "target.custom_invalid").await;
     // A file name that is not a napi artifact name.
     let mut t = Targets::empty(1, far_future());
     let tf: TargetFile = r.signed().targets.values().next().unwrap().clone();
     t.targets
         .insert("x0x/1.0.0/readme.txt".parse().unwrap(), tf.clone());
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "platform.unknown",
-    )
-    .await;
+    expect_rejected(&fx, &st, &resign(t, &s), "platform.unknown").await;
     // A path outside the package (the manifests crate rejects traversal while parsing).
     let mut t = Targets::empty(1, far_future());
     t.targets.insert(
         "other/1.0.0/other.linux-x64-gnu.node".parse().unwrap(),
         tf.clone(),
     );
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "target.path_invalid",
-    )
-    .await;
+    expect_rejected(&fx, &st, &resign(t, &s), "target.path_invalid").await;
     let traversal = String::from_utf8(r.to_bytes()).unwrap().replace(
         "x0x/1.0.0/x0x.linux-x64-gnu.node",
         "x0x/1.0.0/../../etc/passwd",
     );
-    expect_rejected(
-        &fx,
-        &st,
-        traversal.as_bytes(),
-        StatusCode::BAD_REQUEST,
-        "target.path_invalid",
-    )
-    .await;
+    expect_rejected(&fx, &st, traversal.as_bytes(), "target.path_invalid").await;
     // Extra hash algorithms are refused.
-    let mut t = r.signed().clone();
-    for tf in t.targets.values_mut() {
+    let sha512 = every_target(&|tf| {
         tf.hashes.insert("sha512".into(), "00".repeat(64));
-    }
-    expect_rejected(
-        &fx,
-        &st,
-        &Signed::new(t, &s).unwrap().to_bytes(),
-        StatusCode::BAD_REQUEST,
-        "target.custom_invalid",
-    )
-    .await;
+    });
+    expect_rejected(&fx, &st, &sha512, "target.custom_invalid").await;
     // Nothing got linked by the rejections.
     assert!(std::fs::read_dir(fx.path().join("targets"))
         .unwrap()
