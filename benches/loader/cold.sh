@@ -18,22 +18,14 @@
 #   X0X_CORE_DIST  the core build holding x0x.linux-x64-gnu.node (default dist/core)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-WS=$PWD
+E2E_NAME=cold
+source loader/js/e2e/lib.sh
 RUNS=${1:-5}
 SIZE=$((32 << 20))
-CORE=${X0X_CORE_DIST:-$WS/dist/core}/x0x.linux-x64-gnu.node
-VERD=${X0X_TOOLCHAINS:-$WS/.toolchains}/verdaccio
-T=$(mktemp -d /tmp/x0x-cold.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
+CORE=$BUILD/x0x.linux-x64-gnu.node
+VERD=$TOOLS/verdaccio
 say() { echo "== cold: $*" >&2; }
 now_ms() { date +%s%3N; }
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-wait_url() { for _ in $(seq 1 300); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.1; done; echo "$1 did not come up" >&2; return 1; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 [ -f "$CORE" ] || { echo "$CORE missing: cargo xtask build --targets host --out dist/core" >&2; exit 1; }
@@ -62,17 +54,9 @@ head -c $((SIZE - $(stat -c %s "$CORE"))) /dev/urandom >>"$BLOB"
 node -e "process.dlopen({ exports: {} }, '$BLOB')" || { echo "the padded binary does not load" >&2; exit 1; }
 
 say "x0x-dist serve + publish"
-R=$T/repo
-"$BIN" init --repo "$R" >/dev/null
-"$BIN" keygen --out "$T/publisher.key" >/dev/null
-"$BIN" package add --repo "$R" x0x --publisher-key "$T/publisher.key.pub" >/dev/null
-TOKEN=$("$BIN" token create --repo "$R" --package x0x)
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-"$BIN" serve --repo "$R" --listen "127.0.0.1:$PORT" >"$T/server.log" 2>&1 &
-PIDS+=($!)
-wait_url "$URL/readyz"
-"$BIN" publish --server "$URL" --token "$TOKEN" --key "$T/publisher.key" --package x0x --version 0.9.0 "$BLOB" >/dev/null
+new_repo
+start_server
+publish 0.9.0 "$BLOB" >/dev/null
 TGZ=$(node loader/js/scripts/pack.js --version 0.9.0 --root "$R/metadata/1.root.json" --repo "$URL" --out "$T" 2>/dev/null)
 mkdir -p "$T/ours/node_modules"
 tar xzf "$TGZ" -C "$T/ours/node_modules"
@@ -80,31 +64,7 @@ mv "$T/ours/node_modules/package" "$T/ours/node_modules/x0x"
 echo '{"name":"cold-ours","version":"1.0.0","private":true}' >"$T/ours/package.json"
 
 say "verdaccio 6.8.0 + publish of the same 32 MiB file"
-VPORT=$(free_port)
-REG=http://127.0.0.1:$VPORT/
-mkdir -p "$T/verdaccio/storage"
-cat >"$T/verdaccio/config.yaml" <<YAML
-storage: $T/verdaccio/storage
-auth:
-  htpasswd:
-    file: $T/verdaccio/htpasswd
-uplinks: {}
-packages:
-  '**':
-    access: \$all
-    publish: \$all
-    unpublish: \$all
-web:
-  enable: false
-max_body_size: 300mb
-listen: 127.0.0.1:$VPORT
-log: { type: stdout, format: pretty, level: warn }
-YAML
-"$VERD/node_modules/.bin/verdaccio" --config "$T/verdaccio/config.yaml" >"$T/verdaccio.log" 2>&1 &
-PIDS+=($!)
-wait_url "${REG}-/ping"
-NPM_TOKEN=$(curl -fsS -X PUT -H 'content-type: application/json' -d '{"name":"bench","password":"bench-pass"}' "${REG}-/user/org.couchdb.user:bench" | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')
-echo "//127.0.0.1:$VPORT/:_authToken=$NPM_TOKEN" >"$T/npmrc"
+start_verdaccio "$VERD/node_modules/.bin/verdaccio"
 mkdir -p "$T/peer-pkg"
 cp "$BLOB" "$T/peer-pkg/x0x.linux-x64-gnu.node"
 echo '{"name":"x0x-cold-peer","version":"1.0.0","main":"x0x.linux-x64-gnu.node","license":"MIT"}' >"$T/peer-pkg/package.json"

@@ -28,56 +28,21 @@
 # Needs the public npm registry once, to pack x0x's dependencies (as every other JS stage does).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-WS=$PWD
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
-TOOLS=${X0X_TOOLCHAINS:-$WS/.toolchains}
+E2E_NAME="registry e2e"
+source loader/js/e2e/lib.sh
 VERD=$TOOLS/verdaccio/node_modules/.bin/verdaccio
 PNPM=$TOOLS/pnpm/node_modules/.bin/pnpm
-BUILD=${X0X_CORE_DIST:-$WS/dist/core}
-T=$(mktemp -d /tmp/x0x-registry-e2e.XXXXXX)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
-step() { echo "== registry e2e: $*"; }
-has() { grep -q -- "$2" <<<"$1"; } # has TEXT PATTERN (no pipe: grep -q closing early must not trip pipefail)
-fail() { echo "registry e2e FAILED: $*" >&2; exit 1; }
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
-wait_url() {
-  for _ in $(seq 1 300); do
-    node -e "fetch('$1').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  fail "$1 did not come up"
-}
 
 [ -x "$VERD" ] || fail "no Verdaccio at $VERD: run scripts/setup.d/62-verdaccio.sh"
 [ -x "$PNPM" ] || fail "no pnpm at $PNPM: run scripts/setup.d/60-js.sh"
-if [ ! -f "$BUILD/x0x.linux-x64-gnu.node" ] || [ ! -f "$BUILD/x0x.wasm32-wasip1.wasm" ] || [ ! -f "$BUILD/x0x.wasip1.cjs" ]; then
-  step "building the core (host, wasm) into $BUILD"
-  cargo xtask build --targets host,wasm --out "$BUILD"
-fi
-step "building x0x-dist"
-cargo build -q -p x0x-dist --bin x0x-dist
-BIN=$CARGO_TARGET_DIR/debug/x0x-dist
-VERSION=$(node -p "require('$WS/core/package.json').version")
+build_inputs
 
 step "x0x-dist serve: repository, publisher key, token, the release"
-R=$T/repo
-$BIN init --repo "$R" >/dev/null
-$BIN keygen --out "$T/publisher.key" >/dev/null 2>&1
-$BIN package add --repo "$R" x0x --publisher-key "$T/publisher.key.pub" >/dev/null
-TOKEN=$($BIN token create --repo "$R" --package x0x 2>/dev/null)
-PORT=$(free_port)
-URL=http://127.0.0.1:$PORT
-$BIN serve --repo "$R" --listen "127.0.0.1:$PORT" --log warn >"$T/server.log" 2>&1 &
-PIDS+=($!)
-wait_url "$URL/readyz"
+new_repo
+start_server --log warn
 FILES=("$BUILD"/x0x.*.node "$BUILD"/x0x.wasm32-wasip1*.wasm)
 mapfile -t FILES < <(printf '%s\n' "${FILES[@]}" | grep -v '\.debug\.wasm$')
-$BIN publish --server "$URL" --token "$TOKEN" --key "$T/publisher.key" --package x0x --version "$VERSION" "${FILES[@]}" >/dev/null
+publish "$VERSION" "${FILES[@]}" >/dev/null
 step "published x0x $VERSION: ${FILES[*]##*/}"
 if [ ! -f "$BUILD/x0x.linux-x64-musl.node" ] || [ ! -f "$BUILD/x0x.darwin-arm64.node" ]; then
   echo "note: no musl/darwin build in $BUILD: 'exactly one platform package' is checked against the ones that exist"
@@ -98,36 +63,7 @@ node -e "
   fail "x0x optionalDependencies"
 
 step "verdaccio 6.8.0 on 127.0.0.1 (no uplinks)"
-VPORT=$(free_port)
-REG=http://127.0.0.1:$VPORT/
-mkdir -p "$T/verdaccio/storage"
-# Test-only config: no uplinks (nothing but what this script publishes), web UI off, any registered user
-# may publish. Never a configuration for a real registry.
-cat >"$T/verdaccio/config.yaml" <<YAML
-storage: $T/verdaccio/storage
-auth:
-  htpasswd:
-    file: $T/verdaccio/htpasswd
-uplinks: {}
-packages:
-  '**':
-    access: \$all
-    publish: \$authenticated
-    unpublish: \$authenticated
-web:
-  enable: false
-max_body_size: 300mb
-listen: 127.0.0.1:$VPORT
-log: { type: stdout, format: pretty, level: warn }
-YAML
-"$VERD" --config "$T/verdaccio/config.yaml" >"$T/verdaccio.log" 2>&1 &
-PIDS+=($!)
-wait_url "${REG}-/ping"
-NPM_TOKEN=$(node -e "
-  fetch('${REG}-/user/org.couchdb.user:e2e', { method: 'PUT', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name: 'e2e', password: 'e2e-pass-$RANDOM' }) })
-  .then((r) => r.json()).then((j) => { if (!j.token) throw new Error(JSON.stringify(j)); console.log(j.token) })")
-printf '//127.0.0.1:%s/:_authToken=%s\n' "$VPORT" "$NPM_TOKEN" >"$T/npmrc"
+start_verdaccio "$VERD"
 export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false npm_config_loglevel=error
 unset X0X_DIST_URL X0X_DIST_BUNDLE X0X_NATIVE_PATH X0X_FORCE_WASM X0X_DIST_OFFLINE X0X_DIST_ROOT
 
@@ -167,8 +103,6 @@ installed() { # the @x0x/* packages under DIR's node_modules (npm's flat tree, o
   { ls "$1/node_modules/@x0x" 2>/dev/null | sed 's|^|@x0x/|'
     ls "$1/node_modules/.pnpm" 2>/dev/null | sed -n 's|^@x0x+\(core-[^@]*\)@.*|@x0x/\1|p'; } | sort -u | tr '\n' ' ' | sed 's/ $//'
 }
-blobs() { ls "$1/blobs" 2>/dev/null | wc -l; }
-CALL="const x = require('x0x'); const k = x.AgentKeypair.generate(); if (typeof k !== 'object') throw new Error('no keypair'); console.log('ok', typeof k)"
 PROBE="try { require('x0x'); console.log('loaded?!') } catch (e) { console.log(e.code, e.cause && e.cause.code); console.log(e.message) }"
 # node with no network at all: a new network namespace (not even loopback up). Root only; elsewhere the
 # same run without X0X_DIST_URL (nothing to fetch from) is the fallback.

@@ -12,55 +12,19 @@
 # `cargo xtask build --targets host,wasm` when absent), the x0x-dist binary (built here).
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-WS=$PWD
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
-TOOLS=${X0X_TOOLCHAINS:-$WS/.toolchains}
+E2E_NAME=e2e
+source loader/js/e2e/lib.sh
 PNPM=$TOOLS/pnpm/node_modules/.bin/pnpm
-BUILD=${X0X_CORE_DIST:-$WS/dist/core}
-T=$(mktemp -d /tmp/x0x-js-e2e.XXXXXX)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-step() { echo "== e2e: $*"; }
-has() { grep -q -- "$2" <<<"$1"; } # has TEXT PATTERN (no pipe: grep -q closing early must not trip pipefail)
-fail() { echo "e2e FAILED: $*" >&2; exit 1; }
 
-if [ ! -f "$BUILD/x0x.linux-x64-gnu.node" ] || [ ! -f "$BUILD/x0x.wasm32-wasip1.wasm" ] || [ ! -f "$BUILD/x0x.wasip1.cjs" ]; then
-  step "building the core (host, wasm) into $BUILD"
-  cargo xtask build --targets host,wasm --out "$BUILD"
-fi
-step "building x0x-dist"
-cargo build -q -p x0x-dist --bin x0x-dist
-BIN=$CARGO_TARGET_DIR/debug/x0x-dist
-VERSION=$(node -p "require('$WS/core/package.json').version")
-
+build_inputs
 step "repository, publisher key, token"
-R=$T/repo
-$BIN init --repo "$R" >/dev/null
-$BIN keygen --out "$T/publisher.key" >/dev/null
-$BIN package add --repo "$R" x0x --publisher-key "$T/publisher.key.pub" >/dev/null
-TOKEN=$($BIN token create --repo "$R" --package x0x)
-PORT=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
-URL=http://127.0.0.1:$PORT
-start_server() {
-  $BIN serve --repo "$R" --listen "127.0.0.1:$PORT" >"$T/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    if node -e "fetch('$URL/readyz').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))" 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  cat "$T/server.log"; fail "server did not become ready"
-}
-stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
+new_repo
 start_server
 
 FILES=("$BUILD/x0x.linux-x64-gnu.node" "$BUILD/x0x.wasm32-wasip1.wasm")
 [ -f "$BUILD/x0x.linux-x64-musl.node" ] && FILES+=("$BUILD/x0x.linux-x64-musl.node")
 step "publishing x0x $VERSION (${FILES[*]##*/})"
-$BIN publish --server "$URL" --token "$TOKEN" --key "$T/publisher.key" --package x0x --version "$VERSION" "${FILES[@]}"
+publish "$VERSION" "${FILES[@]}"
 
 step "packing the npm package"
 TGZ=$(node loader/js/scripts/pack.js --version "$VERSION" --root "$R/metadata/1.root.json" --repo "$URL" --release "$BUILD" --out "$T")
@@ -69,9 +33,7 @@ grep -q package/metadata/timestamp.json "$T/contents" || fail "package lacks its
 grep -q package/x0x.wasip1.cjs "$T/contents" || fail "package lacks the WASI glue"
 
 export npm_config_cache=$T/npm-cache npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
-CALL="const x = require('x0x'); const k = x.AgentKeypair.generate(); if (typeof k !== 'object') throw new Error('no keypair'); console.log('ok', typeof k)"
 project() { mkdir -p "$T/$1" && (cd "$T/$1" && npm init -y >/dev/null); }
-blobs() { ls "$1/blobs" 2>/dev/null | wc -l; }
 run_in() { # run_in DIR ENV... -- node args
   local dir=$1; shift
   (cd "$dir" && env "$@")
