@@ -23,55 +23,21 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { h, options, median, sample, packRelease, untarInto, napiIndexJs } = require('./lib');
 
-const WS = path.join(__dirname, '..', '..');
-const JS = path.join(WS, 'loader', 'js');
-const h = require(path.join(JS, 'test', 'helpers', 'repo'));
-const argv = process.argv.slice(2);
-const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
-const RUNS = Number(opt('--runs', 21));
-const NATIVE = path.resolve(opt('--native', path.join(WS, 'dist', 'core', 'x0x.linux-x64-gnu.node')));
+const { argv, RUNS, NATIVE } = options(21);
 const NONET = spawnSync('unshare', ['-n', 'true']).status === 0 ? ['unshare', '-n'] : [];
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 function run(cwd, code, env) {
-  const [exe, ...pre] = NONET.length ? [...NONET, process.execPath] : [process.execPath];
+  const [exe, ...pre] = [...NONET, process.execPath];
   return spawnSync(exe, [...pre, '-e', code], { cwd, env, encoding: 'utf8' });
-}
-
-function sample(cwd, code, env) {
-  const r = run(cwd, `const t0 = process.hrtime.bigint(); ${code}; const t1 = process.hrtime.bigint(); process.stdout.write(String(Number(t1 - t0) / 1e6))`, env);
-  if (r.status !== 0) throw new Error(`benchmark run failed (${code}): ${r.stderr}`);
-  return Number(r.stdout);
-}
-
-function untarInto(tgz, dest) {
-  const tmp = `${dest}.tmp`;
-  fs.mkdirSync(tmp, { recursive: true });
-  if (spawnSync('tar', ['xzf', tgz, '-C', tmp]).status !== 0) throw new Error(`tar ${tgz}`);
-  fs.mkdirSync(path.dirname(dest), { recursive: true });
-  fs.renameSync(path.join(tmp, 'package'), dest);
-  fs.rmSync(tmp, { recursive: true });
 }
 
 async function main() {
   if (!fs.existsSync(NATIVE)) throw new Error(`${NATIVE} missing: cargo xtask build --targets host --out dist/core`);
   const d = h.tmpdir('x0x-pp-bench-');
   try {
-    const repo = new h.Repo(path.join(d, 'repo'));
-    repo.publish({ 'x0x/0.1.0/x0x.linux-x64-gnu.node': { data: fs.readFileSync(NATIVE), custom: { glibc_floor: '2.17' } } });
-    fs.writeFileSync(path.join(d, 'root.json'), repo.anchor);
-    const packed = spawnSync(
-      process.execPath,
-      [path.join(JS, 'scripts', 'pack.js'), '--version', '0.1.0', '--root', path.join(d, 'root.json'), '--repo', repo.dir, '--platform-packages', '--out', d],
-      { encoding: 'utf8' },
-    );
-    if (packed.status !== 0) throw new Error(`pack.js failed: ${packed.stderr}`);
-    const [platformTgz, x0xTgz] = packed.stdout.trim().split('\n');
+    const [platformTgz, x0xTgz] = packRelease(d, NATIVE, ['--platform-packages']).tgzs;
     const cwd = path.join(d, 'project');
     const nm = path.join(cwd, 'node_modules');
     untarInto(x0xTgz, path.join(nm, 'x0x'));
@@ -80,11 +46,7 @@ async function main() {
     const napiDir = path.join(nm, 'x0x-napi');
     fs.mkdirSync(napiDir);
     fs.writeFileSync(path.join(napiDir, 'package.json'), '{"name":"x0x-napi","version":"0.1.0","main":"index.js"}\n');
-    const cliPath = require.resolve('@napi-rs/cli', { paths: [path.join(WS, 'core')] });
-    const { writeJsBinding } = await import(require('url').pathToFileURL(cliPath));
-    const dts = fs.readFileSync(path.join(path.dirname(NATIVE), 'index.d.ts'), 'utf8');
-    const idents = [...dts.matchAll(/export declare (?:class|function|const) (\w+)/g)].map((m) => m[1]);
-    await writeJsBinding({ platform: true, outputDir: napiDir, binaryName: 'x0x', packageName: 'x0x-napi', idents, version: '0.1.0', wasiFlavors: [] });
+    await napiIndexJs(napiDir, NATIVE, 'x0x-napi');
     const napiPlat = path.join(nm, 'x0x-napi-linux-x64-gnu');
     fs.mkdirSync(napiPlat);
     fs.copyFileSync(NATIVE, path.join(napiPlat, 'x0x.linux-x64-gnu.node'));
@@ -113,7 +75,7 @@ async function main() {
     const load0 = os.loadavg()[0];
     const deadline = Date.now() + 10 * 60 * 1000; // bounded: stop early rather than run past 10 minutes
     for (let i = 0; i < RUNS && Date.now() < deadline; i += 1) {
-      for (const [k, [code, env]] of Object.entries(rows)) xs[k].push(sample(cwd, code, env()));
+      for (const [k, [code, env]] of Object.entries(rows)) xs[k].push(sample(cwd, code, env(), { prefix: NONET }));
     }
     const load1 = os.loadavg()[0];
     const ms = Object.fromEntries(Object.entries(xs).map(([k, v]) => [k, { median: median(v), min: Math.min(...v), n: v.length }]));

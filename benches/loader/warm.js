@@ -27,39 +27,13 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { h, options, median, sample: sampleIn, packRelease, untarInto, napiIndexJs } = require('./lib');
 
-const WS = path.join(__dirname, '..', '..');
-const JS = path.join(WS, 'loader', 'js');
-const h = require(path.join(JS, 'test', 'helpers', 'repo'));
-const argv = process.argv.slice(2);
-const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
-const RUNS = Number(opt('--runs', 25));
-const NATIVE = path.resolve(opt('--native', path.join(WS, 'dist', 'core', 'x0x.linux-x64-gnu.node')));
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const { argv, opt, RUNS, NATIVE } = options(25);
 
 const SCENARIOS = { first: '', later: "require('x0x-prelude'); " };
 
-function sample(cwd, code, env, pre = '') {
-  const r = spawnSync(
-    process.execPath,
-    ['-e', `${pre}const t0 = process.hrtime.bigint(); ${code}; const t1 = process.hrtime.bigint(); process.stdout.write(String(Number(t1 - t0) / 1e6))`],
-    { cwd, env: { ...process.env, ...env }, encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`benchmark run failed (${code}): ${r.stderr}`);
-  return Number(r.stdout);
-}
-
-async function napiIndexJs(dir) {
-  const cliPath = require.resolve('@napi-rs/cli', { paths: [path.join(WS, 'core')] });
-  const { writeJsBinding } = await import(require('url').pathToFileURL(cliPath));
-  const dts = fs.readFileSync(path.join(path.dirname(NATIVE), 'index.d.ts'), 'utf8');
-  const idents = [...dts.matchAll(/export declare (?:class|function|const) (\w+)/g)].map((m) => m[1]);
-  await writeJsBinding({ platform: true, outputDir: dir, binaryName: 'x0x', packageName: 'x0x', idents, version: '0.1.0', wasiFlavors: [] });
-}
+const sample = (cwd, code, env, pre = '') => sampleIn(cwd, code, { ...process.env, ...env }, { pre });
 
 /** The packed index.js of node_modules/x0x with hrtime marks between the warm path's steps, as x0x-steps. */
 function instrumented(nm) {
@@ -111,20 +85,14 @@ function steps(nm, cwd, env, scenarios) {
 async function main() {
   if (!fs.existsSync(NATIVE)) throw new Error(`${NATIVE} missing: cargo xtask build --targets host --out dist/core`);
   const d = h.tmpdir('x0x-warm-bench-');
-  const repo = new h.Repo(path.join(d, 'repo'));
-  repo.publish({ 'x0x/0.1.0/x0x.linux-x64-gnu.node': { data: fs.readFileSync(NATIVE), custom: { glibc_floor: '2.17' } } });
-  fs.writeFileSync(path.join(d, 'root.json'), repo.anchor);
-  const packed = spawnSync(process.execPath, [path.join(JS, 'scripts', 'pack.js'), '--version', '0.1.0', '--root', path.join(d, 'root.json'), '--repo', repo.dir, '--out', d], { encoding: 'utf8' });
-  if (packed.status !== 0) throw new Error(`pack.js failed: ${packed.stderr}`);
+  const { repo, tgzs } = packRelease(d, NATIVE);
   const nm = path.join(d, 'project', 'node_modules');
-  fs.mkdirSync(nm, { recursive: true });
-  if (spawnSync('tar', ['xzf', packed.stdout.trim(), '-C', nm]).status !== 0) throw new Error('tar failed');
-  fs.renameSync(path.join(nm, 'package'), path.join(nm, 'x0x'));
+  untarInto(tgzs[0], path.join(nm, 'x0x'));
   const napiDir = path.join(nm, 'x0x-napi');
   fs.mkdirSync(napiDir);
   fs.copyFileSync(NATIVE, path.join(napiDir, 'x0x.linux-x64-gnu.node'));
   fs.writeFileSync(path.join(napiDir, 'package.json'), '{"name":"x0x-napi","version":"0.1.0","main":"index.js"}\n');
-  await napiIndexJs(napiDir);
+  await napiIndexJs(napiDir, NATIVE);
   const emptyDir = path.join(nm, 'x0x-empty');
   fs.mkdirSync(emptyDir);
   fs.writeFileSync(path.join(emptyDir, 'package.json'), '{"name":"x0x-empty","version":"0.1.0","main":"index.js"}\n');

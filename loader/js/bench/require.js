@@ -13,42 +13,19 @@ const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
 const { spawnSync } = require('child_process');
-const h = require('../test/helpers/repo');
+const { h, options, median, sample, packRelease, untarInto, napiIndexJs } = require('../../../benches/loader/lib');
 
-const WS = path.join(__dirname, '..', '..', '..');
-const argv = process.argv.slice(2);
-const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
-const RUNS = Number(opt('--runs', 30));
-const NATIVE = path.resolve(opt('--native', path.join(WS, 'dist', 'core', 'x0x.linux-x64-gnu.node')));
+const { argv, RUNS, NATIVE } = options(30);
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const p90 = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9) - 1 + (xs.length < 10 ? 1 : 0)];
 
 function timeIn(code, env = {}, runs = RUNS) {
   const xs = [];
   for (let i = 0; i < runs; i += 1) {
-    const r = spawnSync(process.execPath, ['-e', `const t0 = process.hrtime.bigint(); ${code}; const t1 = process.hrtime.bigint(); process.stdout.write(String(Number(t1 - t0) / 1e6))`], {
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`benchmark run failed: ${r.stderr}`);
-    xs.push(Number(r.stdout));
-    if (process.env.BENCH_DEBUG) console.error(code.slice(0, 60), r.stdout);
+    xs.push(sample(undefined, code, { ...process.env, ...env }));
+    if (process.env.BENCH_DEBUG) console.error(code.slice(0, 60), xs[xs.length - 1]);
   }
   return { median: median(xs), p90: p90(xs), min: Math.min(...xs), runs: xs.length };
-}
-
-async function napiIndexJs(dir) {
-  // napi-rs's own generated CommonJS loader, as `napi build --platform` writes it (core's pinned CLI).
-  const cliPath = require.resolve('@napi-rs/cli', { paths: [path.join(WS, 'core')] });
-  const { writeJsBinding } = await import(require('url').pathToFileURL(cliPath));
-  const dts = fs.readFileSync(path.join(path.dirname(NATIVE), 'index.d.ts'), 'utf8');
-  const idents = [...dts.matchAll(/export declare (?:class|function|const) (\w+)/g)].map((m) => m[1]);
-  await writeJsBinding({ platform: true, outputDir: dir, binaryName: 'x0x', packageName: 'x0x', idents, version: '0.1.0', wasiFlavors: [] });
-  return path.join(dir, 'index.js');
 }
 
 function opensslSha256() {
@@ -82,17 +59,10 @@ function nodeSha256(dir) {
 async function main() {
   if (!fs.existsSync(NATIVE)) throw new Error(`${NATIVE} missing: build the core (cargo xtask build --targets host --out dist/core)`);
   const d = h.tmpdir('x0x-bench-');
-  const repo = new h.Repo(path.join(d, 'repo'));
-  repo.publish({ 'x0x/0.1.0/x0x.linux-x64-gnu.node': { data: fs.readFileSync(NATIVE), custom: { glibc_floor: '2.17' } } });
   // The real package, as users get it: scripts/pack.js against this repository, unpacked into node_modules.
-  fs.writeFileSync(path.join(d, 'root.json'), repo.anchor);
-  const packed = spawnSync(process.execPath, [path.join(__dirname, '..', 'scripts', 'pack.js'), '--version', '0.1.0', '--root', path.join(d, 'root.json'), '--repo', repo.dir, '--out', d], { encoding: 'utf8' });
-  if (packed.status !== 0) throw new Error(`pack.js failed: ${packed.stderr}`);
-  fs.mkdirSync(path.join(d, 'node_modules'));
-  const untar = spawnSync('tar', ['xzf', packed.stdout.trim(), '-C', path.join(d, 'node_modules')]);
-  if (untar.status !== 0) throw new Error('tar failed');
+  const { repo, tgzs } = packRelease(d, NATIVE);
   const pkg = path.join(d, 'node_modules', 'x0x');
-  fs.renameSync(path.join(d, 'node_modules', 'package'), pkg);
+  untarInto(tgzs[0], pkg);
   const cache = path.join(d, 'cache');
   const env = { X0X_DIST_CACHE: cache, X0X_DIST_URL: `file://${repo.dir}` };
   // Prime the cache and the warm record.
@@ -101,7 +71,7 @@ async function main() {
   const napiDir = path.join(d, 'napi');
   fs.mkdirSync(napiDir);
   fs.copyFileSync(NATIVE, path.join(napiDir, 'x0x.linux-x64-gnu.node'));
-  const napiJs = await napiIndexJs(napiDir);
+  const napiJs = await napiIndexJs(napiDir, NATIVE);
 
   const rows = {};
   rows.warm = timeIn(`require(${JSON.stringify(pkg)})`, env);
