@@ -311,19 +311,8 @@ pub async fn pull_metadata(
     files.insert(tname, tbytes);
     let mut queue = vec!["targets".to_owned()];
     while let Some(delegator) = queue.pop() {
-        let roles: Vec<String> = set
-            .targets(&delegator)
-            .and_then(|t| t.signed().delegations.as_ref())
-            .map(|d| d.roles.iter().map(|r| r.name.clone()).collect())
-            .unwrap_or_default();
-        for role in roles {
-            let Some(m) = snap.signed().meta.get(&format!("{role}.json")) else {
-                continue; // delegated, never published
-            };
-            if set.targets(&role).is_some() {
-                continue;
-            }
-            let name = set.metadata_file_name(m.version, &role);
+        for (role, version) in repo::unloaded_delegations(&set, &delegator, &snap.signed().meta) {
+            let name = set.metadata_file_name(version, &role);
             let bytes = match local(dir, &name).filter(|_| consistent) {
                 Some(b) => b,
                 None => need(fetcher, &name, Targets::MAX_SIZE).await?,

@@ -464,20 +464,9 @@ pub fn load_trusted(
     // Delegated roles, breadth-first from `targets`, each verified with its delegator's keys.
     let mut queue = vec!["targets".to_owned()];
     while let Some(delegator) = queue.pop() {
-        let roles: Vec<String> = set
-            .targets(&delegator)
-            .and_then(|t| t.signed().delegations.as_ref())
-            .map(|d| d.roles.iter().map(|r| r.name.clone()).collect())
-            .unwrap_or_default();
-        for role in roles {
-            let Some(m) = snap.get(&format!("{role}.json")) else {
-                continue;
-            }; // delegated, never published
-            if set.targets(&role).is_some() {
-                continue;
-            }
+        for (role, version) in unloaded_delegations(&set, &delegator, &snap) {
             set.update_delegated(
-                &read_metadata(&l.metadata_file(&format!("{}.{role}.json", m.version)))?,
+                &read_metadata(&l.metadata_file(&format!("{version}.{role}.json")))?,
                 &role,
                 &delegator,
             )?;
@@ -485,6 +474,31 @@ pub fn load_trusted(
         }
     }
     Ok(set)
+}
+
+/// The roles `delegator` delegates to that `snapshot` lists (a delegated role never published is not) and
+/// `set` has not loaded yet, each with the version the snapshot pins: one step of the breadth-first walk from
+/// `targets` that loads every published delegated role.
+pub(crate) fn unloaded_delegations(
+    set: &TrustedSet,
+    delegator: &str,
+    snapshot: &BTreeMap<String, MetaFile>,
+) -> Vec<(String, u64)> {
+    let Some(delegations) = set
+        .targets(delegator)
+        .and_then(|t| t.signed().delegations.as_ref())
+    else {
+        return Vec::new();
+    };
+    delegations
+        .roles
+        .iter()
+        .filter(|r| set.targets(&r.name).is_none())
+        .filter_map(|r| {
+            let m = snapshot.get(&format!("{}.json", r.name))?;
+            Some((r.name.clone(), m.version))
+        })
+        .collect()
 }
 
 /// What `verify` checked.
