@@ -196,13 +196,7 @@ fn import_makes_targets_durable_before_the_metadata_that_names_them() {
             to.display()
         );
     }
-    run_ok(
-        bin()
-            .args(["verify", "--repo"])
-            .arg(&m)
-            .arg("--root")
-            .arg(&origin.root),
-    );
+    origin.verify(&m);
 
     // The same bundle again: nothing is written, nothing renamed.
     let again = traced_import(&b, &m, &origin.root, &t.path().join("trace2"));
@@ -240,15 +234,6 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
     );
     let b2 = t.path().join("b2.bundle");
     export(&origin, "2.0.0", &b2);
-    let verify = |m: &Path| {
-        run_ok(
-            bin()
-                .args(["verify", "--repo"])
-                .arg(m)
-                .arg("--root")
-                .arg(&origin.root),
-        );
-    };
     let (mut old_seen, mut new_seen) = (0, 0);
     let mut new_version = 0;
     let mut debris = 0;
@@ -265,7 +250,7 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
         std::thread::sleep(Duration::from_millis(2 + (i * 23) % 300));
         child.kill().unwrap(); // SIGKILL
         let finished = child.wait().unwrap().success();
-        verify(&m);
+        origin.verify(&m);
         debris += no_partial_files(&m, true);
         let v = timestamp_version(&m);
         if v == old {
@@ -282,7 +267,7 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
         // The next import clears the killed one's staging directory and completes.
         // The next import clears the killed one's temporary files too.
         run_ok(&mut import(&b2, &m, &origin.root));
-        verify(&m);
+        origin.verify(&m);
         no_partial_files(&m, false);
         assert!(timestamp_version(&m) > old);
         let staging: Vec<_> = std::fs::read_dir(m.join("mirror"))

@@ -2,7 +2,7 @@
 //! real ELF so the glibc floor is read), then a full verification of the repository.
 mod common;
 
-use common::cli::{bin, free_port, run_ok, setup_repo, start_server};
+use common::cli::{bin, fails, free_port, publish, run_ok, setup_repo, start_server};
 
 #[test]
 fn publish_with_the_cli_and_verify() {
@@ -23,10 +23,7 @@ fn publish_with_the_cli_and_verify() {
     .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let out = run_ok(
-        bin()
-            .args(["publish", "--server", &url, "--token", &token, "--key"])
-            .arg(&key)
-            .args(["--package", "x0x", "--version", "0.3.1"])
+        publish(&url, &token, &key, "0.3.1")
             .arg(files.join("x0x.linux-x64-gnu.node"))
             .arg(files.join("x0x.wasm32-wasip1.wasm")),
     );
@@ -36,33 +33,16 @@ fn publish_with_the_cli_and_verify() {
         "{out}"
     );
     // Publishing the same version again is refused with its code and exit status 6 (conflict).
-    let again = bin()
-        .args(["publish", "--server", &url, "--token", &token, "--key"])
-        .arg(&key)
-        .args(["--package", "x0x", "--version", "0.3.1"])
-        .arg(files.join("x0x.wasm32-wasip1.wasm"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        again.status.code(),
-        Some(6),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
+    fails(
+        publish(&url, &token, &key, "0.3.1").arg(files.join("x0x.wasm32-wasip1.wasm")),
+        6,
+        "version.exists",
     );
-    assert!(String::from_utf8_lossy(&again.stderr).contains("version.exists"));
     // A wrong token: exit status 9 (auth).
-    let bad = bin()
-        .args(["publish", "--server", &url, "--token", "x0xd_nope", "--key"])
-        .arg(&key)
-        .args(["--package", "x0x", "--version", "0.3.2"])
-        .arg(files.join("x0x.wasm32-wasip1.wasm"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        bad.status.code(),
-        Some(9),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
+    fails(
+        publish(&url, "x0xd_nope", &key, "0.3.2").arg(files.join("x0x.wasm32-wasip1.wasm")),
+        9,
+        "auth.invalid",
     );
     // The JSON API sees the release with the glibc floor.
     let body = reqwest::blocking_get(&format!(

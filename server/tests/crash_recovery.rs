@@ -6,7 +6,7 @@ mod crash_checks;
 
 use std::time::Duration;
 
-use common::cli::{bin, free_port, run_ok, setup_repo, start_server};
+use common::cli::{bin, free_port, publish, run_ok, setup_repo, start_server};
 use crash_checks::no_partial_files;
 
 #[test]
@@ -34,17 +34,8 @@ fn kill_9_during_publishes_then_restart() {
         .unwrap();
         let port = free_port();
         let mut server = start_server(&repo, port);
-        let mut publisher = bin()
-            .args([
-                "publish",
-                "--server",
-                &format!("http://127.0.0.1:{port}"),
-                "--token",
-                &token,
-                "--key",
-            ])
-            .arg(&key)
-            .args(["--package", "x0x", "--version", &format!("1.0.{i}")])
+        let url = format!("http://127.0.0.1:{port}");
+        let mut publisher = publish(&url, &token, &key, &format!("1.0.{i}"))
             .arg(dir.join("x0x.wasm32-wasip1.wasm"))
             .arg(dir.join("x0x.darwin-arm64.node"))
             .stdout(std::process::Stdio::null())
@@ -75,20 +66,8 @@ fn kill_9_during_publishes_then_restart() {
     let dir = dist.join("final");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("x0x.wasm32-wasip1.wasm"), b"final").unwrap();
-    let out = run_ok(
-        bin()
-            .args([
-                "publish",
-                "--server",
-                &format!("http://127.0.0.1:{port}"),
-                "--token",
-                &token,
-                "--key",
-            ])
-            .arg(&key)
-            .args(["--package", "x0x", "--version", "2.0.0"])
-            .arg(dir.join("x0x.wasm32-wasip1.wasm")),
-    );
+    let url = format!("http://127.0.0.1:{port}");
+    let out = run_ok(publish(&url, &token, &key, "2.0.0").arg(dir.join("x0x.wasm32-wasip1.wasm")));
     assert!(out.contains("published x0x 2.0.0"), "{out}");
     server.kill().unwrap();
     server.wait().unwrap();

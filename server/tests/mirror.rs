@@ -258,13 +258,7 @@ fn sync_filters_is_idempotent_and_resumes() {
     assert_eq!(r["downloaded"].as_u64(), Some(1), "{r}");
     assert_eq!(std::fs::read(m.join("targets").join(rel)).unwrap(), data);
     // The synced mirror verifies as a whole with the repository verifier.
-    run_ok(
-        bin()
-            .args(["verify", "--repo"])
-            .arg(&m)
-            .arg("--root")
-            .arg(&origin.root),
-    );
+    origin.verify(&m);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! is ignored by a plain `cargo test` and run by `.ci/stages/40-server.sh`.
 mod common;
 
-use common::cli::{bin, free_port, run_ok, setup_repo, start_server};
+use common::cli::{free_port, publish, run_ok, setup_repo, start_server};
 
 const CLIENT: &str = r#"
 import os, sys, tempfile
@@ -55,10 +55,7 @@ fn python_tuf_downloads_from_the_server() {
             vec!["x0x.linux-x64-gnu.node", "x0x.wasm32-wasip1.wasm"],
         ),
     ] {
-        let mut cmd = bin();
-        cmd.args(["publish", "--server", &url, "--token", &token, "--key"])
-            .arg(&key)
-            .args(["--package", "x0x", "--version", version]);
+        let mut cmd = publish(&url, &token, &key, version);
         for f in files {
             cmd.arg(dist.join(f));
         }

@@ -38,6 +38,16 @@ pub fn fails(cmd: &mut Command, status: i32, code: &str) -> String {
     err
 }
 
+/// `x0x-dist publish` of x0x `version` to the server at `url` with `token` and the publisher `key`; the
+/// caller adds the files.
+pub fn publish(url: &str, token: &str, key: &Path, version: &str) -> Command {
+    let mut cmd = bin();
+    cmd.args(["publish", "--server", url, "--token", token, "--key"])
+        .arg(key)
+        .args(["--package", "x0x", "--version", version]);
+    cmd
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

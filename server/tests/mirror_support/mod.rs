@@ -168,6 +168,17 @@ impl Origin {
         .unwrap();
     }
 
+    /// `x0x-dist verify` of the repository `dir` (a mirror of this origin), trusting this origin's root.
+    pub fn verify(&self, dir: &Path) {
+        run_ok(
+            bin()
+                .args(["verify", "--repo"])
+                .arg(dir)
+                .arg("--root")
+                .arg(&self.root),
+        );
+    }
+
     /// The stored file of a target.
     pub fn stored(&self, version: &str, file: &str) -> PathBuf {
         let dir = self.dir.join("targets/x0x").join(version);
