@@ -5,7 +5,9 @@ mod mirror_support;
 
 use std::path::Path;
 
-use mirror_support::{assert_files, bin, fails, fake_release, fetch, run_ok, Origin, Server};
+use mirror_support::{
+    assert_files, bin, fails, fake_release, fetch, import, run_ok, Origin, Server,
+};
 use x0x_dist::bundle::{tar, Toc};
 
 fn export(args: &[&str], out: &Path) -> serde_json::Value {
@@ -79,15 +81,7 @@ fn export_then_import_into_a_mirror_and_a_cache_then_install() {
 
     // Into an (air-gapped) mirror directory, served without any upstream.
     let m = t.path().join("mirror");
-    run_ok(
-        bin()
-            .args(["bundle", "import"])
-            .arg(&b)
-            .arg("--repo")
-            .arg(&m)
-            .arg("--root")
-            .arg(&origin.root),
-    );
+    run_ok(&mut import(&b, &m, &origin.root));
     let mir = Server::start(&m, None, &t.path().join("m.log"));
     // The bundle holds 0.1.0 only (0.2.0's metadata is there, its targets are not).
     run_ok(
@@ -207,17 +201,7 @@ fn damaged_and_forged_bundles_are_refused() {
     let damaged = t.path().join("damaged.bundle");
     std::fs::write(&damaged, &bytes).unwrap();
     let m = t.path().join("m");
-    fails(
-        bin()
-            .args(["bundle", "import"])
-            .arg(&damaged)
-            .arg("--repo")
-            .arg(&m)
-            .arg("--root")
-            .arg(&origin.root),
-        3,
-        "bundle.invalid",
-    );
+    fails(&mut import(&damaged, &m, &origin.root), 3, "bundle.invalid");
     assert!(
         !m.join("metadata/timestamp.json").exists(),
         "a refused import changed the destination"
@@ -249,13 +233,7 @@ fn damaged_and_forged_bundles_are_refused() {
     let fb = t.path().join("forged.bundle");
     write_bundle(&fb, &forged);
     fails(
-        bin()
-            .args(["bundle", "import"])
-            .arg(&fb)
-            .arg("--repo")
-            .arg(&m)
-            .arg("--root")
-            .arg(&origin.root),
+        &mut import(&fb, &m, &origin.root),
         4,
         "target.digest_mismatch",
     );
@@ -286,17 +264,7 @@ fn damaged_and_forged_bundles_are_refused() {
     evil[0].1 = serde_json::to_vec(&toc).unwrap();
     let eb = t.path().join("evil.bundle");
     write_bundle(&eb, &evil);
-    fails(
-        bin()
-            .args(["bundle", "import"])
-            .arg(&eb)
-            .arg("--repo")
-            .arg(&m)
-            .arg("--root")
-            .arg(&origin.root),
-        3,
-        "bundle.invalid",
-    );
+    fails(&mut import(&eb, &m, &origin.root), 3, "bundle.invalid");
     assert!(!t.path().join("escape").exists() && !m.join("escape").exists());
 
     // A genuine bundle of another repository: its metadata does not verify from this root.
@@ -304,15 +272,7 @@ fn damaged_and_forged_bundles_are_refused() {
     other.release("0.1.0", &fake_release(22));
     let ob = t.path().join("other.bundle");
     export(&["--repo", other.dir.to_str().unwrap()], &ob);
-    let err = mirror_support::run(
-        bin()
-            .args(["bundle", "import"])
-            .arg(&ob)
-            .arg("--repo")
-            .arg(&m)
-            .arg("--root")
-            .arg(&origin.root),
-    );
+    let err = mirror_support::run(&mut import(&ob, &m, &origin.root));
     assert_eq!(
         err.status.code(),
         Some(3),

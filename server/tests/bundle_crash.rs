@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crash_checks::no_partial_files;
-use mirror_support::{artifact, bin, bytes, fake_release, run_ok, Origin};
+use mirror_support::{artifact, bin, bytes, fake_release, import, run_ok, Origin};
 
 fn export(origin: &Origin, version: &str, out: &Path) {
     run_ok(
@@ -26,17 +26,6 @@ fn export(origin: &Origin, version: &str, out: &Path) {
             .args(["--versions", version, "--out"])
             .arg(out),
     );
-}
-
-fn import(bundle: &Path, mirror: &Path, root: &Path) -> Command {
-    let mut c = bin();
-    c.args(["bundle", "import"])
-        .arg(bundle)
-        .arg("--repo")
-        .arg(mirror)
-        .arg("--root")
-        .arg(root);
-    c
 }
 
 #[derive(Debug, PartialEq)]

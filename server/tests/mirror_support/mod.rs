@@ -196,6 +196,18 @@ impl Origin {
     }
 }
 
+/// `x0x-dist bundle import BUNDLE --repo DIR --root ROOT`.
+pub fn import(bundle: &Path, dir: &Path, root: &Path) -> Command {
+    let mut c = bin();
+    c.args(["bundle", "import"])
+        .arg(bundle)
+        .arg("--repo")
+        .arg(dir)
+        .arg("--root")
+        .arg(root);
+    c
+}
+
 /// `x0x-dist fetch` of every target (or one) into `out`, with a fresh cache under `cache`.
 pub fn fetch(
     source: &[&str],
