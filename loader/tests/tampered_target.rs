@@ -49,12 +49,7 @@ async fn same_length_different_bytes() {
     let (_, res, sel) = c.best("x0x", &any(), &h, &NoProgress).await.unwrap();
     assert_eq!(sel.candidate.platform, "wasm32-wasip1");
     assert_eq!(std::fs::read(&sel.path).unwrap(), wasm);
-    let native_reason = &res
-        .candidates
-        .iter()
-        .find(|c| c.platform == "linux-x64-gnu")
-        .unwrap()
-        .reason;
+    let native_reason = &common::candidate(&res, "linux-x64-gnu").reason;
     assert!(
         native_reason.contains("target.digest_mismatch"),
         "{native_reason}"
