@@ -56,6 +56,35 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Waits until the server `child` listening on `port` answers `GET /healthz` with 200, for up to 60 s. An
+/// HTTP answer, not a TCP connect: the server binds before it opens the repository (which is when it
+/// clears `tmp/`), and the kernel accepts connections into the backlog from the bind on, so a connect
+/// alone raced the startup (crash_recovery saw an uncleaned `tmp/` under load). Panics with `log()` if the
+/// child exits or the deadline passes.
+pub fn wait_healthy(child: &mut Child, port: u16, log: impl Fn() -> String) {
+    use std::io::{Read as _, Write as _};
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!("server exited with {st} before it was ready: {}", log());
+        }
+        let answer = std::net::TcpStream::connect(("127.0.0.1", port)).and_then(|mut s| {
+            s.set_read_timeout(Some(Duration::from_secs(5)))?;
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+            let mut head = [0u8; 12];
+            s.read_exact(&mut head)?;
+            Ok(head)
+        });
+        if answer.is_ok_and(|h| h == *b"HTTP/1.1 200") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("server did not answer /healthz within 60 s: {}", log());
+}
+
 pub fn start_server(repo: &Path, port: u16) -> Child {
     let mut child = bin()
         .args(["serve", "--repo"])
@@ -65,16 +94,10 @@ pub fn start_server(repo: &Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("server did not start");
+    wait_healthy(&mut child, port, || {
+        format!("{} on port {port}", repo.display())
+    });
+    child
 }
 
 /// `init` + a publisher key + `package add x0x` + a token; returns (key file, token).

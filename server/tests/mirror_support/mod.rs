@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use x0x_dist::repo::{self, Artifact, Expiry};
@@ -44,28 +43,14 @@ impl Server {
             cmd.args(["--upstream", u]);
         }
         let mut child = cmd.spawn().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self {
-                    child,
-                    url: format!("http://127.0.0.1:{port}"),
-                    log: log.to_owned(),
-                };
-            }
-            if let Ok(Some(st)) = child.try_wait() {
-                panic!(
-                    "server exited with {st}: {}",
-                    std::fs::read_to_string(log).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = child.kill();
-        panic!(
-            "server did not start: {}",
+        cli::wait_healthy(&mut child, port, || {
             std::fs::read_to_string(log).unwrap_or_default()
-        );
+        });
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            log: log.to_owned(),
+        }
     }
 
     pub fn stop(&mut self) {
