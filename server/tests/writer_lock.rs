@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::cli::{bin, run_ok, setup_repo};
+use common::cli::{await_stderr, bin, run_ok, setup_repo};
 use x0x_dist_manifests::{Signed, Targets};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,20 +50,18 @@ fn package_add_waits_for_the_lock_and_says_so() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    // It says it waits (polled, not a fixed sleep: a loaded machine may take seconds to get it there).
+    let stderr = await_stderr(&mut child, "waiting for");
+    // And it does wait: still running a while later (a sleep that can only make this check stricter).
+    std::thread::sleep(Duration::from_millis(300));
     assert!(
         child.try_wait().unwrap().is_none(),
         "package add finished while the lock was held"
     );
     drop(held);
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("waiting for"), "{stderr}");
+    let stderr = stderr.join().unwrap();
+    assert!(out.status.success(), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("delegated later/*/*"));
     run_ok(bin().args(["verify", "--repo"]).arg(&repo));
 }

@@ -100,6 +100,41 @@ pub fn start_server(repo: &Path, port: u16) -> Child {
     child
 }
 
+/// Follows the piped stderr of `child` on a thread and blocks until a line contains `needle` (for up to
+/// 60 s; panics with what was printed if stderr closes first or the deadline passes). Returns the thread,
+/// which yields the whole stderr once the child exits. For "waits while ..." tests: proving that the child
+/// reached the wait, instead of sleeping a fixed time and hoping it did.
+pub fn await_stderr(child: &mut Child, needle: &str) -> std::thread::JoinHandle<String> {
+    use std::io::BufRead as _;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let want = needle.to_owned();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains(&want) {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(());
+                }
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "no stderr line containing {needle:?} within 60 s: {}",
+            reader.join().unwrap()
+        );
+    }
+    reader
+}
+
 /// `init` + a publisher key + `package add x0x` + a token; returns (key file, token).
 pub fn setup_repo(repo: &Path) -> (PathBuf, String) {
     run_ok(bin().args(["init", "--repo"]).arg(repo));
