@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 /// Exit statuses: 0 ok, 1 internal, 2 usage, 3 trust failure, 4 integrity failure, 5 not found, 6 conflict,
 /// 7 network, 8 local I/O, 9 auth, 10 no usable binary (full list: docs/error-codes.md).
 #[derive(Parser)]
-#[command(name = "x0x-dist", version)]
+#[command(name = "x0x-dist", version, after_help = concat!(
+    "A repository from scratch: init, keygen, package add, token create, serve, publish (README.md, \"By hand\").\n",
+    "Every command's flags, defaults, environment variables and examples: x0x-dist <COMMAND> --help.\n",
+    "Mirrors: docs/mirror.md. Air-gapped bundles and expired metadata: docs/air-gapped.md.",
+))]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,15 +38,19 @@ enum Command {
     /// Verify every metadata file and every target of a local repository.
     Verify(cli::verify::VerifyArgs),
     /// Serve a repository: TUF metadata and targets, the upload API, convenience JSON, health and metrics.
+    #[command(long_about = cli::serve::LONG_ABOUT)]
     Serve(cli::serve::ServeArgs),
     /// Manage upload tokens (`token create --repo DIR --package NAME` prints a new token on stdout).
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
     /// Publish a release (napi-named files) to a server: upload, sign the package role, submit.
+    #[command(long_about = cli::publish::LONG_ABOUT)]
     Publish(cli::publish::PublishArgs),
     /// Download a release verified against TUF metadata (best build for this host, --target, or --all-targets).
+    #[command(long_about = cli::fetch::LONG_ABOUT)]
     Fetch(cli::fetch::FetchArgs),
     /// Show host detection (libc, glibc), metadata freshness and every candidate with why it is taken or rejected.
+    #[command(long_about = cli::doctor::LONG_ABOUT)]
     Doctor(cli::doctor::DoctorArgs),
     /// Self-hosted mirrors: `mirror init` (record upstream and trusted root), `mirror sync` (fill ahead of time).
     #[command(subcommand)]

@@ -20,6 +20,11 @@ pub enum BundleCommand {
 
 /// `bundle export`
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist bundle export --from https://dist.x0x.example --root root.json --out x0x.bundle\n",
+    "  x0x-dist bundle export --repo /srv/x0x-mirror --versions '^0.3' --targets linux-x64-gnu --out x0x.bundle\n",
+))]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["repo", "from"])))]
 pub struct ExportArgs {
     /// A local repository directory (origin or mirror) to export from.
@@ -44,6 +49,13 @@ pub struct ExportArgs {
 
 /// `bundle import`
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist bundle import x0x.bundle --repo /srv/x0x-mirror --root root.json\n",
+    "  x0x-dist bundle import x0x.bundle --cache ~/.cache/x0x-dist --root root.json\n",
+    "\n",
+    "Environment: X0X_DIST_ALLOW_EXPIRED_AFTER (accept metadata that expired after this RFC 3339 time; docs/air-gapped.md)\n",
+))]
 #[command(group(clap::ArgGroup::new("dest").required(true).args(["repo", "cache"])))]
 pub struct ImportArgs {
     /// The bundle file.

@@ -6,11 +6,24 @@ use x0x_dist_loader::{env, resolve};
 
 use super::fetch::make_client;
 
-/// Show host detection (target triple; libc from this process's ELF interpreter, not `ldd`; glibc version and
-/// how it was read) and, when a repository is configured, the signature and freshness of its metadata and every
-/// candidate of the package's newest matching release with the reason it would be taken or rejected. Nothing is
-/// downloaded except metadata; a candidate already in the cache also gets its ELF checked against the host.
+/// The long description of `doctor` (its `--help`).
+pub const LONG_ABOUT: &str = concat!(
+    "Show host detection (target triple; libc from this process's ELF interpreter, not `ldd`; glibc ",
+    "version and how it was read) and, when a repository is configured, the signature and freshness ",
+    "of its metadata and every candidate of the package's newest matching release with the reason it ",
+    "would be taken or rejected. Nothing is downloaded except metadata; a candidate already in the ",
+    "cache also gets its ELF checked against the host.",
+);
+
+/// Arguments of `doctor`: see [`LONG_ABOUT`].
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist doctor    # host detection only\n",
+    "  x0x-dist doctor --server http://127.0.0.1:8080 --root repo/metadata/1.root.json --json\n",
+    "\n",
+    "Environment: X0X_DIST_CACHE, X0X_DIST_ALLOW_EXPIRED_AFTER, X0X_DIST_CA_CERTS, NODE_EXTRA_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
+))]
 pub struct DoctorArgs {
     /// Repository: server base URL or file:// directory (optional).
     #[arg(long, env = env::URL)]

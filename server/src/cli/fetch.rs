@@ -9,11 +9,25 @@ use x0x_dist_loader::host::Host;
 use x0x_dist_loader::tuf::ClientOptions;
 use x0x_dist_loader::{env, Client};
 
-/// Download a release verified against TUF metadata: root rotation, timestamp → snapshot → targets → the
-/// package's role, then each file's length and SHA-256. Without --target/--all-targets, picks the best build
-/// for this host (native → WASM with threads → WASM) and checks a native ELF's glibc needs against the host.
-/// Files are written to --out under their napi names; the verified blobs stay in the cache.
+/// The long description of `fetch` (its `--help`).
+pub const LONG_ABOUT: &str = concat!(
+    "Download a release verified against TUF metadata: root rotation, timestamp → snapshot → targets ",
+    "→ the package's role, then each file's length and SHA-256. Without --target/--all-targets, picks ",
+    "the best build for this host (native → WASM with threads → WASM) and checks a native ELF's glibc ",
+    "needs against the host. Files are written to --out under their napi names; the verified blobs ",
+    "stay in the cache.",
+);
+
+/// Arguments of `fetch`: see [`LONG_ABOUT`].
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist fetch --server http://127.0.0.1:8080 --root repo/metadata/1.root.json \\\n",
+    "      --package x0x --version '^0.1' --out out    # the best build for this host\n",
+    "  x0x-dist fetch --bundle x0x.bundle --root root.json --package x0x --all-targets --out out\n",
+    "\n",
+    "Environment: X0X_DIST_CACHE, X0X_DIST_OFFLINE=1, X0X_DIST_ALLOW_EXPIRED_AFTER (docs/air-gapped.md), X0X_DIST_CA_CERTS, NODE_EXTRA_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
+))]
 #[command(group(clap::ArgGroup::new("source").required(true).args(["server", "bundle"])))]
 pub struct FetchArgs {
     /// Repository: server base URL (http://127.0.0.1:8080) or a file:// directory.
@@ -93,6 +107,17 @@ pub fn make_client(
     cache: Option<&PathBuf>,
     offline: bool,
 ) -> anyhow::Result<Client> {
+    if !server.contains("://") && !std::path::Path::new(server).is_dir() {
+        // `127.0.0.1:8080` would otherwise be read as a directory of that name and fail later, confusingly.
+        return Err(x0x_dist::client::CliError::new(
+            x0x_dist_manifests::codes::USAGE_INVALID,
+            format!(
+                "repository {server:?} is neither a URL (http://, https://, file://) nor a directory; \
+                 did you mean http://{server}?"
+            ),
+        )
+        .into());
+    }
     let location = Location::parse(server)?;
     let fetcher = Fetcher::new(location, FetchOptions::from_env())?;
     let cache_dir = cache.cloned().unwrap_or_else(Cache::default_dir);
@@ -125,10 +150,13 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
             .expect("clap requires --server or --bundle"),
     };
     let range = semver::VersionReq::parse(&a.version).map_err(|e| {
-        anyhow::Error::new(clap::Error::raw(
-            clap::error::ErrorKind::InvalidValue,
-            format!("--version {:?}: {e}\n", a.version),
-        ))
+        x0x_dist::client::CliError::new(
+            x0x_dist_manifests::codes::USAGE_INVALID,
+            format!(
+                "--version {:?} is not a version or semver range (`0.3.1`, `^0.3`, `*`): {e}",
+                a.version
+            ),
+        )
     })?;
     let mut client = make_client(server, &a.root, a.cache.as_ref(), a.offline)?;
     if unpacked.is_some() {

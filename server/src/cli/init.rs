@@ -6,6 +6,10 @@ use x0x_dist::repo::{self, Expiry};
 
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist init --repo ./repo    # then keep ./repo/keys/ offline\n",
+))]
 pub struct InitArgs {
     /// Directory of the new repository (created if missing; must not already hold one).
     #[arg(long)]

@@ -5,6 +5,10 @@ use x0x_dist::repo;
 
 /// Arguments of `keygen`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist keygen --out ci.key    # ci.key (secret, for publish --key) + ci.key.pub (for package add)\n",
+))]
 pub struct KeygenArgs {
     /// Secret key file to write (mode 0600); the public key goes to FILE.pub. Existing files are never
     /// overwritten. Format: JSON `{"keyid", "keytype": "ed25519", "scheme": "ed25519", "keyval": {"public",

@@ -21,6 +21,10 @@ pub enum MirrorCommand {
 
 /// `mirror init`
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist mirror init --repo /srv/x0x-mirror --upstream https://dist.x0x.example --root root.json\n",
+))]
 pub struct InitArgs {
     /// Mirror directory (created if missing).
     #[arg(long)]
@@ -35,6 +39,14 @@ pub struct InitArgs {
 
 /// `mirror sync`
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist mirror sync --repo /srv/x0x-mirror\n",
+    "  x0x-dist mirror sync --repo /srv/x0x-mirror --package x0x --versions '^0.3' --targets linux-x64-gnu,wasm32-wasip1\n",
+    "  x0x-dist mirror sync --from https://dist.x0x.example --repo /srv/new --root root.json    # a new mirror\n",
+    "\n",
+    "Environment: X0X_DIST_CA_CERTS, NODE_EXTRA_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
+))]
 pub struct SyncArgs {
     /// Upstream repository URL [default: the one recorded by `mirror init`].
     #[arg(long)]
@@ -81,6 +93,16 @@ impl SelectionArgs {
             .map(semver::VersionReq::parse)
             .transpose()
             .map_err(|e| mirror::MirrorError::Usage(format!("--versions: {e}")))?;
+        // A typo would otherwise select nothing and succeed: an empty mirror or bundle, found out too late.
+        for t in &self.targets {
+            if t.parse::<x0x_dist_manifests::Platform>().is_err() {
+                x0x_dist_manifests::Platform::parse_file_name(t).with_context(|| {
+                    format!(
+                        "--targets {t:?}: not a napi platform name, Rust triple or napi file name"
+                    )
+                })?;
+            }
+        }
         Ok(Selection {
             packages: self.package.clone(),
             versions,

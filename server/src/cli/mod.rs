@@ -50,7 +50,96 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
             return codes::USAGE_INVALID;
         }
     }
+    // A plain I/O error (a missing --root file, an unreadable bundle) is the user's path, not a bug.
+    if err
+        .chain()
+        .any(|c| c.downcast_ref::<std::io::Error>().is_some())
+    {
+        return codes::IO_ERROR;
+    }
     codes::INTERNAL
+}
+
+/// What to do next after an error with this code: one line printed under `error[...]` (`help: ...`).
+/// Codes whose messages already say what to do (e.g. `repo.not_found` names `x0x-dist init`) have none.
+pub fn next_step(code: &str) -> Option<&'static str> {
+    Some(match code {
+        codes::NETWORK_UNREACHABLE => {
+            "check the URL (the server's base URL, e.g. http://127.0.0.1:8080) and that the server is \
+             running: `curl URL/healthz` answers `ok`"
+        }
+        codes::NETWORK_HTTP_STATUS | codes::REQUEST_NOT_FOUND => {
+            "pass the server's base URL (e.g. http://127.0.0.1:8080), not a path under /tuf or /api"
+        }
+        codes::AUTH_MISSING | codes::AUTH_INVALID => {
+            "pass a token printed by `x0x-dist token create --repo DIR --package NAME` (run against the \
+             server's repository) with --token or X0X_DIST_TOKEN"
+        }
+        codes::AUTH_FORBIDDEN => {
+            "this token may publish other packages only: create one for this package with \
+             `x0x-dist token create --repo DIR --package NAME`"
+        }
+        codes::KEY_NOT_AUTHORIZED => {
+            "sign with a publisher key of the package (the secret half of a FILE.pub given to \
+             `x0x-dist package add --repo DIR NAME --publisher-key FILE.pub`)"
+        }
+        codes::KEY_FILE_INVALID => {
+            "publisher keys come from `x0x-dist keygen --out FILE`: FILE is the secret key (--key), \
+             FILE.pub the public key (--publisher-key)"
+        }
+        codes::PACKAGE_NOT_FOUND => {
+            "delegate it first: `x0x-dist package add --repo DIR NAME --publisher-key FILE.pub` \
+             (or check the package name)"
+        }
+        codes::VERSION_EXISTS | codes::TARGET_CHANGED => {
+            "published versions are immutable: publish the change as a new version"
+        }
+        codes::VERSION_NOT_FOUND | codes::TARGET_NOT_FOUND => {
+            "see what is published: `x0x-dist doctor --server URL --root ROOT.json` or \
+             GET URL/api/v1/packages/NAME"
+        }
+        codes::PLATFORM_UNKNOWN => {
+            "use napi platform names (linux-x64-gnu, darwin-arm64, win32-x64-msvc, wasm32-wasip1, ...) \
+             and napi file names (x0x.linux-x64-gnu.node, x0x.wasm32-wasip1.wasm)"
+        }
+        codes::METADATA_EXPIRED => {
+            "a server re-signs its timestamp itself (is it running? a mirror: is its upstream \
+             reachable?); for air-gapped installs from an old bundle the operator may set \
+             X0X_DIST_ALLOW_EXPIRED_AFTER (docs/air-gapped.md)"
+        }
+        codes::METADATA_ROLLBACK => {
+            "the repository serves older metadata than this client already trusts (a stale mirror, \
+             or a replay): point it at an up-to-date repository"
+        }
+        codes::METADATA_MALFORMED => {
+            "check the file is TUF metadata; --root wants a root.json (DIR/metadata/1.root.json of the \
+             repository, or the root.json shipped in the x0x package)"
+        }
+        codes::METADATA_SIGNATURE_INVALID
+        | codes::METADATA_THRESHOLD_NOT_MET
+        | codes::METADATA_DIGEST_MISMATCH
+        | codes::METADATA_LENGTH_MISMATCH
+        | codes::TARGET_DIGEST_MISMATCH
+        | codes::TARGET_LENGTH_MISMATCH => {
+            "nothing was stored or loaded; check --root is this repository's root.json, then report \
+             it to the repository's operator (the bytes served do not match what was signed)"
+        }
+        codes::BUNDLE_INVALID => {
+            "the file is not an x0x-dist bundle or is damaged (`tar tvf FILE` lists bundle.json first); \
+             export a new one with `x0x-dist bundle export`"
+        }
+        codes::PUBLISH_CONFLICT => "another publish of this package is in progress: retry",
+        codes::STORAGE_FULL => "free space on the server's disk and retry: nothing was changed",
+        codes::LOADER_OFFLINE => {
+            "unset X0X_DIST_OFFLINE / drop --offline, or fill the cache first (`x0x-dist bundle import \
+             FILE --cache DIR --root ROOT.json`)"
+        }
+        codes::LOADER_NO_CANDIDATE | codes::LOADER_LOAD_FAILED => {
+            "`x0x-dist doctor --server URL --root ROOT.json` shows every candidate and why it was rejected"
+        }
+        codes::INTERNAL => "this is a bug: please report it with the command and this output",
+        _ => return None,
+    })
 }
 
 /// Prints an error as `error[<code>]: <message>: <cause>...` on stderr and maps it to its exit status.
@@ -60,6 +149,9 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
         Err(e) => {
             let code = code_of(&e);
             eprintln!("error[{code}]: {e:#}");
+            if let Some(help) = next_step(code) {
+                eprintln!("  help: {help}");
+            }
             ExitCode::from(codes::exit_status(code))
         }
     }
@@ -67,18 +159,15 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
 
 /// Parses `--at` style times (RFC 3339), defaulting to now.
 pub fn time_arg(at: Option<&str>) -> anyhow::Result<time::OffsetDateTime> {
-    use anyhow::Context as _;
     match at {
         None => Ok(time::OffsetDateTime::now_utc()),
         Some(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .map_err(|e| {
-                anyhow::Error::new(clap::Error::raw(
-                    clap::error::ErrorKind::InvalidValue,
-                    e.to_string(),
-                ))
-            })
-            .with_context(|| {
-                format!("--at {s:?} is not an RFC 3339 time (e.g. 2030-01-01T00:00:00Z)")
+                x0x_dist::client::CliError::new(
+                    codes::USAGE_INVALID,
+                    format!("--at {s:?} is not an RFC 3339 time (e.g. 2030-01-01T00:00:00Z): {e}"),
+                )
+                .into()
             }),
     }
 }

@@ -20,6 +20,11 @@ pub enum PackageCommand {
 
 /// Arguments of `package add`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist package add --repo ./repo x0x --publisher-key ci.key.pub\n",
+    "  x0x-dist package add --repo ./repo x0x --publisher-key a.key.pub --publisher-key b.key.pub --threshold 2\n",
+))]
 pub struct AddArgs {
     /// Repository directory.
     #[arg(long)]
@@ -36,6 +41,11 @@ pub struct AddArgs {
 
 /// Arguments of `package release`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist package release --repo ./repo x0x --version 0.1.0 --key ci.key \\\n",
+    "      dist/x0x.linux-x64-gnu.node dist/x0x.wasm32-wasip1.wasm\n",
+))]
 pub struct ReleaseArgs {
     /// Repository directory.
     #[arg(long)]
@@ -60,11 +70,7 @@ pub struct ReleaseArgs {
 /// The repository's writer lock ([`crate::lock`]): waits (and says so) while a running server commits.
 fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist::lock::WriterLock> {
     if !repo.join("metadata").is_dir() {
-        anyhow::bail!(
-            "{} holds no repository (run `x0x-dist init --repo {}` first)",
-            repo.display(),
-            repo.display()
-        );
+        return Err(x0x_dist::repo::RepoError::NotFound(repo.to_owned()).into());
     }
     x0x_dist::lock::lock(repo, || {
         eprintln!(

@@ -4,11 +4,23 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use x0x_dist::config::env;
 
-/// Publish a release: infer each file's target from its napi name (`x0x.linux-x64-gnu.node`,
-/// `x0x.wasm32-wasip1.wasm`) and its glibc floor from the ELF, upload the files, read the package's current role
-/// (verified through TUF), add the release, sign it with the publisher key and submit it. Retries transient
-/// errors; rebuilds and resubmits if another publish won a race.
+/// The long description of `publish` (its `--help`).
+pub const LONG_ABOUT: &str = concat!(
+    "Publish a release: infer each file's target from its napi name (`x0x.linux-x64-gnu.node`, ",
+    "`x0x.wasm32-wasip1.wasm`) and its glibc floor from the ELF, upload the files, read the package's ",
+    "current role (verified through TUF), add the release, sign it with the publisher key and submit ",
+    "it. Retries transient errors; rebuilds and resubmits if another publish won a race.",
+);
+
+/// Arguments of `publish`: see [`LONG_ABOUT`].
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  X0X_DIST_TOKEN=$(cat token) x0x-dist publish --server http://127.0.0.1:8080 --key ci.key \\\n",
+    "      --package x0x --version 0.1.0 dist/x0x.linux-x64-gnu.node dist/x0x.wasm32-wasip1.wasm\n",
+    "\n",
+    "Environment: X0X_DIST_TOKEN (instead of --token, kept out of the process list), X0X_DIST_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
+))]
 pub struct PublishArgs {
     /// Server base URL, e.g. http://127.0.0.1:8080.
     #[arg(long)]
@@ -38,6 +50,17 @@ pub struct PublishArgs {
 
 /// Runs `publish`.
 pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
+    if !(a.server.starts_with("http://") || a.server.starts_with("https://")) {
+        // Without a scheme the HTTP client fails with a bare "builder error", retried as if transient.
+        return Err(x0x_dist::client::CliError::new(
+            x0x_dist_manifests::codes::USAGE_INVALID,
+            format!(
+                "--server {:?} is not an http(s) URL; did you mean http://{}?",
+                a.server, a.server
+            ),
+        )
+        .into());
+    }
     let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(&a.key)?)
         .with_context(|| format!("reading key {}", a.key.display()))?;
     let package = a.package.parse()?;

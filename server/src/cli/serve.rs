@@ -4,10 +4,21 @@ use std::path::PathBuf;
 
 use x0x_dist::config::{env, Config, LogFormat};
 
-/// Serve a repository over HTTP: the TUF metadata and targets (read-only, no auth), the upload API (bearer
-/// tokens), convenience JSON, and /healthz, /readyz, /metrics, /openapi.json. Configuration: a TOML file
-/// (`--config`), then environment variables, then these flags. Stops gracefully on SIGTERM/SIGINT.
+/// The long description of `serve` (its `--help`).
+pub const LONG_ABOUT: &str = concat!(
+    "Serve a repository over HTTP: the TUF metadata and targets (read-only, no auth), the upload API ",
+    "(bearer tokens), convenience JSON, and /healthz, /readyz, /metrics, /openapi.json. ",
+    "Configuration: a TOML file (`--config`), then environment variables, then these flags. Stops ",
+    "gracefully on SIGTERM/SIGINT.",
+);
+
+/// Arguments of `serve`: see [`LONG_ABOUT`].
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist serve --repo ./repo --listen 127.0.0.1:8080\n",
+    "  x0x-dist serve --repo /srv/x0x-mirror --upstream https://dist.x0x.example --listen 0.0.0.0:8080    # a mirror\n",
+))]
 pub struct ServeArgs {
     /// Repository directory (created by `x0x-dist init`).
     #[arg(long, env = env::REPO)]
@@ -94,6 +105,15 @@ impl ServeArgs {
 /// Runs `serve`.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
+    let repo = &config.storage.repo;
+    // A typo in --repo is a usage mistake with a next step, not an internal error at startup. A mirror
+    // (`--upstream`, or the upstream `mirror init` recorded) says what it lacks itself.
+    if config.mirror.upstream.is_none()
+        && !repo.join("mirror/upstream.json").exists()
+        && !repo.join("metadata/root.json").exists()
+    {
+        return Err(x0x_dist::repo::RepoError::NotFound(repo.clone()).into());
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)?;
     let sub = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -11,6 +11,10 @@ pub enum TokenCommand {
 
 /// Arguments of `token create`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist token create --repo ./repo --package x0x > token    # pass it to publish --token\n",
+))]
 pub struct TokenCreateArgs {
     /// Repository directory.
     #[arg(long)]

@@ -6,6 +6,11 @@ use x0x_dist::repo;
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist verify --repo ./repo\n",
+    "  x0x-dist verify --repo /srv/x0x-mirror --root /srv/x0x-mirror/mirror/root.json --at 2030-01-01T00:00:00Z\n",
+))]
 pub struct VerifyArgs {
     /// Repository directory (with metadata/ and targets/).
     #[arg(long)]
