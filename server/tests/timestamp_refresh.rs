@@ -67,18 +67,6 @@ fn refresh_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_server_resigns_in_background() {
     let fx = repo(1);
-    // A timestamp that expires in 3 s.
-    let short = TimestampConfig {
-        expiry_secs: 3,
-        refresh_before_secs: 0,
-        check_interval_secs: 1,
-        snapshot_expiry_secs: 86_400,
-    };
-    let now = time::OffsetDateTime::now_utc();
-    let cur = x0x_dist::publish::Published::load(&fx.path()).unwrap();
-    let keys = x0x_dist::publish::OnlineKeys::load(&fx.path(), cur.root.signed()).unwrap();
-    x0x_dist::publish::commit(&fx.path(), &cur, &[], &keys, &short, now).unwrap();
-    let v0 = ts(&fx).signed().version;
     // Server policy: 1 h timestamps, re-signed when less than 2 s remain, checked every second.
     let mut config = fx.config();
     config.timestamp = TimestampConfig {
@@ -94,7 +82,25 @@ async fn running_server_resigns_in_background() {
     })
     .await
     .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(8);
+    // Once the server runs (so its startup check cannot be what re-signs it), an offline writer commits a
+    // timestamp that expires in 3 s.
+    let short = TimestampConfig {
+        expiry_secs: 3,
+        refresh_before_secs: 0,
+        check_interval_secs: 1,
+        snapshot_expiry_secs: 86_400,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    {
+        let _writer = x0x_dist::lock::lock(&fx.path(), || {}).unwrap();
+        let cur = x0x_dist::publish::Published::load(&fx.path()).unwrap();
+        let keys = x0x_dist::publish::OnlineKeys::load(&fx.path(), cur.root.signed()).unwrap();
+        x0x_dist::publish::commit(&fx.path(), &cur, &[], &keys, &short, now).unwrap();
+    }
+    let v0 = ts(&fx).signed().version;
+    // The background refresher re-signs it (polled; generous for a loaded machine, still far below the
+    // 1 h a missing refresher would leave it expired for).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::time::Instant::now() < deadline && ts(&fx).signed().version == v0 {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
