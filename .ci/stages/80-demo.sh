@@ -13,7 +13,11 @@ cargo xtask demo --data "$D/data" --listen "127.0.0.1:$PORT" --no-serve --no-bui
 grep -q "already published" "$D/second.log"
 BIN=${CARGO_TARGET_DIR:-target}/release/x0x-dist
 "$BIN" serve --repo "$D/data/repo" --listen "127.0.0.1:$PORT" & SRV=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+end=$((SECONDS + 60)) # a deadline that fails loudly (the install below would fail obscurely instead)
+until curl -fs -m 5 "http://127.0.0.1:$PORT/readyz" >/dev/null; do
+  [ "$SECONDS" -lt "$end" ] || { echo "server not ready within 60 s"; exit 1; }
+  sleep 0.1
+done
 mkdir "$D/app"; cd "$D/app"; npm init -y >/dev/null
 X0X_DIST_URL="http://127.0.0.1:$PORT" X0X_DIST_CACHE="$D/cache" npm install --no-audit --no-fund "$D"/data/x0x-*.tgz
 X0X_DIST_URL="http://127.0.0.1:$PORT" X0X_DIST_CACHE="$D/cache" node -e "

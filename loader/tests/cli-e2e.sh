@@ -30,7 +30,12 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 URL=http://127.0.0.1:$PORT
 "$B" serve --repo "$W/repo" --listen "127.0.0.1:$PORT" >"$W/serve.log" 2>&1 &
 SERVER_PID=$!
-for _ in $(seq 100); do python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$URL/healthz" 2>/dev/null && break; sleep 0.1; done
+# Ready when /healthz answers (a deadline, not a count of tries: python's startup alone is slow under load).
+end=$((SECONDS + 60))
+until python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=5)" "$URL/healthz" 2>/dev/null; do
+  [ "$SECONDS" -lt "$end" ] || { cat "$W/serve.log" >&2; fail "server not ready within 60 s"; }
+  sleep 0.1
+done
 ROOT="$W/repo/metadata/1.root.json"
 OLDPWD_=$OLDPWD
 mkdir rel1 rel2

@@ -14,7 +14,14 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 fail() { echo "mirror_npm: FAIL: $*" >&2; exit 1; }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 300); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; fail "port $1"; }
+# Ready when /healthz answers (the port accepts connects from the bind on, before the repository is open);
+# a 60 s deadline for a loaded machine.
+wait_port() {
+  local end=$((SECONDS + 60))
+  until curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$1/healthz" 2>/dev/null; do
+    [ "$SECONDS" -lt "$end" ] || fail "no server answering on port $1 within 60 s: $(cat "$W"/*.log)"; sleep 0.05
+  done
+}
 
 mkdir -p "$W/dist"
 if [ -n "${X0X_CORE_DIR:-}" ] && [ -f "$X0X_CORE_DIR/x0x.linux-x64-gnu.node" ]; then
