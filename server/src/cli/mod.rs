@@ -88,8 +88,8 @@ pub fn next_step(code: &str) -> Option<&'static str> {
              FILE.pub the public key (--publisher-key)"
         }
         codes::PACKAGE_NOT_FOUND => {
-            "delegate it first: `x0x-dist package add --repo DIR NAME --publisher-key FILE.pub` \
-             (or check the package name)"
+            "check the package name; a repository's owner delegates a new package with \
+             `x0x-dist package add --repo DIR NAME --publisher-key FILE.pub`"
         }
         codes::VERSION_EXISTS | codes::TARGET_CHANGED => {
             "published versions are immutable: publish the change as a new version"
