@@ -289,3 +289,61 @@ fn help_has_examples_with_real_flags() {
     let top = run_ok(bin().arg("--help"));
     assert!(top.contains("x0x-dist <COMMAND> --help"), "{top}");
 }
+
+/// docs/air-gapped.md: `bundle import --cache DIR`, then `fetch --offline` with no repository at all (it used
+/// to demand --server or --bundle although nothing is contacted). Without --offline, a missing source is a
+/// usage error that says what to pass.
+#[test]
+fn offline_fetch_from_an_imported_cache_needs_no_server() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let (key, _token) = setup_repo(&repo);
+    let wasm = t.path().join("x0x.wasm32-wasip1.wasm");
+    std::fs::write(&wasm, b"\0asm offline bytes").unwrap();
+    run_ok(
+        bin()
+            .args([
+                "package",
+                "release",
+                "--repo",
+                s(&repo),
+                "x0x",
+                "--version",
+                "0.1.0",
+            ])
+            .args(["--key", s(&key), s(&wasm)]),
+    );
+    let bundle = t.path().join("x0x.bundle");
+    run_ok(bin().args(["bundle", "export", "--repo", s(&repo), "--out", s(&bundle)]));
+    let cache = t.path().join("cache");
+    let root = repo.join("metadata/1.root.json");
+    run_ok(
+        bin()
+            .args(["bundle", "import", s(&bundle), "--cache", s(&cache)])
+            .args(["--root", s(&root)]),
+    );
+    let fetch = |extra: &[&str]| {
+        let mut c = bin();
+        c.args([
+            "fetch",
+            "--cache",
+            s(&cache),
+            "--root",
+            s(&root),
+            "--package",
+            "x0x",
+        ])
+        .args(["--all-targets", "--out", s(&t.path().join("out"))])
+        .args(extra)
+        .env_remove("X0X_DIST_URL")
+        .env_remove("X0X_DIST_OFFLINE");
+        c
+    };
+    let err = cli::fails(&mut fetch(&[]), 2, "usage.invalid");
+    assert!(err.contains("--offline"), "{err}");
+    run_ok(&mut fetch(&["--offline"]));
+    assert_eq!(
+        std::fs::read(t.path().join("out/x0x.wasm32-wasip1.wasm")).unwrap(),
+        b"\0asm offline bytes"
+    );
+}

@@ -28,9 +28,9 @@ pub const LONG_ABOUT: &str = concat!(
     "\n",
     "Environment: X0X_DIST_CACHE, X0X_DIST_OFFLINE=1, X0X_DIST_ALLOW_EXPIRED_AFTER (docs/air-gapped.md), X0X_DIST_CA_CERTS, NODE_EXTRA_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
 ))]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["server", "bundle"])))]
+#[command(group(clap::ArgGroup::new("source").args(["server", "bundle"])))]
 pub struct FetchArgs {
-    /// Repository: server base URL (http://127.0.0.1:8080) or a file:// directory.
+    /// Repository: server base URL (http://127.0.0.1:8080) or a file:// directory (not needed with --offline).
     #[arg(long, env = env::URL)]
     pub server: Option<String>,
     /// An air-gapped bundle file (`x0x-dist bundle export`): unpacked into a temporary directory (entries checked
@@ -144,10 +144,23 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
     };
     let server = match &unpacked {
         Some(d) => d.path().to_str().context("temporary directory path")?,
-        None => a
-            .server
-            .as_deref()
-            .expect("clap requires --server or --bundle"),
+        None => match a.server.as_deref() {
+            Some(s) => s,
+            // Offline, everything comes from the cache (e.g. filled by `bundle import --cache`): no
+            // repository is contacted (an http location, never a file:// one, which offline still reads).
+            None if a.offline || env::offline() => "http://offline.invalid/",
+            None => {
+                return Err(x0x_dist::client::CliError::new(
+                    x0x_dist_manifests::codes::USAGE_INVALID,
+                    format!(
+                    "no repository: pass --server URL (or {}) or --bundle FILE (with --offline, \
+                         neither: the cache is used)",
+                    env::URL
+                ),
+                )
+                .into())
+            }
+        },
     };
     let range = semver::VersionReq::parse(&a.version).map_err(|e| {
         x0x_dist::client::CliError::new(
