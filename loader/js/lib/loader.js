@@ -468,7 +468,13 @@ function noCandidate(r, host, attempts, candidates) {
   }
   if (r.cfg.offline) hints.push('X0X_DIST_OFFLINE=1 is set: import a bundle (X0X_DIST_BUNDLE) or pre-fill the cache (X0X_DIST_CACHE) on a connected machine');
   if (attempts.some((a) => a.code.startsWith('network.'))) hints.push(`check that ${r.cfg.url} is reachable (HTTPS_PROXY/NO_PROXY, NODE_EXTRA_CA_CERTS)`);
-  if (attempts.some((a) => a.code === 'target.digest_mismatch' || a.code.startsWith('metadata.'))) {
+  if (attempts.some((a) => a.code === 'bundle.invalid')) {
+    hints.push(`X0X_DIST_BUNDLE=${r.cfg.bundle} is not a readable x0x-dist bundle: check the path, or export a new one with \`x0x-dist bundle export\``);
+  }
+  if (attempts.some((a) => a.code === 'metadata.expired')) {
+    hints.push("metadata expired: a repository re-signs its timestamp itself (is the server, or a mirror's upstream, running?); for an old air-gapped bundle the operator may set X0X_DIST_ALLOW_EXPIRED_AFTER (docs/air-gapped.md)");
+  }
+  if (attempts.some((a) => a.code === 'target.digest_mismatch' || (a.code.startsWith('metadata.') && a.code !== 'metadata.expired'))) {
     hints.push('a verification failure is a security event: do not bypass it; report it to the repository operator');
   }
   hints.push('X0X_NATIVE_PATH loads an explicit (still verified) binary; X0X_DIST_DEBUG=1 prints the trace');
