@@ -128,6 +128,27 @@ fn local_mistakes() {
         assert_eq!(err.matches("error").count(), 1, "{err}");
     }
 
+    // A token for a package the repository does not delegate (a typo): created, with a warning.
+    let out = cli::run(bin().args(["token", "create", "--repo", s(&repo), "--package", "xox"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: package xox is not delegated"),
+        "{err}"
+    );
+    let out = cli::run(bin().args(["token", "create", "--repo", s(&repo), "--package", "x0x"]));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+
+    // A config file that does not parse is config.invalid (it was error[internal], "a bug").
+    let bad = t.path().join("bad.toml");
+    std::fs::write(&bad, "[bind]\nlisten = 8096\n").unwrap();
+    let err = cli::fails(
+        bin().args(["serve", "--config", s(&bad), "--repo", s(&repo)]),
+        2,
+        "config.invalid",
+    );
+    assert!(err.contains("docs/server.md"), "{err}");
+
     // Expired metadata says what the operator can do.
     mistake(
         bin().args(["verify", "--repo", s(&repo), "--at", "2099-01-01T00:00:00Z"]),

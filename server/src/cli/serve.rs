@@ -54,7 +54,21 @@ impl ServeArgs {
     /// The merged configuration (file, then environment and flags).
     pub fn config(&self) -> anyhow::Result<Config> {
         let mut c = match &self.config {
-            Some(p) => Config::from_file(p)?,
+            // A file that does not parse is the operator's mistake (config.invalid), not a bug; a missing
+            // one stays io.error.
+            Some(p) => Config::from_file(p).map_err(|e| {
+                if e.chain()
+                    .any(|c| c.downcast_ref::<std::io::Error>().is_some())
+                {
+                    e
+                } else {
+                    x0x_dist::client::CliError::new(
+                        x0x_dist_manifests::codes::CONFIG_INVALID,
+                        format!("{e:#} (keys and sections: docs/server.md, \"Configuration\")"),
+                    )
+                    .into()
+                }
+            })?,
             None => Config::default(),
         };
         if let Some(r) = &self.repo {

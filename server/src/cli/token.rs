@@ -41,6 +41,26 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
                 )
                 .into());
             }
+            // A package the top-level targets role does not delegate is most likely a typo. (Only a
+            // warning: a token may be made ahead of `package add`.)
+            let delegated: Vec<String> =
+                x0x_dist::repo::load_trusted(&a.repo, None, time::OffsetDateTime::now_utc())
+                    .ok()
+                    .and_then(|set| set.targets("targets").cloned())
+                    .and_then(|t| t.signed().delegations.clone())
+                    .map(|d| d.roles.into_iter().map(|r| r.name).collect())
+                    .unwrap_or_default();
+            for p in &a.packages {
+                if !delegated.contains(p) {
+                    eprintln!(
+                        "warning: package {p} is not delegated in {} (yet): publishing with this token \
+                         fails with package.not_found until `x0x-dist package add --repo {} {p} \
+                         --publisher-key FILE.pub`",
+                        a.repo.display(),
+                        a.repo.display()
+                    );
+                }
+            }
             let (token, rec) = x0x_dist::tokens::create(&a.repo, &a.packages)?;
             eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
             println!("{token}");
