@@ -173,7 +173,17 @@ async function targetBytes({ info, file, targetPath, release, repo, ts, stage })
   return { bytes: fs.readFileSync(dest), from: repo.describe };
 }
 
+/** `--help`: the header comment of this file is the usage text (one source of truth). */
+function usage() {
+  const lines = fs.readFileSync(__filename, 'utf8').split('\n').slice(2);
+  return `${lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n')}\n`;
+}
+
 async function main() {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(usage());
+    return;
+  }
   const a = args(process.argv.slice(2));
   const name = a.name || 'x0x';
   const scope = a.scope || name;
