@@ -106,6 +106,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let token = std::fs::read_to_string(&token_file)
         .with_context(|| format!("failed to read {}", token_file.display()))?;
 
+    // Another server on this address would answer /readyz for ours (which fails to bind), and the demo
+    // would go on against the wrong repository (pack: metadata.threshold_not_met).
+    ensure_free(&args.listen)?;
     step(&format!("starting x0x-dist serve on {}", args.listen));
     let url = format!("http://{}", args.listen);
     let mut server = Guard(
@@ -265,6 +268,17 @@ fn release_files(build_dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Fails, saying what to do, when something already listens on `addr`.
+fn ensure_free(addr: &str) -> Result<()> {
+    if std::net::TcpListener::bind(addr).is_err() {
+        bail!(
+            "{addr} is already in use (another `cargo xtask demo` or `x0x-dist serve`?): stop it, or pass \
+             --listen 127.0.0.1:<another port>"
+        );
+    }
+    Ok(())
+}
+
 fn wait_ready(url: &str, child: &mut Child) -> Result<()> {
     let addr = url.trim_start_matches("http://");
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -350,4 +364,22 @@ fn write_secret(path: &Path, text: &str) -> Result<()> {
         .open(path)
         .with_context(|| format!("failed to create {}", path.display()))?;
     writeln!(f, "{text}").with_context(|| format!("failed to write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ensure_free;
+
+    #[test]
+    fn an_address_in_use_is_refused_with_the_way_out() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let e = ensure_free(&addr).unwrap_err().to_string();
+        assert!(
+            e.contains("already in use") && e.contains("--listen"),
+            "{e}"
+        );
+        drop(taken);
+        ensure_free(&addr).unwrap();
+    }
 }
