@@ -61,7 +61,22 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help, --version: printed on stdout, exit 0.
+        Err(e) if !e.use_stderr() => e.exit(),
+        // A missing or unknown flag carries the stable code like every other failure (exit 2), followed by
+        // clap's usage line and pointer to --help.
+        Err(e) => {
+            let text = e.render().to_string();
+            let code = x0x_dist_manifests::codes::USAGE_INVALID;
+            eprint!(
+                "error[{code}]: {}",
+                text.strip_prefix("error: ").unwrap_or(&text)
+            );
+            return ExitCode::from(x0x_dist_manifests::codes::exit_status(code));
+        }
+    };
     let result = match &cli.command {
         Command::Init(a) => cli::init::run(a),
         Command::Keygen(a) => cli::keygen::run(a),

@@ -60,6 +60,35 @@ fn local_mistakes() {
         "serve must not create a directory it refuses"
     );
 
+    // Clap's own errors (a missing required flag, an unknown one) carry the stable code too, and still say
+    // what is missing and where to look.
+    let err = cli::fails(
+        bin().args([
+            "fetch",
+            "--server",
+            "http://127.0.0.1:9",
+            "--package",
+            "x0x",
+            "--out",
+            "o",
+        ]),
+        2,
+        "usage.invalid",
+    );
+    assert!(
+        err.starts_with("error[usage.invalid]: the following required arguments were not provided")
+    );
+    assert!(
+        err.contains("--root <ROOT>") && err.contains("--help"),
+        "{err}"
+    );
+    cli::fails(bin().args(["verify", "--rpeo", "x"]), 2, "usage.invalid");
+    let help = run_ok(bin().args(["fetch", "--help"]));
+    assert!(
+        help.contains("1.root.json"),
+        "--root says where a root comes from: {help}"
+    );
+
     // A --root that does not exist is the user's path (io.error, exit 8), not a bug.
     let err = cli::fails(
         bin().args([

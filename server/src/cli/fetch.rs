@@ -37,7 +37,8 @@ pub struct FetchArgs {
     /// against its table of contents), then verified exactly like a repository (docs/air-gapped.md).
     #[arg(long)]
     pub bundle: Option<PathBuf>,
-    /// The trusted root.json to start from (rotations are followed and remembered in the cache).
+    /// The trusted root.json to start from (rotations are followed and remembered in the cache): the
+    /// repository's DIR/metadata/1.root.json, or the root.json shipped in the x0x npm package.
     #[arg(long, env = env::ROOT)]
     pub root: PathBuf,
     /// Package name.
