@@ -144,6 +144,11 @@ class Resolver {
       timeout,
       killSignal: 'SIGKILL',
     });
+    // The worker's stderr is captured (its failures travel in the answer), but its warnings are the user's:
+    // the expiry policy's "X0X_DIST_ALLOW_EXPIRED_AFTER is set" must be seen on every use (docs/air-gapped.md).
+    for (const line of String(r.stderr || '').split('\n')) {
+      if (line.startsWith('x0x: warning:')) process.stderr.write(`${line}\n`);
+    }
     let out = null;
     try {
       out = JSON.parse(String(r.stdout).trim().split('\n').pop());

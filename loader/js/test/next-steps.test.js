@@ -70,3 +70,31 @@ test('X0X_DIST_BUNDLE that is not a bundle: next names the path and bundle expor
   assert.ok(next.includes(`X0X_DIST_BUNDLE=${file} is not a readable x0x-dist bundle`), next);
   assert.match(next, /x0x-dist bundle export/);
 });
+
+test('the expiry policy in force is said on stderr (the fetch worker\'s warning reaches the user)', () => {
+  const s = setup(true); // timestamp expired an hour ago
+  const cutoff = new Date(Date.now() - 2 * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z'); // it was valid then
+  const written = [];
+  const orig = process.stderr.write;
+  process.stderr.write = (chunk, ...rest) => {
+    written.push(String(chunk));
+    return orig.call(process.stderr, chunk, ...rest);
+  };
+  let r;
+  try {
+    r = new Resolver({
+      pkgDir: s.pkg,
+      env: { X0X_DIST_CACHE: s.cache, X0X_DIST_URL: `file://${s.repo.dir}`, X0X_DIST_ALLOW_EXPIRED_AFTER: cutoff },
+      host: HOST,
+      loadNative: () => ({ kind: 'native' }),
+      loadWasm: () => ({ kind: 'wasm' }),
+    }).resolve();
+  } finally {
+    process.stderr.write = orig;
+  }
+  assert.equal(r.platform, 'linux-x64-gnu');
+  assert.ok(
+    written.some((w) => w.startsWith(`x0x: warning: X0X_DIST_ALLOW_EXPIRED_AFTER=${cutoff.replace('Z', '.000Z')} is set`)),
+    JSON.stringify(written),
+  );
+});
