@@ -157,7 +157,7 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     );
     println!();
     println!("Install and load it from another shell:");
-    println!("  mkdir /tmp/x0x-try && cd /tmp/x0x-try && npm init -y >/dev/null");
+    println!("  mkdir -p /tmp/x0x-try && cd /tmp/x0x-try && npm init -y >/dev/null");
     println!("  X0X_DIST_URL={url} npm install {}", tgz.display());
     println!(
         "  X0X_DIST_URL={url} node -e \"const x = require('x0x'); const k = x.AgentKeypair.generate(); console.log(k.agentId.toString())\""
