@@ -49,11 +49,23 @@ const DEFAULTS = {
 // setting() and defaultCacheDir() live in lib/hot.js (the packed index.js inlines it for the warm path).
 const { setting, defaultCacheDir, cacheDirOf, forceWasmOf } = require('./hot');
 
+function invalid(name, value, expected) {
+  const { err } = require('./errors');
+  return err('config.invalid', `${name}=${JSON.stringify(value)} is not ${expected} (docs/loader.md lists every setting)`);
+}
+
 function intSetting(name, env, dflt) {
   const v = setting(name, env);
   if (v === undefined) return dflt;
   const n = Number(v);
-  return Number.isInteger(n) && n >= 0 ? n : dflt;
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw invalid(name, v, 'a whole number');
+  return n;
+}
+
+function forceWasmSetting(env) {
+  const mode = forceWasmOf(env);
+  if (mode === null) throw invalid('X0X_FORCE_WASM', setting('X0X_FORCE_WASM', env), '1 (WASM only), error (never WASM) or 0');
+  return mode;
 }
 
 /** The resolved configuration: one object passed everywhere (no other module reads process.env). */
@@ -65,7 +77,7 @@ function readConfig(env = process.env) {
     offline: ['1', 'true', 'yes'].includes((setting('X0X_DIST_OFFLINE', env) || '').toLowerCase()),
     rootPath: setting('X0X_DIST_ROOT', env),
     nativePath: setting('X0X_NATIVE_PATH', env),
-    forceWasm: forceWasmOf(env),
+    forceWasm: forceWasmSetting(env),
     verifyAlways: (setting('X0X_DIST_VERIFY', env) || '').toLowerCase() === 'always',
     timeoutMs: intSetting('X0X_DIST_TIMEOUT_MS', env, DEFAULTS.TIMEOUT_MS),
     retries: intSetting('X0X_DIST_RETRIES', env, DEFAULTS.RETRIES),

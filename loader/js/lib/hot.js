@@ -83,7 +83,8 @@ const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   const rootPath = env.X0X_DIST_ROOT || env.npm_config_x0x_dist_root;
   const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
   const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
-  const forceWasm = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : 'auto';
+  const forceWasm = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
+  if (!forceWasm) return null; // not a valid setting: lib/ reports config.invalid
   let rec;
   try {
     rec = JSON.parse(fs.readFileSync(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm), 'utf8'));
@@ -134,9 +135,12 @@ function cacheDirOf(env) {
   return path.resolve(setting('X0X_DIST_CACHE', env) || defaultCacheDir(env));
 }
 
+/** The X0X_FORCE_WASM mode: 'force', 'forbid' or 'auto'; null for a value that is none of them. */
 function forceWasmOf(env) {
   const force = (setting('X0X_FORCE_WASM', env) || '').toLowerCase();
-  return ['1', 'true', 'yes'].includes(force) ? 'force' : force === 'error' ? 'forbid' : 'auto';
+  if (['1', 'true', 'yes'].includes(force)) return 'force';
+  if (force === 'error') return 'forbid';
+  return ['', '0', 'false', 'no'].includes(force) ? 'auto' : null;
 }
 
 /** The trust anchor's path and the warm record's path (what warmRecord reads, for the resolver that writes it). */

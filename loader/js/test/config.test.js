@@ -15,7 +15,13 @@ test('environment first, then npm config (npm_config_<key> from .npmrc)', () => 
   assert.equal(readConfig({ X0X_FORCE_WASM: '1' }).forceWasm, 'force');
   assert.equal(readConfig({}).forceWasm, 'auto');
   assert.equal(readConfig({ X0X_DIST_VERIFY: 'always' }).verifyAlways, true);
-  assert.equal(readConfig({ X0X_DIST_RETRIES: 'x' }).retries, 3);
+  assert.equal(readConfig({ X0X_DIST_RETRIES: '5' }).retries, 5);
+  assert.equal(readConfig({ X0X_FORCE_WASM: '0' }).forceWasm, 'auto');
+  assert.equal(readConfig({ X0X_FORCE_WASM: 'ERROR' }).forceWasm, 'forbid');
+  // A setting that means nothing is an error, not silently the default.
+  for (const env of [{ X0X_DIST_RETRIES: 'x' }, { X0X_DIST_TIMEOUT_MS: '-1' }, { X0X_DIST_TIMEOUT_MS: '1.5' }, { X0X_FORCE_WASM: 'maybe' }, { npm_config_x0x_force_wasm: 'forbid' }]) {
+    assert.throws(() => readConfig(env), (e) => e.code === 'config.invalid' && e.message.includes(Object.values(env)[0]), JSON.stringify(env));
+  }
 });
 
 test('default cache directories per OS', () => {

@@ -99,6 +99,12 @@ test('warmRecord finds exactly the record the resolver names, under every settin
     if (other.X0X_DIST_ROOT) assert.notEqual(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), null, 'same anchor path, same record');
     else assert.equal(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), null, JSON.stringify(other));
   }
+  // A force mode that means nothing never loads from a record (lib/ then reports config.invalid); '0' is auto.
+  const base = { X0X_DIST_CACHE: path.join(d, 'c7') };
+  assert.deepEqual(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, { ...base, X0X_FORCE_WASM: '0' }), c.rec);
+  for (const bad of ['maybe', 'forbid', '2']) {
+    assert.equal(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, { ...base, X0X_FORCE_WASM: bad }), null, bad);
+  }
 });
 
 test('checkRecord: every identity the record pins is checked (each tampering alone invalidates it)', (t) => {
