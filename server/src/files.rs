@@ -5,8 +5,8 @@
 //! - Versioned metadata (`N.role.json`) and hash-prefixed targets never change, so they are served with
 //!   `Cache-Control: public, max-age=31536000, immutable` and may be held in memory for the life of the process.
 //! - Unversioned files (`timestamp.json`, the `root.json` convenience copy) get a short `max-age` and are
-//!   revalidated against the file's mtime and length on every request (one `stat`), so a re-signed timestamp is
-//!   visible at once.
+//!   revalidated against the file's identity ([`FileStamp`]: inode, device, mtime, length) on every request (one
+//!   `stat`), so a re-signed timestamp is visible at once.
 //! - Files larger than the cache's per-file limit are streamed from storage in 256 KiB chunks, never buffered whole.
 //! - The gzip variant of a JSON file has its own ETag (`"<etag>-gzip"`) and is never used with `Range`.
 use std::collections::HashMap;
@@ -27,6 +27,36 @@ pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control for `timestamp.json` and other unversioned files.
 pub const SHORT: &str = "public, max-age=60";
 
+/// What identifies one version of a mutable file: every writer replaces it by an atomic rename, which installs
+/// a new inode, so two versions differ here even when they were written within one mtime tick (coarse
+/// timestamps, 4 ms on some kernels) with the same length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    ino: u64,
+    dev: u64,
+}
+
+impl FileStamp {
+    /// The stamp of a file's metadata.
+    pub fn of(m: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let (ino, dev) = {
+            use std::os::unix::fs::MetadataExt as _;
+            (m.ino(), m.dev())
+        };
+        #[cfg(not(unix))]
+        let (ino, dev) = (0, 0);
+        Self {
+            modified: m.modified().ok(),
+            len: m.len(),
+            ino,
+            dev,
+        }
+    }
+}
+
 /// One file held in memory.
 #[derive(Clone, Debug)]
 pub struct CachedFile {
@@ -37,12 +67,12 @@ pub struct CachedFile {
     /// Strong ETag, quoted.
     pub etag: String,
     /// For revalidation of mutable files.
-    pub stamp: Option<(SystemTime, u64)>,
+    pub stamp: Option<FileStamp>,
 }
 
 impl CachedFile {
     /// Builds a cache entry (computing the ETag from the SHA-256 and the gzip variant for JSON).
-    pub fn new(bytes: Bytes, json: bool, stamp: Option<(SystemTime, u64)>) -> Self {
+    pub fn new(bytes: Bytes, json: bool, stamp: Option<FileStamp>) -> Self {
         let etag = format!("\"{}\"", &crate::storage::Digest::of(&bytes).as_str()[..32]);
         let gzip = json.then(|| {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

@@ -151,10 +151,45 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
             .get::<ErrorLogged>()
             .map_or("", |e| e.0.as_str());
         tracing::error!(request_id = %rid, %method, path = %path, status = status.as_u16(), ms, cause, "request failed");
-    } else if status.is_client_error() {
+    } else if status.is_client_error() && !is_root_probe(status, &path) {
         tracing::info!(request_id = %rid, %method, path = %path, status = status.as_u16(), ms, "request rejected");
     } else {
         tracing::debug!(request_id = %rid, %method, path = %path, status = status.as_u16(), ms, "request");
     }
     resp
+}
+
+/// Every TUF client asks for the next root (`N+1.root.json`) on each update and expects a 404 while no rotation
+/// happened: an answer, not a rejection worth an operator's attention (logged at debug like other requests).
+fn is_root_probe(status: StatusCode, path: &str) -> bool {
+    status == StatusCode::NOT_FOUND
+        && path
+            .strip_prefix("/tuf/metadata/")
+            .and_then(|n| n.strip_suffix(".root.json"))
+            .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_missing_next_root_is_a_quiet_probe() {
+        let nf = StatusCode::NOT_FOUND;
+        assert!(is_root_probe(nf, "/tuf/metadata/2.root.json"));
+        assert!(is_root_probe(nf, "/tuf/metadata/17.root.json"));
+        for p in [
+            "/tuf/metadata/root.json",
+            "/tuf/metadata/.root.json",
+            "/tuf/metadata/2.snapshot.json",
+            "/tuf/metadata/x/2.root.json",
+            "/tuf/targets/2.root.json",
+        ] {
+            assert!(!is_root_probe(nf, p), "{p}");
+        }
+        assert!(!is_root_probe(
+            StatusCode::FORBIDDEN,
+            "/tuf/metadata/2.root.json"
+        ));
+    }
 }

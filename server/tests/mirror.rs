@@ -301,14 +301,17 @@ fn sync_waits_while_another_writer_holds_the_lock() {
     origin.release("0.2.0", &fake_release(6));
     let before = std::fs::read(m.join("metadata/timestamp.json")).unwrap();
     let held = x0x_dist::lock::try_lock(&m).unwrap().expect("free");
-    let child = bin()
+    let mut child = bin()
         .args(["mirror", "sync", "--json", "--repo"])
         .arg(&m)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // It reaches the lock and says it waits (polled: a loaded machine may take seconds to get it there) ...
+    let stderr = mirror_support::await_stderr(&mut child, "waiting for another writer");
+    // ... and commits nothing while it waits (a sleep that can only make this stricter).
+    std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(
         std::fs::read(m.join("metadata/timestamp.json")).unwrap(),
         before,
@@ -316,11 +319,8 @@ fn sync_waits_while_another_writer_holds_the_lock() {
     );
     drop(held);
     let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stderr = stderr.join().unwrap();
+    assert!(out.status.success(), "{stderr}");
     assert_ne!(
         std::fs::read(m.join("metadata/timestamp.json")).unwrap(),
         before

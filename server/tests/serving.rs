@@ -116,6 +116,39 @@ async fn timestamp_change_is_visible_at_once() {
     );
 }
 
+/// A replaced `timestamp.json` with the same length and the same mtime (two commits within one coarse mtime
+/// tick) is still seen as new: the file's identity includes its inode, which every atomic rename changes.
+#[tokio::test]
+async fn a_same_length_same_mtime_replacement_is_visible() {
+    let fx = repo(1);
+    let st = fx.state().await;
+    let ts = fx.path().join("metadata/timestamp.json");
+    let a = get(&st, "/tuf/metadata/timestamp.json").await;
+    assert_eq!(a.body, std::fs::read(&ts).unwrap());
+    let old = std::fs::metadata(&ts).unwrap();
+    // Same length, other bytes (a different signature would look like this), mtime set back to the old one.
+    let mut other = a.body.to_vec();
+    let i = other.iter().rposition(u8::is_ascii_hexdigit).unwrap();
+    other[i] = if other[i] == b'0' { b'1' } else { b'0' };
+    let tmp = fx.path().join("metadata/.next");
+    std::fs::write(&tmp, &other).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&tmp)
+        .unwrap()
+        .set_modified(old.modified().unwrap())
+        .unwrap();
+    std::fs::rename(&tmp, &ts).unwrap();
+    let new = std::fs::metadata(&ts).unwrap();
+    assert_eq!(
+        (new.len(), new.modified().unwrap()),
+        (old.len(), old.modified().unwrap())
+    );
+    let b = get(&st, "/tuf/metadata/timestamp.json").await;
+    assert_eq!(b.body, other, "the replaced timestamp is served");
+    assert_ne!(a.header("etag"), b.header("etag"));
+}
+
 #[tokio::test]
 async fn targets_ranges_and_immutability() {
     let fx = repo(1);

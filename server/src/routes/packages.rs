@@ -2,11 +2,10 @@
 //! submission that publishes a release.
 //!
 //! The JSON views are built from the published metadata once per repository change (keyed by the
-//! `timestamp.json` file's mtime and length) and shared by all requests, so `resolve` is a map lookup even with
+//! `timestamp.json` file's identity: inode, mtime, length) and shared by all requests, so `resolve` is a map lookup even with
 //! thousands of versions.
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -62,7 +61,7 @@ pub struct RepoView {
     packages: BTreeMap<String, PackageView>,
 }
 
-type Stamp = Option<(SystemTime, u64)>;
+type Stamp = Option<crate::files::FileStamp>;
 
 /// The cached view, rebuilt when `timestamp.json` changes.
 ///
@@ -134,7 +133,7 @@ impl ViewCache {
         // A plain stat (microseconds on a local disk) instead of a trip through the blocking pool.
         std::fs::metadata(&ts)
             .ok()
-            .and_then(|m| Some((m.modified().ok()?, m.len())))
+            .map(|m| crate::files::FileStamp::of(&m))
     }
 
     fn fresh(&self, stamp: Stamp) -> Option<Arc<RepoView>> {

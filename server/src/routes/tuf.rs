@@ -60,7 +60,7 @@ pub async fn metadata(
         }
         Err(e) => return Err(ApiError::io("stat metadata", e)),
     };
-    let stamp = meta.modified().ok().map(|t| (t, meta.len()));
+    let stamp = Some(files::FileStamp::of(&meta));
     if !versioned {
         if let Some(f) = st.cache.get(&key) {
             if f.stamp.is_some() && f.stamp == stamp {

@@ -13,7 +13,7 @@ use x0x_dist_manifests::{PackageName, Version};
 #[path = "../common/cli.rs"]
 mod cli;
 #[allow(unused_imports)] // each test file uses some of them
-pub use cli::{bin, fails, free_port, run, run_ok};
+pub use cli::{await_stderr, bin, fails, free_port, run, run_ok};
 
 /// A running `x0x-dist serve`, killed on drop.
 pub struct Server {
