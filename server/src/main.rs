@@ -40,7 +40,8 @@ enum Command {
     /// Serve a repository: TUF metadata and targets, the upload API, convenience JSON, health and metrics.
     #[command(long_about = cli::serve::LONG_ABOUT)]
     Serve(cli::serve::ServeArgs),
-    /// Manage upload tokens (`token create --repo DIR --package NAME` prints a new token on stdout).
+    /// Manage upload tokens: `token create --repo DIR --package NAME` prints a new token on stdout; `token list`,
+    /// `token revoke ID`.
     #[command(subcommand)]
     Token(cli::token::TokenCommand),
     /// Publish a release (napi-named files) to a server: upload, sign the package role, submit.

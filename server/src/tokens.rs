@@ -5,9 +5,9 @@
 //! token hashes it and compares against every stored hash in constant time (no early exit), so neither the match
 //! position nor a common prefix leaks through timing. The file is re-read when it changes, so `x0x-dist token create`
 //! takes effect on a running server.
+use crate::files::FileStamp;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
@@ -43,16 +43,56 @@ pub fn token_file(repo: &Path) -> PathBuf {
     repo.join("tokens.json")
 }
 
+/// The repository's token records (empty if it has no token file).
+pub fn list(repo: &Path) -> anyhow::Result<Vec<TokenRecord>> {
+    Ok(read_file(&token_file(repo))?.tokens)
+}
+
+fn read_file(path: &Path) -> anyhow::Result<TokenFile> {
+    match fs_err::read(path) {
+        Ok(b) => Ok(serde_json::from_slice(&b)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Read-modify-write of the token file under the repository's writer lock, so that two `token` commands never
+/// lose each other's change.
+fn update<T>(
+    repo: &Path,
+    f: impl FnOnce(&mut TokenFile) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let _lock = crate::lock::lock(repo, || {
+        eprintln!("waiting for another writer of {} to finish", repo.display());
+    })?;
+    let path = token_file(repo);
+    let mut file = read_file(&path)?;
+    let out = f(&mut file)?;
+    write_private(&path, &serde_json::to_vec_pretty(&file)?)?;
+    Ok(out)
+}
+
+/// Removes the token `id`; a running server refuses it from its next request on. Returns its record.
+pub fn revoke(repo: &Path, id: &str) -> anyhow::Result<TokenRecord> {
+    update(repo, |file| {
+        let i = file.tokens.iter().position(|t| t.id == id).ok_or_else(|| {
+            crate::client::CliError::new(
+                "usage.invalid",
+                format!(
+                    "no token with id {id} in {} (`x0x-dist token list --repo {}` shows the ids)",
+                    token_file(repo).display(),
+                    repo.display()
+                ),
+            )
+        })?;
+        Ok(file.tokens.remove(i))
+    })
+}
+
 /// Creates a token for `packages`, stores its hash in the repository, and returns the token.
 pub fn create(repo: &Path, packages: &[String]) -> anyhow::Result<(String, TokenRecord)> {
     use base64::Engine as _;
     use rand::RngCore as _;
-    let path = token_file(repo);
-    let mut file: TokenFile = match fs_err::read(&path) {
-        Ok(b) => serde_json::from_slice(&b)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => TokenFile::default(),
-        Err(e) => return Err(e.into()),
-    };
     let mut secret = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let token = format!(
@@ -68,8 +108,10 @@ pub fn create(repo: &Path, packages: &[String]) -> anyhow::Result<(String, Token
         created: time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)?,
     };
-    file.tokens.push(record.clone());
-    write_private(&path, &serde_json::to_vec_pretty(&file)?)?;
+    update(repo, |file| {
+        file.tokens.push(record.clone());
+        Ok(())
+    })?;
     Ok((token, record))
 }
 
@@ -95,7 +137,9 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[derive(Debug)]
 pub struct Tokens {
     path: PathBuf,
-    cache: Mutex<(Option<SystemTime>, TokenFile)>,
+    /// The token file as last read, and the identity of the file it was read from ([`FileStamp`]: a revocation
+    /// written within one mtime tick of the previous change is still seen).
+    cache: Mutex<(Option<FileStamp>, TokenFile)>,
 }
 
 impl Tokens {
@@ -108,8 +152,8 @@ impl Tokens {
     }
 
     fn current(&self) -> Result<TokenFile, ApiError> {
-        let mtime = match std::fs::metadata(&self.path) {
-            Ok(m) => m.modified().ok(),
+        let stamp = match std::fs::metadata(&self.path) {
+            Ok(m) => Some(FileStamp::of(&m)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TokenFile::default()),
             Err(e) => return Err(ApiError::io("reading token file", e)),
         };
@@ -117,12 +161,12 @@ impl Tokens {
             .cache
             .lock()
             .map_err(|_| ApiError::Internal("token cache poisoned".into()))?;
-        if cache.0.is_none() || cache.0 != mtime {
+        if cache.0.is_none() || cache.0 != stamp {
             let bytes =
                 std::fs::read(&self.path).map_err(|e| ApiError::io("reading token file", e))?;
             let file: TokenFile = serde_json::from_slice(&bytes)
                 .map_err(|e| ApiError::Internal(format!("token file is invalid: {e}")))?;
-            *cache = (mtime, file);
+            *cache = (stamp, file);
         }
         Ok(cache.1.clone())
     }

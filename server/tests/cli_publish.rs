@@ -75,3 +75,68 @@ mod reqwest {
         out
     }
 }
+
+/// `token list` shows ids (never tokens), `token revoke` removes one, and the running server refuses it on the
+/// very next request (the token file's identity changes even within one mtime tick) while the others still work.
+#[test]
+fn a_revoked_token_is_refused_at_once_and_the_others_keep_working() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let (key, first) = setup_repo(&repo);
+    let second = run_ok(
+        bin()
+            .args(["token", "create", "--repo"])
+            .arg(&repo)
+            .args(["--package", "x0x"]),
+    )
+    .trim()
+    .to_owned();
+    let list = |repo: &std::path::Path| -> Vec<serde_json::Value> {
+        serde_json::from_str(&run_ok(
+            bin().args(["token", "list", "--json", "--repo"]).arg(repo),
+        ))
+        .unwrap()
+    };
+    let before = list(&repo);
+    assert_eq!(before.len(), 2, "{before:?}");
+    let listed = serde_json::to_string(&before).unwrap();
+    assert!(
+        !listed.contains(&first) && !listed.contains(&second) && !listed.contains("sha256"),
+        "token list must not show tokens or hashes: {listed}"
+    );
+    let port = free_port();
+    let mut server = start_server(&repo, port);
+    let url = format!("http://127.0.0.1:{port}");
+    let wasm = tmp.path().join("x0x.wasm32-wasip1.wasm");
+    std::fs::write(&wasm, b"\0asm\x01\0\0\0 not really").unwrap();
+    run_ok(publish(&url, &first, &key, "0.1.0").arg(&wasm));
+    // Revoke the first token (created first: listed first) and use it at once.
+    let id = before[0]["id"].as_str().unwrap().to_owned();
+    run_ok(
+        bin()
+            .args(["token", "revoke", "--repo"])
+            .arg(&repo)
+            .arg(&id),
+    );
+    fails(
+        publish(&url, &first, &key, "0.2.0").arg(&wasm),
+        9,
+        "auth.invalid",
+    );
+    run_ok(publish(&url, &second, &key, "0.2.0").arg(&wasm));
+    let after = list(&repo);
+    assert_eq!(after.len(), 1);
+    assert_ne!(after[0]["id"].as_str(), Some(id.as_str()));
+    // An id that does not exist is a usage error naming `token list`.
+    let err = fails(
+        bin()
+            .args(["token", "revoke", "--repo"])
+            .arg(&repo)
+            .arg(&id),
+        2,
+        "usage.invalid",
+    );
+    assert!(err.contains("token list"), "{err}");
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

@@ -1,4 +1,4 @@
-//! `x0x-dist token create`: mint an upload token.
+//! `x0x-dist token create|list|revoke`: upload tokens.
 use std::path::PathBuf;
 
 /// Manage upload tokens.
@@ -7,6 +7,54 @@ pub enum TokenCommand {
     /// Create an upload token scoped to one or more packages and print it on stdout (only its SHA-256 is stored,
     /// in DIR/tokens.json; a running server picks it up at once).
     Create(TokenCreateArgs),
+    /// List the tokens of a repository: id, packages, creation time (never the token: only its hash is stored).
+    List(TokenListArgs),
+    /// Revoke a token by id (see `token list`); a running server refuses it from its next request on.
+    Revoke(TokenRevokeArgs),
+}
+
+/// Arguments of `token list`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist token list --repo ./repo\n",
+    "  x0x-dist token list --repo ./repo --json\n",
+))]
+pub struct TokenListArgs {
+    /// Repository directory.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Print JSON (an array of {id, packages, created}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `token revoke`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist token revoke --repo ./repo 3f9c0a1b2d4e    # the id `token create` printed and `token list` shows\n",
+))]
+pub struct TokenRevokeArgs {
+    /// Repository directory.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The token's id.
+    pub id: String,
+}
+
+fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
+    if repo.join("metadata").is_dir() {
+        return Ok(());
+    }
+    Err(x0x_dist::client::CliError::new(
+        "repo.not_found",
+        format!(
+            "{} is not a repository (run `x0x-dist init --repo DIR`)",
+            repo.display()
+        ),
+    )
+    .into())
 }
 
 /// Arguments of `token create`.
@@ -31,16 +79,7 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             for p in &a.packages {
                 p.parse::<x0x_dist_manifests::PackageName>()?;
             }
-            if !a.repo.join("metadata").is_dir() {
-                return Err(x0x_dist::client::CliError::new(
-                    "repo.not_found",
-                    format!(
-                        "{} is not a repository (run `x0x-dist init --repo DIR`)",
-                        a.repo.display()
-                    ),
-                )
-                .into());
-            }
+            require_repo(&a.repo)?;
             // A package the top-level targets role does not delegate is most likely a typo. (Only a
             // warning: a token may be made ahead of `package add`.)
             let delegated: Vec<String> =
@@ -64,6 +103,39 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             let (token, rec) = x0x_dist::tokens::create(&a.repo, &a.packages)?;
             eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
             println!("{token}");
+            Ok(())
+        }
+        TokenCommand::List(a) => {
+            require_repo(&a.repo)?;
+            let tokens = x0x_dist::tokens::list(&a.repo)?;
+            if a.json {
+                let rows: Vec<_> = tokens
+                    .iter()
+                    .map(|t| serde_json::json!({"id": t.id, "packages": t.packages, "created": t.created}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if tokens.is_empty() {
+                eprintln!(
+                    "no tokens in {} (create one with `x0x-dist token create`)",
+                    a.repo.display()
+                );
+            } else {
+                println!("{:<14} {:<22} packages", "id", "created");
+                for t in &tokens {
+                    println!("{:<14} {:<22} {}", t.id, t.created, t.packages.join(","));
+                }
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke(a) => {
+            require_repo(&a.repo)?;
+            let rec = x0x_dist::tokens::revoke(&a.repo, &a.id)?;
+            eprintln!(
+                "revoked token {} ({}, created {}); a running server refuses it from its next request on",
+                rec.id,
+                rec.packages.join(", "),
+                rec.created
+            );
             Ok(())
         }
     }
