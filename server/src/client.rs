@@ -113,9 +113,10 @@ pub struct Client {
     pub progress: bool,
 }
 
-/// A failed request: the server's `{code, detail}` or a transport error.
+/// A failed request: the server's `{code, detail}` or a transport error. Displayed as its detail: the CLI prints
+/// the code once, as `error[code]`.
 #[derive(Debug, thiserror::Error)]
-#[error("{code}: {detail}")]
+#[error("{detail}")]
 pub struct RemoteError {
     /// Stable code (`network.unreachable` for transport errors).
     pub code: String,
@@ -174,12 +175,21 @@ async fn remote_error(resp: reqwest::Response) -> RemoteError {
         507 => "storage.full",
         _ => "network.http_status",
     };
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let text = text.trim();
     RemoteError {
         code: code.into(),
-        detail: format!(
-            "HTTP {status}: {}",
-            text.chars().take(200).collect::<String>()
-        ),
+        detail: if text.is_empty() {
+            format!("HTTP {status} {reason} (no details in the answer)")
+        } else {
+            format!(
+                "HTTP {status} {reason}: {}",
+                text.chars().take(200).collect::<String>()
+            )
+        },
         status,
     }
 }

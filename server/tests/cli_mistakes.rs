@@ -59,6 +59,41 @@ fn local_mistakes() {
         !missing.exists(),
         "serve must not create a directory it refuses"
     );
+    let err = cli::fails(
+        bin().args([
+            "bundle",
+            "export",
+            "--repo",
+            s(&missing),
+            "--out",
+            s(&t.path().join("x.bundle")),
+        ]),
+        5,
+        "repo.not_found",
+    );
+    assert!(err.contains("--from URL"), "{err}");
+    // A --target typo is platform.unknown listing the names that exist (was target.not_found after a resolve).
+    let err = cli::fails(
+        bin().args([
+            "fetch",
+            "--server",
+            "http://127.0.0.1:9",
+            "--root",
+            s(&root),
+            "--package",
+            "x0x",
+            "--target",
+            "beos",
+            "--out",
+            s(&t.path().join("o")),
+        ]),
+        2,
+        "platform.unknown",
+    );
+    assert!(
+        err.contains("linux-x64-gnu") && err.contains("wasm32-wasip1"),
+        "{err}"
+    );
 
     // Clap's own errors (a missing required flag, an unknown one) carry the stable code too, and still say
     // what is missing and where to look.

@@ -108,6 +108,17 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
         bundle::export(tmp.path(), &root, &sel, &a.out, now)?
     } else {
         let dir = a.repo.as_ref().expect("clap requires --repo or --from");
+        if !dir.join("metadata").is_dir() {
+            return Err(x0x_dist::client::CliError::new(
+                "repo.not_found",
+                format!(
+                    "{} is not a repository or mirror (no metadata/ in it): pass the directory `x0x-dist serve \
+                     --repo` serves, or --from URL to export from a server",
+                    dir.display()
+                ),
+            )
+            .into());
+        }
         let root = match &a.root {
             Some(p) => read_root(p)?,
             None if mirror::is_mirror(dir) => mirror::Settings::load(dir)?.root,

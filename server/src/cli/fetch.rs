@@ -194,6 +194,20 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    if let Some(t) = a.target.as_deref() {
+        use x0x_dist_manifests::Platform;
+        if Platform::from_name(t).is_err() && Platform::from_triple(t).is_err() {
+            let known: Vec<&str> = Platform::ALL.iter().map(|p| p.name()).collect();
+            return Err(x0x_dist::client::CliError::new(
+                "platform.unknown",
+                format!(
+                    "--target {t} is neither a napi platform name nor a Rust triple x0x-dist knows (one of: {})",
+                    known.join(", ")
+                ),
+            )
+            .into());
+        }
+    }
     let (version, fetched) = rt.block_on(async {
         if a.all_targets || a.target.is_some() {
             let (repo, res) = client
