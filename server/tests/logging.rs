@@ -41,7 +41,12 @@ async fn client_errors_are_not_logged_as_errors_server_errors_are() {
     let st = fx.state().await;
     // 4xx: unknown file, bad name, missing token.
     assert_eq!(
-        get(&st, "/tuf/metadata/9.root.json").await.status,
+        get(&st, "/tuf/metadata/9.snapshot.json").await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Every client's probe for the next root is a normal 404: logged at debug, not as a rejection.
+    assert_eq!(
+        get(&st, "/tuf/metadata/2.root.json").await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
@@ -72,6 +77,12 @@ async fn client_errors_are_not_logged_as_errors_server_errors_are() {
     assert!(
         !lines.iter().any(|l| l["level"] == "ERROR"),
         "4xx logged as error: {logs}"
+    );
+    assert!(
+        lines.iter().any(|l| l["level"] == "DEBUG"
+            && l["fields"]["path"] == "/tuf/metadata/2.root.json"
+            && l["fields"]["status"] == 404),
+        "root probe logged at debug: {logs}"
     );
 
     // 5xx: the repository lost its timestamp under the server.
