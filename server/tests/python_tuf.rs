@@ -6,11 +6,10 @@ mod common;
 use common::cli::{free_port, publish, run_ok, setup_repo, start_server};
 
 const CLIENT: &str = r#"
-import os, sys, tempfile
+import os, sys
 from tuf.ngclient import Updater
-base, root = sys.argv[1], sys.argv[2]
-pairs = sys.argv[3:]
-work = tempfile.mkdtemp(prefix="x0x-pytuf-")
+base, root, work = sys.argv[1], sys.argv[2], sys.argv[3]
+pairs = sys.argv[4:]
 md, dl = os.path.join(work, "metadata"), os.path.join(work, "dl")
 os.makedirs(md); os.makedirs(dl)
 u = Updater(metadata_dir=md, metadata_base_url=base + "/tuf/metadata/", target_base_url=base + "/tuf/targets/",
@@ -66,6 +65,7 @@ fn python_tuf_downloads_from_the_server() {
         .arg(CLIENT)
         .arg(&url)
         .arg(repo.join("metadata/1.root.json"))
+        .arg(tmp.path().join("pytuf")) // the client's metadata and downloads, removed with `tmp`
         .args(["x0x/0.3.1/x0x.linux-x64-gnu.node"])
         .arg(dist.join("x0x.linux-x64-gnu.node"))
         .args(["x0x/0.3.0/x0x.wasm32-wasip1.wasm"])
