@@ -68,7 +68,8 @@ fn update<T>(
     let path = token_file(repo);
     let mut file = read_file(&path)?;
     let out = f(&mut file)?;
-    write_private(&path, &serde_json::to_vec_pretty(&file)?)?;
+    // Mode 0600 from creation, synced, renamed into place.
+    crate::repo::write_atomic(&path, &serde_json::to_vec_pretty(&file)?, true)?;
     Ok(out)
 }
 
@@ -113,24 +114,6 @@ pub fn create(repo: &Path, packages: &[String]) -> anyhow::Result<(String, Token
         Ok(())
     })?;
     Ok((token, record))
-}
-
-/// Writes `bytes` to `path` atomically with mode 0600.
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)?;
-    std::fs::File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 /// Token verification against the repository's token file, reloaded when it changes.
