@@ -226,11 +226,16 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
     let (mut old_seen, mut new_seen) = (0, 0);
     let mut new_version = 0;
     let mut debris = 0;
+    // The imports' own temporary directory: a killed import must leave nothing outside the repository
+    // either (it once wrote the trusted root to a temporary file there, which a kill left behind).
+    let scratch = t.path().join("tmp");
+    std::fs::create_dir(&scratch).unwrap();
     for i in 0..ROUNDS {
         let m = t.path().join(format!("m{i}"));
         run_ok(&mut import(&b1, &m, &origin.root));
         let old = timestamp_version(&m);
         let mut child = import(&b2, &m, &origin.root)
+            .env("TMPDIR", &scratch)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -241,6 +246,12 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
         let finished = child.wait().unwrap().success();
         origin.verify(&m);
         debris += no_partial_files(&m, true);
+        let outside: Vec<_> = std::fs::read_dir(&scratch).unwrap().collect();
+        assert!(
+            outside.is_empty(),
+            "round {i}: the killed import left {} files in its TMPDIR",
+            outside.len()
+        );
         let v = timestamp_version(&m);
         if v == old {
             old_seen += 1;
@@ -253,8 +264,7 @@ fn kill_9_during_imports_leaves_the_old_or_the_new_state() {
             new_version = v;
             assert!(v > old, "round {i}: timestamp {v} after {old}");
         }
-        // The next import clears the killed one's staging directory and completes.
-        // The next import clears the killed one's temporary files too.
+        // The next import clears the killed one's staging directory and temporary files, and completes.
         run_ok(&mut import(&b2, &m, &origin.root));
         origin.verify(&m);
         no_partial_files(&m, false);

@@ -133,17 +133,6 @@ pub fn policy_clock(now: OffsetDateTime) -> Result<OffsetDateTime> {
     Ok(at)
 }
 
-/// Writes a root to a temporary file (the repository loader reads roots from paths).
-fn root_file(root: &[u8]) -> Result<tempfile::NamedTempFile> {
-    let mut f = tempfile::NamedTempFile::new().map_err(MirrorError::io(
-        "creating",
-        Path::new("temporary root file"),
-    ))?;
-    f.write_all(root)
-        .map_err(MirrorError::io("writing", Path::new("temporary root file")))?;
-    Ok(f)
-}
-
 /// The metadata files of the verified chain in `dir`, by name: roots 1..=latest, timestamp, and the pinned
 /// snapshot, targets and delegated roles.
 fn chain_files(dir: &Path, set: &TrustedSet) -> Result<Vec<(String, Vec<u8>)>> {
@@ -196,8 +185,7 @@ pub fn export(
     out: &Path,
     now: OffsetDateTime,
 ) -> Result<ExportReport> {
-    let rf = root_file(root)?;
-    let set = repo::load_trusted(dir, Some(rf.path()), now)?;
+    let set = repo::load_trusted_from(dir, root, now)?;
     let jobs = mirror::select(&set, sel)?;
     let meta = chain_files(dir, &set)?;
     let ts = set
@@ -653,8 +641,7 @@ fn verify_unpacked(
     root: &[u8],
     at: OffsetDateTime,
 ) -> Result<(TrustedSet, Vec<Job>)> {
-    let rf = root_file(root)?;
-    let set = repo::load_trusted(staging, Some(rf.path()), at)?;
+    let set = repo::load_trusted_from(staging, root, at)?;
     let jobs = mirror::select(&set, &Selection::default())?;
     let by_stored: BTreeMap<String, &Job> = jobs
         .iter()

@@ -232,8 +232,6 @@ fn check_signatures(dir: &std::path::Path, root: &[u8]) -> Result<(), MirrorErro
     let ts = Signed::<Timestamp>::from_slice(&ts)?;
     // One second before the timestamp expires: every role it pins must be valid then too, or it was never valid.
     let at = ts.signed().expires - time::Duration::seconds(1);
-    let tmp = tempfile::NamedTempFile::new().map_err(MirrorError::io("creating", dir))?;
-    std::fs::write(tmp.path(), root).map_err(MirrorError::io("writing", tmp.path()))?;
-    crate::repo::load_trusted(dir, Some(tmp.path()), at)?;
+    crate::repo::load_trusted_from(dir, root, at)?;
     Ok(())
 }

@@ -432,12 +432,22 @@ pub fn load_trusted(
     trusted_root: Option<&Path>,
     now: OffsetDateTime,
 ) -> Result<TrustedSet> {
-    let l = Layout::new(dir);
-    let first = l.metadata_file("1.root.json");
+    let first = Layout::new(dir).metadata_file("1.root.json");
     if trusted_root.is_none() && !first.exists() {
         return Err(RepoError::NotFound(dir.to_owned()));
     }
-    let mut set = TrustedSet::new(&read_metadata(trusted_root.unwrap_or(&first))?, now)?;
+    load_trusted_from(dir, &read_metadata(trusted_root.unwrap_or(&first))?, now)
+}
+
+/// [`load_trusted`] starting from the trusted root's bytes (a bundle's or a mirror's pinned root), so no
+/// temporary copy of it is ever written (a killed process would leave that behind).
+pub fn load_trusted_from(
+    dir: &Path,
+    trusted_root: &[u8],
+    now: OffsetDateTime,
+) -> Result<TrustedSet> {
+    let l = Layout::new(dir);
+    let mut set = TrustedSet::new(trusted_root, now)?;
     let start = set.root().signed().version;
     for v in (start + 1)..=latest_root_version(&l).max(start) {
         set.update_root(&read_metadata(&l.metadata_file(&format!("{v}.root.json")))?)?;
