@@ -15,7 +15,7 @@ cargo clippy -p x0x-dist --all-targets -- -D warnings
 tests=(serving publishing uploads openapi timestamp_refresh cli_publish shutdown python_tuf logging crash_recovery disk_full)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
-timeout 900 cargo test -p x0x-dist --lib "${args[@]}" -- --include-ignored
+scripts/deadline.sh 900 cargo test -p x0x-dist --lib "${args[@]}" -- --include-ignored
 HADOLINT=${X0X_TOOLCHAINS:-$PWD/.toolchains}/venv/bin/hadolint
 "$HADOLINT" --config docker/hadolint.yaml docker/Dockerfile
 echo "server stage ok"

@@ -5,6 +5,6 @@
 # loader/bench/fetch.sh (needs a release build of the whole server, ~5 min here) is run by hand.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-timeout 900 cargo test -q -p x0x-dist-loader
-timeout 600 bash loader/tests/cli-e2e.sh
-timeout 600 bash loader/bench/sha256.sh || echo "warning: SHA-256 ratio below 0.9 in this run (see BENCHMARKS.md for the reference figure)"
+scripts/deadline.sh 900 cargo test -q -p x0x-dist-loader
+scripts/deadline.sh 600 bash loader/tests/cli-e2e.sh
+scripts/deadline.sh 600 bash loader/bench/sha256.sh || echo "warning: SHA-256 ratio below 0.9 in this run (see BENCHMARKS.md for the reference figure)"

@@ -7,5 +7,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ "${X0X_REGISTRY_E2E:-1}" != 0 ]; then
-  timeout 900 bash loader/js/e2e/registry.sh
+  scripts/deadline.sh 900 bash loader/js/e2e/registry.sh
 fi

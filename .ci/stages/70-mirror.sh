@@ -12,7 +12,7 @@ if [ -f dist/core/x0x.linux-x64-gnu.node ]; then export X0X_CORE_DIR=$PWD/dist/c
 # Require the namespace when this machine can make one (root + iproute2), so the air-gapped test cannot
 # silently degrade to the env-only variant.
 if ip netns add x0xci-probe 2>/dev/null; then ip netns del x0xci-probe; export X0X_REQUIRE_NETNS=1; fi
-timeout 600 cargo test -p x0x-dist --lib -- bundle:: mirror::
-timeout 900 cargo test -p x0x-dist --test mirror --test bundle --test bundle_crash --test bundle_airgap -- --include-ignored
-timeout 300 bash server/tests/mirror_npm.sh
+scripts/deadline.sh 600 cargo test -p x0x-dist --lib -- bundle:: mirror::
+scripts/deadline.sh 900 cargo test -p x0x-dist --test mirror --test bundle --test bundle_crash --test bundle_airgap -- --include-ignored
+scripts/deadline.sh 300 bash server/tests/mirror_npm.sh
 echo "mirror stage ok"
