@@ -391,7 +391,7 @@ impl Fetcher {
                     self.target_once(&url, shown_name, length, dest, progress)
                 })
                 .await
-                .and_then(|()| finish_check(shown_name, length, sha256, dest))
+                .and_then(|digest| check(shown_name, length, sha256, &digest, length))
             }
         };
         progress.finish();
@@ -404,6 +404,8 @@ impl Fetcher {
         result
     }
 
+    /// One download attempt into `dest`, hashed as it streams (a kept prefix is hashed from disk first), so
+    /// the file is never read back. `Done` carries the SHA-256 (hex) of exactly `length` bytes.
     async fn target_once(
         &self,
         url: &Url,
@@ -411,7 +413,7 @@ impl Fetcher {
         length: u64,
         dest: &Path,
         progress: &dyn Progress,
-    ) -> Result<Attempt<()>, Error> {
+    ) -> Result<Attempt<String>, Error> {
         let shown = redact(url.as_str());
         let mut file = std::fs::OpenOptions::new()
             .create(true)
@@ -424,8 +426,20 @@ impl Fetcher {
             file.set_len(0).map_err(Error::io("truncate", dest))?;
             have = 0;
         }
+        let mut hasher = Sha256::new();
+        if have > 0 {
+            let mut prefix = std::fs::File::open(dest).map_err(Error::io("open", dest))?;
+            let hashed = hash_into(&mut hasher, &mut (&mut prefix).take(have))
+                .map_err(Error::io("read", dest))?;
+            if hashed != have {
+                // The file shrank under us: start over rather than trust a prefix we did not hash.
+                file.set_len(0).map_err(Error::io("truncate", dest))?;
+                have = 0;
+                hasher = Sha256::new();
+            }
+        }
         if have == length {
-            return Ok(Attempt::Done(()));
+            return Ok(Attempt::Done(hex::encode(hasher.finalize())));
         }
         let mut req = self.client.get(url.clone());
         if have > 0 {
@@ -464,9 +478,19 @@ impl Fetcher {
             // A full body (the server ignored Range, or this is the first attempt): start over.
             file.set_len(0).map_err(Error::io("truncate", dest))?;
             have = 0;
+            hasher = Sha256::new();
         }
         progress.start(shown_name, length, have);
         let mut got = have;
+        // The network's small chunks are gathered into 1 MiB writes (a 32 MiB target: 32 write calls, not
+        // thousands); what is buffered is always written out before returning, so a retry resumes from
+        // exactly the bytes received.
+        let mut pending: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
+        let write_out = |file: &mut std::fs::File, pending: &mut Vec<u8>| {
+            let r = file.write_all(pending).map_err(Error::io("write", dest));
+            pending.clear();
+            r
+        };
         loop {
             match resp.chunk().await {
                 Ok(Some(chunk)) => {
@@ -478,12 +502,16 @@ impl Fetcher {
                             actual: got,
                         });
                     }
-                    file.write_all(&chunk).map_err(Error::io("write", dest))?;
+                    hasher.update(&chunk);
+                    pending.extend_from_slice(&chunk);
+                    if pending.len() >= WRITE_CHUNK {
+                        write_out(&mut file, &mut pending)?;
+                    }
                     progress.advance(chunk.len() as u64);
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    file.flush().map_err(Error::io("write", dest))?;
+                    write_out(&mut file, &mut pending)?;
                     return Ok(Attempt::Retry(Error::Network {
                         url: shown,
                         source: e,
@@ -491,7 +519,7 @@ impl Fetcher {
                 }
             }
         }
-        file.flush().map_err(Error::io("write", dest))?;
+        write_out(&mut file, &mut pending)?;
         if got < length {
             // The server closed a "complete" response early: resume from what we have.
             return Ok(Attempt::Retry(Error::LengthMismatch {
@@ -500,9 +528,12 @@ impl Fetcher {
                 actual: got,
             }));
         }
-        Ok(Attempt::Done(()))
+        Ok(Attempt::Done(hex::encode(hasher.finalize())))
     }
 }
+
+/// Size of the writes a download gathers the network's chunks into.
+const WRITE_CHUNK: usize = 1 << 20;
 
 fn transient(status: StatusCode) -> bool {
     status.is_server_error()
@@ -537,6 +568,12 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), Error> {
 /// Streams a reader through SHA-256 (1 MiB buffer) and returns `(hex digest, length)`.
 pub fn sha256_reader(r: &mut dyn Read) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
+    let total = hash_into(&mut hasher, r)?;
+    Ok((hex::encode(hasher.finalize()), total))
+}
+
+/// Feeds everything `r` yields into `hasher` (1 MiB buffer); returns the byte count.
+fn hash_into(hasher: &mut Sha256, r: &mut dyn Read) -> std::io::Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
@@ -549,12 +586,7 @@ pub fn sha256_reader(r: &mut dyn Read) -> std::io::Result<(String, u64)> {
         hasher.update(&buf[..n]);
         total += n as u64;
     }
-    Ok((hex::encode(hasher.finalize()), total))
-}
-
-fn finish_check(shown_name: &str, length: u64, sha256: &str, dest: &Path) -> Result<(), Error> {
-    let (digest, len) = sha256_file(dest)?;
-    check(shown_name, length, sha256, &digest, len)
+    Ok(total)
 }
 
 fn check(shown_name: &str, length: u64, sha256: &str, digest: &str, len: u64) -> Result<(), Error> {

@@ -103,3 +103,31 @@ async fn server_ignoring_range_and_transient_errors() {
     let err = c.best("x0x", &any(), &h, &NoProgress).await.unwrap_err();
     assert_eq!(err.code(), "network.http_status");
 }
+
+#[tokio::test]
+async fn complete_partial_file_is_verified_without_a_request() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, c, data) = setup(tmp.path());
+    // A download that was killed after its last byte was written, before the rename.
+    std::fs::write(partial_file(tmp.path(), &data), &data).unwrap();
+    let (_, _, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read(&sel.path).unwrap(), data);
+    assert_eq!(server.requests_for("/tuf/targets/").len(), 0);
+
+    // The same, with one byte changed: refused, deleted, then downloaded whole.
+    let tmp = tempfile::tempdir().unwrap();
+    let (server, c, data) = setup(tmp.path());
+    let mut bad = data.clone();
+    bad[SIZE / 2] ^= 1;
+    let part = partial_file(tmp.path(), &data);
+    std::fs::write(&part, &bad).unwrap();
+    let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
+    let err = c.best("x0x", &any(), &h, &NoProgress).await.unwrap_err();
+    assert!(err.to_string().contains("digest_mismatch"), "{err}");
+    assert!(!part.exists());
+    assert_eq!(server.requests_for("/tuf/targets/").len(), 0);
+    let (_, _, sel) = c.best("x0x", &any(), &h, &NoProgress).await.unwrap();
+    assert_eq!(std::fs::read(&sel.path).unwrap(), data);
+}
