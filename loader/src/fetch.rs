@@ -429,9 +429,9 @@ impl Fetcher {
         let mut hasher = Sha256::new();
         if have > 0 {
             let mut prefix = std::fs::File::open(dest).map_err(Error::io("open", dest))?;
-            let hashed = hash_into(&mut hasher, &mut (&mut prefix).take(have))
+            let read = hash_into(&mut hasher, &mut (&mut prefix).take(have))
                 .map_err(Error::io("read", dest))?;
-            if hashed != have {
+            if read != have {
                 // The file shrank under us: start over rather than trust a prefix we did not hash.
                 file.set_len(0).map_err(Error::io("truncate", dest))?;
                 have = 0;
