@@ -24,14 +24,21 @@ set -m # the command gets a process group of its own, so all of it can be examin
 pid=$!
 set +m
 
+# stat_field PID N: field N of /proc/PID/stat counted after the command name (1 = state, 2 = ppid, 3 = pgrp);
+# the name is in parentheses and may itself contain spaces.
+stat_field() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f"$2"; }
+
 diagnose() {
   echo "deadline: '$*' still running after ${limit}s; what each of its processes is doing:" >&2
-  local pids p
-  pids=$(pgrep -g "$pid" | sort -n)
+  local pids="" p
+  for p in /proc/[0-9]*; do
+    p=${p#/proc/}
+    [ "$(stat_field "$p" 3)" = "$pid" ] && pids="$pids $p"
+  done
   for p in $pids; do
     [ -r "/proc/$p/stat" ] || continue
     printf 'deadline:   pid %s ppid %s state %s wchan %s syscall [%s]\n' "$p" \
-      "$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null)" "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" \
+      "$(stat_field "$p" 2)" "$(stat_field "$p" 1)" \
       "$(cat "/proc/$p/wchan" 2>/dev/null)" "$(cut -c1-60 "/proc/$p/syscall" 2>/dev/null)" >&2
     printf 'deadline:     %s\n' "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-300)" >&2
   done
@@ -56,7 +63,7 @@ diagnose() {
 ticks=0
 while kill -0 "$pid" 2>/dev/null; do
   # A finished command is reaped by `wait` below; a zombie still answers kill -0, so look at its state.
-  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && break
+  [ "$(stat_field "$pid" 1)" = Z ] && break
   if [ "$ticks" -ge "$limit" ]; then
     diagnose "$@"
     kill -TERM -- "-$pid" 2>/dev/null
