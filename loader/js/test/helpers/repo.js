@@ -191,6 +191,10 @@ process.on('exit', () => {
   }
 });
 
+// A test file stopped from outside (CI's deadline sends SIGTERM to the whole run) cleans up too: exit runs the
+// handler above. A process stuck in synchronous code cannot run this; SIGKILL follows for it.
+process.once('SIGTERM', () => process.exit(143));
+
 function tmpdir(prefix = 'x0x-js-') {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   made.push(d);
