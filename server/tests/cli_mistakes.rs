@@ -5,7 +5,7 @@
 #[path = "common/cli.rs"]
 mod cli;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -270,19 +270,27 @@ fn local_mistakes() {
     }
 }
 
+/// A repository `dir/repo` with package `x0x` (publisher key, upload token) and a WASM file holding `bytes`:
+/// `(repo, key, token, wasm)`.
+fn repo_and_wasm(dir: &Path, bytes: &[u8]) -> (PathBuf, PathBuf, String, PathBuf) {
+    let repo = dir.join("repo");
+    let (key, token) = setup_repo(&repo);
+    let wasm = dir.join("x0x.wasm32-wasip1.wasm");
+    std::fs::write(&wasm, bytes).unwrap();
+    (repo, key, token, wasm)
+}
+
 /// Publishing against a server: down, no scheme, a path instead of the base URL, a wrong token.
 #[test]
 fn publish_mistakes() {
     let t = tempfile::tempdir().unwrap();
-    let repo = t.path().join("repo");
-    let (key, token) = setup_repo(&repo);
-    let wasm = t.path().join("x0x.wasm32-wasip1.wasm");
-    std::fs::write(&wasm, b"\0asm not really").unwrap();
-    let publish = |server: &str, token: &str| {
-        let mut c = cli::publish(server, token, &key, "0.1.0");
+    let (repo, key, token, wasm) = repo_and_wasm(t.path(), b"\0asm not really");
+    let publish_with = |server: &str, token: &str, key: &Path| {
+        let mut c = cli::publish(server, token, key, "0.1.0");
         c.arg(&wasm).env_remove("X0X_DIST_TOKEN");
         c
     };
+    let publish = |server: &str, token: &str| publish_with(server, token, &key);
 
     // No scheme: refused at once (it used to retry a "builder error" as if the network were down).
     let started = Instant::now();
@@ -315,9 +323,11 @@ fn publish_mistakes() {
         );
         let other = t.path().join("other.key");
         run_ok(bin().args(["keygen", "--out", s(&other)]));
-        let mut c = cli::publish(&url, &token, &other, "0.1.0");
-        c.arg(&wasm).env_remove("X0X_DIST_TOKEN");
-        mistake(&mut c, "key.not_authorized", "package add");
+        mistake(
+            &mut publish_with(&url, &token, &other),
+            "key.not_authorized",
+            "package add",
+        );
         // And the right command still works, then a second publish of the version says why it cannot.
         run_ok(&mut publish(&url, &token));
         mistake(&mut publish(&url, &token), "version.exists", "new version");
@@ -381,10 +391,7 @@ fn help_has_examples_with_real_flags() {
 #[test]
 fn offline_fetch_from_an_imported_cache_needs_no_server() {
     let t = tempfile::tempdir().unwrap();
-    let repo = t.path().join("repo");
-    let (key, _token) = setup_repo(&repo);
-    let wasm = t.path().join("x0x.wasm32-wasip1.wasm");
-    std::fs::write(&wasm, b"\0asm offline bytes").unwrap();
+    let (repo, key, _token, wasm) = repo_and_wasm(t.path(), b"\0asm offline bytes");
     run_ok(
         bin()
             .args([
