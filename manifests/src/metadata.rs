@@ -219,11 +219,12 @@ impl RoleChecks for Targets {
                         r.name
                     )));
                 }
+                // Any other name is a valid role name (TUF sets no rule; `../x` and `?` included): it
+                // becomes a file name or URL only through `verify::encode_role_name`.
                 if matches!(
                     r.name.as_str(),
                     "root" | "targets" | "snapshot" | "timestamp"
                 ) || r.name.is_empty()
-                    || r.name.contains('/')
                     || r.name.len() > 128
                 {
                     return Err(Error::DelegationInvalid(format!(
@@ -249,9 +250,10 @@ role!(Snapshot, "snapshot", 4 * 1024 * 1024);
 impl RoleChecks for Snapshot {
     fn check_fields(&self) -> Result<()> {
         for (name, m) in &self.meta {
-            // Role file names are case-sensitive by the spec.
+            // Role file names are case-sensitive by the spec. The role name before `.json` may hold any
+            // character (see `verify::encode_role_name`).
             #[allow(clippy::case_sensitive_file_extension_comparisons)]
-            let bad = !name.ends_with(".json") || name.contains('/');
+            let bad = !name.ends_with(".json");
             if bad {
                 return Err(Error::malformed(
                     "snapshot metadata",
@@ -635,6 +637,7 @@ impl<T: Role> Signed<T> {
         signed.check()?;
         let signatures: Vec<Signature> =
             serde_json::from_value(sigs).map_err(|e| Error::malformed(&what, e))?;
+        check_unique_keyids(&what, &signatures)?;
         let canonical = cjson::canonical(&raw_signed)?;
         Ok(Signed {
             signed,
@@ -722,10 +725,27 @@ impl<T: Role> Signed<T> {
     }
 }
 
-/// Counts valid signatures over `canonical` by distinct authorized keys: a key id counts once however many
-/// signatures carry it, two key ids for the same key material count once, keys not listed in `role` or
+/// TUF §4.2: "the keyid MUST be unique in the signatures array". An envelope listing one key id twice is
+/// refused as malformed (as python-tuf does when it deserializes), whatever the signatures' validity.
+fn check_unique_keyids(what: &str, signatures: &[Signature]) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for s in signatures {
+        if !seen.insert(&s.keyid) {
+            return Err(Error::malformed(
+                what,
+                format_args!("the signatures list key id {} more than once", s.keyid),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Counts valid signatures over `canonical` by distinct authorized keys: each key id may sign once (a list
+/// naming it twice is refused), two key ids for the same key material count once, keys not listed in `role` or
 /// missing from `keys` never count. Fails with `metadata.signature_invalid` if the threshold is not met and
-/// an authorized key's signature was invalid, else `metadata.threshold_not_met`.
+/// an authorized key's signature was invalid, else `metadata.threshold_not_met`; with `metadata.malformed` if a
+/// key id appears twice in `signatures` (see [`Signed::from_slice`]; checked here too for envelopes built in
+/// memory).
 pub fn verify_signatures(
     role_name: &str,
     canonical: &[u8],
@@ -738,6 +758,7 @@ pub fn verify_signatures(
             "role {role_name:?} has threshold 0"
         )));
     }
+    check_unique_keyids(&format!("{role_name} metadata"), signatures)?;
     let mut counted_ids = std::collections::BTreeSet::new();
     let mut counted_material = std::collections::BTreeSet::new();
     let mut invalid: Option<&KeyId> = None;

@@ -12,8 +12,19 @@
 //! snapshot versions never go down (`metadata.rollback`); snapshot's version is the one timestamp pins and
 //! every targets role's version is the one snapshot pins (`metadata.version_mismatch`); no role listed in the
 //! trusted snapshot may disappear or go down in a newer one; every role must be unexpired at `now`.
+//!
+//! Every trust decision lives here, so any caller gets all of them:
+//! - A timestamp that verifies but is expired is still kept as the rollback reference (python-tuf does the
+//!   same): loading a persisted, expired `timestamp.json` fails with `metadata.expired`, yet the next
+//!   timestamp must not go below its version or the snapshot version it names.
+//! - A delegated role is trusted only through the delegator that the search reaches it by: when a role
+//!   verified under one delegator is reached through another ("diamond" delegations), it is verified again
+//!   against that delegator's keys and threshold before any target of it is returned
+//!   (tuf-conformance `test_cached_role_is_verified_against_current_delegator`).
+//! - Role names come from signed metadata but are not trusted as names of files or URLs:
+//!   [`encode_role_name`] turns them into one safe path segment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use time::OffsetDateTime;
 
@@ -33,6 +44,25 @@ pub struct TrustedSet {
     timestamp: Option<Signed<Timestamp>>,
     snapshot: Option<Signed<Snapshot>>,
     targets: BTreeMap<String, Signed<Targets>>,
+    /// For each loaded targets role, the delegators whose keys and threshold it was verified against.
+    verified_by: BTreeMap<String, BTreeSet<String>>,
+}
+
+/// A role name as one segment of a file name or URL: every byte other than ASCII letters, digits and
+/// `_.-~` percent-encoded, exactly as python-tuf's `urllib.parse.quote(name, safe="")`, so `../x` becomes
+/// `..%2Fx` and `?` becomes `%3F`. The result never contains `/` or `\`, and with `.json` appended it is
+/// never `.` or `..`.
+pub fn encode_role_name(role: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(role.len());
+    for b in role.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~') {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 /// The result of a target search.
@@ -76,6 +106,7 @@ impl TrustedSet {
             timestamp: None,
             snapshot: None,
             targets: BTreeMap::new(),
+            verified_by: BTreeMap::new(),
         })
     }
 
@@ -88,8 +119,10 @@ impl TrustedSet {
         &self.root
     }
     /// The file name under which `role`'s metadata at `version` is fetched (TUF §5.5.1/§5.6.1):
-    /// `VERSION.ROLE.json` with consistent snapshots (the trusted root says), `ROLE.json` without.
+    /// `VERSION.ROLE.json` with consistent snapshots (the trusted root says), `ROLE.json` without; the role
+    /// name encoded by [`encode_role_name`].
     pub fn metadata_file_name(&self, version: u64, role: &str) -> String {
+        let role = encode_role_name(role);
         if self.root.signed().consistent_snapshot {
             format!("{version}.{role}.json")
         } else {
@@ -147,7 +180,9 @@ impl TrustedSet {
         Ok(())
     }
 
-    /// Loads `timestamp.json`. An equal version keeps the trusted one.
+    /// Loads `timestamp.json`. An equal version keeps the trusted one (which must still be unexpired). A new
+    /// timestamp that verifies is kept even when it is expired, as the rollback reference for the next one,
+    /// and `metadata.expired` is returned: so a persisted timestamp that expired still stops a rollback.
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<()> {
         self.root.check_not_expired("root", self.now)?;
         let new = Signed::<Timestamp>::from_slice(bytes)?;
@@ -177,13 +212,13 @@ impl TrustedSet {
                 });
             }
             if n == o {
-                return Ok(());
+                return old.check_not_expired("timestamp", self.now);
             }
         }
-        new.check_not_expired("timestamp", self.now)?;
         // The trusted snapshot stays: the next snapshot is checked against it for rollback.
+        let expired = new.check_not_expired("timestamp", self.now);
         self.timestamp = Some(new);
-        Ok(())
+        expired
     }
 
     /// Loads `N.snapshot.json` (N as pinned by the timestamp).
@@ -226,6 +261,7 @@ impl TrustedSet {
         new.check_not_expired("snapshot", self.now)?;
         self.snapshot = Some(new);
         self.targets.clear();
+        self.verified_by.clear();
         Ok(())
     }
 
@@ -248,30 +284,7 @@ impl TrustedSet {
             .ok_or_else(|| Error::MissingRole(role.to_owned()))?;
         meta.verify_bytes(role, bytes)?;
         let new = Signed::<Targets>::from_slice(bytes)?;
-        if delegator == "root" {
-            if role != "targets" {
-                return Err(Error::DelegationInvalid(format!(
-                    "root delegates only `targets`, not {role:?}"
-                )));
-            }
-            new.verify(
-                role,
-                &self.root.signed().keys,
-                role_keys(self.root.signed(), "targets")?,
-            )?;
-        } else {
-            let parent = self
-                .targets
-                .get(delegator)
-                .ok_or_else(|| Error::MissingRole(delegator.to_owned()))?;
-            let d = parent.signed().delegations.as_ref().ok_or_else(|| {
-                Error::DelegationInvalid(format!("{delegator:?} delegates nothing"))
-            })?;
-            let r: &DelegatedRole = d.roles.iter().find(|r| r.name == role).ok_or_else(|| {
-                Error::DelegationInvalid(format!("{delegator:?} does not delegate to {role:?}"))
-            })?;
-            new.verify(role, &d.keys, &r.keys)?;
-        }
+        self.verify_delegated(&new, role, delegator)?;
         if new.signed().version != meta.version {
             return Err(Error::VersionMismatch {
                 role: role.to_owned(),
@@ -280,8 +293,47 @@ impl TrustedSet {
             });
         }
         new.check_not_expired(role, self.now)?;
+        let same = self
+            .targets
+            .get(role)
+            .is_some_and(|old| old.canonical_signed() == new.canonical_signed());
+        let by = self.verified_by.entry(role.to_owned()).or_default();
+        if !same {
+            by.clear();
+        }
+        by.insert(delegator.to_owned());
         self.targets.insert(role.to_owned(), new);
         Ok(())
+    }
+
+    /// Checks that `md` (the metadata of targets role `role`) is signed by a threshold of the keys that
+    /// `delegator` (`root` for the top-level `targets`, else a loaded targets role) assigns to `role`.
+    fn verify_delegated(&self, md: &Signed<Targets>, role: &str, delegator: &str) -> Result<()> {
+        if delegator == "root" {
+            if role != "targets" {
+                return Err(Error::DelegationInvalid(format!(
+                    "root delegates only `targets`, not {role:?}"
+                )));
+            }
+            return md.verify(
+                role,
+                &self.root.signed().keys,
+                role_keys(self.root.signed(), "targets")?,
+            );
+        }
+        let parent = self
+            .targets
+            .get(delegator)
+            .ok_or_else(|| Error::MissingRole(delegator.to_owned()))?;
+        let d = parent
+            .signed()
+            .delegations
+            .as_ref()
+            .ok_or_else(|| Error::DelegationInvalid(format!("{delegator:?} delegates nothing")))?;
+        let r: &DelegatedRole = d.roles.iter().find(|r| r.name == role).ok_or_else(|| {
+            Error::DelegationInvalid(format!("{delegator:?} does not delegate to {role:?}"))
+        })?;
+        md.verify(role, &d.keys, &r.keys)
     }
 
     /// Searches for `path` through `targets` and its delegations in TUF's pre-order depth-first order
@@ -300,6 +352,14 @@ impl TrustedSet {
             let Some(t) = self.targets.get(&role) else {
                 return Ok(Lookup::NeedRole { role, delegator });
             };
+            // Loaded through another delegator: its authority does not carry over (diamond delegations).
+            if !self
+                .verified_by
+                .get(&role)
+                .is_some_and(|by| by.contains(&delegator))
+            {
+                self.verify_delegated(t, &role, &delegator)?;
+            }
             if let Some(target) = t
                 .signed()
                 .targets
@@ -462,6 +522,253 @@ mod tests {
                 .code(),
             "target.not_found"
         );
+    }
+
+    /// tuf-conformance `test_cached_role_is_verified_against_current_delegator`: `targets` delegates `a/*/*`
+    /// to `parent-a` and `b/*/*` to `parent-b`; both delegate to one role `release`, each with its own key;
+    /// `release` is signed by parent-a's release key only and lists a target under each prefix.
+    fn diamond() -> (TrustedSet, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let k = |n: u8| SigningKey::from_seed(&[n; 32]);
+        let (root_k, targets_k, snap_k, ts_k) = (k(1), k(2), k(3), k(4));
+        let (pa_k, pb_k, ra_k, rb_k) = (k(5), k(6), k(7), k(8));
+        let far = t("2100-01-01T00:00:00Z");
+        let mut root = Root::empty(1, far);
+        root.add_key("root", root_k.public()).unwrap();
+        root.add_key("targets", targets_k.public()).unwrap();
+        root.add_key("snapshot", snap_k.public()).unwrap();
+        root.add_key("timestamp", ts_k.public()).unwrap();
+        let delegate = |roles: Vec<(&str, &SigningKey, &str)>| {
+            let mut d = Delegations {
+                keys: BTreeMap::new(),
+                roles: Vec::new(),
+                extra: BTreeMap::new(),
+            };
+            for (name, key, pattern) in roles {
+                d.keys
+                    .insert(key.public().key_id().unwrap(), key.public().clone());
+                let mut r =
+                    DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key.public()], 1).unwrap();
+                r.name = name.to_owned();
+                r.terminating = false;
+                r.paths = Some(vec![pattern.to_owned()]);
+                d.roles.push(r);
+            }
+            d
+        };
+        let mut top = Targets::empty(1, far);
+        top.delegations = Some(delegate(vec![
+            ("parent-a", &pa_k, "a/*/*"),
+            ("parent-b", &pb_k, "b/*/*"),
+        ]));
+        let mut pa = Targets::empty(1, far);
+        pa.delegations = Some(delegate(vec![("release", &ra_k, "a/*/*")]));
+        let mut pb = Targets::empty(1, far);
+        pb.delegations = Some(delegate(vec![("release", &rb_k, "b/*/*")]));
+        let mut release = Targets::empty(1, far);
+        for p in ["a/1.0.0/good.wasm", "b/1.0.0/evil.wasm"] {
+            release
+                .targets
+                .insert(p.parse().unwrap(), TargetFile::for_bytes(p.as_bytes(), None));
+        }
+        let mut snap = Snapshot::empty(1, far);
+        for n in ["targets", "parent-a", "parent-b", "release"] {
+            snap.meta.insert(format!("{n}.json"), MetaFile::version(1));
+        }
+        let mut ts = Timestamp::empty(1, far);
+        ts.meta
+            .insert("snapshot.json".to_owned(), MetaFile::version(1));
+        let mut set = TrustedSet::new(
+            &Signed::new(root, &[&root_k]).unwrap().to_bytes(),
+            t("2030-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        set.update_timestamp(&Signed::new(ts, &[&ts_k]).unwrap().to_bytes())
+            .unwrap();
+        set.update_snapshot(&Signed::new(snap, &[&snap_k]).unwrap().to_bytes())
+            .unwrap();
+        set.update_targets(&Signed::new(top, &[&targets_k]).unwrap().to_bytes())
+            .unwrap();
+        (
+            set,
+            Signed::new(pa, &[&pa_k]).unwrap().to_bytes(),
+            Signed::new(pb, &[&pb_k]).unwrap().to_bytes(),
+            // Signed by parent-a's release key only: parent-b's key never signed it.
+            Signed::new(release, &[&ra_k]).unwrap().to_bytes(),
+        )
+    }
+
+    /// Drives the search as a client does: load each role it asks for (from `files`), until found or failed.
+    fn search(set: &mut TrustedSet, files: &BTreeMap<&str, Vec<u8>>, path: &str) -> Result<Lookup> {
+        loop {
+            match set.resolve_target(path)? {
+                Lookup::NeedRole { role, delegator } => {
+                    set.update_delegated(&files[role.as_str()], &role, &delegator)?;
+                }
+                found @ Lookup::Found { .. } => return Ok(found),
+            }
+        }
+    }
+
+    #[test]
+    fn a_role_reached_through_another_delegator_is_verified_again() {
+        let (mut set, pa, pb, release) = diamond();
+        let files: BTreeMap<&str, Vec<u8>> = [
+            ("parent-a", pa),
+            ("parent-b", pb),
+            ("release", release.clone()),
+        ]
+        .into_iter()
+        .collect();
+        // Through parent-a, release is properly signed.
+        match search(&mut set, &files, "a/1.0.0/good.wasm").unwrap() {
+            Lookup::Found { role, .. } => assert_eq!(role, "release"),
+            other @ Lookup::NeedRole { .. } => panic!("{other:?}"),
+        }
+        // Through parent-b, the cached release must not inherit parent-a's authority.
+        let e = search(&mut set, &files, "b/1.0.0/evil.wasm").unwrap_err();
+        assert_eq!(e.code(), "metadata.threshold_not_met", "{e}");
+        // Nor may loading it again under parent-b succeed.
+        assert_eq!(
+            set.update_delegated(&release, "release", "parent-b")
+                .unwrap_err()
+                .code(),
+            "metadata.threshold_not_met"
+        );
+        // And the first lookup still works afterwards.
+        assert!(matches!(
+            search(&mut set, &files, "a/1.0.0/good.wasm").unwrap(),
+            Lookup::Found { .. }
+        ));
+    }
+
+    #[test]
+    fn a_role_signed_for_both_delegators_is_found_through_either() {
+        let (mut set, pa, pb, release) = diamond();
+        // Re-sign release with both release keys: valid through both parents.
+        let mut md = Signed::<Targets>::from_slice(&release).unwrap();
+        md.add_signature(&SigningKey::from_seed(&[8; 32]));
+        let files: BTreeMap<&str, Vec<u8>> =
+            [("parent-a", pa), ("parent-b", pb), ("release", md.to_bytes())]
+                .into_iter()
+                .collect();
+        for p in ["a/1.0.0/good.wasm", "b/1.0.0/evil.wasm"] {
+            assert!(matches!(
+                search(&mut set, &files, p).unwrap(),
+                Lookup::Found { .. }
+            ));
+        }
+    }
+
+    /// A timestamp pair: `old` (version 5, naming snapshot 5) expired at `now`, `rolled` (version 3) valid.
+    fn timestamps() -> (TrustedSet, Vec<u8>, Vec<u8>, Vec<u8>) {
+        let k = |n: u8| SigningKey::from_seed(&[n; 32]);
+        let (root_k, ts_k) = (k(1), k(4));
+        let mut root = Root::empty(1, t("2100-01-01T00:00:00Z"));
+        for r in ["root", "targets", "snapshot"] {
+            root.add_key(r, root_k.public()).unwrap();
+        }
+        root.add_key("timestamp", ts_k.public()).unwrap();
+        let ts = |v: u64, snap: u64, expires: &str| {
+            let mut ts = Timestamp::empty(v, t(expires));
+            ts.meta
+                .insert("snapshot.json".to_owned(), MetaFile::version(snap));
+            Signed::new(ts, &[&ts_k]).unwrap().to_bytes()
+        };
+        let set = TrustedSet::new(
+            &Signed::new(root, &[&root_k]).unwrap().to_bytes(),
+            t("2030-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        (
+            set,
+            ts(5, 5, "2029-01-01T00:00:00Z"),
+            ts(3, 3, "2100-01-01T00:00:00Z"),
+            ts(6, 4, "2100-01-01T00:00:00Z"),
+        )
+    }
+
+    #[test]
+    fn an_expired_trusted_timestamp_is_still_the_rollback_reference() {
+        let (mut set, old, rolled, snap_rolled) = timestamps();
+        // The persisted timestamp expired: refused as final, kept as the reference.
+        assert_eq!(
+            set.update_timestamp(&old).unwrap_err().code(),
+            "metadata.expired"
+        );
+        assert_eq!(set.timestamp().unwrap().signed().version, 5);
+        let mut again = set.clone();
+        assert_eq!(
+            set.update_timestamp(&rolled).unwrap_err().code(),
+            "metadata.rollback"
+        );
+        // A newer timestamp that names an older snapshot is a rollback too.
+        assert_eq!(
+            again.update_timestamp(&snap_rolled).unwrap_err().code(),
+            "metadata.rollback"
+        );
+        // The same (expired) version again is still expired, not accepted.
+        assert_eq!(
+            again.update_timestamp(&old).unwrap_err().code(),
+            "metadata.expired"
+        );
+        // An expired timestamp never lets a snapshot in.
+        assert_eq!(
+            again.update_snapshot(b"{}").unwrap_err().code(),
+            "metadata.expired"
+        );
+    }
+
+    #[test]
+    fn role_names_are_encoded_before_they_name_files_or_urls() {
+        for (name, want) in [
+            ("x0x", "x0x"),
+            ("../delegatedrole", "..%2Fdelegatedrole"),
+            ("/delegatedrole", "%2Fdelegatedrole"),
+            ("?", "%3F"),
+            ("#", "%23"),
+            ("a\\b c%", "a%5Cb%20c%25"),
+            ("caf\u{e9}", "caf%C3%A9"),
+            ("..", ".."),
+        ] {
+            let e = encode_role_name(name);
+            assert_eq!(e, want, "{name:?}");
+            assert!(!e.contains('/') && !e.contains('\\'));
+        }
+        // Such names are valid role names (tuf-conformance test_unusual_role_name): accepted in metadata.
+        let key = SigningKey::from_seed(&[9; 32]);
+        let mut top = Targets::empty(1, t("2100-01-01T00:00:00Z"));
+        let mut r = DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key.public()], 1).unwrap();
+        r.name = "../delegatedrole".to_owned();
+        top.delegations = Some(Delegations {
+            keys: [(key.public().key_id().unwrap(), key.public().clone())].into(),
+            roles: vec![r],
+            extra: BTreeMap::new(),
+        });
+        let bytes = Signed::new(top, &[&key]).unwrap().to_bytes();
+        Signed::<Targets>::from_slice(&bytes).unwrap();
+        let mut snap = Snapshot::empty(1, t("2100-01-01T00:00:00Z"));
+        snap.meta
+            .insert("../delegatedrole.json".to_owned(), MetaFile::version(1));
+        Signed::<Snapshot>::from_slice(&Signed::new(snap, &[&key]).unwrap().to_bytes()).unwrap();
+        let (set, ..) = chain(false);
+        assert_eq!(set.metadata_file_name(3, "../x"), "3...%2Fx.json");
+        assert_eq!(set.metadata_file_name(3, "?"), "3.%3F.json");
+    }
+
+    #[test]
+    fn duplicate_key_ids_in_a_signature_list_are_refused() {
+        let (set, ..) = chain(false);
+        let k = SigningKey::from_seed(&[6; 32]);
+        let mut md = Signed::new(Targets::empty(1, t("2100-01-01T00:00:00Z")), &[&k]).unwrap();
+        let sig = md.signatures()[0].clone();
+        md.signatures_mut().push(sig);
+        let e = Signed::<Targets>::from_slice(&md.to_bytes()).unwrap_err();
+        assert_eq!(e.code(), "metadata.malformed");
+        assert!(e.to_string().contains("more than once"), "{e}");
+        // In memory too: verify refuses the list before counting.
+        let d = set.targets("targets").unwrap().signed().delegations.clone().unwrap();
+        let e = md.verify("b", &d.keys, &d.roles[1].keys).unwrap_err();
+        assert_eq!(e.code(), "metadata.malformed");
     }
 
     #[test]

@@ -365,9 +365,10 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
     let dupf = out.case_file("duplicate-signature", "1.x0x.json", dup.to_bytes());
     out.case(
         "duplicate-signature",
-        "Role x0x needs 2 signatures; publisher-a's signature appears twice: one key counts once.",
+        "Role x0x's signature list names publisher-a's key id twice: refused as malformed (TUF: a key id \
+         MUST be unique in signatures; tuf-conformance test_duplicate_sig_keyids), whatever the threshold.",
         chain(&ts_p, &snap_p, &tg2, &dupf),
-        err("metadata.threshold_not_met", 5),
+        err("metadata.malformed", 5),
     );
 
     // The same key material listed under two key ids (the second id is not its hash), both signing.
