@@ -205,7 +205,9 @@ class HttpRepo {
   }
 
   async getMetadata(name, maxBytes) {
-    const url = new URL(`metadata/${encodeURIComponent(name)}`, this.base);
+    // Role names in `name` are already encoded (tuf.js encodeRoleName): a `%` stays as it is, so the server
+    // sees the name quoted once, as python-tuf sends it.
+    const url = new URL(`metadata/${name.replace(/[^A-Za-z0-9_.~%-]/g, encodeURIComponent)}`, this.base);
     return this.withRetry(`GET ${redact(url)}`, async () => {
       const { res } = await fetchFollowing(url, { timeoutMs: this.timeoutMs });
       if (res.statusCode === 404) {

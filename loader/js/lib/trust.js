@@ -11,7 +11,7 @@
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
-const { TrustedSet, parse, verifySignatures } = require('./tuf');
+const { TrustedSet, parse, verifySignatures, encodeRoleName } = require('./tuf');
 const { err } = require('./errors');
 const { DEFAULTS } = require('./constants');
 const cache = require('./cache');
@@ -35,8 +35,14 @@ class DirStore {
   }
 }
 
+/**
+ * The file name (and URL segment) of `role`'s metadata at `version`: `VERSION.ROLE.json` with consistent
+ * snapshots, `ROLE.json` without; the role name encoded (encodeRoleName), so a role named `../x` is stored as
+ * `..%2Fx.json` inside the metadata folder, never outside it.
+ */
 function consistentName(ts, version, role) {
-  return ts.root.signed.consistent_snapshot ? `${version}.${role}.json` : `${role}.json`;
+  const r = encodeRoleName(role);
+  return ts.root.signed.consistent_snapshot ? `${version}.${r}.json` : `${r}.json`;
 }
 
 /** Drive TrustedSet#walk synchronously, loading delegated roles from `stores` (first hit wins). */
@@ -153,7 +159,10 @@ async function refresh({ repo, anchorBytes, persistDir, embeddedDir, cacheDir, n
     if (ref) refs.push(ref);
   }
   const prevSnap = refs.reduce((a, b) => newest(a, b), null);
-  let snapBytes = prevSnapBytes.find(Boolean);
+  // Without consistent snapshots `snapshot.json` is one name for every version: a saved copy may be an older
+  // version than the one timestamp names (it is then only a rollback reference, above), so download it.
+  const consistent = Boolean(ts.root.signed.consistent_snapshot);
+  let snapBytes = consistent ? prevSnapBytes.find(Boolean) : null;
   let snapRemote = false;
   if (!snapBytes) {
     snapBytes = await repo.getMetadata(snapName, snapMeta.length || DEFAULTS.MAX_METADATA_BYTES);
@@ -172,7 +181,8 @@ async function loadRole(ts, repo, stores, save, role, parent) {
   const meta = ts.snapshot.signed.meta[`${role}.json`];
   if (!meta) throw err('metadata.missing_role', `snapshot does not list ${role}.json`);
   const name = consistentName(ts, meta.version, role);
-  let bytes = stores.map((s) => s.get(name)).find(Boolean);
+  // Unversioned names (consistent_snapshot false) may hold an older version: download those.
+  let bytes = ts.root.signed.consistent_snapshot ? stores.map((s) => s.get(name)).find(Boolean) : null;
   let remote = false;
   if (!bytes) {
     bytes = await repo.getMetadata(name, meta.length || DEFAULTS.MAX_METADATA_BYTES);

@@ -13,7 +13,13 @@
 // - targets and delegated roles: length/hashes/version as named by snapshot; signed by the delegating role
 //   with its threshold; not expired.
 // - thresholds count distinct key ids AND distinct public keys (two key ids for one key count once);
-//   only ed25519 keys are understood, other key types never count.
+//   only ed25519 keys are understood, other key types never count. A signature list naming one key id twice
+//   is malformed (TUF: "the keyid MUST be unique"; tuf-conformance test_duplicate_sig_keyids).
+// - a delegated role is trusted only through the delegator the search reaches it by: one verified under
+//   parent-a and reached again through parent-b ("diamond" delegations) is verified against parent-b's keys
+//   and threshold before any of its targets is returned.
+// - role names come from signed metadata but never name files or URLs as they are: encodeRoleName (python-
+//   tuf's quote(name, safe='')) makes each one a single safe segment (`../x` → `..%2Fx`).
 //
 // No I/O here: bytes come in, verified objects come out. `now` is fixed per update (§5.1).
 
@@ -77,8 +83,11 @@ function parse(bytes, type, label = type) {
   if (typeof s.expires !== 'string' || !EXPIRES_RE.test(s.expires) || Number.isNaN(Date.parse(s.expires))) {
     throw bad('expires must look like 2030-01-01T00:00:00Z');
   }
+  const keyids = new Set();
   for (const sig of doc.signatures) {
     if (!isObj(sig) || typeof sig.keyid !== 'string' || typeof sig.sig !== 'string') throw bad('malformed signature');
+    if (keyids.has(sig.keyid)) throw bad(`the signatures list key id ${sig.keyid} more than once`);
+    keyids.add(sig.keyid);
   }
   if (type === 'root') {
     if (!isObj(s.keys) || !isObj(s.roles)) throw bad('root needs keys and roles');
@@ -256,6 +265,9 @@ class TrustedSet {
     this.targets = null;
     /** @type {Map<string, ReturnType<typeof parse>>} */
     this.delegated = new Map();
+    /** For each loaded delegated role, the delegators whose keys and threshold it was verified against. */
+    /** @type {Map<string, Set<string>>} */
+    this.verifiedBy = new Map();
   }
 
   expiry(signed, now, label) {
@@ -345,6 +357,8 @@ class TrustedSet {
       }
     }
     this.snapshot = snap;
+    this.delegated.clear();
+    this.verifiedBy.clear();
     this.checkFinalSnapshot();
     return snap;
   }
@@ -368,6 +382,24 @@ class TrustedSet {
     if (!meta) throw err('metadata.missing_role', `snapshot does not list ${name}.json`);
     checkMetaBytes(Buffer.from(bytes), meta, name);
     const md = parse(bytes, 'targets', name);
+    this.verifyDelegated(md, name, parent);
+    if (md.signed.version !== meta.version) {
+      throw err('metadata.version_mismatch', `${name} version ${md.signed.version}, snapshot names ${meta.version}`);
+    }
+    this.expiry(md.signed, this.now, name);
+    if (name === 'targets') this.targets = md;
+    else {
+      const old = this.delegated.get(name);
+      let by = this.verifiedBy.get(name);
+      if (!by || !old || !old.bytes.equals(md.bytes)) this.verifiedBy.set(name, (by = new Set()));
+      by.add(parent);
+      this.delegated.set(name, md);
+    }
+    return md;
+  }
+
+  /** Check `md` (role `name`) against the keys and threshold that `parent` assigns to it. */
+  verifyDelegated(md, name, parent) {
     let role;
     let keys;
     if (parent === 'root') ({ role, keys } = this.rootRole('targets'));
@@ -379,13 +411,6 @@ class TrustedSet {
       keys = d.keys;
     }
     verifySignatures(md, role, keys, name);
-    if (md.signed.version !== meta.version) {
-      throw err('metadata.version_mismatch', `${name} version ${md.signed.version}, snapshot names ${meta.version}`);
-    }
-    this.expiry(md.signed, this.now, name);
-    if (name === 'targets') this.targets = md;
-    else this.delegated.set(name, md);
-    return md;
   }
 
   /**
@@ -407,6 +432,13 @@ class TrustedSet {
         md = role === 'targets' ? this.targets : this.delegated.get(role);
         if (!md) return null;
       }
+      const by = role === 'targets' ? null : this.verifiedBy.get(role) || new Set();
+      if (by && !by.has(parent)) {
+        // Loaded through another delegator: its authority does not carry over (diamond delegations).
+        this.verifyDelegated(md, role, parent);
+        by.add(parent);
+        this.verifiedBy.set(role, by);
+      }
       const t = md.signed.targets[targetPath];
       if (t) return { path: targetPath, length: t.length, hashes: t.hashes, custom: t.custom || {}, role };
       visited.add(role);
@@ -427,6 +459,21 @@ class TrustedSet {
     }
     return null;
   }
+}
+
+/**
+ * A role name as one segment of a file name or URL: every byte but ASCII letters, digits and `_.-~`
+ * percent-encoded, exactly as python-tuf's `urllib.parse.quote(name, safe='')` (and the Rust crate's
+ * encode_role_name), so `../x` becomes `..%2Fx` and `?` becomes `%3F`.
+ */
+function encodeRoleName(name) {
+  if (/^[A-Za-z0-9_.~-]*$/.test(name)) return name;
+  let out = '';
+  for (const b of Buffer.from(String(name), 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9_.~-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 const SEMVER_RE =
@@ -465,5 +512,6 @@ module.exports = {
   pathMatches,
   isDelegatedPath,
   checkTargetPath,
+  encodeRoleName,
   MAX_SIZE,
 };
