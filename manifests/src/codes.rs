@@ -39,7 +39,7 @@ macro_rules! codes {
 
 codes! {
     // Metadata (TUF roles).
-    METADATA_MALFORMED = "metadata.malformed", 3, 400, "Metadata is not valid JSON or does not match the TUF 1.0 schema (including duplicate keys, floats, bad dates).";
+    METADATA_MALFORMED = "metadata.malformed", 3, 400, "Metadata is not valid JSON or does not match the TUF 1.0 schema (including duplicate keys, floats, bad dates, a key id listed twice in signatures).";
     METADATA_TOO_LARGE = "metadata.too_large", 3, 413, "Metadata is larger than the size limit for its role; it was rejected before parsing.";
     METADATA_WRONG_TYPE = "metadata.wrong_type", 3, 400, "The `_type` of the metadata is not the role that was expected.";
     METADATA_SPEC_VERSION = "metadata.spec_version", 3, 400, "The metadata's `spec_version` is not a supported TUF 1.x version.";

@@ -325,11 +325,10 @@ impl TrustedSet {
             .targets
             .get(delegator)
             .ok_or_else(|| Error::MissingRole(delegator.to_owned()))?;
-        let d = parent
-            .signed()
-            .delegations
-            .as_ref()
-            .ok_or_else(|| Error::DelegationInvalid(format!("{delegator:?} delegates nothing")))?;
+        let d =
+            parent.signed().delegations.as_ref().ok_or_else(|| {
+                Error::DelegationInvalid(format!("{delegator:?} delegates nothing"))
+            })?;
         let r: &DelegatedRole = d.roles.iter().find(|r| r.name == role).ok_or_else(|| {
             Error::DelegationInvalid(format!("{delegator:?} does not delegate to {role:?}"))
         })?;
@@ -546,8 +545,8 @@ mod tests {
             for (name, key, pattern) in roles {
                 d.keys
                     .insert(key.public().key_id().unwrap(), key.public().clone());
-                let mut r =
-                    DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key.public()], 1).unwrap();
+                let mut r = DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key.public()], 1)
+                    .unwrap();
                 r.name = name.to_owned();
                 r.terminating = false;
                 r.paths = Some(vec![pattern.to_owned()]);
@@ -566,9 +565,10 @@ mod tests {
         pb.delegations = Some(delegate(vec![("release", &rb_k, "b/*/*")]));
         let mut release = Targets::empty(1, far);
         for p in ["a/1.0.0/good.wasm", "b/1.0.0/evil.wasm"] {
-            release
-                .targets
-                .insert(p.parse().unwrap(), TargetFile::for_bytes(p.as_bytes(), None));
+            release.targets.insert(
+                p.parse().unwrap(),
+                TargetFile::for_bytes(p.as_bytes(), None),
+            );
         }
         let mut snap = Snapshot::empty(1, far);
         for n in ["targets", "parent-a", "parent-b", "release"] {
@@ -647,10 +647,13 @@ mod tests {
         // Re-sign release with both release keys: valid through both parents.
         let mut md = Signed::<Targets>::from_slice(&release).unwrap();
         md.add_signature(&SigningKey::from_seed(&[8; 32]));
-        let files: BTreeMap<&str, Vec<u8>> =
-            [("parent-a", pa), ("parent-b", pb), ("release", md.to_bytes())]
-                .into_iter()
-                .collect();
+        let files: BTreeMap<&str, Vec<u8>> = [
+            ("parent-a", pa),
+            ("parent-b", pb),
+            ("release", md.to_bytes()),
+        ]
+        .into_iter()
+        .collect();
         for p in ["a/1.0.0/good.wasm", "b/1.0.0/evil.wasm"] {
             assert!(matches!(
                 search(&mut set, &files, p).unwrap(),
@@ -737,7 +740,8 @@ mod tests {
         // Such names are valid role names (tuf-conformance test_unusual_role_name): accepted in metadata.
         let key = SigningKey::from_seed(&[9; 32]);
         let mut top = Targets::empty(1, t("2100-01-01T00:00:00Z"));
-        let mut r = DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key.public()], 1).unwrap();
+        let mut r =
+            DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key.public()], 1).unwrap();
         r.name = "../delegatedrole".to_owned();
         top.delegations = Some(Delegations {
             keys: [(key.public().key_id().unwrap(), key.public().clone())].into(),
@@ -766,7 +770,13 @@ mod tests {
         assert_eq!(e.code(), "metadata.malformed");
         assert!(e.to_string().contains("more than once"), "{e}");
         // In memory too: verify refuses the list before counting.
-        let d = set.targets("targets").unwrap().signed().delegations.clone().unwrap();
+        let d = set
+            .targets("targets")
+            .unwrap()
+            .signed()
+            .delegations
+            .clone()
+            .unwrap();
         let e = md.verify("b", &d.keys, &d.roles[1].keys).unwrap_err();
         assert_eq!(e.code(), "metadata.malformed");
     }
