@@ -10,11 +10,14 @@
 //! 3. The persisted timestamp and snapshot (if still valid) are loaded first, so the remote ones are checked
 //!    against them: a lower timestamp version, a lower snapshot version, or a role version going down in the
 //!    snapshot is `metadata.rollback`. A persisted timestamp that has since *expired* still provides its
-//!    versions for this check (python-tuf does the same).
+//!    versions for this check (python-tuf does the same): `TrustedSet::update_timestamp` keeps it as the
+//!    rollback reference while it reports it expired. One whose signature no longer verifies under the
+//!    (rotated) root is dropped, as TUF §5.3.11 asks after a rotation of the timestamp keys.
 //! 4. `timestamp.json` (never cached by CDNs) → `V.snapshot.json` (V pinned by timestamp; its hash and length
 //!    checked when pinned) → `V.targets.json` → `V.<package>.json` (V pinned by snapshot). With
 //!    `consistent_snapshot` false the unversioned names are used. Metadata already persisted at the pinned
-//!    version is reused without a download.
+//!    version is reused without a download. Persisted file names of delegated roles are the role names
+//!    encoded by `encode_role_name` (`../x` is stored as `..%2Fx.json`, inside the directory).
 //! 5. Every role must be unexpired at `now`. The one exception is explicit and chosen by the operator:
 //!    [`ALLOW_EXPIRED_AFTER`] (`X0X_DIST_ALLOW_EXPIRED_AFTER=<RFC 3339 time>`) moves the clock that expiry is
 //!    checked against back to that time, so metadata that was still valid then is accepted, with a warning
@@ -27,7 +30,7 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 use x0x_dist_manifests::metadata::{Root, Signed, Snapshot, Targets, Timestamp};
-use x0x_dist_manifests::verify::{Lookup, TrustedSet};
+use x0x_dist_manifests::verify::{encode_role_name, Lookup, TrustedSet};
 use x0x_dist_manifests::{Role, TargetFile};
 
 use crate::cache::{lock_file, Cache};
@@ -190,7 +193,7 @@ impl Session<'_> {
                 context: format!("role {role} in snapshot"),
                 source: x0x_dist_manifests::Error::MissingRole(role.to_owned()),
             })?;
-        let local_path = self.dir.join(format!("{role}.json"));
+        let local_path = self.dir.join(format!("{}.json", encode_role_name(role)));
         if let Some(local) = read_opt(&local_path)? {
             if self
                 .trusted
@@ -280,17 +283,18 @@ impl Repository {
         // The root's expiry is checked by update_timestamp; report it too.
         s.status("root", &root, false);
 
-        // 3. Persisted timestamp and snapshot, for rollback checks and reuse.
+        // 3. Persisted timestamp and snapshot, for rollback checks and reuse. An expired timestamp stays in
+        //    the trusted set as the rollback reference (update_timestamp keeps it and reports it expired).
         let local_ts = read_opt(&s.dir.join("timestamp.json"))?;
-        let mut floor: Option<(u64, u64)> = None;
+        let mut local_ts_err = None;
         if let Some(b) = &local_ts {
-            if s.trusted.update_timestamp(b).is_ok() {
-                if let Some(snap) = read_opt(&s.dir.join("snapshot.json"))? {
-                    let _ = s.trusted.update_snapshot(&snap);
+            match s.trusted.update_timestamp(b) {
+                Ok(()) => {
+                    if let Some(snap) = read_opt(&s.dir.join("snapshot.json"))? {
+                        let _ = s.trusted.update_snapshot(&snap);
+                    }
                 }
-            } else if let Ok(old) = Signed::<Timestamp>::from_slice(b) {
-                // Expired (or signed by keys a rotation removed): still a floor for versions.
-                floor = Some((old.signed().version, old.signed().snapshot_meta().version));
+                Err(e) => local_ts_err = Some(e),
             }
         }
 
@@ -300,6 +304,10 @@ impl Repository {
                 return Err(Error::Offline {
                     what: "timestamp.json".into(),
                 });
+            }
+            // Offline, the persisted timestamp is the final one: if it did not pass (expired), say why.
+            if let Some(e) = local_ts_err {
+                return Err(meta_err("the persisted timestamp.json")(e));
             }
             false
         } else {
@@ -311,25 +319,6 @@ impl Repository {
                     location: fetcher.location().to_string(),
                 })?;
             let context = format!("timestamp.json from {}", fetcher.location());
-            if let Some((tv, sv)) = floor {
-                let new =
-                    Signed::<Timestamp>::from_slice(&bytes).map_err(meta_err(context.clone()))?;
-                let (ntv, nsv) = (new.signed().version, new.signed().snapshot_meta().version);
-                let rollback = |role: &str, trusted, new| Error::Metadata {
-                    context: context.clone(),
-                    source: x0x_dist_manifests::Error::Rollback {
-                        role: role.into(),
-                        trusted,
-                        new,
-                    },
-                };
-                if ntv < tv {
-                    return Err(rollback("timestamp", tv, ntv));
-                }
-                if nsv < sv {
-                    return Err(rollback("snapshot", sv, nsv));
-                }
-            }
             let before = s.trusted.timestamp().map(|t| t.signed().version);
             s.trusted
                 .update_timestamp(&bytes)

@@ -476,7 +476,7 @@ pub fn load_trusted_from(
     while let Some(delegator) = queue.pop() {
         for (role, version) in unloaded_delegations(&set, &delegator, &snap) {
             set.update_delegated(
-                &read_metadata(&l.metadata_file(&format!("{version}.{role}.json")))?,
+                &read_metadata(&l.metadata_file(&set.metadata_file_name(version, &role)))?,
                 &role,
                 &delegator,
             )?;
