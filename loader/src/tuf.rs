@@ -2,9 +2,12 @@
 //! [`Cache`] for rollback protection. Every trust decision is delegated to
 //! [`x0x_dist_manifests::verify::TrustedSet`]; this module does the I/O around it, in this order:
 //!
-//! 1. Trusted root: the persisted `root.json` of this repository if there is one, else the root given by the
-//!    caller (shipped with the package or `--root`). The repository id is the SHA-256 prefix of the *given*
-//!    root, so a rotated root is found again next time.
+//! 1. Trusted root: always the root given by the caller (shipped with the package or `--root`), never a root
+//!    found only in the cache. Rotations accepted earlier are persisted as `N.root.json` and replayed from it
+//!    through [`TrustedSet::update_root`], each verified again (a file dropped into the cache that the chain
+//!    from the given root does not sign is ignored, with a warning). The repository id is the SHA-256 prefix of
+//!    the *given* root, so the persisted chain is found again next time. `root.json` holds a copy of the
+//!    newest trusted root for operators; it is never read as a trust anchor.
 //! 2. Root rotation: fetch `N+1.root.json` until the repository has none; each must be signed by a threshold of
 //!    the old and the new root and be version N+1. Each accepted root is persisted at once.
 //! 3. The persisted timestamp and snapshot (if still valid) are loaded first, so the remote ones are checked
@@ -172,6 +175,7 @@ impl Session<'_> {
             self.trusted
                 .update_root(&bytes)
                 .map_err(meta_err(format!("{name} from {}", self.fetcher.location())))?;
+            write_atomic(&self.dir.join(&name), &bytes)?;
             write_atomic(&self.dir.join("root.json"), &bytes)?;
             tracing::info!(version = next, "rotated to a new trusted root");
         }
@@ -255,14 +259,20 @@ impl Repository {
         let real_now = options.now.unwrap_or_else(OffsetDateTime::now_utc);
         let (now, cutoff) = freshness_clock(real_now)?;
 
-        // 1. The trusted root: persisted (possibly rotated) or the given one.
-        let persisted_root = read_opt(&dir.join("root.json"))?;
-        let trusted = match &persisted_root {
-            Some(b) => TrustedSet::new(b, now).or_else(|_| TrustedSet::new(root_bytes, now)),
-            None => TrustedSet::new(root_bytes, now),
+        // 1. The trusted root: the given one, then the rotations persisted earlier, each verified again.
+        let mut trusted =
+            TrustedSet::new(root_bytes, now).map_err(meta_err("the trusted root.json"))?;
+        for _ in 0..MAX_ROOT_ROTATIONS {
+            let name = format!("{}.root.json", trusted.root().signed().version + 1);
+            let Some(b) = read_opt(&dir.join(&name))? else {
+                break;
+            };
+            if let Err(e) = trusted.update_root(&b) {
+                tracing::warn!(file = %dir.join(&name).display(), error = %e, "ignoring a persisted root that the trusted chain does not sign");
+                break;
+            }
         }
-        .map_err(meta_err("the trusted root.json"))?;
-        if persisted_root.is_none() {
+        if read_opt(&dir.join("root.json"))?.is_none() {
             write_atomic(&dir.join("root.json"), root_bytes)?;
         }
         let mut s = Session {

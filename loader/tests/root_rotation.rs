@@ -54,10 +54,7 @@ async fn follows_cross_signed_rotation_and_refuses_unsigned_one() {
 async fn timestamp_key_rotation_recovers_from_a_fast_forward() {
     let tmp = tempfile::tempdir().unwrap();
     let mut repo = TestRepo::new(&tmp.path().join("repo"));
-    repo.publish(
-        "1.0.0",
-        &[(Platform::Wasm32Wasip1, payload(1, 100), None)],
-    );
+    repo.publish("1.0.0", &[(Platform::Wasm32Wasip1, payload(1, 100), None)]);
     let server = StaticServer::start(&repo.dir);
     let cache = tmp.path().join("cache");
     let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
@@ -75,13 +72,71 @@ async fn timestamp_key_rotation_recovers_from_a_fast_forward() {
     let root_key = repo.root_key.clone();
     repo.write_root(&root_key, &[&root_key]);
     repo.timestamp_version = 0;
-    repo.publish(
-        "1.1.0",
-        &[(Platform::Wasm32Wasip1, payload(2, 100), None)],
-    );
+    repo.publish("1.1.0", &[(Platform::Wasm32Wasip1, payload(2, 100), None)]);
     let (_, res, _) = client(&server.url(), &cache, &repo.root_bytes)
         .best("x0x", &any(), &h, &NoProgress)
         .await
         .unwrap();
     assert_eq!(res.version, "1.1.0");
+}
+
+/// The trust anchor is the root the caller gives (shipped or `--root`), never a root found only in the cache:
+/// a `root.json` of someone else's repository written into the cache directory does not make the client
+/// accept that repository's metadata. Rotations still replay from the cache, verified link by link.
+#[tokio::test]
+async fn a_root_planted_in_the_cache_is_not_a_trust_anchor() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut repo = TestRepo::new(&tmp.path().join("repo"));
+    repo.publish("1.0.0", &[(Platform::Wasm32Wasip1, payload(1, 100), None)]);
+    let shipped_root = repo.root_bytes.clone();
+    // Another repository with its own root, snapshot and timestamp keys (root v2 signed only by itself).
+    let mut evil = TestRepo::new(&tmp.path().join("evil"));
+    evil.timestamp_key = key("evil-timestamp");
+    evil.snapshot_key = key("evil-snapshot");
+    let evil_root = key("evil-root");
+    evil.write_root(&evil_root, &[&evil_root]);
+    let evil_root_bytes = std::fs::read(evil.dir.join("tuf/metadata/2.root.json")).unwrap();
+    evil.publish("6.6.6", &[(Platform::Wasm32Wasip1, payload(6, 100), None)]);
+    let cache = tmp.path().join("cache");
+    let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
+    let server = StaticServer::start(&repo.dir);
+    client(&server.url(), &cache, &shipped_root)
+        .best("x0x", &any(), &h, &NoProgress)
+        .await
+        .unwrap();
+
+    // The attacker can write to the cache and serve its own repository.
+    let dir = cache
+        .join("tuf")
+        .join(x0x_dist_loader::tuf::repo_id(&shipped_root));
+    std::fs::write(dir.join("root.json"), &evil_root_bytes).unwrap();
+    std::fs::write(dir.join("2.root.json"), &evil_root_bytes).unwrap();
+    let evil_server = StaticServer::start(&evil.dir);
+    let err = client(&evil_server.url(), &cache, &shipped_root)
+        .best("x0x", &any(), &h, &NoProgress)
+        .await
+        .unwrap_err();
+    assert!(err.code().starts_with("metadata."), "{err:#}");
+
+    // A real rotation persisted earlier is replayed from the cache (the server no longer has 2.root.json).
+    let (k1, k2) = (key("root-1"), key("root-2"));
+    let tmp2 = tempfile::tempdir().unwrap();
+    let mut rotated = TestRepo::new(&tmp2.path().join("repo"));
+    rotated.publish("1.0.0", &[(Platform::Wasm32Wasip1, payload(1, 100), None)]);
+    let shipped = rotated.root_bytes.clone();
+    rotated.write_root(&k2, &[&k1, &k2]);
+    let s2 = StaticServer::start(&rotated.dir);
+    let cache2 = tmp2.path().join("cache");
+    client(&s2.url(), &cache2, &shipped)
+        .best("x0x", &any(), &h, &NoProgress)
+        .await
+        .unwrap();
+    let id = x0x_dist_loader::tuf::repo_id(&shipped);
+    assert!(cache2.join("tuf").join(&id).join("2.root.json").is_file());
+    std::fs::remove_file(rotated.dir.join("tuf/metadata/2.root.json")).unwrap();
+    let (view, _, _) = client(&s2.url(), &cache2, &shipped)
+        .best("x0x", &any(), &h, &NoProgress)
+        .await
+        .unwrap();
+    assert_eq!(view.trusted().root().signed().version, 2);
 }
