@@ -253,11 +253,11 @@ async fn signatures_threshold_and_expiry() {
     // One of two required signatures.
     let one = role(None, "1.0.0", &files, &both[..1]);
     expect_rejected(&fx, &st, &one.to_bytes(), "metadata.threshold_not_met").await;
-    // The same key twice counts once.
+    // The same key twice never counts twice: the list is malformed (key ids MUST be unique in signatures).
     let mut dup = one.clone();
     let sig = dup.signatures()[0].clone();
     dup.signatures_mut().push(sig);
-    expect_rejected(&fx, &st, &dup.to_bytes(), "metadata.threshold_not_met").await;
+    expect_rejected(&fx, &st, &dup.to_bytes(), "metadata.malformed").await;
     // A stranger's key does not count.
     let mut stranger = one.clone();
     stranger.add_signature(&key(99));
