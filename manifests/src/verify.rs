@@ -411,17 +411,46 @@ mod tests {
         crate::cjson::datetime::parse(s).unwrap()
     }
 
-    /// A repository whose `targets` delegates `x0x/*/*` to `a` then `b` (`a` terminating or not); `b` lists
-    /// the target, `a` lists nothing.
-    fn chain(a_terminating: bool) -> (TrustedSet, Vec<u8>, Vec<u8>) {
+    /// A trusted set with the top-level roles loaded (keys from seeds 1-4: root, targets, snapshot, timestamp),
+    /// the snapshot listing `roles` at version 1, and `top` as the top-level targets.
+    fn loaded(roles: &[&str], top: Targets) -> TrustedSet {
         let k = |n: u8| SigningKey::from_seed(&[n; 32]);
-        let (root_k, targets_k, snap_k, ts_k, a_k, b_k) = (k(1), k(2), k(3), k(4), k(5), k(6));
+        let (root_k, targets_k, snap_k, ts_k) = (k(1), k(2), k(3), k(4));
         let far = t("2100-01-01T00:00:00Z");
         let mut root = Root::empty(1, far);
         root.add_key("root", root_k.public()).unwrap();
         root.add_key("targets", targets_k.public()).unwrap();
         root.add_key("snapshot", snap_k.public()).unwrap();
         root.add_key("timestamp", ts_k.public()).unwrap();
+        let mut snap = Snapshot::empty(1, far);
+        for n in roles {
+            snap.meta.insert(format!("{n}.json"), MetaFile::version(1));
+        }
+        let mut ts = Timestamp::empty(1, far);
+        ts.meta
+            .insert("snapshot.json".to_owned(), MetaFile::version(1));
+        let mut set = TrustedSet::new(
+            &Signed::new(root, &[&root_k]).unwrap().to_bytes(),
+            t("2030-01-01T00:00:00Z"),
+        )
+        .unwrap();
+        set.update_timestamp(&Signed::new(ts, &[&ts_k]).unwrap().to_bytes())
+            .unwrap();
+        set.update_snapshot(&Signed::new(snap, &[&snap_k]).unwrap().to_bytes())
+            .unwrap();
+        set.update_targets(&Signed::new(top, &[&targets_k]).unwrap().to_bytes())
+            .unwrap();
+        set
+    }
+
+    /// A repository whose `targets` delegates `x0x/*/*` to `a` then `b` (`a` terminating or not); `b` lists
+    /// the target, `a` lists nothing.
+    fn chain(a_terminating: bool) -> (TrustedSet, Vec<u8>, Vec<u8>) {
+        let (a_k, b_k) = (
+            SigningKey::from_seed(&[5; 32]),
+            SigningKey::from_seed(&[6; 32]),
+        );
+        let far = t("2100-01-01T00:00:00Z");
         let role = |name: &str, key: &PublicKey, terminating: bool| {
             let mut r = DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key], 1).unwrap();
             r.name = name.to_owned();
@@ -446,26 +475,8 @@ mod tests {
             "x0x/1.0.0/x0x.wasm32-wasip1.wasm".parse().unwrap(),
             TargetFile::for_bytes(b"wasm", None),
         );
-        let mut snap = Snapshot::empty(1, far);
-        for n in ["targets", "a", "b"] {
-            snap.meta.insert(format!("{n}.json"), MetaFile::version(1));
-        }
-        let snap = Signed::new(snap, &[&snap_k]).unwrap().to_bytes();
-        let mut ts = Timestamp::empty(1, far);
-        ts.meta
-            .insert("snapshot.json".to_owned(), MetaFile::version(1));
-        let mut set = TrustedSet::new(
-            &Signed::new(root, &[&root_k]).unwrap().to_bytes(),
-            t("2030-01-01T00:00:00Z"),
-        )
-        .unwrap();
-        set.update_timestamp(&Signed::new(ts, &[&ts_k]).unwrap().to_bytes())
-            .unwrap();
-        set.update_snapshot(&snap).unwrap();
-        set.update_targets(&Signed::new(top, &[&targets_k]).unwrap().to_bytes())
-            .unwrap();
         (
-            set,
+            loaded(&["targets", "a", "b"], top),
             Signed::new(a, &[&a_k]).unwrap().to_bytes(),
             Signed::new(b, &[&b_k]).unwrap().to_bytes(),
         )
@@ -529,14 +540,8 @@ mod tests {
     #[allow(clippy::similar_names)] // parent a / parent b, and their release keys
     fn diamond() -> (TrustedSet, Vec<u8>, Vec<u8>, Vec<u8>) {
         let k = |n: u8| SigningKey::from_seed(&[n; 32]);
-        let (root_k, targets_k, snap_k, ts_k) = (k(1), k(2), k(3), k(4));
         let (parent_a_key, parent_b_key, release_a_key, release_b_key) = (k(5), k(6), k(7), k(8));
         let far = t("2100-01-01T00:00:00Z");
-        let mut root = Root::empty(1, far);
-        root.add_key("root", root_k.public()).unwrap();
-        root.add_key("targets", targets_k.public()).unwrap();
-        root.add_key("snapshot", snap_k.public()).unwrap();
-        root.add_key("timestamp", ts_k.public()).unwrap();
         let delegate = |roles: Vec<(&str, &SigningKey, &str)>| {
             let mut d = Delegations {
                 keys: BTreeMap::new(),
@@ -571,26 +576,8 @@ mod tests {
                 TargetFile::for_bytes(p.as_bytes(), None),
             );
         }
-        let mut snap = Snapshot::empty(1, far);
-        for n in ["targets", "parent-a", "parent-b", "release"] {
-            snap.meta.insert(format!("{n}.json"), MetaFile::version(1));
-        }
-        let mut ts = Timestamp::empty(1, far);
-        ts.meta
-            .insert("snapshot.json".to_owned(), MetaFile::version(1));
-        let mut set = TrustedSet::new(
-            &Signed::new(root, &[&root_k]).unwrap().to_bytes(),
-            t("2030-01-01T00:00:00Z"),
-        )
-        .unwrap();
-        set.update_timestamp(&Signed::new(ts, &[&ts_k]).unwrap().to_bytes())
-            .unwrap();
-        set.update_snapshot(&Signed::new(snap, &[&snap_k]).unwrap().to_bytes())
-            .unwrap();
-        set.update_targets(&Signed::new(top, &[&targets_k]).unwrap().to_bytes())
-            .unwrap();
         (
-            set,
+            loaded(&["targets", "parent-a", "parent-b", "release"], top),
             Signed::new(pa, &[&parent_a_key]).unwrap().to_bytes(),
             Signed::new(pb, &[&parent_b_key]).unwrap().to_bytes(),
             // Signed by parent-a's release key only: parent-b's key never signed it.

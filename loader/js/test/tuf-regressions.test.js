@@ -83,9 +83,13 @@ function memoryRepo(build) {
   return { anchor: root, files, repo, requested };
 }
 
-/** Diamond: targets → parent-a (a/*) and parent-b (b/*) → both delegate `release`, each to its own key. */
-function diamond() {
-  const [pa, pb, ra, rb] = [h.keypair(), h.keypair(), h.keypair(), h.keypair()];
+/**
+ * Diamond: targets → parent-a (a/*) and parent-b (b/*) → both delegate `release`, each to its own key, and
+ * `release` is signed by parent-a's release key only; with `oneKey`, both delegate to the same key.
+ */
+function diamond({ oneKey = false } = {}) {
+  const [pa, pb, ra] = [h.keypair(), h.keypair(), h.keypair()];
+  const rb = oneKey ? ra : h.keypair();
   return memoryRepo((k) => ({
     targets: {
       signed: targetsMd(1, {}, delegation([
@@ -133,25 +137,13 @@ test('diamond delegation: a role verified under parent-a is verified again when 
 });
 
 test('a role signed for both delegators of a diamond is found through either', () => {
-  const [pa, pb, r] = [h.keypair(), h.keypair(), h.keypair()];
-  const m = memoryRepo((k) => ({
-    targets: {
-      signed: targetsMd(1, {}, delegation([
-        { name: 'parent-a', key: pa, paths: ['a/*/*'] },
-        { name: 'parent-b', key: pb, paths: ['b/*/*'] },
-      ])),
-      signers: [k.targets],
-    },
-    'parent-a': { signed: targetsMd(1, {}, delegation([{ name: 'release', key: r, paths: ['a/*/*'] }])), signers: [pa] },
-    'parent-b': { signed: targetsMd(1, {}, delegation([{ name: 'release', key: r, paths: ['b/*/*'] }])), signers: [pb] },
-    release: { signed: targetsMd(1, { 'a/1.0.0/x.wasm': target('a'), 'b/1.0.0/x.wasm': target('b') }), signers: [r] },
-  }));
+  const m = diamond({ oneKey: true });
   const ts = new TrustedSet(m.anchor);
   ts.updateTimestamp(m.files.get('timestamp.json'));
   ts.updateSnapshot(m.files.get('1.snapshot.json'));
   ts.updateTargets(m.files.get('1.targets.json'));
   const stores = [{ get: (n) => m.files.get(n) || null }];
-  for (const p of ['a/1.0.0/x.wasm', 'b/1.0.0/x.wasm']) assert.equal(trust.findTargetSync(ts, stores, p).role, 'release');
+  for (const p of ['a/1.0.0/good.wasm', 'b/1.0.0/evil.wasm']) assert.equal(trust.findTargetSync(ts, stores, p).role, 'release');
 });
 
 test('unusual role names are requested quoted once and persisted inside the metadata folder', async () => {
