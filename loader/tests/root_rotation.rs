@@ -54,10 +54,7 @@ async fn follows_cross_signed_rotation_and_refuses_unsigned_one() {
 async fn timestamp_key_rotation_recovers_from_a_fast_forward() {
     let tmp = tempfile::tempdir().unwrap();
     let mut repo = TestRepo::new(&tmp.path().join("repo"));
-    repo.publish(
-        "1.0.0",
-        &[(Platform::Wasm32Wasip1, payload(1, 100), None)],
-    );
+    repo.publish("1.0.0", &[(Platform::Wasm32Wasip1, payload(1, 100), None)]);
     let server = StaticServer::start(&repo.dir);
     let cache = tmp.path().join("cache");
     let h = host("x86_64-unknown-linux-gnu", Some("2.36"));
@@ -75,10 +72,7 @@ async fn timestamp_key_rotation_recovers_from_a_fast_forward() {
     let root_key = repo.root_key.clone();
     repo.write_root(&root_key, &[&root_key]);
     repo.timestamp_version = 0;
-    repo.publish(
-        "1.1.0",
-        &[(Platform::Wasm32Wasip1, payload(2, 100), None)],
-    );
+    repo.publish("1.1.0", &[(Platform::Wasm32Wasip1, payload(2, 100), None)]);
     let (_, res, _) = client(&server.url(), &cache, &repo.root_bytes)
         .best("x0x", &any(), &h, &NoProgress)
         .await

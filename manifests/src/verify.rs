@@ -529,7 +529,7 @@ mod tests {
     fn diamond() -> (TrustedSet, Vec<u8>, Vec<u8>, Vec<u8>) {
         let k = |n: u8| SigningKey::from_seed(&[n; 32]);
         let (root_k, targets_k, snap_k, ts_k) = (k(1), k(2), k(3), k(4));
-        let (pa_k, pb_k, ra_k, rb_k) = (k(5), k(6), k(7), k(8));
+        let (parent_left, parent_right, release_left, release_right) = (k(5), k(6), k(7), k(8));
         let far = t("2100-01-01T00:00:00Z");
         let mut root = Root::empty(1, far);
         root.add_key("root", root_k.public()).unwrap();
@@ -556,13 +556,13 @@ mod tests {
         };
         let mut top = Targets::empty(1, far);
         top.delegations = Some(delegate(vec![
-            ("parent-a", &pa_k, "a/*/*"),
-            ("parent-b", &pb_k, "b/*/*"),
+            ("parent-a", &parent_left, "a/*/*"),
+            ("parent-b", &parent_right, "b/*/*"),
         ]));
         let mut pa = Targets::empty(1, far);
-        pa.delegations = Some(delegate(vec![("release", &ra_k, "a/*/*")]));
+        pa.delegations = Some(delegate(vec![("release", &release_left, "a/*/*")]));
         let mut pb = Targets::empty(1, far);
-        pb.delegations = Some(delegate(vec![("release", &rb_k, "b/*/*")]));
+        pb.delegations = Some(delegate(vec![("release", &release_right, "b/*/*")]));
         let mut release = Targets::empty(1, far);
         for p in ["a/1.0.0/good.wasm", "b/1.0.0/evil.wasm"] {
             release.targets.insert(
@@ -590,10 +590,10 @@ mod tests {
             .unwrap();
         (
             set,
-            Signed::new(pa, &[&pa_k]).unwrap().to_bytes(),
-            Signed::new(pb, &[&pb_k]).unwrap().to_bytes(),
+            Signed::new(pa, &[&parent_left]).unwrap().to_bytes(),
+            Signed::new(pb, &[&parent_right]).unwrap().to_bytes(),
             // Signed by parent-a's release key only: parent-b's key never signed it.
-            Signed::new(release, &[&ra_k]).unwrap().to_bytes(),
+            Signed::new(release, &[&release_left]).unwrap().to_bytes(),
         )
     }
 
