@@ -671,6 +671,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn urls_under_tuf_unless_bare_layout() {
+        let loc = Location::parse("http://127.0.0.1:8080/test/").unwrap();
+        let Location::Http(base) = loc.clone() else {
+            unreachable!()
+        };
+        let ours = Fetcher::new(loc, FetchOptions::default()).unwrap();
+        let url = |f: &Fetcher, kind, name| f.url(&base, kind, name).unwrap().to_string();
+        assert_eq!(
+            url(&ours, "metadata", "1.root.json"),
+            "http://127.0.0.1:8080/test/tuf/metadata/1.root.json"
+        );
+        let suite = ours.bare_layout();
+        assert_eq!(
+            url(&suite, "metadata", "1.%3F.json"),
+            "http://127.0.0.1:8080/test/metadata/1.%3F.json"
+        );
+        assert_eq!(
+            url(&suite, "targets", "a/b.txt"),
+            "http://127.0.0.1:8080/test/targets/a/b.txt"
+        );
+    }
+
+    #[test]
     fn locations() {
         assert_eq!(
             Location::parse("http://127.0.0.1:8080").unwrap(),
