@@ -202,6 +202,9 @@ pub struct Fetcher {
     location: Location,
     client: reqwest::Client,
     options: FetchOptions,
+    /// The folder under an HTTP location that holds `metadata/` and `targets/`: `tuf/` (our server's
+    /// layout) unless [`Fetcher::bare_layout`] made it empty.
+    prefix: &'static str,
 }
 
 enum Attempt<T> {
@@ -239,7 +242,17 @@ impl Fetcher {
             location,
             client,
             options,
+            prefix: "tuf/",
         })
+    }
+
+    /// Reads `metadata/` and `targets/` directly under an HTTP location instead of under `tuf/` (the layout
+    /// of python-tuf repositories and of the tuf-conformance simulator, used by the conformance adapter
+    /// `loader/examples/tuf-conformance.rs`). A directory location already accepts both layouts.
+    #[must_use]
+    pub fn bare_layout(mut self) -> Self {
+        self.prefix = "";
+        self
     }
 
     /// The repository location.
@@ -247,8 +260,8 @@ impl Fetcher {
         &self.location
     }
 
-    fn url(base: &Url, kind: &str, name: &str) -> Result<Url, Error> {
-        base.join(&format!("tuf/{kind}/{name}"))
+    fn url(&self, base: &Url, kind: &str, name: &str) -> Result<Url, Error> {
+        base.join(&format!("{}{kind}/{name}", self.prefix))
             .map_err(|_| Error::Config {
                 what: "repository path",
                 value: name.to_owned(),
@@ -311,7 +324,7 @@ impl Fetcher {
                 Ok(Some(buf))
             }
             Location::Http(base) => {
-                let url = Self::url(base, "metadata", name)?;
+                let url = self.url(base, "metadata", name)?;
                 self.with_retries(&url, || self.metadata_once(&url, name, limit))
                     .await
             }
@@ -386,7 +399,7 @@ impl Fetcher {
                 copy_checked(&src, shown_name, length, sha256, dest, progress)
             }
             Location::Http(base) => {
-                let url = Self::url(base, "targets", stored_path)?;
+                let url = self.url(base, "targets", stored_path)?;
                 self.with_retries(&url, || {
                     self.target_once(&url, shown_name, length, dest, progress)
                 })
@@ -656,6 +669,29 @@ fn copy_checked(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_under_tuf_unless_bare_layout() {
+        let loc = Location::parse("http://127.0.0.1:8080/test/").unwrap();
+        let Location::Http(base) = loc.clone() else {
+            unreachable!()
+        };
+        let ours = Fetcher::new(loc, FetchOptions::default()).unwrap();
+        let url = |f: &Fetcher, kind, name| f.url(&base, kind, name).unwrap().to_string();
+        assert_eq!(
+            url(&ours, "metadata", "1.root.json"),
+            "http://127.0.0.1:8080/test/tuf/metadata/1.root.json"
+        );
+        let suite = ours.bare_layout();
+        assert_eq!(
+            url(&suite, "metadata", "1.%3F.json"),
+            "http://127.0.0.1:8080/test/metadata/1.%3F.json"
+        );
+        assert_eq!(
+            url(&suite, "targets", "a/b.txt"),
+            "http://127.0.0.1:8080/test/targets/a/b.txt"
+        );
+    }
 
     #[test]
     fn locations() {

@@ -141,15 +141,9 @@ async function refresh({ repo, anchorBytes, persistDir, embeddedDir, cacheDir, n
     localReference(ts, persisted.get('timestamp.json'), 'timestamp'),
     localReference(ts, embedded.get('timestamp.json'), 'timestamp'),
   );
-  const tsBytes = await repo.getMetadata('timestamp.json', DEFAULTS.MAX_TIMESTAMP_BYTES);
-  if (!tsBytes) throw err('repo.not_found', `${repo.describe} has no timestamp.json`);
-  const { unchanged } = ts.updateTimestamp(tsBytes, prevTs);
-  if (!unchanged) save('timestamp.json', tsBytes);
-
-  // §5.5 snapshot.
-  const snapMeta = ts.timestamp.signed.meta['snapshot.json'];
-  const snapName = consistentName(ts, snapMeta.version, 'snapshot');
-  const prevSnapBytes = [persisted.get(snapName), embedded.get(snapName)];
+  // The snapshot rollback reference (§5.5.5) is the snapshot that the *local* timestamp names: found before
+  // the new timestamp replaces the persisted one, else the lookup below would name the new, not yet
+  // downloaded snapshot and find no reference at all (tuf-conformance test_targets_rollback).
   const refs = [];
   for (const store of [persisted, embedded]) {
     const tsLocal = localReference(ts, store.get('timestamp.json'), 'timestamp');
@@ -159,6 +153,15 @@ async function refresh({ repo, anchorBytes, persistDir, embeddedDir, cacheDir, n
     if (ref) refs.push(ref);
   }
   const prevSnap = refs.reduce((a, b) => newest(a, b), null);
+  const tsBytes = await repo.getMetadata('timestamp.json', DEFAULTS.MAX_TIMESTAMP_BYTES);
+  if (!tsBytes) throw err('repo.not_found', `${repo.describe} has no timestamp.json`);
+  const { unchanged } = ts.updateTimestamp(tsBytes, prevTs);
+  if (!unchanged) save('timestamp.json', tsBytes);
+
+  // §5.5 snapshot.
+  const snapMeta = ts.timestamp.signed.meta['snapshot.json'];
+  const snapName = consistentName(ts, snapMeta.version, 'snapshot');
+  const prevSnapBytes = [persisted.get(snapName), embedded.get(snapName)];
   // Without consistent snapshots `snapshot.json` is one name for every version: a saved copy may be an older
   // version than the one timestamp names (it is then only a rollback reference, above), so download it.
   const consistent = Boolean(ts.root.signed.consistent_snapshot);

@@ -7,7 +7,9 @@
 //   folder (path.join on the raw name) and requested unquoted;
 // - consistent_snapshot false: the second refresh reused the saved snapshot.json and failed for good with
 //   metadata.version_mismatch;
-// - test_duplicate_sig_keyids: a signature list naming one key id twice was accepted.
+// - test_duplicate_sig_keyids: a signature list naming one key id twice was accepted;
+// - test_targets_rollback: an online refresh took the snapshot rollback reference from the timestamp it had
+//   just saved, found no such snapshot and checked nothing (a targets role going down was accepted).
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
@@ -215,4 +217,24 @@ test('a signature list naming one key id twice is metadata.malformed, in every r
   // snapshot: hashes are pinned by timestamp, so the parse is reached only with trusted (local) bytes.
   assert.throws(() => ts.updateSnapshot(dup(repo.snapshotBytes), null, { trusted: true }), code('metadata.malformed'));
   assert.throws(() => parse(dup(repo.x0xBytes), 'targets'), (e) => /more than once/.test(e.message) && e.code === 'metadata.malformed');
+});
+
+test('test_targets_rollback: the snapshot the local timestamp names is the rollback reference of the next one', async () => {
+  const repo = new h.Repo(path.join(h.tmpdir(), 'repo'));
+  const file = { 'x0x/0.3.1/x0x.wasm32-wasip1.wasm': { data: Buffer.from('one') } };
+  const dir = h.tmpdir();
+  fs.mkdirSync(path.join(dir, 'tmp'));
+  const persistDir = path.join(dir, 'tuf');
+  const fileRepo = new FileRepo(repo.dir);
+  const run = () => trust.refresh({ repo: fileRepo, anchorBytes: repo.anchor, persistDir, embeddedDir: null, cacheDir: dir });
+  repo.publish(file);
+  repo.publish(file); // x0x v2, snapshot v2, timestamp v2
+  await run();
+  // The repository rolls the x0x role back to version 1 in a new snapshot (v3) under a new timestamp (v3).
+  repo.versions.x0x = 0;
+  repo.publish(file);
+  await assert.rejects(run(), code('metadata.rollback'));
+  // Still trusted: timestamp v3 passed, but snapshot v2 stays the reference and v3 was never saved.
+  assert.ok(fs.existsSync(path.join(persistDir, '2.snapshot.json')));
+  assert.ok(!fs.existsSync(path.join(persistDir, '3.snapshot.json')));
 });
