@@ -57,9 +57,86 @@ const sameStat = (function sameStat(st, id) {
 const NO_THROW = { throwIfNoEntry: false };
 
 /**
+ * `st` (fs.Stats) is owned by this user and no other user can write it: not world-writable, and
+ * group-writable only for the user's own primary group (the user-private-group convention of umask 002).
+ * Windows has no uid (ACLs): true there.
+ */
+const ownedSafe = (function ownedSafe(st) {
+  if (process.getuid === undefined) return true;
+  return st.uid === process.getuid() && (st.mode & 0o002) === 0 && ((st.mode & 0o020) === 0 || st.gid === process.getgid());
+});
+
+/** O_RDONLY | O_NOFOLLOW where it exists: a planted symlink is never followed to a file we would trust. */
+const RDONLY_NOFOLLOW = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0);
+
+/**
+ * Open `file` and return the descriptor if what was opened has the identity `id` and is ownedSafe, else -1.
+ * What is loaded is then read or dlopened through this descriptor: the inode checked is the inode loaded.
+ */
+const openChecked = (function openChecked(file, id) {
+  let fd;
+  try {
+    fd = fs.openSync(file, RDONLY_NOFOLLOW);
+  } catch {
+    return -1;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (sameStat(st, id) && ownedSafe(st)) return fd;
+  } catch {
+    /* refused below */
+  }
+  fs.closeSync(fd);
+  return -1;
+});
+
+/**
+ * The cache directory, its blobs/ and resolved/ are this user's alone (ownedSafe; lstat: a symlink planted for
+ * blobs/ or resolved/ fails). Otherwise the warm path steps aside and lib/ refuses the cache (cache.insecure).
+ */
+const safeDirs = (function safeDirs(cacheDir) {
+  try {
+    const root = fs.statSync(cacheDir, NO_THROW);
+    if (root === undefined || !ownedSafe(root)) return false;
+    const blobs = fs.lstatSync(path.join(cacheDir, 'blobs'), NO_THROW);
+    if (blobs === undefined || !blobs.isDirectory() || !ownedSafe(blobs)) return false;
+    const resolved = fs.lstatSync(path.join(cacheDir, 'resolved'), NO_THROW);
+    return resolved !== undefined && resolved.isDirectory() && ownedSafe(resolved);
+  } catch {
+    return false; // ENOTDIR, EACCES, ...: lib/ decides
+  }
+});
+
+/** The path process.dlopen loads `fd` through: /proc/self/fd/N on Linux (no window for a swap), else `file`. */
+const fdPath = (function fdPath(fd, file) {
+  return process.platform === 'linux' ? `/proc/self/fd/${fd}` : file;
+});
+
+/** A small file (a warm record) as text, if ownedSafe and not a symlink; else null. */
+const readOwned = (function readOwned(file) {
+  let fd;
+  try {
+    fd = fs.openSync(file, RDONLY_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!ownedSafe(st) || st.size > 65536) return null;
+    const buf = Buffer.allocUnsafe(st.size);
+    return fs.readSync(fd, buf, 0, st.size, 0) === st.size ? buf.toString('utf8') : null;
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
+/**
  * `rec` (a parsed record) if it still holds, else null: same release and anchor path, a blob inside
- * `<cacheDir>/blobs`, recorded by this very node, and the anchor, node, its ELF interpreter and the blob still
- * have the identities recorded when the blob was verified.
+ * `<cacheDir>/blobs`, recorded by this very node, and the anchor, node and its ELF interpreter still have the
+ * identities recorded when the blob was verified. The blob's own identity is checked on the descriptor it is
+ * loaded through (openChecked).
  */
 const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
   if (!rec || rec.v !== 2 || rec.version !== version || rec.anchorFile !== anchorFile || typeof rec.blob !== 'string') return null;
@@ -71,7 +148,7 @@ const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
     if (host.interp && (host.interpId ? !sameStat(fs.statSync(host.interp, NO_THROW), host.interpId) : fs.statSync(host.interp, NO_THROW) !== undefined)) {
       return null;
     }
-    return sameStat(fs.statSync(rec.blob, NO_THROW), rec.blobId) ? rec : null;
+    return rec;
   } catch {
     return null;
   }
@@ -85,9 +162,10 @@ const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
   const forceWasm = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
   if (!forceWasm) return null; // not a valid setting: lib/ reports config.invalid
+  if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
-    rec = JSON.parse(fs.readFileSync(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm), 'utf8'));
+    rec = JSON.parse(readOwned(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm)));
   } catch {
     return null;
   }
@@ -111,16 +189,20 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
   }
   const rec = warmRecord(pkgDir, release, env);
   if (rec === null || rec.kind !== 'native') return null;
+  const fd = openChecked(rec.blob, rec.blobId);
+  if (fd < 0) return null;
   const m = { exports: {} };
   try {
-    process.dlopen(m, rec.blob);
+    process.dlopen(m, fdPath(fd, rec.blob));
   } catch {
     return null;
+  } finally {
+    fs.closeSync(fd);
   }
   return m.exports;
 });
 
-module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, checkRecord, warmRecord, fastLoad };
+module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, openChecked, fdPath, readOwned, checkRecord, warmRecord, fastLoad };
 // HOT-END: scripts/pack.js inlines this file up to this line. Below: what only lib/ uses.
 
 /** One setting: the environment first, then npm's `npm_config_<lowercase>` (lib/constants.js documents them). */
@@ -167,9 +249,10 @@ function statId(p) {
 
 /** The warm record at `loc` ({anchorFile, recordPath}) if it still holds (checkRecord), else null. */
 function validRecord(loc, version, cacheDir) {
+  if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
-    rec = JSON.parse(fs.readFileSync(loc.recordPath, 'utf8'));
+    rec = JSON.parse(readOwned(loc.recordPath));
   } catch {
     return null;
   }
