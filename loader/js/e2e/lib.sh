@@ -124,8 +124,8 @@ seed_registry() {
     for (const [k, v] of Object.entries(l.packages)) if (k) console.log(k.replace(/^.*node_modules\//, '') + '@' + v.version)" | sort -u)
   (cd "$T/seed" && timeout 300 npm pack --silent "${SEED[@]}" >/dev/null) || fail "npm pack ${SEED[*]}"
   for t in "$T"/seed/*.tgz; do
-    timeout 120 npm publish "$t" --registry "$REG" --userconfig "$T/npmrc" --cache "$T/npm-publish-cache" --ignore-scripts --tag latest >/dev/null ||
-      fail "npm publish $t"
+    timeout 120 npm publish "$t" --registry "$REG" --userconfig "$T/npmrc" --cache "$T/npm-publish-cache" --ignore-scripts --tag latest \
+      >"$T/seed-publish.log" 2>&1 || { cat "$T/seed-publish.log"; fail "npm publish $t"; }
   done
   echo "   ${SEED[*]}"
 }

@@ -509,8 +509,18 @@ class Resolver {
 function nodeCommand() {
   const exe = process.execPath;
   const argv0 = process.argv0;
-  if (/^(ld-|libc\.so)/.test(path.basename(exe)) && argv0 && argv0 !== exe && path.isAbsolute(argv0)) return [exe, [argv0]];
-  return [exe, []];
+  // Under yarn's Plug'n'Play this package (and worker.js) lives inside a zip archive that only the PnP runtime
+  // can read: the child loads it too (`yarn node` passes it in NODE_OPTIONS; a plain `node -r .pnp.cjs` does not).
+  const pnp = [];
+  if (process.versions.pnp) {
+    try {
+      pnp.push('--require', require.resolve('pnpapi'));
+    } catch {
+      /* no PnP API found: NODE_OPTIONS may still carry it */
+    }
+  }
+  if (/^(ld-|libc\.so)/.test(path.basename(exe)) && argv0 && argv0 !== exe && path.isAbsolute(argv0)) return [exe, [argv0, ...pnp]];
+  return [exe, pnp];
 }
 
 function flatten(e) {
