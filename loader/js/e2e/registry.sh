@@ -107,7 +107,8 @@ out=$(X0X_DIST_CACHE=$C npm_in install "x0x@$VERSION" --foreground-scripts 2>&1)
 [ -f "$P/node_modules/@x0x/core-linux-x64-gnu/x0x.linux-x64-gnu.node" ] || fail "the platform package has no binary"
 lock=$(node -p "Object.keys(require('$P/package-lock.json').packages).filter((k) => k.includes('@x0x/')).length")
 [ "$lock" = "$(wc -w <<<"$NATIVE_PKGS")" ] || fail "package-lock.json records $lock platform packages, x0x has $(wc -w <<<"$NATIVE_PKGS")"
-out=$(X0X_DIST_CACHE=$C npm_in exec --no -- x0x prefetch 2>&1) || fail "npx x0x prefetch: $out"
+out=$(cd "$P" && X0X_DIST_CACHE=$C timeout 300 npm exec --registry "$REG" --userconfig "$T/npmrc" --cache "$NC" --no -- x0x prefetch 2>&1) ||
+  fail "npx x0x prefetch: $out"
 has "$out" "x0x: linux-x64-gnu ready (platform-package" || fail "npx x0x prefetch did not take the platform package: $out"
 out=$(cd "$P" && X0X_DIST_CACHE=$T/cache-fresh X0X_DIST_DEBUG=1 "${NONET[@]}" node -e "$CALL" 2>&1) || true
 has "$out" "^ok object" || fail "require with no network: $out"
