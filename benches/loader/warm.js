@@ -44,13 +44,12 @@ function instrumented(nm) {
     ['const __warm = ', `${M('require fs and path, define the functions')}const __warm = `],
     ['  if (!safeDirs(cacheDir)) return null;', `${M('settings: bypasses, cache directory, anchor, force mode')}if (!safeDirs(cacheDir)) return null;${M('cache directory, blobs/, resolved/: 3 stats (this user\'s alone)')}`],
     [
-      'rec = JSON.parse(readOwned(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm)));',
-      `const __p = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);${M('record name (JSON + FNV-1a + safe name)')}` +
-        `const __t = readOwned(__p);${M('read the record (open no-follow, fstat, read, close)')}rec = JSON.parse(__t);${M('parse the record')}`,
+      'const file = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);',
+      (x) => `${x}${M('record name (JSON + FNV-1a + safe name)')}`,
     ],
-    ['return checkRecord(rec, anchorFile, release.version, cacheDir);', `const __r = checkRecord(rec, anchorFile, release.version, cacheDir);${M('checks: 3 stats (anchor, node, ELF interpreter) and fields')}return __r;`],
-    ['  const fd = openChecked(rec.blob, rec.blobId);\n', (x) => `${x}${M('open the blob, fstat against the record')}`],
-    ['    process.dlopen(m, fdPath(fd, rec.blob));\n', (x) => `${x}${M('process.dlopen (through /proc/self/fd)')}`],
+    ["    rec = JSON.parse(fs.readFileSync(file, 'utf8'));", (x) => `${M('stat the record (this user\'s alone)')}${x}${M('read and parse the record')}`],
+    ['return checkRecord(rec, anchorFile, release.version, cacheDir);', `const __r = checkRecord(rec, anchorFile, release.version, cacheDir);${M('checks: 4 stats (anchor, node, ELF interpreter, blob) and fields')}return __r;`],
+    ['    process.dlopen(m, rec.blob);\n  } catch {\n    return null;\n  }\n', (x) => `${x}${M('process.dlopen')}`],
   ];
   for (const [from, to] of edits) {
     if (!src.includes(from)) throw new Error(`--steps: the packed index.js no longer contains ${JSON.stringify(from)}`);

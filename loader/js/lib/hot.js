@@ -66,77 +66,28 @@ const ownedSafe = (function ownedSafe(st) {
   return st.uid === process.getuid() && (st.mode & 0o002) === 0 && ((st.mode & 0o020) === 0 || st.gid === process.getgid());
 });
 
-/** O_RDONLY | O_NOFOLLOW where it exists: a planted symlink is never followed to a file we would trust. */
-const RDONLY_NOFOLLOW = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0);
 
 /**
- * Open `file` and return the descriptor if what was opened has the identity `id` and is ownedSafe, else -1.
- * What is loaded is then read or dlopened through this descriptor: the inode checked is the inode loaded.
- */
-const openChecked = (function openChecked(file, id) {
-  let fd;
-  try {
-    fd = fs.openSync(file, RDONLY_NOFOLLOW);
-  } catch {
-    return -1;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (sameStat(st, id) && ownedSafe(st)) return fd;
-  } catch {
-    /* refused below */
-  }
-  fs.closeSync(fd);
-  return -1;
-});
-
-/**
- * The cache directory, its blobs/ and resolved/ are this user's alone (ownedSafe; lstat: a symlink planted for
- * blobs/ or resolved/ fails). Otherwise the warm path steps aside and lib/ refuses the cache (cache.insecure).
+ * The cache directory, its blobs/ and resolved/ are this user's alone (ownedSafe), so that only this user can
+ * add, swap or remove a record or a blob. statSync only: the first lstatSync/openSync/readSync of a process
+ * costs 0.1-0.3 ms each (BENCHMARKS.md); a symlink is judged by its target, whose owner and mode are checked.
+ * Otherwise the warm path steps aside and lib/ refuses the cache (cache.insecure).
  */
 const safeDirs = (function safeDirs(cacheDir) {
   try {
     const root = fs.statSync(cacheDir, NO_THROW);
-    if (root === undefined || !ownedSafe(root)) return false;
-    const blobs = fs.lstatSync(path.join(cacheDir, 'blobs'), NO_THROW);
-    if (blobs === undefined || !blobs.isDirectory() || !ownedSafe(blobs)) return false;
-    const resolved = fs.lstatSync(path.join(cacheDir, 'resolved'), NO_THROW);
-    return resolved !== undefined && resolved.isDirectory() && ownedSafe(resolved);
+    const blobs = fs.statSync(path.join(cacheDir, 'blobs'), NO_THROW);
+    const resolved = fs.statSync(path.join(cacheDir, 'resolved'), NO_THROW);
+    return root !== undefined && blobs !== undefined && resolved !== undefined && ownedSafe(root) && ownedSafe(blobs) && ownedSafe(resolved);
   } catch {
     return false; // ENOTDIR, EACCES, ...: lib/ decides
-  }
-});
-
-/** The path process.dlopen loads `fd` through: /proc/self/fd/N on Linux (no window for a swap), else `file`. */
-const fdPath = (function fdPath(fd, file) {
-  return process.platform === 'linux' ? `/proc/self/fd/${fd}` : file;
-});
-
-/** A small file (a warm record) as text, if ownedSafe and not a symlink; else null. */
-const readOwned = (function readOwned(file) {
-  let fd;
-  try {
-    fd = fs.openSync(file, RDONLY_NOFOLLOW);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (!ownedSafe(st) || st.size > 65536) return null;
-    const buf = Buffer.allocUnsafe(st.size);
-    return fs.readSync(fd, buf, 0, st.size, 0) === st.size ? buf.toString('utf8') : null;
-  } catch {
-    return null;
-  } finally {
-    fs.closeSync(fd);
   }
 });
 
 /**
  * `rec` (a parsed record) if it still holds, else null: same release and anchor path, a blob inside
  * `<cacheDir>/blobs`, recorded by this very node, and the anchor, node and its ELF interpreter still have the
- * identities recorded when the blob was verified. The blob's own identity is checked on the descriptor it is
- * loaded through (openChecked).
+ * identities recorded when the blob was verified, and the blob is this user's alone.
  */
 const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
   if (!rec || rec.v !== 2 || rec.version !== version || rec.anchorFile !== anchorFile || typeof rec.blob !== 'string') return null;
@@ -148,7 +99,10 @@ const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
     if (host.interp && (host.interpId ? !sameStat(fs.statSync(host.interp, NO_THROW), host.interpId) : fs.statSync(host.interp, NO_THROW) !== undefined)) {
       return null;
     }
-    return rec;
+    // The blob: unchanged since verified, and only this user can write it (so only this user could swap it
+    // before the dlopen; lib/ loads through the checked descriptor where it hashes).
+    const st = fs.statSync(rec.blob, NO_THROW);
+    return sameStat(st, rec.blobId) && ownedSafe(st) ? rec : null;
   } catch {
     return null;
   }
@@ -165,7 +119,10 @@ const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
-    rec = JSON.parse(readOwned(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm)));
+    const file = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);
+    const st = fs.statSync(file, NO_THROW);
+    if (st === undefined || !ownedSafe(st)) return null; // a record another user could have written
+    rec = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch {
     return null;
   }
@@ -189,21 +146,46 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
   }
   const rec = warmRecord(pkgDir, release, env);
   if (rec === null || rec.kind !== 'native') return null;
-  const fd = openChecked(rec.blob, rec.blobId);
-  if (fd < 0) return null;
   const m = { exports: {} };
   try {
-    process.dlopen(m, fdPath(fd, rec.blob));
+    process.dlopen(m, rec.blob);
   } catch {
     return null;
-  } finally {
-    fs.closeSync(fd);
   }
   return m.exports;
 });
 
-module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, openChecked, fdPath, readOwned, checkRecord, warmRecord, fastLoad };
+module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, warmRecord, fastLoad };
 // HOT-END: scripts/pack.js inlines this file up to this line. Below: what only lib/ uses.
+
+/** O_RDONLY | O_NOFOLLOW where it exists: a planted symlink is never followed to a file we would trust. */
+const RDONLY_NOFOLLOW = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0);
+
+/**
+ * Open `file` and return the descriptor if what was opened has the identity `id` and is ownedSafe, else -1.
+ * What is loaded is then read or dlopened through this descriptor: the inode checked is the inode loaded.
+ */
+function openChecked(file, id) {
+  let fd;
+  try {
+    fd = fs.openSync(file, RDONLY_NOFOLLOW);
+  } catch {
+    return -1;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (sameStat(st, id) && ownedSafe(st)) return fd;
+  } catch {
+    /* refused below */
+  }
+  fs.closeSync(fd);
+  return -1;
+}
+
+/** The path process.dlopen loads `fd` through: /proc/self/fd/N on Linux (no window for a swap), else `file`. */
+function fdPath(fd, file) {
+  return process.platform === 'linux' ? `/proc/self/fd/${fd}` : file;
+}
 
 /** One setting: the environment first, then npm's `npm_config_<lowercase>` (lib/constants.js documents them). */
 function setting(name, env = process.env) {
@@ -252,11 +234,13 @@ function validRecord(loc, version, cacheDir) {
   if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
-    rec = JSON.parse(readOwned(loc.recordPath));
+    const st = fs.statSync(loc.recordPath, NO_THROW);
+    if (st === undefined || !ownedSafe(st)) return null;
+    rec = JSON.parse(fs.readFileSync(loc.recordPath, 'utf8'));
   } catch {
     return null;
   }
   return checkRecord(rec, loc.anchorFile, version, cacheDir);
 }
 
-Object.assign(module.exports, { setting, cacheDirOf, forceWasmOf, recordLocation, fileId, sameId, statId, validRecord });
+Object.assign(module.exports, { setting, cacheDirOf, forceWasmOf, recordLocation, fileId, sameId, statId, validRecord, openChecked, fdPath });
