@@ -44,10 +44,10 @@ function instrumented(nm) {
     ['const __warm = ', `${M('require fs and path, define the functions')}const __warm = `],
     ['  if (!safeDirs(cacheDir)) return null;', `${M('settings: bypasses, cache directory, anchor, force mode')}if (!safeDirs(cacheDir)) return null;${M('cache directory, blobs/, resolved/: 3 stats (this user\'s alone)')}`],
     [
-      'const file = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);',
-      (x) => `${x}${M('record name (JSON + FNV-1a + safe name)')}`,
+      "rec = JSON.parse(fs.readFileSync(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm), 'utf8'));",
+      `const __p = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);${M('record name (JSON + FNV-1a + safe name)')}` +
+        `const __t = fs.readFileSync(__p, 'utf8');${M('read the record')}rec = JSON.parse(__t);${M('parse the record')}`,
     ],
-    ["    rec = JSON.parse(fs.readFileSync(file, 'utf8'));", (x) => `${M('stat the record (this user\'s alone)')}${x}${M('read and parse the record')}`],
     ['return checkRecord(rec, anchorFile, release.version, cacheDir);', `const __r = checkRecord(rec, anchorFile, release.version, cacheDir);${M('checks: 4 stats (anchor, node, ELF interpreter, blob) and fields')}return __r;`],
     ['    process.dlopen(m, rec.blob);\n  } catch {\n    return null;\n  }\n', (x) => `${x}${M('process.dlopen')}`],
   ];

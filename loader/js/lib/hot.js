@@ -69,7 +69,7 @@ const ownedSafe = (function ownedSafe(st) {
 
 /**
  * The cache directory, its blobs/ and resolved/ are this user's alone (ownedSafe), so that only this user can
- * add, swap or remove a record or a blob. statSync only: the first lstatSync/openSync/readSync of a process
+ * add, swap or remove a record or a blob (a record is then this user's too: no other could have created it). statSync only: the first lstatSync/openSync/readSync of a process
  * costs 0.1-0.3 ms each (BENCHMARKS.md); a symlink is judged by its target, whose owner and mode are checked.
  * Otherwise the warm path steps aside and lib/ refuses the cache (cache.insecure).
  */
@@ -119,10 +119,7 @@ const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
-    const file = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);
-    const st = fs.statSync(file, NO_THROW);
-    if (st === undefined || !ownedSafe(st)) return null; // a record another user could have written
-    rec = JSON.parse(fs.readFileSync(file, 'utf8'));
+    rec = JSON.parse(fs.readFileSync(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm), 'utf8'));
   } catch {
     return null;
   }
@@ -234,8 +231,6 @@ function validRecord(loc, version, cacheDir) {
   if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
-    const st = fs.statSync(loc.recordPath, NO_THROW);
-    if (st === undefined || !ownedSafe(st)) return null;
     rec = JSON.parse(fs.readFileSync(loc.recordPath, 'utf8'));
   } catch {
     return null;
