@@ -42,9 +42,10 @@ function instrumented(nm) {
   const edits = [
     ["const fs = require('fs');", `${M('resolve x0x, read and compile index.js (Node)')}const fs = require('fs');`],
     ['const __warm = ', `${M('require fs and path, define the functions')}const __warm = `],
+    ['  if (!safeDirs(cacheDir)) return null;', `${M('settings: bypasses, cache directory, anchor, force mode')}if (!safeDirs(cacheDir)) return null;${M('cache directory, blobs/, resolved/: 3 stats (this user\'s alone)')}`],
     [
       "rec = JSON.parse(fs.readFileSync(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm), 'utf8'));",
-      `${M('settings: bypasses, cache directory, anchor, force mode')}const __p = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);${M('record name (JSON + FNV-1a + safe name)')}` +
+      `const __p = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);${M('record name (JSON + FNV-1a + safe name)')}` +
         `const __t = fs.readFileSync(__p, 'utf8');${M('read the record')}rec = JSON.parse(__t);${M('parse the record')}`,
     ],
     ['return checkRecord(rec, anchorFile, release.version, cacheDir);', `const __r = checkRecord(rec, anchorFile, release.version, cacheDir);${M('checks: 4 stats (anchor, node, ELF interpreter, blob) and fields')}return __r;`],

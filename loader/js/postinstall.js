@@ -1,24 +1,6 @@
 'use strict';
-// postinstall: prefetch and verify the binary for this host into the cache, so the first require() is warm.
-// Never fails the install: on any error it prints a warning and exits 0; resolution then happens at the
-// first require() (pnpm's blocked build scripts and --ignore-scripts skip this file altogether, same result).
-
-const { Resolver } = require('./lib/loader');
-const { formatChain } = require('./lib/errors');
-
-function main() {
-  if (process.env.X0X_SKIP_POSTINSTALL === '1') return;
-  const t0 = Date.now();
-  try {
-    const r = new Resolver({ pkgDir: __dirname, progress: process.stderr.isTTY });
-    const res = r.resolve();
-    process.stderr.write(`x0x: ${res.platform} ready (${res.source}, ${Date.now() - t0} ms)\n`);
-  } catch (e) {
-    process.stderr.write(
-      `x0x: warning: could not prefetch the binary now; it will be resolved at the first require('x0x').\n${formatChain(e)}\n`,
-    );
-  }
-}
-
-main();
-process.exitCode = 0;
+// Not an install script: the package declares no lifecycle script (docs/loader.md, "Installing"). Kept for
+// projects whose own scripts run it by path; same as `npx x0x prefetch --if-possible`: prefetch and verify the
+// binary for this host into the cache, and never fail (on any error a warning, exit 0; resolution then happens
+// at the first require('x0x')).
+if (process.env.X0X_SKIP_POSTINSTALL !== '1') process.exitCode = require('./bin/x0x').main(['prefetch', '--if-possible']);

@@ -98,6 +98,8 @@ codes! {
     LOADER_LOAD_FAILED = "loader.load_failed", 10, 500, "A verified binary failed to load (e.g. glibc too old); the next candidate is tried.";
     LOADER_OFFLINE = "loader.offline", 7, 500, "A fetch was needed but network access is disabled (`X0X_DIST_OFFLINE=1`).";
     CACHE_CORRUPT = "cache.corrupt", 4, 500, "A cached file no longer matches its verified hash; it is discarded and fetched again.";
+    CACHE_INSECURE = "cache.insecure", 3, 500, "The cache directory (or a parent) is writable by another user or not owned by this one: nothing is loaded from it; `chmod go-w` it or set `X0X_DIST_CACHE` to a directory only this user can write.";
+    LOADER_PERMISSION_DENIED = "loader.permission_denied", 10, 500, "Node's permission model (`--permission`) forbids a step the loader needs; the message names the flag that allows it (`--allow-addons`, `--allow-wasi`, `--allow-child-process`).";
     CONFIG_INVALID = "config.invalid", 2, 400, "A configuration value (environment variable or `.npmrc` key) is invalid.";
     ELF_NOT_ELF = "elf.not_elf", 2, 400, "A file inspected as an ELF binary (glibc floor, machine) is not an ELF file.";
     ELF_MALFORMED = "elf.malformed", 4, 400, "An ELF binary's headers or symbol-version sections are invalid.";

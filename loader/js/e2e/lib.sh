@@ -13,6 +13,8 @@
 #   publish VERSION FILE...                         `$BIN publish` of x0x VERSION to the running server
 #   start_verdaccio VERDACCIO_BIN                   a local Verdaccio (no uplinks, web UI off) and a user:
 #                                                   sets VPORT, REG and the npm userconfig $T/npmrc
+#   seed_registry PACKAGE_JSON                      the closure of that package.json's dependencies, packed
+#                                                   from the public registry, published to the Verdaccio
 WS=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
 TOOLS=${X0X_TOOLCHAINS:-$WS/.toolchains}
@@ -110,4 +112,20 @@ YAML
       body: JSON.stringify({ name: 'e2e', password: 'e2e-pass-$RANDOM' }) })
     .then((r) => r.json()).then((j) => { if (!j.token) throw new Error(JSON.stringify(j)); console.log(j.token) })")
   printf '//127.0.0.1:%s/:_authToken=%s\n' "$VPORT" "$token" >"$T/npmrc"
+}
+
+seed_registry() {
+  mkdir -p "$T/deps" "$T/seed"
+  node -e "const p = require('$1'); require('fs').writeFileSync('$T/deps/package.json',
+    JSON.stringify({ name: 'seed', version: '1.0.0', private: true, dependencies: p.dependencies }))"
+  (cd "$T/deps" && timeout 300 npm install --ignore-scripts --package-lock-only >/dev/null) || fail "resolving x0x's dependencies"
+  mapfile -t SEED < <(node -e "
+    const l = require('$T/deps/package-lock.json');
+    for (const [k, v] of Object.entries(l.packages)) if (k) console.log(k.replace(/^.*node_modules\//, '') + '@' + v.version)" | sort -u)
+  (cd "$T/seed" && timeout 300 npm pack --silent "${SEED[@]}" >/dev/null) || fail "npm pack ${SEED[*]}"
+  for t in "$T"/seed/*.tgz; do
+    timeout 120 npm publish "$t" --registry "$REG" --userconfig "$T/npmrc" --cache "$T/npm-publish-cache" --ignore-scripts --tag latest \
+      >"$T/seed-publish.log" 2>&1 || { cat "$T/seed-publish.log"; fail "npm publish $t"; }
+  done
+  echo "   ${SEED[*]}"
 }

@@ -7,8 +7,9 @@
 # with `npm publish`, together with the closure of x0x's own dependencies (@napi-rs/wasm-runtime, …, packed
 # from the public registry beforehand, since Verdaccio has no uplink). Then, in fresh projects, each with a
 # fresh npm cache and a fresh loader cache:
-#   1. `npm install x0x`: exactly @x0x/core-linux-x64-gnu lands (not musl, not darwin/win32/arm); its
-#      postinstall takes the binary from the platform package; `require('x0x')` with NO X0X_DIST_URL, inside
+#   1. `npm install x0x`: exactly @x0x/core-linux-x64-gnu lands (not musl, not darwin/win32/arm) and no
+#      install script runs (x0x has none); `npx x0x prefetch` takes the binary from the platform package;
+#      `require('x0x')` with NO X0X_DIST_URL, inside
 #      a network namespace with no interface up (no network at all), calls AgentKeypair.generate() and
 #      reports source platform-package; the next require is warm.
 #   2. one byte of the installed .node tampered: refused with target.digest_mismatch, nothing cached, and
@@ -18,8 +19,8 @@
 #   3. `npm install --omit=optional`: no platform package; with X0X_DIST_URL at the real server the binary
 #      comes from the repository; without, loader.no_candidate naming X0X_DIST_URL / X0X_DIST_BUNDLE and the
 #      omitted platform package.
-#   4. pnpm (pinned, .toolchains/pnpm) from the same registry: the platform package lands (and no other)
-#      and loads, although pnpm blocks x0x's postinstall.
+#   4. pnpm (pinned, .toolchains/pnpm) from the same registry, at its defaults: exit 0 (no build script to
+#      approve), the platform package lands (and no other) and loads.
 #   5. a musl host (when the musl toolchain and build exist): `npm install --libc=musl` lands exactly
 #      @x0x/core-linux-x64-musl and a real musl Node loads it from there.
 #
@@ -68,19 +69,7 @@ export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=f
 unset X0X_DIST_URL X0X_DIST_BUNDLE X0X_NATIVE_PATH X0X_FORCE_WASM X0X_DIST_OFFLINE X0X_DIST_ROOT
 
 step "x0x's dependency closure, packed from the public registry, published to verdaccio"
-mkdir -p "$T/deps" "$T/seed"
-node -e "const p = require('$T/x0x.package.json'); require('fs').writeFileSync('$T/deps/package.json',
-  JSON.stringify({ name: 'seed', version: '1.0.0', private: true, dependencies: p.dependencies }))"
-(cd "$T/deps" && timeout 300 npm install --ignore-scripts --package-lock-only >/dev/null) || fail "resolving x0x's dependencies"
-mapfile -t SEED < <(node -e "
-  const l = require('$T/deps/package-lock.json');
-  for (const [k, v] of Object.entries(l.packages)) if (k) console.log(k.replace(/^.*node_modules\//, '') + '@' + v.version)" | sort -u)
-(cd "$T/seed" && timeout 300 npm pack --silent "${SEED[@]}" >/dev/null) || fail "npm pack ${SEED[*]}"
-for t in "$T"/seed/*.tgz; do
-  timeout 120 npm publish "$t" --registry "$REG" --userconfig "$T/npmrc" --cache "$T/npm-publish-cache" --ignore-scripts --tag latest >/dev/null ||
-    fail "npm publish $t"
-done
-echo "   ${SEED[*]}"
+seed_registry "$T/x0x.package.json"
 
 step "npm publish: the platform packages, then x0x"
 for t in "${TGZS[@]}"; do
@@ -109,15 +98,18 @@ PROBE="try { require('x0x'); console.log('loaded?!') } catch (e) { console.log(e
 NONET=()
 if unshare -n true 2>/dev/null; then NONET=(unshare -n); fi
 
-step "1. npm install x0x: exactly @x0x/core-linux-x64-gnu; require() with no network loads it"
+step "1. npm install x0x: exactly @x0x/core-linux-x64-gnu, no install script; require() with no network loads it"
 fresh npm-default
 C=$T/cache-default
 out=$(X0X_DIST_CACHE=$C npm_in install "x0x@$VERSION" --foreground-scripts 2>&1) || fail "npm install x0x: $out"
+[ "$(blobs "$C")" = 0 ] || fail "something prefetched during npm install (x0x ships no install script): $out"
 [ "$(installed "$P")" = "@x0x/core-linux-x64-gnu" ] || fail "npm installed [$(installed "$P")], expected exactly @x0x/core-linux-x64-gnu"
 [ -f "$P/node_modules/@x0x/core-linux-x64-gnu/x0x.linux-x64-gnu.node" ] || fail "the platform package has no binary"
 lock=$(node -p "Object.keys(require('$P/package-lock.json').packages).filter((k) => k.includes('@x0x/')).length")
 [ "$lock" = "$(wc -w <<<"$NATIVE_PKGS")" ] || fail "package-lock.json records $lock platform packages, x0x has $(wc -w <<<"$NATIVE_PKGS")"
-has "$out" "x0x: linux-x64-gnu ready (platform-package" || fail "postinstall did not take the platform package: $out"
+out=$(cd "$P" && X0X_DIST_CACHE=$C timeout 300 npm exec --registry "$REG" --userconfig "$T/npmrc" --cache "$NC" --no -- x0x prefetch 2>&1) ||
+  fail "npx x0x prefetch: $out"
+has "$out" "x0x: linux-x64-gnu ready (platform-package" || fail "npx x0x prefetch did not take the platform package: $out"
 out=$(cd "$P" && X0X_DIST_CACHE=$T/cache-fresh X0X_DIST_DEBUG=1 "${NONET[@]}" node -e "$CALL" 2>&1) || true
 has "$out" "^ok object" || fail "require with no network: $out"
 has "$out" "loaded linux-x64-gnu from platform-package" || fail "source is not the platform package: $out"
@@ -158,14 +150,11 @@ has "$out" "X0X_DIST_URL" || fail "the error does not name X0X_DIST_URL: $out"
 has "$out" "X0X_DIST_BUNDLE" || fail "the error does not name X0X_DIST_BUNDLE: $out"
 has "$out" "@x0x/core-linux-x64-gnu" || fail "the error does not name the omitted platform package: $out"
 
-step "4. pnpm from the same registry: the platform package lands and loads (x0x's postinstall blocked)"
+step "4. pnpm from the same registry, at its defaults: exit 0 (nothing to approve); the platform package lands and loads"
 fresh pnpm
-# pnpm 12 skips x0x's postinstall and then exits non-zero with ERR_PNPM_IGNORED_BUILDS (strictDepBuilds):
-# pnpm's policy for any dependency with a build script; the install itself is complete.
-if ! (cd "$P" && timeout 300 "$PNPM" add "x0x@$VERSION" --registry "$REG" --store-dir "$T/pnpm-store" \
-  --state-dir "$T/pnpm-state" >"$T/pnpm.log" 2>&1); then
-  grep -q ERR_PNPM_IGNORED_BUILDS "$T/pnpm.log" || { cat "$T/pnpm.log"; fail "pnpm add"; }
-fi
+(cd "$P" && timeout 300 "$PNPM" add "x0x@$VERSION" --registry "$REG" --store-dir "$T/pnpm-store" \
+  --state-dir "$T/pnpm-state" >"$T/pnpm.log" 2>&1) || { cat "$T/pnpm.log"; fail "pnpm add (x0x has no build script: nothing to approve)"; }
+! grep -qi "ignored build scripts\|IGNORED_BUILDS" "$T/pnpm.log" || { cat "$T/pnpm.log"; fail "pnpm reports a build script to approve"; }
 [ -f "$P/node_modules/x0x/package.json" ] || { cat "$T/pnpm.log"; fail "pnpm did not install x0x"; }
 [ "$(installed "$P")" = "@x0x/core-linux-x64-gnu" ] || fail "pnpm installed [$(installed "$P")], expected exactly @x0x/core-linux-x64-gnu"
 out=$(cd "$P" && X0X_DIST_CACHE=$T/cache-pnpm X0X_DIST_DEBUG=1 "${NONET[@]}" node -e "$CALL" 2>&1) || true

@@ -21,6 +21,7 @@ const crypto = require('crypto');
 const { err } = require('./errors');
 const { DEFAULTS } = require('./constants');
 const { fileId, sameId } = require('./warm');
+const { ownedSafe } = require('./hot');
 
 const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -38,11 +39,73 @@ function dirs(cacheDir) {
 function ensureDirs(cacheDir) {
   const d = dirs(cacheDir);
   try {
-    for (const p of Object.values(d)) fs.mkdirSync(p, { recursive: true });
+    // 0700: only this user may add, replace or remove anything the loader trusts (checkSecure).
+    for (const p of Object.values(d)) fs.mkdirSync(p, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw err('io.error', `cannot create cache directory ${cacheDir}`, { cause: e });
   }
   return d;
+}
+
+/**
+ * Why another user could change what the cache holds, or null: the cache directory and its blobs/, resolved/,
+ * tuf/, locks/ and tmp/ (those that exist) must be owned by this user and writable by no other (ownedSafe:
+ * group-writable only for the user's own primary group); every existing parent must be owned by this user or
+ * root and, if others can write it, be sticky (/tmp), so that nobody else can rename the cache away and put
+ * their own in its place. POSIX only (Windows: per-user %LOCALAPPDATA%, ACLs not checked).
+ */
+function insecurity(cacheDir) {
+  if (process.getuid === undefined) return null;
+  const uid = process.getuid();
+  const mode = (st) => `mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, owner uid ${st.uid}`;
+  const own = [cacheDir, ...Object.values(dirs(cacheDir))];
+  for (const p of own) {
+    let st;
+    try {
+      st = fs.lstatSync(p);
+      if (st.isSymbolicLink() && p !== cacheDir) return `${p} is a symbolic link`;
+      if (st.isSymbolicLink()) st = fs.statSync(p);
+    } catch {
+      continue; // absent (created later by ensureDirs, 0700) or unreachable (ensureDirs reports io.error)
+    }
+    if (!st.isDirectory()) continue; // nothing can be put there: ensureDirs reports io.error
+    if (st.uid !== uid) return `${p} is owned by uid ${st.uid}, not by this user (uid ${uid})`;
+    if (!ownedSafe(st)) return `${p} is writable by other users (${mode(st)})`;
+  }
+  let real;
+  try {
+    real = fs.realpathSync(cacheDir);
+  } catch {
+    real = path.resolve(cacheDir);
+  }
+  for (let p = path.dirname(real); ; p = path.dirname(p)) {
+    let st;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      st = null;
+    }
+    if (st) {
+      if (st.uid !== uid && st.uid !== 0) return `${p} (a parent of the cache) is owned by uid ${st.uid}, neither this user (uid ${uid}) nor root`;
+      const others = (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== process.getgid());
+      if (others && (st.mode & 0o1000) === 0) return `${p} (a parent of the cache) is writable by other users and not sticky (${mode(st)})`;
+    }
+    if (path.dirname(p) === p) break;
+  }
+  return null;
+}
+
+/** Throws cache.insecure when insecurity() finds a way for another user to change the cache. */
+function checkSecure(cacheDir) {
+  const why = insecurity(cacheDir);
+  if (why) {
+    throw err(
+      'cache.insecure',
+      `refusing the cache directory ${cacheDir}: ${why}; another user could replace a verified binary between its check and its load. ` +
+        `next: chmod go-w (and chown to yourself) the directory named, or set X0X_DIST_CACHE to a directory only you can write`,
+      { cacheDir },
+    );
+  }
 }
 
 function blobPath(cacheDir, sha256, kind) {
@@ -227,6 +290,8 @@ function withLockSync(cacheDir, name, done, fn, opts = {}) {
 module.exports = {
   dirs,
   ensureDirs,
+  insecurity,
+  checkSecure,
   blobPath,
   tmpPath,
   publish,

@@ -36,6 +36,8 @@ const CODES = {
   'loader.load_failed': 'a verified binary failed to load or does not fit this host',
   'loader.offline': 'a fetch was needed but network access is disabled',
   'cache.corrupt': 'a cached file no longer matches its verified hash',
+  'cache.insecure': 'the cache directory (or a parent) is writable by another user or not owned by this one',
+  'loader.permission_denied': "Node's permission model forbids a step the loader needs (the message names the flag)",
   'config.invalid': 'a setting has an invalid value',
   internal: 'an unexpected internal error',
 };

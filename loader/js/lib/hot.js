@@ -57,9 +57,37 @@ const sameStat = (function sameStat(st, id) {
 const NO_THROW = { throwIfNoEntry: false };
 
 /**
+ * `st` (fs.Stats) is owned by this user and no other user can write it: not world-writable, and
+ * group-writable only for the user's own primary group (the user-private-group convention of umask 002).
+ * Windows has no uid (ACLs): true there.
+ */
+const ownedSafe = (function ownedSafe(st) {
+  if (process.getuid === undefined) return true;
+  return st.uid === process.getuid() && (st.mode & 0o002) === 0 && ((st.mode & 0o020) === 0 || st.gid === process.getgid());
+});
+
+
+/**
+ * The cache directory, its blobs/ and resolved/ are this user's alone (ownedSafe), so that only this user can
+ * add, swap or remove a record or a blob (a record is then this user's too: no other could have created it). statSync only: the first lstatSync/openSync/readSync of a process
+ * costs 0.1-0.3 ms each (BENCHMARKS.md); a symlink is judged by its target, whose owner and mode are checked.
+ * Otherwise the warm path steps aside and lib/ refuses the cache (cache.insecure).
+ */
+const safeDirs = (function safeDirs(cacheDir) {
+  try {
+    const root = fs.statSync(cacheDir, NO_THROW);
+    const blobs = fs.statSync(path.join(cacheDir, 'blobs'), NO_THROW);
+    const resolved = fs.statSync(path.join(cacheDir, 'resolved'), NO_THROW);
+    return root !== undefined && blobs !== undefined && resolved !== undefined && ownedSafe(root) && ownedSafe(blobs) && ownedSafe(resolved);
+  } catch {
+    return false; // ENOTDIR, EACCES, ...: lib/ decides
+  }
+});
+
+/**
  * `rec` (a parsed record) if it still holds, else null: same release and anchor path, a blob inside
- * `<cacheDir>/blobs`, recorded by this very node, and the anchor, node, its ELF interpreter and the blob still
- * have the identities recorded when the blob was verified.
+ * `<cacheDir>/blobs`, recorded by this very node, and the anchor, node and its ELF interpreter still have the
+ * identities recorded when the blob was verified, and the blob is this user's alone.
  */
 const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
   if (!rec || rec.v !== 2 || rec.version !== version || rec.anchorFile !== anchorFile || typeof rec.blob !== 'string') return null;
@@ -71,7 +99,10 @@ const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
     if (host.interp && (host.interpId ? !sameStat(fs.statSync(host.interp, NO_THROW), host.interpId) : fs.statSync(host.interp, NO_THROW) !== undefined)) {
       return null;
     }
-    return sameStat(fs.statSync(rec.blob, NO_THROW), rec.blobId) ? rec : null;
+    // The blob: unchanged since verified, and only this user can write it (so only this user could swap it
+    // before the dlopen; lib/ loads through the checked descriptor where it hashes).
+    const st = fs.statSync(rec.blob, NO_THROW);
+    return sameStat(st, rec.blobId) && ownedSafe(st) ? rec : null;
   } catch {
     return null;
   }
@@ -85,6 +116,7 @@ const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
   const forceWasm = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
   if (!forceWasm) return null; // not a valid setting: lib/ reports config.invalid
+  if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
     rec = JSON.parse(fs.readFileSync(recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm), 'utf8'));
@@ -120,8 +152,37 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
   return m.exports;
 });
 
-module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, checkRecord, warmRecord, fastLoad };
+module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, warmRecord, fastLoad };
 // HOT-END: scripts/pack.js inlines this file up to this line. Below: what only lib/ uses.
+
+/** O_RDONLY | O_NOFOLLOW where it exists: a planted symlink is never followed to a file we would trust. */
+const RDONLY_NOFOLLOW = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0);
+
+/**
+ * Open `file` and return the descriptor if what was opened has the identity `id` and is ownedSafe, else -1.
+ * What is loaded is then read or dlopened through this descriptor: the inode checked is the inode loaded.
+ */
+function openChecked(file, id) {
+  let fd;
+  try {
+    fd = fs.openSync(file, RDONLY_NOFOLLOW);
+  } catch {
+    return -1;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (sameStat(st, id) && ownedSafe(st)) return fd;
+  } catch {
+    /* refused below */
+  }
+  fs.closeSync(fd);
+  return -1;
+}
+
+/** The path process.dlopen loads `fd` through: /proc/self/fd/N on Linux (no window for a swap), else `file`. */
+function fdPath(fd, file) {
+  return process.platform === 'linux' ? `/proc/self/fd/${fd}` : file;
+}
 
 /** One setting: the environment first, then npm's `npm_config_<lowercase>` (lib/constants.js documents them). */
 function setting(name, env = process.env) {
@@ -167,6 +228,7 @@ function statId(p) {
 
 /** The warm record at `loc` ({anchorFile, recordPath}) if it still holds (checkRecord), else null. */
 function validRecord(loc, version, cacheDir) {
+  if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
     rec = JSON.parse(fs.readFileSync(loc.recordPath, 'utf8'));
@@ -176,4 +238,4 @@ function validRecord(loc, version, cacheDir) {
   return checkRecord(rec, loc.anchorFile, version, cacheDir);
 }
 
-Object.assign(module.exports, { setting, cacheDirOf, forceWasmOf, recordLocation, fileId, sameId, statId, validRecord });
+Object.assign(module.exports, { setting, cacheDirOf, forceWasmOf, recordLocation, fileId, sameId, statId, validRecord, openChecked, fdPath });

@@ -21,8 +21,8 @@ const { err } = require('./errors');
 const { DEFAULTS } = require('./constants');
 const cache = require('./cache');
 
-const { context, tryWarm, loadNative, hostIdentity, statId, sha256 } = require('./warm');
-const { sameId } = require('./hot');
+const { context, tryWarm, loadNative, readFd, hostIdentity, statId, sha256 } = require('./warm');
+const { openChecked, ownedSafe } = require('./hot');
 
 class Resolver {
   constructor(opts = {}) {
@@ -37,6 +37,8 @@ class Resolver {
     /** Let the fetch worker print progress on our stderr (postinstall on a terminal). */
     this.progress = Boolean(opts.progress);
     this.loadWasm = opts.loadWasm || ((bytes, o) => require('./wasm').loadWasm(bytes, o));
+    /** Test seam: replaces lib/permission.js's permissionState(). */
+    this.permissionOverride = opts.permission;
     this.trace = [];
     this.pkg = ctx.pkg;
     this.version = ctx.version;
@@ -82,6 +84,9 @@ class Resolver {
         { name: 'package', store: embedded, ...loadLocal(this.anchorBytes, [persisted, embedded], embedded) },
       ];
       for (const s of this._local) if (s.error) this.log(`${s.name} metadata rejected: [${s.error.code}] ${s.error.message}`);
+      // A root chain in the cache that does not verify from the anchor (corrupt, or planted) must not take the
+      // package's own metadata down with it: that verifies from the anchor through the package's roots alone.
+      if (this._local[1].error) this._local.push({ name: 'package', store: embedded, ...loadLocal(this.anchorBytes, [embedded], embedded) });
     }
     return this._local;
   }
@@ -135,6 +140,11 @@ class Resolver {
     // A child process, not a worker thread blocked on with Atomics.wait: the thread variant saved ~45 ms per cold require but
     // hung intermittently under load (CI, 2026-11-25: require() never returned while other tests ran), and a
     // child is bounded by `timeout` and killed outright.
+    const perm = this.permission();
+    if (perm.enabled && !perm.child) {
+      const { FLAGS } = require('./permission');
+      throw err('loader.permission_denied', `fetching ${targetPath} needs a child process, which Node's permission model forbids: run node with ${FLAGS.child}, or run \`npx x0x prefetch\` once without --permission`);
+    }
     const [exe, pre] = nodeCommand();
     const r = spawnSync(exe, [...pre, path.join(__dirname, 'worker.js'), JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', this.progress ? 'inherit' : 'pipe'],
@@ -186,16 +196,34 @@ class Resolver {
     return dest;
   }
 
-  /** A cached blob, fully re-hashed (cold path); corrupt blobs are removed. */
+  /**
+   * A cached blob, fully re-hashed (cold path), read through the descriptor it will be loaded through (`fd`:
+   * the caller closes it); corrupt blobs are removed. A blob another user could write is not used.
+   */
   fromCache(info, kind) {
     const blob = cache.blobPath(this.cfg.cacheDir, info.hashes.sha256, kind);
-    let bytes;
+    let fd;
     try {
-      bytes = fs.readFileSync(blob);
+      fd = fs.openSync(blob, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0));
     } catch {
       return null;
     }
-    if (bytes.length === info.length && sha256(bytes) === info.hashes.sha256) return { blob, bytes };
+    let bytes;
+    try {
+      if (!ownedSafe(fs.fstatSync(fd))) {
+        // Another user could have written it: discarded (the directory is ours), fetched or admitted again.
+        this.log(`${blob} is writable by another user or not ours; removed`);
+        fs.closeSync(fd);
+        fs.rmSync(blob, { force: true });
+        return null;
+      }
+      bytes = readFd(fd);
+    } catch {
+      fs.closeSync(fd);
+      return null;
+    }
+    if (bytes.length === info.length && sha256(bytes) === info.hashes.sha256) return { blob, bytes, fd };
+    fs.closeSync(fd);
     this.log(`cache.corrupt: ${blob} no longer matches its signed hash; removed`);
     try {
       fs.chmodSync(blob, 0o644);
@@ -217,9 +245,11 @@ class Resolver {
     if (kind !== 'native' || !fetched || !fetched.downloaded || !fetched.blobId || !fetched.info) return null;
     const blob = cache.blobPath(this.cfg.cacheDir, info.hashes.sha256, kind);
     const same = fetched.blob === blob && fetched.info.length === info.length && fetched.info.hashes && fetched.info.hashes.sha256 === info.hashes.sha256;
-    if (!same || !sameId(statId(blob), fetched.blobId)) return null;
+    if (!same) return null;
+    const fd = openChecked(blob, fetched.blobId);
+    if (fd < 0) return null;
     this.log(`${blob}: verified by the fetch worker, identity unchanged`);
-    return { blob, bytes: undefined };
+    return { blob, bytes: undefined, fd };
   }
 
   fromPlatformPackage(cand, file) {
@@ -232,9 +262,12 @@ class Resolver {
     }
     const p = path.join(dir, file);
     let bytes;
+    let fd;
     try {
-      bytes = fs.readFileSync(p);
+      fd = fs.openSync(p, 'r');
+      bytes = readFd(fd);
     } catch {
+      if (fd !== undefined) fs.closeSync(fd);
       return null;
     }
     // Name a version skew (an installed package of another release) in the digest error, so that it does
@@ -246,10 +279,14 @@ class Resolver {
     } catch {
       /* no readable package.json: the hash check decides alone */
     }
-    return { bytes, label, file: p };
+    return { bytes, label, file: p, fd };
   }
 
   writeRecord(res, info) {
+    // Under the permission model with addons denied, the WASM build loaded instead of a native one: no record,
+    // or a later run allowed addons would still get WASM.
+    const perm = this.permission();
+    if (perm.enabled && !perm.addons) return;
     try {
       cache.ensureDirs(this.cfg.cacheDir);
       const rec = {
@@ -275,11 +312,23 @@ class Resolver {
     }
   }
 
-  load(cand, blob, bytes) {
+  /** The permission model's answer for this process (lib/permission.js), computed once. */
+  permission() {
+    if (!this._perm) this._perm = (this.permissionOverride || require('./permission').permissionState)();
+    return this._perm;
+  }
+
+  /** Load checked bytes: WASM from `bytes` (or read through `fd`), native through `fd` (the checked file). */
+  load(cand, blob, bytes, fd) {
     if (cand.kind === 'wasm') {
-      return this.loadWasm(bytes || fs.readFileSync(blob), { pkgDir: this.pkgDir, pkg: this.pkg, threads: Boolean(cand.threads) });
+      const perm = this.permission();
+      if (perm.enabled && !perm.wasi) {
+        const { FLAGS } = require('./permission');
+        throw err('loader.permission_denied', `the WASM build needs WASI, which Node's permission model forbids: run node with ${FLAGS.wasi}${perm.addons ? '' : ` (or ${FLAGS.addons} for the native build)`}`);
+      }
+      return this.loadWasm(bytes || (fd !== undefined ? readFd(fd) : fs.readFileSync(blob)), { pkgDir: this.pkgDir, pkg: this.pkg, threads: Boolean(cand.threads) });
     }
-    return this.loadNative(blob);
+    return this.loadNative(blob, fd);
   }
 
   /** One candidate through every source. Returns the result or throws the reason. */
@@ -316,29 +365,46 @@ class Resolver {
     if (cand.libc === 'gnu' && floor && host.glibc && cmpVersion(floor, host.glibc) > 0) {
       throw err('loader.load_failed', `${file} needs glibc ${floor}, this host has ${host.glibc}`, { skipped: 'abi' });
     }
-    const result = (blob, bytes, source) => {
-      const exports = this.load(cand, blob, bytes);
-      const res = { exports, platform: cand.name, kind: cand.kind, source, file: blob, target: targetPath };
-      this.writeRecord(res, info);
-      return res;
+    // Every load goes through the descriptor the checked bytes were read from (or whose identity was checked):
+    // what was verified is what is loaded, whatever happens to the path meanwhile.
+    const result = (got, source) => {
+      try {
+        const exports = this.load(cand, got.blob, got.bytes, got.fd);
+        const res = { exports, platform: cand.name, kind: cand.kind, source, file: got.blob, target: targetPath };
+        this.writeRecord(res, info);
+        return res;
+      } finally {
+        if (got.fd !== undefined) fs.closeSync(got.fd);
+      }
     };
     const cached = this.fromCache(info, cand.kind);
     const fetchedFrom = this.cfg.bundle ? 'bundle' : 'repository';
-    if (cached) return result(cached.blob, cached.bytes, 'cache');
+    if (cached) return result(cached, 'cache');
     const pp = this.fromPlatformPackage(cand, file);
     if (pp) {
-      let blob;
       try {
-        blob = this.admit(pp.bytes, info, cand.kind, pp.label);
+        this.admit(pp.bytes, info, cand.kind, pp.label);
       } catch (e) {
-        if (e.code !== 'io.error') throw e;
+        if (e.code !== 'io.error') {
+          fs.closeSync(pp.fd);
+          throw e;
+        }
         // Read-only cache (e.g. a read-only home directory): the bytes just matched the signed hash, so load
-        // the package's own file (same trust domain as this loader's code); no warm record without a cache.
+        // the package's own file, through the descriptor they were read from (same trust domain as this
+        // loader's code); no warm record without a cache.
         this.log(`cache not writable (${e.message}); loading ${pp.label} in place`);
-        const exports = this.load(cand, pp.file, pp.bytes);
-        return { exports, platform: cand.name, kind: cand.kind, source: 'platform-package', file: pp.file, target: targetPath };
+        try {
+          const exports = this.load(cand, pp.file, pp.bytes, pp.fd);
+          return { exports, platform: cand.name, kind: cand.kind, source: 'platform-package', file: pp.file, target: targetPath };
+        } finally {
+          fs.closeSync(pp.fd);
+        }
       }
-      return result(blob, pp.bytes, 'platform-package');
+      fs.closeSync(pp.fd);
+      // Loaded from the cache copy, re-read and re-hashed through the descriptor it is loaded through.
+      const admitted = this.fromCache(info, cand.kind);
+      if (!admitted) throw err('cache.corrupt', `${pp.label} was admitted to the cache but the cached copy does not verify`);
+      return result(admitted, 'platform-package');
     }
     if (!this.repoConfigured()) {
       throw err('loader.offline', `${targetPath} is not cached and no repository is configured (X0X_DIST_URL or X0X_DIST_BUNDLE)`);
@@ -356,7 +422,7 @@ class Resolver {
     }
     const after = this.fromFetch(fetched, info, cand.kind) || this.fromCache(info, cand.kind);
     if (!after) throw err('target.not_found', `the fetch of ${targetPath} left nothing verified in the cache`);
-    return result(after.blob, after.bytes, fetchedFrom);
+    return result(after, fetchedFrom);
   }
 
   /** X0X_NATIVE_PATH: the file must match some signed target of this release; it replaces the search. */
@@ -379,9 +445,16 @@ class Resolver {
         info = null;
       }
       if (info && info.hashes.sha256 === digest && info.length === bytes.length) {
-        const blob = this.admit(bytes, info, cand.kind, p);
-        const exports = this.load(cand, blob, bytes);
-        return { exports, platform: cand.name, kind: cand.kind, source: 'X0X_NATIVE_PATH', file: blob, target: targetPath };
+        cache.checkSecure(this.cfg.cacheDir);
+        this.admit(bytes, info, cand.kind, p);
+        const got = this.fromCache(info, cand.kind);
+        if (!got) throw err('cache.corrupt', `${p} was admitted to the cache but the cached copy does not verify`);
+        try {
+          const exports = this.load(cand, got.blob, got.bytes, got.fd);
+          return { exports, platform: cand.name, kind: cand.kind, source: 'X0X_NATIVE_PATH', file: got.blob, target: targetPath };
+        } finally {
+          fs.closeSync(got.fd);
+        }
       }
     }
     throw err(
@@ -393,6 +466,8 @@ class Resolver {
   resolve() {
     const warm = this.tryWarm();
     if (warm) return warm;
+    // Fail closed: a cache another user can write is not used at all (cache.insecure names the fix).
+    cache.checkSecure(this.cfg.cacheDir);
     if (this.cfg.nativePath) return this.explicit();
     const { describeHost, rankCandidates } = require('./host');
     const { table } = require('./platforms');
@@ -400,7 +475,16 @@ class Resolver {
     const candidates = rankCandidates(host, table(path.join(this.pkgDir, 'platforms.json')), this.cfg.forceWasm);
     this.log(`host ${describeHost(host)}; candidates ${candidates.map((c) => c.name).join(', ') || 'none'}`);
     const attempts = [];
+    const perm = this.permission();
+    if (perm.enabled) this.log(`permission model: addons ${perm.addons ? 'allowed' : 'denied'}, WASI ${perm.wasi ? 'allowed' : 'denied'}, child processes ${perm.child ? 'allowed' : 'denied'}`);
     for (const cand of candidates) {
+      if (cand.kind === 'native' && perm.enabled && !perm.addons) {
+        // The WASM build takes over with no flag; the native one would need --allow-addons.
+        const reason = "[loader.permission_denied] Node's permission model forbids native addons (node --permission without --allow-addons)";
+        this.log(`${cand.name}: ${reason}`);
+        attempts.push({ name: cand.name, code: 'loader.permission_denied', reason, error: err('loader.permission_denied', reason) });
+        continue;
+      }
       try {
         const res = this.tryCandidate(cand);
         res.attempts = attempts;
@@ -425,8 +509,18 @@ class Resolver {
 function nodeCommand() {
   const exe = process.execPath;
   const argv0 = process.argv0;
-  if (/^(ld-|libc\.so)/.test(path.basename(exe)) && argv0 && argv0 !== exe && path.isAbsolute(argv0)) return [exe, [argv0]];
-  return [exe, []];
+  // Under yarn's Plug'n'Play this package (and worker.js) lives inside a zip archive that only the PnP runtime
+  // can read: the child loads it too (`yarn node` passes it in NODE_OPTIONS; a plain `node -r .pnp.cjs` does not).
+  const pnp = [];
+  if (process.versions.pnp) {
+    try {
+      pnp.push('--require', require.resolve('pnpapi'));
+    } catch {
+      /* no PnP API found: NODE_OPTIONS may still carry it */
+    }
+  }
+  if (/^(ld-|libc\.so)/.test(path.basename(exe)) && argv0 && argv0 !== exe && path.isAbsolute(argv0)) return [exe, [argv0, ...pnp]];
+  return [exe, pnp];
 }
 
 function flatten(e) {
@@ -469,7 +563,13 @@ function noCandidate(r, host, attempts, candidates) {
   }
   if (!r.repoConfigured()) hints.push('set X0X_DIST_URL to a repository (http(s):// or file://DIR) or X0X_DIST_BUNDLE to a bundle');
   for (const name of missingPlatformPackages(r, candidates)) {
-    hints.push(`${name} (an optional dependency of ${r.pkg}) is not installed: reinstall without --omit=optional / --no-optional, or npm install ${name}@${r.version}`);
+    // The real cause from the evidence on disk (lib/doctor.js): omitted optional dependencies, another libc,
+    // node_modules from another OS, a release-age cooldown.
+    const { platformPackageCause } = require('./doctor');
+    const { table } = require('./platforms');
+    const wanted = name.slice(`@${r.scope}/core-`.length);
+    const c = platformPackageCause({ pkgDir: r.pkgDir, scope: r.scope, pkg: r.pkg, version: r.version, wanted, host, rows: table(path.join(r.pkgDir, 'platforms.json')), env: r.env });
+    hints.push(`${name} (an optional dependency of ${r.pkg}) is not installed [${c.cause}: ${c.evidence.join('; ')}]: ${c.next}`);
   }
   if (r.cfg.offline) hints.push('X0X_DIST_OFFLINE=1 is set: import a bundle (X0X_DIST_BUNDLE) or pre-fill the cache (X0X_DIST_CACHE) on a connected machine');
   if (attempts.some((a) => a.code.startsWith('network.'))) hints.push(`check that ${r.cfg.url} is reachable (HTTPS_PROXY/NO_PROXY, NODE_EXTRA_CA_CERTS)`);
@@ -481,6 +581,16 @@ function noCandidate(r, host, attempts, candidates) {
   }
   if (attempts.some((a) => a.code === 'target.digest_mismatch' || (a.code.startsWith('metadata.') && a.code !== 'metadata.expired'))) {
     hints.push('a verification failure is a security event: do not bypass it; report it to the repository operator');
+  }
+  const perm = r.permission();
+  if (perm.enabled) {
+    const { FLAGS } = require('./permission');
+    const need = [];
+    if (!perm.addons && candidates.some((c) => c.kind === 'native')) need.push(`${FLAGS.addons} (native build)`);
+    if (!perm.wasi && candidates.some((c) => c.kind === 'wasm')) need.push(`${FLAGS.wasi} (WASM build)`);
+    if (!perm.child && r.repoConfigured()) need.push(`${FLAGS.child} (download)`);
+    if (attempts.some((a) => require('./permission').isDenied(a.error))) need.push(`${FLAGS.fsRead} for the package and the cache directory ${r.cfg.cacheDir}`);
+    if (need.length) hints.push(`node runs under the permission model (--permission): allow ${need.join(', ')}`);
   }
   hints.push('X0X_NATIVE_PATH loads an explicit (still verified) binary; X0X_DIST_DEBUG=1 prints the trace');
   const lines = attempts.map((a) => `  - ${a.name}: ${a.reason}`);

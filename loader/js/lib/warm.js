@@ -7,7 +7,7 @@
 const fs = require('fs');
 const path = require('path');
 const { readConfig } = require('./constants');
-const { recordLocation, validRecord, fileId, sameId, statId } = require('./hot');
+const { recordLocation, validRecord, fileId, sameId, statId, openChecked, fdPath } = require('./hot');
 
 function sha256(buf) {
   return require('crypto').createHash('sha256').update(buf).digest('hex');
@@ -68,14 +68,41 @@ function hostIdentity(interpreter) {
   return { exec: process.execPath, execId: statId(process.execPath), interp, interpId: interp ? statId(interp) : null };
 }
 
-function loadNative(file) {
+/**
+ * dlopen a verified native binary. `fd`: a descriptor of the very file that was checked (hashed, or matched
+ * against a record's identity): on Linux it is loaded through /proc/self/fd/N, so a file swapped in at `file`
+ * after the check is never the one loaded; without /proc mounted (some chroots), `file` itself.
+ */
+function loadNative(file, fd) {
   const m = { exports: {} };
   try {
-    process.dlopen(m, file);
+    try {
+      process.dlopen(m, fd === undefined || fd < 0 ? file : fdPath(fd, file));
+    } catch (e) {
+      if (fd === undefined || fd < 0 || process.platform !== 'linux' || fs.existsSync('/proc/self/fd')) throw e;
+      process.dlopen(m, file); // no /proc: the path (the cache's directories are this user's alone, see cache.js)
+    }
   } catch (e) {
+    const { isDenied, FLAGS } = require('./permission');
+    if (isDenied(e)) {
+      throw fail('loader.permission_denied', `Node's permission model forbids loading the native addon ${file}: run node with ${FLAGS.addons} (or let the WASM build load: it needs ${FLAGS.wasi})`, e);
+    }
     throw fail('loader.load_failed', `dlopen ${file} failed (${e.code || 'error'})`, e);
   }
   return m.exports;
+}
+
+/** The bytes behind a descriptor (the WASM build: read through the descriptor whose identity was checked). */
+function readFd(fd) {
+  const st = fs.fstatSync(fd);
+  const buf = Buffer.allocUnsafe(st.size);
+  let off = 0;
+  while (off < st.size) {
+    const n = fs.readSync(fd, buf, off, st.size - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off === st.size ? buf : buf.subarray(0, off);
 }
 
 /**
@@ -87,20 +114,28 @@ function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {
   // The trust anchor, node and its interpreter, and the blob are the files verified when the record was written.
   const rec = validRecord(ctx, ctx.version, ctx.cfg.cacheDir);
   if (!rec) return null;
+  // The blob's identity (and that only this user can write it) is checked on the descriptor it is loaded through.
+  const fd = openChecked(rec.blob, rec.blobId);
+  if (fd < 0) {
+    log(`warm: ${rec.blob} changed since it was verified (or another user can write it); resolving from scratch`);
+    return null;
+  }
   log(`warm: ${rec.platform} from ${rec.blob}`);
   try {
     const exports =
       rec.kind === 'wasm'
-        ? (loadWasm || ((b, o) => require('./wasm').loadWasm(b, o)))(fs.readFileSync(rec.blob), {
+        ? (loadWasm || ((b, o) => require('./wasm').loadWasm(b, o)))(readFd(fd), {
             pkgDir: ctx.pkgDir,
             pkg: ctx.pkg,
             threads: rec.platform === 'wasm32-wasip1-threads',
           })
-        : native(rec.blob);
+        : native(rec.blob, fd);
     return { exports, platform: rec.platform, kind: rec.kind, source: 'cache', file: rec.blob, warm: true };
   } catch (e) {
     log(`warm record failed to load (${e.message}); resolving from scratch`);
     return null;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -114,4 +149,4 @@ function load(pkgDir, release = null) {
   return new Resolver({ pkgDir, ctx, skipWarm: true }).resolve().exports;
 }
 
-module.exports = { context, tryWarm, load, loadNative, hostIdentity, fileId, sameId, statId, sha256, releaseOf };
+module.exports = { context, tryWarm, load, loadNative, readFd, hostIdentity, fileId, sameId, statId, sha256, releaseOf };

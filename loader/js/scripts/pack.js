@@ -271,6 +271,8 @@ async function assemble(a, { name, scope, out, stage }) {
   // 3. Loader, glue, types, table, trust anchor.
   copyDir(path.join(HERE, 'lib'), path.join(pkgDir, 'lib'));
   fs.rmSync(path.join(pkgDir, 'lib', 'worker.js.map'), { force: true });
+  copyDir(path.join(HERE, 'bin'), path.join(pkgDir, 'bin'));
+  fs.chmodSync(path.join(pkgDir, 'bin', 'x0x.js'), 0o755);
   fs.copyFileSync(path.join(HERE, 'postinstall.js'), path.join(pkgDir, 'postinstall.js'));
   fs.writeFileSync(path.join(pkgDir, 'index.js'), singleFileIndex({ pkg: name, version: a.version, scope }));
   fs.writeFileSync(path.join(pkgDir, 'root.json'), anchorBytes);
@@ -305,10 +307,13 @@ async function assemble(a, { name, scope, out, stage }) {
     main: 'index.js',
     types: fs.existsSync(path.join(pkgDir, 'index.d.ts')) ? 'index.d.ts' : undefined,
     engines: { node: '>=18' },
-    scripts: { postinstall: 'node postinstall.js' },
+    // No lifecycle script (npm 12, pnpm 10+, yarn 4 and Bun run none of a dependency's by default, and an
+    // allow-list entry is a liability): resolution happens at the first require('x0x'); `npx x0x prefetch`
+    // does it at install time for those who want that (docs/loader.md, "Installing").
+    bin: { [name]: 'bin/x0x.js' },
     dependencies: PINS,
     optionalDependencies: Object.keys(optional).length ? optional : undefined,
-    files: ['index.js', 'index.d.ts', 'postinstall.js', 'lib/', 'metadata/', 'root.json', 'platforms.json', 'release.json', `${name}.wasip1.cjs`, `${name}.wasi.cjs`, 'wasi-worker.mjs'],
+    files: ['index.js', 'index.d.ts', 'postinstall.js', 'bin/', 'lib/', 'metadata/', 'root.json', 'platforms.json', 'release.json', `${name}.wasip1.cjs`, `${name}.wasi.cjs`, 'wasi-worker.mjs'],
   };
   fs.writeFileSync(path.join(pkgDir, 'package.json'), `${JSON.stringify(pkgJson, null, 2)}\n`);
 

@@ -19,17 +19,17 @@ const skip = !addon && !process.env.CI && 'no C compiler / node headers'; // CI 
 const PROBE = `const x = require('x0x'); const pkg = require('path').dirname(require.resolve('x0x'));
 console.log(JSON.stringify({ hello: x.hello(), loaded: Object.keys(require.cache).filter((f) => f.startsWith(pkg)).map((f) => require('path').relative(pkg, f)) }))`;
 
-function setup() {
-  const repo = new h.Repo(path.join(d, 'repo'));
+function setup(dir = d) {
+  const repo = new h.Repo(path.join(dir, 'repo'));
   repo.publish({ 'x0x/0.3.1/x0x.linux-x64-gnu.node': { data: fs.readFileSync(addon), custom: { glibc_floor: '2.2.5', libc: 'glibc' } } });
-  fs.writeFileSync(path.join(d, 'root.json'), repo.anchor);
-  const packed = spawnSync(process.execPath, [path.join(h.LOADER, 'scripts', 'pack.js'), '--version', '0.3.1', '--root', path.join(d, 'root.json'), '--repo', repo.dir, '--out', d], { encoding: 'utf8' });
+  fs.writeFileSync(path.join(dir, 'root.json'), repo.anchor);
+  const packed = spawnSync(process.execPath, [path.join(h.LOADER, 'scripts', 'pack.js'), '--version', '0.3.1', '--root', path.join(dir, 'root.json'), '--repo', repo.dir, '--out', dir], { encoding: 'utf8' });
   assert.equal(packed.status, 0, packed.stderr);
-  const nm = path.join(d, 'project', 'node_modules');
+  const nm = path.join(dir, 'project', 'node_modules');
   fs.mkdirSync(nm, { recursive: true });
   assert.equal(spawnSync('tar', ['xzf', packed.stdout.trim(), '-C', nm]).status, 0);
   fs.renameSync(path.join(nm, 'package'), path.join(nm, 'x0x'));
-  return { repo, project: path.join(d, 'project'), cache: path.join(d, 'cache') };
+  return { repo, project: path.join(dir, 'project'), cache: path.join(dir, 'cache') };
 }
 
 function probe(s, env = {}) {
@@ -260,4 +260,38 @@ test('--platform-packages: two packages npm would install on the same hosts (win
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// Issue 14: the package needs no allow-list entry in any package manager: no lifecycle script at all (npm 12,
+// pnpm 10+, yarn 4 and Bun run none of a dependency's by default), and `npx x0x prefetch` does at install
+// time what an install script used to.
+test('packed x0x declares no lifecycle script; its bin `x0x prefetch` fills the cache and the next require is warm', { skip }, () => {
+  const s = setup(h.tmpdir());
+  const pj = JSON.parse(fs.readFileSync(path.join(s.project, 'node_modules', 'x0x', 'package.json'), 'utf8'));
+  const LIFECYCLE = ['preinstall', 'install', 'postinstall', 'prepare', 'preprepare', 'postprepare', 'prepublish', 'preuninstall', 'uninstall', 'postuninstall'];
+  for (const k of LIFECYCLE) assert.equal((pj.scripts || {})[k], undefined, `x0x declares a ${k} script`);
+  // npm runs `node-gyp rebuild` as an implicit install script when a binding.gyp ships: none may.
+  assert.equal(fs.existsSync(path.join(s.project, 'node_modules', 'x0x', 'binding.gyp')), false);
+  assert.deepEqual(pj.bin, { x0x: 'bin/x0x.js' });
+  const bin = path.join(s.project, 'node_modules', 'x0x', 'bin', 'x0x.js');
+  assert.ok(fs.statSync(bin).mode & 0o100, 'bin/x0x.js is executable');
+  const cache = path.join(d, 'cache-prefetch');
+  const env = { ...process.env, X0X_DIST_CACHE: cache, X0X_DIST_URL: `file://${s.repo.dir}` };
+  const r = spawnSync(process.execPath, [bin, 'prefetch'], { cwd: s.project, env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /x0x: linux-x64-gnu ready \(repository/);
+  const warm = probe({ ...s, cache }, { X0X_DIST_URL: 'http://127.0.0.1:9' });
+  assert.deepEqual(warm.loaded, ['index.js'], 'after prefetch the first require is warm');
+  // Failure: exit 1 with the code and the next step; --if-possible: a warning and exit 0.
+  const bad = { ...process.env, X0X_DIST_CACHE: path.join(d, 'cache-none'), X0X_DIST_OFFLINE: '1' };
+  delete bad.X0X_DIST_URL;
+  const f = spawnSync(process.execPath, [bin, 'prefetch'], { cwd: s.project, env: bad, encoding: 'utf8' });
+  assert.equal(f.status, 1, f.stderr);
+  assert.match(f.stderr, /\[loader\.no_candidate\][\s\S]*next: /);
+  const soft = spawnSync(process.execPath, [bin, 'prefetch', '--if-possible'], { cwd: s.project, env: bad, encoding: 'utf8' });
+  assert.equal(soft.status, 0, soft.stderr);
+  assert.match(soft.stderr, /warning: could not prefetch/);
+  const unknown = spawnSync(process.execPath, [bin, 'prefech'], { cwd: s.project, env: bad, encoding: 'utf8' });
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command "prefech".*npx x0x --help/);
 });

@@ -13,6 +13,8 @@ function setup() {
   repo.publish({ 'x0x/0.3.1/x0x.linux-x64-gnu.node': { data: Buffer.from('not really a binary'), custom: { glibc_floor: '2.17' } } });
   const pkg = h.makePackage(path.join(d, 'pkg'), repo);
   fs.copyFileSync(path.join(h.LOADER, 'postinstall.js'), path.join(pkg, 'postinstall.js'));
+  fs.mkdirSync(path.join(pkg, 'bin'));
+  fs.copyFileSync(path.join(h.LOADER, 'bin', 'x0x.js'), path.join(pkg, 'bin', 'x0x.js'));
   return { d, repo, pkg };
 }
 
