@@ -130,11 +130,14 @@ function detectHost(override = {}) {
   // wasm32-wasip1-threads needs a shared WebAssembly.Memory backed by a SharedArrayBuffer (the glue creates one
   // and hands it to every WASI thread's worker). The reason goes into the debug trace and `doctor`.
   try {
-    const shared = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer;
-    host.wasmThreads = typeof SharedArrayBuffer === 'function' && shared instanceof SharedArrayBuffer;
-    host.wasmThreadsReason = host.wasmThreads
-      ? 'shared WebAssembly.Memory (SharedArrayBuffer) works'
-      : 'WebAssembly.Memory({ shared: true }) is not a SharedArrayBuffer';
+    host.wasmThreads = false;
+    if (typeof SharedArrayBuffer !== 'function') host.wasmThreadsReason = 'SharedArrayBuffer is not available';
+    else if (!(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer)) {
+      host.wasmThreadsReason = 'WebAssembly.Memory({ shared: true }) is not a SharedArrayBuffer';
+    } else {
+      host.wasmThreads = true;
+      host.wasmThreadsReason = 'shared WebAssembly.Memory (SharedArrayBuffer) works';
+    }
   } catch (e) {
     host.wasmThreads = false;
     host.wasmThreadsReason = `no shared WebAssembly.Memory: ${e && e.message}`;

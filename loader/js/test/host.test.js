@@ -53,6 +53,12 @@ test('the WASM flavour decision carries its reason (X0X_DIST_DEBUG, doctor)', ()
   assert.equal(h.wasmThreads, true, 'Node >= 16.4 on Linux has shared WebAssembly.Memory');
   assert.match(host.describeWasm(h), /^wasm32-wasip1-threads preferred over wasm32-wasip1 \(shared WebAssembly\.Memory/);
   assert.match(host.describeWasm({ wasmThreads: false, wasmThreadsReason: 'no shared WebAssembly.Memory: x' }), /^wasm32-wasip1 only, .*: x\)$/);
+  // A Node without SharedArrayBuffer: the threads glue could not run there, so wasip1 only, and why.
+  const script = `const h = require(${JSON.stringify(require.resolve('../lib/host'))}); const d = h.detectHost();
+    console.log(JSON.stringify([d.wasmThreads, h.describeWasm(d)]));`;
+  const r = require('node:child_process').spawnSync(process.execPath, ['--no-harmony-sharedarraybuffer', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [false, 'wasm32-wasip1 only, not wasm32-wasip1-threads (SharedArrayBuffer is not available)']);
 });
 
 test('glibc floors compare numerically', () => {
