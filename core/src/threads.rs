@@ -62,9 +62,12 @@ impl<T> Shared<T> {
     }
 }
 
+/// Where a thread of [`map_parallel`] reports its panic (the message).
+type PanicReport = Box<dyn Fn(String)>;
+
 thread_local! {
     /// Set on the threads of [`map_parallel`]: where the panic hook reports a panic.
-    static ON_PANIC: RefCell<Option<Box<dyn Fn(String)>>> = const { RefCell::new(None) };
+    static ON_PANIC: RefCell<Option<PanicReport>> = const { RefCell::new(None) };
 }
 
 fn install_panic_hook() {
