@@ -98,7 +98,7 @@ PY
 "$B" doctor > doctor.txt || fail "doctor without a repository must succeed"
 grep -q '^WASM fallback:   wasm32-wasip1-threads preferred over wasm32-wasip1 (node v' doctor.txt || fail "doctor does not say which WASM flavour and why"
 # A node without shared memory (as a Node with --no-harmony-sharedarraybuffer would be): wasip1 only, with the reason.
-mkdir -p nosab && printf '#!/bin/sh\nexec node --no-harmony-sharedarraybuffer "$@"\n' > nosab/node && chmod +x nosab/node
+mkdir -p nosab && printf '#!/bin/sh\nexec %s --no-harmony-sharedarraybuffer "$@"\n' "$(command -v node)" > nosab/node && chmod +x nosab/node
 PATH="$PWD/nosab:$PATH" "$B" doctor > doctor-nosab.txt || fail "doctor (no SharedArrayBuffer) must succeed"
 grep -q '^WASM fallback:   wasm32-wasip1 only, not wasm32-wasip1-threads' doctor-nosab.txt || fail "doctor: $(grep WASM doctor-nosab.txt)"
 

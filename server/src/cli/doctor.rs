@@ -102,12 +102,33 @@ const WASM_PROBE: &str = "let t = false, r; try { if (typeof SharedArrayBuffer !
     true }) is not a SharedArrayBuffer' } } catch (e) { r = 'no shared WebAssembly.Memory: ' + e.message } \
     console.log(JSON.stringify({ node: process.version, threads: t, reason: r }))";
 
+/// `node -e WASM_PROBE`, killed after `limit` (a doctor must not hang on a broken `node`).
+fn probe_node(limit: std::time::Duration) -> std::io::Result<std::process::Output> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("node")
+        .args(["-e", WASM_PROBE])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let started = std::time::Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::other(format!(
+                "`node -e` did not finish within {} s",
+                limit.as_secs()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output()
+}
+
 /// The WASM flavour the JS loader would prefer in the `node` on `PATH`, with the reason.
 fn wasm_flavour() -> serde_json::Value {
-    let probed = std::process::Command::new("node")
-        .args(["-e", WASM_PROBE])
-        .stdin(std::process::Stdio::null())
-        .output();
+    let probed = probe_node(std::time::Duration::from_secs(20));
     let v = match probed {
         Ok(o) if o.status.success() => {
             serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default()
@@ -116,7 +137,7 @@ fn wasm_flavour() -> serde_json::Value {
             return serde_json::json!({"node": null, "flavour": null, "reason": format!("`node -e` failed ({})", o.status)})
         }
         Err(e) => {
-            return serde_json::json!({"node": null, "flavour": null, "reason": format!("no `node` on PATH: {e}")})
+            return serde_json::json!({"node": null, "flavour": null, "reason": format!("no usable `node` on PATH: {e}")})
         }
     };
     let flavour = if v["threads"] == true {
