@@ -28,10 +28,15 @@ export declare class AgentKeypair {
   /** Signs `message` (3309-byte ML-DSA-65 signature, x0x context string). */
   sign(message: Buffer): Buffer
   /**
-   * Signs `message` off the JavaScript thread (libuv pool natively; deferred on the main thread under WASI
-   * without threads).
+   * Signs `message` off the JavaScript thread (libuv pool natively, a WASI thread in the wasm32-wasip1-threads
+   * build; deferred on the main thread in wasm32-wasip1).
    */
   signAsync(message: Buffer): Promise<Buffer>
+  /**
+   * Signs every message, in parallel on up to `threads` threads (default: the CPUs, 4 under WASI threads;
+   * the calling thread under wasm32-wasip1). Same signatures, in the same order, as `sign` on each.
+   */
+  signMany(messages: Array<Buffer>, threads?: number | undefined | null): Array<Buffer>
 }
 
 /** A replicated task list (CRDT): add, claim and complete tasks locally, `merge` with any other replica. */
@@ -75,6 +80,28 @@ export interface Task {
   claimedBy?: string
   /** Hex agent id that completed it. */
   completedBy?: string
+}
+
+/**
+ * Reports where this build runs work (`x0x-dist doctor`-style diagnostics and the tests that prove the threads
+ * build really uses WASI threads). `panic: true` makes the probe's second thread panic, which must reject with
+ * `thread.panicked` (never hang).
+ */
+export declare function threading(panic?: boolean | undefined | null): Promise<Threading>
+
+/** How this build runs work off the JavaScript thread. */
+export interface Threading {
+  /**
+   * `AsyncTask` work (`signAsync`) ran on a thread other than the JavaScript thread: true natively (libuv's
+   * pool) and in the wasm32-wasip1-threads build (a WASI thread), false in wasm32-wasip1.
+   */
+  asyncOffJsThread: boolean
+  /** `std::thread::spawn` started a thread (`signMany` runs in parallel): false only in wasm32-wasip1. */
+  spawn: boolean
+  /** `std::thread::available_parallelism()`; absent where the platform cannot tell (WASI). */
+  parallelism?: number
+  /** Threads `signMany` uses by default. */
+  signManyThreads: number
 }
 
 /**

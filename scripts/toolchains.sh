@@ -72,6 +72,9 @@ if [ ! -f "$S/.complete" ]; then
   touch "$S/.complete"
 fi
 printf '#!/bin/sh\nexec /usr/bin/rustc --sysroot %s "$@"\n' "$S" > "$ROOT/rustc-wasi"; chmod +x "$ROOT/rustc-wasi"
+# wasm32-wasip1-threads: std + sid's wasix-libc (vendored, SHA-256 checked) + a WASIX -> wasi-threads shim
+# (scripts/wasi-threads/sysroot.sh says why; ~2-4 min from scratch, skipped when its inputs are unchanged).
+bash scripts/wasi-threads/sysroot.sh "$ROOT"
 
 # 4. napi-build for windows-gnu insists on a libnode.dll in LIBNODE_PATH; with dyn-symbols nothing is imported from
 #    it, so a placeholder is enough.

@@ -54,6 +54,9 @@ pub enum CoreError {
     /// `completeTask` by an agent that does not hold the claim.
     #[error("task {0:?} is not claimed by this agent")]
     TaskNotClaimed(String),
+    /// A thread of a parallel call panicked (`signMany`, `threading`); under WASI the thread is gone.
+    #[error("a worker thread panicked: {0}")]
+    ThreadPanicked(String),
     /// `TaskList.fromBytes` got bytes that are not a canonical encoding.
     #[error("malformed TaskList bytes: {0}")]
     MalformedTaskList(&'static str),
@@ -75,6 +78,7 @@ impl CoreError {
             Self::TaskDone(_) => "task.done",
             Self::TaskNotClaimed(_) => "task.not_claimed",
             Self::MalformedTaskList(_) => "tasklist.malformed",
+            Self::ThreadPanicked(_) => "thread.panicked",
         }
     }
 }

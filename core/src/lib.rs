@@ -4,6 +4,7 @@
 //!   an x0x domain-separation context.
 //! - [`tasklist`]: `TaskList`, a state-based CRDT whose merge is commutative, associative and idempotent, with a
 //!   canonical byte encoding that is identical on every platform.
+//! - [`threads`]: parallel work (`signMany`) on native or WASI threads, and the `threading()` probe.
 //!
 //! Pure Rust, no C dependencies, so one source builds natively for every napi platform and for wasm32-wasip1.
 //! Every error has a stable machine code ([`error::CoreError::code`]) that JavaScript sees as `err.code`.
@@ -15,6 +16,7 @@
 pub mod error;
 pub mod identity;
 pub mod tasklist;
+pub mod threads;
 
 use napi_derive::napi;
 

@@ -162,7 +162,9 @@ pub fn rank(
                 }
                 Kind::Wasm if platform == Platform::Wasm32Wasip1Threads => {
                     c.rank = Some(1);
-                    c.reason = "fallback: WASM with threads".into();
+                    c.reason =
+                        "fallback: WASM with threads (where shared WebAssembly.Memory works)"
+                            .into();
                 }
                 Kind::Wasm => {
                     c.rank = Some(2);

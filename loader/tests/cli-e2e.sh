@@ -86,6 +86,8 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["status"] == "ok", d
 assert d["host"]["libc"]["libc"] == "glibc" and d["glibc"], d["host"]
+# Node 20 here has shared WebAssembly.Memory: the JS loader would prefer the threads flavour, and says why.
+assert d["wasm"]["flavour"] == "wasm32-wasip1-threads" and "SharedArrayBuffer" in d["wasm"]["reason"], d["wasm"]
 res = d["resolution"]
 assert res["version"] == "0.4.0" and res["taken"] == "x0x/0.4.0/x0x.wasm32-wasip1.wasm", res
 native = [c for c in res["candidates"] if c["platform"] == "linux-x64-gnu"][0]
@@ -93,7 +95,12 @@ assert native["reason"].startswith("rejected: needs glibc 2.99, host has"), nati
 roles = [m["role"] for m in d["metadata"]]
 assert roles == ["root", "timestamp", "snapshot", "targets", "x0x"], roles
 PY
-"$B" doctor >/dev/null || fail "doctor without a repository must succeed"
+"$B" doctor > doctor.txt || fail "doctor without a repository must succeed"
+grep -q '^WASM fallback:   wasm32-wasip1-threads preferred over wasm32-wasip1 (node v' doctor.txt || fail "doctor does not say which WASM flavour and why"
+# A node without shared memory (as a Node with --no-harmony-sharedarraybuffer would be): wasip1 only, with the reason.
+mkdir -p nosab && printf '#!/bin/sh\nexec %s --no-harmony-sharedarraybuffer "$@"\n' "$(command -v node)" > nosab/node && chmod +x nosab/node
+PATH="$PWD/nosab:$PATH" "$B" doctor > doctor-nosab.txt || fail "doctor (no SharedArrayBuffer) must succeed"
+grep -q '^WASM fallback:   wasm32-wasip1 only, not wasm32-wasip1-threads' doctor-nosab.txt || fail "doctor: $(grep WASM doctor-nosab.txt)"
 
 # A tampered blob on the server's disk (a release nobody fetched yet, so the server has not cached it in
 # memory): refused with target.digest_mismatch (exit 4), nothing written.

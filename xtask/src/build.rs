@@ -201,6 +201,15 @@ fn build_env(ctx: &Ctx, recipe: &Recipe) -> Result<HashMap<String, OsString>> {
             env.insert("RUSTC".into(), rustc.into());
             env.insert("CARGO".into(), "/usr/bin/cargo".into());
         }
+        Std::DebianWasiThreads => {
+            let rustc = ctx.toolchains.join("rustc-wasi-threads");
+            if !rustc.is_file() {
+                bail!("the wasm32-wasip1-threads sysroot is missing: run scripts/toolchains.sh");
+            }
+            env.insert("PATH".into(), prepend_path(&["/usr/bin".into()]));
+            env.insert("RUSTC".into(), rustc.into());
+            env.insert("CARGO".into(), "/usr/bin/cargo".into());
+        }
     }
     if recipe.zig
         && recipe.std == Std::Rustup
@@ -259,12 +268,21 @@ fn build_one(
     }
     let package = "x0x".parse().expect("valid package name");
     let file = platform.file_name(&package);
-    let built = stage.join(&file);
+    // napi-rs names the threads flavour's module after the old triple (`x0x.wasm32-wasi.wasm`); x0x ships it
+    // under the platform table's name and the glue is rewritten to match (see `rename_in_glue`).
+    let built = stage.join(if platform.info().threads {
+        NAPI_THREADS_WASM
+    } else {
+        &file
+    });
     if !built.is_file() {
         bail!("napi build did not produce {}", built.display());
     }
     let mut companions = Vec::new();
+    let mut wasi_imports = Vec::new();
     if platform.kind() == Kind::Wasm {
+        wasi_imports = crate::wasm_imports::check(&fs_err::read(&built)?, platform.info().threads)
+            .with_context(|| format!("the imports of {file}"))?;
         // The Node loader glue for this flavour (`x0x.wasip1.cjs`, `x0x.wasi.cjs` for threads).
         let glue = if platform.info().threads {
             "x0x.wasi.cjs"
@@ -274,10 +292,18 @@ fn build_one(
         if !stage.join(glue).is_file() {
             bail!("napi build did not produce {glue}");
         }
-        fs_err::copy(stage.join(glue), out.join(glue))?;
+        if platform.info().threads {
+            let text = fs_err::read_to_string(stage.join(glue))?;
+            fs_err::write(out.join(glue), rename_in_glue(&text, &file)?)?;
+        } else {
+            fs_err::copy(stage.join(glue), out.join(glue))?;
+        }
         companions.push(glue.to_owned());
         // The threads flavour spawns its WASI threads from this worker script.
-        if platform.info().threads && stage.join("wasi-worker.mjs").is_file() {
+        if platform.info().threads {
+            if !stage.join("wasi-worker.mjs").is_file() {
+                bail!("napi build did not produce wasi-worker.mjs");
+            }
             fs_err::copy(stage.join("wasi-worker.mjs"), out.join("wasi-worker.mjs"))?;
             companions.push("wasi-worker.mjs".to_owned());
         }
@@ -309,6 +335,7 @@ fn build_one(
         sha256,
         glibc_floor,
         companions,
+        wasi_imports,
         builder: recipe.describe(),
         build_seconds: 0.0,
         check: crate::report::Check {
@@ -317,6 +344,31 @@ fn build_one(
             detail: String::new(),
         },
     })
+}
+
+/// The module file napi-rs writes for `--target wasm32-wasip1-threads`.
+const NAPI_THREADS_WASM: &str = "x0x.wasm32-wasi.wasm";
+
+/// The threads glue with its module file name (and debug variant) changed from napi's to `file`. Fails when the
+/// glue no longer names napi's file (a napi-rs update changed the layout: the glue would not find the module).
+fn rename_in_glue(glue: &str, file: &str) -> Result<String> {
+    let quoted = format!("'{NAPI_THREADS_WASM}'");
+    if !glue.contains(&quoted) {
+        bail!(
+            "the napi-generated x0x.wasi.cjs does not load {quoted}: update xtask's rename_in_glue"
+        );
+    }
+    let stem = file.trim_end_matches(".wasm");
+    Ok(glue
+        .replace(&quoted, &format!("'{file}'"))
+        .replace(
+            "'x0x.wasm32-wasi.debug.wasm'",
+            &format!("'{stem}.debug.wasm'"),
+        )
+        .replace(
+            "x0x-wasm32-wasi is installed but is missing x0x.wasm32-wasi.wasm",
+            &format!("x0x-wasm32-wasi is installed but is missing {file}"),
+        ))
 }
 
 /// The generated declarations must match core/index.d.ts (line endings aside).

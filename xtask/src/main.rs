@@ -15,6 +15,7 @@ mod collect;
 mod demo;
 mod report;
 mod targets;
+mod wasm_imports;
 
 use std::path::PathBuf;
 

@@ -38,6 +38,10 @@ pub struct Entry {
     /// Other files that belong to the artifact (the WASI loader glue).
     #[serde(default)]
     pub companions: Vec<String>,
+    /// WASM builds: the module's system imports (`wasi_snapshot_preview1.*`, `wasi.thread-spawn`), checked by the
+    /// build against [`crate::wasm_imports::check`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wasi_imports: Vec<String>,
     /// Toolchain and cargo target that built it.
     pub builder: String,
     /// Wall-clock build time.

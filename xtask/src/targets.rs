@@ -18,6 +18,9 @@ pub enum Std {
     DebianBuild,
     /// Debian's rustc-web with the prebuilt wasm32-wasip1 sysroot from scripts/toolchains.sh.
     DebianWasi,
+    /// Debian's rustc-web with the wasm32-wasip1-threads sysroot (sid's wasix-libc + the wasi-threads shim) from
+    /// scripts/wasi-threads/sysroot.sh.
+    DebianWasiThreads,
 }
 
 /// How one platform is built.
@@ -57,22 +60,33 @@ pub const CROSS: &[&str] = &[
     "darwin-x64",
 ];
 
-/// Expands `--targets` (comma-separated groups `host`, `wasm`, `cross`, `all`, or platform names/triples).
+/// The WASM flavours: `wasm` is wasm32-wasip1, `wasm-threads` wasm32-wasip1-threads (the preferred fallback).
+pub const WASM: &str = "wasm32-wasip1";
+/// See [`WASM`].
+pub const WASM_THREADS: &str = "wasm32-wasip1-threads";
+
+/// Expands `--targets` (comma-separated groups `host`, `wasm`, `wasm-threads`, `cross`, `all`, or platform
+/// names/triples).
 pub fn expand(spec: &str) -> Result<Vec<Platform>> {
     let mut out: Vec<Platform> = Vec::new();
     for word in spec.split(',').map(str::trim).filter(|w| !w.is_empty()) {
         let add: Vec<Platform> = match word {
             "host" => vec![host_platform()?],
-            "wasm" => vec![Platform::from_name("wasm32-wasip1")?],
+            "wasm" => vec![Platform::from_name(WASM)?],
+            "wasm-threads" => vec![Platform::from_name(WASM_THREADS)?],
             "cross" => CROSS.iter().map(|n| Platform::from_name(n)).collect::<Result<_, _>>()?,
             "all" => {
-                let mut v = vec![host_platform()?, Platform::from_name("wasm32-wasip1")?];
+                let mut v = vec![
+                    host_platform()?,
+                    Platform::from_name(WASM)?,
+                    Platform::from_name(WASM_THREADS)?,
+                ];
                 v.extend(CROSS.iter().map(|n| Platform::from_name(n)).collect::<Result<Vec<_>, _>>()?);
                 v
             }
             other => vec![other
                 .parse::<Platform>()
-                .with_context(|| format!("unknown target {other:?} (want host, wasm, cross, all or a napi platform name)"))?],
+                .with_context(|| format!("unknown target {other:?} (want host, wasm, wasm-threads, cross, all or a napi platform name)"))?],
         };
         for p in add {
             if !out.contains(&p) {
@@ -103,9 +117,15 @@ pub fn recipe(platform: Platform, rustup: bool, zig_available: bool, toolchains:
     let glibc_floor =
         name.ends_with("-gnu") && name.starts_with("linux") || name == "linux-arm-gnueabihf";
     let (std, zig) = match name {
-        "wasm32-wasip1" | "wasm32-wasip1-threads" => {
-            (if rustup { Std::Rustup } else { Std::DebianWasi }, false)
-        }
+        "wasm32-wasip1" => (if rustup { Std::Rustup } else { Std::DebianWasi }, false),
+        "wasm32-wasip1-threads" => (
+            if rustup {
+                Std::Rustup
+            } else {
+                Std::DebianWasiThreads
+            },
+            false,
+        ),
         _ if host && !glibc_floor => (Std::Rustup, false),
         _ if host => (Std::Rustup, zig_available),
         _ if rustup
@@ -183,6 +203,7 @@ impl Recipe {
             (Std::DebianBuild, false) => "core-deb",
             (Std::DebianBuild, true) => "core-deb-zig",
             (Std::DebianWasi, _) => "core-wasi",
+            (Std::DebianWasiThreads, _) => "core-wasi-threads",
         };
         base.join(name)
     }
@@ -193,6 +214,9 @@ impl Recipe {
             Std::Rustup => "rustup toolchain",
             Std::DebianBuild => "Debian rustc-web + -Zbuild-std",
             Std::DebianWasi => "Debian rustc-web + wasm32-wasip1 sysroot (sid wasi-libc)",
+            Std::DebianWasiThreads => {
+                "Debian rustc-web + wasm32-wasip1-threads sysroot (sid wasix-libc + wasi-threads shim)"
+            }
         };
         let link = if self.zig { " + cargo-zigbuild" } else { "" };
         format!("{std}{link}, --target {}", self.cargo_target)
@@ -206,7 +230,12 @@ mod tests {
     #[test]
     fn groups_expand_without_duplicates() {
         let all = expand("all,host,wasm").unwrap();
-        assert_eq!(all.len(), 2 + CROSS.len());
+        assert_eq!(all.len(), 3 + CROSS.len());
+        assert!(all.contains(&Platform::from_name("wasm32-wasip1-threads").unwrap()));
+        assert_eq!(
+            expand("wasm-threads").unwrap(),
+            vec![Platform::from_name("wasm32-wasip1-threads").unwrap()]
+        );
         assert_eq!(
             expand("linux-arm64-gnu,aarch64-unknown-linux-gnu")
                 .unwrap()
@@ -235,6 +264,10 @@ mod tests {
         assert!(!r("win32-x64-gnu", false).zig);
         assert_eq!(r("wasm32-wasip1", false).std, Std::DebianWasi);
         assert_eq!(r("wasm32-wasip1-threads", true).std, Std::Rustup);
+        assert_eq!(
+            r("wasm32-wasip1-threads", false).std,
+            Std::DebianWasiThreads
+        );
         assert!(r("darwin-arm64", false)
             .env
             .iter()

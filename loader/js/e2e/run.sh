@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end: the real programs. A real `x0x-dist serve` on 127.0.0.1 with a real published release of the
-# core (host native + wasm32-wasip1), the real `x0x` package from scripts/pack.js, installed by real npm and
+# core (host native + wasm32-wasip1, + wasm32-wasip1-threads when built), the real `x0x` package from scripts/pack.js, installed by real npm and
 # pnpm into fresh projects, loaded by real node calling AgentKeypair.generate().
 #
 # Scenarios: npm install (no install script) + `npx x0x prefetch`, --ignore-scripts, pnpm at its defaults,
@@ -23,6 +23,7 @@ start_server
 
 FILES=("$BUILD/x0x.linux-x64-gnu.node" "$BUILD/x0x.wasm32-wasip1.wasm")
 [ -f "$BUILD/x0x.linux-x64-musl.node" ] && FILES+=("$BUILD/x0x.linux-x64-musl.node")
+[ -f "$BUILD/x0x.wasm32-wasip1-threads.wasm" ] && FILES+=("$BUILD/x0x.wasm32-wasip1-threads.wasm")
 step "publishing x0x $VERSION (${FILES[*]##*/})"
 publish "$VERSION" "${FILES[@]}"
 
@@ -73,12 +74,25 @@ project pnpm1
 out=$(run_in "$T/pnpm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cache4 X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1) || true
 has "$out" "^ok object" || fail "require under pnpm: $out"
 
-step "X0X_FORCE_WASM=1: the WASM build through @napi-rs/wasm-runtime, verified bytes"
-out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_FORCE_WASM=1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1) || true
+step "X0X_WASM_FLAVOR=wasip1: the wasm32-wasip1 build through @napi-rs/wasm-runtime, verified bytes"
+out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_WASM_FLAVOR=wasip1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1) || true
 has "$out" "loaded wasm32-wasip1 from repository" || fail "forced WASM: $out"
 has "$out" "^ok object" || fail "forced WASM call: $out"
-out=$(run_in "$T/npm1" X0X_DIST_CACHE=$C1 X0X_FORCE_WASM=1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1) || true
+out=$(run_in "$T/npm1" X0X_DIST_CACHE=$C1 X0X_WASM_FLAVOR=wasip1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1) || true
 has "$out" "warm: wasm32-wasip1" || fail "forced WASM warm: $out"
+
+if [ -f "$BUILD/x0x.wasm32-wasip1-threads.wasm" ]; then
+  step "X0X_FORCE_WASM=1 (and napi-rs's NAPI_RS_FORCE_WASI=error): wasm32-wasip1-threads preferred, its work on WASI threads"
+  THREADS_CALL="const x = require('x0x'); x.threading().then((t) => console.log('threading', JSON.stringify(t)))"
+  out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_FORCE_WASM=1 X0X_DIST_DEBUG=1 node --no-warnings -e "$THREADS_CALL" 2>&1) || true
+  has "$out" "WASM: wasm32-wasip1-threads preferred over wasm32-wasip1 (shared WebAssembly.Memory" || fail "no flavour reason: $out"
+  has "$out" "loaded wasm32-wasip1-threads from" || fail "X0X_FORCE_WASM=1: $out"
+  has "$out" 'threading {"asyncOffJsThread":true,"spawn":true' || fail "not on WASI threads: $out"
+  # napi-rs's NAPI_RS_FORCE_WASI=error is the same mode as X0X_FORCE_WASM=1: the warm record of the run above.
+  out=$(run_in "$T/npm1" X0X_DIST_CACHE=$C1 NAPI_RS_FORCE_WASI=error X0X_DIST_DEBUG=1 node --no-warnings -e "$THREADS_CALL" 2>&1) || true
+  has "$out" "warm: wasm32-wasip1-threads" || fail "NAPI_RS_FORCE_WASI=error: $out"
+  has "$out" 'threading {"asyncOffJsThread":true,"spawn":true' || fail "NAPI_RS_FORCE_WASI=error, not on WASI threads: $out"
+fi
 
 # `out=$(...) || true`: a failing command must reach the check below and print its output, not end the
 # script silently under set -e.

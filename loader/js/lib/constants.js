@@ -19,6 +19,15 @@ const SETTINGS = {
   X0X_DIST_ROOT: { doc: 'A trusted root.json replacing the one shipped in the package (private repositories).' },
   X0X_NATIVE_PATH: { doc: 'An explicit binary (.node or .wasm); still checked against the signed hashes.' },
   X0X_FORCE_WASM: { doc: '`1`: load the WASM build even if a native one fits; `error`: never fall back to WASM.' },
+  X0X_WASM_FLAVOR: {
+    doc: '`threads` (wasm32-wasip1-threads) or `wasip1` (wasm32-wasip1): load that WASM flavour only. Default: threads where shared `WebAssembly.Memory` works, else wasip1.',
+  },
+  NAPI_RS_FORCE_WASI: {
+    doc: "napi-rs's variable, honoured when `X0X_FORCE_WASM` is unset: `1`/`true` WASM first (native after), `error` WASM only; other values ignored (as napi-rs does).",
+  },
+  NAPI_RS_WASI_FLAVOR: {
+    doc: "napi-rs's variable, honoured when `X0X_WASM_FLAVOR` is unset: `wasm32-wasi` (napi-rs's name for the threads flavour) or `wasm32-wasip1`.",
+  },
   X0X_DIST_VERIFY: {
     doc: '`always`: re-hash cached binaries and re-verify metadata on every require (default: trust the cache stamp).',
   },
@@ -64,7 +73,16 @@ function intSetting(name, env, dflt) {
 
 function forceWasmSetting(env) {
   const mode = forceWasmOf(env);
-  if (mode === null) throw invalid('X0X_FORCE_WASM', setting('X0X_FORCE_WASM', env), '1 (WASM only), error (never WASM) or 0');
+  if (mode === null) {
+    const flavor = setting('X0X_WASM_FLAVOR', env) || env.NAPI_RS_WASI_FLAVOR;
+    if (flavor && forceWasmOf({ X0X_WASM_FLAVOR: flavor }) === null) {
+      throw invalid(setting('X0X_WASM_FLAVOR', env) ? 'X0X_WASM_FLAVOR' : 'NAPI_RS_WASI_FLAVOR', flavor, 'threads, wasip1, wasm32-wasip1-threads, wasm32-wasi or wasm32-wasip1');
+    }
+    if (flavor && forceWasmOf({ X0X_FORCE_WASM: setting('X0X_FORCE_WASM', env) }) === 'forbid') {
+      throw invalid('X0X_FORCE_WASM', 'error', `compatible with a WASM flavour (${flavor}) being chosen`);
+    }
+    throw invalid('X0X_FORCE_WASM', setting('X0X_FORCE_WASM', env), '1 (WASM only), error (never WASM) or 0');
+  }
   return mode;
 }
 

@@ -127,13 +127,21 @@ function detectHost(override = {}) {
       }
     }
   }
-  host.wasmThreads = (() => {
-    try {
-      return new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer;
-    } catch {
-      return false;
+  // wasm32-wasip1-threads needs a shared WebAssembly.Memory backed by a SharedArrayBuffer (the glue creates one
+  // and hands it to every WASI thread's worker). The reason goes into the debug trace and `doctor`.
+  try {
+    host.wasmThreads = false;
+    if (typeof SharedArrayBuffer !== 'function') host.wasmThreadsReason = 'SharedArrayBuffer is not available';
+    else if (!(new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer)) {
+      host.wasmThreadsReason = 'WebAssembly.Memory({ shared: true }) is not a SharedArrayBuffer';
+    } else {
+      host.wasmThreads = true;
+      host.wasmThreadsReason = 'shared WebAssembly.Memory (SharedArrayBuffer) works';
     }
-  })();
+  } catch (e) {
+    host.wasmThreads = false;
+    host.wasmThreadsReason = `no shared WebAssembly.Memory: ${e && e.message}`;
+  }
   return host;
 }
 
@@ -144,7 +152,8 @@ function describeHost(h) {
 
 /**
  * Candidates in preference order: the exact native platform(s), then wasm32-wasip1-threads (where shared
- * memory works), then wasm32-wasip1. `force`: 'auto' | 'force' (WASM only) | 'forbid' (native only).
+ * memory works), then wasm32-wasip1. `force` (lib/hot.js `wasmModeOf`): 'auto' | 'force' (WASM only) |
+ * 'forbid' (native only) | 'prefer' (WASM, then native) | 'force-threads' | 'force-wasip1' (that flavour only).
  */
 function rankCandidates(host, rows, force = 'auto') {
   const native = rows.filter(
@@ -153,8 +162,18 @@ function rankCandidates(host, rows, force = 'auto') {
   const wasm = rows.filter((p) => p.kind === 'wasm' && (!p.threads || host.wasmThreads));
   wasm.sort((a, b) => Number(Boolean(b.threads)) - Number(Boolean(a.threads)));
   if (force === 'force') return wasm;
+  if (force === 'force-threads') return wasm.filter((p) => p.threads);
+  if (force === 'force-wasip1') return wasm.filter((p) => !p.threads);
   if (force === 'forbid') return native;
+  if (force === 'prefer') return [...wasm, ...native];
   return [...native, ...wasm];
+}
+
+/** Which WASM flavour the host can run and why (the debug trace and `doctor`). */
+function describeWasm(h) {
+  return h.wasmThreads
+    ? `wasm32-wasip1-threads preferred over wasm32-wasip1 (${h.wasmThreadsReason})`
+    : `wasm32-wasip1 only, not wasm32-wasip1-threads (${h.wasmThreadsReason || 'no shared memory'})`;
 }
 
 /** The glibc floor a target's signed `custom` declares (null when none / not glibc). */
@@ -169,6 +188,7 @@ function glibcFloor(custom) {
 module.exports = {
   detectHost,
   describeHost,
+  describeWasm,
   rankCandidates,
   glibcFloor,
   elfInterpreter,

@@ -108,13 +108,31 @@ const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
   }
 });
 
+/**
+ * The WASM selection mode (also part of the warm record's name), or null for an invalid value (lib/ reports
+ * config.invalid): 'auto' (native, then wasm32-wasip1-threads, then wasm32-wasip1), 'force' (WASM only),
+ * 'forbid' (native only), 'prefer' (WASM first, native after), 'force-threads' / 'force-wasip1' (that flavour only).
+ * X0X_FORCE_WASM wins over napi-rs's NAPI_RS_FORCE_WASI (`1`/`true`: 'prefer'; `error`: 'force'; other values
+ * ignored, as napi-rs does); a flavour (X0X_WASM_FLAVOR, else napi-rs's NAPI_RS_WASI_FLAVOR) means that flavour only.
+ */
+const wasmModeOf = (function wasmModeOf(env) {
+  const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
+  let mode = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
+  const napi = (env.NAPI_RS_FORCE_WASI || '').toLowerCase();
+  if (force === '' && (napi === '1' || napi === 'true')) mode = 'prefer';
+  if (force === '' && napi === 'error') mode = 'force';
+  const f = (env.X0X_WASM_FLAVOR || env.npm_config_x0x_wasm_flavor || env.NAPI_RS_WASI_FLAVOR || '').toLowerCase();
+  const flavor = { '': '', threads: 'threads', 'wasm32-wasip1-threads': 'threads', 'wasm32-wasi': 'threads', wasip1: 'wasip1', 'wasm32-wasip1': 'wasip1' }[f];
+  if (!mode || flavor === undefined || (flavor && mode === 'forbid')) return null;
+  return flavor ? `force-${flavor}` : mode;
+});
+
 /** The warm record of this package's `release` under the settings in `env` if it still holds, else null. */
 const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   const cacheDir = path.resolve(env.X0X_DIST_CACHE || env.npm_config_x0x_dist_cache || defaultCacheDir(env));
   const rootPath = env.X0X_DIST_ROOT || env.npm_config_x0x_dist_root;
   const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
-  const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
-  const forceWasm = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
+  const forceWasm = wasmModeOf(env);
   if (!forceWasm) return null; // not a valid setting: lib/ reports config.invalid
   if (!safeDirs(cacheDir)) return null;
   let rec;
@@ -152,7 +170,7 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
   return m.exports;
 });
 
-module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, warmRecord, fastLoad };
+module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, wasmModeOf, warmRecord, fastLoad };
 // HOT-END: scripts/pack.js inlines this file up to this line. Below: what only lib/ uses.
 
 /** O_RDONLY | O_NOFOLLOW where it exists: a planted symlink is never followed to a file we would trust. */
@@ -196,13 +214,8 @@ function cacheDirOf(env) {
   return path.resolve(setting('X0X_DIST_CACHE', env) || defaultCacheDir(env));
 }
 
-/** The X0X_FORCE_WASM mode: 'force', 'forbid' or 'auto'; null for a value that is none of them. */
-function forceWasmOf(env) {
-  const force = (setting('X0X_FORCE_WASM', env) || '').toLowerCase();
-  if (['1', 'true', 'yes'].includes(force)) return 'force';
-  if (force === 'error') return 'forbid';
-  return ['', '0', 'false', 'no'].includes(force) ? 'auto' : null;
-}
+/** The WASM selection mode of `wasmModeOf` (X0X_FORCE_WASM, X0X_WASM_FLAVOR and napi-rs's variables). */
+const forceWasmOf = wasmModeOf;
 
 /** The trust anchor's path and the warm record's path (what warmRecord reads, for the resolver that writes it). */
 function recordLocation({ pkgDir, pkg, version, rootPath, cacheDir, forceWasm }) {

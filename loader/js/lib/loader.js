@@ -469,11 +469,12 @@ class Resolver {
     // Fail closed: a cache another user can write is not used at all (cache.insecure names the fix).
     cache.checkSecure(this.cfg.cacheDir);
     if (this.cfg.nativePath) return this.explicit();
-    const { describeHost, rankCandidates } = require('./host');
+    const { describeHost, describeWasm, rankCandidates } = require('./host');
     const { table } = require('./platforms');
     const host = this.host();
     const candidates = rankCandidates(host, table(path.join(this.pkgDir, 'platforms.json')), this.cfg.forceWasm);
-    this.log(`host ${describeHost(host)}; candidates ${candidates.map((c) => c.name).join(', ') || 'none'}`);
+    this.log(`host ${describeHost(host)}; WASM: ${describeWasm(host)}; mode ${this.cfg.forceWasm}`);
+    this.log(`candidates ${candidates.map((c) => c.name).join(', ') || 'none'}`);
     const attempts = [];
     const perm = this.permission();
     if (perm.enabled) this.log(`permission model: addons ${perm.addons ? 'allowed' : 'denied'}, WASI ${perm.wasi ? 'allowed' : 'denied'}, child processes ${perm.child ? 'allowed' : 'denied'}`);
@@ -560,6 +561,10 @@ function noCandidate(r, host, attempts, candidates) {
   const hints = [];
   if (r.cfg.forceWasm === 'forbid' && !candidates.some((c) => c.kind === 'native')) {
     hints.push('X0X_FORCE_WASM=error forbids WASM and no native build exists for this host: unset it');
+  }
+  if (r.cfg.forceWasm === 'force-threads' && !host.wasmThreads) {
+    const { describeWasm } = require('./host');
+    hints.push(`the wasm32-wasip1-threads flavour was requested (X0X_WASM_FLAVOR / NAPI_RS_WASI_FLAVOR) but this Node cannot run it: ${describeWasm(host)}`);
   }
   if (!r.repoConfigured()) hints.push('set X0X_DIST_URL to a repository (http(s):// or file://DIR) or X0X_DIST_BUNDLE to a bundle');
   for (const name of missingPlatformPackages(r, candidates)) {

@@ -24,6 +24,39 @@ test('environment first, then npm config (npm_config_<key> from .npmrc)', () => 
   }
 });
 
+test("WASM selection: napi-rs's NAPI_RS_FORCE_WASI / NAPI_RS_WASI_FLAVOR beside X0X_FORCE_WASM / X0X_WASM_FLAVOR", () => {
+  const mode = (env) => readConfig(env).forceWasm;
+  // napi-rs's tri-state: 1/true = WASM first with native after, error = WASM only; other values ignored like napi-rs.
+  assert.equal(mode({ NAPI_RS_FORCE_WASI: '1' }), 'prefer');
+  assert.equal(mode({ NAPI_RS_FORCE_WASI: 'true' }), 'prefer');
+  assert.equal(mode({ NAPI_RS_FORCE_WASI: 'error' }), 'force');
+  assert.equal(mode({ NAPI_RS_FORCE_WASI: 'false' }), 'auto');
+  assert.equal(mode({ NAPI_RS_FORCE_WASI: 'whatever' }), 'auto');
+  // Ours wins when both are set.
+  assert.equal(mode({ X0X_FORCE_WASM: 'error', NAPI_RS_FORCE_WASI: '1' }), 'forbid');
+  assert.equal(mode({ X0X_FORCE_WASM: '0', NAPI_RS_FORCE_WASI: 'error' }), 'auto');
+  // A flavour means that flavour only; napi-rs calls the threads flavour wasm32-wasi.
+  for (const [env, want] of [
+    [{ X0X_WASM_FLAVOR: 'threads' }, 'force-threads'],
+    [{ X0X_WASM_FLAVOR: 'wasm32-wasip1-threads' }, 'force-threads'],
+    [{ X0X_WASM_FLAVOR: 'WASIP1' }, 'force-wasip1'],
+    [{ npm_config_x0x_wasm_flavor: 'wasip1' }, 'force-wasip1'],
+    [{ NAPI_RS_WASI_FLAVOR: 'wasm32-wasi' }, 'force-threads'],
+    [{ NAPI_RS_WASI_FLAVOR: 'wasm32-wasip1' }, 'force-wasip1'],
+    [{ X0X_WASM_FLAVOR: 'wasip1', NAPI_RS_WASI_FLAVOR: 'wasm32-wasi' }, 'force-wasip1'],
+    [{ X0X_WASM_FLAVOR: 'threads', X0X_FORCE_WASM: '1' }, 'force-threads'],
+  ]) {
+    assert.equal(mode(env), want, JSON.stringify(env));
+  }
+  for (const [env, name] of [
+    [{ X0X_WASM_FLAVOR: 'simd' }, 'X0X_WASM_FLAVOR'],
+    [{ NAPI_RS_WASI_FLAVOR: 'wasm32-wasip2' }, 'NAPI_RS_WASI_FLAVOR'],
+    [{ X0X_WASM_FLAVOR: 'threads', X0X_FORCE_WASM: 'error' }, 'X0X_FORCE_WASM'],
+  ]) {
+    assert.throws(() => readConfig(env), (e) => e.code === 'config.invalid' && e.message.startsWith(name), JSON.stringify(env));
+  }
+});
+
 test('default cache directories per OS', () => {
   assert.equal(defaultCacheDir({ XDG_CACHE_HOME: '/xdg' }, 'linux'), '/xdg/x0x-dist');
   assert.match(defaultCacheDir({}, 'linux'), /\.cache\/x0x-dist$/);

@@ -37,10 +37,28 @@ test('ranking: exact native, then wasip1-threads where shared memory works, then
   assert.deepEqual(host.rankCandidates({ ...gnu, wasmThreads: false }, table()).map((c) => c.name), ['linux-x64-gnu', 'wasm32-wasip1']);
   assert.deepEqual(host.rankCandidates(gnu, table(), 'force').map((c) => c.name), ['wasm32-wasip1-threads', 'wasm32-wasip1']);
   assert.deepEqual(host.rankCandidates(gnu, table(), 'forbid').map((c) => c.name), ['linux-x64-gnu']);
+  assert.deepEqual(host.rankCandidates(gnu, table(), 'prefer').map((c) => c.name), ['wasm32-wasip1-threads', 'wasm32-wasip1', 'linux-x64-gnu']);
+  assert.deepEqual(host.rankCandidates(gnu, table(), 'force-threads').map((c) => c.name), ['wasm32-wasip1-threads']);
+  assert.deepEqual(host.rankCandidates(gnu, table(), 'force-wasip1').map((c) => c.name), ['wasm32-wasip1']);
+  // The threads flavour requested where shared memory does not work: nothing (the error says why).
+  assert.deepEqual(host.rankCandidates({ ...gnu, wasmThreads: false }, table(), 'force-threads'), []);
   const win = { platform: 'win32', arch: 'x64', libc: null, wasmThreads: true };
   assert.deepEqual(host.rankCandidates(win, table()).map((c) => c.name).slice(0, 2), ['win32-x64-msvc', 'win32-x64-gnu']);
   const mac = { platform: 'darwin', arch: 'arm64', libc: null, wasmThreads: true };
   assert.equal(host.rankCandidates(mac, table())[0].name, 'darwin-arm64');
+});
+
+test('the WASM flavour decision carries its reason (X0X_DIST_DEBUG, doctor)', () => {
+  const h = host.detectHost();
+  assert.equal(h.wasmThreads, true, 'Node >= 16.4 on Linux has shared WebAssembly.Memory');
+  assert.match(host.describeWasm(h), /^wasm32-wasip1-threads preferred over wasm32-wasip1 \(shared WebAssembly\.Memory/);
+  assert.match(host.describeWasm({ wasmThreads: false, wasmThreadsReason: 'no shared WebAssembly.Memory: x' }), /^wasm32-wasip1 only, .*: x\)$/);
+  // A Node without SharedArrayBuffer: the threads glue could not run there, so wasip1 only, and why.
+  const script = `const h = require(${JSON.stringify(require.resolve('../lib/host'))}); const d = h.detectHost();
+    console.log(JSON.stringify([d.wasmThreads, h.describeWasm(d)]));`;
+  const r = require('node:child_process').spawnSync(process.execPath, ['--no-harmony-sharedarraybuffer', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), [false, 'wasm32-wasip1 only, not wasm32-wasip1-threads (SharedArrayBuffer is not available)']);
 });
 
 test('glibc floors compare numerically', () => {

@@ -9,7 +9,8 @@ use super::fetch::make_client;
 /// The long description of `doctor` (its `--help`).
 pub const LONG_ABOUT: &str = concat!(
     "Show host detection (target triple; libc from this process's ELF interpreter, not `ldd`; glibc ",
-    "version and how it was read) and, when a repository is configured, the signature and freshness ",
+    "version and how it was read), which WASM flavour the JS loader would prefer in the `node` on PATH ",
+    "(wasm32-wasip1-threads needs shared WebAssembly.Memory) and, when a repository is configured, the signature and freshness ",
     "of its metadata and every candidate of the package's newest matching release with the reason it ",
     "would be taken or rejected. Nothing is downloaded except metadata; a candidate already in the ",
     "cache also gets its ELF checked against the host.",
@@ -48,8 +49,11 @@ pub struct DoctorArgs {
 /// Runs `doctor`.
 pub fn run(a: &DoctorArgs) -> anyhow::Result<()> {
     let host = Host::detect();
-    let mut report =
-        serde_json::json!({ "host": host, "glibc": host.glibc().map(|g| g.to_string()) });
+    let mut report = serde_json::json!({
+        "host": host,
+        "glibc": host.glibc().map(|g| g.to_string()),
+        "wasm": wasm_flavour(),
+    });
     let mut failure = None;
     match (&a.server, &a.root) {
         (Some(server), Some(root)) => {
@@ -88,6 +92,60 @@ pub fn run(a: &DoctorArgs) -> anyhow::Result<()> {
         .into()),
         None => Ok(()),
     }
+}
+
+/// Asks the `node` on `PATH` what the JS loader asks (lib/host.js): whether `new WebAssembly.Memory({ shared: true })`
+/// gives a `SharedArrayBuffer`. Yes: wasm32-wasip1-threads is preferred over wasm32-wasip1; no: wasip1 only.
+const WASM_PROBE: &str = "let t = false, r; try { if (typeof SharedArrayBuffer !== 'function') r = 'SharedArrayBuffer is \
+    not available'; else { t = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof \
+    SharedArrayBuffer; r = t ? 'shared WebAssembly.Memory (SharedArrayBuffer) works' : 'WebAssembly.Memory({ shared: \
+    true }) is not a SharedArrayBuffer' } } catch (e) { r = 'no shared WebAssembly.Memory: ' + e.message } \
+    console.log(JSON.stringify({ node: process.version, threads: t, reason: r }))";
+
+/// `node -e WASM_PROBE`, killed after `limit` (a doctor must not hang on a broken `node`).
+fn probe_node(limit: std::time::Duration) -> std::io::Result<std::process::Output> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("node")
+        .args(["-e", WASM_PROBE])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let started = std::time::Instant::now();
+    while child.try_wait()?.is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(std::io::Error::other(format!(
+                "`node -e` did not finish within {} s",
+                limit.as_secs()
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output()
+}
+
+/// The WASM flavour the JS loader would prefer in the `node` on `PATH`, with the reason.
+fn wasm_flavour() -> serde_json::Value {
+    let probed = probe_node(std::time::Duration::from_secs(20));
+    let v = match probed {
+        Ok(o) if o.status.success() => {
+            serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap_or_default()
+        }
+        Ok(o) => {
+            return serde_json::json!({"node": null, "flavour": null, "reason": format!("`node -e` failed ({})", o.status)})
+        }
+        Err(e) => {
+            return serde_json::json!({"node": null, "flavour": null, "reason": format!("no usable `node` on PATH: {e}")})
+        }
+    };
+    let flavour = if v["threads"] == true {
+        "wasm32-wasip1-threads"
+    } else {
+        "wasm32-wasip1"
+    };
+    serde_json::json!({"node": v["node"], "flavour": flavour, "reason": v["reason"]})
 }
 
 fn inspect_repo(
@@ -152,6 +210,21 @@ fn print_text(r: &serde_json::Value, host: &Host) {
     println!("  evidence:");
     for e in &host.libc.evidence {
         println!("    - {e}");
+    }
+    let w = &r["wasm"];
+    match (w["flavour"].as_str(), w["node"].as_str()) {
+        (Some("wasm32-wasip1-threads"), Some(node)) => println!(
+            "WASM fallback:   wasm32-wasip1-threads preferred over wasm32-wasip1 (node {node}: {})",
+            w["reason"].as_str().unwrap_or_default()
+        ),
+        (Some(f), Some(node)) => println!(
+            "WASM fallback:   {f} only, not wasm32-wasip1-threads (node {node}: {})",
+            w["reason"].as_str().unwrap_or_default()
+        ),
+        _ => println!(
+            "WASM fallback:   unknown ({})",
+            w["reason"].as_str().unwrap_or_default()
+        ),
     }
     println!(
         "repository: {}",

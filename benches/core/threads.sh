@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Native vs wasm32-wasip1 vs wasm32-wasip1-threads (not part of CI, ~2 min after the builds): builds the three
+# with `cargo xtask build`, then runs threads.js on them in one process, alternating.
+# Results: BENCHMARKS.md, "Core: wasm32-wasip1-threads beside native and wasm32-wasip1".
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-dist/bench-threads}
+cargo xtask build --targets host,wasm,wasm-threads --out "$OUT" --no-check
+echo "machine: $(nproc) cores, $(uptime)"
+NODE_PATH="$PWD/core/node_modules" NODE_NO_WARNINGS=1 node benches/core/threads.js \
+  "$OUT/x0x.linux-x64-gnu.node" "$OUT/x0x.wasip1.cjs" "$OUT/x0x.wasi.cjs" --json "$OUT/threads.json" --rounds "${ROUNDS:-15}"
+echo "machine: $(uptime)"
