@@ -56,7 +56,7 @@ const DEFAULTS = {
 };
 
 // setting() and defaultCacheDir() live in lib/hot.js (the packed index.js inlines it for the warm path).
-const { setting, defaultCacheDir, cacheDirOf, forceWasmOf } = require('./hot');
+const { setting, defaultCacheDir, cacheDirOf, wasmModeOf } = require('./hot');
 
 function invalid(name, value, expected) {
   const { err } = require('./errors');
@@ -72,13 +72,13 @@ function intSetting(name, env, dflt) {
 }
 
 function forceWasmSetting(env) {
-  const mode = forceWasmOf(env);
+  const mode = wasmModeOf(env);
   if (mode === null) {
     const flavor = setting('X0X_WASM_FLAVOR', env) || env.NAPI_RS_WASI_FLAVOR;
-    if (flavor && forceWasmOf({ X0X_WASM_FLAVOR: flavor }) === null) {
+    if (flavor && wasmModeOf({ X0X_WASM_FLAVOR: flavor }) === null) {
       throw invalid(setting('X0X_WASM_FLAVOR', env) ? 'X0X_WASM_FLAVOR' : 'NAPI_RS_WASI_FLAVOR', flavor, 'threads, wasip1, wasm32-wasip1-threads, wasm32-wasi or wasm32-wasip1');
     }
-    if (flavor && forceWasmOf({ X0X_FORCE_WASM: setting('X0X_FORCE_WASM', env) }) === 'forbid') {
+    if (flavor && wasmModeOf({ X0X_FORCE_WASM: setting('X0X_FORCE_WASM', env) }) === 'forbid') {
       throw invalid('X0X_FORCE_WASM', 'error', `compatible with a WASM flavour (${flavor}) being chosen`);
     }
     throw invalid('X0X_FORCE_WASM', setting('X0X_FORCE_WASM', env), '1 (WASM only), error (never WASM) or 0');

@@ -66,11 +66,10 @@ const ownedSafe = (function ownedSafe(st) {
   return st.uid === process.getuid() && (st.mode & 0o002) === 0 && ((st.mode & 0o020) === 0 || st.gid === process.getgid());
 });
 
-
 /**
  * The cache directory, its blobs/ and resolved/ are this user's alone (ownedSafe), so that only this user can
- * add, swap or remove a record or a blob (a record is then this user's too: no other could have created it). statSync only: the first lstatSync/openSync/readSync of a process
- * costs 0.1-0.3 ms each (BENCHMARKS.md); a symlink is judged by its target, whose owner and mode are checked.
+ * add, swap or remove a record or a blob (a record is then this user's too: no other could have created it).
+ * statSync only: the first lstatSync/openSync/readSync of a process costs 0.1-0.3 ms each (BENCHMARKS.md); a symlink is judged by its target, whose owner and mode are checked.
  * Otherwise the warm path steps aside and lib/ refuses the cache (cache.insecure).
  */
 const safeDirs = (function safeDirs(cacheDir) {
@@ -214,9 +213,6 @@ function cacheDirOf(env) {
   return path.resolve(setting('X0X_DIST_CACHE', env) || defaultCacheDir(env));
 }
 
-/** The WASM selection mode of `wasmModeOf` (X0X_FORCE_WASM, X0X_WASM_FLAVOR and napi-rs's variables). */
-const forceWasmOf = wasmModeOf;
-
 /** The trust anchor's path and the warm record's path (what warmRecord reads, for the resolver that writes it). */
 function recordLocation({ pkgDir, pkg, version, rootPath, cacheDir, forceWasm }) {
   const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
@@ -251,4 +247,4 @@ function validRecord(loc, version, cacheDir) {
   return checkRecord(rec, loc.anchorFile, version, cacheDir);
 }
 
-Object.assign(module.exports, { setting, cacheDirOf, forceWasmOf, recordLocation, fileId, sameId, statId, validRecord, openChecked, fdPath });
+Object.assign(module.exports, { setting, cacheDirOf, recordLocation, fileId, sameId, statId, validRecord, openChecked, fdPath });

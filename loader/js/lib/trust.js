@@ -137,22 +137,18 @@ async function refresh({ repo, anchorBytes, persistDir, embeddedDir, cacheDir, n
   ts.checkFinalRoot();
 
   // §5.4 timestamp, with the newest local timestamp as rollback reference (dropped if its keys rotated).
-  const prevTs = newest(
-    localReference(ts, persisted.get('timestamp.json'), 'timestamp'),
-    localReference(ts, embedded.get('timestamp.json'), 'timestamp'),
-  );
+  const stores = [persisted, embedded];
+  const localTs = stores.map((s) => localReference(ts, s.get('timestamp.json'), 'timestamp'));
+  const prevTs = newest(localTs[0], localTs[1]);
   // The snapshot rollback reference (§5.5.5) is the snapshot that the *local* timestamp names: found before
   // the new timestamp replaces the persisted one, else the lookup below would name the new, not yet
   // downloaded snapshot and find no reference at all (tuf-conformance test_targets_rollback).
-  const refs = [];
-  for (const store of [persisted, embedded]) {
-    const tsLocal = localReference(ts, store.get('timestamp.json'), 'timestamp');
-    if (!tsLocal) continue;
-    const v = tsLocal.signed.meta['snapshot.json'].version;
-    const ref = localReference(ts, store.get(consistentName(ts, v, 'snapshot')), 'snapshot');
-    if (ref) refs.push(ref);
-  }
-  const prevSnap = refs.reduce((a, b) => newest(a, b), null);
+  let prevSnap = null;
+  stores.forEach((store, i) => {
+    if (!localTs[i]) return;
+    const v = localTs[i].signed.meta['snapshot.json'].version;
+    prevSnap = newest(prevSnap, localReference(ts, store.get(consistentName(ts, v, 'snapshot')), 'snapshot'));
+  });
   const tsBytes = await repo.getMetadata('timestamp.json', DEFAULTS.MAX_TIMESTAMP_BYTES);
   if (!tsBytes) throw err('repo.not_found', `${repo.describe} has no timestamp.json`);
   const { unchanged } = ts.updateTimestamp(tsBytes, prevTs);
@@ -161,37 +157,34 @@ async function refresh({ repo, anchorBytes, persistDir, embeddedDir, cacheDir, n
   // §5.5 snapshot.
   const snapMeta = ts.timestamp.signed.meta['snapshot.json'];
   const snapName = consistentName(ts, snapMeta.version, 'snapshot');
-  const prevSnapBytes = [persisted.get(snapName), embedded.get(snapName)];
-  // Without consistent snapshots `snapshot.json` is one name for every version: a saved copy may be an older
-  // version than the one timestamp names (it is then only a rollback reference, above), so download it.
-  const consistent = Boolean(ts.root.signed.consistent_snapshot);
-  let snapBytes = consistent ? prevSnapBytes.find(Boolean) : null;
-  let snapRemote = false;
-  if (!snapBytes) {
-    snapBytes = await repo.getMetadata(snapName, snapMeta.length || DEFAULTS.MAX_METADATA_BYTES);
-    snapRemote = true;
-  }
-  if (!snapBytes) throw err('repo.not_found', `${repo.describe} has no ${snapName}`);
-  ts.updateSnapshot(snapBytes, prevSnap);
-  if (snapRemote) save(snapName, snapBytes);
+  const snap = await storedOrFetched(ts, repo, stores, snapName, snapMeta.length);
+  ts.updateSnapshot(snap.bytes, prevSnap);
+  if (snap.remote) save(snapName, snap.bytes);
 
   // §5.6 targets (delegated roles are loaded on demand by findTarget).
-  await loadRole(ts, repo, [persisted, embedded], save, 'targets', 'root');
+  await loadRole(ts, repo, stores, save, 'targets', 'root');
   return ts;
+}
+
+/**
+ * The bytes of metadata file `name`: a local copy (first hit in `stores`) under consistent snapshots, whose
+ * versioned names never change meaning; else (and when no copy is local) downloaded, `remote: true`. Without
+ * consistent snapshots one unversioned name holds every version, so a saved copy may be older than the one
+ * asked for: it is only a rollback reference, never the file itself.
+ */
+async function storedOrFetched(ts, repo, stores, name, length) {
+  const local = ts.root.signed.consistent_snapshot ? stores.map((s) => s.get(name)).find(Boolean) : null;
+  if (local) return { bytes: local, remote: false };
+  const bytes = await repo.getMetadata(name, length || DEFAULTS.MAX_METADATA_BYTES);
+  if (!bytes) throw err('repo.not_found', `${repo.describe} has no ${name}`);
+  return { bytes, remote: true };
 }
 
 async function loadRole(ts, repo, stores, save, role, parent) {
   const meta = ts.snapshot.signed.meta[`${role}.json`];
   if (!meta) throw err('metadata.missing_role', `snapshot does not list ${role}.json`);
   const name = consistentName(ts, meta.version, role);
-  // Unversioned names (consistent_snapshot false) may hold an older version: download those.
-  let bytes = ts.root.signed.consistent_snapshot ? stores.map((s) => s.get(name)).find(Boolean) : null;
-  let remote = false;
-  if (!bytes) {
-    bytes = await repo.getMetadata(name, meta.length || DEFAULTS.MAX_METADATA_BYTES);
-    remote = true;
-  }
-  if (!bytes) throw err('repo.not_found', `${repo.describe} has no ${name}`);
+  const { bytes, remote } = await storedOrFetched(ts, repo, stores, name, meta.length);
   ts.updateTargets(bytes, role, parent);
   if (remote) save(name, bytes);
 }
