@@ -2,7 +2,7 @@
 // The fixed scenario every build of the core must reproduce bit for bit (native on every platform, and WASM):
 // deterministic keys and signatures from a fixed seed, and a TaskList built by a fixed sequence of operations.
 // Its expected digests are core/test/vectors.json, which the Rust unit tests check too
-// (core/src/vectors.rs), so Rust, every native build and the WASM build agree.
+// (the `vectors` module in core/src/lib.rs), so Rust, every native build and the WASM build agree.
 const { createHash } = require('node:crypto');
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');

@@ -197,15 +197,6 @@ impl Libc {
             Self::Unknown
         }
     }
-
-    /// The libc name used in target triples and metadata (`gnu`, `musl`), `None` for static/unknown.
-    pub fn triple_env(self) -> Option<&'static str> {
-        match self {
-            Self::Glibc => Some("gnu"),
-            Self::Musl => Some("musl"),
-            Self::Static | Self::Unknown => None,
-        }
-    }
 }
 
 /// What [`inspect`] learns from an ELF file.

@@ -15,7 +15,7 @@ use std::sync::RwLock;
 use std::time::SystemTime;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use bytes::Bytes;
 
@@ -268,19 +268,6 @@ impl<'a> Conditions<'a> {
     }
 }
 
-/// The representation to send.
-pub enum Source {
-    /// From memory.
-    Memory(CachedFile),
-    /// Streamed from storage: length, ETag, and a function opening a range.
-    Stream {
-        /// Length in bytes.
-        len: u64,
-        /// Strong ETag, quoted.
-        etag: String,
-    },
-}
-
 /// Builds the response headers common to 200/206/304.
 fn base(
     builder: axum::http::response::Builder,
@@ -416,14 +403,10 @@ pub fn content_type(name: &str) -> &'static str {
     }
 }
 
-/// A header value that is known to be valid.
-pub fn hv(s: &'static str) -> HeaderValue {
-    HeaderValue::from_static(s)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn cond(h: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut m = HeaderMap::new();

@@ -45,10 +45,6 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
         if let Some(e) = cause.downcast_ref::<x0x_dist::client::CliError>() {
             return e.code;
         }
-        if let Some(e) = cause.downcast_ref::<clap::Error>() {
-            let _ = e;
-            return codes::USAGE_INVALID;
-        }
     }
     // A plain I/O error (a missing --root file, an unreadable bundle) is the user's path, not a bug.
     if err
