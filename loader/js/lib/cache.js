@@ -20,8 +20,7 @@ const path = require('path');
 const crypto = require('crypto');
 const { err } = require('./errors');
 const { DEFAULTS } = require('./constants');
-const { fileId, sameId } = require('./warm');
-const { ownedSafe } = require('./hot');
+const { fileId, sameId, ownedSafe } = require('./hot');
 
 const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

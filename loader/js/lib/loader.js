@@ -568,9 +568,9 @@ function noCandidate(r, host, attempts, candidates) {
   }
   if (!r.repoConfigured()) hints.push('set X0X_DIST_URL to a repository (http(s):// or file://DIR) or X0X_DIST_BUNDLE to a bundle');
   for (const name of missingPlatformPackages(r, candidates)) {
-    // The real cause from the evidence on disk (lib/doctor.js): omitted optional dependencies, another libc,
+    // The real cause from the evidence on disk (lib/platform-cause.js): omitted optional dependencies, another libc,
     // node_modules from another OS, a release-age cooldown.
-    const { platformPackageCause } = require('./doctor');
+    const { platformPackageCause } = require('./platform-cause');
     const { table } = require('./platforms');
     const wanted = name.slice(`@${r.scope}/core-`.length);
     const c = platformPackageCause({ pkgDir: r.pkgDir, scope: r.scope, pkg: r.pkg, version: r.version, wanted, host, rows: table(path.join(r.pkgDir, 'platforms.json')), env: r.env });

@@ -2,7 +2,8 @@
 // The warm path of require('x0x'): everything needed to load an already verified binary from the cache,
 // and nothing more (fs and path; no crypto, no host probing, no metadata parsing, no hashing of the binary), so
 // that a warm require costs about one dlopen. docs/loader.md ("Threat model of the warm path") explains why
-// a record is trusted; lib/loader.js writes records and does everything else.
+// a record is trusted; lib/loader.js writes records and does everything else, and lib/entry.js chooses between
+// the two (this file never requires lib/loader.js: no import cycle).
 
 const fs = require('fs');
 const path = require('path');
@@ -139,14 +140,4 @@ function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {
   }
 }
 
-/** require('x0x'): warm path inline, the full resolver only when needed. `release`: {pkg, version, scope} if known. */
-function load(pkgDir, release = null) {
-  const ctx = context(pkgDir, process.env, release);
-  const log = ctx.cfg.debug ? (m) => process.stderr.write(`x0x-loader: ${m}\n`) : undefined;
-  const warm = tryWarm(ctx, { log });
-  if (warm) return warm.exports;
-  const { Resolver } = require('./loader');
-  return new Resolver({ pkgDir, ctx, skipWarm: true }).resolve().exports;
-}
-
-module.exports = { context, tryWarm, load, loadNative, readFd, hostIdentity, fileId, sameId, statId, sha256, releaseOf };
+module.exports = { context, tryWarm, loadNative, readFd, hostIdentity, fileId, sameId, statId, sha256, releaseOf };

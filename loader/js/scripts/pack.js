@@ -129,7 +129,7 @@ function copyDir(src, dst) {
 /**
  * index.js with lib/hot.js inlined: a warm require('x0x') compiles this one small module, checks the record
  * and dlopens, loading nothing from lib/ (each further module load costs ~0.3-0.5 ms, more than the checks).
- * Same code as the sources; anything else (cold, WASM, debug, a stale record) goes through lib/warm.js.
+ * Same code as the sources; anything else (cold, WASM, debug, a stale record) goes through lib/entry.js (lib/warm.js, then lib/loader.js).
  */
 function singleFileIndex(release) {
   // lib/hot.js up to its "// HOT-END" line: the warm path only (what lies below is for lib/, every byte compiled
@@ -142,7 +142,7 @@ const __hot = { exports: {} };
 (function (module, exports, require) {${hot}})(__hot, __hot.exports, require);
 const __release = ${JSON.stringify(release)};
 const __warm = __hot.exports.fastLoad(__dirname, __release);
-module.exports = __warm !== null ? __warm : require('./lib/warm').load(__dirname, __release);
+module.exports = __warm !== null ? __warm : require('./lib/entry').load(__dirname, __release);
 `;
 }
 

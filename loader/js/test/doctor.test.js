@@ -1,5 +1,5 @@
 'use strict';
-// Issue 14: a missing platform package is explained by its real cause, from the evidence on disk (lib/doctor.js),
+// Issue 14: a missing platform package is explained by its real cause, from the evidence on disk (lib/platform-cause.js),
 // in `x0x doctor` and in the loader.no_candidate message: another libc, node_modules from another OS, omitted
 // optional dependencies, a release-age cooldown — not a generic "reinstall" or a package manager bug.
 const test = require('node:test');
@@ -8,7 +8,7 @@ const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 const h = require('./helpers/repo');
-const { platformPackageCause } = require('../lib/doctor');
+const { platformPackageCause } = require('../lib/platform-cause');
 const { table } = require('../lib/platforms');
 
 const rows = table();
