@@ -18,7 +18,8 @@ use x0x_dist_manifests::{
     Targets, Version,
 };
 
-use crate::error::ErrorBody;
+use crate::error::CliError;
+use crate::wire::{ErrorBody, PublishReport};
 
 /// One file of a release.
 #[derive(Debug, Clone)]
@@ -124,26 +125,6 @@ pub struct RemoteError {
     pub detail: String,
     /// HTTP status (0 for transport errors).
     pub status: u16,
-}
-
-/// A CLI failure with a stable code (usage errors and the like).
-#[derive(Debug, thiserror::Error)]
-#[error("{detail}")]
-pub struct CliError {
-    /// Stable code.
-    pub code: &'static str,
-    /// Detail.
-    pub detail: String,
-}
-
-impl CliError {
-    /// A new error.
-    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-        }
-    }
 }
 
 impl RemoteError {
@@ -398,7 +379,7 @@ impl Client {
         &self,
         package: &PackageName,
         role: &Signed<Targets>,
-    ) -> Result<crate::publish::PublishReport, RemoteError> {
+    ) -> Result<PublishReport, RemoteError> {
         let url = format!("{}/api/v1/packages/{package}/role", self.base);
         let body = role.to_bytes();
         let mut attempt = 0;
@@ -456,7 +437,7 @@ pub struct PublishRequest<'a> {
 /// Publishes a release: inspect, upload, build + sign + submit (rebuilding on a lost race).
 pub async fn publish(
     req: &PublishRequest<'_>,
-) -> anyhow::Result<(crate::publish::PublishReport, Vec<ReleaseFile>)> {
+) -> anyhow::Result<(PublishReport, Vec<ReleaseFile>)> {
     let client = Client::new(req.server, req.token)?;
     let files: Vec<ReleaseFile> = req
         .files

@@ -10,7 +10,6 @@
 //! - The CLI commands use `anyhow` at the edge; their exit status comes from the code.
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
 
 /// Everything a request (or a server-side operation such as the timestamp refresh) can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -198,13 +197,24 @@ impl From<x0x_dist_manifests::Error> for ApiError {
     }
 }
 
-/// The JSON body of every error response.
-#[derive(Debug, Serialize, serde::Deserialize)]
-pub struct ErrorBody {
-    /// Stable machine code.
-    pub code: String,
-    /// Human-readable detail.
+/// A CLI failure with a stable code (usage errors and the like).
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct CliError {
+    /// Stable code.
+    pub code: &'static str,
+    /// Detail.
     pub detail: String,
+}
+
+impl CliError {
+    /// A new error.
+    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+        }
+    }
 }
 
 /// Response extension marking a server-side failure that the trace layer logs at `error` level.
@@ -231,7 +241,7 @@ impl IntoResponse for ApiError {
             "internal server error; the server log has the details (match the x-request-id)"
                 .clone_into(&mut detail);
         }
-        let body = ErrorBody {
+        let body = crate::wire::ErrorBody {
             code: self.code().to_owned(),
             detail,
         };

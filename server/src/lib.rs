@@ -3,7 +3,8 @@
 //! Server layout: [`router`] (every route and the middleware stack), [`routes`] (one module per resource),
 //! [`config`] (one struct per concern), [`error`] (the error enum and its HTTP rendering), [`storage`] (the
 //! storage trait and the local-directory store), [`files`] (conditional and range requests, in-memory cache),
-//! [`publish`] (checking submitted roles, writing snapshot and timestamp), [`tokens`], [`metrics`],
+//! [`publish`] (checking submitted roles, writing snapshot and timestamp), [`wire`] (the JSON both sides
+//! exchange), [`tokens`], [`metrics`],
 //! [`openapi`], [`server`] (listener, timeouts, graceful shutdown, timestamp refresher).
 // URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
@@ -25,3 +26,4 @@ pub mod server;
 pub mod state;
 pub mod storage;
 pub mod tokens;
+pub mod wire;

@@ -30,6 +30,7 @@ use crate::config::TimestampConfig;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::{Digest, ObjectPath};
+use crate::wire::PublishReport;
 
 /// The metadata directory of a repository.
 pub fn metadata_dir(repo: &Path) -> PathBuf {
@@ -289,21 +290,6 @@ pub fn refresh_if_due(
         write_atomic(&metadata_dir(repo), "timestamp.json", &ts.to_bytes())?;
     }
     Ok(Some(now + time::Duration::seconds(secs(cfg.expiry_secs))))
-}
-
-/// What a successful publish did.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct PublishReport {
-    /// The package.
-    pub package: String,
-    /// The new role version.
-    pub version: u64,
-    /// The new snapshot version.
-    pub snapshot_version: u64,
-    /// The new timestamp version.
-    pub timestamp_version: u64,
-    /// Target paths added by this publish.
-    pub added: Vec<String>,
 }
 
 /// A new target to link.

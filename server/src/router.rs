@@ -98,7 +98,7 @@ async fn fallback(req: Request) -> Response {
 async fn method_not_allowed(req: Request) -> Response {
     let mut r = (
         StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(crate::error::ErrorBody {
+        axum::Json(crate::wire::ErrorBody {
             code: "usage.invalid".into(),
             detail: format!(
                 "method {} not allowed on {}",

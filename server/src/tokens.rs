@@ -77,7 +77,7 @@ fn update<T>(
 pub fn revoke(repo: &Path, id: &str) -> anyhow::Result<TokenRecord> {
     update(repo, |file| {
         let i = file.tokens.iter().position(|t| t.id == id).ok_or_else(|| {
-            crate::client::CliError::new(
+            crate::error::CliError::new(
                 "usage.invalid",
                 format!(
                     "no token with id {id} in {} (`x0x-dist token list --repo {}` shows the ids)",

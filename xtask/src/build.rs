@@ -13,10 +13,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use sha2::{Digest, Sha256};
 use x0x_dist_manifests::Kind;
 
 use crate::check;
+use crate::ctx::{sha256_file, Ctx};
 use crate::report::{Entry, Report};
 use crate::targets::{self, Recipe, Std};
 
@@ -43,35 +43,6 @@ pub struct BuildArgs {
     /// Rewrite core/index.d.ts from the build instead of failing when it differs.
     #[arg(long)]
     pub update_dts: bool,
-}
-
-/// Paths the build needs.
-pub struct Ctx {
-    pub workspace: PathBuf,
-    pub toolchains: PathBuf,
-    pub target_base: PathBuf,
-}
-
-impl Ctx {
-    pub fn new() -> Result<Self> {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .context("xtask lives in the workspace")?
-            .to_path_buf();
-        let toolchains = std::env::var_os("X0X_TOOLCHAINS")
-            .map_or_else(|| workspace.join(".toolchains"), PathBuf::from);
-        let target_base = std::env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| workspace.join("target"), PathBuf::from);
-        Ok(Self {
-            workspace,
-            toolchains,
-            target_base,
-        })
-    }
-
-    pub fn core(&self) -> PathBuf {
-        self.workspace.join("core")
-    }
 }
 
 fn on_path(exe: &str) -> bool {
@@ -103,11 +74,6 @@ fn ensure_napi_cli(ctx: &Ctx) -> Result<PathBuf> {
         }
     }
     Ok(cli)
-}
-
-pub fn sha256_file(path: &Path) -> Result<(u64, String)> {
-    let bytes = fs_err::read(path)?;
-    Ok((bytes.len() as u64, hex::encode(Sha256::digest(&bytes))))
 }
 
 fn core_version(ctx: &Ctx) -> Result<String> {

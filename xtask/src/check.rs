@@ -21,7 +21,7 @@ use object::macho;
 use object::read::macho::{MachHeader, Nlist};
 use object::Endianness;
 
-use crate::build::Ctx;
+use crate::ctx::Ctx;
 use crate::report::{Check, Entry, Report};
 
 /// Re-checks every build listed in `dir/build-report.json`.
@@ -38,7 +38,7 @@ pub fn run_dir(dir: &Path, require_checks: bool) -> Result<()> {
     let mut failures = Vec::new();
     for i in 0..report.targets.len() {
         let entry = report.targets[i].clone();
-        let (_, sha) = crate::build::sha256_file(&dir.join(&entry.file))?;
+        let (_, sha) = crate::ctx::sha256_file(&dir.join(&entry.file))?;
         let check = if sha == entry.sha256 {
             check(&ctx, &dir, &entry)
         } else {

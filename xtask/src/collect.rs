@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::sha256_file;
+use crate::ctx::sha256_file;
 use crate::report::Report;
 
 pub fn run(from: &[PathBuf], out: &Path, require: Option<&str>) -> Result<()> {

@@ -12,6 +12,7 @@
 mod build;
 mod check;
 mod collect;
+mod ctx;
 mod demo;
 mod report;
 mod targets;

@@ -109,7 +109,7 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
     } else {
         let dir = a.repo.as_ref().expect("clap requires --repo or --from");
         if !dir.join("metadata").is_dir() {
-            return Err(x0x_dist::client::CliError::new(
+            return Err(x0x_dist::error::CliError::new(
                 "repo.not_found",
                 format!(
                     "{} is not a repository or mirror (no metadata/ in it): pass the directory `x0x-dist serve \

@@ -42,7 +42,7 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
                 return i.code;
             }
         }
-        if let Some(e) = cause.downcast_ref::<x0x_dist::client::CliError>() {
+        if let Some(e) = cause.downcast_ref::<x0x_dist::error::CliError>() {
             return e.code;
         }
     }
@@ -159,7 +159,7 @@ pub fn time_arg(at: Option<&str>) -> anyhow::Result<time::OffsetDateTime> {
         None => Ok(time::OffsetDateTime::now_utc()),
         Some(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .map_err(|e| {
-                x0x_dist::client::CliError::new(
+                x0x_dist::error::CliError::new(
                     codes::USAGE_INVALID,
                     format!("--at {s:?} is not an RFC 3339 time (e.g. 2030-01-01T00:00:00Z): {e}"),
                 )

@@ -62,7 +62,7 @@ impl ServeArgs {
                 {
                     e
                 } else {
-                    x0x_dist::client::CliError::new(
+                    x0x_dist::error::CliError::new(
                         x0x_dist_manifests::codes::CONFIG_INVALID,
                         format!("{e:#} (keys and sections: docs/server.md, \"Configuration\")"),
                     )
@@ -96,7 +96,7 @@ impl ServeArgs {
             c.mirror.upstream = Some(u.clone());
         }
         if c.storage.repo.as_os_str().is_empty() {
-            return Err(x0x_dist::client::CliError::new(
+            return Err(x0x_dist::error::CliError::new(
                 "usage.invalid",
                 format!(
                     "no repository: pass --repo DIR (or set {} or [storage] repo)",
@@ -106,7 +106,7 @@ impl ServeArgs {
             .into());
         }
         if c.timestamp.refresh_before_secs >= c.timestamp.expiry_secs {
-            return Err(x0x_dist::client::CliError::new(
+            return Err(x0x_dist::error::CliError::new(
                 "usage.invalid",
                 "timestamp refresh_before_secs must be below expiry_secs",
             )

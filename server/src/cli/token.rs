@@ -47,7 +47,7 @@ fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
     if repo.join("metadata").is_dir() {
         return Ok(());
     }
-    Err(x0x_dist::client::CliError::new(
+    Err(x0x_dist::error::CliError::new(
         "repo.not_found",
         format!(
             "{} is not a repository (run `x0x-dist init --repo DIR`)",

@@ -141,7 +141,7 @@ fn failure(e: &MirrorError) -> Response {
     // could not get a verified answer.
     let mut r = (
         StatusCode::BAD_GATEWAY,
-        axum::Json(crate::error::ErrorBody {
+        axum::Json(crate::wire::ErrorBody {
             code: e.code().to_owned(),
             detail: format!("mirror upstream: {e}"),
         }),

@@ -1,0 +1,26 @@
+//! The JSON the server and its clients exchange, in one place: the server renders it, `client` (the
+//! `x0x-dist publish` side) and the mirror read it. Both sides import it from here, not from each other.
+
+/// The JSON body of every error response.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine code.
+    pub code: String,
+    /// Human-readable detail.
+    pub detail: String,
+}
+
+/// What a successful publish did.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PublishReport {
+    /// The package.
+    pub package: String,
+    /// The new role version.
+    pub version: u64,
+    /// The new snapshot version.
+    pub snapshot_version: u64,
+    /// The new timestamp version.
+    pub timestamp_version: u64,
+    /// Target paths added by this publish.
+    pub added: Vec<String>,
+}
