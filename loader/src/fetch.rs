@@ -15,7 +15,8 @@
 //!   [`FetchOptions::from_env`] from `X0X_DIST_CA_CERTS` and `NODE_EXTRA_CA_CERTS` (the variable Node users
 //!   already set for the JavaScript loader).
 //! - Connect timeout, per-read timeout (a stalled transfer fails, a slow one does not), and up to
-//!   [`FetchOptions::retries`] retries with exponential backoff on connection errors, timeouts, 5xx and 429.
+//!   [`FetchOptions::retries`] retries with exponential backoff on connection errors, timeouts and the statuses
+//!   of the shared policy ([`x0x_dist_manifests::retry`]: 408, 425, 429 and most 5xx, not 507).
 //! - A target download that breaks mid-way keeps its partial file; the next attempt (or the next process) asks
 //!   for the rest with `Range: bytes=N-` and hashes the kept prefix first. A server that ignores `Range` (200)
 //!   simply restarts the file.
@@ -26,6 +27,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
+use x0x_dist_manifests::retry;
 
 use crate::error::Error;
 
@@ -58,7 +60,7 @@ pub struct FetchOptions {
     pub read_timeout: Duration,
     /// Retries after the first attempt (transient failures only).
     pub retries: u32,
-    /// First backoff; doubles per retry, capped at 8 s.
+    /// First backoff; doubles per retry, capped at [`retry::MAX_DELAY`], with jitter ([`retry::delay`]).
     pub backoff: Duration,
     /// PEM files whose certificates are trusted in addition to the built-in roots.
     pub extra_ca_certs: Vec<PathBuf>,
@@ -69,8 +71,8 @@ impl Default for FetchOptions {
         Self {
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(30),
-            retries: 3,
-            backoff: Duration::from_millis(250),
+            retries: retry::RETRIES,
+            backoff: retry::FIRST_DELAY,
             extra_ca_certs: Vec::new(),
         }
     }
@@ -179,18 +181,22 @@ fn send_failed<T>(url: String, source: reqwest::Error) -> Result<Attempt<T>, Err
     let e = Error::Network { url, source };
     match &e {
         Error::Network { source, .. } if source.is_redirect() => Err(e),
-        _ => Ok(Attempt::Retry(e)),
+        _ => Ok(Attempt::Retry(e, None)),
     }
 }
 
-/// A response that is neither a success nor handled by the caller: retried if the status is transient.
-fn status_failed<T>(url: String, status: StatusCode) -> Result<Attempt<T>, Error> {
-    let e = Error::HttpStatus {
-        url,
-        status: status.as_u16(),
-    };
-    if transient(status) {
-        Ok(Attempt::Retry(e))
+/// A response that is neither a success nor handled by the caller: retried if the shared policy
+/// ([`retry::retryable_status`]) says so, after at least the server's `Retry-After`.
+fn status_failed<T>(url: String, resp: &reqwest::Response) -> Result<Attempt<T>, Error> {
+    let status = resp.status().as_u16();
+    let e = Error::HttpStatus { url, status };
+    if retry::retryable_status(status) {
+        let after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(retry::retry_after);
+        Ok(Attempt::Retry(e, after))
     } else {
         Err(e)
     }
@@ -209,7 +215,8 @@ pub struct Fetcher {
 
 enum Attempt<T> {
     Done(T),
-    Retry(Error),
+    /// Failed; worth another attempt, after at least this long if the server said so.
+    Retry(Error, Option<Duration>),
 }
 
 impl Fetcher {
@@ -279,22 +286,19 @@ impl Fetcher {
         loop {
             match once().await? {
                 Attempt::Done(v) => return Ok(v),
-                Attempt::Retry(e) if attempt >= self.options.retries => return Err(e),
-                Attempt::Retry(e) => {
+                Attempt::Retry(e, _) if attempt >= self.options.retries => return Err(e),
+                Attempt::Retry(e, after) => {
                     tracing::debug!(url = %redact(url.as_str()), error = %e, attempt, "retrying");
-                    self.backoff(attempt).await;
+                    self.backoff(attempt, after).await;
                     attempt += 1;
                 }
             }
         }
     }
 
-    async fn backoff(&self, attempt: u32) {
-        let d = self
-            .options
-            .backoff
-            .saturating_mul(1 << attempt.min(5))
-            .min(Duration::from_secs(8));
+    /// The shared policy's delay before retry `attempt` (0 for the first), from [`FetchOptions::backoff`].
+    async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
+        let d = retry::delay(self.options.backoff, attempt, retry::jitter(), retry_after);
         tokio::time::sleep(d).await;
     }
 
@@ -347,7 +351,7 @@ impl Fetcher {
             return Ok(Attempt::Done(None));
         }
         if !status.is_success() {
-            return status_failed(shown, status);
+            return status_failed(shown, &resp);
         }
         if resp.content_length().is_some_and(|n| n > limit) {
             return Err(Error::MetadataTooLarge {
@@ -369,10 +373,13 @@ impl Fetcher {
                 }
                 Ok(None) => return Ok(Attempt::Done(Some(buf))),
                 Err(e) => {
-                    return Ok(Attempt::Retry(Error::Network {
-                        url: shown,
-                        source: e,
-                    }))
+                    return Ok(Attempt::Retry(
+                        Error::Network {
+                            url: shown,
+                            source: e,
+                        },
+                        None,
+                    ))
                 }
             }
         }
@@ -471,13 +478,16 @@ impl Fetcher {
         }
         if status == StatusCode::RANGE_NOT_SATISFIABLE {
             file.set_len(0).map_err(Error::io("truncate", dest))?;
-            return Ok(Attempt::Retry(Error::HttpStatus {
-                url: shown,
-                status: 416,
-            }));
+            return Ok(Attempt::Retry(
+                Error::HttpStatus {
+                    url: shown,
+                    status: 416,
+                },
+                None,
+            ));
         }
         if !status.is_success() {
-            return status_failed(shown, status);
+            return status_failed(shown, &resp);
         }
         let resumed = status == StatusCode::PARTIAL_CONTENT
             && resp
@@ -525,21 +535,27 @@ impl Fetcher {
                 Ok(None) => break,
                 Err(e) => {
                     write_out(&mut file, &mut pending)?;
-                    return Ok(Attempt::Retry(Error::Network {
-                        url: shown,
-                        source: e,
-                    }));
+                    return Ok(Attempt::Retry(
+                        Error::Network {
+                            url: shown,
+                            source: e,
+                        },
+                        None,
+                    ));
                 }
             }
         }
         write_out(&mut file, &mut pending)?;
         if got < length {
             // The server closed a "complete" response early: resume from what we have.
-            return Ok(Attempt::Retry(Error::LengthMismatch {
-                target: shown_name.to_owned(),
-                expected: length,
-                actual: got,
-            }));
+            return Ok(Attempt::Retry(
+                Error::LengthMismatch {
+                    target: shown_name.to_owned(),
+                    expected: length,
+                    actual: got,
+                },
+                None,
+            ));
         }
         Ok(Attempt::Done(hex::encode(hasher.finalize())))
     }
@@ -547,12 +563,6 @@ impl Fetcher {
 
 /// Size of the writes a download gathers the network's chunks into.
 const WRITE_CHUNK: usize = 1 << 20;
-
-fn transient(status: StatusCode) -> bool {
-    status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT
-}
 
 /// Rejects absolute paths, `..`, empty segments and backslashes in repository-relative names.
 fn check_relative(name: &str) -> Result<(), Error> {

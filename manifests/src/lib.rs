@@ -24,6 +24,7 @@ pub mod keys;
 pub mod metadata;
 pub mod names;
 pub mod platform;
+pub mod retry;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -3,8 +3,8 @@
 //!
 //! Trust: the current role is read with [`x0x_dist_manifests::verify::TrustedSet`] starting from `--root` if
 //! given, else from the server's `1.root.json` (trust on first use) rotated forward through `N.root.json`. The
-//! publisher key must be one of the delegation's keys. Transient failures (connection errors, 408, 429, 5xx
-//! except 507) are retried with exponential backoff; a submission that loses a race (`publish.conflict`,
+//! publisher key must be one of the delegation's keys. Transient failures (connection errors and the statuses
+//! of the shared policy, [`x0x_dist_manifests::retry`]) are retried with its backoff; a submission that loses a race (`publish.conflict`,
 //! `metadata.rollback`) is rebuilt on top of the new current role and resubmitted.
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use x0x_dist_manifests::metadata::NewRole as _;
+use x0x_dist_manifests::retry;
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::{
     Libc, PackageName, Platform, Sha256, Signed, SigningKey, TargetCustom, TargetFile, TargetPath,
@@ -125,25 +126,32 @@ pub struct RemoteError {
     pub detail: String,
     /// HTTP status (0 for transport errors).
     pub status: u16,
+    /// The server's `Retry-After`, if it sent one in seconds.
+    pub retry_after: Option<Duration>,
 }
 
 impl RemoteError {
+    /// Worth another attempt under the shared policy ([`x0x_dist_manifests::retry`]): a transport failure or
+    /// a retryable status.
     fn transient(&self) -> bool {
-        self.status == 0
-            || self.status == 408
-            || self.status == 429
-            || (self.status >= 500 && self.status != 507)
+        self.status == 0 || retry::retryable_status(self.status)
     }
 }
 
 async fn remote_error(resp: reqwest::Response) -> RemoteError {
     let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(retry::retry_after);
     let text = resp.text().await.unwrap_or_default();
     if let Ok(b) = serde_json::from_str::<ErrorBody>(&text) {
         return RemoteError {
             code: b.code,
             detail: b.detail,
             status,
+            retry_after,
         };
     }
     // No JSON body (e.g. a HEAD response or a proxy in between): classify by status.
@@ -172,6 +180,7 @@ async fn remote_error(resp: reqwest::Response) -> RemoteError {
             )
         },
         status,
+        retry_after,
     }
 }
 
@@ -180,13 +189,25 @@ fn transport(e: &reqwest::Error) -> RemoteError {
         code: "network.unreachable".into(),
         detail: format!("{e:#}"),
         status: 0,
+        retry_after: None,
     }
 }
 
-const ATTEMPTS: u32 = 5;
+/// Attempts at one request: the first and the shared policy's retries.
+const ATTEMPTS: u32 = retry::RETRIES + 1;
 
-async fn backoff(attempt: u32) {
-    tokio::time::sleep(Duration::from_millis(200 * 2u64.pow(attempt))).await;
+/// Submissions that lose a race to another publisher are rebuilt on the new state this many times.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// Waits before retry `attempt` (1 for the first retry) under the shared policy.
+async fn backoff(attempt: u32, retry_after: Option<Duration>) {
+    tokio::time::sleep(retry::delay(
+        retry::FIRST_DELAY,
+        attempt.saturating_sub(1),
+        retry::jitter(),
+        retry_after,
+    ))
+    .await;
 }
 
 impl Client {
@@ -224,7 +245,7 @@ impl Client {
             if !r.transient() || attempt >= ATTEMPTS {
                 return Err(r);
             }
-            backoff(attempt).await;
+            backoff(attempt, r.retry_after).await;
         }
     }
 
@@ -324,7 +345,7 @@ impl Client {
                 return Err(err).with_context(|| format!("uploading {}", f.file_name));
             }
             eprintln!("retrying upload of {} ({err})", f.file_name);
-            backoff(attempt).await;
+            backoff(attempt, err.retry_after).await;
         }
     }
 
@@ -336,6 +357,7 @@ impl Client {
                 code: "io.error".into(),
                 detail: e.to_string(),
                 status: 1,
+                retry_after: None,
             })?;
         let bar = self.progress.then(|| {
             let b = indicatif::ProgressBar::new(f.length);
@@ -399,6 +421,7 @@ impl Client {
                         code: "network.http_status".into(),
                         detail: format!("bad publish response: {e}"),
                         status: 200,
+                        retry_after: None,
                     });
                 }
                 Ok(r) => remote_error(r).await,
@@ -408,7 +431,7 @@ impl Client {
             if !err.transient() || attempt >= ATTEMPTS {
                 return Err(err);
             }
-            backoff(attempt).await;
+            backoff(attempt, err.retry_after).await;
         }
     }
 }
@@ -472,11 +495,11 @@ pub async fn publish(
             Ok(r) => return Ok((r, files)),
             Err(e)
                 if (e.code == "publish.conflict" || e.code == "metadata.rollback")
-                    && attempt < ATTEMPTS =>
+                    && attempt < CONFLICT_ATTEMPTS =>
             {
                 attempt += 1;
                 eprintln!("concurrent publish of {}; retrying ({e})", req.package);
-                backoff(attempt).await;
+                backoff(attempt, None).await;
             }
             Err(e) => return Err(e.into()),
         }

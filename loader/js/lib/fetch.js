@@ -7,8 +7,8 @@
 // streams into `dest` (a file path), hashing as it goes; it resumes with Range after a dropped connection and
 // fails with target.length_mismatch / target.digest_mismatch without leaving a partial file behind.
 //
-// HTTP: built-in http/https only; per-request timeout; retries with exponential backoff and jitter on network
-// errors, timeouts and 5xx/429; HTTPS_PROXY/HTTP_PROXY (CONNECT tunnel for https) honouring NO_PROXY;
+// HTTP: built-in http/https only; per-request timeout; retries under the shared policy (lib/retry.js: network
+// errors, timeouts, 408/425/429 and most 5xx, not 507; exponential backoff with jitter, Retry-After); HTTPS_PROXY/HTTP_PROXY (CONNECT tunnel for https) honouring NO_PROXY;
 // NODE_EXTRA_CA_CERTS is applied by Node itself to the default CA store. Redirects (301/302/303/307/308, e.g.
 // a server offloading targets to a CDN) are followed up to MAX_REDIRECTS hops, never from https to http; the
 // bytes are verified against signed metadata either way, the downgrade is refused so that a redirect cannot
@@ -21,6 +21,7 @@ const https = require('https');
 const tls = require('tls');
 const crypto = require('crypto');
 const { err } = require('./errors');
+const { RETRIES, FIRST_DELAY_MS, retryableStatus, retryAfterMs, delayMs, jitter } = require('./retry');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -174,12 +175,21 @@ async function fetchFollowing(url, opts) {
   }
 }
 
+/** A failed response as a network.http_status error, marked retryable per the shared policy (lib/retry.js). */
+function statusError(url, res) {
+  const e = err('network.http_status', `GET ${redact(url)} answered ${res.statusCode}`);
+  e.status = res.statusCode;
+  e.retry = retryableStatus(res.statusCode);
+  e.retryAfterMs = retryAfterMs(res.headers['retry-after']);
+  return e;
+}
+
 function retryable(e) {
   return e && (e.code === 'network.unreachable' || (e.code === 'network.http_status' && e.retry));
 }
 
 class HttpRepo {
-  constructor(base, { timeoutMs = 30000, retries = 3, backoffMs = 200 } = {}) {
+  constructor(base, { timeoutMs = 30000, retries = RETRIES, backoffMs = FIRST_DELAY_MS } = {}) {
     const u = new URL(base);
     if (!u.pathname.endsWith('/')) u.pathname += '/';
     if (!/\/tuf\/$/.test(u.pathname)) u.pathname += 'tuf/';
@@ -193,7 +203,7 @@ class HttpRepo {
   async withRetry(label, fn) {
     let last;
     for (let attempt = 0; attempt <= this.retries; attempt += 1) {
-      if (attempt) await sleep(this.backoffMs * 2 ** (attempt - 1) * (0.5 + Math.random()));
+      if (attempt) await sleep(delayMs(this.backoffMs, attempt - 1, jitter(), last && last.retryAfterMs));
       try {
         return await fn(attempt);
       } catch (e) {
@@ -216,9 +226,7 @@ class HttpRepo {
       }
       if (res.statusCode !== 200) {
         res.resume();
-        const e = err('network.http_status', `GET ${redact(url)} answered ${res.statusCode}`);
-        e.retry = res.statusCode >= 500 || res.statusCode === 429;
-        throw e;
+        throw statusError(url, res);
       }
       const chunks = [];
       let n = 0;
@@ -255,9 +263,7 @@ class HttpRepo {
           fs.ftruncateSync(fd, 0);
         } else if (res.statusCode !== 200 && res.statusCode !== 206) {
           res.resume();
-          const e = err('network.http_status', `GET ${redact(url)} answered ${res.statusCode}`);
-          e.retry = res.statusCode >= 500 || res.statusCode === 429;
-          throw e;
+          throw statusError(url, res);
         }
         try {
           for await (const c of res) {

@@ -1,7 +1,7 @@
 //! The vector generator, shared by the `gen-vectors` example and the drift test.
 //!
 //! Layout (paths relative to the workspace root):
-//! - `manifests/vectors/platforms.json`: the platform table. `docs/error-codes.md`: the codes table.
+//! - `manifests/vectors/platforms.json`: the platform table. `manifests/vectors/retry.json`: the retry policy. `docs/error-codes.md`: the codes table.
 //! - `manifests/vectors/keys.json`: the test keys (seeds are public: TEST ONLY).
 //! - `manifests/vectors/repo/`: a valid repository in consistent-snapshot layout: `metadata/1.root.json`,
 //!   `2.root.json` (rotation), `1.targets.json` (delegates `x0x/*/*` to role `x0x`), `1.x0x.json`,
@@ -217,6 +217,10 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
     out.files.push((
         "manifests/vectors/platforms.json".to_owned(),
         platform::table_json().into_bytes(),
+    ));
+    out.files.push((
+        "manifests/vectors/retry.json".to_owned(),
+        x0x_dist_manifests::retry::vector_json().into_bytes(),
     ));
     out.files.push((
         "docs/error-codes.md".to_owned(),
