@@ -13,10 +13,52 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Route groups (label `route`).
-pub const ROUTES: [&str; 7] = [
-    "metadata", "targets", "blobs", "publish", "api", "ops", "other",
-];
+/// The group a route belongs to: the `route` label of the HTTP metrics. Each route of
+/// [`crate::router::ROUTES`] names its group; a request no route matched counts as [`Group::Other`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// `/tuf/metadata/...`
+    Metadata,
+    /// `/tuf/targets/...`
+    Targets,
+    /// Blob uploads.
+    Blobs,
+    /// Role submissions.
+    Publish,
+    /// The rest of `/api/v1`.
+    Api,
+    /// Health, readiness, metrics, the OpenAPI document.
+    Ops,
+    /// The web UI and unrouted requests.
+    Other,
+}
+
+impl Group {
+    /// Every group, in label order.
+    pub const ALL: [Self; 7] = [
+        Self::Metadata,
+        Self::Targets,
+        Self::Blobs,
+        Self::Publish,
+        Self::Api,
+        Self::Ops,
+        Self::Other,
+    ];
+
+    /// The `route` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Metadata => "metadata",
+            Self::Targets => "targets",
+            Self::Blobs => "blobs",
+            Self::Publish => "publish",
+            Self::Api => "api",
+            Self::Ops => "ops",
+            Self::Other => "other",
+        }
+    }
+}
+
 const CLASSES: [&str; 5] = ["1xx", "2xx", "3xx", "4xx", "5xx"];
 /// Histogram bucket upper bounds in seconds.
 const BUCKETS: [f64; 12] = [
@@ -43,28 +85,10 @@ pub struct Metrics {
     timestamp_expires: AtomicU64,
 }
 
-/// Index of a route group from the request path.
-pub fn route_group(p: &str) -> usize {
-    if p.starts_with("/tuf/metadata/") {
-        0
-    } else if p.starts_with("/tuf/targets/") {
-        1
-    } else if p.starts_with("/api/v1/blobs/") {
-        2
-    } else if p.starts_with("/api/v1/packages/") && p.ends_with("/role") {
-        3
-    } else if p.starts_with("/api/") {
-        4
-    } else if matches!(p, "/healthz" | "/readyz" | "/metrics" | "/openapi.json") {
-        5
-    } else {
-        6
-    }
-}
-
 impl Metrics {
     /// Records one finished request.
-    pub fn record(&self, group: usize, status: u16, bytes: u64, elapsed: Duration) {
+    pub fn record(&self, group: Group, status: u16, bytes: u64, elapsed: Duration) {
+        let group = group as usize;
         let class = usize::from((status / 100).clamp(1, 5) - 1);
         self.requests[group][class].fetch_add(1, Relaxed);
         self.bytes[group].fetch_add(bytes, Relaxed);
@@ -109,7 +133,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut o = String::with_capacity(8192);
         o.push_str("# HELP x0x_dist_http_requests_total HTTP requests by route group and status class.\n# TYPE x0x_dist_http_requests_total counter\n");
-        for (g, route) in ROUTES.iter().enumerate() {
+        for (g, route) in Group::ALL.iter().map(|g| g.label()).enumerate() {
             for (c, class) in CLASSES.iter().enumerate() {
                 let v = self.requests[g][c].load(Relaxed);
                 if v > 0 {
@@ -121,7 +145,7 @@ impl Metrics {
             }
         }
         o.push_str("# HELP x0x_dist_http_response_bytes_total Response body bytes by route group.\n# TYPE x0x_dist_http_response_bytes_total counter\n");
-        for (g, route) in ROUTES.iter().enumerate() {
+        for (g, route) in Group::ALL.iter().map(|g| g.label()).enumerate() {
             let _ = writeln!(
                 o,
                 "x0x_dist_http_response_bytes_total{{route=\"{route}\"}} {}",
@@ -129,7 +153,7 @@ impl Metrics {
             );
         }
         o.push_str("# HELP x0x_dist_http_request_duration_seconds Request latency by route group.\n# TYPE x0x_dist_http_request_duration_seconds histogram\n");
-        for (g, route) in ROUTES.iter().enumerate() {
+        for (g, route) in Group::ALL.iter().map(|g| g.label()).enumerate() {
             let h = &self.latency[g];
             let mut cum = 0;
             for (i, b) in BUCKETS.iter().enumerate() {
@@ -182,20 +206,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn groups_are_listed_in_index_order() {
+        // render() labels row i with Group::ALL[i]; record() writes row `group as usize`.
+        for (i, g) in Group::ALL.iter().enumerate() {
+            assert_eq!(*g as usize, i, "{}", g.label());
+        }
+    }
+
+    #[test]
     fn renders_counts_and_histograms() {
         let m = Metrics::default();
-        m.record(
-            route_group("/tuf/targets/x/y"),
-            200,
-            1000,
-            Duration::from_millis(2),
-        );
-        m.record(
-            route_group("/tuf/targets/x/y"),
-            404,
-            10,
-            Duration::from_secs(100),
-        );
+        m.record(Group::Targets, 200, 1000, Duration::from_millis(2));
+        m.record(Group::Targets, 404, 10, Duration::from_secs(100));
         m.publish(Err("metadata.expired"));
         let t = m.render();
         assert!(

@@ -1,42 +1,134 @@
-//! The HTTP surface: every route, the middleware stack, and the route table the OpenAPI document must match.
+//! The HTTP surface: the route table ([`ROUTES`]: the router, the metrics labels and the OpenAPI check all come
+//! from it), the handlers of each route, and the middleware stack.
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderName, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, put, MethodRouter};
 use axum::Router;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate as _, SizeAbove};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::error::{ApiError, ErrorLogged};
+use crate::metrics::Group;
 use crate::routes::{blobs, ops, packages, tuf, ui};
 use crate::state::AppState;
 
 /// Header carrying the request id (set if the client did not send one, echoed in the response).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Every (method, path) the router serves, in OpenAPI path syntax. `GET` routes also answer `HEAD`.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/tuf/metadata/{file}"),
-    ("head", "/tuf/metadata/{file}"),
-    ("get", "/tuf/targets/{path}"),
-    ("head", "/tuf/targets/{path}"),
-    ("put", "/api/v1/blobs/sha256/{digest}"),
-    ("head", "/api/v1/blobs/sha256/{digest}"),
-    ("get", "/api/v1/packages"),
-    ("get", "/api/v1/packages/{name}"),
-    ("get", "/api/v1/packages/{name}/resolve"),
-    ("get", "/api/v1/packages/{name}/role"),
-    ("post", "/api/v1/packages/{name}/role"),
-    ("get", "/"),
-    ("get", "/healthz"),
-    ("get", "/readyz"),
-    ("get", "/metrics"),
-    ("get", "/openapi.json"),
+/// One route: the one place that says a path is served, with which methods, and under which metrics label.
+/// The router is built from [`ROUTES`], the metrics label comes from the matched route (axum's
+/// [`MatchedPath`]), and a test holds the OpenAPI document to exactly these (method, path) pairs.
+#[derive(Debug)]
+pub struct Route {
+    /// Path in axum syntax (`{name}` a segment, `{*path}` the rest).
+    pub path: &'static str,
+    /// Methods answered and documented, lower case. A `get` route also answers `head` (axum does that); it
+    /// is listed where clients rely on it (TUF files, blobs).
+    pub methods: &'static [&'static str],
+    /// Metrics label group.
+    pub group: Group,
+}
+
+impl Route {
+    /// The path in OpenAPI syntax (`{*path}` → `{path}`).
+    pub fn openapi_path(&self) -> String {
+        self.path.replace("{*", "{")
+    }
+}
+
+/// Every route the server has.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/tuf/metadata/{file}",
+        methods: &["get", "head"],
+        group: Group::Metadata,
+    },
+    Route {
+        path: "/tuf/targets/{*path}",
+        methods: &["get", "head"],
+        group: Group::Targets,
+    },
+    Route {
+        path: "/api/v1/blobs/sha256/{digest}",
+        methods: &["put", "head"],
+        group: Group::Blobs,
+    },
+    Route {
+        path: "/api/v1/packages",
+        methods: &["get"],
+        group: Group::Api,
+    },
+    Route {
+        path: "/api/v1/packages/{name}",
+        methods: &["get"],
+        group: Group::Api,
+    },
+    Route {
+        path: "/api/v1/packages/{name}/resolve",
+        methods: &["get"],
+        group: Group::Api,
+    },
+    Route {
+        path: "/api/v1/packages/{name}/role",
+        methods: &["get", "post"],
+        group: Group::Publish,
+    },
+    Route {
+        path: "/",
+        methods: &["get"],
+        group: Group::Other,
+    },
+    Route {
+        path: "/healthz",
+        methods: &["get"],
+        group: Group::Ops,
+    },
+    Route {
+        path: "/readyz",
+        methods: &["get"],
+        group: Group::Ops,
+    },
+    Route {
+        path: "/metrics",
+        methods: &["get"],
+        group: Group::Ops,
+    },
+    Route {
+        path: "/openapi.json",
+        methods: &["get"],
+        group: Group::Ops,
+    },
 ];
+
+/// The handlers of a route of [`ROUTES`].
+fn handlers(path: &str) -> MethodRouter<Arc<AppState>> {
+    match path {
+        "/tuf/metadata/{file}" => get(tuf::metadata),
+        "/tuf/targets/{*path}" => get(tuf::target),
+        "/api/v1/blobs/sha256/{digest}" => put(blobs::put).head(blobs::head),
+        "/api/v1/packages" => get(packages::list),
+        "/api/v1/packages/{name}" => get(packages::show),
+        "/api/v1/packages/{name}/resolve" => get(packages::resolve),
+        "/api/v1/packages/{name}/role" => get(packages::current_role).post(packages::submit_role),
+        "/" => get(ui::index),
+        "/healthz" => get(ops::healthz),
+        "/readyz" => get(ops::readyz),
+        "/metrics" => get(ops::metrics),
+        "/openapi.json" => get(ops::openapi),
+        // Every route in ROUTES has an arm (the router test builds them all).
+        other => unreachable!("route {other} in ROUTES has no handlers"),
+    }
+}
+
+/// The route a request matched, by its matched path.
+pub fn route_of(matched: &str) -> Option<&'static Route> {
+    ROUTES.iter().find(|r| r.path == matched)
+}
 
 /// API responses smaller than this are sent uncompressed: they fit in one TCP segment either way, and gzip's
 /// per-response setup cost more than the send (a 417-byte `resolve` answer: median 57 µs gzipped vs 31 µs
@@ -47,35 +139,25 @@ pub const MIN_GZIP_BYTES: u16 = 1400;
 #[derive(Clone, Copy, Debug)]
 pub struct NoRoute;
 
-/// Builds the router.
+/// Builds the router from [`ROUTES`].
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = Router::new()
-        .route("/api/v1/packages", get(packages::list))
-        .route("/api/v1/packages/{name}", get(packages::show))
-        .route("/api/v1/packages/{name}/resolve", get(packages::resolve))
-        .route(
-            "/api/v1/packages/{name}/role",
-            get(packages::current_role).post(packages::submit_role),
-        )
-        .layer(
-            tower_http::compression::CompressionLayer::new()
-                .gzip(true)
-                .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_GZIP_BYTES))),
-        );
+    let mut api = Router::new();
+    let mut rest = Router::new();
+    for r in ROUTES {
+        // The JSON API answers are gzipped when large; TUF files, blobs, the UI and ops are not.
+        if matches!(r.group, Group::Api | Group::Publish) {
+            api = api.route(r.path, handlers(r.path));
+        } else {
+            rest = rest.route(r.path, handlers(r.path));
+        }
+    }
+    let api = api.layer(
+        tower_http::compression::CompressionLayer::new()
+            .gzip(true)
+            .compress_when(DefaultPredicate::new().and(SizeAbove::new(MIN_GZIP_BYTES))),
+    );
     let request_timeout = Duration::from_secs(state.config.limits.request_timeout_secs);
-    Router::new()
-        .route("/tuf/metadata/{file}", get(tuf::metadata))
-        .route("/tuf/targets/{*path}", get(tuf::target))
-        .route(
-            "/api/v1/blobs/sha256/{digest}",
-            put(blobs::put).head(blobs::head),
-        )
-        .merge(api)
-        .route("/", get(ui::index))
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi))
+    rest.merge(api)
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
@@ -116,7 +198,11 @@ async fn method_not_allowed(req: Request) -> Response {
 /// `debug`. Mutating API requests run inside a span carrying the request id.
 async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let group = crate::metrics::route_group(req.uri().path());
+    let group = req
+        .extensions()
+        .get::<MatchedPath>()
+        .and_then(|m| route_of(m.as_str()))
+        .map_or(Group::Other, |r| r.group);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let rid = req
@@ -125,7 +211,7 @@ async fn observe(State(st): State<Arc<AppState>>, req: Request, next: Next) -> R
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    let resp = if group == 2 || group == 3 {
+    let resp = if matches!(group, Group::Blobs | Group::Publish) {
         use tracing::Instrument as _;
         let span = tracing::info_span!("request", request_id = %rid, %method, path = %path);
         next.run(req).instrument(span).await
