@@ -144,10 +144,11 @@ impl Session<'_> {
                     t.format(&time::format_description::well_known::Rfc3339)
                         .unwrap_or_default()
                 };
-                // Never silent: the operator chose this, and every use says so.
-                tracing::warn!(role, expires = %fmt(expires), cutoff = %fmt(cutoff), "accepting expired metadata under {ALLOW_EXPIRED_AFTER}");
-                eprintln!(
-                    "warning[metadata.expired]: accepting {role} metadata that expired at {} because {ALLOW_EXPIRED_AFTER}={}",
+                // Never silent: the operator chose this, and every use says so (the CLI shows warnings on
+                // stderr as `warning[metadata.expired]: ...`, the server logs them).
+                tracing::warn!(
+                    code = "metadata.expired",
+                    "accepting {role} metadata that expired at {} because {ALLOW_EXPIRED_AFTER}={}",
                     fmt(expires),
                     fmt(cutoff)
                 );

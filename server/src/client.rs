@@ -344,7 +344,7 @@ impl Client {
             if !err.transient() || attempt >= ATTEMPTS {
                 return Err(err).with_context(|| format!("uploading {}", f.file_name));
             }
-            eprintln!("retrying upload of {} ({err})", f.file_name);
+            tracing::warn!("retrying upload of {} ({err})", f.file_name);
             backoff(attempt, err.retry_after).await;
         }
     }
@@ -498,7 +498,7 @@ pub async fn publish(
                     && attempt < CONFLICT_ATTEMPTS =>
             {
                 attempt += 1;
-                eprintln!("concurrent publish of {}; retrying ({e})", req.package);
+                tracing::warn!("concurrent publish of {}; retrying ({e})", req.package);
                 backoff(attempt, None).await;
             }
             Err(e) => return Err(e.into()),

@@ -78,6 +78,9 @@ fn main() -> ExitCode {
             return ExitCode::from(x0x_dist_manifests::codes::exit_status(code));
         }
     };
+    if !matches!(cli.command, Command::Serve(_)) {
+        cli::log::init();
+    }
     let result = match &cli.command {
         Command::Init(a) => cli::init::run(a),
         Command::Keygen(a) => cli::keygen::run(a),

@@ -63,7 +63,7 @@ fn update<T>(
     f: impl FnOnce(&mut TokenFile) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let _lock = crate::lock::lock(repo, || {
-        eprintln!("waiting for another writer of {} to finish", repo.display());
+        tracing::warn!("waiting for another writer of {} to finish", repo.display());
     })?;
     let path = token_file(repo);
     let mut file = read_file(&path)?;

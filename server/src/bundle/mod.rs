@@ -123,8 +123,8 @@ pub fn policy_clock(now: OffsetDateTime) -> Result<OffsetDateTime> {
     let (at, cutoff) = x0x_dist_loader::tuf::freshness_clock(now)?;
     if let Some(c) = cutoff {
         if at < now {
-            eprintln!(
-                "warning: {}={} is set: metadata that expired after that time is accepted",
+            tracing::warn!(
+                "{}={} is set: metadata that expired after that time is accepted",
                 x0x_dist_loader::tuf::ALLOW_EXPIRED_AFTER,
                 rfc3339(c)
             );
@@ -756,7 +756,7 @@ pub fn import_repo(
     std::fs::create_dir_all(dir).map_err(MirrorError::io("creating", dir))?;
     // One writer at a time (the server's publishes, `package release`, other imports): see `crate::lock`.
     let _lock = crate::lock::lock(dir, || {
-        eprintln!("waiting for another writer of {} to finish", dir.display());
+        tracing::warn!("waiting for another writer of {} to finish", dir.display());
     })
     .map_err(MirrorError::io("locking", &crate::lock::lock_path(dir)))?;
     let sd = mirror::state_dir(dir);

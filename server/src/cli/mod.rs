@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod fetch;
 pub mod init;
 pub mod keygen;
+pub mod log;
 pub mod mirror;
 pub mod package;
 pub mod publish;

@@ -335,12 +335,7 @@ pub async fn pull_metadata(
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || {
             crate::lock::lock(&dir, || {
-                // The server logs through tracing; the CLI (`mirror sync`) has no subscriber: say it on stderr.
-                if tracing::dispatcher::has_been_set() {
-                    tracing::info!(dir = %dir.display(), "waiting for another writer to finish");
-                } else {
-                    eprintln!("waiting for another writer of {} to finish", dir.display());
-                }
+                tracing::warn!("waiting for another writer of {} to finish", dir.display());
             })
             .map_err(MirrorError::io("locking", &crate::lock::lock_path(&dir)))
         })
