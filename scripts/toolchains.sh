@@ -11,7 +11,7 @@
 # under qemu-user and Wine for the load checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT=${X0X_TOOLCHAINS:-$PWD/.toolchains}; mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd)
+ROOT=${X0X_TOOLCHAINS:-$PWD/.toolchains}; mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd -P)  # physical: a symlinked .toolchains (worktrees, CI clones) keeps working when the link goes
 APT="apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends"
 log() { echo "toolchains: $*"; }
 

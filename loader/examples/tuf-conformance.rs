@@ -16,11 +16,16 @@
 //! protocol's: `root.json`, `timestamp.json`, `snapshot.json`, `<encoded role>.json`. The `tuf/` folder of our
 //! server's layout is the only departure: the suite serves `metadata/` and `targets/` directly
 //! ([`Fetcher::bare_layout`]).
+//!
+//! Targets: any safe path a role lists is resolved (the package shape `<package>/<version>/<file>` is the
+//! loader's rule for the artifacts it enumerates, `tuf::Repository::package_targets`, not TUF's), downloaded
+//! with [`Fetcher::target_file`] (every listed hash checked: sha256 and/or sha512) and stored in TARGET_DIR
+//! under the path encoded as one segment (as python-tuf).
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use time::OffsetDateTime;
-use x0x_dist_loader::fetch::{sha256_file, FetchOptions, Fetcher, Location, NoProgress};
+use x0x_dist_loader::fetch::{Expected, FetchOptions, Fetcher, Location, NoProgress};
 use x0x_dist_loader::Error;
 use x0x_dist_manifests::metadata::{Root, Snapshot, Targets, Timestamp};
 use x0x_dist_manifests::verify::{encode_role_name, Lookup, TrustedSet};
@@ -229,19 +234,22 @@ impl Client {
                 }
             }
         };
-        let sha256 = target
-            .sha256()
-            .map_err(meta_err(format!("target {path}")))?
-            .to_string();
         let dest = target_dir.join(encode_role_name(path));
-        if dest.is_file() && sha256_file(&dest)? == (sha256.clone(), target.length) {
-            return Ok(());
+        if dest.is_file() {
+            let bytes = std::fs::read(&dest).map_err(io("read", &dest))?;
+            if target.verify(path, &bytes).is_ok() {
+                return Ok(());
+            }
         }
-        // As the loader: with consistent snapshots the file is stored as DIR/SHA256.NAME.
+        // Every listed hash is checked (sha256 and/or sha512; another algorithm refuses the target).
+        let want = Expected::of(path, &target)?;
+        // As the loader: with consistent snapshots the file is stored as DIR/HASH.NAME, HASH the sha256 if
+        // listed, else the sha512 (parse checked both are lower-case hex).
         let stored = if self.trusted.root().signed().consistent_snapshot {
+            let hash = want.sha256.or(want.sha512).expect("Expected::of: a hash");
             match path.rsplit_once('/') {
-                Some((d, f)) => format!("{d}/{sha256}.{f}"),
-                None => format!("{sha256}.{path}"),
+                Some((d, f)) => format!("{d}/{hash}.{f}"),
+                None => format!("{hash}.{path}"),
             }
         } else {
             path.to_owned()
@@ -250,7 +258,7 @@ impl Client {
             .dir
             .join(format!("download.{}.tmp", std::process::id()));
         let r = targets
-            .target(&stored, path, target.length, &sha256, &tmp, &NoProgress)
+            .target_file(&stored, path, &target, &tmp, &NoProgress)
             .await;
         if r.is_err() {
             let _ = std::fs::remove_file(&tmp);

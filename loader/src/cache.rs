@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::fetch::{sha256_file, Fetcher, Progress};
+use x0x_dist_manifests::TargetFile;
 
 /// A cache rooted at a directory.
 #[derive(Debug, Clone)]
@@ -158,15 +159,24 @@ impl Cache {
 
     /// Returns the verified blob for a target, downloading it through `fetcher` unless a valid copy is cached.
     /// Safe to call from many processes at once: one downloads, the others wait and then find it.
+    /// The blob is named by the target's SHA-256 (required here: our repositories always list one); the
+    /// download is checked against every hash `file` lists ([`Fetcher::target_file`]).
     pub async fn get_or_fetch(
         &self,
         fetcher: &Fetcher,
         stored_path: &str,
         display: &str,
-        length: u64,
-        sha256: &str,
+        file: &TargetFile,
         progress: &dyn Progress,
     ) -> Result<PathBuf, Error> {
+        let length = file.length;
+        let sha256 = &file
+            .sha256()
+            .map_err(|source| Error::Metadata {
+                context: format!("target {display}"),
+                source,
+            })?
+            .to_hex();
         let ext = blob_ext(display);
         let blob = self.blob_path(sha256, ext)?;
         if let Some(p) = self.get(sha256, ext, length, true)? {
@@ -182,7 +192,7 @@ impl Cache {
         }
         let part = self.root.join("tmp").join(format!("{sha256}.part"));
         fetcher
-            .target(stored_path, display, length, sha256, &part, progress)
+            .target_file(stored_path, display, file, &part, progress)
             .await?;
         File::open(&part)
             .and_then(|f| f.sync_all())

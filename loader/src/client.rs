@@ -77,7 +77,7 @@ impl Client {
         want: Option<&str>,
     ) -> Result<(Repository, Resolution), Error> {
         let repo = self.repository(package).await?;
-        let targets = repo.package_targets();
+        let targets = repo.package_targets()?;
         let version = resolve::pick_version(package, range, &targets)?;
         let resolution = resolve::rank(&version, &targets, host, want);
         Ok((repo, resolution))
@@ -92,7 +92,14 @@ impl Client {
         progress: &dyn Progress,
     ) -> Result<PathBuf, Error> {
         let file = repo.target(&candidate.path)?;
-        let sha = file.hashes.get("sha256").cloned().unwrap_or_default();
+        // The cache is content-addressed by SHA-256: a package artifact must list one.
+        let sha = file
+            .sha256()
+            .map_err(|source| Error::Metadata {
+                context: format!("target {}", candidate.path),
+                source,
+            })?
+            .to_hex();
         if self.options.offline {
             return self
                 .cache
@@ -108,14 +115,7 @@ impl Client {
         }
         let stored = repo.stored_path(&candidate.path, &sha);
         self.cache
-            .get_or_fetch(
-                &self.fetcher,
-                &stored,
-                &candidate.path,
-                file.length,
-                &sha,
-                progress,
-            )
+            .get_or_fetch(&self.fetcher, &stored, &candidate.path, &file, progress)
             .await
     }
 

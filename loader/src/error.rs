@@ -77,11 +77,13 @@ pub enum Error {
         /// Observed length (at least; downloads stop at the first excess byte).
         actual: u64,
     },
-    /// A downloaded or cached target's SHA-256 differs from verified metadata.
-    #[error("{target} has SHA-256 {actual}, verified metadata says {expected}")]
+    /// A downloaded or cached target's SHA-256 (or SHA-512) differs from verified metadata.
+    #[error("{target} has {algorithm} {actual}, verified metadata says {expected}")]
     DigestMismatch {
         /// The target path.
         target: String,
+        /// `sha256` or `sha512`.
+        algorithm: &'static str,
         /// Verified hex digest.
         expected: String,
         /// Observed hex digest.
@@ -222,6 +224,7 @@ mod tests {
             },
             Error::DigestMismatch {
                 target: String::new(),
+                algorithm: "sha256",
                 expected: String::new(),
                 actual: String::new(),
             },

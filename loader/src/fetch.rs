@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::{StatusCode, Url};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use x0x_dist_manifests::retry;
+use x0x_dist_manifests::TargetFile;
 
 use crate::error::Error;
 
@@ -399,19 +400,53 @@ impl Fetcher {
         dest: &Path,
         progress: &dyn Progress,
     ) -> Result<(), Error> {
+        let want = Expected {
+            length,
+            sha256: Some(sha256),
+            sha512: None,
+        };
+        self.target_expecting(stored_path, shown_name, &want, dest, progress)
+            .await
+    }
+
+    /// As [`Fetcher::target`], checked against every hash `file` lists ([`Expected::of`]: sha256 and/or
+    /// sha512; a target listing any other algorithm is refused before anything is downloaded).
+    pub async fn target_file(
+        &self,
+        stored_path: &str,
+        shown_name: &str,
+        file: &TargetFile,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
+        let want = Expected::of(shown_name, file)?;
+        self.target_expecting(stored_path, shown_name, &want, dest, progress)
+            .await
+    }
+
+    async fn target_expecting(
+        &self,
+        stored_path: &str,
+        shown_name: &str,
+        want: &Expected<'_>,
+        dest: &Path,
+        progress: &dyn Progress,
+    ) -> Result<(), Error> {
         check_relative(stored_path)?;
+        let length = want.length;
+        let sha512 = want.sha512.is_some();
         let result = match &self.location {
             Location::Dir(dir) => {
                 let src = Location::dir_root(dir).join("targets").join(stored_path);
-                copy_checked(&src, shown_name, length, sha256, dest, progress)
+                copy_checked(&src, shown_name, want, dest, progress)
             }
             Location::Http(base) => {
-                let url = self.url(base, "targets", stored_path)?;
+                let url = self.url(base, "targets", &encode_target_path(stored_path))?;
                 self.with_retries(&url, || {
-                    self.target_once(&url, shown_name, length, dest, progress)
+                    self.target_once(&url, shown_name, length, sha512, dest, progress)
                 })
                 .await
-                .and_then(|digest| check(shown_name, length, sha256, &digest, length))
+                .and_then(|digests| check(shown_name, want, &digests, length))
             }
         };
         progress.finish();
@@ -425,15 +460,17 @@ impl Fetcher {
     }
 
     /// One download attempt into `dest`, hashed as it streams (a kept prefix is hashed from disk first), so
-    /// the file is never read back. `Done` carries the SHA-256 (hex) of exactly `length` bytes.
+    /// the file is never read back. `Done` carries the SHA-256 (and, if `sha512`, the SHA-512) of exactly
+    /// `length` bytes.
     async fn target_once(
         &self,
         url: &Url,
         shown_name: &str,
         length: u64,
+        sha512: bool,
         dest: &Path,
         progress: &dyn Progress,
-    ) -> Result<Attempt<String>, Error> {
+    ) -> Result<Attempt<Digests>, Error> {
         let shown = redact(url.as_str());
         let mut file = std::fs::OpenOptions::new()
             .create(true)
@@ -446,20 +483,20 @@ impl Fetcher {
             file.set_len(0).map_err(Error::io("truncate", dest))?;
             have = 0;
         }
-        let mut hasher = Sha256::new();
+        let mut hasher = Hashes::new(sha512);
         if have > 0 {
             let mut prefix = std::fs::File::open(dest).map_err(Error::io("open", dest))?;
-            let read = hash_into(&mut hasher, &mut (&mut prefix).take(have))
+            let read = hash_into(&mut |b| hasher.update(b), &mut (&mut prefix).take(have))
                 .map_err(Error::io("read", dest))?;
             if read != have {
                 // The file shrank under us: start over rather than trust a prefix we did not hash.
                 file.set_len(0).map_err(Error::io("truncate", dest))?;
                 have = 0;
-                hasher = Sha256::new();
+                hasher = Hashes::new(sha512);
             }
         }
         if have == length {
-            return Ok(Attempt::Done(hex::encode(hasher.finalize())));
+            return Ok(Attempt::Done(hasher.finish()));
         }
         let mut req = self.client.get(url.clone());
         if have > 0 {
@@ -501,7 +538,7 @@ impl Fetcher {
             // A full body (the server ignored Range, or this is the first attempt): start over.
             file.set_len(0).map_err(Error::io("truncate", dest))?;
             have = 0;
-            hasher = Sha256::new();
+            hasher = Hashes::new(sha512);
         }
         progress.start(shown_name, length, have);
         let mut got = have;
@@ -557,12 +594,90 @@ impl Fetcher {
                 None,
             ));
         }
-        Ok(Attempt::Done(hex::encode(hasher.finalize())))
+        Ok(Attempt::Done(hasher.finish()))
+    }
+}
+
+/// What a downloaded target must match: its length and the hashes to check (at least one).
+#[derive(Debug, Clone, Copy)]
+pub struct Expected<'a> {
+    /// The verified length.
+    pub length: u64,
+    /// The verified SHA-256 (hex), if checked.
+    pub sha256: Option<&'a str>,
+    /// The verified SHA-512 (hex), if checked.
+    pub sha512: Option<&'a str>,
+}
+
+impl<'a> Expected<'a> {
+    /// Every hash `file` lists (as python-tuf: each listed algorithm is checked; one we cannot compute, or
+    /// none at all, refuses the target with `target.digest_mismatch` before anything is downloaded).
+    pub fn of(shown_name: &str, file: &'a TargetFile) -> Result<Self, Error> {
+        file.check_hash_algorithms(shown_name)
+            .map_err(|source| Error::Metadata {
+                context: format!("target {shown_name}"),
+                source,
+            })?;
+        Ok(Expected {
+            length: file.length,
+            sha256: file.hashes.get("sha256").map(String::as_str),
+            sha512: file.hashes.get("sha512").map(String::as_str),
+        })
+    }
+}
+
+/// The digests of a download (hex).
+#[derive(Debug)]
+struct Digests {
+    sha256: String,
+    sha512: Option<String>,
+}
+
+/// SHA-256, and SHA-512 when asked for, over the same bytes.
+struct Hashes {
+    sha256: Sha256,
+    sha512: Option<Sha512>,
+}
+
+impl Hashes {
+    fn new(sha512: bool) -> Self {
+        Hashes {
+            sha256: Sha256::new(),
+            sha512: sha512.then(Sha512::new),
+        }
+    }
+    fn update(&mut self, b: &[u8]) {
+        self.sha256.update(b);
+        if let Some(h) = &mut self.sha512 {
+            h.update(b);
+        }
+    }
+    fn finish(self) -> Digests {
+        Digests {
+            sha256: hex::encode(self.sha256.finalize()),
+            sha512: self.sha512.map(|h| hex::encode(h.finalize())),
+        }
     }
 }
 
 /// Size of the writes a download gathers the network's chunks into.
 const WRITE_CHUNK: usize = 1 << 20;
+
+/// A target path as the path of a URL: each segment percent-encoded except for the characters a path segment
+/// may hold literally (RFC 3986 unreserved, sub-delims, `:` and `@`), so `?`, `#`, `%`, spaces and non-ASCII
+/// stay part of the name. Package artifact paths (`[A-Za-z0-9._+-]` segments) are unchanged.
+fn encode_target_path(path: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
 
 /// Rejects absolute paths, `..`, empty segments and backslashes in repository-relative names.
 fn check_relative(name: &str) -> Result<(), Error> {
@@ -591,12 +706,12 @@ pub fn sha256_file(path: &Path) -> Result<(String, u64), Error> {
 /// Streams a reader through SHA-256 (1 MiB buffer) and returns `(hex digest, length)`.
 pub fn sha256_reader(r: &mut dyn Read) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha256::new();
-    let total = hash_into(&mut hasher, r)?;
+    let total = hash_into(&mut |b| hasher.update(b), r)?;
     Ok((hex::encode(hasher.finalize()), total))
 }
 
-/// Feeds everything `r` yields into `hasher` (1 MiB buffer); returns the byte count.
-fn hash_into(hasher: &mut Sha256, r: &mut dyn Read) -> std::io::Result<u64> {
+/// Feeds everything `r` yields into `update` (1 MiB buffer); returns the byte count.
+fn hash_into(update: &mut dyn FnMut(&[u8]), r: &mut dyn Read) -> std::io::Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
     loop {
@@ -606,26 +721,35 @@ fn hash_into(hasher: &mut Sha256, r: &mut dyn Read) -> std::io::Result<u64> {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
-        hasher.update(&buf[..n]);
+        update(&buf[..n]);
         total += n as u64;
     }
     Ok(total)
 }
 
-fn check(shown_name: &str, length: u64, sha256: &str, digest: &str, len: u64) -> Result<(), Error> {
-    if len != length {
+fn check(shown_name: &str, want: &Expected<'_>, got: &Digests, len: u64) -> Result<(), Error> {
+    if len != want.length {
         return Err(Error::LengthMismatch {
             target: shown_name.to_owned(),
-            expected: length,
+            expected: want.length,
             actual: len,
         });
     }
-    if !digest.eq_ignore_ascii_case(sha256) {
-        return Err(Error::DigestMismatch {
-            target: shown_name.to_owned(),
-            expected: sha256.to_owned(),
-            actual: digest.to_owned(),
-        });
+    let pairs = [
+        ("sha256", want.sha256, Some(got.sha256.as_str())),
+        ("sha512", want.sha512, got.sha512.as_deref()),
+    ];
+    for (algorithm, expected, actual) in pairs {
+        let Some(expected) = expected else { continue };
+        let actual = actual.unwrap_or_default();
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(Error::DigestMismatch {
+                target: shown_name.to_owned(),
+                algorithm,
+                expected: expected.to_owned(),
+                actual: actual.to_owned(),
+            });
+        }
     }
     Ok(())
 }
@@ -634,8 +758,7 @@ fn check(shown_name: &str, length: u64, sha256: &str, digest: &str, len: u64) ->
 fn copy_checked(
     src: &Path,
     shown_name: &str,
-    length: u64,
-    sha256: &str,
+    want: &Expected<'_>,
     dest: &Path,
     progress: &dyn Progress,
 ) -> Result<(), Error> {
@@ -650,8 +773,9 @@ fn copy_checked(
         Err(e) => return Err(Error::io("open", src)(e)),
     };
     let mut out = std::fs::File::create(dest).map_err(Error::io("create", dest))?;
+    let length = want.length;
     progress.start(shown_name, length, 0);
-    let mut hasher = Sha256::new();
+    let mut hasher = Hashes::new(want.sha512.is_some());
     let mut reader = input.take(length + 1);
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
@@ -667,13 +791,7 @@ fn copy_checked(
     }
     out.flush().map_err(Error::io("write", dest))?;
     out.rewind().map_err(Error::io("seek", dest))?;
-    check(
-        shown_name,
-        length,
-        sha256,
-        &hex::encode(hasher.finalize()),
-        total,
-    )
+    check(shown_name, want, &hasher.finish(), total)
 }
 
 #[cfg(test)]
@@ -701,6 +819,12 @@ mod tests {
             url(&suite, "targets", "a/b.txt"),
             "http://127.0.0.1:8080/test/targets/a/b.txt"
         );
+        assert_eq!(
+            url(&suite, "targets", &encode_target_path("a b/?#%é.txt")),
+            "http://127.0.0.1:8080/test/targets/a%20b/%3F%23%25%C3%A9.txt"
+        );
+        let ours_path = "x0x/1.0.0-rc.1+build.5/0a.x0x.linux-x64-gnu.node";
+        assert_eq!(encode_target_path(ours_path), ours_path);
     }
 
     #[test]

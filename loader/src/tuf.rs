@@ -401,19 +401,24 @@ impl Repository {
         &self.trusted
     }
 
-    /// Every target the package's role lists: `(path, file)`.
-    pub fn package_targets(&self) -> Vec<(String, TargetFile)> {
-        self.trusted
-            .targets(&self.package)
-            .map(|t| {
-                t.signed()
-                    .targets
-                    .iter()
-                    .filter(|(p, _)| p.package().as_str() == self.package)
-                    .map(|(p, f)| (p.as_str().to_owned(), f.clone()))
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// Every artifact the package's role lists: `(path, file)`. Each listed path must be a package artifact
+    /// `<package>/<version>/<file>` ([`x0x_dist_manifests::TargetPath`]): a role listing any other path is
+    /// refused here with `target.path_invalid` (TUF allows it, our repositories never write one); paths of
+    /// another package are left out.
+    pub fn package_targets(&self) -> Result<Vec<(String, TargetFile)>, Error> {
+        let Some(t) = self.trusted.targets(&self.package) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for (name, f) in &t.signed().targets {
+            let path = name
+                .package_target()
+                .map_err(meta_err(format!("role {}", self.package)))?;
+            if path.package().as_str() == self.package {
+                out.push((name.as_str().to_owned(), f.clone()));
+            }
+        }
+        Ok(out)
     }
 
     /// Resolves `path` by TUF's delegation search (which must land in an already loaded role) and returns its

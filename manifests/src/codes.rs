@@ -54,9 +54,9 @@ codes! {
     METADATA_DELEGATION_INVALID = "metadata.delegation_invalid", 3, 400, "A delegation is malformed: unknown key, zero threshold, bad pattern or duplicate role name.";
     METADATA_KEY_INVALID = "metadata.key_invalid", 3, 400, "A key in metadata or a key file is malformed or of an unsupported type or scheme.";
     // Targets.
-    TARGET_DIGEST_MISMATCH = "target.digest_mismatch", 4, 400, "A target's SHA-256 differs from the hash in verified metadata.";
+    TARGET_DIGEST_MISMATCH = "target.digest_mismatch", 4, 400, "A target's SHA-256 or SHA-512 differs from the hash in verified metadata, or the metadata lists a hash algorithm other than sha256 and sha512 (such a target never verifies).";
     TARGET_LENGTH_MISMATCH = "target.length_mismatch", 4, 400, "A target's length differs from the length in verified metadata.";
-    TARGET_PATH_INVALID = "target.path_invalid", 2, 400, "A target path is not `<package>/<version>/<file>` or is unsafe (`..`, absolute, backslash, empty segment, too long).";
+    TARGET_PATH_INVALID = "target.path_invalid", 2, 400, "A target path is unsafe (empty, `.` or `..` segment, absolute, backslash, control character, empty segment, too long), or is not `<package>/<version>/<file>` where a package artifact is required.";
     TARGET_NOT_FOUND = "target.not_found", 5, 404, "No verified metadata lists this target.";
     TARGET_CHANGED = "target.changed", 6, 409, "A release tried to change a target that was already published (versions are immutable).";
     TARGET_BLOB_MISSING = "target.blob_missing", 5, 400, "A target listed in submitted metadata has no uploaded blob.";

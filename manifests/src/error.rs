@@ -117,14 +117,24 @@ pub enum Error {
     #[error("invalid key: {0}")]
     KeyInvalid(String),
     /// A target's SHA-256 does not match.
-    #[error("target {path} has SHA-256 {found}, expected {expected}")]
+    #[error("target {path} has {algorithm} {found}, expected {expected}")]
     DigestMismatch {
         /// The target path.
         path: String,
+        /// The hash algorithm (`sha256`, `sha512`).
+        algorithm: &'static str,
         /// Expected hex digest.
         expected: String,
         /// Actual hex digest.
         found: String,
+    },
+    /// A target's metadata lists a hash algorithm we cannot compute: it never verifies.
+    #[error("target {path} lists hash algorithm {algorithm:?}, not supported (sha256, sha512): it cannot be verified")]
+    HashUnsupported {
+        /// The target path.
+        path: String,
+        /// The algorithm as listed.
+        algorithm: String,
     },
     /// A target's length does not match.
     #[error("target {path} is {found} bytes, expected {expected}")]
@@ -184,7 +194,9 @@ impl Error {
             Error::MissingRole(_) => codes::METADATA_MISSING_ROLE,
             Error::DelegationInvalid(_) => codes::METADATA_DELEGATION_INVALID,
             Error::KeyInvalid(_) => codes::METADATA_KEY_INVALID,
-            Error::DigestMismatch { .. } => codes::TARGET_DIGEST_MISMATCH,
+            Error::DigestMismatch { .. } | Error::HashUnsupported { .. } => {
+                codes::TARGET_DIGEST_MISMATCH
+            }
             Error::LengthMismatch { .. } => codes::TARGET_LENGTH_MISMATCH,
             Error::TargetPathInvalid { .. } => codes::TARGET_PATH_INVALID,
             Error::TargetNotFound(_) => codes::TARGET_NOT_FOUND,

@@ -8,12 +8,14 @@
 //!   [`metadata::Role`] trait; target `custom` fields.
 //! - [`verify`]: the client workflow's trust decisions ([`verify::TrustedSet`]): thresholds over distinct keys,
 //!   root rotation, version pinning, rollback and expiry checks, delegation search, target verification.
-//! - [`names`]: validated newtypes: [`names::PackageName`], [`names::Version`], [`names::TargetPath`],
-//!   [`names::Sha256`]. [`platform`]: the platform table.
+//! - [`names`]: validated newtypes: [`names::PackageName`], [`names::Version`], [`names::TargetName`] (any
+//!   safe target path), [`names::TargetPath`] (a package artifact), [`names::Sha256`]. [`platform`]: the platform table.
 //! - [`codes`]: every stable error code of the project; [`Error::code`] maps this crate's errors to them.
 //!
 //! Departures from the TUF specification: only ed25519 keys verify (other key types are carried but never
-//! count toward a threshold); targets must be `<package>/<version>/<file>` paths and carry a `sha256` hash;
+//! count toward a threshold); target paths must be safe ([`TargetName`]: no `..`, absolute path, backslash...)
+//! and a target verifies only if every hash it lists is sha256 or sha512 and matches; where a path is used as
+//! a package artifact it must be `<package>/<version>/<file>` ([`TargetPath`]) with a `sha256` hash;
 //! delegation path patterns support `*` and `?` but not `[...]` classes.
 #![deny(missing_docs)]
 
@@ -30,5 +32,5 @@ pub mod verify;
 pub use error::{Error, Result};
 pub use keys::{KeyId, PublicKey, SigningKey};
 pub use metadata::{Role, Root, Signed, Snapshot, TargetCustom, TargetFile, Targets, Timestamp};
-pub use names::{PackageName, Sha256, TargetPath, Version};
+pub use names::{PackageName, Sha256, TargetName, TargetPath, Version};
 pub use platform::{Kind, Libc, Platform};

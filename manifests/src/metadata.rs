@@ -5,8 +5,12 @@
 //!   verified over those bytes, never over a re-serialization of `T`. Unknown fields are preserved (each struct
 //!   has a flattened `extra` map) so metadata written by another implementation round-trips.
 //! - Parsing checks size (per-role limit), strict JSON (no duplicate keys, no floats), `_type`, `spec_version`
-//!   1.x, `version >= 1`, the `expires` format, and for targets roles that every target path is a valid
-//!   [`TargetPath`] (else `target.path_invalid`).
+//!   1.x, `version >= 1`, the `expires` format, and for targets roles that every target path is a safe
+//!   [`TargetName`] (else `target.path_invalid`; the package shape [`crate::TargetPath`] is checked where a
+//!   path is used as a package artifact, not here) and every target has a non-empty `hashes` whose `sha256` /
+//!   `sha512` values, if present, are lower-case hex of the right length.
+//! - Target bytes verify only when the length and every listed hash match; a target listing a hash algorithm
+//!   other than sha256 and sha512 never verifies ([`TargetFile::verify`], as python-tuf and go-tuf).
 //! - Dates are written `YYYY-MM-DDTHH:MM:SSZ`; `consistent_snapshot` is always written `true` by this crate.
 
 use std::collections::BTreeMap;
@@ -20,7 +24,7 @@ use time::OffsetDateTime;
 use crate::cjson::{self, datetime};
 use crate::error::{Error, Result};
 use crate::keys::{KeyId, PublicKey, Signature, SigningKey};
-use crate::names::{PackageName, Sha256, TargetPath, Version};
+use crate::names::{PackageName, Sha256, TargetName, Version};
 use crate::platform::{Kind, Libc, Platform};
 
 /// The TUF specification version this crate writes.
@@ -108,8 +112,8 @@ common_fields! {
 common_fields! {
     /// A targets role (top-level `targets` or a delegated package role).
     pub struct Targets {
-        /// Targets by path.
-        pub targets: BTreeMap<TargetPath, TargetFile>,
+        /// Targets by path (any safe TUF target path; package artifacts are `<package>/<version>/<file>`).
+        pub targets: BTreeMap<TargetName, TargetFile>,
         /// Delegations to other targets roles.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub delegations: Option<Delegations>,
@@ -199,14 +203,14 @@ impl RoleChecks for Targets {
     fn check_raw_fields(signed: &Value) -> Result<()> {
         if let Some(t) = signed.get("targets").and_then(Value::as_object) {
             for path in t.keys() {
-                path.parse::<TargetPath>()?;
+                path.parse::<TargetName>()?;
             }
         }
         Ok(())
     }
     fn check_fields(&self) -> Result<()> {
         for (path, t) in &self.targets {
-            t.sha256()
+            t.check_hashes()
                 .map_err(|e| Error::malformed(format!("target {path}"), e))?;
         }
         if let Some(d) = &self.delegations {
@@ -414,32 +418,117 @@ impl TargetFile {
             .clone()
             .and_then(|c| serde_json::from_value(c).ok())
     }
-    /// Checks `data` against the length, SHA-256 and (if present) SHA-512 of this target.
+    /// Parse-time checks of `hashes`: not empty; `sha256` and `sha512`, if listed, lower-case hex of 32 and
+    /// 64 bytes. Other algorithms are kept (the target then never verifies: see [`TargetFile::verify`]).
+    fn check_hashes(&self) -> Result<()> {
+        if self.hashes.is_empty() {
+            return Err(Error::malformed("target", "no hashes"));
+        }
+        if self.hashes.contains_key("sha256") {
+            self.sha256()?;
+        }
+        if let Some(h) = self.hashes.get("sha512") {
+            if !(h.len() == 128 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))) {
+                return Err(Error::malformed(
+                    "sha512",
+                    format_args!(
+                        "{:?} is not 128 lower-case hex characters",
+                        h.chars().take(140).collect::<String>()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+    /// Whether this target can be verified at all: it lists at least one hash and only sha256 / sha512
+    /// (`target.digest_mismatch` naming the first other algorithm; `metadata.malformed` if none is listed).
+    pub fn check_hash_algorithms(&self, path: &str) -> Result<()> {
+        if self.hashes.is_empty() {
+            return Err(Error::malformed(format!("target {path}"), "no hashes"));
+        }
+        if let Some(alg) = self
+            .hashes
+            .keys()
+            .find(|a| !TARGET_HASH_ALGORITHMS.contains(&a.as_str()))
+        {
+            return Err(Error::HashUnsupported {
+                path: path.to_owned(),
+                algorithm: alg.chars().take(40).collect(),
+            });
+        }
+        Ok(())
+    }
+    /// A streaming check of a target's bytes against this metadata ([`TargetHasher::finish`]).
+    pub fn hasher(&self) -> TargetHasher<'_> {
+        TargetHasher {
+            target: self,
+            length: 0,
+            sha256: self.hashes.contains_key("sha256").then(sha2::Sha256::new),
+            sha512: self.hashes.contains_key("sha512").then(sha2::Sha512::new),
+        }
+    }
+    /// Checks `data` against the length and every hash this target lists: each must be sha256 or sha512 and
+    /// match (`target.length_mismatch`, `target.digest_mismatch`). As python-tuf: an algorithm we cannot
+    /// compute is a failure, never skipped.
     pub fn verify(&self, path: &str, data: &[u8]) -> Result<()> {
-        if data.len() as u64 != self.length {
+        let mut h = self.hasher();
+        h.update(data);
+        h.finish(path)
+    }
+}
+
+/// The hash algorithms a target's `hashes` may list ([`TargetFile::verify`]).
+pub const TARGET_HASH_ALGORITHMS: [&str; 2] = ["sha256", "sha512"];
+
+/// Target bytes being checked as they stream: [`TargetFile::hasher`], then [`TargetHasher::update`] with every
+/// byte in order, then [`TargetHasher::finish`].
+pub struct TargetHasher<'a> {
+    target: &'a TargetFile,
+    length: u64,
+    sha256: Option<sha2::Sha256>,
+    sha512: Option<sha2::Sha512>,
+}
+
+impl TargetHasher<'_> {
+    /// Feeds the next bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        self.length += data.len() as u64;
+        if let Some(h) = &mut self.sha256 {
+            h.update(data);
+        }
+        if let Some(h) = &mut self.sha512 {
+            h.update(data);
+        }
+    }
+    /// Bytes fed so far.
+    pub fn length(&self) -> u64 {
+        self.length
+    }
+    /// Checks the length, then every listed hash (`path` names the target in errors).
+    pub fn finish(self, path: &str) -> Result<()> {
+        let t = self.target;
+        if self.length != t.length {
             return Err(Error::LengthMismatch {
                 path: path.to_owned(),
-                expected: self.length,
-                found: data.len() as u64,
+                expected: t.length,
+                found: self.length,
             });
         }
-        let expected = self.sha256()?;
-        let found = Sha256::digest(data);
-        if expected != found {
-            return Err(Error::DigestMismatch {
-                path: path.to_owned(),
-                expected: expected.to_hex(),
-                found: found.to_hex(),
-            });
-        }
-        if let Some(e) = self.hashes.get("sha512") {
-            let found = hex::encode(sha2::Sha512::digest(data));
-            if *e != found {
-                return Err(Error::DigestMismatch {
-                    path: path.to_owned(),
-                    expected: e.clone(),
-                    found,
-                });
+        t.check_hash_algorithms(path)?;
+        let found = [
+            ("sha256", self.sha256.map(|h| hex::encode(h.finalize()))),
+            ("sha512", self.sha512.map(|h| hex::encode(h.finalize()))),
+        ];
+        for (alg, found) in found {
+            if let (Some(expected), Some(found)) = (t.hashes.get(alg), found) {
+                if *expected != found {
+                    return Err(Error::DigestMismatch {
+                        path: path.to_owned(),
+                        algorithm: alg,
+                        expected: expected.clone(),
+                        found,
+                    });
+                }
             }
         }
         Ok(())

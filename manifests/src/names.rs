@@ -4,9 +4,14 @@
 //!
 //! - [`PackageName`]: `[a-z0-9][a-z0-9._-]*`, 1..=64 bytes, not ending in `.json` (it names a role file).
 //! - [`Version`]: a semantic version (semver 2.0), at most 64 bytes.
-//! - [`TargetPath`]: `<package>/<version>/<file>`: exactly three segments, package and version valid as above,
-//!   file `[A-Za-z0-9._+-]`, 1..=128 bytes, not starting with `.`; so no `..`, no absolute path, no backslash,
-//!   no empty segment; at most 256 bytes in total.
+//! - [`TargetName`]: any TUF target path that is safe to turn into a URL or a file name below a directory:
+//!   1..=1024 bytes, relative (no leading `/`), no empty, `.` or `..` segment, no backslash, no NUL or other
+//!   control character. Every target a targets role lists must be one (else the role is refused); TUF itself
+//!   sets no rule, so `README.md` or `path/to/a/file.txt` are valid.
+//! - [`TargetPath`]: a package artifact `<package>/<version>/<file>`: a [`TargetName`] with exactly three
+//!   segments, package and version valid as above, file `[A-Za-z0-9._+-]`, 1..=128 bytes, not starting with
+//!   `.`; at most 256 bytes in total. Required where our code needs the shape: the loader resolving a
+//!   package's artifacts, the server publishing or storing one, the mirror selecting one.
 //! - [`Sha256`]: 32 bytes, written as 64 lower-case hex characters.
 
 use std::fmt;
@@ -115,7 +120,95 @@ impl fmt::Display for Version {
 }
 string_newtype_serde!(Version);
 
-/// A target path `<package>/<version>/<file>` (see the module docs for the rules).
+/// Why `s` is not a safe target name ([`TargetName`]), if it is not.
+fn unsafe_target_name(s: &str, max_len: usize) -> Option<&'static str> {
+    if s.is_empty() {
+        return Some("empty");
+    }
+    if s.len() > max_len {
+        return Some(if max_len == TargetPath::MAX_LEN {
+            "longer than 256 bytes"
+        } else {
+            "longer than 1024 bytes"
+        });
+    }
+    if s.contains('\\') {
+        return Some("contains a backslash");
+    }
+    if s.chars().any(char::is_control) {
+        return Some("contains a NUL or another control character");
+    }
+    if s.starts_with('/') {
+        return Some("absolute path");
+    }
+    let mut segs = s.split('/');
+    if segs.clone().any(str::is_empty) {
+        return Some("empty segment");
+    }
+    if segs.any(|x| x == "." || x == "..") {
+        return Some("'.' or '..' segment");
+    }
+    None
+}
+
+/// A TUF target path as listed by a targets role: any string that is safe to use as a relative URL or file
+/// path (see the module docs). It does not have to be a package artifact: see [`TargetPath`] for that shape.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TargetName(String);
+
+impl TargetName {
+    /// Maximum length in bytes.
+    pub const MAX_LEN: usize = 1024;
+
+    /// The path.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The path as a package artifact `<package>/<version>/<file>`, or `target.path_invalid`.
+    pub fn package_target(&self) -> Result<TargetPath> {
+        self.0.parse()
+    }
+}
+
+impl FromStr for TargetName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match unsafe_target_name(s, Self::MAX_LEN) {
+            Some(reason) => Err(Error::TargetPathInvalid {
+                path: s.chars().take(300).collect(),
+                reason,
+            }),
+            None => Ok(TargetName(s.to_owned())),
+        }
+    }
+}
+
+impl From<TargetPath> for TargetName {
+    fn from(p: TargetPath) -> Self {
+        TargetName(p.path)
+    }
+}
+
+impl From<&TargetPath> for TargetName {
+    fn from(p: &TargetPath) -> Self {
+        TargetName(p.path.clone())
+    }
+}
+
+impl std::borrow::Borrow<str> for TargetName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TargetName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+string_newtype_serde!(TargetName);
+
+/// A package artifact's target path `<package>/<version>/<file>` (see the module docs for the rules).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TargetPath {
     path: String,
@@ -147,6 +240,10 @@ impl TargetPath {
     pub fn file_name(&self) -> &str {
         self.path.rsplit('/').next().unwrap_or_default()
     }
+    /// As a generic target name (the key of a targets role's `targets`).
+    pub fn name(&self) -> TargetName {
+        TargetName::from(self)
+    }
 }
 
 impl FromStr for TargetPath {
@@ -158,22 +255,10 @@ impl FromStr for TargetPath {
                 reason,
             })
         };
-        if s.len() > Self::MAX_LEN {
-            return bad("longer than 256 bytes");
-        }
-        if s.contains('\\') {
-            return bad("contains a backslash");
-        }
-        if s.starts_with('/') {
-            return bad("absolute path");
+        if let Some(reason) = unsafe_target_name(s, Self::MAX_LEN) {
+            return bad(reason);
         }
         let segs: Vec<&str> = s.split('/').collect();
-        if segs.iter().any(|x| x.is_empty()) {
-            return bad("empty segment");
-        }
-        if segs.iter().any(|x| *x == "." || *x == "..") {
-            return bad("'.' or '..' segment");
-        }
         if segs.len() != 3 {
             return bad("must be <package>/<version>/<file>");
         }
@@ -303,6 +388,54 @@ mod tests {
         }
         let long = format!("x0x/0.3.1/{}", "a".repeat(129));
         assert!(TargetPath::from_str(&long).is_err());
+    }
+
+    #[test]
+    fn target_names() {
+        for ok in [
+            "x0x/0.3.1/x0x.linux-x64-gnu.node",
+            "README.md",
+            "target_file.txt",
+            "path/to/a/target_file.txt",
+            "x0x/not-semver/f.node",
+            "nonexistent target",
+            "?#%/é",
+            "..a/b..",
+        ] {
+            assert_eq!(TargetName::from_str(ok).unwrap().as_str(), ok);
+        }
+        assert!(TargetName::from_str(&"a".repeat(1024)).is_ok());
+        for bad in [
+            "",
+            "/abs",
+            "../x",
+            "a/../b",
+            "a/./b",
+            ".",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\u{0}b",
+            "a\nb",
+            "a\u{7f}",
+            &"a".repeat(1025),
+        ] {
+            assert_eq!(
+                TargetName::from_str(bad).unwrap_err().code(),
+                "target.path_invalid",
+                "{bad:?}"
+            );
+        }
+        let p = TargetName::from_str("x0x/0.3.1/f.node").unwrap();
+        assert_eq!(p.package_target().unwrap().package().as_str(), "x0x");
+        assert_eq!(
+            TargetName::from_str("README.md")
+                .unwrap()
+                .package_target()
+                .unwrap_err()
+                .code(),
+            "target.path_invalid"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 use x0x_dist_manifests::verify::{Lookup, TrustedSet};
-use x0x_dist_manifests::{cjson::datetime, Error, Platform, TargetPath};
+use x0x_dist_manifests::{cjson::datetime, Error, Platform, TargetName, TargetPath};
 
 fn vectors() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors")
@@ -37,12 +37,15 @@ fn run_step(
                 .update_delegated(&read(s("file")), s("role"), s("delegator"))?;
         }
         "target" => {
+            // As the loaders: a path used as a package artifact must have the package shape.
+            s("path").parse::<TargetPath>()?;
             let set = set.as_ref().unwrap();
             match set.resolve_target(s("path"))? {
                 Lookup::Found { target, .. } => target.verify(s("path"), &read(s("file")))?,
                 Lookup::NeedRole { role, .. } => panic!("vector did not load role {role}"),
             }
         }
+        "target_name" => drop(s("value").parse::<TargetName>()?),
         "target_path" => drop(s("value").parse::<TargetPath>()?),
         "platform_file" => drop(Platform::parse_file_name(s("value"))?),
         "platform_name" => drop(Platform::from_name(s("value"))?),

@@ -48,7 +48,7 @@ fn main() -> anyhow::Result<()> {
                 Sha256::digest(format!("{v} {p}").as_bytes()).to_hex(),
             );
             t.targets
-                .insert(TargetPath::new(&pkg, &v, &p.file_name(&pkg))?, f);
+                .insert(TargetPath::new(&pkg, &v, &p.file_name(&pkg))?.name(), f);
         }
     }
     let signed = x0x_dist_manifests::Signed::new(t, &[&key])?;

@@ -86,7 +86,10 @@ pub fn next_role(
     let mut role = Targets::empty(current.map_or(1, |c| c.version + 1), expires);
     if let Some(c) = current {
         role.targets = c.targets.clone();
-        if c.targets.keys().any(|p| p.version() == version) {
+        if c.targets
+            .keys()
+            .any(|p| p.package_target().is_ok_and(|p| p.version() == version))
+        {
             return Err(CliError::new(
                 "version.exists",
                 format!("{package} {version} is already published (versions are immutable)"),
@@ -100,7 +103,7 @@ pub fn next_role(
         let mut t = TargetFile::for_bytes(&[], Some(&custom));
         t.length = f.length;
         t.hashes.insert("sha256".into(), f.sha256.to_hex());
-        role.targets.insert(path, t);
+        role.targets.insert(path.name(), t);
     }
     Ok(Signed::new(role, &[key])?)
 }

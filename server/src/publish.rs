@@ -339,10 +339,12 @@ fn check_submission(
             _ => return Err(ApiError::TargetChanged(path.to_string())),
         }
     }
+    // Our repositories list package artifacts only (a path of another shape is refused below before it is
+    // published): a stored role listing one is refused too.
     let old_versions: std::collections::BTreeSet<String> = old_targets
         .keys()
-        .map(|p| p.version().to_string())
-        .collect();
+        .map(|p| p.package_target().map(|p| p.version().to_string()))
+        .collect::<Result<_, _>>()?;
     let pkg: PackageName = package.parse()?;
     let mut added = Vec::new();
     for (path, t) in &new.signed().targets {
@@ -350,6 +352,9 @@ fn check_submission(
             continue;
         }
         let p = path.as_str();
+        // Any safe path is valid TUF (the role parsed); a published target must be a package artifact
+        // `<package>/<version>/<file>` (`target.path_invalid`).
+        let path = path.package_target()?;
         let invalid = |reason: String| ApiError::TargetInvalid {
             path: p.to_owned(),
             reason,

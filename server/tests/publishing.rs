@@ -209,7 +209,7 @@ async fn version_rules_and_immutability() {
     let (p, tf) = t
         .targets
         .iter_mut()
-        .find(|(p, _)| p.version().to_string() == "1.0.0")
+        .find(|(p, _)| p.package_target().unwrap().version().to_string() == "1.0.0")
         .unwrap();
     let p = p.clone();
     tf.length += 1;
@@ -340,6 +340,16 @@ async fn targets_must_match_blobs_paths_and_platform_table() {
         "x0x/1.0.0/../../etc/passwd",
     );
     expect_rejected(&fx, &st, traversal.as_bytes(), "target.path_invalid").await;
+    // Safe paths that are valid TUF but not package artifacts: the role parses, publishing refuses them.
+    for other in [
+        "x0x/docs/README.md",
+        "README.md",
+        "x0x/1.0.0/sub/x0x.linux-x64-gnu.node",
+    ] {
+        let mut t = Targets::empty(1, far_future());
+        t.targets.insert(other.parse().unwrap(), tf.clone());
+        expect_rejected(&fx, &st, &resign(t, &s), "target.path_invalid").await;
+    }
     // Extra hash algorithms are refused.
     let sha512 = every_target(&|tf| {
         tf.hashes.insert("sha512".into(), "00".repeat(64));

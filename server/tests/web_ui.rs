@@ -21,7 +21,8 @@ async fn shows_published_release_matrix_and_trust_status() {
     let role = release(&fx, &st, None, "0.3.1").await;
     let html = String::from_utf8(get(&st, "/").await.body.to_vec()).unwrap();
     assert!(html.contains("0.3.1"), "{html}");
-    for (path, t) in &role.signed().targets {
+    for (name, t) in &role.signed().targets {
+        let path = name.package_target().unwrap();
         let sha = t.sha256().unwrap().to_hex();
         let url = format!(
             "/tuf/targets/{}/{}/{sha}.{}",

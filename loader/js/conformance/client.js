@@ -16,17 +16,20 @@
 //   HttpRepo#base to the suite's base;
 // - the loader names a downloaded target by its SHA-256 in its cache; the adapter stores it in TARGET_DIR
 //   under the target path encoded as one segment (as python-tuf does) and skips the download when that file
-//   already has the signed length and SHA-256.
+//   already verifies against the signed length and hashes.
 // - the loader's package-path rule (checkTargetPath on the path a caller asks for, lib/worker.js) is a rule of
-//   the loader's package workflow, not of TUF: the adapter does not apply it to the suite's target names.
+//   the loader's package workflow, not of TUF: the adapter does not apply it to the suite's target names
+//   (the safety rule, checkTargetName, applies to every path a targets role lists, in lib/tuf.js parse).
+// - the loader requires a sha256 (its cache is content-addressed by it); a generic TUF target may list only
+//   sha512: the adapter checks every listed hash (lib/tuf.js TargetHasher, through HttpRepo#getTarget) and,
+//   with consistent snapshots, fetches DIR/HASH.NAME with the sha256 if listed, else the first listed hash.
 
 const fs = require('fs');
 const path = require('path');
-const crypto = require('crypto');
 const lib = path.join(__dirname, '..', 'lib');
 const trust = require(path.join(lib, 'trust'));
 const { HttpRepo } = require(path.join(lib, 'fetch'));
-const { encodeRoleName } = require(path.join(lib, 'tuf'));
+const { encodeRoleName, checkTarget } = require(path.join(lib, 'tuf'));
 const cache = require(path.join(lib, 'cache'));
 
 function usage(msg) {
@@ -107,11 +110,19 @@ async function refresh(a, ctx) {
   });
 }
 
-function sha256File(file) {
+/** Whether `file` exists and verifies against the signed `info`. */
+function verifies(file, info, label) {
+  let bytes;
   try {
-    return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+    bytes = fs.readFileSync(file);
   } catch {
-    return null;
+    return false;
+  }
+  try {
+    checkTarget(bytes, info, label);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -124,16 +135,18 @@ async function download(a, ctx, ts) {
   for (const name of a.targetNames) {
     const info = await trust.findTargetOnline(ts, repo, ctx.persistDir, null, ctx.cacheDir, name);
     if (!info) throw new Error(`${name}: no verified metadata lists it`);
-    const sha = info.hashes && info.hashes.sha256;
-    if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) throw new Error(`${name} has no sha256 in its signed metadata`);
     const dest = path.join(a.targetDir, encodeRoleName(name));
-    if (sha256File(dest) === sha && fs.statSync(dest).size === info.length) continue;
-    // As lib/worker.js: with consistent snapshots the file is fetched as DIR/SHA256.NAME.
+    if (verifies(dest, info, name)) continue;
+    // As lib/worker.js: with consistent snapshots the file is fetched as DIR/HASH.NAME (parse checked that
+    // the sha256 and sha512 values are lower-case hex; another algorithm's value is never verified, so it is
+    // not used in a URL).
+    const hash = info.hashes.sha256 || info.hashes.sha512;
+    if (ts.root.signed.consistent_snapshot && !hash) throw new Error(`${name}: no sha256 or sha512 in its signed metadata`);
     const slash = name.lastIndexOf('/');
-    const urlPath = ts.root.signed.consistent_snapshot ? `${name.slice(0, slash + 1)}${sha}.${name.slice(slash + 1)}` : name;
+    const urlPath = ts.root.signed.consistent_snapshot ? `${name.slice(0, slash + 1)}${hash}.${name.slice(slash + 1)}` : name;
     const tmp = cache.tmpPath(ctx.cacheDir);
     try {
-      await targets.getTarget(urlPath, { length: info.length, sha256: sha }, tmp);
+      await targets.getTarget(urlPath, { length: info.length, hashes: info.hashes }, tmp);
       fs.renameSync(tmp, dest);
     } finally {
       fs.rmSync(tmp, { force: true });

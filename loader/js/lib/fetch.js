@@ -3,12 +3,14 @@
 //   HttpRepo   http(s)://host[/prefix]  →  <prefix>/tuf/metadata/<name>, <prefix>/tuf/targets/<path>
 //   FileRepo   file:///dir               →  <dir>/metadata/<name> (or <dir>/tuf/metadata/<name>), same for targets
 //   BundleRepo X0X_DIST_BUNDLE           →  the seam for air-gapped bundles (format defined by the mirror work)
-// getMetadata(name, maxBytes) → Buffer | null (null: 404 / absent). getTarget(urlPath, {length, sha256}, dest)
-// streams into `dest` (a file path), hashing as it goes; it resumes with Range after a dropped connection and
+// getMetadata(name, maxBytes) → Buffer | null (null: 404 / absent). getTarget(urlPath, want, dest) streams
+// into `dest` (a file path), hashing as it goes (`want`: {length, sha256}, or {length, hashes} to check every
+// listed hash as lib/tuf.js TargetHasher does); it resumes with Range after a dropped connection and
 // fails with target.length_mismatch / target.digest_mismatch without leaving a partial file behind.
 //
 // HTTP: built-in http/https only; per-request timeout; retries under the shared policy (lib/retry.js: network
-// errors, timeouts, 408/425/429 and most 5xx, not 507; exponential backoff with jitter, Retry-After); HTTPS_PROXY/HTTP_PROXY (CONNECT tunnel for https) honouring NO_PROXY;
+// errors, timeouts, 408/425/429 and most 5xx, not 507; exponential backoff with jitter, Retry-After);
+// HTTPS_PROXY/HTTP_PROXY (CONNECT tunnel for https) honouring NO_PROXY;
 // NODE_EXTRA_CA_CERTS is applied by Node itself to the default CA store. Redirects (301/302/303/307/308, e.g.
 // a server offloading targets to a CDN) are followed up to MAX_REDIRECTS hops, never from https to http; the
 // bytes are verified against signed metadata either way, the downgrade is refused so that a redirect cannot
@@ -19,9 +21,14 @@ const path = require('path');
 const http = require('http');
 const https = require('https');
 const tls = require('tls');
-const crypto = require('crypto');
 const { err } = require('./errors');
 const { RETRIES, FIRST_DELAY_MS, retryableStatus, retryAfterMs, delayMs, jitter } = require('./retry');
+const { TargetHasher } = require('./tuf');
+
+/** The check of a download against `want` (see the header). */
+function hasherFor(want) {
+  return new TargetHasher({ length: want.length, hashes: want.hashes || { sha256: want.sha256 } });
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -245,7 +252,7 @@ class HttpRepo {
   /** Stream a target into `dest` (created), checking length and SHA-256; resumes with Range. */
   async getTarget(urlPath, want, dest) {
     const url = new URL(`targets/${urlPath.split('/').map(encodeURIComponent).join('/')}`, this.base);
-    let hash = crypto.createHash('sha256');
+    const hash = hasherFor(want);
     let got = 0;
     const fd = fs.openSync(dest, 'w', 0o600);
     try {
@@ -258,7 +265,7 @@ class HttpRepo {
         }
         if (res.statusCode === 200 && got > 0) {
           // Server ignored Range: start over.
-          hash = crypto.createHash('sha256');
+          hash.reset();
           got = 0;
           fs.ftruncateSync(fd, 0);
         } else if (res.statusCode !== 200 && res.statusCode !== 206) {
@@ -284,18 +291,11 @@ class HttpRepo {
           throw err('network.unreachable', `download of ${redact(url)} ended at ${got} of ${want.length} bytes`);
         }
       });
-      finishTarget(urlPath, got, hash.digest('hex'), want);
+      hash.finish(urlPath);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
-  }
-}
-
-function finishTarget(label, got, digest, want) {
-  if (got !== want.length) throw err('target.length_mismatch', `${label} is ${got} bytes, signed length ${want.length}`);
-  if (digest !== want.sha256) {
-    throw err('target.digest_mismatch', `${label} has SHA-256 ${digest}, signed ${want.sha256}`);
   }
 }
 
@@ -322,7 +322,7 @@ class FileRepo {
 
   async getTarget(urlPath, want, dest) {
     const file = path.join(this.dir, 'targets', ...urlPath.split('/'));
-    const hash = crypto.createHash('sha256');
+    const hash = hasherFor(want);
     let got = 0;
     let src;
     try {
@@ -341,7 +341,7 @@ class FileRepo {
         hash.update(buf.subarray(0, n));
         got += n;
       }
-      finishTarget(urlPath, got, hash.digest('hex'), want);
+      hash.finish(urlPath);
       fs.fsyncSync(out);
     } finally {
       fs.closeSync(src);

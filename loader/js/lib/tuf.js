@@ -101,9 +101,17 @@ function parse(bytes, type, label = type) {
   } else if (type === 'targets') {
     if (!isObj(s.targets)) throw bad('targets needs targets');
     for (const [p, t] of Object.entries(s.targets)) {
-      checkTargetPath(p);
-      if (!isObj(t) || !Number.isSafeInteger(t.length) || t.length < 0 || !isObj(t.hashes)) {
+      // Any safe path (TUF sets no shape); the package shape is checked where a path is used as a package
+      // artifact (checkTargetPath: lib/worker.js, lib/loader.js).
+      checkTargetName(p);
+      if (!isObj(t) || !Number.isSafeInteger(t.length) || t.length < 0 || !isObj(t.hashes) || !Object.keys(t.hashes).length) {
         throw bad(`target ${p} needs length and hashes`);
+      }
+      for (const [alg, n] of [['sha256', 64], ['sha512', 128]]) {
+        const h = t.hashes[alg];
+        if (h !== undefined && (typeof h !== 'string' || h.length !== n || !/^[0-9a-f]*$/.test(h))) {
+          throw bad(`target ${p}: ${alg} is not ${n} lower-case hex characters`);
+        }
       }
     }
     if (s.delegations !== undefined) {
@@ -206,6 +214,55 @@ function checkHashes(bytes, hashes, code, label) {
     checked += 1;
   }
   if (!checked) throw err(code, `${label}: no supported hash (sha256/sha512) to check against`);
+}
+
+const TARGET_HASHES = ['sha256', 'sha512'];
+
+/**
+ * A streaming check of target bytes against signed `{length, hashes}`: every listed hash must be sha256 or
+ * sha512 and match (as python-tuf: an algorithm we cannot compute fails, it is never skipped), else
+ * target.digest_mismatch; a wrong length is target.length_mismatch. `update(buf)`, then `finish(label)`.
+ */
+class TargetHasher {
+  constructor(info) {
+    this.info = info;
+    this.reset();
+  }
+
+  reset() {
+    this.length = 0;
+    this.hashes = new Map();
+    for (const alg of Object.keys(this.info.hashes || {})) {
+      if (TARGET_HASHES.includes(alg)) this.hashes.set(alg, crypto.createHash(alg));
+    }
+  }
+
+  update(buf) {
+    this.length += buf.length;
+    for (const h of this.hashes.values()) h.update(buf);
+  }
+
+  finish(label) {
+    const { info } = this;
+    if (this.length !== info.length) throw err('target.length_mismatch', `${label} is ${this.length} bytes, signed length ${info.length}`);
+    const listed = Object.keys(info.hashes || {});
+    if (!listed.length) throw err('target.digest_mismatch', `${label}: no hashes in its signed metadata`);
+    const unsupported = listed.find((alg) => !TARGET_HASHES.includes(alg));
+    if (unsupported !== undefined) {
+      throw err('target.digest_mismatch', `${label} lists hash algorithm ${JSON.stringify(unsupported.slice(0, 40))}, not supported (sha256, sha512): it cannot be verified`);
+    }
+    for (const [alg, h] of this.hashes) {
+      const got = h.digest('hex');
+      if (got !== info.hashes[alg]) throw err('target.digest_mismatch', `${label} has ${alg} ${got}, signed ${info.hashes[alg]}`);
+    }
+  }
+}
+
+/** Check whole target bytes against signed `{length, hashes}` (TargetHasher). */
+function checkTarget(bytes, info, label) {
+  const h = new TargetHasher(info);
+  h.update(bytes);
+  h.finish(label);
 }
 
 /** fnmatch-style match of one path segment (`*`, `?`, `[...]`, `[!...]`), as Python's fnmatch. */
@@ -439,7 +496,7 @@ class TrustedSet {
         by.add(parent);
         this.verifiedBy.set(role, by);
       }
-      const t = md.signed.targets[targetPath];
+      const t = Object.prototype.hasOwnProperty.call(md.signed.targets, targetPath) ? md.signed.targets[targetPath] : null;
       if (t) return { path: targetPath, length: t.length, hashes: t.hashes, custom: t.custom || {}, role };
       visited.add(role);
       const d = md.signed.delegations;
@@ -480,18 +537,34 @@ const SEMVER_RE =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 
 /**
- * Validate a target path before it becomes a URL or a file name: `<package>/<version>/<file>`, no traversal,
- * no absolute paths, no backslashes, ≤ 256 bytes (the rules of manifests' TargetPath).
+ * A target path as a targets role may list it (manifests' TargetName): any string that is safe to use as a
+ * relative URL or file path: 1..1024 bytes (`max`), relative, no empty, `.` or `..` segment, no backslash, no
+ * NUL or other control character. TUF sets no shape: `README.md` is valid. A role listing an unsafe path is
+ * refused as a whole (target.path_invalid).
  */
-function checkTargetPath(p) {
+function checkTargetName(p, max = 1024) {
   const bad = (why) => err('target.path_invalid', `unsafe target path ${JSON.stringify(String(p).slice(0, 300))}: ${why}`);
   if (typeof p !== 'string' || !p) throw bad('empty');
-  if (Buffer.byteLength(p) > 256) throw bad('longer than 256 bytes');
+  if (Buffer.byteLength(p) > max) throw bad(`longer than ${max} bytes`);
   if (p.includes('\\')) throw bad('contains a backslash');
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(p)) throw bad('contains a NUL or another control character');
   if (p.startsWith('/')) throw bad('absolute path');
   const segs = p.split('/');
   if (segs.some((x) => x === '')) throw bad('empty segment');
   if (segs.some((x) => x === '.' || x === '..')) throw bad("'.' or '..' segment");
+  return p;
+}
+
+/**
+ * A package artifact's target path (manifests' TargetPath), checked where a path is used as one (the path the
+ * loader resolves and downloads): a safe target name (checkTargetName) of at most 256 bytes that is
+ * `<package>/<version>/<file>`.
+ */
+function checkTargetPath(p) {
+  checkTargetName(p, 256);
+  const bad = (why) => err('target.path_invalid', `invalid package target path ${JSON.stringify(String(p).slice(0, 300))}: ${why}`);
+  const segs = p.split('/');
   if (segs.length !== 3) throw bad('must be <package>/<version>/<file>');
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(segs[0])) throw bad('invalid package name segment');
   if (!SEMVER_RE.test(segs[1])) throw bad('invalid version segment');
@@ -511,7 +584,11 @@ module.exports = {
   checkHashes,
   pathMatches,
   isDelegatedPath,
+  checkTargetName,
   checkTargetPath,
+  checkTarget,
+  TargetHasher,
+  TARGET_HASHES,
   encodeRoleName,
   MAX_SIZE,
 };

@@ -5,7 +5,8 @@ const assert = require('node:assert/strict');
 const path = require('path');
 const fs = require('fs');
 const h = require('./helpers/repo');
-const { TrustedSet, pathMatches, checkTargetPath, parse } = require('../lib/tuf');
+const crypto = require('crypto');
+const { TrustedSet, pathMatches, checkTargetPath, checkTargetName, checkTarget, parse } = require('../lib/tuf');
 
 function fresh() {
   const repo = new h.Repo(path.join(h.tmpdir(), 'repo'));
@@ -196,6 +197,49 @@ test('target paths: traversal and absolute paths are refused', () => {
     assert.throws(() => checkTargetPath(p), code('target.path_invalid'));
   }
   assert.equal(checkTargetPath('x0x/0.3.1/x0x.linux-x64-gnu.node'), 'x0x/0.3.1/x0x.linux-x64-gnu.node');
+});
+
+test('target names: a role may list any safe path (TUF sets no shape); the package shape is checked at use', () => {
+  for (const p of ['README.md', 'path/to/a/target_file.txt', 'x0x/not-semver/f.node', 'nonexistent target', '?#%/é', 'a'.repeat(1024)]) {
+    assert.equal(checkTargetName(p), p);
+    if (p !== 'a'.repeat(1024)) assert.throws(() => checkTargetPath(p), code('target.path_invalid'));
+  }
+  for (const p of ['', '../x', '/abs', 'a/../b', 'a/./b', '.', 'a//b', 'a/', 'a\\b', 'a\u0000b', 'a\nb', 'a\u007f', 'a'.repeat(1025)]) {
+    assert.throws(() => checkTargetName(p), code('target.path_invalid'), JSON.stringify(p));
+  }
+});
+
+test('a targets role listing a safe non-package path loads; one listing an unsafe path is refused', () => {
+  const repo = fresh();
+  const ts = fullUpdate(repo);
+  // Object keys of parsed metadata are own properties only: a name such as `constructor` is not "listed".
+  assert.equal(ts.walk('constructor').next().value, null);
+  assert.equal(ts.walk('__proto__').next().value, null);
+  const signed = (targets) => {
+    const doc = JSON.parse(repo.x0xBytes.toString());
+    doc.signed.targets = targets;
+    return Buffer.from(JSON.stringify(doc));
+  };
+  const entry = JSON.parse(repo.x0xBytes.toString()).signed.targets['x0x/0.3.1/x0x.linux-x64-gnu.node'];
+  assert.equal(parse(signed({ 'x0x/docs/README.md': entry }), 'targets').signed.targets['x0x/docs/README.md'].length, 3);
+  assert.throws(() => parse(signed({ 'x0x/0.3.1/../../etc/passwd': entry }), 'targets'), code('target.path_invalid'));
+  assert.throws(() => parse(signed({ 'README.md': { length: 3, hashes: {} } }), 'targets'), code('metadata.malformed'));
+  assert.throws(() => parse(signed({ 'README.md': { length: 3, hashes: { sha512: 'AB' } } }), 'targets'), code('metadata.malformed'));
+});
+
+test('target hashes: every listed hash is checked; sha512 alone verifies; an unknown algorithm never does', () => {
+  const data = Buffer.from('target file contents');
+  const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+  const sha512 = crypto.createHash('sha512').update(data).digest('hex');
+  const info = (hashes) => ({ length: data.length, hashes });
+  checkTarget(data, info({ sha512 }), 't');
+  checkTarget(data, info({ sha256, sha512 }), 't');
+  const flipped = `${sha512[0] === '0' ? '1' : '0'}${sha512.slice(1)}`;
+  assert.throws(() => checkTarget(data, info({ sha256, sha512: flipped }), 't'), code('target.digest_mismatch'));
+  assert.throws(() => checkTarget(data, info({ sha256, md5: '0'.repeat(32) }), 't'), code('target.digest_mismatch'));
+  assert.throws(() => checkTarget(data, info({ 'unknown-hash': sha512 }), 't'), code('target.digest_mismatch'));
+  assert.throws(() => checkTarget(data, info({}), 't'), code('target.digest_mismatch'));
+  assert.throws(() => checkTarget(Buffer.concat([data, Buffer.from('x')]), info({ sha256 }), 't'), code('target.length_mismatch'));
 });
 
 test('terminating delegation stops the search', () => {

@@ -6,8 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
-const crypto = require('crypto');
-const { TrustedSet, checkTargetPath } = require('../lib/tuf');
+const { TrustedSet, checkTargetName, checkTargetPath, checkTarget } = require('../lib/tuf');
 const { fromName, parseFileName, table } = require('../lib/platforms');
 const { err } = require('../lib/errors');
 
@@ -15,12 +14,6 @@ const DIR = path.join(__dirname, '..', '..', '..', 'manifests', 'vectors');
 const have = fs.existsSync(path.join(DIR, 'index.json'));
 const read = (rel) => fs.readFileSync(path.join(DIR, rel));
 const rows = have ? table(path.join(DIR, 'platforms.json')) : [];
-
-function verifyTarget(info, p, data) {
-  if (data.length !== info.length) throw err('target.length_mismatch', `${p}: ${data.length} bytes, signed ${info.length}`);
-  const got = crypto.createHash('sha256').update(data).digest('hex');
-  if (got !== info.hashes.sha256) throw err('target.digest_mismatch', `${p}: sha256 ${got}, signed ${info.hashes.sha256}`);
-}
 
 function runStep(state, now, step) {
   switch (step.op) {
@@ -47,9 +40,12 @@ function runStep(state, now, step) {
       const r = state.set.walk(step.path).next();
       if (!r.done) throw new Error(`vector did not load role ${r.value.role}`);
       if (!r.value) throw err('target.not_found', `no verified role lists ${step.path}`);
-      verifyTarget(r.value, step.path, read(step.file));
+      checkTarget(read(step.file), r.value, step.path);
       break;
     }
+    case 'target_name':
+      checkTargetName(step.value);
+      break;
     case 'target_path':
       checkTargetPath(step.value);
       break;

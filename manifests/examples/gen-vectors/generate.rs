@@ -16,8 +16,13 @@
 //! - `{"op": "update_root", "file"}`: rotate to the next root;
 //! - `{"op": "timestamp" | "snapshot" | "targets", "file"}`: load that role;
 //! - `{"op": "delegated", "role", "delegator", "file"}`: load a delegated targets role;
-//! - `{"op": "target", "path", "file"}`: resolve `path` through the delegations and check the file's bytes;
-//! - `{"op": "target_path", "value"}`: validate a target path string;
+//! - `{"op": "target", "path", "file"}`: use `path` as a package artifact, as the loaders do: check it is a
+//!   package target path (as `target_path`), resolve it through the delegations and check the file's bytes
+//!   against the length and every listed hash;
+//! - `{"op": "target_name", "value"}`: validate a target path as a targets role may list it (any safe path;
+//!   a role listing an unsafe one is refused when it is loaded);
+//! - `{"op": "target_path", "value"}`: validate a package artifact's target path `<package>/<version>/<file>`
+//!   (the loaders' check of a path they resolve, the server's of a path it publishes);
 //! - `{"op": "platform_file", "value"}`: parse an artifact file name with the platform table;
 //! - `{"op": "platform_name", "value"}`: look up a napi platform name.
 
@@ -699,7 +704,7 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
     let (_, _, data) = artifacts().remove(0);
     let other: TargetPath = "other/1.0.0/x0x.linux-x64-gnu.node".parse().unwrap();
     t.targets
-        .insert(other.clone(), TargetFile::for_bytes(&data, None));
+        .insert(other.name(), TargetFile::for_bytes(&data, None));
     let f = out.case_file(
         "target-outside-delegation",
         "1.x0x.json",
@@ -714,7 +719,115 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
         err("target.not_found", 6),
     );
 
+    // A validly signed role may list a path that is not a package artifact (TUF sets no shape): the role
+    // loads and its other targets resolve; the loaders refuse the path when asked to use it as an artifact.
+    let mut t = x0x_role(1, FUTURE);
+    let (_, _, data) = artifacts().remove(0);
+    t.targets.insert(
+        "x0x/docs/README.md".parse().unwrap(),
+        TargetFile::for_bytes(&data, None),
+    );
+    let f = out.case_file(
+        "target-listed-not-package",
+        "1.x0x.json",
+        sign(t, &[&k.pub_a]),
+    );
+    let mut steps = chain(&ts_p, &snap_p, &tg_p, &f);
+    steps.push(target_steps[0].clone());
+    steps.push(
+        json!({"op": "target", "path": "x0x/docs/README.md", "file": target_steps[0]["file"]}),
+    );
+    out.case(
+        "target-listed-not-package",
+        "Role x0x (validly signed) also lists `x0x/docs/README.md`: it loads and its artifacts verify; the path \
+         is refused where it would be used as a package artifact.",
+        steps,
+        err("target.path_invalid", 7),
+    );
+
+    // Hashes: every listed hash is checked; sha512 alone is enough; an algorithm we cannot compute fails.
+    let (_, path, data) = artifacts().remove(0);
+    let sha512 = hex::encode(sha2::Sha512::digest(&data));
+    let with_hashes = |hashes: &[(&str, String)]| {
+        let mut t = x0x_role(1, FUTURE);
+        let e = t.targets.get_mut(path.as_str()).unwrap();
+        e.hashes = hashes
+            .iter()
+            .map(|(a, h)| ((*a).to_owned(), h.clone()))
+            .collect();
+        sign(t, &[&k.pub_a])
+    };
+    let sha256 = hex::encode(sha2::Sha256::digest(&data));
+    let mut wrong512 = sha512.clone().into_bytes();
+    wrong512[0] = if wrong512[0] == b'0' { b'1' } else { b'0' };
+    let wrong512 = String::from_utf8(wrong512).unwrap();
+    for (name, hashes, description, expect) in [
+        (
+            "target-sha512-only",
+            vec![("sha512", sha512.clone())],
+            "The target lists only a sha512 hash: it verifies.",
+            ok(),
+        ),
+        (
+            "target-sha256-and-sha512",
+            vec![("sha256", sha256.clone()), ("sha512", sha512.clone())],
+            "The target lists sha256 and sha512: both are checked and match.",
+            ok(),
+        ),
+        (
+            "target-sha512-mismatch",
+            vec![("sha256", sha256.clone()), ("sha512", wrong512)],
+            "The sha256 matches, the sha512 beside it does not: every listed hash is checked.",
+            err("target.digest_mismatch", 6),
+        ),
+        (
+            "target-hash-unsupported",
+            vec![("sha256", sha256.clone()), ("md5", "0".repeat(32))],
+            "The sha256 matches, but md5 is listed too: an algorithm we cannot compute is a failure.",
+            err("target.digest_mismatch", 6),
+        ),
+    ] {
+        let f = out.case_file(name, "1.x0x.json", with_hashes(&hashes));
+        let mut steps = chain(&ts_p, &snap_p, &tg_p, &f);
+        steps.push(target_steps[0].clone());
+        out.case(name, description, steps, expect);
+    }
+
     // --- Target path and platform validation (no files).
+    for (i, bad) in [
+        "../x0x/0.3.1/f.node",
+        "/README.md",
+        "docs/../README.md",
+        "docs/./README.md",
+        "docs\\README.md",
+        "docs//README.md",
+        "docs/",
+        "README\u{0}.md",
+        "README\n.md",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let name = format!("target-name-invalid-{}", i + 1);
+        out.case(
+            &name,
+            &format!("Target path {bad:?} is unsafe: a targets role listing it is refused."),
+            vec![json!({"op": "target_name", "value": bad})],
+            err("target.path_invalid", 0),
+        );
+    }
+    out.case(
+        "target-name-valid",
+        "Any safe path is a valid target path in a targets role (TUF sets no shape).",
+        vec![
+            json!({"op": "target_name", "value": "x0x/0.3.1/x0x.linux-x64-gnu.node"}),
+            json!({"op": "target_name", "value": "README.md"}),
+            json!({"op": "target_name", "value": "path/to/a/target_file.txt"}),
+            json!({"op": "target_name", "value": "x0x/not-semver/f.node"}),
+            json!({"op": "target_name", "value": "nonexistent target"}),
+        ],
+        ok(),
+    );
     for (i, bad) in [
         "../x0x/0.3.1/f.node",
         "/x0x/0.3.1/f.node",
@@ -731,14 +844,14 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
         let name = format!("target-path-invalid-{}", i + 1);
         out.case(
             &name,
-            &format!("Target path {bad:?} is rejected."),
+            &format!("Target path {bad:?} is not a package artifact path (refused where one is required)."),
             vec![json!({"op": "target_path", "value": bad})],
             err("target.path_invalid", 0),
         );
     }
     out.case(
         "target-path-valid",
-        "Well-formed target paths are accepted.",
+        "Well-formed package artifact paths are accepted.",
         vec![
             json!({"op": "target_path", "value": "x0x/0.3.1/x0x.linux-x64-gnu.node"}),
             json!({"op": "target_path", "value": "x0x/1.0.0-rc.1+build.5/x0x.wasm32-wasip1-threads.wasm"}),

@@ -421,6 +421,7 @@ fn copy_target(
     if found != expected {
         return Err(x0x_dist_manifests::Error::DigestMismatch {
             path: src.display().to_string(),
+            algorithm: "sha256",
             expected,
             found,
         }
@@ -670,6 +671,7 @@ fn verify_unpacked(
         if sha != expected {
             return Err(x0x_dist_manifests::Error::DigestMismatch {
                 path: j.path.as_str().into(),
+                algorithm: "sha256",
                 expected,
                 found: sha,
             }
@@ -868,7 +870,7 @@ pub async fn import_cache(bundle: &Path, cache_dir: &Path, root: &[u8]) -> Resul
         )
         .await?;
         report.timestamp_version = repo.trusted().timestamp().map_or(0, |t| t.signed().version);
-        for (path, _) in repo.package_targets() {
+        for (path, _) in repo.package_targets()? {
             if !wanted.contains(path.as_str()) {
                 continue;
             }
@@ -876,7 +878,7 @@ pub async fn import_cache(bundle: &Path, cache_dir: &Path, root: &[u8]) -> Resul
             let sha = file.sha256()?.to_hex();
             let stored = repo.stored_path(&path, &sha);
             cache
-                .get_or_fetch(&fetcher, &stored, &path, file.length, &sha, &NoProgress)
+                .get_or_fetch(&fetcher, &stored, &path, &file, &NoProgress)
                 .await?;
             report.targets += 1;
             report.bytes += file.length;

@@ -405,12 +405,16 @@ pub struct Job {
 }
 
 /// Every target the verified `set` lists that `sel` selects, each attributed to its role by TUF's delegation
-/// search (a role listing a path it is not trusted for contributes nothing).
+/// search (a role listing a path it is not trusted for contributes nothing). Every listed path must be a
+/// package artifact `<package>/<version>/<file>` (else `target.path_invalid`).
 pub fn select(set: &TrustedSet, sel: &Selection) -> Result<Vec<Job>> {
     let consistent = set.root().signed().consistent_snapshot;
     let mut out = Vec::new();
     for (role, t) in set.all_targets() {
-        for (path, file) in &t.signed().targets {
+        for (name, file) in &t.signed().targets {
+            // A mirror copies package artifacts: a listed path of another shape (valid TUF, never written
+            // by our server) is refused with `target.path_invalid`, as it is where the loader would use it.
+            let path = &name.package_target()?;
             if !sel.wants(path, file) {
                 continue;
             }
@@ -469,14 +473,7 @@ pub async fn fetch_target(
     std::fs::create_dir_all(&partial_dir).map_err(MirrorError::io("creating", &partial_dir))?;
     let part = partial_dir.join(format!("{sha}.part"));
     fetcher
-        .target(
-            &job.stored,
-            job.path.as_str(),
-            job.file.length,
-            &sha,
-            &part,
-            progress,
-        )
+        .target_file(&job.stored, job.path.as_str(), &job.file, &part, progress)
         .await?;
     let parent = dest.parent().expect("targets path has a parent");
     std::fs::create_dir_all(parent).map_err(MirrorError::io("creating", parent))?;

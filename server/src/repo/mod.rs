@@ -560,7 +560,8 @@ pub fn verify(
                     )))
                 }
             }
-            let file = l.target_file(path, &info.sha256()?);
+            // Our layout stores package artifacts only: another path (valid TUF) is `target.path_invalid`.
+            let file = l.target_file(&path.package_target()?, &info.sha256()?);
             let data = read(&file)?;
             info.verify(path.as_str(), &data)?;
             report.targets += 1;
@@ -733,7 +734,11 @@ pub fn release(
         Some(t) => t.signed().clone(),
         None => Targets::empty(0, now),
     };
-    if role.targets.keys().any(|p| p.version() == version) {
+    if role
+        .targets
+        .keys()
+        .any(|p| p.package_target().is_ok_and(|p| p.version() == version))
+    {
         return Err(RepoError::VersionExists(format!("{package}@{version}")));
     }
     if artifacts.is_empty() {
@@ -753,7 +758,7 @@ pub fn release(
         let custom = TargetCustom::new(package, version, platform, a.glibc_floor.clone());
         let info = TargetFile::for_bytes(&a.data, Some(&custom));
         write_atomic(&cur.l.target_file(&path, &info.sha256()?), &a.data, false)?;
-        role.targets.insert(path, info);
+        role.targets.insert(path.name(), info);
     }
     role.version = role.version.saturating_add(1);
     role.expires = (now + expiry.delegated)

@@ -86,7 +86,9 @@ fn build(repo: &std::path::Path) -> Result<RepoView, ApiError> {
             ..PackageView::default()
         };
         if let Some((role, _)) = cur.load_role(repo, &name)? {
-            for (path, t) in &role.signed().targets {
+            for (name, t) in &role.signed().targets {
+                // Our roles list package artifacts only (publishing refuses any other path).
+                let path = name.package_target()?;
                 let sha = t.sha256()?.to_hex();
                 let c = t.x0x_custom();
                 let tv = TargetView {

@@ -151,7 +151,11 @@ fn render(loaded: Result<&TrustedSet, &str>, now: OffsetDateTime) -> String {
     for (name, role) in packages {
         let mut versions: std::collections::BTreeMap<semver::Version, Vec<_>> =
             std::collections::BTreeMap::new();
-        for (path, t) in &role.signed().targets {
+        for (name, t) in &role.signed().targets {
+            // Package artifacts only (the only paths our server publishes).
+            let Ok(path) = name.package_target() else {
+                continue;
+            };
             versions
                 .entry(path.version().semver().clone())
                 .or_default()

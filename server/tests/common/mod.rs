@@ -301,7 +301,8 @@ pub fn verify_repo(dir: &Path) -> usize {
             "targets",
         )
         .unwrap();
-        for (path, tf) in &t.targets(role).unwrap().signed().targets {
+        for (name, tf) in &t.targets(role).unwrap().signed().targets {
+            let path = name.package_target().unwrap();
             let sha = tf.sha256().unwrap().to_hex();
             let file = dir.join("targets").join(format!(
                 "{}/{}/{sha}.{}",
