@@ -82,3 +82,65 @@ exports.version = '0.10.5'`);
   const again = loadWasm(Buffer.from('again'), { pkgDir: d, pkg: 'x0x' });
   assert.equal(again.runtime, out.runtime);
 });
+
+// @napi-rs/wasm-runtime swaps the glue's plugins for those of @emnapi/core (`require('@emnapi/core/plugins')`,
+// an ES module index that also re-exports the 85 KB `v8` plugin no glue uses). While the glue loads, that index is
+// a stand-in: the real async-work and threadsafe-function modules, `v8` loaded on first use; afterwards the
+// stand-in is gone from the cache and the real index shares the same plugin modules.
+function pluginsPkg(index) {
+  const d = pkg();
+  const rt = path.join(d, 'node_modules', '@napi-rs', 'wasm-runtime');
+  fs.writeFileSync(path.join(rt, 'index.js'), `exports.instantiateNapiModuleSync = (b) => {
+  const plugins = require('@emnapi/core/plugins')
+  return { loaded: Buffer.from(b).toString(), plugins, loadsDuring: globalThis.__v8PluginLoads }
+}`);
+  const core = path.join(d, 'node_modules', '@emnapi', 'core');
+  fs.mkdirSync(path.join(core, 'dist', 'plugins'), { recursive: true });
+  fs.writeFileSync(path.join(core, 'package.json'), JSON.stringify({
+    name: '@emnapi/core', version: '2.0.0-beta.2', type: 'module', exports: {
+      '.': './dist/index.js', './plugins': './dist/plugins/index.js',
+      './plugins/async-work': './dist/plugins/async-work.js',
+      './plugins/threadsafe-function': './dist/plugins/threadsafe-function.js',
+    },
+  }));
+  fs.writeFileSync(path.join(core, 'dist', 'index.js'), 'export const version = "2.0.0-beta.2"\n');
+  const p = path.join(core, 'dist', 'plugins');
+  fs.writeFileSync(path.join(p, 'index.js'), index);
+  fs.writeFileSync(path.join(p, 'v8.js'), 'globalThis.__v8PluginLoads = (globalThis.__v8PluginLoads || 0) + 1\nexport default function v8() {}\n');
+  fs.writeFileSync(path.join(p, 'async-work.js'), 'export default function asyncWork() {}\n');
+  fs.writeFileSync(path.join(p, 'threadsafe-function.js'), 'export default function tsfn() {}\n');
+  return { d, index: path.join(p, 'index.js') };
+}
+
+test('the runtime gets @emnapi/core/plugins without the unused v8 plugin; v8 loads on first use', () => {
+  const { d, index } = pluginsPkg(`export { default as v8 } from './v8.js'
+export { default as asyncWork } from './async-work.js'
+export { default as tsfn } from './threadsafe-function.js'
+`);
+  globalThis.__v8PluginLoads = 0;
+  const out = loadWasm(Buffer.from('verified'), { pkgDir: d, pkg: 'x0x' });
+  assert.equal(out.loaded, 'verified');
+  assert.equal(out.loadsDuring, 0, 'v8.js not loaded during the load');
+  assert.equal(out.plugins.asyncWork.name, 'asyncWork');
+  assert.equal(out.plugins.tsfn.name, 'tsfn');
+  assert.equal(require.cache[index], undefined, 'the stand-in is out of the cache after the load');
+  assert.equal(out.plugins.v8.name, 'v8');
+  assert.equal(globalThis.__v8PluginLoads, 1);
+  const real = require(index);
+  assert.equal(real.asyncWork, out.plugins.asyncWork, 'the real index shares the plugin modules');
+  assert.equal(real.tsfn, out.plugins.tsfn);
+  assert.equal(real.v8, out.plugins.v8);
+  assert.equal(globalThis.__v8PluginLoads, 1);
+});
+
+test('an @emnapi/core/plugins index of another shape is loaded as it is', () => {
+  const { d } = pluginsPkg(`export { default as v8 } from './v8.js'
+export { default as asyncWork } from './async-work.js'
+export { default as tsfn } from './threadsafe-function.js'
+export const extra = 1
+`);
+  globalThis.__v8PluginLoads = 0;
+  const out = loadWasm(Buffer.from('verified'), { pkgDir: d, pkg: 'x0x' });
+  assert.equal(out.loadsDuring, 1);
+  assert.equal(out.plugins.extra, 1);
+});
