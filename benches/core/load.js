@@ -123,29 +123,36 @@ const comp=M.prototype._compile;M.prototype._compile=function(c,f){enter('run '+
  if(/wasm-runtime[\\\\/]runtime\\.cjs$/.test(f)&&this.exports&&this.exports.instantiateNapiModuleSync)this.exports.instantiateNapiModuleSync=timed('napi init (emnapi + registration)',this.exports.instantiateNapiModuleSync)}};
 const fs=require('fs');enter('read module');const b=fs.readFileSync(process.argv[1]);leave();
 enter('sha256');require('crypto').createHash('sha256').update(b).digest();leave();
-const core=require(${J(loaderWasm)}).loadWasm(b,{pkgDir:process.argv[2],pkg:'x0x',threads:process.argv[3]==='1'});
+const core=require(process.argv[4]).loadWasm(b,{pkgDir:process.argv[2],pkg:'x0x',threads:process.argv[3]==='1'});
 acc.total=T()-t0;acc.wall=W()-w0;acc[stack[0].label]=acc.total-stack[0].child;if(typeof core.coreVersion()!=='string')throw new Error('not loaded');
 process.stdout.write(JSON.stringify(acc));`;
 
 function phases(kind) {
-  const r = spawnSync(process.execPath, [...NODE_ARGS, '--no-warnings', '-e', PHASES_CHILD, path.join(dir, FILES[kind]), dir,
-    kind === 'threads' ? '1' : '0'], { encoding: 'utf8', env: process.env });
+  const flavour = kind.replace(/AB$/, '');
+  const r = spawnSync(process.execPath, [...NODE_ARGS, '--no-warnings', '-e', PHASES_CHILD, path.join(dir, FILES[flavour]), dir,
+    flavour === 'threads' ? '1' : '0', kind.endsWith('AB') ? loaderB : loaderWasm], { encoding: 'utf8', env: process.env });
   if (r.status !== 0) throw new Error(`phases of ${kind} failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
 function runPhases() {
-  const all = { wasip1: [], threads: [] };
-  for (let r = 0; r < RUNS; r++) for (const k of r % 2 ? ['threads', 'wasip1'] : ['wasip1', 'threads']) all[k].push(phases(k));
+  const kinds = ['wasip1', 'threads', ...(loaderB ? ['wasip1AB', 'threadsAB'] : [])];
+  const all = Object.fromEntries(kinds.map((k) => [k, []]));
+  for (let r = 0; r < RUNS; r++) for (let i = 0; i < kinds.length; i++) {
+    const k = kinds[(i + r) % kinds.length];
+    all[k].push(phases(k));
+  }
   const labels = [...new Set(Object.values(all).flat().flatMap((o) => Object.keys(o)))]
     .filter((l) => l !== 'total' && l !== 'wall');
   const med = (k, l) => median(all[k].map((o) => o[l] || 0));
   labels.sort((a, b) => med('threads', b) - med('threads', a));
-  console.log(`| phase (exclusive CPU ms, median of ${RUNS} instrumented processes) | wasm32-wasip1 | wasm32-wasip1-threads |`);
-  console.log('|---|---|---|');
-  for (const l of labels) console.log(`| ${l} | ${fmt(med('wasip1', l))} | ${fmt(med('threads', l))} |`);
-  console.log(`| **total** CPU ms (sum of the phases) | ${fmt(med('wasip1', 'total'))} | ${fmt(med('threads', 'total'))} |`);
-  console.log(`| wall ms, same processes | ${fmt(med('wasip1', 'wall'))} | ${fmt(med('threads', 'wall'))} |`);
+  const head = { wasip1: 'wasm32-wasip1', threads: 'wasm32-wasip1-threads', wasip1AB: 'wasip1 (--ab)', threadsAB: 'threads (--ab)' };
+  console.log(`| phase (exclusive CPU ms, median of ${RUNS} instrumented processes) | ${kinds.map((k) => head[k]).join(' | ')} |`);
+  console.log(`|---|${kinds.map(() => '---').join('|')}|`);
+  const row = (name, l) => console.log(`| ${name} | ${kinds.map((k) => fmt(med(k, l))).join(' | ')} |`);
+  for (const l of labels) row(l, l);
+  row('**total** CPU ms (sum of the phases)', 'total');
+  row('wall ms, same processes', 'wall');
   return all;
 }
 
