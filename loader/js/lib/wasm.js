@@ -10,8 +10,7 @@
 // only to re-export its `WASI` class, a polyfill for hosts without one: the glue uses `node:wasi`. Loading that
 // polyfill was 20-30% of the WASM load (BENCHMARKS.md, "Core: native vs WASM"), so we load the runtime ourselves
 // and hand it a stand-in whose `WASI` constructs the real class on first use and whose every other property
-// loads the real module. Likewise the `v8` plugin of `@emnapi/core/plugins` (see `deferV8Plugin`). Nothing is
-// skipped, only deferred; a runtime already loaded by someone is reused.
+// loads the real module. Nothing is skipped, only deferred; a runtime already loaded by someone is reused.
 
 const fs = require('fs');
 const path = require('path');
@@ -76,61 +75,6 @@ function requireRuntime(id, parent, realRequire) {
 }
 
 /**
- * `@emnapi/core/plugins` as `@napi-rs/wasm-runtime` uses it, without its unused `v8` plugin. The runtime swaps
- * the plugins the glue names (async work, threadsafe functions) for those of the `@emnapi/core` that runs the
- * module: `require('@emnapi/core/plugins')`, an ES module whose index re-exports `v8`, `asyncWork` and `tsfn`.
- * `v8.js` is 85 KB that neither glue uses; compiling it was ~10% of a WASM load (BENCHMARKS.md, "Load time of
- * the WASM builds"). While the glue loads, the index's entry in the CommonJS cache is this object: the very
- * `asyncWork` and `tsfn` modules (each required by its own package export, so a later import of the real index
- * shares them) and a `v8` getter that requires the real index on first use. Only an index of exactly those three
- * re-exports is replaced; anything else, or any error, leaves the real module to load. Returns the undo.
- */
-const PLUGINS_INDEX = [
-  "export { default as v8 } from './v8.js'",
-  "export { default as asyncWork } from './async-work.js'",
-  "export { default as tsfn } from './threadsafe-function.js'",
-].join('\n');
-function deferV8Plugin(parent) {
-  let file;
-  try {
-    file = Module._resolveFilename('@emnapi/core/plugins', parent);
-    if (Module._cache[file] || fs.readFileSync(file, 'utf8').trim() !== PLUGINS_INDEX) return () => {};
-  } catch {
-    return () => {};
-  }
-  const dir = path.dirname(file);
-  const own = (name) => parent.require(path.join(dir, name)).default;
-  const m = new Module(file, parent);
-  m.filename = file;
-  m.paths = Module._nodeModulePaths(dir);
-  let v8;
-  const facade = {
-    asyncWork: undefined,
-    tsfn: undefined,
-    get v8() {
-      if (v8 === undefined) {
-        if (Module._cache[file] === m) delete Module._cache[file];
-        v8 = parent.require(file).v8;
-      }
-      return v8;
-    },
-  };
-  try {
-    facade.asyncWork = own('async-work.js');
-    facade.tsfn = own('threadsafe-function.js');
-  } catch {
-    return () => {};
-  }
-  if (typeof facade.asyncWork !== 'function' || typeof facade.tsfn !== 'function') return () => {};
-  m.exports = facade;
-  m.loaded = true;
-  Module._cache[file] = m;
-  return () => {
-    if (Module._cache[file] === m) delete Module._cache[file];
-  };
-}
-
-/**
  * The glue shipped in the package for a flavour: `x0x.wasip1.cjs` (wasm32-wasip1) or `x0x.wasi.cjs`
  * (wasm32-wasip1-threads, with its `wasi-worker.mjs`), as napi-rs names them.
  */
@@ -158,13 +102,10 @@ function loadWasm(bytes, { pkgDir, pkg, threads = false }) {
     if (id === '@napi-rs/wasm-runtime') return requireRuntime(id, m, realRequire);
     return realRequire(id);
   };
-  const undo = deferV8Plugin(m);
   try {
     m._compile(fs.readFileSync(glue, 'utf8'), glue);
   } catch (e) {
     throw err('loader.load_failed', `the WASM build failed to instantiate`, { cause: e });
-  } finally {
-    undo();
   }
   return m.exports;
 }
