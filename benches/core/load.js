@@ -9,7 +9,8 @@
 // x0x.wasm32-wasip1-threads.wasm + wasi-worker.mjs (what `cargo xtask build --targets host,wasm,wasm-threads`
 // writes). Reports, per kind: the median `require`/load time inside the process (hrtime around the statement),
 // the median of the per-round ratios to native, the CPU time of the load, the median wall time of the whole
-// process (spawn to exit: Node's own start and exit included) and how many Worker threads the load started.
+// process (spawn to exit: Node's start, the load, the first threading() and exit), how many Worker threads the load started and
+// how long the first `await threading()` then takes (the threads build boots its Workers on first use).
 // --glue adds the glue's own `require` (napi-rs's path, no loader); --ab FILE the WASM loads through another
 // lib/wasm.js (before/after). --phases runs instrumented processes instead and prints where a load's CPU time
 // goes (exclusive ms per phase, medians). A calibration row times native ML-DSA-65 signing in this process
@@ -59,19 +60,22 @@ function body(kind) {
 /**
  * One fresh process: [ms inside the process, ms spawn to exit, CPU ms of the process during the load
  * (getrusage: all its threads; unlike the wall clock it excludes waiting for a CPU, so it is the steadier
- * figure on a loaded machine)]. Nothing but the load runs before the timed statement.
+ * figure on a loaded machine), ms of the first `await threading()` after the load (one AsyncTask that spawns
+ * and joins 2 threads: for the threads build, the first thread spawn boots the pool's Workers)]. Nothing but
+ * the load runs before the timed statement.
  */
 function sample(kind) {
   const script = `const c0=process.cpuUsage();const t0=process.hrtime.bigint();${body(kind)};` +
     'const ms=Number(process.hrtime.bigint()-t0)/1e6;const c=process.cpuUsage(c0);' +
     'if(typeof globalThis.core.coreVersion()!=="string")throw new Error("not loaded");' +
-    'process.stdout.write(JSON.stringify([ms,(c.user+c.system)/1000]))';
+    'const t1=process.hrtime.bigint();globalThis.core.threading().then(()=>' +
+    'process.stdout.write(JSON.stringify([ms,(c.user+c.system)/1000,Number(process.hrtime.bigint()-t1)/1e6])))';
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [...NODE_ARGS, '--no-warnings', '-e', script], { encoding: 'utf8', env: process.env });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`loading ${kind} failed: ${r.stderr}`);
-  const [ms, cpu] = JSON.parse(r.stdout);
-  return [ms, wall, cpu];
+  const [ms, cpu, first] = JSON.parse(r.stdout);
+  return [ms, wall, cpu, first];
 }
 
 /** Worker threads a load starts (an untimed process with worker_threads.Worker counted). */
@@ -177,8 +181,8 @@ function runLoads() {
   };
   console.log(`calibration: native ML-DSA-65 sign, ms per signature: wall ${cal.map((c) => c[0].toFixed(3)).join(' / ')}, ` +
     `CPU ${cal.map((c) => c[1].toFixed(3)).join(' / ')} (start / end)`);
-  console.log(`| load, fresh process (${RUNS} each, alternating) | median ms | min ms | / native (median of per-round ratios) | CPU ms (median) | whole process, spawn to exit (median ms) | workers at load |`);
-  console.log('|---|---|---|---|---|---|---|');
+  console.log(`| load, fresh process (${RUNS} each, alternating) | median ms | min ms | / native (median of per-round ratios) | CPU ms (median) | whole process, spawn to exit (median ms) | workers at load | then first \`await threading()\` (median ms) |`);
+  console.log('|---|---|---|---|---|---|---|---|');
   const results = { calibration: cal, kinds: {} };
   for (const k of kinds) {
     const ms = raw[k].map((s) => s[0]);
@@ -186,8 +190,9 @@ function runLoads() {
     const whole = median(raw[k].map((s) => s[1]));
     const workers = workersAtLoad(k);
     const cpu = median(raw[k].map((s) => s[2]));
-    results.kinds[k] = { median: median(ms), min: Math.min(...ms), ratio, cpu, whole, workers };
-    console.log(`| ${label[k]} | ${fmt(median(ms))} | ${fmt(Math.min(...ms))} | ${k === 'native' ? '1' : `${ratio.toFixed(1)}×`} | ${fmt(cpu)} | ${fmt(whole)} | ${workers} |`);
+    const first = median(raw[k].map((s) => s[3]));
+    results.kinds[k] = { median: median(ms), min: Math.min(...ms), ratio, cpu, whole, workers, firstThreading: first };
+    console.log(`| ${label[k]} | ${fmt(median(ms))} | ${fmt(Math.min(...ms))} | ${k === 'native' ? '1' : `${ratio.toFixed(1)}×`} | ${fmt(cpu)} | ${fmt(whole)} | ${workers} | ${fmt(first)} |`);
   }
   return { raw, results };
 }
