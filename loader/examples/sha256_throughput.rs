@@ -27,6 +27,7 @@ fn main() -> Result<(), x0x_dist_loader::Error> {
     let dir = std::env::temp_dir().join(format!("x0x-sha-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("blob");
+    #[allow(clippy::disallowed_methods)] // a benchmark's scratch file
     std::fs::write(&path, &data).expect("write blob");
     let mut sink = 0u8;
     for _ in 0..5 {

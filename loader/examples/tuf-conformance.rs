@@ -96,9 +96,8 @@ fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, Error> {
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(io("write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io("rename", &tmp))
+    x0x_dist_durable::write_atomic(path, bytes, x0x_dist_durable::Mode::Public)
+        .map_err(io("write", path))
 }
 
 fn not_found(name: &str, fetcher: &Fetcher) -> Error {
@@ -264,7 +263,7 @@ impl Client {
             let _ = std::fs::remove_file(&tmp);
         }
         r?;
-        std::fs::rename(&tmp, &dest).map_err(io("rename", &tmp))
+        x0x_dist_durable::persist(&tmp, &dest).map_err(io("rename", &tmp))
     }
 }
 

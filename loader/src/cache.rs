@@ -194,18 +194,12 @@ impl Cache {
         fetcher
             .target_file(stored_path, display, file, &part, progress)
             .await?;
-        File::open(&part)
-            .and_then(|f| f.sync_all())
-            .map_err(Error::io("sync", &part))?;
         let mut perms = std::fs::metadata(&part)
             .map_err(Error::io("stat", &part))?
             .permissions();
         perms.set_readonly(true);
         std::fs::set_permissions(&part, perms).map_err(Error::io("chmod", &part))?;
-        std::fs::rename(&part, &blob).map_err(Error::io("rename", &part))?;
-        if let Ok(dir) = File::open(blob.parent().unwrap_or(&self.root)) {
-            let _ = dir.sync_all();
-        }
+        x0x_dist_durable::persist(&part, &blob).map_err(Error::io("store", &blob))?;
         Ok(blob)
     }
 
@@ -231,6 +225,6 @@ impl Cache {
             std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644))
                 .map_err(Error::io("chmod", &tmp))?;
         }
-        std::fs::rename(&tmp, dest).map_err(Error::io("rename", &tmp))
+        x0x_dist_durable::persist(&tmp, dest).map_err(Error::io("rename", &tmp))
     }
 }

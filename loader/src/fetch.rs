@@ -772,6 +772,8 @@ fn copy_checked(
         }
         Err(e) => return Err(Error::io("open", src)(e)),
     };
+    // `dest` is the caller's scratch `.part` file: made durable (persisted) only once verified.
+    #[allow(clippy::disallowed_methods)]
     let mut out = std::fs::File::create(dest).map_err(Error::io("create", dest))?;
     let length = want.length;
     progress.start(shown_name, length, 0);

@@ -102,10 +102,11 @@ fn meta_err(context: impl Into<String>) -> impl FnOnce(x0x_dist_manifests::Error
     move |source| Error::Metadata { context, source }
 }
 
+/// Trusted metadata (the rollback reference among it) is replaced atomically and durably: a crash never
+/// leaves a torn file nor loses a version already acted upon.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(Error::io("write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(Error::io("rename", &tmp))
+    x0x_dist_durable::write_atomic(path, bytes, x0x_dist_durable::Mode::Public)
+        .map_err(Error::io("write", path))
 }
 
 fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, Error> {

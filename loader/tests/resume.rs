@@ -1,5 +1,7 @@
 //! Interrupted downloads resume with `Range: bytes=N-` (in the same call after a retry, or in a later process
 //! from the kept partial file); servers that ignore `Range` or fail transiently still end in verified bytes.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use std::sync::atomic::Ordering;

@@ -1,5 +1,7 @@
 //! Root rotation: a client shipped with root v1 follows a properly cross-signed rotation to v2 (and persists
 //! it), and refuses a "rotation" not signed by the old root keys.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use common::{any, client, host, key, payload, StaticServer, TestRepo};

@@ -1,6 +1,8 @@
 //! Tampered targets and metadata: bytes that do not match verified metadata never reach the cache or the
 //! caller (`target.digest_mismatch`, `target.length_mismatch`), a corrupted cache entry is detected and
 //! replaced, and metadata changed after signing is refused.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use common::{any, chain, client, host, payload, StaticServer, TestRepo};

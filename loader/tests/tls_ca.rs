@@ -1,6 +1,8 @@
 //! HTTPS repositories with a private CA: trusted only when its certificate is given as an extra CA
 //! (`X0X_DIST_CA_CERTS` / `NODE_EXTRA_CA_CERTS` → `FetchOptions::extra_ca_certs`); without it the TLS handshake
 //! fails with a network code, never a silent downgrade. Certificates are made by the openssl CLI.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use std::path::Path;

@@ -42,7 +42,7 @@ fn open(dir: &Path) -> io::Result<File> {
 }
 
 /// The prefix of the temporary files [`crate::repo::write_atomic`] creates beside their destination.
-pub const TMP_PREFIX: &str = ".tmp-";
+pub const TMP_PREFIX: &str = x0x_dist_durable::TMP_PREFIX;
 
 /// Removes the temporary files a killed writer left in `DIR/metadata/`; returns how many. Only call it while
 /// holding the lock: a live writer's temporary file would go too.
@@ -92,6 +92,7 @@ pub fn lock(dir: &Path, waiting: impl FnOnce()) -> io::Result<WriterLock> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests write fixtures directly
 mod tests {
     use super::*;
 

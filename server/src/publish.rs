@@ -189,26 +189,20 @@ impl OnlineKeys {
     }
 }
 
-/// Writes `bytes` to `dir/name` atomically and durably. The temporary file lives in the repository's `tmp/`
-/// (same file system, cleaned at startup), so no partial file ever appears in `dir`.
+/// Writes `bytes` to `dir/name` atomically and durably ([`x0x_dist_durable::write_atomic_in`]). The temporary
+/// file lives in the repository's `tmp/` (same file system, cleaned at startup), so no partial file ever
+/// appears in `dir`.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ApiError> {
-    use std::io::Write as _;
-    let what = |e| ApiError::io(format!("writing {}/{name}", dir.display()), e);
     let tmp_dir = dir
         .parent()
         .map_or_else(|| dir.to_path_buf(), |p| p.join("tmp"));
-    std::fs::create_dir_all(&tmp_dir).map_err(what)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix("meta-")
-        .suffix(".part")
-        .tempfile_in(&tmp_dir)
-        .map_err(what)?;
-    tmp.write_all(bytes).map_err(what)?;
-    tmp.as_file().sync_all().map_err(what)?;
-    tmp.persist(dir.join(name)).map_err(|e| what(e.error))?;
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(what)
+    x0x_dist_durable::write_atomic_in(
+        &tmp_dir,
+        &dir.join(name),
+        bytes,
+        x0x_dist_durable::Mode::Public,
+    )
+    .map_err(|e| ApiError::io(format!("writing {}/{name}", dir.display()), e))
 }
 
 /// Writes the next snapshot (with `changes` applied to its meta, or unchanged) and the next timestamp.

@@ -1,6 +1,8 @@
 //! Bundles end to end with the real programs: export → import into a mirror / a loader cache → serve and
 //! fetch; `fetch --bundle`; a damaged bundle and a forged one (consistent table of contents, tampered target);
 //! a bundle trusted by another root.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod mirror_support;
 
 use std::path::Path;

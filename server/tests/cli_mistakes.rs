@@ -1,6 +1,8 @@
 //! A newcomer's common mistakes, driven through the real `x0x-dist` binary: each ends with its stable code, the
 //! codes table's exit status and, where the message alone does not say it, a `help:` line with the next step.
 //! And every command's `--help` carries examples whose flags exist.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 
 #[path = "common/cli.rs"]
 mod cli;

@@ -1,5 +1,7 @@
 //! End to end with the real binary: `init`, `keygen`, `package add`, `token create`, `serve`, `publish` (with a
 //! real ELF so the glibc floor is read), then a full verification of the repository.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use common::cli::{bin, fails, free_port, publish, run_ok, setup_repo, start_server};

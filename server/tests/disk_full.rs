@@ -1,6 +1,8 @@
 //! A full disk (an 8 MiB tmpfs): uploads and publishes fail cleanly with `storage.full` (507), nothing partial is
 //! left, the server keeps serving, and publishing works again once space is freed. Needs `mount` (root); the
 //! test says so and passes vacuously only when the sandbox forbids mounting.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -1,6 +1,8 @@
 //! Self-hosted mirror, end to end with the real programs on loopback: upstream server → mirror server →
 //! loader fetch; a tampering upstream; a tampered mirror; an upstream that is down; `mirror sync` filters,
 //! idempotence, resume; rollback.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod mirror_support;
 
 use mirror_support::{

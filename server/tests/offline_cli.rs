@@ -1,5 +1,7 @@
 //! The offline commands driven through the real `x0x-dist` binary: init, keygen, package add/release, verify,
 //! their exit statuses and error codes.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 
 #[path = "common/cli.rs"]
 mod cli;

@@ -1,6 +1,8 @@
 //! An independent TUF client (python-tuf's ngclient) refreshes from the running server and downloads targets
 //! published through the upload API. Needs `.toolchains/venv` with `tuf` (scripts/setup.sh installs it), so it
 //! is ignored by a plain `cargo test` and run by `.ci/stages/40-server.sh`.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use common::cli::{free_port, publish, run_ok, setup_repo, start_server};

@@ -1,5 +1,7 @@
 //! Serving the TUF repository: ETag / 304, Range / 206 / 416, HEAD, Cache-Control, Content-Type, gzip, and
 //! path safety on every path parameter.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use axum::body::Body;

@@ -1,5 +1,7 @@
 //! The web UI at `/`: trust status, roles with expiry, the platform matrix of a published release with links to
 //! the hash-prefixed target URLs; and a repository whose chain does not verify is shown as such, with its code.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use axum::http::StatusCode;

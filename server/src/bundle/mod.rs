@@ -35,7 +35,6 @@
 //!   of verified, synced bytes. Metadata files identical to the destination's are not rewritten, so
 //!   importing the same bundle twice writes nothing. The import holds the repository's writer lock
 //!   ([`crate::lock`]) and clears staging directories left by a killed import.
-pub mod durable;
 pub mod tar;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -521,7 +520,7 @@ fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Result<Unpack
     for d in ["metadata", "targets"] {
         std::fs::create_dir_all(into.join(d)).map_err(MirrorError::io("creating", into))?;
     }
-    let syncer = dest.map(|_| durable::Syncer::new());
+    let syncer = dest.map(|_| x0x_dist_durable::overlap::Syncer::new());
     let mut hasher = PipelinedHash::new();
     let mut present = BTreeSet::new();
     while let Some(e) = r.next_entry().map_err(|e| bad(bundle, e.0))? {
@@ -557,6 +556,8 @@ fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Result<Unpack
         if let Some(p) = path.parent() {
             std::fs::create_dir_all(p).map_err(MirrorError::io("creating", p))?;
         }
+        // A fresh file in the staging directory, synced by the Syncer before anything names it.
+        #[allow(clippy::disallowed_methods)]
         let out = std::sync::Arc::new(
             std::fs::File::create(&path).map_err(MirrorError::io("creating", &path))?,
         );
@@ -791,6 +792,8 @@ pub fn import_repo(
         let dest = dir.join("targets").join(&j.stored);
         let parent = dest.parent().expect("has parent");
         std::fs::create_dir_all(parent).map_err(MirrorError::io("creating", parent))?;
+        // Synced when unpacked; the directories are synced once for all targets below.
+        #[allow(clippy::disallowed_methods)]
         std::fs::rename(&src, &dest).map_err(MirrorError::io("renaming into", &dest))?;
         // The new name, and every directory created on the way, must be durable before the metadata.
         let mut d = parent;

@@ -248,6 +248,7 @@ impl<R: Read> Read for Reader<R> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests write fixtures directly
 mod tests {
     use super::*;
 

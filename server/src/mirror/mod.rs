@@ -477,7 +477,8 @@ pub async fn fetch_target(
         .await?;
     let parent = dest.parent().expect("targets path has a parent");
     std::fs::create_dir_all(parent).map_err(MirrorError::io("creating", parent))?;
-    std::fs::rename(&part, &dest).map_err(MirrorError::io("renaming into", &dest))?;
+    // Synced before the metadata that names it is written.
+    x0x_dist_durable::persist(&part, &dest).map_err(MirrorError::io("storing", &dest))?;
     Ok(true)
 }
 

@@ -21,7 +21,6 @@
 //! Errors: [`RepoError`], whose [`RepoError::code`] is a stable code from `x0x_dist_manifests::codes`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use time::{Duration, OffsetDateTime};
@@ -201,32 +200,15 @@ impl Layout {
     }
 }
 
-/// Writes `bytes` to `path` atomically and durably; `secret` files get mode 0600 from creation.
+/// Writes `bytes` to `path` atomically and durably ([`x0x_dist_durable::write_atomic`]); `secret` files get
+/// mode 0600 from creation.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| RepoError::Usage(format!("{} has no parent directory", path.display())))?;
-    let dir = non_empty(dir);
-    std::fs::create_dir_all(dir).map_err(io("creating directory", dir))?;
-    // tempfile creates files with mode 0600 already; public files are widened after writing.
-    let mut tmp = tempfile::Builder::new()
-        .prefix(crate::lock::TMP_PREFIX)
-        .tempfile_in(dir)
-        .map_err(io("creating a temporary file in", dir))?;
-    tmp.write_all(bytes).map_err(io("writing", path))?;
-    #[cfg(unix)]
-    if !secret {
-        use std::os::unix::fs::PermissionsExt as _;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io("setting permissions of", path))?;
-    }
-    #[cfg(not(unix))]
-    let _ = secret;
-    tmp.as_file().sync_all().map_err(io("syncing", path))?;
-    tmp.persist(path)
-        .map_err(|e| io("renaming into", path)(e.error))?;
-    sync_dir(dir)
+    let mode = if secret {
+        x0x_dist_durable::Mode::Private
+    } else {
+        x0x_dist_durable::Mode::Public
+    };
+    Ok(x0x_dist_durable::write_atomic(path, bytes, mode).map_err(io("writing", path))?)
 }
 
 /// `Path::parent` of a bare relative name (`repo`) is the empty path, which names no directory: use `.`.
@@ -241,11 +223,7 @@ fn non_empty(dir: &Path) -> &Path {
 /// Syncs a directory (its entries: names created or renamed into it) to stable storage.
 pub fn sync_dir(dir: &Path) -> Result<()> {
     let dir = non_empty(dir);
-    #[cfg(unix)]
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io("syncing directory", dir))?;
-    Ok(())
+    Ok(x0x_dist_durable::sync_dir(dir).map_err(io("syncing directory", dir))?)
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
@@ -776,6 +754,7 @@ pub fn release(
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests write fixtures directly
 mod tests {
     use super::*;
 

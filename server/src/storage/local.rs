@@ -148,6 +148,8 @@ impl LocalStore {
         if let Ok(meta) = tokio::fs::metadata(&final_path).await {
             return Ok(PutOutcome::Existed { len: meta.len() });
         }
+        // Durable: the upload was synced above and the directory is synced below (off the async threads).
+        #[allow(clippy::disallowed_methods)]
         tokio::fs::rename(&tmp, &final_path)
             .await
             .map_err(|e| ApiError::io("publishing blob", e))?;
@@ -176,6 +178,8 @@ impl LocalStore {
         tokio::fs::hard_link(&blob, &tmp)
             .await
             .map_err(|e| ApiError::io("linking target", e))?;
+        // Durable: the directory is synced below.
+        #[allow(clippy::disallowed_methods)]
         tokio::fs::rename(&tmp, &dest)
             .await
             .map_err(|e| ApiError::io("publishing target", e))?;
@@ -215,7 +219,7 @@ impl Drop for TmpGuard {
 /// fsyncs a directory so a rename inside it is durable.
 pub async fn sync_dir(dir: &Path) -> Result<(), ApiError> {
     let dir = dir.to_path_buf();
-    tokio::task::spawn_blocking(move || std::fs::File::open(&dir).and_then(|f| f.sync_all()))
+    tokio::task::spawn_blocking(move || x0x_dist_durable::sync_dir(&dir))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(|e| ApiError::io("syncing directory", e))

@@ -1,6 +1,8 @@
 //! Support for the mirror and bundle tests: origin repositories built with the repository library (optionally
 //! signed in the past, so their metadata is really expired now), the real `x0x-dist` binary, servers on
 //! loopback, and a Node package directory running the real JavaScript loader.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 use std::path::{Path, PathBuf};

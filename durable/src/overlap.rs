@@ -1,4 +1,4 @@
-//! Durable file writes that do not stall the writer (bundle import).
+//! Bulk writes that do not stall the writer (bundle import): write-back overlapped with copying.
 //!
 //! A target must be on stable storage before the metadata that names it is committed. Writing everything
 //! and then calling `fsync` serialises two phases: the copy (CPU, page cache) and the flush (the device).
@@ -123,6 +123,7 @@ impl Drop for Syncer {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests write fixtures directly
 mod tests {
     use super::*;
     use std::io::Write as _;
