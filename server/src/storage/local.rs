@@ -16,7 +16,9 @@ use futures_util::{FutureExt, StreamExt};
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
-use super::{ByteStream, Digest, ObjectPath, PutLimits, PutOutcome, Store};
+use super::{
+    Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
+};
 use crate::error::ApiError;
 
 /// Read chunk size when streaming a file to a client.
@@ -225,7 +227,148 @@ pub async fn sync_dir(dir: &Path) -> Result<(), ApiError> {
         .map_err(|e| ApiError::io("syncing directory", e))
 }
 
+/// The tag of a local file: its identity ([`crate::files::FileStamp`]: inode, device, mtime, length), which every
+/// atomic replace changes.
+fn etag_of(m: &std::fs::Metadata) -> ETag {
+    let s = crate::files::FileStamp::of(m);
+    ETag(format!("{s:?}"))
+}
+
+/// Walks `dir` and returns every regular file's path relative to it, `/`-separated.
+fn walk_files(dir: &Path) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    let mut stack = vec![(dir.to_path_buf(), String::new())];
+    while let Some((d, prefix)) = stack.pop() {
+        let rd = match std::fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(ApiError::io(format!("listing {}", d.display()), e)),
+        };
+        for ent in rd {
+            let ent = ent.map_err(|e| ApiError::io(format!("listing {}", d.display()), e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue; // temporary files of writers in progress
+            }
+            let rel = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            let ft = ent
+                .file_type()
+                .map_err(|e| ApiError::io(format!("listing {}", d.display()), e))?;
+            if ft.is_dir() {
+                stack.push((ent.path(), rel));
+            } else if ft.is_file() {
+                out.push(rel);
+            }
+        }
+    }
+    Ok(out)
+}
+
 impl Store for LocalStore {
+    fn describe(&self) -> String {
+        format!("directory {}", self.root.display())
+    }
+
+    fn get_object<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+    ) -> BoxFuture<'a, Result<Option<Object>, ApiError>> {
+        let path = self.root.join(key.as_key());
+        async move {
+            tokio::task::spawn_blocking(move || -> Result<Option<Object>, ApiError> {
+                let mut f = match std::fs::File::open(&path) {
+                    Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) => return Err(ApiError::io(format!("opening {}", path.display()), e)),
+                };
+                // The tag and the bytes come from the same open file, so they describe the same version.
+                let meta = f
+                    .metadata()
+                    .map_err(|e| ApiError::io(format!("stat {}", path.display()), e))?;
+                if !meta.is_file() {
+                    return Ok(None);
+                }
+                let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+                std::io::Read::read_to_end(&mut f, &mut bytes)
+                    .map_err(|e| ApiError::io(format!("reading {}", path.display()), e))?;
+                Ok(Some(Object {
+                    bytes: bytes.into(),
+                    etag: etag_of(&meta),
+                }))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
+        }
+        .boxed()
+    }
+
+    fn object_etag<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+    ) -> BoxFuture<'a, Result<Option<ETag>, ApiError>> {
+        // A plain stat: microseconds on a local disk, cheaper than a trip through the blocking pool.
+        let r = match std::fs::metadata(self.root.join(key.as_key())) {
+            Ok(m) if m.is_file() => Ok(Some(etag_of(&m))),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(ApiError::io(format!("stat {key}"), e)),
+        };
+        futures_util::future::ready(r).boxed()
+    }
+
+    fn put_object<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+        bytes: Bytes,
+    ) -> BoxFuture<'a, Result<ETag, ApiError>> {
+        let path = self.root.join(key.as_key());
+        let tmp_dir = self.root.join("tmp");
+        let mode = match key {
+            ObjectKey::Tokens => x0x_dist_durable::Mode::Private,
+            ObjectKey::Metadata(_) => x0x_dist_durable::Mode::Public,
+        };
+        async move {
+            tokio::task::spawn_blocking(move || -> Result<ETag, ApiError> {
+                x0x_dist_durable::write_atomic_in(&tmp_dir, &path, &bytes, mode)
+                    .map_err(|e| ApiError::io(format!("writing {}", path.display()), e))?;
+                let m = std::fs::metadata(&path)
+                    .map_err(|e| ApiError::io(format!("stat {}", path.display()), e))?;
+                Ok(etag_of(&m))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
+        }
+        .boxed()
+    }
+
+    fn list<'a>(&'a self, area: Area) -> BoxFuture<'a, Result<Vec<String>, ApiError>> {
+        let dir = self.root.join(match area {
+            Area::Blobs => "blobs/sha256",
+            Area::Targets => "targets",
+            Area::Metadata => "metadata",
+        });
+        async move {
+            tokio::task::spawn_blocking(move || walk_files(&dir))
+                .await
+                .map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
+        }
+        .boxed()
+    }
+
+    fn read_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<ByteStream, ApiError>> {
+        async move {
+            let f = tokio::fs::File::open(self.blob_path(digest))
+                .await
+                .map_err(|e| ApiError::io("opening blob", e))?;
+            Ok(tokio_util::io::ReaderStream::with_capacity(f, READ_CHUNK).boxed())
+        }
+        .boxed()
+    }
+
     fn blob_len<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, ApiError>> {
         async move { file_len(&self.blob_path(digest)).await }.boxed()
     }

@@ -146,8 +146,117 @@ pub enum PutOutcome {
 /// A stream of body chunks.
 pub type ByteStream = BoxStream<'static, Result<Bytes, std::io::Error>>;
 
+/// A repository object other than blobs and targets: TUF metadata (`metadata/<file>`) and the upload-token file
+/// (`tokens.json`). Small (bounded by the metadata size limit), read whole, replaced whole and atomically.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjectKey {
+    /// `metadata/<file>`: a validated metadata file name (one safe segment ending in `.json`).
+    Metadata(String),
+    /// `tokens.json`: the upload tokens (hashes only), private to the operator.
+    Tokens,
+}
+
+impl ObjectKey {
+    /// `metadata/<name>`, validated (one segment of `[A-Za-z0-9._+-]`, not starting with `.`, ending in `.json`).
+    pub fn metadata(name: &str) -> Result<Self, ApiError> {
+        check_segment(name)
+            .map_err(|why| ApiError::InvalidPath(format!("{why}: metadata file {name:?}")))?;
+        if !name.ends_with(".json") || name.len() <= ".json".len() {
+            return Err(ApiError::InvalidPath(format!(
+                "metadata file names end in .json: {name:?}"
+            )));
+        }
+        Ok(Self::Metadata(name.to_owned()))
+    }
+
+    /// `metadata/timestamp.json`, the commit point of every publish and the object replicas poll.
+    pub fn timestamp() -> Self {
+        Self::Metadata("timestamp.json".to_owned())
+    }
+
+    /// The key relative to the store's root (`metadata/<file>` or `tokens.json`); the same string names the
+    /// file under a local repository directory and the object under an S3 prefix.
+    pub fn as_key(&self) -> String {
+        match self {
+            Self::Metadata(name) => format!("metadata/{name}"),
+            Self::Tokens => "tokens.json".to_owned(),
+        }
+    }
+
+    /// Whether the object never changes once written (versioned metadata `N.role.json`).
+    pub fn is_immutable(&self) -> bool {
+        match self {
+            Self::Metadata(name) => name.split_once('.').is_some_and(|(n, rest)| {
+                !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
+            }),
+            Self::Tokens => false,
+        }
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_key())
+    }
+}
+
+/// An opaque tag that changes whenever an object is replaced (local: the file's identity, inode included; S3:
+/// the object's ETag). Used to notice a publish made by another process or replica.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ETag(pub String);
+
+/// An object read whole, with the tag of the version read.
+#[derive(Clone, Debug)]
+pub struct Object {
+    /// The bytes.
+    pub bytes: Bytes,
+    /// The tag of this version.
+    pub etag: ETag,
+}
+
+/// What [`Store::list`] enumerates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Area {
+    /// `blobs/sha256/<hex>`: names are the hex digests.
+    Blobs,
+    /// `targets/<package>/<version>/<sha256>.<file>`: names are the target paths.
+    Targets,
+    /// `metadata/<file>`: names are the file names.
+    Metadata,
+}
+
 /// The storage interface of the server.
 pub trait Store: Send + Sync + 'static {
+    /// Where the store is, for logs and errors (`directory /srv/x0x`, `s3://bucket/prefix at http://…`).
+    fn describe(&self) -> String;
+
+    /// Reads a whole object, or `None` if it does not exist.
+    fn get_object<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+    ) -> BoxFuture<'a, Result<Option<Object>, ApiError>>;
+
+    /// The tag of the current version of an object, or `None`: a cheap check (local: one `stat`; S3: `HEAD`)
+    /// that tells whether a cached copy is still current.
+    fn object_etag<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+    ) -> BoxFuture<'a, Result<Option<ETag>, ApiError>>;
+
+    /// Replaces (or creates) an object atomically and durably: readers see the old bytes or the new, never a
+    /// mix; once this returns, the new bytes survive a crash. Returns the new version's tag.
+    fn put_object<'a>(
+        &'a self,
+        key: &'a ObjectKey,
+        bytes: Bytes,
+    ) -> BoxFuture<'a, Result<ETag, ApiError>>;
+
+    /// Every name in `area` (see [`Area`]), for `migrate` and verification; order unspecified.
+    fn list<'a>(&'a self, area: Area) -> BoxFuture<'a, Result<Vec<String>, ApiError>>;
+
+    /// Reads a whole blob (for `migrate`; blobs are read whole only there).
+    fn read_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<ByteStream, ApiError>>;
+
     /// The length of a stored blob, or `None`.
     fn blob_len<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, ApiError>>;
 
