@@ -345,7 +345,7 @@ impl Store for LocalStore {
         .boxed()
     }
 
-    fn list<'a>(&'a self, area: Area) -> BoxFuture<'a, Result<Vec<String>, ApiError>> {
+    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, ApiError>> {
         let dir = self.root.join(match area {
             Area::Blobs => "blobs/sha256",
             Area::Targets => "targets",

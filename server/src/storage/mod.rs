@@ -252,7 +252,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<ETag, ApiError>>;
 
     /// Every name in `area` (see [`Area`]), for `migrate` and verification; order unspecified.
-    fn list<'a>(&'a self, area: Area) -> BoxFuture<'a, Result<Vec<String>, ApiError>>;
+    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, ApiError>>;
 
     /// Reads a whole blob (for `migrate`; blobs are read whole only there).
     fn read_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<ByteStream, ApiError>>;
