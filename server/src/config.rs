@@ -52,6 +52,23 @@ pub mod env {
     pub const UPSTREAM: &str = "X0X_DIST_UPSTREAM";
     /// Upload token for `x0x-dist publish`.
     pub const TOKEN: &str = "X0X_DIST_TOKEN";
+    /// Object storage instead of the repository directory: `s3://BUCKET/PREFIX` (`[storage] url`).
+    pub const STORAGE: &str = "X0X_DIST_STORAGE";
+    /// S3 endpoint URL, e.g. `http://127.0.0.1:3900` for a self-hosted engine (`[storage.s3] endpoint`).
+    pub const S3_ENDPOINT: &str = "X0X_DIST_S3_ENDPOINT";
+    /// S3 region (`[storage.s3] region`). Default `us-east-1`.
+    pub const S3_REGION: &str = "X0X_DIST_S3_REGION";
+    /// S3 access key id (`[storage.s3] access_key_id`); `AWS_ACCESS_KEY_ID` is read too.
+    pub const S3_ACCESS_KEY_ID: &str = "X0X_DIST_S3_ACCESS_KEY_ID";
+    /// S3 secret access key (`[storage.s3] secret_access_key`); `AWS_SECRET_ACCESS_KEY` is read too.
+    pub const S3_SECRET_ACCESS_KEY: &str = "X0X_DIST_S3_SECRET_ACCESS_KEY";
+    /// Directory of the online keys (`[storage] keys`). Default: the repository directory's `online/`.
+    pub const KEYS: &str = "X0X_DIST_KEYS";
+    /// How often a replica checks the shared store's `timestamp.json` for another replica's publish, in
+    /// seconds (`[storage] poll_secs`).
+    pub const POLL_SECS: &str = "X0X_DIST_POLL_SECS";
+    /// A replica that does not commit publishes itself: forwards them to this replica (`[replica] publish_via`).
+    pub const PUBLISH_VIA: &str = "X0X_DIST_PUBLISH_VIA";
 }
 
 /// The whole server configuration.
@@ -72,6 +89,17 @@ pub struct Config {
     pub log: LogConfig,
     /// Mirror mode (`serve --upstream`).
     pub mirror: MirrorConfig,
+    /// Running as one of several replicas on one object store (`docs/server.md`, "Scale-out").
+    pub replica: ReplicaConfig,
+}
+
+/// `[replica]`: several `serve` processes on one object store. Exactly one of them commits publishes (the
+/// publish leader: it holds the online keys and re-signs the timestamp); the others forward publishes to it.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicaConfig {
+    /// The leader's URL; `None`: this process commits publishes itself.
+    pub publish_via: Option<String>,
 }
 
 /// `[mirror]`: pull-through from an upstream repository (see `docs/mirror.md`).
@@ -117,6 +145,15 @@ pub struct StorageConfig {
     pub repo: PathBuf,
     /// Largest accepted blob upload. Default 1 GiB.
     pub max_blob_bytes: u64,
+    /// Object storage in place of `repo`: `s3://BUCKET/PREFIX`. `None`: the repository directory.
+    pub url: Option<String>,
+    /// Directory holding the online keys (`snapshot.key`, `timestamp.key`). Default: `repo/online`. With
+    /// object storage the keys never go into the bucket.
+    pub keys: Option<PathBuf>,
+    /// How often to check the store's `timestamp.json` for a publish made by another process. Default 2 s.
+    pub poll_secs: u64,
+    /// `[storage.s3]`: how to reach the object store.
+    pub s3: S3Settings,
 }
 
 impl Default for StorageConfig {
@@ -124,8 +161,36 @@ impl Default for StorageConfig {
         Self {
             repo: PathBuf::new(),
             max_blob_bytes: 1 << 30,
+            url: None,
+            keys: None,
+            poll_secs: 2,
+            s3: S3Settings::default(),
         }
     }
+}
+
+impl StorageConfig {
+    /// The directory of the online keys.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys
+            .clone()
+            .unwrap_or_else(|| self.repo.join("online"))
+    }
+}
+
+/// `[storage.s3]`: endpoint, region and credentials of an S3-compatible store. Credentials may also come from
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    /// Endpoint URL (`http://127.0.0.1:3900`); `None`: AWS.
+    pub endpoint: Option<String>,
+    /// Region. Default `us-east-1`.
+    pub region: Option<String>,
+    /// Access key id.
+    pub access_key_id: Option<String>,
+    /// Secret access key.
+    pub secret_access_key: Option<String>,
 }
 
 /// `[limits]`

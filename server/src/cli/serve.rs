@@ -48,6 +48,26 @@ pub struct ServeArgs {
     /// `x0x-dist mirror init`, which records the upstream root to trust; see docs/mirror.md).
     #[arg(long, env = env::UPSTREAM)]
     pub upstream: Option<String>,
+    /// Keep the repository in an S3-compatible object store instead of --repo: `s3://BUCKET/PREFIX`
+    /// (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or [storage.s3]; see docs/server.md, "Scale-out").
+    #[arg(long, env = env::STORAGE)]
+    pub storage: Option<String>,
+    /// Endpoint of the object store, e.g. http://127.0.0.1:3900 [default: AWS].
+    #[arg(long, env = env::S3_ENDPOINT)]
+    pub s3_endpoint: Option<String>,
+    /// Region of the object store [default: us-east-1].
+    #[arg(long, env = env::S3_REGION)]
+    pub s3_region: Option<String>,
+    /// Directory of the online keys (snapshot.key, timestamp.key) [default: REPO/online].
+    #[arg(long, env = env::KEYS)]
+    pub keys: Option<PathBuf>,
+    /// How often to look for a publish made through another replica, in seconds [default: 2].
+    #[arg(long, env = env::POLL_SECS)]
+    pub poll_secs: Option<u64>,
+    /// Run as a replica that forwards publishes to this leader URL (which holds the online keys) instead of
+    /// committing them itself.
+    #[arg(long, env = env::PUBLISH_VIA)]
+    pub publish_via: Option<String>,
 }
 
 impl ServeArgs {
@@ -95,7 +115,25 @@ impl ServeArgs {
         if let Some(u) = &self.upstream {
             c.mirror.upstream = Some(u.clone());
         }
-        if c.storage.repo.as_os_str().is_empty() {
+        if let Some(u) = &self.storage {
+            c.storage.url = Some(u.clone());
+        }
+        if let Some(u) = &self.s3_endpoint {
+            c.storage.s3.endpoint = Some(u.clone());
+        }
+        if let Some(r) = &self.s3_region {
+            c.storage.s3.region = Some(r.clone());
+        }
+        if let Some(k) = &self.keys {
+            c.storage.keys = Some(k.clone());
+        }
+        if let Some(p) = self.poll_secs {
+            c.storage.poll_secs = p;
+        }
+        if let Some(u) = &self.publish_via {
+            c.replica.publish_via = Some(u.clone());
+        }
+        if c.storage.repo.as_os_str().is_empty() && c.storage.url.is_none() {
             return Err(x0x_dist::error::CliError::new(
                 "usage.invalid",
                 format!(
