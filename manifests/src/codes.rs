@@ -73,6 +73,7 @@ codes! {
     REPO_NOT_FOUND = "repo.not_found", 5, 404, "The repository directory does not exist or has no metadata.";
     REPO_EXISTS = "repo.exists", 6, 409, "`init` refused: the directory already holds a repository.";
     REPO_CORRUPT = "repo.corrupt", 3, 500, "The repository on disk is inconsistent (a file its metadata requires is missing or wrong).";
+    REPO_DIFFERENT = "repo.different", 6, 409, "`migrate` refused: the destination already holds a different repository (another `1.root.json`, or versioned metadata that differs from the source's); nothing was copied. Migrate into an empty destination.";
     KEY_FILE_INVALID = "key.file_invalid", 2, 400, "A key file is not the documented JSON key format, or a secret key was given where a public one was expected.";
     KEY_NOT_AUTHORIZED = "key.not_authorized", 3, 403, "The key is not one of the keys the role delegates to.";
     IO_ERROR = "io.error", 8, 500, "A local file operation failed (the message names the path).";
@@ -89,6 +90,7 @@ codes! {
     BLOB_DIGEST_MISMATCH = "blob.digest_mismatch", 4, 400, "An uploaded blob does not hash to the SHA-256 in its URL; nothing was stored.";
     BLOB_LENGTH_MISMATCH = "blob.length_mismatch", 4, 400, "An uploaded blob's length differs from its `Content-Length`; nothing was stored.";
     PUBLISH_CONFLICT = "publish.conflict", 6, 409, "Another publish of the same package is in progress; fetch the current role and retry.";
+    PUBLISH_LEADER_UNAVAILABLE = "publish.leader_unavailable", 7, 503, "This replica forwards publishes to its publish leader (`serve --publish-via URL`), which could not be reached or did not answer in time. Check that the leader at that URL is running (`curl URL/readyz`) and reachable from the replica, then retry; if the leader was only slow, the release may already be published (`GET /api/v1/packages/NAME`).";
     STORAGE_FULL = "storage.full", 8, 507, "The server's storage is full; the publish or upload failed cleanly and nothing was changed.";
     NETWORK_UNREACHABLE = "network.unreachable", 7, 502, "The repository, mirror upstream or proxy could not be reached.";
     NETWORK_HTTP_STATUS = "network.http_status", 7, 502, "The remote answered with an unexpected HTTP status.";

@@ -128,6 +128,9 @@ pub enum ApiError {
         #[source]
         source: std::io::Error,
     },
+    /// This replica forwards publishes (`[replica] publish_via`) and the publish leader did not answer.
+    #[error("the publish leader did not answer ({0}); check that it is running and reachable from this replica, then retry")]
+    LeaderUnavailable(String),
     /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -160,6 +163,7 @@ impl ApiError {
             Self::Metadata { code, .. } => code,
             Self::StorageFull(_) => "storage.full",
             Self::Io { .. } => "io.error",
+            Self::LeaderUnavailable(_) => "publish.leader_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -236,7 +240,7 @@ impl IntoResponse for ApiError {
         if status.is_client_error() {
             // Client mistakes: say what went wrong, including the cause (e.g. the stalled upload).
             detail.clone_from(&full);
-        } else if !matches!(self, Self::StorageFull(_)) {
+        } else if !matches!(self, Self::StorageFull(_) | Self::LeaderUnavailable(_)) {
             // Server faults: the full message (paths, OS errors) goes to the log, not to the client.
             "internal server error; the server log has the details (match the x-request-id)"
                 .clone_into(&mut detail);
@@ -303,6 +307,7 @@ mod tests {
             ApiError::StorageFull(io()),
             ApiError::io("x", io()),
             ApiError::Internal(String::new()),
+            ApiError::LeaderUnavailable(String::new()),
         ];
         for e in all {
             let info = x0x_dist_manifests::codes::info(e.code())
