@@ -14,6 +14,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod files;
+pub mod forward;
 pub mod lock;
 pub mod metrics;
 pub mod mirror;

@@ -98,6 +98,12 @@ pub async fn serve_on(
     crate::routes::packages::ViewCache::refresh_in_background(&state);
     let mut app = crate::router::router(state.clone());
     let refresh = match mode {
+        // A follower replica (`--publish-via`): the leader signs; no online keys, no refresher here.
+        crate::mirror::pull::Mode::Origin if state.config.replica.publish_via.is_some() => {
+            let leader = state.config.replica.publish_via.clone().unwrap_or_default();
+            crate::forward::startup_check(&state, &leader).await?;
+            Some(tokio::spawn(crate::forward::watch(state.clone())))
+        }
         crate::mirror::pull::Mode::Origin => {
             startup_check(&state).await?;
             Some(tokio::spawn(refresher(state.clone())))

@@ -328,6 +328,9 @@ pub async fn submit_role(
 ) -> Result<Response, ApiError> {
     use http_body_util::BodyExt as _;
     check_name(&name)?;
+    if let Some(leader) = &st.config.replica.publish_via {
+        return crate::forward::submit_role(&st, leader, &name, &headers, body).await;
+    }
     let token = st.tokens.authorize(
         headers
             .get(header::AUTHORIZATION)
