@@ -333,6 +333,15 @@ impl Store for LocalStore {
         };
         async move {
             tokio::task::spawn_blocking(move || -> Result<ETag, ApiError> {
+                // `metadata/` of a store that is being filled (`migrate` into a new directory).
+                if let Some(dir) = path.parent().filter(|d| !d.is_dir()) {
+                    fs_err::create_dir_all(dir)
+                        .map_err(|e| ApiError::io(format!("creating {}", dir.display()), e))?;
+                    if let Some(up) = dir.parent() {
+                        x0x_dist_durable::sync_dir(up)
+                            .map_err(|e| ApiError::io(format!("syncing {}", up.display()), e))?;
+                    }
+                }
                 x0x_dist_durable::write_atomic_in(&tmp_dir, &path, &bytes, mode)
                     .map_err(|e| ApiError::io(format!("writing {}", path.display()), e))?;
                 let m = std::fs::metadata(&path)

@@ -225,6 +225,26 @@ pub enum Area {
     Metadata,
 }
 
+/// Opens the store named by `spec`: a repository directory (created if missing) or `s3://BUCKET/PREFIX`
+/// (reached with `s3`). The one place a store is chosen from a string (`migrate --from/--to`).
+pub fn open(
+    spec: &str,
+    s3: &crate::config::S3Settings,
+) -> Result<std::sync::Arc<dyn Store>, ApiError> {
+    if let Some(rest) = spec.strip_prefix("s3://") {
+        let _ = (rest, s3);
+        return Err(ApiError::BadRequest(format!(
+            "{spec}: S3 support lands with storage/s3.rs; use a directory for now"
+        )));
+    }
+    if spec.is_empty() {
+        return Err(ApiError::BadRequest(
+            "empty store: pass a directory or s3://BUCKET/PREFIX".into(),
+        ));
+    }
+    Ok(std::sync::Arc::new(local::LocalStore::open(spec)?))
+}
+
 /// The storage interface of the server.
 pub trait Store: Send + Sync + 'static {
     /// Where the store is, for logs and errors (`directory /srv/x0x`, `s3://bucket/prefix at http://…`).
