@@ -17,6 +17,7 @@ pub mod files;
 pub mod forward;
 pub mod lock;
 pub mod metrics;
+pub mod migrate;
 pub mod mirror;
 pub mod openapi;
 pub mod publish;

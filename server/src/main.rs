@@ -59,6 +59,9 @@ enum Command {
     /// Air-gapped installs: `bundle export` (one file) and `bundle import` (into a mirror or a loader cache).
     #[command(subcommand)]
     Bundle(cli::bundle::BundleCommand),
+    /// Copy a repository between stores (directory, s3://BUCKET/PREFIX) and verify the copy; resumable.
+    #[command(long_about = cli::migrate::LONG_ABOUT)]
+    Migrate(cli::migrate::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Doctor(a) => cli::doctor::run(a),
         Command::Mirror(c) => cli::mirror::run(c),
         Command::Bundle(c) => cli::bundle::run(c),
+        Command::Migrate(a) => cli::migrate::run(a),
     };
     cli::finish(result)
 }

@@ -359,6 +359,7 @@ fn help_has_examples_with_real_flags() {
         &["mirror", "sync"],
         &["bundle", "export"],
         &["bundle", "import"],
+        &["migrate"],
     ];
     for cmd in commands {
         let help = run_ok(bin().args(*cmd).arg("--help"));

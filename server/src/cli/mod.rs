@@ -8,6 +8,7 @@ pub mod fetch;
 pub mod init;
 pub mod keygen;
 pub mod log;
+pub mod migrate;
 pub mod mirror;
 pub mod package;
 pub mod publish;

@@ -1,0 +1,367 @@
+//! Scale-out with the real binary (issue 13): a publish leader and a follower replica (`serve --publish-via`) on
+//! one shared repository directory (standing in for the shared bucket), and `migrate` between two stores.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+use common::cli::{bin, fails, free_port, publish, run_ok, setup_repo, start_server, wait_healthy};
+
+/// A follower replica on `repo` forwarding publishes to `leader`; its log goes to `log`.
+fn start_follower(repo: &Path, port: u16, leader: &str, log: &Path) -> Child {
+    let mut child = bin()
+        .args(["serve", "--repo"])
+        .arg(repo)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--publish-via", leader, "--log", "info"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    wait_healthy(&mut child, port, || {
+        std::fs::read_to_string(log).unwrap_or_default()
+    });
+    child
+}
+
+/// One HTTP/1.1 request over a raw socket; returns (status, body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    use std::fmt::Write as _;
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        let _ = write!(req, "{k}: {v}\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+fn get(port: u16, path: &str) -> (u16, String) {
+    http(port, "GET", path, &[], b"")
+}
+
+fn stop(mut c: Child) {
+    let _ = c.kill();
+    let _ = c.wait();
+}
+
+/// `package add other` with the same publisher key, and a token for it.
+fn add_other(repo: &Path, key: &Path) -> String {
+    run_ok(
+        bin()
+            .args(["package", "add", "--repo"])
+            .arg(repo)
+            .arg("other")
+            .arg("--publisher-key")
+            .arg(key.with_extension("key.pub")),
+    );
+    run_ok(
+        bin()
+            .args(["token", "create", "--repo"])
+            .arg(repo)
+            .args(["--package", "other"]),
+    )
+    .trim()
+    .to_owned()
+}
+
+fn wasm(dir: &Path, package: &str, version: &str) -> PathBuf {
+    let p = dir.join(format!("{package}-{version}"));
+    std::fs::create_dir_all(&p).unwrap();
+    let f = p.join(format!("{package}.wasm32-wasip1.wasm"));
+    std::fs::write(&f, format!("\0asm\x01\0\0\0 {package} {version}")).unwrap();
+    f
+}
+
+#[test]
+fn publishes_through_a_follower_are_committed_by_the_leader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let (key, token) = setup_repo(&repo);
+    let other_token = add_other(&repo, &key);
+    let (lp, fp) = (free_port(), free_port());
+    let leader = start_server(&repo, lp);
+    let leader_url = format!("http://127.0.0.1:{lp}");
+    let follower_log = tmp.path().join("follower.log");
+    let follower = start_follower(&repo, fp, &leader_url, &follower_log);
+    let follower_url = format!("http://127.0.0.1:{fp}");
+
+    // A publish through the follower lands: the report says so and the leader serves the release.
+    let out =
+        run_ok(publish(&follower_url, &token, &key, "0.1.0").arg(wasm(tmp.path(), "x0x", "0.1.0")));
+    assert!(out.contains("published x0x 0.1.0"), "{out}");
+    let (status, body) = get(lp, "/api/v1/packages/x0x");
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"0.1.0\""), "{body}");
+    let (status, body) = get(fp, "/api/v1/packages/x0x");
+    assert!(status == 200 && body.contains("\"0.1.0\""), "{body}");
+    let log = std::fs::read_to_string(&follower_log).unwrap();
+    assert!(log.contains("publish forwarded to the leader"), "{log}");
+
+    // The leader's codes pass through unchanged: the same version again is version.exists (exit 6).
+    fails(
+        publish(&follower_url, &token, &key, "0.1.0").arg(wasm(tmp.path(), "x0x", "0.1.0")),
+        6,
+        "version.exists",
+    );
+    // A bad token is refused by the leader, relayed as auth.invalid; no token at all by the follower itself.
+    fails(
+        publish(&follower_url, "x0xd_nope", &key, "0.1.1").arg(wasm(tmp.path(), "x0x", "0.1.1")),
+        9,
+        "auth.invalid",
+    );
+    let (status, body) = http(fp, "POST", "/api/v1/packages/x0x/role", &[], b"{}");
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("auth.missing"), "{body}");
+
+    // Two concurrent publishes of different packages, one through each replica: both land.
+    let a = {
+        let (url, token, key, f) = (
+            leader_url.clone(),
+            token.clone(),
+            key.clone(),
+            wasm(tmp.path(), "x0x", "0.2.0"),
+        );
+        std::thread::spawn(move || run_ok(publish(&url, &token, &key, "0.2.0").arg(f)))
+    };
+    let b = {
+        let (url, token, key, f) = (
+            follower_url.clone(),
+            other_token.clone(),
+            key.clone(),
+            wasm(tmp.path(), "other", "1.0.0"),
+        );
+        std::thread::spawn(move || {
+            run_ok(
+                bin()
+                    .args(["publish", "--server", &url, "--token", &token, "--key"])
+                    .arg(&key)
+                    .args(["--package", "other", "--version", "1.0.0"])
+                    .arg(f),
+            )
+        })
+    };
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    assert!(a.contains("published x0x 0.2.0"), "{a}");
+    assert!(b.contains("published other 1.0.0"), "{b}");
+    // The snapshot the timestamp names lists both roles at their new versions.
+    let md = repo.join("metadata");
+    let ts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(md.join("timestamp.json")).unwrap()).unwrap();
+    let sv = ts["signed"]["meta"]["snapshot.json"]["version"]
+        .as_u64()
+        .unwrap();
+    let snap: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(md.join(format!("{sv}.snapshot.json"))).unwrap())
+            .unwrap();
+    assert_eq!(snap["signed"]["meta"]["x0x.json"]["version"], 2, "{snap}");
+    assert_eq!(snap["signed"]["meta"]["other.json"]["version"], 1, "{snap}");
+    for port in [lp, fp] {
+        let (_, body) = get(port, "/api/v1/packages");
+        assert!(
+            body.contains("\"0.2.0\"") && body.contains("\"1.0.0\""),
+            "{port}: {body}"
+        );
+    }
+
+    // The leader goes away: publishes through the follower get 503 publish.leader_unavailable, reads still work.
+    stop(leader);
+    let auth = format!("Bearer {token}");
+    let (status, body) = http(
+        fp,
+        "POST",
+        "/api/v1/packages/x0x/role",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        b"{}",
+    );
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("\"publish.leader_unavailable\""), "{body}");
+    assert!(
+        !body.contains(&leader_url),
+        "the leader's address stays in the log: {body}"
+    );
+    let (status, body) = get(fp, "/tuf/metadata/timestamp.json");
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = get(fp, "/api/v1/packages/x0x/role");
+    assert_eq!(status, 200);
+    let (status, body) = get(fp, "/api/v1/packages/x0x/resolve?range=%5E0.2");
+    assert!(status == 200 && body.contains("\"0.2.0\""), "{body}");
+    stop(follower);
+
+    run_ok(bin().args(["verify", "--repo"]).arg(&repo));
+    assert_eq!(common::verify_repo(&repo), 3);
+}
+
+/// A repository published through a server, plus a release made offline (a target without a blob).
+fn published_repo(tmp: &Path) -> (PathBuf, PathBuf) {
+    let repo = tmp.join("repo");
+    let (key, token) = setup_repo(&repo);
+    let port = free_port();
+    let server = start_server(&repo, port);
+    let url = format!("http://127.0.0.1:{port}");
+    let dist = tmp.join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    std::fs::copy("/bin/true", dist.join("x0x.linux-x64-gnu.node")).unwrap();
+    std::fs::write(
+        dist.join("x0x.wasm32-wasip1.wasm"),
+        b"\0asm\x01\0\0\0 0.1.0",
+    )
+    .unwrap();
+    run_ok(
+        publish(&url, &token, &key, "0.1.0")
+            .arg(dist.join("x0x.linux-x64-gnu.node"))
+            .arg(dist.join("x0x.wasm32-wasip1.wasm")),
+    );
+    stop(server);
+    run_ok(
+        bin()
+            .args(["package", "release", "--repo"])
+            .arg(&repo)
+            .args(["x0x", "--version", "0.2.0", "--key"])
+            .arg(&key)
+            .arg(wasm(tmp, "x0x", "0.2.0")),
+    );
+    (repo, key)
+}
+
+fn migrate(from: &Path, to: &Path) -> std::process::Command {
+    let mut c = bin();
+    c.arg("migrate").arg("--from").arg(from).arg("--to").arg(to);
+    c
+}
+
+#[test]
+fn migrate_copies_a_repository_that_then_serves_and_verifies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, _key) = published_repo(tmp.path());
+    let dst = tmp.path().join("copy");
+    let out = run_ok(&mut migrate(&repo, &dst));
+    assert!(
+        out.contains("3 blobs") && out.contains("3 targets linked"),
+        "{out}"
+    );
+    assert!(out.contains("online keys were not copied"), "{out}");
+    assert!(
+        !dst.join("online").exists(),
+        "online keys must never be copied"
+    );
+    // Resumable: a second run copies nothing.
+    let out = run_ok(&mut migrate(&repo, &dst));
+    assert!(
+        out.contains("0 blobs (0 bytes) copied, 2 already there")
+            && out.contains("0 targets linked, 3 already there")
+            && out.contains(" 0 metadata objects written"),
+        "{out}"
+    );
+    run_ok(bin().args(["verify", "--repo"]).arg(&dst));
+    assert_eq!(common::verify_repo(&dst), 3);
+
+    // The copy serves (with the online keys copied by hand, as the summary says) and fetches verify.
+    common_copy_dir(&repo.join("online"), &dst.join("online"));
+    let port = free_port();
+    let server = start_server(&dst, port);
+    let fetched = tmp.path().join("fetched");
+    run_ok(
+        bin()
+            .args([
+                "fetch",
+                "--server",
+                &format!("http://127.0.0.1:{port}"),
+                "--root",
+            ])
+            .arg(repo.join("metadata/1.root.json"))
+            .args([
+                "--package",
+                "x0x",
+                "--version",
+                "0.2.0",
+                "--all-targets",
+                "--out",
+            ])
+            .arg(&fetched)
+            .arg("--cache")
+            .arg(tmp.path().join("cache")),
+    );
+    assert!(fetched.join("x0x.wasm32-wasip1.wasm").is_file());
+    stop(server);
+
+    // A blob damaged in the destination (same length, other bytes): --verify-only fails with repo.corrupt.
+    let blobs = dst.join("blobs/sha256");
+    let victim = std::fs::read_dir(&blobs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let len = std::fs::metadata(&victim).unwrap().len();
+    std::fs::write(&victim, vec![b'x'; usize::try_from(len).unwrap()]).unwrap();
+    let err = fails(migrate(&repo, &dst).arg("--verify-only"), 3, "repo.corrupt");
+    let name = victim.file_name().unwrap().to_str().unwrap();
+    assert!(err.contains(&format!("blob {name} hashes to")), "{err}");
+
+    // A destination holding another repository is refused before anything is copied.
+    let other = tmp.path().join("other");
+    run_ok(bin().args(["init", "--repo"]).arg(&other));
+    let before = std::fs::read_dir(other.join("metadata")).unwrap().count();
+    fails(&mut migrate(&repo, &other), 6, "repo.different");
+    assert_eq!(
+        std::fs::read_dir(other.join("metadata")).unwrap().count(),
+        before
+    );
+    assert_eq!(
+        std::fs::read_dir(other.join("blobs/sha256"))
+            .unwrap()
+            .count(),
+        0
+    );
+    // A source that is not a repository, and an S3 URL before S3 support: clear errors.
+    fails(
+        &mut migrate(&tmp.path().join("nope"), &dst),
+        5,
+        "repo.not_found",
+    );
+    let err = fails(
+        bin()
+            .args(["migrate", "--from"])
+            .arg(&repo)
+            .args(["--to", "s3://bucket/prefix"]),
+        2,
+        "usage.invalid",
+    );
+    assert!(err.contains("S3 support"), "{err}");
+}
+
+fn common_copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
