@@ -18,6 +18,7 @@ pub const LONG_ABOUT: &str = concat!(
     "Examples:\n",
     "  x0x-dist serve --repo ./repo --listen 127.0.0.1:8080\n",
     "  x0x-dist serve --repo /srv/x0x-mirror --upstream https://dist.x0x.example --listen 0.0.0.0:8080    # a mirror\n",
+    "  x0x-dist serve --repo /srv/x0x-dist --publish-via http://10.0.0.5:8080 --listen 0.0.0.0:8080    # a follower replica\n",
 ))]
 pub struct ServeArgs {
     /// Repository directory (created by `x0x-dist init`).
