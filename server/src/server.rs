@@ -38,7 +38,7 @@ pub async fn startup_check(st: &AppState) -> anyhow::Result<()> {
     let exp = check
         .await
         .map_err(anyhow::Error::new)
-        .with_context(|| format!("repository ({}) is not servable", st.store.describe()))?;
+        .with_context(|| format!("repository {} is not servable", st.store.describe()))?;
     st.metrics
         .set_timestamp_expires(u64::try_from(exp.unix_timestamp()).unwrap_or(0));
     st.ready.store(true, Ordering::Release);
