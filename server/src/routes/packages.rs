@@ -321,7 +321,17 @@ pub async fn current_role(
     check_name(&name)?;
     let cur = Published::load(&*st.store).await?;
     cur.delegation(&name)?;
-    let role = cur.load_role(&*st.store, &name).await?.map(|(_, b)| b);
+    let role = match cur.load_role_bytes(&*st.store, &name).await? {
+        // Parsed (checked) off the async workers: a big role takes a while.
+        Some(b) => Some(
+            publish::blocking(move || {
+                x0x_dist_manifests::Signed::<x0x_dist_manifests::Targets>::from_slice(&b)?;
+                Ok(b)
+            })
+            .await?,
+        ),
+        None => None,
+    };
     let bytes =
         role.ok_or_else(|| ApiError::NotFound(format!("nothing published for {name} yet")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
