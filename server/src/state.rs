@@ -44,6 +44,9 @@ pub struct AppState {
     /// The tag of `timestamp.json` as the store poller last saw it (only used when the store's tags are not
     /// cheap; see the module docs). `None`: not known yet.
     published: RwLock<Option<ETag>>,
+    /// Poller mode: metadata names found missing while `timestamp.json` had the given tag (TUF clients probe
+    /// `N+1.root.json` on every refresh; this answers those probes without a store round trip each).
+    absent: Mutex<(Option<ETag>, HashSet<String>)>,
     /// In-memory cache of immutable files and the current timestamp.
     pub cache: MemCache,
     /// Upload tokens.
@@ -89,6 +92,7 @@ impl AppState {
             ready: AtomicBool::new(false),
             views: crate::routes::packages::ViewCache::default(),
             published: RwLock::new(None),
+            absent: Mutex::new((None, HashSet::new())),
             keys_dir: config.storage.keys_dir(),
             repo_dir: config.storage.repo.clone(),
             local_dir,
@@ -132,6 +136,30 @@ impl AppState {
                 changed
             }
             Err(_) => false,
+        }
+    }
+
+    /// Poller mode: whether `name` was found missing under the timestamp tag `stamp` (still current).
+    pub fn known_absent(&self, name: &str, stamp: &Option<ETag>) -> bool {
+        stamp.is_some()
+            && self
+                .absent
+                .lock()
+                .is_ok_and(|g| g.0 == *stamp && g.1.contains(name))
+    }
+
+    /// Poller mode: records that `name` is missing under the timestamp tag `stamp` (forgotten on the next tag).
+    pub fn note_absent(&self, name: &str, stamp: &Option<ETag>) {
+        /// Bound on the names remembered (requests for random names must not grow memory).
+        const MAX: usize = 1024;
+        if stamp.is_none() {
+            return;
+        }
+        if let Ok(mut g) = self.absent.lock() {
+            if g.0 != *stamp || g.1.len() >= MAX {
+                *g = (stamp.clone(), HashSet::new());
+            }
+            g.1.insert(name.to_owned());
         }
     }
 

@@ -21,10 +21,12 @@ use x0x_dist::storage::{
     Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
 };
 
-/// A local store that reports its tags as expensive (so the server polls), counting tag reads.
+/// A local store that reports its tags as expensive (so the server polls), counting tag reads (of
+/// `timestamp.json`) and object reads.
 struct Polled {
     inner: LocalStore,
     etag_reads: AtomicUsize,
+    gets: AtomicUsize,
 }
 
 impl Polled {
@@ -32,6 +34,7 @@ impl Polled {
         Arc::new(Self {
             inner: LocalStore::open(dir).unwrap(),
             etag_reads: AtomicUsize::new(0),
+            gets: AtomicUsize::new(0),
         })
     }
 
@@ -51,6 +54,7 @@ impl Store for Polled {
         &'a self,
         key: &'a ObjectKey,
     ) -> BoxFuture<'a, Result<Option<Object>, ApiError>> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
         self.inner.get_object(key)
     }
     fn object_etag<'a>(
@@ -155,6 +159,20 @@ async fn a_publish_through_one_replica_is_served_by_the_other_within_poll_secs()
         "20 requests read the tag {} times: checked per request",
         b_store.reads() - before
     );
+    // Clients probe for the next root on every refresh: once found missing, it is not asked for again until
+    // the timestamp changes.
+    assert_eq!(
+        get(&b, "/tuf/metadata/2.root.json").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let gets = b_store.gets.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        assert_eq!(
+            get(&b, "/tuf/metadata/2.root.json").await.status,
+            StatusCode::NOT_FOUND
+        );
+    }
+    assert_eq!(b_store.gets.load(Ordering::SeqCst), gets);
 
     // Publish through a: a serves it from its next request on.
     release(&fx, &a, None, "0.3.1").await;

@@ -35,6 +35,17 @@ pub async fn metadata(
         }
     }
     let not_found = || ApiError::NotFound(format!("metadata file {file}"));
+    // Poller mode: a versioned file found missing stays missing until the timestamp changes (clients probe
+    // `N+1.root.json` on every refresh; no store round trip for each).
+    let probe = if versioned && !st.store.etag_is_cheap() {
+        let generation = st.published_timestamp().await?;
+        if st.known_absent(&file, &generation) {
+            return Err(not_found());
+        }
+        Some(generation)
+    } else {
+        None
+    };
     let stamp = if versioned {
         None
     } else {
@@ -50,7 +61,12 @@ pub async fn metadata(
         }
         stamp
     };
-    let obj = st.store.get_object(&object).await?.ok_or_else(not_found)?;
+    let Some(obj) = st.store.get_object(&object).await? else {
+        if let Some(generation) = &probe {
+            st.note_absent(&file, generation);
+        }
+        return Err(not_found());
+    };
     let stamp = match stamp {
         // The tag of the version actually read (it may be newer than the one checked above).
         Some(_) if st.store.etag_is_cheap() => Some(obj.etag),
