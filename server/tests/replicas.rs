@@ -211,3 +211,29 @@ async fn a_publish_through_one_replica_is_served_by_the_other_within_poll_secs()
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.code());
     assert_eq!(r.code(), "auth.invalid");
 }
+
+/// The online keys are never read from the store: they come from `[storage] keys` (default `REPO/online`), and a
+/// server that cannot find them says where it looked and which setting moves them.
+#[tokio::test]
+async fn online_keys_come_from_the_keys_directory() {
+    let fx = repo(1);
+    let keys = tempfile::tempdir().unwrap();
+    for k in ["snapshot.key", "timestamp.key"] {
+        let from = fx.path().join("online").join(k);
+        std::fs::copy(&from, keys.path().join(k)).unwrap();
+        std::fs::remove_file(from).unwrap();
+    }
+    let st = Arc::new(AppState::new(fx.config()).unwrap());
+    let err = format!(
+        "{:#}",
+        x0x_dist::server::startup_check(&st).await.unwrap_err()
+    );
+    assert!(err.contains("online/snapshot.key"), "{err}");
+    assert!(err.contains("[storage] keys"), "{err}");
+
+    let mut config = fx.config();
+    config.storage.keys = Some(keys.path().to_owned());
+    let st = state_for(config).await;
+    release(&fx, &st, None, "0.3.1").await;
+    assert_eq!(versions(&get(&st, "/api/v1/packages/x0x").await), ["0.3.1"]);
+}
