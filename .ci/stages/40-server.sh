@@ -8,11 +8,11 @@ cd "$(dirname "$0")/../.."
 mine=(server/src/{client,config,error,files,metrics,openapi,publish,router,server,state,tokens}.rs
       server/src/routes/{blobs,ops,packages,tuf}.rs server/src/storage/{mod,local}.rs
       server/src/cli/{serve,token,publish}.rs server/examples/bench_repo.rs
-      server/tests/{serving,publishing,uploads,openapi,timestamp_refresh,cli_publish,shutdown,python_tuf,logging,crash_recovery,disk_full}.rs
+      server/tests/{serving,publishing,uploads,openapi,timestamp_refresh,cli_publish,shutdown,python_tuf,logging,crash_recovery,disk_full,replicas}.rs
       server/tests/common/{mod,cli}.rs)
 rustfmt --edition 2021 --check "${mine[@]}"
 cargo clippy -p x0x-dist --all-targets -- -D warnings
-tests=(serving publishing uploads openapi timestamp_refresh cli_publish shutdown python_tuf logging crash_recovery disk_full)
+tests=(serving publishing uploads openapi timestamp_refresh cli_publish shutdown python_tuf logging crash_recovery disk_full replicas)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
 scripts/deadline.sh 900 cargo test -p x0x-dist --lib "${args[@]}" -- --include-ignored

@@ -5,7 +5,8 @@
 //! `cargo run --release -p x0x-dist --example bench_repo -- REPO PUBLISHER_KEY [VERSIONS]`
 use std::path::PathBuf;
 
-use x0x_dist::publish::{commit, metadata_dir, write_atomic, OnlineKeys, Published};
+use x0x_dist::publish::{commit, OnlineKeys, Published};
+use x0x_dist::storage::{local::LocalStore, ObjectKey, Store as _};
 use x0x_dist_manifests::metadata::NewRole as _;
 use x0x_dist_manifests::{
     PackageName, Platform, Sha256, SigningKey, TargetCustom, TargetFile, TargetPath, Targets,
@@ -53,22 +54,32 @@ fn main() -> anyhow::Result<()> {
     }
     let signed = x0x_dist_manifests::Signed::new(t, &[&key])?;
     let bytes = signed.to_bytes();
-    write_atomic(&metadata_dir(&repo), "1.x0x.json", &bytes)?;
-    let cur = Published::load(&repo)?;
-    let keys = OnlineKeys::load(&repo, cur.root.signed())?;
-    let cfg = x0x_dist::config::TimestampConfig::default();
-    commit(
-        &repo,
-        &cur,
-        &[("x0x".to_owned(), 1)],
-        &keys,
-        &cfg,
-        time::OffsetDateTime::now_utc(),
-    )?;
+    let len = bytes.len();
+    let store = LocalStore::open(&repo)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        store
+            .put_object(&ObjectKey::metadata("1.x0x.json")?, bytes.into())
+            .await?;
+        let cur = Published::load(&store).await?;
+        let keys = OnlineKeys::load(&repo.join("online"), cur.root.signed())?;
+        let cfg = x0x_dist::config::TimestampConfig::default();
+        commit(
+            &store,
+            &cur,
+            &[("x0x".to_owned(), 1)],
+            &keys,
+            &cfg,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await
+    })?;
     eprintln!(
         "wrote 1.x0x.json: {versions} versions × {} targets, {} bytes",
         platforms.len(),
-        bytes.len()
+        len
     );
     Ok(())
 }

@@ -5,14 +5,14 @@
 //! - Versioned metadata (`N.role.json`) and hash-prefixed targets never change, so they are served with
 //!   `Cache-Control: public, max-age=31536000, immutable` and may be held in memory for the life of the process.
 //! - Unversioned files (`timestamp.json`, the `root.json` convenience copy) get a short `max-age` and are
-//!   revalidated against the file's identity ([`FileStamp`]: inode, device, mtime, length) on every request (one
-//!   `stat`), so a re-signed timestamp is visible at once.
+//!   revalidated against the store's [`ETag`] of the object: on every request when that is cheap (local: one
+//!   `stat`, so a re-signed timestamp is visible at once), else against what the store poller last saw
+//!   (`crate::state`, visible within `[storage] poll_secs`).
 //! - Files larger than the cache's per-file limit are streamed from storage in 256 KiB chunks, never buffered whole.
 //! - The gzip variant of a JSON file has its own ETag (`"<etag>-gzip"`) and is never used with `Range`.
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::RwLock;
-use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -20,42 +20,12 @@ use axum::response::Response;
 use bytes::Bytes;
 
 use crate::error::ApiError;
-use crate::storage::ByteStream;
+use crate::storage::{ByteStream, ETag};
 
 /// Cache-Control for immutable files.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Cache-Control for `timestamp.json` and other unversioned files.
 pub const SHORT: &str = "public, max-age=60";
-
-/// What identifies one version of a mutable file: every writer replaces it by an atomic rename, which installs
-/// a new inode, so two versions differ here even when they were written within one mtime tick (coarse
-/// timestamps, 4 ms on some kernels) with the same length.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FileStamp {
-    modified: Option<SystemTime>,
-    len: u64,
-    ino: u64,
-    dev: u64,
-}
-
-impl FileStamp {
-    /// The stamp of a file's metadata.
-    pub fn of(m: &std::fs::Metadata) -> Self {
-        #[cfg(unix)]
-        let (ino, dev) = {
-            use std::os::unix::fs::MetadataExt as _;
-            (m.ino(), m.dev())
-        };
-        #[cfg(not(unix))]
-        let (ino, dev) = (0, 0);
-        Self {
-            modified: m.modified().ok(),
-            len: m.len(),
-            ino,
-            dev,
-        }
-    }
-}
 
 /// One file held in memory.
 #[derive(Clone, Debug)]
@@ -66,13 +36,13 @@ pub struct CachedFile {
     pub gzip: Option<Bytes>,
     /// Strong ETag, quoted.
     pub etag: String,
-    /// For revalidation of mutable files.
-    pub stamp: Option<FileStamp>,
+    /// For revalidation of mutable objects: the tag they were read under.
+    pub stamp: Option<ETag>,
 }
 
 impl CachedFile {
     /// Builds a cache entry (computing the ETag from the SHA-256 and the gzip variant for JSON).
-    pub fn new(bytes: Bytes, json: bool, stamp: Option<FileStamp>) -> Self {
+    pub fn new(bytes: Bytes, json: bool, stamp: Option<ETag>) -> Self {
         let etag = format!("\"{}\"", &crate::storage::Digest::of(&bytes).as_str()[..32]);
         let gzip = json.then(|| {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());

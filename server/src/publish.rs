@@ -12,11 +12,14 @@
 //!    agree with the path and the platform table, it carries exactly a `sha256` hash, and the uploaded blob of
 //!    that hash exists with exactly that length.
 //!
-//! Then, under the repository lock: new targets are linked into `targets/` (hash-prefixed names), the role is
-//! written as `N.P.json`, then `S+1.snapshot.json`, then `timestamp.json`. Every file is written to a temporary
-//! name, fsynced, renamed and the directory fsynced; the timestamp rename is the commit point. A crash before it
-//! leaves only unreferenced new files (overwritten by the next publish); the repository as clients see it is
-//! always the previous or the next complete state.
+//! Then, under the repository lock (in-process; plus the cross-process writer lock [`crate::lock`] when the
+//! store is a local directory, against offline `x0x-dist package` commands): new targets are linked into
+//! `targets/` (hash-prefixed names), the role is written as `N.P.json`, then `S+1.snapshot.json`, then
+//! `timestamp.json`. Every object is read and written through the [`Store`] only ([`Store::put_object`]: atomic
+//! and durable; local: temporary file, fsync, rename, fsync of the directory), in that order, each write
+//! finished before the next starts; writing the timestamp is the commit point. A crash before it leaves only
+//! unreferenced new objects (overwritten by the next publish); the repository as clients see it is always the
+//! previous or the next complete state. The online keys are read from the keys directory, never from the store.
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -29,17 +32,12 @@ use x0x_dist_manifests::{
 use crate::config::TimestampConfig;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{Digest, ObjectPath};
+use crate::storage::{Digest, ObjectKey, ObjectPath, Store};
 use crate::wire::PublishReport;
 
-/// The metadata directory of a repository.
-pub fn metadata_dir(repo: &Path) -> PathBuf {
-    repo.join("metadata")
-}
-
-/// Path of an online key (`DIR/online/<role>.key`).
-pub fn online_key_path(repo: &Path, role: &str) -> PathBuf {
-    repo.join("online").join(format!("{role}.key"))
+/// Path of an online key in the keys directory (`[storage] keys`, default `DIR/online`): `<keys>/<role>.key`.
+pub fn online_key_path(keys_dir: &Path, role: &str) -> PathBuf {
+    keys_dir.join(format!("{role}.key"))
 }
 
 /// Formats a time as TUF writes it.
@@ -47,20 +45,20 @@ pub fn fmt_time(t: OffsetDateTime) -> String {
     x0x_dist_manifests::cjson::datetime::format(t)
 }
 
-fn read_meta(repo: &Path, name: &str) -> Result<Vec<u8>, ApiError> {
-    let p = metadata_dir(repo).join(name);
-    std::fs::read(&p).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            ApiError::Internal(format!("repository is missing {}", p.display()))
-        } else {
-            ApiError::io(format!("reading {}", p.display()), e)
-        }
-    })
+async fn read_meta(store: &dyn Store, name: &str) -> Result<Vec<u8>, ApiError> {
+    let key = ObjectKey::metadata(name)?;
+    match store.get_object(&key).await? {
+        Some(o) => Ok(o.bytes.to_vec()),
+        None => Err(ApiError::Internal(format!(
+            "repository is missing {key} ({})",
+            store.describe()
+        ))),
+    }
 }
 
 /// The expiry of the served timestamp.
-pub fn timestamp_expiry(repo: &Path) -> Result<OffsetDateTime, ApiError> {
-    let ts = Signed::<Timestamp>::from_slice(&read_meta(repo, "timestamp.json")?)?;
+pub async fn timestamp_expiry(store: &dyn Store) -> Result<OffsetDateTime, ApiError> {
+    let ts = Signed::<Timestamp>::from_slice(&read_meta(store, "timestamp.json").await?)?;
     Ok(ts.signed().expires)
 }
 
@@ -79,12 +77,14 @@ pub struct Published {
 
 impl Published {
     /// Reads the current state: `root.json`, `timestamp.json`, the snapshot and targets it pins.
-    pub fn load(repo: &Path) -> Result<Self, ApiError> {
-        let root = Signed::<Root>::from_slice(&read_meta(repo, "root.json")?)?;
-        let timestamp = Signed::<Timestamp>::from_slice(&read_meta(repo, "timestamp.json")?)?;
+    pub async fn load(store: &dyn Store) -> Result<Self, ApiError> {
+        let root = Signed::<Root>::from_slice(&read_meta(store, "root.json").await?)?;
+        let timestamp =
+            Signed::<Timestamp>::from_slice(&read_meta(store, "timestamp.json").await?)?;
         let sv = timestamp.signed().snapshot_meta().version;
-        let snapshot =
-            Signed::<Snapshot>::from_slice(&read_meta(repo, &format!("{sv}.snapshot.json"))?)?;
+        let snapshot = Signed::<Snapshot>::from_slice(
+            &read_meta(store, &format!("{sv}.snapshot.json")).await?,
+        )?;
         let tv = snapshot
             .signed()
             .meta
@@ -92,7 +92,7 @@ impl Published {
             .map(|m| m.version)
             .ok_or_else(|| ApiError::Internal("snapshot lists no targets.json".into()))?;
         let targets =
-            Signed::<Targets>::from_slice(&read_meta(repo, &format!("{tv}.targets.json"))?)?;
+            Signed::<Targets>::from_slice(&read_meta(store, &format!("{tv}.targets.json")).await?)?;
         Ok(Self {
             root,
             timestamp,
@@ -140,13 +140,31 @@ impl Published {
     }
 
     /// The current role of `package`, if published.
-    pub fn load_role(&self, repo: &Path, package: &str) -> Result<Option<RoleWithBytes>, ApiError> {
+    pub async fn load_role(
+        &self,
+        store: &dyn Store,
+        package: &str,
+    ) -> Result<Option<RoleWithBytes>, ApiError> {
+        let Some(bytes) = self.load_role_bytes(store, package).await? else {
+            return Ok(None);
+        };
+        Ok(Some((Signed::<Targets>::from_slice(&bytes)?, bytes)))
+    }
+
+    /// The bytes of the current role of `package`, if published (not parsed: big roles parse off the async
+    /// workers).
+    pub async fn load_role_bytes(
+        &self,
+        store: &dyn Store,
+        package: &str,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
         let v = self.role_version(package);
         if v == 0 {
             return Ok(None);
         }
-        let bytes = read_meta(repo, &format!("{v}.{package}.json"))?;
-        Ok(Some((Signed::<Targets>::from_slice(&bytes)?, bytes)))
+        Ok(Some(
+            read_meta(store, &format!("{v}.{package}.json")).await?,
+        ))
     }
 }
 
@@ -163,12 +181,20 @@ pub struct OnlineKeys {
 }
 
 impl OnlineKeys {
-    /// Loads `DIR/online/{snapshot,timestamp}.key` and checks root authorizes them.
-    pub fn load(repo: &Path, root: &Root) -> Result<Self, ApiError> {
+    /// Loads `{snapshot,timestamp}.key` from the keys directory (`[storage] keys`, default `DIR/online`) and
+    /// checks root authorizes them.
+    pub fn load(keys_dir: &Path, root: &Root) -> Result<Self, ApiError> {
         let load = |role: &str| -> Result<SigningKey, ApiError> {
-            let p = online_key_path(repo, role);
-            let bytes = std::fs::read(&p)
-                .map_err(|e| ApiError::io(format!("reading online key {}", p.display()), e))?;
+            let p = online_key_path(keys_dir, role);
+            let bytes = std::fs::read(&p).map_err(|e| {
+                ApiError::io(
+                    format!(
+                        "reading online key {} (the keys directory is `[storage] keys` / `--keys`, default REPO/online)",
+                        p.display()
+                    ),
+                    e,
+                )
+            })?;
             let key = SigningKey::from_secret_file(&bytes)?;
             let authorized = root
                 .roles
@@ -189,33 +215,24 @@ impl OnlineKeys {
     }
 }
 
-/// Writes `bytes` to `dir/name` atomically and durably ([`x0x_dist_durable::write_atomic_in`]). The temporary
-/// file lives in the repository's `tmp/` (same file system, cleaned at startup), so no partial file ever
-/// appears in `dir`.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ApiError> {
-    let tmp_dir = dir
-        .parent()
-        .map_or_else(|| dir.to_path_buf(), |p| p.join("tmp"));
-    x0x_dist_durable::write_atomic_in(
-        &tmp_dir,
-        &dir.join(name),
-        bytes,
-        x0x_dist_durable::Mode::Public,
-    )
-    .map_err(|e| ApiError::io(format!("writing {}/{name}", dir.display()), e))
+/// Writes `metadata/<name>` through the store: atomically and durably ([`Store::put_object`]).
+async fn write_meta(store: &dyn Store, name: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
+    store
+        .put_object(&ObjectKey::metadata(name)?, bytes.into())
+        .await
+        .map(drop)
 }
 
-/// Writes the next snapshot (with `changes` applied to its meta, or unchanged) and the next timestamp.
-/// Returns (snapshot version, timestamp version).
-pub fn commit(
-    repo: &Path,
+/// Writes the next snapshot (with `changes` applied to its meta, or unchanged), then the next timestamp (the
+/// commit point). Returns (snapshot version, timestamp version).
+pub async fn commit(
+    store: &dyn Store,
     cur: &Published,
     changes: &[(String, u64)],
     keys: &OnlineKeys,
     cfg: &TimestampConfig,
     now: OffsetDateTime,
 ) -> Result<(u64, u64), ApiError> {
-    let dir = metadata_dir(repo);
     let sv = cur.snapshot.signed().version + 1;
     let mut snap = Snapshot::empty(
         sv,
@@ -228,7 +245,7 @@ pub fn commit(
     }
     let snap = Signed::new(snap, &[&keys.snapshot])?;
     let snap_bytes = snap.to_bytes();
-    write_atomic(&dir, &format!("{sv}.snapshot.json"), &snap_bytes)?;
+    write_meta(store, &format!("{sv}.snapshot.json"), snap_bytes.clone()).await?;
     let tv = cur.timestamp.signed().version + 1;
     let mut ts = Timestamp::empty(tv, now + time::Duration::seconds(secs(cfg.expiry_secs)));
     let mut m = MetaFile::version(sv);
@@ -239,7 +256,7 @@ pub fn commit(
     )]));
     ts.meta.insert("snapshot.json".to_owned(), m);
     let ts = Signed::new(ts, &[&keys.timestamp])?;
-    write_atomic(&dir, "timestamp.json", &ts.to_bytes())?;
+    write_meta(store, "timestamp.json", ts.to_bytes()).await?;
     Ok((sv, tv))
 }
 
@@ -247,24 +264,43 @@ fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX / 4)
 }
 
-/// Takes the repository's cross-process writer lock ([`crate::lock`]); blocks while an offline
-/// `x0x-dist package add|release` holds it, and says so in the log.
-fn writer_lock(repo: &Path) -> Result<crate::lock::WriterLock, ApiError> {
-    crate::lock::lock(repo, || {
-        tracing::info!(repo = %repo.display(), "waiting for the repository writer lock (held by an offline `x0x-dist package` command)");
+/// Takes the cross-process writer lock ([`crate::lock`]) of `local_dir`, the repository directory when the store
+/// is a local directory (`None`: a remote store, nothing to take); waits (off the async workers) while an
+/// offline `x0x-dist package add|release` holds it, and says so in the log.
+pub async fn writer_lock(
+    local_dir: Option<&Path>,
+) -> Result<Option<crate::lock::WriterLock>, ApiError> {
+    let Some(repo) = local_dir.map(Path::to_path_buf) else {
+        return Ok(None);
+    };
+    blocking(move || {
+        crate::lock::lock(&repo, || {
+            tracing::info!(repo = %repo.display(), "waiting for the repository writer lock (held by an offline `x0x-dist package` command)");
+        })
+        .map(Some)
+        .map_err(|e| ApiError::io(format!("locking {}", crate::lock::lock_path(&repo).display()), e))
     })
-    .map_err(|e| ApiError::io(format!("locking {}", crate::lock::lock_path(repo).display()), e))
+    .await
 }
 
-/// Re-signs the timestamp (and the snapshot, if it would expire first) when less than `refresh_before` remains.
+/// Loads the online keys off the async workers (see [`OnlineKeys::load`]).
+pub async fn load_online_keys(keys_dir: &Path, root: &Root) -> Result<OnlineKeys, ApiError> {
+    let (dir, root) = (keys_dir.to_path_buf(), root.clone());
+    blocking(move || OnlineKeys::load(&dir, &root)).await
+}
+
+/// Re-signs the timestamp (and the snapshot, if it would expire first) when less than `refresh_before` remains,
+/// under the writer lock of `local_dir` (see [`writer_lock`]); the caller holds the in-process repository lock.
 /// Returns the new timestamp expiry if it re-signed.
-pub fn refresh_if_due(
-    repo: &Path,
+pub async fn refresh_if_due(
+    store: &dyn Store,
+    local_dir: Option<&Path>,
+    keys_dir: &Path,
     cfg: &TimestampConfig,
     now: OffsetDateTime,
 ) -> Result<Option<OffsetDateTime>, ApiError> {
-    let _writer = writer_lock(repo)?;
-    let cur = Published::load(repo)?;
+    let _writer = writer_lock(local_dir).await?;
+    let cur = Published::load(store).await?;
     let refresh_before = time::Duration::seconds(secs(cfg.refresh_before_secs));
     let ts_due = cur.timestamp.signed().expires - now < refresh_before;
     let snap_due = cur.snapshot.signed().expires - now
@@ -272,16 +308,16 @@ pub fn refresh_if_due(
     if !ts_due && !snap_due {
         return Ok(None);
     }
-    let keys = OnlineKeys::load(repo, cur.root.signed())?;
+    let keys = load_online_keys(keys_dir, cur.root.signed()).await?;
     if snap_due {
-        commit(repo, &cur, &[], &keys, cfg, now)?;
+        commit(store, &cur, &[], &keys, cfg, now).await?;
     } else {
         // Timestamp only: same snapshot, new version and expiry.
         let tv = cur.timestamp.signed().version + 1;
         let mut ts = Timestamp::empty(tv, now + time::Duration::seconds(secs(cfg.expiry_secs)));
         ts.meta = cur.timestamp.signed().meta.clone();
         let ts = Signed::new(ts, &[&keys.timestamp])?;
-        write_atomic(&metadata_dir(repo), "timestamp.json", &ts.to_bytes())?;
+        write_meta(store, "timestamp.json", ts.to_bytes()).await?;
     }
     Ok(Some(now + time::Duration::seconds(secs(cfg.expiry_secs))))
 }
@@ -297,7 +333,7 @@ struct NewTarget {
 /// Checks the submission against the current state (steps 1-5 of the module docs, blobs excepted).
 fn check_submission(
     cur: &Published,
-    repo: &Path,
+    old_role: Option<&[u8]>,
     package: &str,
     bytes: &[u8],
     now: OffsetDateTime,
@@ -323,10 +359,10 @@ fn check_submission(
         ))
         .into());
     }
-    let old_targets = cur
-        .load_role(repo, package)?
-        .map(|(r, _)| r.signed().targets.clone())
-        .unwrap_or_default();
+    let old_targets = match old_role {
+        Some(b) => Signed::<Targets>::from_slice(b)?.signed().targets.clone(),
+        None => BTreeMap::new(),
+    };
     for (path, t) in &old_targets {
         match new.signed().targets.get(path) {
             Some(n) if n == t => {}
@@ -430,15 +466,16 @@ pub async fn publish(
 ) -> Result<PublishReport, ApiError> {
     let _slot = st.claim(package)?;
     let _lock = st.repo_lock.lock().await;
-    let repo = st.repo_dir.clone();
     // Held from reading the current state to the commit, against offline writers in other processes.
-    let _writer = blocking(move || writer_lock(&repo)).await?;
-    let repo = st.repo_dir.clone();
+    let _writer = writer_lock(st.local_dir.as_deref()).await?;
     let now = OffsetDateTime::now_utc();
+    let cur = Published::load(&*st.store).await?;
+    // The package must be delegated before its role is read.
+    cur.delegation(package)?;
+    let old_role = cur.load_role_bytes(&*st.store, package).await?;
     let pkg = package.to_owned();
     let (cur, new, added, bytes) = blocking(move || {
-        let cur = Published::load(&repo)?;
-        let (new, added) = check_submission(&cur, &repo, &pkg, &bytes, now)?;
+        let (new, added) = check_submission(&cur, old_role.as_deref(), &pkg, &bytes, now)?;
         Ok((cur, new, added, bytes))
     })
     .await?;
@@ -464,20 +501,21 @@ pub async fn publish(
     for t in &added {
         st.store.link_target(&t.object, &t.digest).await?;
     }
-    let repo = st.repo_dir.clone();
-    let cfg = st.config.timestamp.clone();
-    let pkg = package.to_owned();
     let version = new.signed().version;
-    let (sv, tv) = blocking(move || {
-        let keys = OnlineKeys::load(&repo, cur.root.signed())?;
-        write_atomic(
-            &metadata_dir(&repo),
-            &format!("{version}.{pkg}.json"),
-            &bytes,
-        )?;
-        commit(&repo, &cur, &[(pkg, version)], &keys, &cfg, now)
-    })
-    .await?;
+    let keys = load_online_keys(&st.keys_dir, cur.root.signed()).await?;
+    write_meta(&*st.store, &format!("{version}.{package}.json"), bytes).await?;
+    let committed = commit(
+        &*st.store,
+        &cur,
+        &[(package.to_owned(), version)],
+        &keys,
+        &st.config.timestamp,
+        now,
+    )
+    .await;
+    // Whatever happened to the timestamp write, what this replica serves follows the store.
+    st.timestamp_written().await;
+    let (sv, tv) = committed?;
     Ok(PublishReport {
         package: package.to_owned(),
         version,

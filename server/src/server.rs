@@ -1,6 +1,7 @@
 //! The listener: accepts connections (HTTP/1.1 and h2c), closes connections whose request headers are too slow
-//! (slowloris), re-signs the timestamp in the background, and shuts down gracefully on SIGTERM/SIGINT (stops
-//! accepting, lets in-flight requests finish within the grace period).
+//! (slowloris), re-signs the timestamp in the background, watches a remote store for publishes made by other
+//! replicas ([`store_poller`]), and shuts down gracefully on SIGTERM/SIGINT (stops accepting, lets in-flight
+//! requests finish within the grace period).
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -12,21 +13,32 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::publish::{self, OnlineKeys, Published};
+use crate::publish::{self, Published};
 use crate::state::AppState;
+use crate::storage::ObjectKey;
 
 /// Checks the repository (metadata parses, online keys authorized) and re-signs an expiring timestamp.
 pub async fn startup_check(st: &AppState) -> anyhow::Result<()> {
-    let repo = st.repo_dir.clone();
-    let cfg = st.config.timestamp.clone();
-    let exp = publish::blocking(move || {
-        let cur = Published::load(&repo)?;
-        OnlineKeys::load(&repo, cur.root.signed())?;
-        publish::refresh_if_due(&repo, &cfg, time::OffsetDateTime::now_utc())?;
-        publish::timestamp_expiry(&repo)
-    })
-    .await
-    .with_context(|| format!("repository {} is not servable", st.repo_dir.display()))?;
+    let check = async {
+        let cur = Published::load(&*st.store).await?;
+        publish::load_online_keys(&st.keys_dir, cur.root.signed()).await?;
+        let _lock = st.repo_lock.lock().await;
+        let refreshed = publish::refresh_if_due(
+            &*st.store,
+            st.local_dir.as_deref(),
+            &st.keys_dir,
+            &st.config.timestamp,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await;
+        st.timestamp_written().await;
+        refreshed?;
+        publish::timestamp_expiry(&*st.store).await
+    };
+    let exp = check
+        .await
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("repository {} is not servable", st.store.describe()))?;
     st.metrics
         .set_timestamp_expires(u64::try_from(exp.unix_timestamp()).unwrap_or(0));
     st.ready.store(true, Ordering::Release);
@@ -38,14 +50,20 @@ pub async fn refresher(st: Arc<AppState>) {
     let every = Duration::from_secs(st.config.timestamp.check_interval_secs.max(1));
     loop {
         tokio::time::sleep(every).await;
-        let _lock = st.repo_lock.lock().await;
-        let repo = st.repo_dir.clone();
-        let cfg = st.config.timestamp.clone();
-        match publish::blocking(move || {
-            publish::refresh_if_due(&repo, &cfg, time::OffsetDateTime::now_utc())
-        })
-        .await
-        {
+        let lock = st.repo_lock.lock().await;
+        let refreshed = publish::refresh_if_due(
+            &*st.store,
+            st.local_dir.as_deref(),
+            &st.keys_dir,
+            &st.config.timestamp,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await;
+        drop(lock);
+        if !matches!(refreshed, Ok(None)) {
+            st.timestamp_written().await;
+        }
+        match refreshed {
             Ok(Some(exp)) => {
                 crate::routes::packages::ViewCache::refresh_in_background(&st);
                 st.metrics
@@ -56,6 +74,40 @@ pub async fn refresher(st: Arc<AppState>) {
             Err(e) => tracing::error!(code = e.code(), error = %e, "timestamp refresh failed"),
         }
     }
+}
+
+/// Watches the store for changes made by other processes when its tags are not cheap enough to check per
+/// request ([`crate::storage::Store::etag_is_cheap`]; see [`crate::state`]): every `[storage] poll_secs` it reads
+/// the tag of `timestamp.json`; on a change it records the new tag (which makes the cached `timestamp.json`,
+/// `root.json` and package views stale), rebuilds the package views in the background and updates the
+/// timestamp-expiry metric. A publish made through another replica is thus served here within `poll_secs` (plus
+/// the request that reloads it). Runs until the process ends.
+pub async fn store_poller(st: Arc<AppState>) {
+    let every = Duration::from_secs(st.config.storage.poll_secs.max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        match st.store.object_etag(&ObjectKey::timestamp()).await {
+            Ok(etag) => {
+                if st.record_timestamp(etag) {
+                    tracing::debug!("timestamp.json changed in the store");
+                    crate::routes::packages::ViewCache::refresh_in_background(&st);
+                    if let Ok(exp) = publish::timestamp_expiry(&*st.store).await {
+                        st.metrics.set_timestamp_expires(
+                            u64::try_from(exp.unix_timestamp()).unwrap_or(0),
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, store = %st.store.describe(), "polling the store failed");
+            }
+        }
+    }
+}
+
+/// Starts [`store_poller`] if the store needs one (its tags are not cheap); `None` otherwise.
+pub fn spawn_store_poller(st: &Arc<AppState>) -> Option<tokio::task::JoinHandle<()>> {
+    (!st.store.etag_is_cheap()).then(|| tokio::spawn(store_poller(st.clone())))
 }
 
 /// A running server.
@@ -76,7 +128,7 @@ pub async fn serve(
         .await
         .with_context(|| format!("binding {}", config.bind.listen))?;
     let (running, task) = serve_on(listener, config, shutdown).await?;
-    tracing::info!(addr = %running.addr, repo = %running.state.repo_dir.display(), "serving");
+    tracing::info!(addr = %running.addr, repo = %running.state.repo_dir.display(), store = %running.state.store.describe(), "serving");
     task.await.context("server task")?
 }
 
@@ -86,8 +138,17 @@ pub async fn serve_on(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
-    let addr = listener.local_addr()?;
     let state = Arc::new(AppState::new(config).map_err(|e| anyhow::anyhow!("{e:#}"))?);
+    serve_state_on(listener, state, shutdown).await
+}
+
+/// [`serve_on`] with a state built by the caller (any store: [`AppState::with_store`]).
+pub async fn serve_state_on(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+    let addr = listener.local_addr()?;
     let mode = crate::mirror::pull::startup(
         &state,
         state.config.mirror.upstream.as_deref(),
@@ -119,6 +180,7 @@ pub async fn serve_on(
             None
         }
     };
+    let poller = spawn_store_poller(&state);
     let header_timeout = Duration::from_secs(state.config.limits.header_read_timeout_secs.max(1));
     let grace = Duration::from_secs(state.config.limits.shutdown_grace_secs);
     let task = tokio::spawn(async move {
@@ -156,8 +218,8 @@ pub async fn serve_on(
             }
         }
         drop(listener);
-        if let Some(r) = refresh {
-            r.abort();
+        for task in [refresh, poller].into_iter().flatten() {
+            task.abort();
         }
         tracing::info!("shutting down: waiting for in-flight requests");
         if tokio::time::timeout(grace, graceful.shutdown())

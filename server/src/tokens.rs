@@ -3,17 +3,22 @@
 //! `DIR/tokens.json` (mode 0600) holds `{"tokens": [{"id", "sha256", "packages", "created"}]}`: the SHA-256 of each
 //! token, never the token. A token is `x0xd_` followed by 43 base64url characters (32 random bytes). Checking a
 //! token hashes it and compares against every stored hash in constant time (no early exit), so neither the match
-//! position nor a common prefix leaks through timing. The file is re-read when it changes, so `x0x-dist token create`
-//! takes effect on a running server.
-use crate::files::FileStamp;
+//! position nor a common prefix leaks through timing.
+//!
+//! The server reads the file through its store ([`ObjectKey::Tokens`]), revalidating its [`ETag`] on every
+//! authorization (local: one `stat`; a remote store: one `HEAD`, only on the write routes that need a token), so
+//! a token created or revoked takes effect on a running server from its next request on. The offline
+//! `x0x-dist token` commands edit the file of a repository directory in place: the same key under the directory,
+//! the same format.
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use subtle::ConstantTimeEq as _;
 
 use crate::error::ApiError;
+use crate::storage::{ETag, ObjectKey, Store};
 
 /// Prefix of every token (lets secret scanners recognise them).
 pub const TOKEN_PREFIX: &str = "x0xd_";
@@ -38,9 +43,9 @@ pub struct TokenFile {
     pub tokens: Vec<TokenRecord>,
 }
 
-/// Path of the token file in a repository.
+/// Path of the token file in a repository directory (the store's [`ObjectKey::Tokens`]).
 pub fn token_file(repo: &Path) -> PathBuf {
-    repo.join("tokens.json")
+    repo.join(ObjectKey::Tokens.as_key())
 }
 
 /// The repository's token records (empty if it has no token file).
@@ -116,46 +121,65 @@ pub fn create(repo: &Path, packages: &[String]) -> anyhow::Result<(String, Token
     Ok((token, record))
 }
 
-/// Token verification against the repository's token file, reloaded when it changes.
-#[derive(Debug)]
+/// Token verification against the store's token file, reloaded when it changes.
 pub struct Tokens {
-    path: PathBuf,
-    /// The token file as last read, and the identity of the file it was read from ([`FileStamp`]: a revocation
-    /// written within one mtime tick of the previous change is still seen).
-    cache: Mutex<(Option<FileStamp>, TokenFile)>,
+    store: Arc<dyn Store>,
+    /// The token file as last read, and the tag of the version read (local: the file's identity, so a
+    /// revocation written within one mtime tick of the previous change is still seen).
+    cache: Mutex<(Option<ETag>, Arc<TokenFile>)>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("store", &self.store.describe())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tokens {
-    /// Tokens of the repository at `repo`.
-    pub fn new(repo: &Path) -> Self {
+    /// Tokens of the repository in `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
-            path: token_file(repo),
-            cache: Mutex::new((None, TokenFile::default())),
+            store,
+            cache: Mutex::new((None, Arc::new(TokenFile::default()))),
         }
     }
 
-    fn current(&self) -> Result<TokenFile, ApiError> {
-        let stamp = match std::fs::metadata(&self.path) {
-            Ok(m) => Some(FileStamp::of(&m)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(TokenFile::default()),
-            Err(e) => return Err(ApiError::io("reading token file", e)),
+    fn cached(&self, etag: &ETag) -> Result<Option<Arc<TokenFile>>, ApiError> {
+        let cache = self
+            .cache
+            .lock()
+            .map_err(|_| ApiError::Internal("token cache poisoned".into()))?;
+        Ok((cache.0.as_ref() == Some(etag)).then(|| cache.1.clone()))
+    }
+
+    async fn current(&self) -> Result<Arc<TokenFile>, ApiError> {
+        let key = ObjectKey::Tokens;
+        let Some(etag) = self.store.object_etag(&key).await? else {
+            return Ok(Arc::new(TokenFile::default()));
         };
+        if let Some(file) = self.cached(&etag)? {
+            return Ok(file);
+        }
+        let Some(obj) = self.store.get_object(&key).await? else {
+            return Ok(Arc::new(TokenFile::default()));
+        };
+        let file: Arc<TokenFile> = Arc::new(
+            serde_json::from_slice(&obj.bytes)
+                .map_err(|e| ApiError::Internal(format!("token file is invalid: {e}")))?,
+        );
         let mut cache = self
             .cache
             .lock()
             .map_err(|_| ApiError::Internal("token cache poisoned".into()))?;
-        if cache.0.is_none() || cache.0 != stamp {
-            let bytes =
-                std::fs::read(&self.path).map_err(|e| ApiError::io("reading token file", e))?;
-            let file: TokenFile = serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::Internal(format!("token file is invalid: {e}")))?;
-            *cache = (stamp, file);
-        }
-        Ok(cache.1.clone())
+        // Stamped with the tag of the version read, so a change after the check above is seen next time.
+        *cache = (Some(obj.etag), file.clone());
+        Ok(file)
     }
 
     /// Checks the `Authorization` header value for publishing `package`; returns the token id.
-    pub fn authorize(
+    pub async fn authorize(
         &self,
         header: Option<&str>,
         package: Option<&str>,
@@ -165,7 +189,7 @@ impl Tokens {
             .map(str::trim)
             .ok_or(ApiError::MissingToken)?;
         let presented = sha2::Sha256::digest(token.as_bytes());
-        let file = self.current()?;
+        let file = self.current().await?;
         let mut found: Option<&TokenRecord> = None;
         for rec in &file.tokens {
             let Ok(stored) = hex::decode(&rec.sha256) else {
@@ -189,8 +213,8 @@ impl Tokens {
 mod tests {
     use super::*;
 
-    #[test]
-    fn create_and_authorize() {
+    #[tokio::test]
+    async fn create_and_authorize() {
         let dir = tempfile::tempdir().unwrap();
         let (t1, r1) = create(dir.path(), &["x0x".into()]).unwrap();
         let (t2, _) = create(dir.path(), &["other".into()]).unwrap();
@@ -209,27 +233,36 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let tokens = Tokens::new(dir.path());
+        let tokens = Tokens::new(Arc::new(
+            crate::storage::local::LocalStore::open(dir.path()).unwrap(),
+        ));
         assert_eq!(
             tokens
                 .authorize(Some(&format!("Bearer {t1}")), Some("x0x"))
+                .await
                 .unwrap(),
             r1.id
         );
         assert_eq!(
             tokens
                 .authorize(Some(&format!("Bearer {t2}")), Some("x0x"))
+                .await
                 .unwrap_err()
                 .code(),
             "auth.forbidden"
         );
         assert_eq!(
-            tokens.authorize(None, Some("x0x")).unwrap_err().code(),
+            tokens
+                .authorize(None, Some("x0x"))
+                .await
+                .unwrap_err()
+                .code(),
             "auth.missing"
         );
         assert_eq!(
             tokens
                 .authorize(Some(&format!("Basic {t1}")), None)
+                .await
                 .unwrap_err()
                 .code(),
             "auth.missing"
@@ -241,12 +274,14 @@ mod tests {
         assert_eq!(
             tokens
                 .authorize(Some(&format!("Bearer {wrong}")), None)
+                .await
                 .unwrap_err()
                 .code(),
             "auth.invalid"
         );
         assert!(tokens
             .authorize(Some(&format!("Bearer {t2}")), None)
+            .await
             .is_ok());
     }
 }

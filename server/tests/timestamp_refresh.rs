@@ -10,8 +10,19 @@ fn ts(fx: &Fixture) -> Signed<Timestamp> {
     Signed::from_slice(&std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap()).unwrap()
 }
 
-#[test]
-fn refresh_policy() {
+/// `publish::refresh_if_due` on the fixture's directory, as the server calls it for a local store.
+async fn refresh_if_due(
+    fx: &Fixture,
+    cfg: &TimestampConfig,
+    now: time::OffsetDateTime,
+) -> Result<Option<time::OffsetDateTime>, x0x_dist::error::ApiError> {
+    let store = x0x_dist::storage::local::LocalStore::open(fx.path()).unwrap();
+    let dir = fx.path();
+    x0x_dist::publish::refresh_if_due(&store, Some(&dir), &dir.join("online"), cfg, now).await
+}
+
+#[tokio::test]
+async fn refresh_policy() {
     let fx = repo(1);
     let cfg = TimestampConfig {
         expiry_secs: 3600,
@@ -21,13 +32,12 @@ fn refresh_policy() {
     };
     let now = time::OffsetDateTime::now_utc();
     // The fixture's timestamp and snapshot expire in a year: nothing to do.
-    assert!(x0x_dist::publish::refresh_if_due(&fx.path(), &cfg, now)
-        .unwrap()
-        .is_none());
+    assert!(refresh_if_due(&fx, &cfg, now).await.unwrap().is_none());
     assert_eq!(ts(&fx).signed().version, 1);
     // Two years later both are due: a new snapshot (version 2) and timestamp (version 2).
     let later = now + time::Duration::days(730);
-    let exp = x0x_dist::publish::refresh_if_due(&fx.path(), &cfg, later)
+    let exp = refresh_if_due(&fx, &cfg, later)
+        .await
         .unwrap()
         .expect("refreshed");
     assert_eq!(exp, later + time::Duration::seconds(3600));
@@ -44,17 +54,16 @@ fn refresh_policy() {
         (later + time::Duration::seconds(86_400)).unix_timestamp()
     );
     // 55 minutes on, only the timestamp is due (the snapshot has a day left): same snapshot, timestamp 3.
-    assert!(x0x_dist::publish::refresh_if_due(
-        &fx.path(),
-        &cfg,
-        later + time::Duration::seconds(2000)
-    )
-    .unwrap()
-    .is_none());
-    let exp2 =
-        x0x_dist::publish::refresh_if_due(&fx.path(), &cfg, later + time::Duration::seconds(3300))
+    assert!(
+        refresh_if_due(&fx, &cfg, later + time::Duration::seconds(2000))
+            .await
             .unwrap()
-            .expect("refreshed again");
+            .is_none()
+    );
+    let exp2 = refresh_if_due(&fx, &cfg, later + time::Duration::seconds(3300))
+        .await
+        .unwrap()
+        .expect("refreshed again");
     assert!(exp2 > exp);
     let t = ts(&fx);
     assert_eq!(
@@ -93,9 +102,14 @@ async fn running_server_resigns_in_background() {
     let now = time::OffsetDateTime::now_utc();
     {
         let _writer = x0x_dist::lock::lock(&fx.path(), || {}).unwrap();
-        let cur = x0x_dist::publish::Published::load(&fx.path()).unwrap();
-        let keys = x0x_dist::publish::OnlineKeys::load(&fx.path(), cur.root.signed()).unwrap();
-        x0x_dist::publish::commit(&fx.path(), &cur, &[], &keys, &short, now).unwrap();
+        let store = x0x_dist::storage::local::LocalStore::open(fx.path()).unwrap();
+        let cur = x0x_dist::publish::Published::load(&store).await.unwrap();
+        let keys =
+            x0x_dist::publish::OnlineKeys::load(&fx.path().join("online"), cur.root.signed())
+                .unwrap();
+        x0x_dist::publish::commit(&store, &cur, &[], &keys, &short, now)
+            .await
+            .unwrap();
     }
     let v0 = ts(&fx).signed().version;
     // The background refresher re-signs it (polled; generous for a loaded machine, still far below the

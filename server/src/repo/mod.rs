@@ -393,10 +393,28 @@ fn commit_snapshot(
     )
 }
 
-/// The latest root version on disk (highest `N.root.json` in an unbroken run from 1).
-fn latest_root_version(l: &Layout) -> u64 {
+/// Where [`load_trusted_with`] reads metadata: a repository directory ([`Layout`]) or the server's store.
+pub trait MetadataSource {
+    /// The bytes of `metadata/<name>` (a missing file is an error).
+    fn read(&mut self, name: &str) -> Result<Vec<u8>>;
+    /// Whether `metadata/<name>` exists.
+    fn exists(&mut self, name: &str) -> bool;
+}
+
+impl MetadataSource for Layout {
+    fn read(&mut self, name: &str) -> Result<Vec<u8>> {
+        read_metadata(&self.metadata_file(name))
+    }
+
+    fn exists(&mut self, name: &str) -> bool {
+        self.metadata_file(name).exists()
+    }
+}
+
+/// The latest root version (highest `N.root.json` in an unbroken run from 1).
+fn latest_root_version(src: &mut dyn MetadataSource) -> u64 {
     let mut v = 1;
-    while l.metadata_file(&format!("{}.root.json", v + 1)).exists() {
+    while src.exists(&format!("{}.root.json", v + 1)) {
         v += 1;
     }
     v
@@ -424,20 +442,26 @@ pub fn load_trusted_from(
     trusted_root: &[u8],
     now: OffsetDateTime,
 ) -> Result<TrustedSet> {
-    let l = Layout::new(dir);
+    load_trusted_with(&mut Layout::new(dir), trusted_root, now)
+}
+
+/// [`load_trusted_from`] over any [`MetadataSource`] (the web UI reads the server's store).
+pub fn load_trusted_with(
+    l: &mut dyn MetadataSource,
+    trusted_root: &[u8],
+    now: OffsetDateTime,
+) -> Result<TrustedSet> {
     let mut set = TrustedSet::new(trusted_root, now)?;
     let start = set.root().signed().version;
-    for v in (start + 1)..=latest_root_version(&l).max(start) {
-        set.update_root(&read_metadata(&l.metadata_file(&format!("{v}.root.json")))?)?;
+    for v in (start + 1)..=latest_root_version(l).max(start) {
+        set.update_root(&l.read(&format!("{v}.root.json"))?)?;
     }
-    set.update_timestamp(&read_metadata(&l.metadata_file("timestamp.json"))?)?;
+    set.update_timestamp(&l.read("timestamp.json")?)?;
     let sv = set
         .timestamp()
         .map(|t| t.signed().snapshot_meta().version)
         .unwrap_or_default();
-    set.update_snapshot(&read_metadata(
-        &l.metadata_file(&format!("{sv}.snapshot.json")),
-    )?)?;
+    set.update_snapshot(&l.read(&format!("{sv}.snapshot.json"))?)?;
     let snap = set
         .snapshot()
         .map(|s| s.signed().meta.clone())
@@ -446,15 +470,13 @@ pub fn load_trusted_from(
         .get("targets.json")
         .ok_or_else(|| RepoError::Corrupt("snapshot does not list targets.json".to_owned()))?
         .version;
-    set.update_targets(&read_metadata(
-        &l.metadata_file(&format!("{tv}.targets.json")),
-    )?)?;
+    set.update_targets(&l.read(&format!("{tv}.targets.json"))?)?;
     // Delegated roles, breadth-first from `targets`, each verified with its delegator's keys.
     let mut queue = vec!["targets".to_owned()];
     while let Some(delegator) = queue.pop() {
         for (role, version) in unloaded_delegations(&set, &delegator, &snap) {
             set.update_delegated(
-                &read_metadata(&l.metadata_file(&set.metadata_file_name(version, &role)))?,
+                &l.read(&set.metadata_file_name(version, &role))?,
                 &role,
                 &delegator,
             )?;

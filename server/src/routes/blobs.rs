@@ -23,13 +23,15 @@ pub struct BlobInfo {
     pub created: bool,
 }
 
-fn auth(st: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    st.tokens.authorize(
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
-        None,
-    )
+async fn auth(st: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    st.tokens
+        .authorize(
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+            None,
+        )
+        .await
 }
 
 /// `PUT /api/v1/blobs/sha256/{hex}`: streams the body to storage while hashing; see [`crate::storage`].
@@ -40,7 +42,7 @@ pub async fn put(
     body: Body,
 ) -> Result<Response, ApiError> {
     let digest = Digest::parse(&hex)?;
-    let token = auth(&st, &headers)?;
+    let token = auth(&st, &headers).await?;
     let expected_len = match headers.get(header::CONTENT_LENGTH) {
         Some(v) => Some(
             v.to_str()
@@ -83,7 +85,7 @@ pub async fn head(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let digest = Digest::parse(&hex)?;
-    auth(&st, &headers)?;
+    auth(&st, &headers).await?;
     let len = st
         .store
         .blob_len(&digest)

@@ -23,7 +23,7 @@ pub async fn readyz(State(st): State<Arc<AppState>>) -> Response {
         )
             .into_response();
     }
-    match crate::publish::timestamp_expiry(&st.repo_dir) {
+    match crate::publish::timestamp_expiry(&*st.store).await {
         Ok(exp) if exp > time::OffsetDateTime::now_utc() => {
             axum::Json(json!({"status": "ready", "timestamp_expires": crate::publish::fmt_time(exp)})).into_response()
         }

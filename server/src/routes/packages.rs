@@ -1,8 +1,9 @@
 //! `/api/v1/packages...`: unsigned convenience JSON (clients still verify the TUF metadata), and the role
 //! submission that publishes a release.
 //!
-//! The JSON views are built from the published metadata once per repository change (keyed by the
-//! `timestamp.json` file's identity: inode, mtime, length) and shared by all requests, so `resolve` is a map lookup even with
+//! The JSON views are built from the published metadata (read through the store) once per repository change
+//! (keyed by the store's tag of `timestamp.json`, revalidated as [`crate::state`] describes: per request when
+//! tags are cheap, else by the store poller) and shared by all requests, so `resolve` is a map lookup even with
 //! thousands of versions.
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -61,7 +62,7 @@ pub struct RepoView {
     packages: BTreeMap<String, PackageView>,
 }
 
-type Stamp = Option<crate::files::FileStamp>;
+type Stamp = Option<crate::storage::ETag>;
 
 /// The cached view, rebuilt when `timestamp.json` changes.
 ///
@@ -76,16 +77,32 @@ pub struct ViewCache {
     building: tokio::sync::Mutex<()>,
 }
 
-fn build(repo: &std::path::Path) -> Result<RepoView, ApiError> {
-    let cur = Published::load(repo)?;
-    let mut packages = BTreeMap::new();
+/// Reads the published state and every package's role through the store, then parses them off the async workers.
+async fn build(store: &dyn crate::storage::Store) -> Result<RepoView, ApiError> {
+    let cur = Published::load(store).await?;
+    let mut roles = Vec::new();
     for name in cur.packages() {
+        let bytes = cur.load_role_bytes(store, &name).await?;
+        roles.push((name, bytes));
+    }
+    publish::blocking(move || build_from(&cur, roles)).await
+}
+
+fn build_from(
+    cur: &Published,
+    roles: Vec<(String, Option<Vec<u8>>)>,
+) -> Result<RepoView, ApiError> {
+    let mut packages = BTreeMap::new();
+    for (name, role) in roles {
         let mut pv = PackageView {
             name: name.clone(),
             role_version: cur.role_version(&name),
             ..PackageView::default()
         };
-        if let Some((role, _)) = cur.load_role(repo, &name)? {
+        let role = role
+            .map(|b| x0x_dist_manifests::Signed::<x0x_dist_manifests::Targets>::from_slice(&b))
+            .transpose()?;
+        if let Some(role) = role {
             for (name, t) in &role.signed().targets {
                 // Our roles list package artifacts only (publishing refuses any other path).
                 let path = name.package_target()?;
@@ -130,35 +147,31 @@ fn build(repo: &std::path::Path) -> Result<RepoView, ApiError> {
 }
 
 impl ViewCache {
-    fn stamp(st: &AppState) -> Stamp {
-        let ts = publish::metadata_dir(&st.repo_dir).join("timestamp.json");
-        // A plain stat (microseconds on a local disk) instead of a trip through the blocking pool.
-        std::fs::metadata(&ts)
-            .ok()
-            .map(|m| crate::files::FileStamp::of(&m))
+    /// The tag of `timestamp.json` the view must match (local: one stat; remote: what the poller last saw).
+    async fn stamp(st: &AppState) -> Stamp {
+        st.published_timestamp().await.ok().flatten()
     }
 
-    fn fresh(&self, stamp: Stamp) -> Option<Arc<RepoView>> {
+    fn fresh(&self, stamp: &Stamp) -> Option<Arc<RepoView>> {
         let g = self.current.read().ok()?;
         match &*g {
-            Some((s, v)) if *s == stamp && stamp.is_some() => Some(v.clone()),
+            Some((s, v)) if s == stamp && stamp.is_some() => Some(v.clone()),
             _ => None,
         }
     }
 
     /// The current view (rebuilt if the repository changed; one rebuild at a time, shared by every waiter).
     pub async fn get(&self, st: &AppState) -> Result<Arc<RepoView>, ApiError> {
-        if let Some(v) = self.fresh(Self::stamp(st)) {
+        if let Some(v) = self.fresh(&Self::stamp(st).await) {
             return Ok(v);
         }
         let _one = self.building.lock().await;
         // Whoever held the lock may just have built the view this request needs.
-        let stamp = Self::stamp(st);
-        if let Some(v) = self.fresh(stamp) {
+        let stamp = Self::stamp(st).await;
+        if let Some(v) = self.fresh(&stamp) {
             return Ok(v);
         }
-        let repo = st.repo_dir.clone();
-        let view = Arc::new(publish::blocking(move || build(&repo)).await?);
+        let view = Arc::new(build(&*st.store).await?);
         if let Ok(mut g) = self.current.write() {
             *g = Some((stamp, view.clone()));
         }
@@ -306,14 +319,19 @@ pub async fn current_role(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     check_name(&name)?;
-    let repo = st.repo_dir.clone();
-    let n = name.clone();
-    let role = publish::blocking(move || {
-        let cur = Published::load(&repo)?;
-        cur.delegation(&n)?;
-        Ok(cur.load_role(&repo, &n)?.map(|(_, b)| b))
-    })
-    .await?;
+    let cur = Published::load(&*st.store).await?;
+    cur.delegation(&name)?;
+    let role = match cur.load_role_bytes(&*st.store, &name).await? {
+        // Parsed (checked) off the async workers: a big role takes a while.
+        Some(b) => Some(
+            publish::blocking(move || {
+                x0x_dist_manifests::Signed::<x0x_dist_manifests::Targets>::from_slice(&b)?;
+                Ok(b)
+            })
+            .await?,
+        ),
+        None => None,
+    };
     let bytes =
         role.ok_or_else(|| ApiError::NotFound(format!("nothing published for {name} yet")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
@@ -331,12 +349,15 @@ pub async fn submit_role(
     if let Some(leader) = &st.config.replica.publish_via {
         return crate::forward::submit_role(&st, leader, &name, &headers, body).await;
     }
-    let token = st.tokens.authorize(
-        headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok()),
-        Some(&name),
-    )?;
+    let token = st
+        .tokens
+        .authorize(
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+            Some(&name),
+        )
+        .await?;
     let max = st.config.limits.max_metadata_bytes;
     let body: Bytes = http_body_util::Limited::new(body, max)
         .collect()

@@ -1,4 +1,7 @@
-//! `GET|HEAD /tuf/metadata/{file}` and `GET|HEAD /tuf/targets/{*path}`: the TUF repository, read-only, no auth.
+//! `GET|HEAD /tuf/metadata/{file}` and `GET|HEAD /tuf/targets/{*path}`: the TUF repository, read-only, no auth,
+//! read through the store. Versioned metadata (`N.role.json`) is cached for the life of the process; the mutable
+//! files (`timestamp.json`, `root.json`) are revalidated as [`crate::state`] describes (per request by the
+//! object's tag when that is cheap, else against the tag the store poller last saw).
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -8,26 +11,7 @@ use axum::response::Response;
 use crate::error::ApiError;
 use crate::files::{self, CachedFile, Conditions};
 use crate::state::AppState;
-use crate::storage::{check_segment, ObjectPath};
-
-/// Whether a metadata file name is versioned (`N.role.json`), hence immutable.
-fn is_versioned(name: &str) -> bool {
-    name.split_once('.').is_some_and(|(n, rest)| {
-        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
-    })
-}
-
-/// Validates a metadata file name: one safe segment ending in `.json`.
-fn check_metadata_name(name: &str) -> Result<(), ApiError> {
-    check_segment(name)
-        .map_err(|why| ApiError::InvalidPath(format!("{why}: metadata file {name:?}")))?;
-    if !name.ends_with(".json") || name.len() <= ".json".len() {
-        return Err(ApiError::InvalidPath(format!(
-            "metadata file names end in .json: {name:?}"
-        )));
-    }
-    Ok(())
-}
+use crate::storage::{ObjectKey, ObjectPath};
 
 /// `GET|HEAD /tuf/metadata/{file}`
 pub async fn metadata(
@@ -36,9 +20,9 @@ pub async fn metadata(
     headers: HeaderMap,
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
-    check_metadata_name(&file)?;
+    let object = ObjectKey::metadata(&file)?;
     let cond = Conditions::new(&method, &headers);
-    let versioned = is_versioned(&file);
+    let versioned = object.is_immutable();
     let key = format!("m/{file}");
     let cache_control = if versioned {
         files::IMMUTABLE
@@ -50,28 +34,45 @@ pub async fn metadata(
             return files::serve_memory(&cond, &f, cache_control, "application/json");
         }
     }
-    let path = st.repo_dir.join("metadata").join(&file);
-    // A plain stat: microseconds on a local disk, cheaper than a trip through the blocking pool.
-    let meta = match std::fs::metadata(&path) {
-        Ok(m) if m.is_file() => m,
-        Ok(_) => return Err(ApiError::NotFound(format!("metadata file {file}"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(ApiError::NotFound(format!("metadata file {file}")))
+    let not_found = || ApiError::NotFound(format!("metadata file {file}"));
+    // Poller mode: a versioned file found missing stays missing until the timestamp changes (clients probe
+    // `N+1.root.json` on every refresh; no store round trip for each).
+    let probe = if versioned && !st.store.etag_is_cheap() {
+        let generation = st.published_timestamp().await?;
+        if st.known_absent(&file, &generation) {
+            return Err(not_found());
         }
-        Err(e) => return Err(ApiError::io("stat metadata", e)),
+        Some(generation)
+    } else {
+        None
     };
-    let stamp = Some(files::FileStamp::of(&meta));
-    if !versioned {
+    let stamp = if versioned {
+        None
+    } else {
+        // Cheap tags: the object's own (local: one stat); else the timestamp tag the poller last saw.
+        let stamp = st.mutable_stamp(&object).await?;
+        if st.store.etag_is_cheap() && stamp.is_none() {
+            return Err(not_found());
+        }
         if let Some(f) = st.cache.get(&key) {
             if f.stamp.is_some() && f.stamp == stamp {
                 return files::serve_memory(&cond, &f, cache_control, "application/json");
             }
         }
-    }
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| ApiError::io("reading metadata", e))?;
-    let f = CachedFile::new(bytes.into(), true, if versioned { None } else { stamp });
+        stamp
+    };
+    let Some(obj) = st.store.get_object(&object).await? else {
+        if let Some(generation) = &probe {
+            st.note_absent(&file, generation);
+        }
+        return Err(not_found());
+    };
+    let stamp = match stamp {
+        // The tag of the version actually read (it may be newer than the one checked above).
+        Some(_) if st.store.etag_is_cheap() => Some(obj.etag),
+        s => s,
+    };
+    let f = CachedFile::new(obj.bytes, true, stamp);
     if st.cache.admits(f.bytes.len() as u64) {
         st.cache.insert(key, f.clone());
     }
@@ -140,6 +141,14 @@ pub async fn target(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_versioned(name: &str) -> bool {
+        ObjectKey::Metadata(name.to_owned()).is_immutable()
+    }
+
+    fn check_metadata_name(name: &str) -> Result<ObjectKey, ApiError> {
+        ObjectKey::metadata(name)
+    }
 
     #[test]
     fn names() {

@@ -3,7 +3,8 @@
 //! right now), every package with its versions as a platform matrix, and each target's size, SHA-256 and glibc
 //! floor, linking to the consistent-snapshot URL a client downloads.
 //!
-//! The page is built from the metadata verified by [`crate::repo::load_trusted`] at request time, so what it shows
+//! The page is built from the metadata, read through the store and verified by [`crate::repo::load_trusted_with`]
+//! at request time (from `1.root.json`, as [`crate::repo::load_trusted`] does for a directory), so what it shows
 //! is exactly what a TUF client would accept at this moment; when verification fails the page says so with the
 //! stable error code and lists nothing as trusted.
 use std::fmt::Write as _;
@@ -17,15 +18,71 @@ use time::OffsetDateTime;
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::Platform;
 
+use crate::repo::{FileError, MetadataSource, RepoError};
 use crate::state::AppState;
+use crate::storage::{ObjectKey, Store};
+
+/// The store's metadata as a [`MetadataSource`], for a blocking thread (each read waits for the store).
+struct StoreSource {
+    store: Arc<dyn Store>,
+    rt: tokio::runtime::Handle,
+}
+
+impl MetadataSource for StoreSource {
+    fn read(&mut self, name: &str) -> crate::repo::Result<Vec<u8>> {
+        let failed = |source: std::io::Error| {
+            RepoError::Io(FileError {
+                what: "reading",
+                path: format!("metadata/{name} in {}", self.store.describe()).into(),
+                source,
+            })
+        };
+        let key =
+            ObjectKey::metadata(name).map_err(|e| failed(std::io::Error::other(e.to_string())))?;
+        match self.rt.block_on(self.store.get_object(&key)) {
+            Ok(Some(o)) => Ok(o.bytes.to_vec()),
+            Ok(None) => Err(failed(std::io::ErrorKind::NotFound.into())),
+            Err(e) => Err(failed(std::io::Error::other(e.to_string()))),
+        }
+    }
+
+    fn exists(&mut self, name: &str) -> bool {
+        ObjectKey::metadata(name).is_ok_and(|key| {
+            self.rt
+                .block_on(self.store.object_etag(&key))
+                .is_ok_and(|e| e.is_some())
+        })
+    }
+}
+
+/// Verifies the store's metadata chain from its `1.root.json` (on a blocking thread).
+fn load_trusted(
+    st: &AppState,
+    rt: tokio::runtime::Handle,
+    now: OffsetDateTime,
+) -> crate::repo::Result<TrustedSet> {
+    let mut src = StoreSource {
+        store: st.store.clone(),
+        rt,
+    };
+    if !src.exists("1.root.json") {
+        let at = st
+            .local_dir
+            .clone()
+            .unwrap_or_else(|| st.store.describe().into());
+        return Err(RepoError::NotFound(at));
+    }
+    let first = src.read("1.root.json")?;
+    crate::repo::load_trusted_with(&mut src, &first, now)
+}
 
 /// `GET /`
 pub async fn index(State(st): State<Arc<AppState>>) -> Response {
-    let repo = st.repo_dir.clone();
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
-    let loaded = tokio::task::spawn_blocking(move || crate::repo::load_trusted(&repo, None, now))
+    let rt = tokio::runtime::Handle::current();
+    let loaded = tokio::task::spawn_blocking(move || load_trusted(&st, rt, now))
         .await
         .map_err(|e| e.to_string())
         .and_then(|r| r.map_err(|e| format!("{} — {e:#}", e.code())));

@@ -227,10 +227,39 @@ pub async fn sync_dir(dir: &Path) -> Result<(), ApiError> {
         .map_err(|e| ApiError::io("syncing directory", e))
 }
 
-/// The tag of a local file: its identity ([`crate::files::FileStamp`]: inode, device, mtime, length), which every
-/// atomic replace changes.
+/// What identifies one version of a local file: every writer replaces it by an atomic rename, which installs a
+/// new inode, so two versions differ here even when they were written within one mtime tick (coarse timestamps,
+/// 4 ms on some kernels) with the same length. The source of the local [`ETag`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<std::time::SystemTime>,
+    len: u64,
+    ino: u64,
+    dev: u64,
+}
+
+impl FileStamp {
+    fn of(m: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let (ino, dev) = {
+            use std::os::unix::fs::MetadataExt as _;
+            (m.ino(), m.dev())
+        };
+        #[cfg(not(unix))]
+        let (ino, dev) = (0, 0);
+        Self {
+            modified: m.modified().ok(),
+            len: m.len(),
+            ino,
+            dev,
+        }
+    }
+}
+
+/// The tag of a local file: its identity ([`FileStamp`]: inode, device, mtime, length), which every atomic
+/// replace changes.
 fn etag_of(m: &std::fs::Metadata) -> ETag {
-    let s = crate::files::FileStamp::of(m);
+    let s = FileStamp::of(m);
     ETag(format!("{s:?}"))
 }
 

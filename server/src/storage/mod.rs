@@ -250,6 +250,13 @@ pub trait Store: Send + Sync + 'static {
     /// Where the store is, for logs and errors (`directory /srv/x0x`, `s3://bucket/prefix at http://…`).
     fn describe(&self) -> String;
 
+    /// Whether [`Store::object_etag`] is cheap enough to call on every request (local: one `stat`). When it is
+    /// not (S3: a network round trip), the server never checks per request: a background poller watches
+    /// `timestamp.json` every `[storage] poll_secs` and refreshes what it cached (`docs/server.md`).
+    fn etag_is_cheap(&self) -> bool {
+        true
+    }
+
     /// Reads a whole object, or `None` if it does not exist.
     fn get_object<'a>(
         &'a self,
