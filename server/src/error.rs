@@ -128,6 +128,9 @@ pub enum ApiError {
         #[source]
         source: std::io::Error,
     },
+    /// A configuration value is invalid (e.g. `[storage] url`); the message says what to write instead.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -160,6 +163,7 @@ impl ApiError {
             Self::Metadata { code, .. } => code,
             Self::StorageFull(_) => "storage.full",
             Self::Io { .. } => "io.error",
+            Self::Config(_) => "config.invalid",
             Self::Internal(_) => "internal",
         }
     }

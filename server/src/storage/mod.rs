@@ -8,10 +8,11 @@
 //! - Published targets (`targets/<package>/<version>/<sha256>.<file>`, the consistent-snapshot layout) are
 //!   immutable; publishing one points it at an existing blob (local: a hard link).
 //!
-//! [`local::LocalStore`] is the default (a directory, nothing to install). An S3-compatible store implements the
-//! same trait: `put_blob` as a multipart upload to a temporary key verified then copied, `link_target` as a
-//! server-side copy, `read` as a ranged GET.
+//! [`local::LocalStore`] is the default (a directory, nothing to install). [`s3::S3Store`] keeps the same layout in an
+//! S3-compatible bucket: `put_blob` as a multipart upload completed only once verified (aborted otherwise),
+//! `link_target` as a server-side copy, `read_target` as a ranged GET.
 pub mod local;
+pub mod s3;
 
 use std::fmt;
 use std::ops::Range;
