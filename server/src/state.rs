@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::files::MemCache;
 use crate::metrics::Metrics;
 use crate::storage::local::LocalStore;
+use crate::storage::s3::S3Store;
 use crate::storage::Store;
 use crate::tokens::Tokens;
 
@@ -45,10 +46,15 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State for the repository in `config.storage.repo`, with the local-directory store.
+    /// State for the repository in `config.storage.repo` with the local-directory store, or, when
+    /// `config.storage.url` is set, in that object store (checked reachable here).
     pub fn new(config: Config) -> Result<Self, ApiError> {
         let repo_dir = config.storage.repo.clone();
-        let store = LocalStore::open(&repo_dir)?;
+        let store: Arc<dyn Store> = if config.storage.url.is_some() {
+            Arc::new(S3Store::open(&config.storage)?)
+        } else {
+            Arc::new(LocalStore::open(&repo_dir)?)
+        };
         Ok(Self {
             cache: MemCache::new(config.cache.memory_bytes, config.cache.max_file_bytes),
             tokens: Tokens::new(&repo_dir),
@@ -57,7 +63,7 @@ impl AppState {
             repo_lock: tokio::sync::Mutex::new(()),
             ready: AtomicBool::new(false),
             views: crate::routes::packages::ViewCache::default(),
-            store: Arc::new(store),
+            store,
             repo_dir,
             config,
         })
