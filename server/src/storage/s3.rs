@@ -10,7 +10,7 @@
 //! - `put_blob` hashes the body while it streams. A body of up to [`SINGLE_PUT_MAX`] bytes is buffered and
 //!   written with one `PutObject` only after its digest and length matched. A larger one streams into a
 //!   multipart upload created directly at `blobs/sha256/<hex>` (parts of [`PART_SIZE`], at most
-//!   [`PARTS_IN_FLIGHT`] uploading at once), which is completed only once digest and length matched and aborted
+//!   [`PARTS_IN_FLIGHT`] uploading at once while the body keeps streaming), which is completed only once digest and length matched and aborted
 //!   otherwise (or when the request is dropped), so a failed upload never becomes visible: an object appears in
 //!   S3 only when its multipart upload completes. Parts of an upload the process did not live to abort stay
 //!   invisible; a bucket lifecycle rule ("abort incomplete multipart uploads after N days") reclaims them.
@@ -42,9 +42,9 @@ use futures_util::{FutureExt, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path;
 use object_store::{
-    Attribute, AttributeValue, Attributes, ClientOptions, GetOptions, GetRange, ObjectMeta,
-    ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload, RetryConfig,
-    WriteMultipart,
+    Attribute, AttributeValue, Attributes, ClientOptions, GetOptions, GetRange, MultipartUpload,
+    ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
+    RetryConfig,
 };
 use sha2::Digest as _;
 
@@ -382,11 +382,11 @@ impl S3Store {
         let received = async {
             let mut buffered = 0usize;
             while let Some(chunk) = rx.next().await? {
-                if let Some(w) = upload.as_mut().and_then(|g| g.0.as_mut()) {
-                    w.wait_for_capacity(PARTS_IN_FLIGHT)
+                if let Some(mp) = upload.as_mut().and_then(|g| g.0.as_mut()) {
+                    mp.wait(PARTS_IN_FLIGHT)
                         .await
                         .map_err(|e| store_err(format!("uploading a part of {key}"), e))?;
-                    w.put(chunk);
+                    mp.put(chunk);
                     continue;
                 }
                 buffered += chunk.len();
@@ -396,38 +396,46 @@ impl S3Store {
                     let mp = self.ops.put_multipart_opts(&key, opts).await.map_err(|e| {
                         store_err(format!("starting a multipart upload of {key}"), e)
                     })?;
-                    let mut w = WriteMultipart::new_with_chunk_size(mp, PART_SIZE);
+                    let mut mp = Multipart::new(mp);
                     for c in small.drain(..) {
-                        w.put(c);
+                        mp.put(c);
                     }
-                    upload = Some(UploadGuard(Some(w)));
+                    upload = Some(UploadGuard(Some(mp)));
                 }
             }
             rx.finish(digest)
         }
         .await;
-        let upload = upload.and_then(|mut g| g.0.take());
         let n = match received {
             Ok(n) => n,
             Err(e) => {
-                if let Some(w) = upload {
-                    abort(&key, w).await;
+                if let Some(g) = upload {
+                    g.abort(&key).await;
                 }
                 return Err(e);
             }
         };
-        // A concurrent upload of the same blob may have committed meanwhile: keep it, do not rewrite it.
+        // A concurrent upload of the same blob may have committed meanwhile: keep it, do not rewrite it. (Should
+        // this HEAD fail, dropping the guard aborts the upload.)
         if let Some(m) = self.head(&key).await? {
-            if let Some(w) = upload {
-                abort(&key, w).await;
+            if let Some(g) = upload {
+                g.abort(&key).await;
             }
             return Ok(PutOutcome::Existed { len: m.size });
         }
-        if let Some(w) = upload {
-            // `finish` aborts the upload itself when completing fails.
-            w.finish()
-                .await
-                .map_err(|e| store_err(format!("completing the multipart upload of {key}"), e))?;
+        if let Some(mut g) = upload {
+            let done = match g.0.as_mut() {
+                Some(mp) => mp.complete().await,
+                None => Ok(()),
+            };
+            if let Err(e) = done {
+                g.abort(&key).await;
+                return Err(store_err(
+                    format!("completing the multipart upload of {key}"),
+                    e,
+                ));
+            }
+            g.0 = None; // committed: nothing to abort
         } else {
             let opts = PutOptions::from(content_type("application/octet-stream"));
             self.ops
@@ -472,26 +480,91 @@ impl S3Store {
     }
 }
 
-/// Aborts a multipart upload that is dropped unfinished (the request was cancelled: client gone, timeout).
-struct UploadGuard(Option<WriteMultipart>);
+/// A multipart upload being fed: fixed [`PART_SIZE`] parts (equal sizes suit every engine, R2 included), each
+/// uploading in a task as soon as it is full.
+struct Multipart {
+    upload: Box<dyn MultipartUpload>,
+    part: Vec<Bytes>,
+    part_len: usize,
+    tasks: tokio::task::JoinSet<object_store::Result<()>>,
+}
 
-impl Drop for UploadGuard {
-    fn drop(&mut self) {
-        if let Some(upload) = self.0.take() {
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    let _ = upload.abort().await;
-                });
+impl Multipart {
+    fn new(upload: Box<dyn MultipartUpload>) -> Self {
+        Self {
+            upload,
+            part: Vec::new(),
+            part_len: 0,
+            tasks: tokio::task::JoinSet::new(),
+        }
+    }
+
+    /// Adds bytes, starting the upload of every part that fills (no copies: parts are lists of chunks).
+    fn put(&mut self, mut chunk: Bytes) {
+        while !chunk.is_empty() {
+            let take = chunk.split_to((PART_SIZE - self.part_len).min(chunk.len()));
+            self.part_len += take.len();
+            self.part.push(take);
+            if self.part_len == PART_SIZE {
+                self.send();
+            }
+        }
+    }
+
+    fn send(&mut self) {
+        if self.part_len > 0 {
+            let part = PutPayload::from_iter(std::mem::take(&mut self.part));
+            self.part_len = 0;
+            self.tasks.spawn(self.upload.put_part(part));
+        }
+    }
+
+    /// Waits until fewer than `max` parts are uploading (`0`: all done); the first failed part's error.
+    async fn wait(&mut self, max: usize) -> object_store::Result<()> {
+        while !self.tasks.is_empty() && self.tasks.len() >= max {
+            match self.tasks.join_next().await {
+                Some(r) => r??,
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the last part, waits for every part, completes: the object appears, whole.
+    async fn complete(&mut self) -> object_store::Result<()> {
+        self.send();
+        self.wait(0).await?;
+        self.upload.complete().await.map(|_| ())
+    }
+}
+
+/// Owns a multipart upload until it is committed: aborted by [`UploadGuard::abort`] on a failure, and in the
+/// background when dropped unfinished (the request was cancelled: client gone, request timeout).
+struct UploadGuard(Option<Multipart>);
+
+impl UploadGuard {
+    /// Stops the part uploads and aborts the upload (its parts are deleted; nothing was ever visible).
+    async fn abort(mut self, key: &Path) {
+        if let Some(mut mp) = self.0.take() {
+            mp.tasks.shutdown().await;
+            if let Err(e) = mp.upload.abort().await {
+                tracing::warn!(key = %key, error = %e, "aborting a failed multipart upload failed; its parts \
+                    stay invisible until the bucket's lifecycle rule removes them");
             }
         }
     }
 }
 
-/// Aborts a multipart upload (its parts are deleted; nothing was ever visible).
-async fn abort(key: &Path, upload: WriteMultipart) {
-    if let Err(e) = upload.abort().await {
-        tracing::warn!(key = %key, error = %e, "aborting a failed multipart upload failed; its parts stay \
-            invisible until the bucket's lifecycle rule removes them");
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        if let Some(mut mp) = self.0.take() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    mp.tasks.shutdown().await;
+                    let _ = mp.upload.abort().await;
+                });
+            }
+        }
     }
 }
 
