@@ -471,6 +471,65 @@ async fn s3_store() {
     );
     exercise(&s).await;
 
+    // Every failed or dropped multipart upload was aborted (the dropped one in the background): none is left
+    // open under this run's prefix. The listing is checked to see one that is open.
+    let open = || {
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "-m", "20", "--aws-sigv4"])
+            .arg(format!("aws:amz:{}:s3", env["AWS_REGION"]))
+            .arg("--user")
+            .arg(format!("{}:{}", env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]))
+            .args(["-H", "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"])
+            .arg(format!(
+                "{}/{bucket}?prefix={}%2F&uploads=",
+                endpoints[0],
+                s.prefix().replace('/', "%2F")
+            ))
+            .output()
+            .expect("curl (ListMultipartUploads)");
+        let xml = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(xml.contains("<ListMultipartUploadsResult"), "{xml}");
+        xml.split("<Key>")
+            .skip(1)
+            .filter_map(|k| k.split_once("</Key>").map(|(k, _)| k.to_owned()))
+            .collect::<Vec<_>>()
+    };
+    let probe_key = format!("{}/probe", s.prefix());
+    let probe = object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(&endpoints[0])
+        .with_allow_http(true)
+        .with_region(&env["AWS_REGION"])
+        .with_bucket_name(&bucket)
+        .with_access_key_id(&env["AWS_ACCESS_KEY_ID"])
+        .with_secret_access_key(&env["AWS_SECRET_ACCESS_KEY"])
+        .build()
+        .unwrap();
+    let mut up = object_store::ObjectStore::put_multipart_opts(
+        &probe,
+        &object_store::path::Path::from(probe_key.as_str()),
+        object_store::PutMultipartOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        open(),
+        vec![probe_key.clone()],
+        "the listing shows an open upload"
+    );
+    up.abort().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = open();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "multipart uploads left open: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // Another node of the cluster sees what this one committed.
     if let Some(other) = endpoints.get(1) {
         let s2 = S3Store::open(&s3_config(&env, other, &url)).unwrap();
