@@ -87,7 +87,10 @@ pub async fn serve_on(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     let addr = listener.local_addr()?;
-    let state = Arc::new(AppState::new(config).map_err(|e| anyhow::anyhow!("{e:#}"))?);
+    // Keep the code (config.invalid, io.error for an unreachable object store...) for the CLI's exit and hint.
+    let state = Arc::new(
+        AppState::new(config).map_err(|e| crate::error::CliError::new(e.code(), e.to_string()))?,
+    );
     let mode = crate::mirror::pull::startup(
         &state,
         state.config.mirror.upstream.as_deref(),
