@@ -131,6 +131,9 @@ pub enum ApiError {
     /// This replica forwards publishes (`[replica] publish_via`) and the publish leader did not answer.
     #[error("the publish leader did not answer ({0}); check that it is running and reachable from this replica, then retry")]
     LeaderUnavailable(String),
+    /// A configuration value is invalid (e.g. `[storage] url`); the message says what to write instead.
+    #[error("invalid configuration: {0}")]
+    Config(String),
     /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -164,6 +167,7 @@ impl ApiError {
             Self::StorageFull(_) => "storage.full",
             Self::Io { .. } => "io.error",
             Self::LeaderUnavailable(_) => "publish.leader_unavailable",
+            Self::Config(_) => "config.invalid",
             Self::Internal(_) => "internal",
         }
     }

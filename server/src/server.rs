@@ -138,7 +138,10 @@ pub async fn serve_on(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
-    let state = Arc::new(AppState::new(config).map_err(|e| anyhow::anyhow!("{e:#}"))?);
+    // Keep the code (config.invalid, io.error for an unreachable object store...) for the CLI's exit and hint.
+    let state = Arc::new(
+        AppState::new(config).map_err(|e| crate::error::CliError::new(e.code(), e.to_string()))?,
+    );
     serve_state_on(listener, state, shutdown).await
 }
 

@@ -23,6 +23,7 @@ use crate::error::ApiError;
 use crate::files::MemCache;
 use crate::metrics::Metrics;
 use crate::storage::local::LocalStore;
+use crate::storage::s3::S3Store;
 use crate::storage::{ETag, ObjectKey, Store};
 use crate::tokens::Tokens;
 
@@ -73,9 +74,14 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State for the repository in `config.storage.repo`, with the local-directory store.
+    /// State for the repository in `config.storage.repo` with the local-directory store, or, when
+    /// `config.storage.url` is set, in that object store (checked reachable here).
     pub fn new(config: Config) -> Result<Self, ApiError> {
         let repo_dir = config.storage.repo.clone();
+        if config.storage.url.is_some() {
+            let store = S3Store::open(&config.storage)?;
+            return Ok(Self::with_store(config, Arc::new(store), None));
+        }
         let store = LocalStore::open(&repo_dir)?;
         Ok(Self::with_store(config, Arc::new(store), Some(repo_dir)))
     }

@@ -160,8 +160,10 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     let repo = &config.storage.repo;
     // A typo in --repo is a usage mistake with a next step, not an internal error at startup. A mirror
-    // (`--upstream`, or the upstream `mirror init` recorded) says what it lacks itself.
-    if config.mirror.upstream.is_none()
+    // (`--upstream`, or the upstream `mirror init` recorded) says what it lacks itself; with --storage the
+    // repository is in the object store (checked when it opens) and the keys come from --keys.
+    if config.storage.url.is_none()
+        && config.mirror.upstream.is_none()
         && !repo.join("mirror/upstream.json").exists()
         && !repo.join("metadata/root.json").exists()
     {

@@ -8,10 +8,11 @@
 //! - Published targets (`targets/<package>/<version>/<sha256>.<file>`, the consistent-snapshot layout) are
 //!   immutable; publishing one points it at an existing blob (local: a hard link).
 //!
-//! [`local::LocalStore`] is the default (a directory, nothing to install). An S3-compatible store implements the
-//! same trait: `put_blob` as a multipart upload to a temporary key verified then copied, `link_target` as a
-//! server-side copy, `read` as a ranged GET.
+//! [`local::LocalStore`] is the default (a directory, nothing to install). [`s3::S3Store`] keeps the same layout in an
+//! S3-compatible bucket: `put_blob` as a multipart upload completed only once verified (aborted otherwise),
+//! `link_target` as a server-side copy, `read_target` as a ranged GET.
 pub mod local;
+pub mod s3;
 
 use std::fmt;
 use std::ops::Range;
@@ -231,11 +232,13 @@ pub fn open(
     spec: &str,
     s3: &crate::config::S3Settings,
 ) -> Result<std::sync::Arc<dyn Store>, ApiError> {
-    if let Some(rest) = spec.strip_prefix("s3://") {
-        let _ = (rest, s3);
-        return Err(ApiError::BadRequest(format!(
-            "{spec}: S3 support lands with storage/s3.rs; use a directory for now"
-        )));
+    if spec.starts_with("s3://") {
+        let cfg = crate::config::StorageConfig {
+            url: Some(spec.to_owned()),
+            s3: s3.clone(),
+            ..crate::config::StorageConfig::default()
+        };
+        return Ok(std::sync::Arc::new(s3::S3Store::open(&cfg)?));
     }
     if spec.is_empty() {
         return Err(ApiError::BadRequest(
