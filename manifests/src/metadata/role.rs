@@ -1,0 +1,120 @@
+//! What every role has: the [`Role`] trait, the checks common to all roles, and the keys and threshold of a
+//! role ([`RoleKeys`], used by root and by delegations).
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::keys::{KeyId, PublicKey};
+
+/// A TUF role's signed part.
+pub trait Role: Serialize + DeserializeOwned + Clone {
+    /// The `_type` string.
+    const TYPE: &'static str;
+    /// Size limit in bytes for a metadata file of this role, checked before parsing.
+    const MAX_SIZE: usize;
+    /// When it expires.
+    fn expires(&self) -> OffsetDateTime;
+    /// Its version.
+    fn version(&self) -> u64;
+    /// Checks on the raw `signed` value before typed deserialization (error codes more precise than
+    /// `metadata.malformed`).
+    fn check_raw(_signed: &Value) -> Result<()> {
+        Ok(())
+    }
+    /// Semantic checks after deserialization.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The keys and threshold of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleKeys {
+    /// Authorized key ids.
+    pub keyids: Vec<KeyId>,
+    /// How many distinct authorized keys must sign.
+    pub threshold: u64,
+    /// Unknown fields, preserved.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl RoleKeys {
+    /// Role keys for `keys` with `threshold`.
+    pub fn new(keys: &[&PublicKey], threshold: u64) -> Result<Self> {
+        Ok(RoleKeys {
+            keyids: keys.iter().map(|k| k.key_id()).collect::<Result<_>>()?,
+            threshold,
+            extra: BTreeMap::new(),
+        })
+    }
+}
+
+/// What a role checks beyond the fields every role has, which [`Role::check`] checks first.
+pub(super) trait RoleChecks {
+    /// [`Role::check_raw`] for this role.
+    fn check_raw_fields(_signed: &Value) -> Result<()> {
+        Ok(())
+    }
+    /// [`Role::check`] for this role, after [`check_common`].
+    fn check_fields(&self) -> Result<()>;
+}
+
+pub(super) fn check_common(type_: &str, spec_version: &str, version: u64) -> Result<()> {
+    let _ = type_;
+    let major = spec_version.split('.').next().unwrap_or_default();
+    if major != "1" || spec_version.split('.').count() < 2 {
+        return Err(Error::SpecVersion(spec_version.chars().take(40).collect()));
+    }
+    if version == 0 {
+        return Err(Error::malformed("metadata", "version must be >= 1"));
+    }
+    Ok(())
+}
+
+pub(super) fn check_keys(keys: &BTreeMap<KeyId, PublicKey>) -> Result<()> {
+    // Unsupported key types are tolerated (they can never verify); malformed ed25519 keys are not.
+    for k in keys.values() {
+        if k.keytype == "ed25519" {
+            k.ed25519()?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn check_role_keys(
+    name: &str,
+    r: &RoleKeys,
+    keys: &BTreeMap<KeyId, PublicKey>,
+) -> Result<()> {
+    if r.threshold == 0 {
+        return Err(Error::DelegationInvalid(format!(
+            "role {name:?} has threshold 0"
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for id in &r.keyids {
+        if !seen.insert(id) {
+            return Err(Error::DelegationInvalid(format!(
+                "role {name:?} lists key {id} twice"
+            )));
+        }
+        if !keys.contains_key(id) {
+            return Err(Error::DelegationInvalid(format!(
+                "role {name:?} uses unknown key {id}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A fresh role struct with the common fields filled in.
+pub trait NewRole: Sized {
+    /// `version` and `expires`, empty body.
+    fn empty(version: u64, expires: OffsetDateTime) -> Self;
+}
