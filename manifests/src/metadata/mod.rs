@@ -46,12 +46,12 @@ macro_rules! common_fields {
     };
 }
 
-/// `impl Role` for a struct made by `common_fields!`, given its `_type` and size limit: the common fields are
-/// checked here, then the role's own [`RoleChecks`].
+/// `impl Role` for a struct made by `common_fields!`, given its [`RoleType`] (its `_type`) and size limit: the
+/// common fields are checked here, then the role's own [`RoleChecks`].
 macro_rules! role {
-    ($name:ident, $type_:literal, $max_size:expr) => {
+    ($name:ident, $type_:expr, $max_size:expr) => {
         impl Role for $name {
-            const TYPE: &'static str = $type_;
+            const TYPE: &'static str = $crate::metadata::RoleType::as_str($type_);
             const MAX_SIZE: usize = $max_size;
             fn expires(&self) -> OffsetDateTime {
                 self.expires
@@ -100,7 +100,7 @@ mod timestamp;
 pub use delegation::{path_matches, DelegatedRole, Delegations};
 pub use meta_file::MetaFile;
 use role::{check_common, check_keys, check_role_keys, RoleChecks};
-pub use role::{NewRole, Role, RoleKeys};
+pub use role::{NewRole, Role, RoleKeys, RoleType};
 pub use root::Root;
 pub use signed::{verify_signatures, Signed};
 pub use snapshot::Snapshot;

@@ -7,7 +7,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{
-    check_common, check_keys, check_role_keys, NewRole, Role, RoleChecks, RoleKeys, SPEC_VERSION,
+    check_common, check_keys, check_role_keys, NewRole, Role, RoleChecks, RoleKeys, RoleType,
+    SPEC_VERSION,
 };
 use crate::cjson::datetime;
 use crate::error::{Error, Result};
@@ -25,11 +26,11 @@ common_fields! {
     }
 }
 
-role!(Root, "root", 512 * 1024);
+role!(Root, RoleType::Root, 512 * 1024);
 
 impl RoleChecks for Root {
     fn check_fields(&self) -> Result<()> {
-        for name in ["root", "targets", "snapshot", "timestamp"] {
+        for name in RoleType::ALL.map(RoleType::as_str) {
             let r = self
                 .roles
                 .get(name)

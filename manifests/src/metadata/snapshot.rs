@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{check_common, MetaFile, NewRole, Role, RoleChecks, SPEC_VERSION};
+use super::{check_common, MetaFile, NewRole, Role, RoleChecks, RoleType, SPEC_VERSION};
 use crate::cjson::datetime;
 use crate::error::{Error, Result};
 
@@ -18,7 +18,7 @@ common_fields! {
     }
 }
 
-role!(Snapshot, "snapshot", 4 * 1024 * 1024);
+role!(Snapshot, RoleType::Snapshot, 4 * 1024 * 1024);
 
 impl RoleChecks for Snapshot {
     fn check_fields(&self) -> Result<()> {

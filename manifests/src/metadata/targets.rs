@@ -7,8 +7,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{
-    check_common, check_keys, check_role_keys, Delegations, NewRole, Role, RoleChecks, TargetFile,
-    SPEC_VERSION,
+    check_common, check_keys, check_role_keys, Delegations, NewRole, Role, RoleChecks, RoleType,
+    TargetFile, SPEC_VERSION,
 };
 use crate::cjson::datetime;
 use crate::error::{Error, Result};
@@ -25,7 +25,7 @@ common_fields! {
     }
 }
 
-role!(Targets, "targets", 16 * 1024 * 1024);
+role!(Targets, RoleType::Targets, 16 * 1024 * 1024);
 
 impl RoleChecks for Targets {
     fn check_raw_fields(signed: &Value) -> Result<()> {
@@ -53,12 +53,7 @@ impl RoleChecks for Targets {
                 }
                 // Any other name is a valid role name (TUF sets no rule; `../x` and `?` included): it
                 // becomes a file name or URL only through `verify::encode_role_name`.
-                if matches!(
-                    r.name.as_str(),
-                    "root" | "targets" | "snapshot" | "timestamp"
-                ) || r.name.is_empty()
-                    || r.name.len() > 128
-                {
+                if r.name.parse::<RoleType>().is_ok() || r.name.is_empty() || r.name.len() > 128 {
                     return Err(Error::DelegationInvalid(format!(
                         "invalid role name {:?}",
                         r.name
