@@ -29,7 +29,7 @@ use x0x_dist_loader::fetch::{Expected, FetchOptions, Fetcher, Location, NoProgre
 use x0x_dist_loader::Error;
 use x0x_dist_manifests::metadata::{Root, Snapshot, Targets, Timestamp};
 use x0x_dist_manifests::verify::{encode_role_name, Lookup, TrustedSet};
-use x0x_dist_manifests::Role;
+use x0x_dist_manifests::{Role, RoleType};
 
 #[derive(Default)]
 struct Args {
@@ -165,7 +165,9 @@ impl Client {
             .snapshot_meta()
             .version;
         if c.trusted.snapshot().map(|s| s.signed().version) != Some(pinned) {
-            let name = c.trusted.metadata_file_name(pinned, "snapshot");
+            let name = c
+                .trusted
+                .metadata_file_name(pinned, RoleType::Snapshot.as_str());
             let bytes = c
                 .fetcher
                 .metadata(&name, Snapshot::MAX_SIZE as u64)
@@ -176,7 +178,8 @@ impl Client {
                 .map_err(meta_err(format!("{name} from {here}")))?;
             write(&dir.join("snapshot.json"), &bytes)?;
         }
-        c.load_targets_role("targets", "root").await?;
+        c.load_targets_role(RoleType::Targets.as_str(), RoleType::Root.as_str())
+            .await?;
         Ok(c)
     }
 

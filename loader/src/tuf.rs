@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use x0x_dist_manifests::metadata::{Root, Signed, Snapshot, Targets, Timestamp};
 use x0x_dist_manifests::verify::{encode_role_name, Lookup, TrustedSet};
-use x0x_dist_manifests::{Role, TargetFile};
+use x0x_dist_manifests::{Role, RoleType, TargetFile};
 
 use crate::cache::{lock_file, Cache};
 use crate::error::Error;
@@ -188,7 +188,7 @@ impl Session<'_> {
     async fn load_targets_role(&mut self, role: &str, delegator: &str) -> Result<(), Error> {
         let snapshot = self.trusted.snapshot().ok_or_else(|| Error::Metadata {
             context: "snapshot not loaded".into(),
-            source: x0x_dist_manifests::Error::MissingRole("snapshot".into()),
+            source: x0x_dist_manifests::Error::MissingRole(RoleType::Snapshot.to_string()),
         })?;
         let pinned = snapshot
             .signed()
@@ -293,7 +293,7 @@ impl Repository {
         let root = s.trusted.root().clone();
         let consistent = root.signed().consistent_snapshot;
         // The root's expiry is checked by update_timestamp; report it too.
-        s.status("root", &root, false);
+        s.status(RoleType::Root.as_str(), &root, false);
 
         // 3. Persisted timestamp and snapshot, for rollback checks and reuse. An expired timestamp stays in
         //    the trusted set as the rollback reference (update_timestamp keeps it and reports it expired).
@@ -342,15 +342,17 @@ impl Repository {
             changed
         };
         let ts = s.trusted.timestamp().cloned().expect("timestamp loaded");
-        s.status("timestamp", &ts, ts_downloaded);
+        s.status(RoleType::Timestamp.as_str(), &ts, ts_downloaded);
 
         let pinned = ts.signed().snapshot_meta().version;
         let have_snapshot = s.trusted.snapshot().map(|x| x.signed().version);
         if have_snapshot == Some(pinned) {
             let snap = s.trusted.snapshot().cloned().expect("snapshot loaded");
-            s.status("snapshot", &snap, false);
+            s.status(RoleType::Snapshot.as_str(), &snap, false);
         } else {
-            let name = s.trusted.metadata_file_name(pinned, "snapshot");
+            let name = s
+                .trusted
+                .metadata_file_name(pinned, RoleType::Snapshot.as_str());
             let bytes = s
                 .fetch_meta(&name, Snapshot::MAX_SIZE)
                 .await?
@@ -363,14 +365,15 @@ impl Repository {
                 .map_err(meta_err(format!("{name} from {}", fetcher.location())))?;
             write_atomic(&s.dir.join("snapshot.json"), &bytes)?;
             let snap = s.trusted.snapshot().cloned().expect("snapshot loaded");
-            s.status("snapshot", &snap, true);
+            s.status(RoleType::Snapshot.as_str(), &snap, true);
         }
 
         // 5. targets → the package's delegated role.
-        s.load_targets_role("targets", "root").await?;
+        s.load_targets_role(RoleType::Targets.as_str(), RoleType::Root.as_str())
+            .await?;
         let delegated = s
             .trusted
-            .targets("targets")
+            .targets(RoleType::Targets.as_str())
             .and_then(|t| t.signed().delegations.as_ref())
             .is_some_and(|d| d.roles.iter().any(|r| r.name == package));
         if !delegated {
@@ -378,7 +381,8 @@ impl Repository {
                 package: package.to_owned(),
             });
         }
-        s.load_targets_role(package, "targets").await?;
+        s.load_targets_role(package, RoleType::Targets.as_str())
+            .await?;
         Ok(Self {
             trusted: s.trusted,
             package: package.to_owned(),

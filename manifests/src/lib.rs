@@ -5,7 +5,7 @@
 //!   securesystemslib/python-tuf sign it.
 //! - [`keys`]: ed25519 keys, key ids (SHA-256 of the canonical key dict), signatures, the key file format.
 //! - [`metadata`]: root, targets (with delegations), snapshot, timestamp; [`metadata::Signed`] with the
-//!   [`metadata::Role`] trait; target `custom` fields.
+//!   [`metadata::Role`] trait; [`RoleType`] names the four top-level roles; target `custom` fields.
 //! - [`verify`]: the client workflow's trust decisions ([`verify::TrustedSet`]): thresholds over distinct keys,
 //!   root rotation, version pinning, rollback and expiry checks, delegation search, target verification.
 //! - [`names`]: validated newtypes: [`names::PackageName`], [`names::Version`], [`names::TargetName`] (any
@@ -31,6 +31,8 @@ pub mod verify;
 
 pub use error::{Error, Result};
 pub use keys::{KeyId, PublicKey, SigningKey};
-pub use metadata::{Role, Root, Signed, Snapshot, TargetCustom, TargetFile, Targets, Timestamp};
+pub use metadata::{
+    Role, RoleType, Root, Signed, Snapshot, TargetCustom, TargetFile, Targets, Timestamp,
+};
 pub use names::{PackageName, Sha256, TargetName, TargetPath, Version};
 pub use platform::{Kind, Libc, Platform};

@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Digest as _;
 
 use crate::error::{Error, Result};
+use crate::metadata::RoleType;
 
 macro_rules! string_newtype_serde {
     ($t:ty) => {
@@ -73,7 +74,7 @@ impl FromStr for PackageName {
         // Only lower-case names reach here, so a case-sensitive check is exact.
         #[allow(clippy::case_sensitive_file_extension_comparisons)]
         let json = s.ends_with(".json");
-        if matches!(s, "root" | "targets" | "snapshot" | "timestamp") || json {
+        if s.parse::<RoleType>().is_ok() || json {
             return bad("reserved name");
         }
         Ok(PackageName(s.to_owned()))

@@ -30,7 +30,7 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::metadata::{
-    DelegatedRole, RoleKeys, Root, Signed, Snapshot, TargetFile, Targets, Timestamp,
+    DelegatedRole, RoleKeys, RoleType, Root, Signed, Snapshot, TargetFile, Targets, Timestamp,
 };
 
 /// The most delegated roles a target search visits (python-tuf's default).
@@ -84,10 +84,10 @@ pub enum Lookup {
     },
 }
 
-fn role_keys<'a>(root: &'a Root, name: &str) -> Result<&'a RoleKeys> {
+fn role_keys(root: &Root, role: RoleType) -> Result<&RoleKeys> {
     root.roles
-        .get(name)
-        .ok_or_else(|| Error::MissingRole(name.to_owned()))
+        .get(role.as_str())
+        .ok_or_else(|| Error::MissingRole(role.to_string()))
 }
 
 impl TrustedSet {
@@ -96,9 +96,9 @@ impl TrustedSet {
     pub fn new(root_bytes: &[u8], now: OffsetDateTime) -> Result<Self> {
         let root = Signed::<Root>::from_slice(root_bytes)?;
         root.verify(
-            "root",
+            RoleType::Root.as_str(),
             &root.signed().keys,
-            role_keys(root.signed(), "root")?,
+            role_keys(root.signed(), RoleType::Root)?,
         )?;
         Ok(TrustedSet {
             now,
@@ -156,22 +156,26 @@ impl TrustedSet {
         }
         let new = Signed::<Root>::from_slice(bytes)?;
         new.verify(
-            "root",
+            RoleType::Root.as_str(),
             &self.root.signed().keys,
-            role_keys(self.root.signed(), "root")?,
+            role_keys(self.root.signed(), RoleType::Root)?,
         )?;
-        new.verify("root", &new.signed().keys, role_keys(new.signed(), "root")?)?;
+        new.verify(
+            RoleType::Root.as_str(),
+            &new.signed().keys,
+            role_keys(new.signed(), RoleType::Root)?,
+        )?;
         let (old_v, new_v) = (self.root.signed().version, new.signed().version);
         if new_v <= old_v {
             return Err(Error::Rollback {
-                role: "root".to_owned(),
+                role: RoleType::Root.to_string(),
                 trusted: old_v,
                 new: new_v,
             });
         }
         if new_v != old_v + 1 {
             return Err(Error::VersionMismatch {
-                role: "root".to_owned(),
+                role: RoleType::Root.to_string(),
                 expected: old_v + 1,
                 found: new_v,
             });
@@ -184,18 +188,19 @@ impl TrustedSet {
     /// timestamp that verifies is kept even when it is expired, as the rollback reference for the next one,
     /// and `metadata.expired` is returned: so a persisted timestamp that expired still stops a rollback.
     pub fn update_timestamp(&mut self, bytes: &[u8]) -> Result<()> {
-        self.root.check_not_expired("root", self.now)?;
+        self.root
+            .check_not_expired(RoleType::Root.as_str(), self.now)?;
         let new = Signed::<Timestamp>::from_slice(bytes)?;
         new.verify(
-            "timestamp",
+            RoleType::Timestamp.as_str(),
             &self.root.signed().keys,
-            role_keys(self.root.signed(), "timestamp")?,
+            role_keys(self.root.signed(), RoleType::Timestamp)?,
         )?;
         if let Some(old) = &self.timestamp {
             let (o, n) = (old.signed().version, new.signed().version);
             if n < o {
                 return Err(Error::Rollback {
-                    role: "timestamp".to_owned(),
+                    role: RoleType::Timestamp.to_string(),
                     trusted: o,
                     new: n,
                 });
@@ -206,17 +211,17 @@ impl TrustedSet {
             );
             if ns < os {
                 return Err(Error::Rollback {
-                    role: "snapshot".to_owned(),
+                    role: RoleType::Snapshot.to_string(),
                     trusted: os,
                     new: ns,
                 });
             }
             if n == o {
-                return old.check_not_expired("timestamp", self.now);
+                return old.check_not_expired(RoleType::Timestamp.as_str(), self.now);
             }
         }
         // The trusted snapshot stays: the next snapshot is checked against it for rollback.
-        let expired = new.check_not_expired("timestamp", self.now);
+        let expired = new.check_not_expired(RoleType::Timestamp.as_str(), self.now);
         self.timestamp = Some(new);
         expired
     }
@@ -226,15 +231,15 @@ impl TrustedSet {
         let ts = self
             .timestamp
             .as_ref()
-            .ok_or_else(|| Error::MissingRole("timestamp".to_owned()))?;
-        ts.check_not_expired("timestamp", self.now)?;
+            .ok_or_else(|| Error::MissingRole(RoleType::Timestamp.to_string()))?;
+        ts.check_not_expired(RoleType::Timestamp.as_str(), self.now)?;
         let pinned = ts.signed().snapshot_meta();
-        pinned.verify_bytes("snapshot", bytes)?;
+        pinned.verify_bytes(RoleType::Snapshot.as_str(), bytes)?;
         let new = Signed::<Snapshot>::from_slice(bytes)?;
         new.verify(
-            "snapshot",
+            RoleType::Snapshot.as_str(),
             &self.root.signed().keys,
-            role_keys(self.root.signed(), "snapshot")?,
+            role_keys(self.root.signed(), RoleType::Snapshot)?,
         )?;
         if let Some(old) = &self.snapshot {
             for (name, m) in &old.signed().meta {
@@ -253,12 +258,12 @@ impl TrustedSet {
         }
         if new.signed().version != pinned.version {
             return Err(Error::VersionMismatch {
-                role: "snapshot".to_owned(),
+                role: RoleType::Snapshot.to_string(),
                 expected: pinned.version,
                 found: new.signed().version,
             });
         }
-        new.check_not_expired("snapshot", self.now)?;
+        new.check_not_expired(RoleType::Snapshot.as_str(), self.now)?;
         self.snapshot = Some(new);
         self.targets.clear();
         self.verified_by.clear();
@@ -267,7 +272,7 @@ impl TrustedSet {
 
     /// Loads the top-level `N.targets.json`.
     pub fn update_targets(&mut self, bytes: &[u8]) -> Result<()> {
-        self.update_delegated(bytes, "targets", "root")
+        self.update_delegated(bytes, RoleType::Targets.as_str(), RoleType::Root.as_str())
     }
 
     /// Loads a targets role `role` delegated by `delegator` (`root` for the top-level `targets`).
@@ -275,8 +280,8 @@ impl TrustedSet {
         let snap = self
             .snapshot
             .as_ref()
-            .ok_or_else(|| Error::MissingRole("snapshot".to_owned()))?;
-        snap.check_not_expired("snapshot", self.now)?;
+            .ok_or_else(|| Error::MissingRole(RoleType::Snapshot.to_string()))?;
+        snap.check_not_expired(RoleType::Snapshot.as_str(), self.now)?;
         let meta = snap
             .signed()
             .meta
@@ -309,8 +314,8 @@ impl TrustedSet {
     /// Checks that `md` (the metadata of targets role `role`) is signed by a threshold of the keys that
     /// `delegator` (`root` for the top-level `targets`, else a loaded targets role) assigns to `role`.
     fn verify_delegated(&self, md: &Signed<Targets>, role: &str, delegator: &str) -> Result<()> {
-        if delegator == "root" {
-            if role != "targets" {
+        if delegator == RoleType::Root.as_str() {
+            if role != RoleType::Targets.as_str() {
                 return Err(Error::DelegationInvalid(format!(
                     "root delegates only `targets`, not {role:?}"
                 )));
@@ -318,7 +323,7 @@ impl TrustedSet {
             return md.verify(
                 role,
                 &self.root.signed().keys,
-                role_keys(self.root.signed(), "targets")?,
+                role_keys(self.root.signed(), RoleType::Targets)?,
             );
         }
         let parent = self
@@ -339,7 +344,8 @@ impl TrustedSet {
     /// (respecting `terminating`). Returns [`Lookup::NeedRole`] when a role on the way is not loaded yet,
     /// and `target.not_found` when no role lists it.
     pub fn resolve_target(&self, path: &str) -> Result<Lookup> {
-        let mut stack: Vec<(String, String)> = vec![("targets".to_owned(), "root".to_owned())];
+        let mut stack: Vec<(String, String)> =
+            vec![(RoleType::Targets.to_string(), RoleType::Root.to_string())];
         let mut visited = std::collections::BTreeSet::new();
         while let Some((role, delegator)) = stack.pop() {
             if visited.len() >= MAX_DELEGATIONS {

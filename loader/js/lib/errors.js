@@ -5,7 +5,7 @@
 
 /**
  * The codes this loader raises: a subset of the project-wide table in manifests/src/codes.rs (the single
- * source of truth, rendered to docs/error-codes.md). test/errors.test.js fails if one is missing there.
+ * source of truth, rendered to docs/error-codes.md). test/config.test.js fails if one is missing there.
  */
 const CODES = {
   'metadata.malformed': 'metadata is not valid JSON or does not match the TUF 1.0 schema',

@@ -2,7 +2,7 @@
 // The platform table: napi platform name ↔ Rust triple ↔ (os, arch, libc), plus the two WASM flavours.
 // The single source of truth is manifests/ (exported to manifests/vectors/platforms.json); the package ships
 // a copy as `platforms.json` next to the loader, and this built-in copy is used only when that file is
-// absent (running from the source tree). test/platforms.test.js checks the two agree.
+// absent (running from the source tree). test/host.test.js checks the two agree.
 
 const fs = require('fs');
 const path = require('path');

@@ -29,7 +29,7 @@ const { err } = require('./errors');
 
 const EXPIRES_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const TOP_ROLES = ['root', 'timestamp', 'snapshot', 'targets'];
-/** Size limits per role type, checked before parsing (the same as manifests/src/metadata.rs). */
+/** Size limits per role type, checked before parsing (the same as `MAX_SIZE` in manifests/src/metadata/). */
 const MAX_SIZE = { root: 512 * 1024, timestamp: 64 * 1024, snapshot: 4 * 1024 * 1024, targets: 16 * 1024 * 1024 };
 
 const keyCache = new Map();

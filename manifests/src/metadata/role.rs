@@ -1,0 +1,217 @@
+//! What every role has: the [`Role`] trait, the checks common to all roles, the keys and threshold of a role
+//! ([`RoleKeys`], used by root and by delegations), and the names of the four top-level roles ([`RoleType`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::keys::{KeyId, PublicKey};
+
+/// One of the four top-level roles, named as TUF names them (`root`, `targets`, `snapshot`, `timestamp`: its
+/// `_type`, its key in root's `roles`, its metadata file name before `.json`). Delegated targets roles are
+/// named by plain strings; none of them may take one of these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleType {
+    /// `root`: the keys and thresholds of the top-level roles.
+    Root,
+    /// `targets`: the top-level targets role.
+    Targets,
+    /// `snapshot`: the versions of every targets role.
+    Snapshot,
+    /// `timestamp`: the current snapshot version.
+    Timestamp,
+}
+
+impl RoleType {
+    /// The four, in the order root lists them.
+    pub const ALL: [RoleType; 4] = [
+        RoleType::Root,
+        RoleType::Targets,
+        RoleType::Snapshot,
+        RoleType::Timestamp,
+    ];
+
+    /// The TUF name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RoleType::Root => "root",
+            RoleType::Targets => "targets",
+            RoleType::Snapshot => "snapshot",
+            RoleType::Timestamp => "timestamp",
+        }
+    }
+}
+
+impl FromStr for RoleType {
+    type Err = Error;
+    /// The role named exactly `s` (case-sensitive, as TUF role names are); `metadata.malformed` otherwise.
+    fn from_str(s: &str) -> Result<Self> {
+        RoleType::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                Error::malformed(
+                    "role type",
+                    format_args!(
+                        "{:?} is not root, targets, snapshot or timestamp",
+                        s.chars().take(40).collect::<String>()
+                    ),
+                )
+            })
+    }
+}
+
+impl fmt::Display for RoleType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for RoleType {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// A TUF role's signed part.
+pub trait Role: Serialize + DeserializeOwned + Clone {
+    /// The `_type` string.
+    const TYPE: &'static str;
+    /// Size limit in bytes for a metadata file of this role, checked before parsing.
+    const MAX_SIZE: usize;
+    /// When it expires.
+    fn expires(&self) -> OffsetDateTime;
+    /// Its version.
+    fn version(&self) -> u64;
+    /// Checks on the raw `signed` value before typed deserialization (error codes more precise than
+    /// `metadata.malformed`).
+    fn check_raw(_signed: &Value) -> Result<()> {
+        Ok(())
+    }
+    /// Semantic checks after deserialization.
+    fn check(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The keys and threshold of a role.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleKeys {
+    /// Authorized key ids.
+    pub keyids: Vec<KeyId>,
+    /// How many distinct authorized keys must sign.
+    pub threshold: u64,
+    /// Unknown fields, preserved.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl RoleKeys {
+    /// Role keys for `keys` with `threshold`.
+    pub fn new(keys: &[&PublicKey], threshold: u64) -> Result<Self> {
+        Ok(RoleKeys {
+            keyids: keys.iter().map(|k| k.key_id()).collect::<Result<_>>()?,
+            threshold,
+            extra: BTreeMap::new(),
+        })
+    }
+}
+
+/// What a role checks beyond the fields every role has, which [`Role::check`] checks first.
+pub(super) trait RoleChecks {
+    /// [`Role::check_raw`] for this role.
+    fn check_raw_fields(_signed: &Value) -> Result<()> {
+        Ok(())
+    }
+    /// [`Role::check`] for this role, after [`check_common`].
+    fn check_fields(&self) -> Result<()>;
+}
+
+pub(super) fn check_common(type_: &str, spec_version: &str, version: u64) -> Result<()> {
+    let _ = type_;
+    let major = spec_version.split('.').next().unwrap_or_default();
+    if major != "1" || spec_version.split('.').count() < 2 {
+        return Err(Error::SpecVersion(spec_version.chars().take(40).collect()));
+    }
+    if version == 0 {
+        return Err(Error::malformed("metadata", "version must be >= 1"));
+    }
+    Ok(())
+}
+
+pub(super) fn check_keys(keys: &BTreeMap<KeyId, PublicKey>) -> Result<()> {
+    // Unsupported key types are tolerated (they can never verify); malformed ed25519 keys are not.
+    for k in keys.values() {
+        if k.keytype == "ed25519" {
+            k.ed25519()?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn check_role_keys(
+    name: &str,
+    r: &RoleKeys,
+    keys: &BTreeMap<KeyId, PublicKey>,
+) -> Result<()> {
+    if r.threshold == 0 {
+        return Err(Error::DelegationInvalid(format!(
+            "role {name:?} has threshold 0"
+        )));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for id in &r.keyids {
+        if !seen.insert(id) {
+            return Err(Error::DelegationInvalid(format!(
+                "role {name:?} lists key {id} twice"
+            )));
+        }
+        if !keys.contains_key(id) {
+            return Err(Error::DelegationInvalid(format!(
+                "role {name:?} uses unknown key {id}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A fresh role struct with the common fields filled in.
+pub trait NewRole: Sized {
+    /// `version` and `expires`, empty body.
+    fn empty(version: u64, expires: OffsetDateTime) -> Self;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_types_are_the_tuf_names() {
+        for (r, s) in RoleType::ALL
+            .into_iter()
+            .zip(["root", "targets", "snapshot", "timestamp"])
+        {
+            assert_eq!(r.as_str(), s);
+            assert_eq!(r.to_string(), s);
+            assert_eq!(s.parse::<RoleType>().unwrap(), r);
+            assert_eq!(serde_json::to_value(r).unwrap(), Value::from(s));
+            assert_eq!(
+                serde_json::from_value::<RoleType>(Value::from(s)).unwrap(),
+                r
+            );
+        }
+        for bad in ["Root", "x0x", "", "root.json", "targets "] {
+            assert_eq!(
+                bad.parse::<RoleType>().unwrap_err().code(),
+                "metadata.malformed"
+            );
+        }
+    }
+}
