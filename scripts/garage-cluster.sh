@@ -195,6 +195,12 @@ case $cmd in
     [ -n "${3:-}" ] && [ -f "$DIR/node$3.toml" ] || die "node-start DIR I: no $DIR/node${3:-?}.toml"
     DIR=$(cd "$DIR" && pwd -P)
     launch "$3"
+    # The peers' reconnection back-off can leave a restarted node isolated for ~30 s: connect both ways now.
+    for ((j = 1; j <= $(cat "$DIR/nodes"); j++)); do
+      [ "$j" != "$3" ] && alive "$j" || continue
+      g "$3" node connect "$(g "$j" node id -q)" >/dev/null 2>&1 || log "node $3 -> $j: connect failed (will retry by itself)"
+      g "$j" node connect "$(g "$3" node id -q)" >/dev/null 2>&1 || log "node $j -> $3: connect failed (will retry by itself)"
+    done
     wait_health "$3" "operational"
     if [ -f "$DIR/env" ]; then  # refresh GARAGE_PIDS
       pids=""; for ((i = 1; i <= $(cat "$DIR/nodes"); i++)); do pids+="${pids:+ }$(cat "$DIR/node$i.pid" 2>/dev/null || echo -)"; done

@@ -3,7 +3,8 @@
 # a 3-node cluster (replication 3, consistency_mode "consistent") serves reads and writes with one node down and
 # refuses them with two down; a node that comes back serves what was written while it was away; PUT and HEAD
 # return an ETag; GET honours If-None-Match (304) and If-Match (412); PUT IGNORES If-None-Match: * and If-Match
-# (no conditional writes: the second create-only PUT succeeds and overwrites).
+# (no conditional writes: the second create-only PUT succeeds and overwrites); nginx-lb.sh in front of two nodes
+# passes SigV4-signed requests.
 #   GARAGE_BIN / X0X_TOOLCHAINS / GARAGE_BASE_PORT as for garage-cluster.sh; KEEP=1 leaves the cluster dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +28,11 @@ bad() { echo "FAIL $*"; fails=$((fails + 1)); }
 s3() {
   local m=$1 n=$2 k=$3; shift 3
   local code
-  code=$(curl -s -m 30 -X "$m" -o "$DIR/body" -D "$DIR/hdr" -w '%{http_code}' \
+  code=$(curl -s -m 30 -X "$m" -o "$DIR/body" -D "$DIR/hdr" -w '%{http_code} %{time_total}' \
     --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
     -H "x-amz-content-sha256: ${SHA:-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855}" \
     "$@" "${EP[n - 1]}/$X0X_S3_BUCKET/$k") || true
+  echo "${code#* }" >"$DIR/time"; code=${code%% *}
   [ "$m" = HEAD ] && : >"$DIR/body"
   echo "$code $(tr -d '\r' <"$DIR/hdr" 2>/dev/null | awk 'tolower($1)=="etag:"{print $2}')"
 }
@@ -43,7 +45,7 @@ expect() {  # expect WHAT WANT_CODE GOT("code etag") [WANT_BODY]
   local what=$1 want=$2 got=$3 body=${4-}
   if [ "${got%% *}" != "$want" ]; then bad "$what: HTTP ${got%% *}, want $want ($(head -c 300 "$DIR/body"))"; return; fi
   if [ $# -ge 4 ] && [ "$(cat "$DIR/body")" != "$body" ]; then bad "$what: body '$(head -c 100 "$DIR/body")', want '$body'"; return; fi
-  local e=${got#* }; ok "$what: HTTP $want${e:+ (ETag $e)}"
+  local e=${got#* }; ok "$what: HTTP $want${e:+ (ETag $e)} in $(cat "$DIR/time") s"
 }
 
 # 1. Write on node 1, read on node 3; ETag on PUT, GET and HEAD
@@ -96,6 +98,20 @@ r=$(put 3 new.txt "third" -H 'If-Match: "0123"')
 if [ "${r%% *}" = 200 ]; then ok "PUT new.txt If-Match: wrong ETag: HTTP 200 -- IGNORED, overwritten"
 else bad "PUT new.txt If-Match: wrong ETag: HTTP ${r%% *}: garage now honours it; update the docs"; fi
 expect "GET new.txt" 200 "$(s3 GET 1 new.txt)" third
+
+# 7. scripts/nginx-lb.sh in front of nodes 1 and 3: SigV4 survives the proxy (Host and headers pass unchanged)
+LBPORT=$(( ${GARAGE_BASE_PORT:-39000} + 9 ))
+trap 'bash "$HERE/nginx-lb.sh" stop "$DIR/lb" || true; cleanup' EXIT
+bash "$HERE/nginx-lb.sh" start "$DIR/lb" "$LBPORT" "${EP[0]#http://}" "${EP[2]#http://}"
+EP+=("http://127.0.0.1:$LBPORT")   # "node 4" = the balancer
+head -c 3000000 /dev/urandom >"$DIR/big"
+r=$(SHA=$(sha256sum "$DIR/big" | cut -d' ' -f1) s3 PUT 4 big --data-binary "@$DIR/big"); expect "PUT 3 MB via nginx-lb" 200 "$r"
+for k in 1 2; do
+  r=$(s3 GET 4 big); expect "GET 3 MB via nginx-lb ($k)" 200 "$r"
+  cmp -s "$DIR/big" "$DIR/body" && ok "GET via nginx-lb ($k): same bytes" || bad "GET via nginx-lb ($k): bytes differ"
+done
+expect "GET If-None-Match via nginx-lb" 304 "$(s3 GET 4 big -H "If-None-Match: ${r#* }")"
+bash "$HERE/nginx-lb.sh" stop "$DIR/lb"
 
 . "$DIR/env"   # GARAGE_PIDS after the restarts
 bash "$HERE/garage-cluster.sh" stop "$DIR"
