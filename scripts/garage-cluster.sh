@@ -3,7 +3,8 @@
 # scripts/setup.d/75-garage.sh. Each node is a separate `garage server` process with its own config, metadata and
 # data dirs under DIR; nothing outside DIR is touched.
 #
-#   garage-cluster.sh start DIR [NODES=3]    start NODES nodes, lay them out, create bucket x0x + a key, write DIR/env
+#   garage-cluster.sh start DIR [NODES=3]    a fresh cluster (wipes DIR/node*): NODES nodes, layout, bucket x0x, a
+#                                            new random key, DIR/env
 #   garage-cluster.sh stop DIR               stop every node started in DIR (pidfiles), TERM then KILL
 #   garage-cluster.sh node-stop DIR I        stop node I (1-based) only
 #   garage-cluster.sh node-start DIR I       restart node I with its existing config and data
@@ -79,7 +80,7 @@ launch() {  # launch I: start node I in the background, wait until its admin API
   for p in "$(s3_port "$i")" "$(rpc_port "$i")" "$(admin_port "$i")"; do
     port_free "$p" || die "node $i: port $p on 127.0.0.1 is in use (set GARAGE_BASE_PORT)"
   done
-  RUST_LOG=${RUST_LOG:-garage=info,netapp=warn} nohup "$GARAGE" -c "$DIR/node$i.toml" server \
+  NO_COLOR=1 RUST_LOG=${RUST_LOG:-garage=info,netapp=warn} nohup "$GARAGE" -c "$DIR/node$i.toml" server \
     >>"$DIR/node$i.log" 2>&1 </dev/null &
   echo $! >"$DIR/node$i.pid"
   deadline=$((SECONDS + TIMEOUT))
@@ -119,8 +120,13 @@ cmd_start() {
   [ "$n" -ge 1 ] 2>/dev/null || die "NODES must be a positive integer"
   "$GARAGE" --version >/dev/null 2>&1 || die "no working garage at $GARAGE (run scripts/setup.d/75-garage.sh)"
   mkdir -p "$DIR"; DIR=$(cd "$DIR" && pwd -P)
-  for ((i = 1; i <= n; i++)); do alive "$i" && die "node $i already running in $DIR (stop it first)"; done
+  for f in "$DIR"/node*.pid; do
+    [ -e "$f" ] || continue; i=${f##*/node}; i=${i%.pid}
+    if alive "$i"; then die "node $i already running in $DIR (stop it first)"; fi
+  done
   rm -rf "$DIR"/node[0-9]* "$DIR/env"
+  # A failed start leaves nothing running (the log tail is printed first; logs and data stay for a look).
+  trap 'rc=$?; if [ $rc != 0 ]; then log "start failed; stopping the nodes it started"; stop_all; fi' EXIT
   secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
   token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
   echo "$n" >"$DIR/nodes"
@@ -182,14 +188,17 @@ stop_node() {  # stop_node I: TERM, up to 15 s, then KILL
   rm -f "$DIR/node$i.pid"
 }
 
+stop_all() {
+  local f i
+  [ -d "$DIR" ] || return 0
+  for f in "$DIR"/node*.pid; do [ -e "$f" ] || continue; i=${f##*/node}; stop_node "${i%.pid}"; done
+}
+
 cmd=${1:-}; DIR=${2:-}
 [ -n "$cmd" ] && [ -n "$DIR" ] || die "usage: $0 start DIR [NODES] | stop DIR | node-stop DIR I | node-start DIR I"
 case $cmd in
   start) cmd_start "${3:-3}" ;;
-  stop)
-    [ -d "$DIR" ] || exit 0
-    for f in "$DIR"/node*.pid; do [ -e "$f" ] || continue; i=${f##*/node}; stop_node "${i%.pid}"; done
-    ;;
+  stop) stop_all ;;
   node-stop) [ -n "${3:-}" ] || die "node-stop DIR I"; stop_node "$3" ;;
   node-start)
     [ -n "${3:-}" ] && [ -f "$DIR/node$3.toml" ] || die "node-start DIR I: no $DIR/node${3:-?}.toml"
