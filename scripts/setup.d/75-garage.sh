@@ -10,6 +10,8 @@
 # If-Unmodified-Since) are only evaluated in get.rs (GET/HEAD, 304/412); put.rs never reads them, so a PUT with
 # `If-None-Match: *` overwrites an existing key and answers 200. Anything that needs create-only or
 # compare-and-swap writes must not rely on the store for it (scripts/test-garage-cluster.sh shows this).
+# Cost: a cold build (crate sources already downloaded) took 7 min 15 s wall, 638 s user + 39 s sys CPU, 1.3 GB peak
+# RSS on 2 idle cores (about 22 min next to a CI run); the install is one 47 MB binary.
 # Idempotent: skipped in well under a second when the binary is there and answers --version.
 set -euo pipefail
 ROOT=${X0X_TOOLCHAINS:-$PWD/.toolchains}; mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd -P)
