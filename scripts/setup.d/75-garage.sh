@@ -27,6 +27,16 @@ if "$DEST/bin/garage" --version >/dev/null 2>&1; then
   echo "garage setup ok ($("$DEST/bin/garage" --version | head -n1), already installed)"
   exit 0
 fi
+# A machine-wide copy outside the checkout: CI runs in a fresh clone each time (a new .toolchains), and this is
+# the one toolchain that costs minutes to build, so a machine builds it once. Set X0X_GARAGE_CACHE=none to
+# always build.
+CACHE=${X0X_GARAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/x0x-dist/garage-$VER}
+if [ "$CACHE" != none ] && "$CACHE/bin/garage" --version 2>/dev/null | grep -q "$VER"; then
+  mkdir -p "$DEST/bin"
+  cp "$CACHE/bin/garage" "$DEST/bin/garage.tmp" && mv "$DEST/bin/garage.tmp" "$DEST/bin/garage"
+  echo "garage setup ok ($("$DEST/bin/garage" --version | head -n1), from the machine's cache $CACHE)"
+  exit 0
+fi
 # Its own target dir (not the workspace's), deleted afterwards: the build tree is ~GBs, the binary ~tens of MB.
 export CARGO_TARGET_DIR=$ROOT/garage-build
 start=$(date +%s)
@@ -34,4 +44,7 @@ cargo install garage --version "$VER" --locked --root "$DEST" --no-default-featu
 end=$(date +%s)
 rm -rf "$CARGO_TARGET_DIR"
 "$DEST/bin/garage" --version >/dev/null
+if [ "$CACHE" != none ] && mkdir -p "$CACHE/bin" 2>/dev/null; then
+  cp "$DEST/bin/garage" "$CACHE/bin/garage.tmp" && mv "$CACHE/bin/garage.tmp" "$CACHE/bin/garage" || true
+fi
 echo "garage setup ok (built garage $VER in $((end - start)) s; $(du -sh "$DEST" | cut -f1) under $DEST)"
