@@ -7,7 +7,8 @@
 //! - 4xx responses are expected client behaviour and are logged at `debug`/`info`; 5xx responses carry an
 //!   [`ErrorLogged`] extension that the trace layer picks up to log them at `error` with their source chain.
 //! - Verification failures of signed metadata keep the manifests crate's own code (`metadata.expired`, ...).
-//! - The CLI commands use `anyhow` at the edge; their exit status comes from the code.
+//! - The CLI commands use `anyhow` at the edge; their exit status comes from the code (their coded error,
+//!   `CliError`, is in `x0x_dist_repo::error`).
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -205,23 +206,9 @@ impl From<x0x_dist_manifests::Error> for ApiError {
     }
 }
 
-/// A CLI failure with a stable code (usage errors and the like).
-#[derive(Debug, thiserror::Error)]
-#[error("{detail}")]
-pub struct CliError {
-    /// Stable code.
-    pub code: &'static str,
-    /// Detail.
-    pub detail: String,
-}
-
-impl CliError {
-    /// A new error.
-    pub fn new(code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-        }
+impl From<x0x_dist_repo::object_path::InvalidPath> for ApiError {
+    fn from(e: x0x_dist_repo::object_path::InvalidPath) -> Self {
+        Self::InvalidPath(e.0)
     }
 }
 

@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use x0x_dist_manifests::codes;
+use x0x_dist_repo::error::CliError;
 
-use crate::error::{ApiError, CliError};
+use crate::error::ApiError;
 use crate::storage::{Area, Digest, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store};
 
 /// What a copy did.
@@ -56,70 +57,22 @@ pub struct Verified {
     pub targets: u64,
 }
 
-/// Progress on stderr: one line per phase, and a bar when stderr is a terminal.
-#[derive(Debug)]
-pub struct Progress {
-    bar: Option<indicatif::ProgressBar>,
+/// What a copy or a verification reports as it goes: the start of each phase and the work done in it. The CLI
+/// draws it on stderr (`x0x-dist`'s `progress.rs`); this library prints nothing itself.
+pub trait Progress: Sync {
+    /// A phase starts: `what`, with `total` items (bytes if `bytes`).
+    fn phase(&self, what: &str, total: u64, bytes: bool);
+    /// `n` more items (or bytes) of the current phase are done.
+    fn inc(&self, n: u64);
 }
 
-impl Progress {
-    /// A bar on stderr if it is a terminal; phase lines either way.
-    pub fn stderr() -> Self {
-        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        Self {
-            bar: terminal.then(|| {
-                indicatif::ProgressBar::with_draw_target(
-                    Some(0),
-                    indicatif::ProgressDrawTarget::stderr(),
-                )
-            }),
-        }
-    }
+/// No output (tests, `--quiet`).
+#[derive(Debug, Clone, Copy)]
+pub struct NoProgress;
 
-    /// No output (tests, `--quiet`).
-    pub fn none() -> Self {
-        Self { bar: None }
-    }
-
-    fn phase(&self, what: &str, total: u64, bytes: bool) {
-        let line = if bytes {
-            format!("migrate: {what} ({})", indicatif::HumanBytes(total))
-        } else {
-            format!("migrate: {what} ({total})")
-        };
-        match &self.bar {
-            Some(b) => {
-                b.println(line);
-                b.reset();
-                b.set_length(total);
-                let template = if bytes {
-                    "{msg:24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
-                } else {
-                    "{msg:24} [{bar:30}] {pos}/{len}"
-                };
-                b.set_style(
-                    indicatif::ProgressStyle::with_template(template)
-                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                        .progress_chars("=> "),
-                );
-                b.set_message(what.to_owned());
-            }
-            None => eprintln!("{line}"),
-        }
-    }
-
-    fn inc(&self, n: u64) {
-        if let Some(b) = &self.bar {
-            b.inc(n);
-        }
-    }
-
-    /// Removes the bar.
-    pub fn finish(&self) {
-        if let Some(b) = &self.bar {
-            b.finish_and_clear();
-        }
-    }
+impl Progress for NoProgress {
+    fn phase(&self, _what: &str, _total: u64, _bytes: bool) {}
+    fn inc(&self, _n: u64) {}
 }
 
 /// How many blobs (or objects) are copied or checked at once.
@@ -166,7 +119,7 @@ pub async fn copy(
     src: &dyn Store,
     dst: &dyn Store,
     parallel: usize,
-    progress: &Progress,
+    progress: &dyn Progress,
 ) -> anyhow::Result<Report> {
     let parallel = parallel.max(1);
     check_same_repository(src, dst).await?;
@@ -384,7 +337,7 @@ pub async fn verify(
     src: &dyn Store,
     dst: &dyn Store,
     parallel: usize,
-    progress: &Progress,
+    progress: &dyn Progress,
 ) -> anyhow::Result<Verified> {
     let parallel = parallel.max(1);
     check_same_repository(src, dst).await?;
@@ -470,8 +423,7 @@ pub async fn verify(
                         None
                     } else {
                         let actual =
-                            hash_stream(dst.read_target(&path, 0..t).await?, &Progress::none())
-                                .await?;
+                            hash_stream(dst.read_target(&path, 0..t).await?, &NoProgress).await?;
                         (actual != d).then(|| format!("target {name} hashes to {actual}"))
                     }
                 }
@@ -506,7 +458,7 @@ pub async fn verify(
 
 async fn hash_stream(
     mut body: crate::storage::ByteStream,
-    progress: &Progress,
+    progress: &dyn Progress,
 ) -> Result<Digest, ApiError> {
     use sha2::Digest as _;
     let mut h = sha2::Sha256::new();

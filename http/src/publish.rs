@@ -12,7 +12,7 @@
 //!    agree with the path and the platform table, it carries exactly a `sha256` hash, and the uploaded blob of
 //!    that hash exists with exactly that length.
 //!
-//! Then, under the repository lock (in-process; plus the cross-process writer lock [`crate::lock`] when the
+//! Then, under the repository lock (in-process; plus the cross-process writer lock [`x0x_dist_repo::lock`] when the
 //! store is a local directory, against offline `x0x-dist package` commands): new targets are linked into
 //! `targets/` (hash-prefixed names), the role is written as `N.P.json`, then `S+1.snapshot.json`, then
 //! `timestamp.json`. Every object is read and written through the [`Store`] only ([`Store::put_object`]: atomic
@@ -264,21 +264,21 @@ fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX / 4)
 }
 
-/// Takes the cross-process writer lock ([`crate::lock`]) of `local_dir`, the repository directory when the store
+/// Takes the cross-process writer lock ([`x0x_dist_repo::lock`]) of `local_dir`, the repository directory when the store
 /// is a local directory (`None`: a remote store, nothing to take); waits (off the async workers) while an
 /// offline `x0x-dist package add|release` holds it, and says so in the log.
 pub async fn writer_lock(
     local_dir: Option<&Path>,
-) -> Result<Option<crate::lock::WriterLock>, ApiError> {
+) -> Result<Option<x0x_dist_repo::lock::WriterLock>, ApiError> {
     let Some(repo) = local_dir.map(Path::to_path_buf) else {
         return Ok(None);
     };
     blocking(move || {
-        crate::lock::lock(&repo, || {
+        x0x_dist_repo::lock::lock(&repo, || {
             tracing::info!(repo = %repo.display(), "waiting for the repository writer lock (held by an offline `x0x-dist package` command)");
         })
         .map(Some)
-        .map_err(|e| ApiError::io(format!("locking {}", crate::lock::lock_path(&repo).display()), e))
+        .map_err(|e| ApiError::io(format!("locking {}", x0x_dist_repo::lock::lock_path(&repo).display()), e))
     })
     .await
 }

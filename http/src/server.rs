@@ -140,7 +140,8 @@ pub async fn serve_on(
 ) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
     // Keep the code (config.invalid, io.error for an unreachable object store...) for the CLI's exit and hint.
     let state = Arc::new(
-        AppState::new(config).map_err(|e| crate::error::CliError::new(e.code(), e.to_string()))?,
+        AppState::new(config)
+            .map_err(|e| x0x_dist_repo::error::CliError::new(e.code(), e.to_string()))?,
     );
     serve_state_on(listener, state, shutdown).await
 }

@@ -37,7 +37,7 @@ pub struct AppState {
     /// Where the repository lives: blobs, targets, metadata and tokens.
     pub store: Arc<dyn Store>,
     /// The repository directory when the store is a local directory: offline `x0x-dist package` commands may
-    /// write it too, so the server's writers also take its cross-process writer lock ([`crate::lock`]).
+    /// write it too, so the server's writers also take its cross-process writer lock ([`x0x_dist_repo::lock`]).
     /// `None` for a remote store (one process, the publish leader, writes it).
     pub local_dir: Option<PathBuf>,
     /// The directory of the online keys (`[storage] keys`, default `REPO/online`); never in the store.

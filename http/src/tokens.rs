@@ -1,125 +1,20 @@
-//! Upload tokens: bearer tokens scoped to packages, stored hashed.
+//! Checking upload tokens at request time: [`Tokens`] verifies a presented bearer token against the repository's
+//! token file. The file's format and the offline `x0x-dist token` commands (create, list, revoke) are
+//! `x0x_dist_repo::tokens`.
 //!
-//! `DIR/tokens.json` (mode 0600) holds `{"tokens": [{"id", "sha256", "packages", "created"}]}`: the SHA-256 of each
-//! token, never the token. A token is `x0xd_` followed by 43 base64url characters (32 random bytes). Checking a
-//! token hashes it and compares against every stored hash in constant time (no early exit), so neither the match
-//! position nor a common prefix leaks through timing.
-//!
-//! The server reads the file through its store ([`ObjectKey::Tokens`]), revalidating its [`ETag`] on every
-//! authorization (local: one `stat`; a remote store: one `HEAD`, only on the write routes that need a token), so
-//! a token created or revoked takes effect on a running server from its next request on. The offline
-//! `x0x-dist token` commands edit the file of a repository directory in place: the same key under the directory,
-//! the same format.
-use std::path::{Path, PathBuf};
+//! Checking a token hashes it and compares against every stored hash in constant time (no early exit), so neither
+//! the match position nor a common prefix leaks through timing. The server reads the file through its store
+//! ([`ObjectKey::Tokens`]), revalidating its [`ETag`] on every authorization (local: one `stat`; a remote store:
+//! one `HEAD`, only on the write routes that need a token), so a token created or revoked takes effect on a
+//! running server from its next request on.
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 use subtle::ConstantTimeEq as _;
+use x0x_dist_repo::tokens::{TokenFile, TokenRecord};
 
 use crate::error::ApiError;
 use crate::storage::{ETag, ObjectKey, Store};
-
-/// Prefix of every token (lets secret scanners recognise them).
-pub const TOKEN_PREFIX: &str = "x0xd_";
-
-/// One stored token.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TokenRecord {
-    /// Public identifier (for logs and revocation).
-    pub id: String,
-    /// Hex SHA-256 of the token.
-    pub sha256: String,
-    /// Packages this token may publish.
-    pub packages: Vec<String>,
-    /// RFC 3339 creation time.
-    pub created: String,
-}
-
-/// The token file.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct TokenFile {
-    /// All tokens.
-    pub tokens: Vec<TokenRecord>,
-}
-
-/// Path of the token file in a repository directory (the store's [`ObjectKey::Tokens`]).
-pub fn token_file(repo: &Path) -> PathBuf {
-    repo.join(ObjectKey::Tokens.as_key())
-}
-
-/// The repository's token records (empty if it has no token file).
-pub fn list(repo: &Path) -> anyhow::Result<Vec<TokenRecord>> {
-    Ok(read_file(&token_file(repo))?.tokens)
-}
-
-fn read_file(path: &Path) -> anyhow::Result<TokenFile> {
-    match fs_err::read(path) {
-        Ok(b) => Ok(serde_json::from_slice(&b)?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Read-modify-write of the token file under the repository's writer lock, so that two `token` commands never
-/// lose each other's change.
-fn update<T>(
-    repo: &Path,
-    f: impl FnOnce(&mut TokenFile) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
-    let _lock = crate::lock::lock(repo, || {
-        tracing::warn!("waiting for another writer of {} to finish", repo.display());
-    })?;
-    let path = token_file(repo);
-    let mut file = read_file(&path)?;
-    let out = f(&mut file)?;
-    // Mode 0600 from creation, synced, renamed into place.
-    crate::repo::write_atomic(&path, &serde_json::to_vec_pretty(&file)?, true)?;
-    Ok(out)
-}
-
-/// Removes the token `id`; a running server refuses it from its next request on. Returns its record.
-pub fn revoke(repo: &Path, id: &str) -> anyhow::Result<TokenRecord> {
-    update(repo, |file| {
-        let i = file.tokens.iter().position(|t| t.id == id).ok_or_else(|| {
-            crate::error::CliError::new(
-                "usage.invalid",
-                format!(
-                    "no token with id {id} in {} (`x0x-dist token list --repo {}` shows the ids)",
-                    token_file(repo).display(),
-                    repo.display()
-                ),
-            )
-        })?;
-        Ok(file.tokens.remove(i))
-    })
-}
-
-/// Creates a token for `packages`, stores its hash in the repository, and returns the token.
-pub fn create(repo: &Path, packages: &[String]) -> anyhow::Result<(String, TokenRecord)> {
-    use base64::Engine as _;
-    use rand::RngCore as _;
-    let mut secret = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut secret);
-    let token = format!(
-        "{TOKEN_PREFIX}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-    );
-    let mut idb = [0u8; 6];
-    rand::rngs::OsRng.fill_bytes(&mut idb);
-    let record = TokenRecord {
-        id: hex::encode(idb),
-        sha256: hex::encode(sha2::Sha256::digest(token.as_bytes())),
-        packages: packages.to_vec(),
-        created: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)?,
-    };
-    update(repo, |file| {
-        file.tokens.push(record.clone());
-        Ok(())
-    })?;
-    Ok((token, record))
-}
 
 /// Token verification against the store's token file, reloaded when it changes.
 pub struct Tokens {
@@ -212,6 +107,7 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use x0x_dist_repo::tokens::{create, token_file, TOKEN_PREFIX};
 
     #[tokio::test]
     async fn create_and_authorize() {

@@ -5,13 +5,13 @@
 //! `cargo run --release -p x0x-dist --example bench_repo -- REPO PUBLISHER_KEY [VERSIONS]`
 use std::path::PathBuf;
 
-use x0x_dist::publish::{commit, OnlineKeys, Published};
-use x0x_dist::storage::{local::LocalStore, ObjectKey, Store as _};
 use x0x_dist_manifests::metadata::NewRole as _;
 use x0x_dist_manifests::{
     PackageName, Platform, Sha256, SigningKey, TargetCustom, TargetFile, TargetPath, Targets,
     Version,
 };
+use x0x_dist_server::publish::{commit, OnlineKeys, Published};
+use x0x_dist_server::storage::{local::LocalStore, ObjectKey, Store as _};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
             .await?;
         let cur = Published::load(&store).await?;
         let keys = OnlineKeys::load(&repo.join("online"), cur.root.signed())?;
-        let cfg = x0x_dist::config::TimestampConfig::default();
+        let cfg = x0x_dist_server::config::TimestampConfig::default();
         commit(
             &store,
             &cur,

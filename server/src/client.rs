@@ -18,9 +18,8 @@ use x0x_dist_manifests::{
     Libc, PackageName, Platform, Sha256, Signed, SigningKey, TargetCustom, TargetFile, TargetPath,
     Targets, Version,
 };
-
-use crate::error::CliError;
-use crate::wire::{ErrorBody, PublishReport};
+use x0x_dist_repo::error::CliError;
+use x0x_dist_server::wire::{ErrorBody, PublishReport};
 
 /// One file of a release.
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 //!
 //! To add a command: a module in `cli/`, a variant in [`Command`], an arm in `main`.
 mod cli;
+mod progress;
 
 use std::process::ExitCode;
 

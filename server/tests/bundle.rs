@@ -10,7 +10,7 @@ use std::path::Path;
 use mirror_support::{
     assert_files, bin, fails, fake_release, fetch, import, run_ok, Origin, Server,
 };
-use x0x_dist::bundle::{tar, Toc};
+use x0x_dist_repo::bundle::{tar, Toc};
 
 fn export(args: &[&str], out: &Path) -> serde_json::Value {
     let s = run_ok(
@@ -256,7 +256,7 @@ fn damaged_and_forged_bundles_are_refused() {
     let mut evil = all.clone();
     evil.push(("targets/../../escape".into(), b"x".to_vec()));
     let mut toc: Toc = serde_json::from_slice(&evil[0].1).unwrap();
-    toc.targets.push(x0x_dist::bundle::TocFile {
+    toc.targets.push(x0x_dist_repo::bundle::TocFile {
         name: "targets/../../escape".into(),
         length: 1,
         sha256: "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881".into(),

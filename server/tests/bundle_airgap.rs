@@ -11,7 +11,7 @@ use std::process::Command;
 
 use mirror_support::{artifact, bin, bytes, fails, node_package, run, run_ok, Origin};
 use time::{Duration, OffsetDateTime};
-use x0x_dist::mirror::Selection;
+use x0x_dist_repo::mirror::Selection;
 
 /// A network namespace with only a (down) loopback interface, deleted on drop.
 struct Gap(Option<String>);
@@ -188,7 +188,7 @@ fn air_gapped_install_from_a_bundle_and_after_expiry_only_under_the_policy() {
     );
     let eb = t.path().join("expired.bundle");
     let root = std::fs::read(&old.root).unwrap();
-    x0x_dist::bundle::export(
+    x0x_dist_repo::bundle::export(
         &old.dir,
         &root,
         &Selection::default(),

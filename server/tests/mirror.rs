@@ -9,7 +9,7 @@ use mirror_support::{
     assert_files, bin, fails, fake_release, fetch, get, run_ok, tamper, Origin, Server,
 };
 use std::path::Path;
-use x0x_dist::repo::Artifact;
+use x0x_dist_repo::repo::Artifact;
 
 fn init_mirror(dir: &Path, upstream: &str, root: &Path) {
     run_ok(
@@ -302,7 +302,7 @@ fn sync_waits_while_another_writer_holds_the_lock() {
     );
     origin.release("0.2.0", &fake_release(6));
     let before = std::fs::read(m.join("metadata/timestamp.json")).unwrap();
-    let held = x0x_dist::lock::try_lock(&m).unwrap().expect("free");
+    let held = x0x_dist_repo::lock::try_lock(&m).unwrap().expect("free");
     let mut child = bin()
         .args(["mirror", "sync", "--json", "--repo"])
         .arg(&m)

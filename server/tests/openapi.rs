@@ -17,7 +17,7 @@ fn example_uri(path: &str) -> String {
 #[tokio::test]
 async fn openapi_matches_router() {
     use std::collections::BTreeSet;
-    let table: BTreeSet<(String, String)> = x0x_dist::router::ROUTES
+    let table: BTreeSet<(String, String)> = x0x_dist_server::router::ROUTES
         .iter()
         .flat_map(|r| {
             r.methods
@@ -26,7 +26,7 @@ async fn openapi_matches_router() {
         })
         .collect();
     let documented: BTreeSet<(String, String)> =
-        x0x_dist::openapi::operations().into_iter().collect();
+        x0x_dist_server::openapi::operations().into_iter().collect();
     let undocumented: Vec<_> = table.difference(&documented).collect();
     let unrouted: Vec<_> = documented.difference(&table).collect();
     assert!(
@@ -41,14 +41,14 @@ async fn openapi_matches_router() {
     // The router is what ROUTES says: each listed method is routed, every other method answers 405 (NoRoute).
     let fx = repo(1);
     let st = fx.state().await;
-    for r in x0x_dist::router::ROUTES {
+    for r in x0x_dist_server::router::ROUTES {
         let uri = example_uri(r.path);
         for method in ["get", "head", "put", "post", "delete", "patch"] {
             let listed = r.methods.contains(&method);
             // axum answers HEAD wherever it answers GET.
             let implied = method == "head" && r.methods.contains(&"get");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let resp = x0x_dist::router::router(st.clone())
+            let resp = x0x_dist_server::router::router(st.clone())
                 .oneshot(
                     Request::builder()
                         .method(m)
@@ -60,7 +60,7 @@ async fn openapi_matches_router() {
                 .unwrap();
             let routed = resp
                 .extensions()
-                .get::<x0x_dist::router::NoRoute>()
+                .get::<x0x_dist_server::router::NoRoute>()
                 .is_none();
             assert_eq!(
                 routed,
@@ -71,13 +71,13 @@ async fn openapi_matches_router() {
         }
     }
     // And the fallback does mark unrouted requests (so the check above can fail).
-    let resp = x0x_dist::router::router(st.clone())
+    let resp = x0x_dist_server::router::router(st.clone())
         .oneshot(Request::get("/api/v1/nothing").body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert!(resp
         .extensions()
-        .get::<x0x_dist::router::NoRoute>()
+        .get::<x0x_dist_server::router::NoRoute>()
         .is_some());
 
     let doc = get(&st, "/openapi.json").await.json();

@@ -18,7 +18,7 @@ fn resign<T: x0x_dist_manifests::Role>(t: T, keys: &[&SigningKey]) -> Vec<u8> {
 
 async fn upload_all(
     fx: &Fixture,
-    st: &std::sync::Arc<x0x_dist::state::AppState>,
+    st: &std::sync::Arc<x0x_dist_server::state::AppState>,
     files: &[(Platform, Vec<u8>)],
 ) {
     for (_, d) in files {
@@ -163,7 +163,7 @@ async fn tokens_are_required_and_scoped() {
 /// code, and the repository unchanged.
 async fn expect_rejected(
     fx: &Fixture,
-    st: &std::sync::Arc<x0x_dist::state::AppState>,
+    st: &std::sync::Arc<x0x_dist_server::state::AppState>,
     role: &[u8],
     code: &str,
 ) {

@@ -14,10 +14,10 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use common::*;
 use futures_util::future::BoxFuture;
-use x0x_dist::error::ApiError;
-use x0x_dist::state::AppState;
-use x0x_dist::storage::local::LocalStore;
-use x0x_dist::storage::{
+use x0x_dist_server::error::ApiError;
+use x0x_dist_server::state::AppState;
+use x0x_dist_server::storage::local::LocalStore;
+use x0x_dist_server::storage::{
     Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
 };
 
@@ -124,8 +124,8 @@ async fn replica(fx: &Fixture) -> (Arc<AppState>, Arc<Polled>) {
     config.storage.poll_secs = 1;
     let store = Polled::open(&fx.path());
     let st = Arc::new(AppState::with_store(config, store.clone(), Some(fx.path())));
-    x0x_dist::server::startup_check(&st).await.unwrap();
-    let poller = x0x_dist::server::spawn_store_poller(&st);
+    x0x_dist_server::server::startup_check(&st).await.unwrap();
+    let poller = x0x_dist_server::server::spawn_store_poller(&st);
     assert!(poller.is_some(), "a store with expensive tags is polled");
     (st, store)
 }
@@ -200,13 +200,13 @@ async fn a_publish_through_one_replica_is_served_by_the_other_within_poll_secs()
     assert_eq!(resolved.json()["version"], "0.3.1");
 
     // Tokens are checked per authorization even here: a revoked token is refused by b at once.
-    let id = x0x_dist::tokens::list(&fx.path())
+    let id = x0x_dist_repo::tokens::list(&fx.path())
         .unwrap()
         .into_iter()
         .find(|t| t.packages == [PKG])
         .unwrap()
         .id;
-    x0x_dist::tokens::revoke(&fx.path(), &id).unwrap();
+    x0x_dist_repo::tokens::revoke(&fx.path(), &id).unwrap();
     let r = put_blob(&b, Some(&fx.bearer()), b"after revocation").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.code());
     assert_eq!(r.code(), "auth.invalid");
@@ -226,7 +226,9 @@ async fn online_keys_come_from_the_keys_directory() {
     let st = Arc::new(AppState::new(fx.config()).unwrap());
     let err = format!(
         "{:#}",
-        x0x_dist::server::startup_check(&st).await.unwrap_err()
+        x0x_dist_server::server::startup_check(&st)
+            .await
+            .unwrap_err()
     );
     assert!(err.contains("online/snapshot.key"), "{err}");
     assert!(err.contains("[storage] keys"), "{err}");

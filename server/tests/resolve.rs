@@ -115,13 +115,13 @@ async fn small_api_answers_are_not_gzipped_big_ones_are() {
     )
     .await;
     assert_eq!(small.status, 200);
-    assert!(small.body.len() < usize::from(x0x_dist::router::MIN_GZIP_BYTES));
+    assert!(small.body.len() < usize::from(x0x_dist_server::router::MIN_GZIP_BYTES));
     assert_eq!(small.header("content-encoding"), None);
     assert_eq!(small.json()["version"], "1.5.0");
     // The whole package (6 releases x 2 targets) is several KiB: compressed.
     let big = call(&st, gz("/api/v1/packages/x0x")).await;
     assert_eq!(big.header("content-encoding"), Some("gzip"));
     let plain = get(&st, "/api/v1/packages/x0x").await;
-    assert!(plain.body.len() > usize::from(x0x_dist::router::MIN_GZIP_BYTES));
+    assert!(plain.body.len() > usize::from(x0x_dist_server::router::MIN_GZIP_BYTES));
     assert!(big.body.len() < plain.body.len());
 }

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use x0x_dist::config::StorageConfig;
-use x0x_dist::storage::local::LocalStore;
-use x0x_dist::storage::s3::{S3Store, PART_SIZE, SINGLE_PUT_MAX};
-use x0x_dist::storage::{
+use x0x_dist_server::config::StorageConfig;
+use x0x_dist_server::storage::local::LocalStore;
+use x0x_dist_server::storage::s3::{S3Store, PART_SIZE, SINGLE_PUT_MAX};
+use x0x_dist_server::storage::{
     Area, ByteStream, Digest, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
 };
 

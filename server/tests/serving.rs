@@ -348,7 +348,7 @@ async fn path_traversal_and_odd_names_are_rejected_everywhere() {
 }
 
 async fn put_blob_raw(
-    st: &std::sync::Arc<x0x_dist::state::AppState>,
+    st: &std::sync::Arc<x0x_dist_server::state::AppState>,
     auth: &str,
     digest: &str,
 ) -> Resp {
@@ -379,7 +379,7 @@ async fn unknown_routes_and_methods_are_json_errors() {
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.code(), "usage.invalid");
     let resp = tower::ServiceExt::oneshot(
-        x0x_dist::router::router(st.clone()),
+        x0x_dist_server::router::router(st.clone()),
         Request::get("/healthz").body(Body::empty()).unwrap(),
     )
     .await

@@ -3,8 +3,8 @@
 mod common;
 
 use common::*;
-use x0x_dist::config::TimestampConfig;
 use x0x_dist_manifests::{Signed, Snapshot, Timestamp};
+use x0x_dist_server::config::TimestampConfig;
 
 fn ts(fx: &Fixture) -> Signed<Timestamp> {
     Signed::from_slice(&std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap()).unwrap()
@@ -15,10 +15,11 @@ async fn refresh_if_due(
     fx: &Fixture,
     cfg: &TimestampConfig,
     now: time::OffsetDateTime,
-) -> Result<Option<time::OffsetDateTime>, x0x_dist::error::ApiError> {
-    let store = x0x_dist::storage::local::LocalStore::open(fx.path()).unwrap();
+) -> Result<Option<time::OffsetDateTime>, x0x_dist_server::error::ApiError> {
+    let store = x0x_dist_server::storage::local::LocalStore::open(fx.path()).unwrap();
     let dir = fx.path();
-    x0x_dist::publish::refresh_if_due(&store, Some(&dir), &dir.join("online"), cfg, now).await
+    x0x_dist_server::publish::refresh_if_due(&store, Some(&dir), &dir.join("online"), cfg, now)
+        .await
 }
 
 #[tokio::test]
@@ -86,7 +87,7 @@ async fn running_server_resigns_in_background() {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (_running, task) = x0x_dist::server::serve_on(listener, config, async move {
+    let (_running, task) = x0x_dist_server::server::serve_on(listener, config, async move {
         let _ = rx.await;
     })
     .await
@@ -101,13 +102,17 @@ async fn running_server_resigns_in_background() {
     };
     let now = time::OffsetDateTime::now_utc();
     {
-        let _writer = x0x_dist::lock::lock(&fx.path(), || {}).unwrap();
-        let store = x0x_dist::storage::local::LocalStore::open(fx.path()).unwrap();
-        let cur = x0x_dist::publish::Published::load(&store).await.unwrap();
-        let keys =
-            x0x_dist::publish::OnlineKeys::load(&fx.path().join("online"), cur.root.signed())
-                .unwrap();
-        x0x_dist::publish::commit(&store, &cur, &[], &keys, &short, now)
+        let _writer = x0x_dist_repo::lock::lock(&fx.path(), || {}).unwrap();
+        let store = x0x_dist_server::storage::local::LocalStore::open(fx.path()).unwrap();
+        let cur = x0x_dist_server::publish::Published::load(&store)
+            .await
+            .unwrap();
+        let keys = x0x_dist_server::publish::OnlineKeys::load(
+            &fx.path().join("online"),
+            cur.root.signed(),
+        )
+        .unwrap();
+        x0x_dist_server::publish::commit(&store, &cur, &[], &keys, &short, now)
             .await
             .unwrap();
     }

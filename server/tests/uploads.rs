@@ -109,7 +109,7 @@ async fn real_socket_truncated_stalled_and_slowloris() {
     let fx = repo(1);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let (running, task) = x0x_dist::server::serve_on(listener, fx.config(), async move {
+    let (running, task) = x0x_dist_server::server::serve_on(listener, fx.config(), async move {
         let _ = rx.await;
     })
     .await

@@ -14,7 +14,7 @@ use x0x_dist_manifests::{Signed, Targets};
 async fn a_publish_waits_while_an_offline_writer_holds_the_lock() {
     let fx = Arc::new(common::repo(1));
     let st = fx.state().await;
-    let held = x0x_dist::lock::try_lock(&fx.path())
+    let held = x0x_dist_repo::lock::try_lock(&fx.path())
         .unwrap()
         .expect("free at first");
     let before = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
@@ -39,7 +39,7 @@ fn package_add_waits_for_the_lock_and_says_so() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     let (key, _token) = setup_repo(&repo);
-    let held = x0x_dist::lock::try_lock(&repo).unwrap().expect("free");
+    let held = x0x_dist_repo::lock::try_lock(&repo).unwrap().expect("free");
     let mut child = bin()
         .args(["package", "add", "--repo"])
         .arg(&repo)
@@ -74,8 +74,8 @@ async fn offline_package_adds_racing_server_publishes_lose_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     let (key, token) = setup_repo(&repo);
-    let publisher = x0x_dist::repo::read_secret_key(&key).unwrap();
-    let mut config = x0x_dist::config::Config::default();
+    let publisher = x0x_dist_repo::repo::read_secret_key(&key).unwrap();
+    let mut config = x0x_dist_server::config::Config::default();
     config.storage.repo.clone_from(&repo);
     let st = common::state_for(config).await;
     let adds: Vec<_> = (0..8)

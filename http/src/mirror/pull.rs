@@ -21,7 +21,9 @@ use time::OffsetDateTime;
 use x0x_dist_loader::fetch::{Fetcher, NoProgress};
 use x0x_dist_manifests::verify::TrustedSet;
 
-use super::{fetch_target, pull_metadata, select, MirrorError, Selection, Settings};
+use x0x_dist_repo::mirror::{
+    fetch_target, pull_metadata, select, MirrorError, Selection, Settings,
+};
 
 /// Pull-through state.
 #[derive(Debug)]
@@ -42,11 +44,11 @@ impl PullThrough {
         settings: &Settings,
         upstream: &str,
         interval: Duration,
-    ) -> super::Result<Self> {
+    ) -> x0x_dist_repo::mirror::Result<Self> {
         Ok(Self {
             dir,
             root: settings.root.clone(),
-            fetcher: super::upstream_fetcher(upstream)?,
+            fetcher: x0x_dist_repo::mirror::upstream_fetcher(upstream)?,
             interval,
             last: tokio::sync::Mutex::new(None),
             inflight: std::sync::Mutex::new(HashMap::new()),
@@ -193,7 +195,7 @@ pub async fn startup(
 ) -> anyhow::Result<Mode> {
     use anyhow::Context as _;
     let dir = st.repo_dir.clone();
-    if upstream.is_none() && !super::is_mirror(&dir) {
+    if upstream.is_none() && !x0x_dist_repo::mirror::is_mirror(&dir) {
         return Ok(Mode::Origin);
     }
     let settings = Settings::load(&dir)?;
@@ -232,6 +234,6 @@ fn check_signatures(dir: &std::path::Path, root: &[u8]) -> Result<(), MirrorErro
     let ts = Signed::<Timestamp>::from_slice(&ts)?;
     // One second before the timestamp expires: every role it pins must be valid then too, or it was never valid.
     let at = ts.signed().expires - time::Duration::seconds(1);
-    crate::repo::load_trusted_from(dir, root, at)?;
+    x0x_dist_repo::repo::load_trusted_from(dir, root, at)?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! right now), every package with its versions as a platform matrix, and each target's size, SHA-256 and glibc
 //! floor, linking to the consistent-snapshot URL a client downloads.
 //!
-//! The page is built from the metadata, read through the store and verified by [`crate::repo::load_trusted_with`]
-//! at request time (from `1.root.json`, as [`crate::repo::load_trusted`] does for a directory), so what it shows
+//! The page is built from the metadata, read through the store and verified by [`x0x_dist_repo::repo::load_trusted_with`]
+//! at request time (from `1.root.json`, as [`x0x_dist_repo::repo::load_trusted`] does for a directory), so what it shows
 //! is exactly what a TUF client would accept at this moment; when verification fails the page says so with the
 //! stable error code and lists nothing as trusted.
 use std::fmt::Write as _;
@@ -17,8 +17,8 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::Platform;
+use x0x_dist_repo::repo::{FileError, MetadataSource, RepoError};
 
-use crate::repo::{FileError, MetadataSource, RepoError};
 use crate::state::AppState;
 use crate::storage::{ObjectKey, Store};
 
@@ -29,7 +29,7 @@ struct StoreSource {
 }
 
 impl MetadataSource for StoreSource {
-    fn read(&mut self, name: &str) -> crate::repo::Result<Vec<u8>> {
+    fn read(&mut self, name: &str) -> x0x_dist_repo::repo::Result<Vec<u8>> {
         let failed = |source: std::io::Error| {
             RepoError::Io(FileError {
                 what: "reading",
@@ -60,7 +60,7 @@ fn load_trusted(
     st: &AppState,
     rt: tokio::runtime::Handle,
     now: OffsetDateTime,
-) -> crate::repo::Result<TrustedSet> {
+) -> x0x_dist_repo::repo::Result<TrustedSet> {
     let mut src = StoreSource {
         store: st.store.clone(),
         rt,
@@ -73,7 +73,7 @@ fn load_trusted(
         return Err(RepoError::NotFound(at));
     }
     let first = src.read("1.root.json")?;
-    crate::repo::load_trusted_with(&mut src, &first, now)
+    x0x_dist_repo::repo::load_trusted_with(&mut src, &first, now)
 }
 
 /// `GET /`

@@ -4,7 +4,7 @@ use super::*;
 /// Checks an archive entry name and maps it to a path under `into`.
 fn entry_path(bundle: &Path, into: &Path, name: &str) -> Result<PathBuf> {
     if let Some(file) = name.strip_prefix("metadata/") {
-        crate::storage::check_segment(file)
+        crate::object_path::check_segment(file)
             .map_err(|why| bad(bundle, format!("entry {name:?}: {why}")))?;
         if !file.ends_with(".json") {
             return Err(bad(
@@ -15,7 +15,7 @@ fn entry_path(bundle: &Path, into: &Path, name: &str) -> Result<PathBuf> {
         return Ok(into.join("metadata").join(file));
     }
     if let Some(path) = name.strip_prefix("targets/") {
-        let p = crate::storage::ObjectPath::parse(path)
+        let p = crate::object_path::ObjectPath::parse(path)
             .map_err(|e| bad(bundle, format!("entry {name:?}: {e}")))?;
         return Ok(into.join("targets").join(p.as_str()));
     }

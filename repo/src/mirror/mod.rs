@@ -19,7 +19,8 @@
 //! - Upstream unreachable: the mirror keeps serving what it has. It never re-signs: once the upstream's
 //!   timestamp expires, clients see `metadata.expired` exactly as they would from the upstream (see
 //!   `docs/mirror.md`, "Freshness").
-pub mod pull;
+//!
+//! Serving a mirror (pull-through on request) is the server's: `x0x_dist_server::mirror::pull`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,10 +89,8 @@ impl MirrorError {
         }
     }
 
-    pub(crate) fn io<'a>(
-        what: &'static str,
-        path: &'a Path,
-    ) -> impl FnOnce(std::io::Error) -> Self + 'a {
+    /// For `map_err`: an I/O failure of `what` on `path` as [`MirrorError::Io`].
+    pub fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Self + 'a {
         let file_error = repo::io(what, path);
         move |source| Self::Io(file_error(source))
     }
@@ -550,24 +549,6 @@ pub async fn sync(
         Some(e) => Err(e),
         None => Ok(report),
     }
-}
-
-/// A [`Progress`] shared by parallel downloads: one bar for the total (drawn only on a terminal).
-#[derive(Debug)]
-pub struct TotalBar(pub indicatif::ProgressBar);
-
-impl Progress for TotalBar {
-    fn start(&self, name: &str, total: u64, already: u64) {
-        // Downloads run in parallel: the bar's total grows as each one starts.
-        self.0.inc_length(total);
-        self.0.inc(already);
-        self.0
-            .set_message(name.rsplit('/').next().unwrap_or(name).to_owned());
-    }
-    fn advance(&self, n: u64) {
-        self.0.inc(n);
-    }
-    fn finish(&self) {}
 }
 
 /// No progress output.

@@ -1,8 +1,8 @@
 //! `x0x-dist bundle export` and `x0x-dist bundle import`: air-gapped installs (docs/air-gapped.md).
 use std::path::PathBuf;
 
-use x0x_dist::bundle;
-use x0x_dist::mirror;
+use x0x_dist_repo::bundle;
+use x0x_dist_repo::mirror;
 
 use super::mirror::{read_root, runtime, SelectionArgs};
 
@@ -109,7 +109,7 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
     } else {
         let dir = a.repo.as_ref().expect("clap requires --repo or --from");
         if !dir.join("metadata").is_dir() {
-            return Err(x0x_dist::error::CliError::new(
+            return Err(x0x_dist_repo::error::CliError::new(
                 "repo.not_found",
                 format!(
                     "{} is not a repository or mirror (no metadata/ in it): pass the directory `x0x-dist serve \

@@ -110,7 +110,7 @@ pub fn make_client(
 ) -> anyhow::Result<Client> {
     if !server.contains("://") && !std::path::Path::new(server).is_dir() {
         // `127.0.0.1:8080` would otherwise be read as a directory of that name and fail later, confusingly.
-        return Err(x0x_dist::error::CliError::new(
+        return Err(x0x_dist_repo::error::CliError::new(
             x0x_dist_manifests::codes::USAGE_INVALID,
             format!(
                 "repository {server:?} is neither a URL (http://, https://, file://) nor a directory; \
@@ -138,7 +138,7 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
     let unpacked = match &a.bundle {
         Some(bundle) => {
             let dir = tempfile::tempdir()?;
-            x0x_dist::bundle::unpack(bundle, dir.path())?;
+            x0x_dist_repo::bundle::unpack(bundle, dir.path())?;
             Some(dir)
         }
         None => None,
@@ -151,7 +151,7 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
             // repository is contacted (an http location, never a file:// one, which offline still reads).
             None if a.offline || env::offline() => "http://offline.invalid/",
             None => {
-                return Err(x0x_dist::error::CliError::new(
+                return Err(x0x_dist_repo::error::CliError::new(
                     x0x_dist_manifests::codes::USAGE_INVALID,
                     format!(
                     "no repository: pass --server URL (or {}) or --bundle FILE (with --offline, \
@@ -164,7 +164,7 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
         },
     };
     let range = semver::VersionReq::parse(&a.version).map_err(|e| {
-        x0x_dist::error::CliError::new(
+        x0x_dist_repo::error::CliError::new(
             x0x_dist_manifests::codes::USAGE_INVALID,
             format!(
                 "--version {:?} is not a version or semver range (`0.3.1`, `^0.3`, `*`): {e}",
@@ -198,7 +198,7 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
         use x0x_dist_manifests::Platform;
         if Platform::from_name(t).is_err() && Platform::from_triple(t).is_err() {
             let known: Vec<&str> = Platform::ALL.iter().map(|p| p.name()).collect();
-            return Err(x0x_dist::error::CliError::new(
+            return Err(x0x_dist_repo::error::CliError::new(
                 "platform.unknown",
                 format!(
                     "--target {t} is neither a napi platform name nor a Rust triple x0x-dist knows (one of: {})",

@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use x0x_dist::repo::{self, Expiry};
+use x0x_dist_repo::repo::{self, Expiry};
 
 /// Arguments of `init`.
 #[derive(Debug, clap::Args)]

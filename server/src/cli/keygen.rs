@@ -1,7 +1,7 @@
 //! `x0x-dist keygen --out FILE`.
 use std::path::PathBuf;
 
-use x0x_dist::repo;
+use x0x_dist_repo::repo;
 
 /// Arguments of `keygen`.
 #[derive(Debug, clap::Args)]

@@ -12,7 +12,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 /// Installs the stderr subscriber of the one-shot commands.
 pub fn init() {
-    let filter = std::env::var(x0x_dist::config::env::LOG)
+    let filter = std::env::var(x0x_dist_server::config::env::LOG)
         .ok()
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("warn"));

@@ -1,7 +1,9 @@
 //! `x0x-dist migrate --from SRC --to DST`: copy a repository between stores, then verify the copy.
-use x0x_dist::config::{env, S3Settings};
-use x0x_dist::migrate::{self, Progress};
 use x0x_dist_manifests::codes;
+use x0x_dist_server::config::{env, S3Settings};
+use x0x_dist_server::migrate;
+
+use crate::progress::MigrateBar;
 
 /// The long description of `migrate` (its `--help`).
 pub const LONG_ABOUT: &str = concat!(
@@ -59,18 +61,18 @@ pub fn run(a: &MigrateArgs) -> anyhow::Result<()> {
     };
     // A source directory that does not exist is a typo, not an empty repository (opening creates it).
     if !a.from.starts_with("s3://") && !std::path::Path::new(&a.from).join("metadata").is_dir() {
-        return Err(x0x_dist::error::CliError::new(
+        return Err(x0x_dist_repo::error::CliError::new(
             codes::REPO_NOT_FOUND,
             format!("{} holds no repository (no metadata/ directory)", a.from),
         )
         .into());
     }
-    let src = x0x_dist::storage::open(&a.from, &s3)?;
-    let dst = x0x_dist::storage::open(&a.to, &s3)?;
+    let src = x0x_dist_server::storage::open(&a.from, &s3)?;
+    let dst = x0x_dist_server::storage::open(&a.to, &s3)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let progress = Progress::stderr();
+    let progress = MigrateBar::stderr();
     let start = std::time::Instant::now();
     let result = rt.block_on(async {
         let copied = if a.verify_only {

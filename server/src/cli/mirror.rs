@@ -3,8 +3,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use x0x_dist::mirror::{self, Selection, Settings};
 use x0x_dist_loader::fetch::Progress;
+use x0x_dist_repo::mirror::{self, Selection, Settings};
 
 /// Mirror commands.
 #[derive(Debug, clap::Subcommand)]
@@ -207,7 +207,7 @@ fn sync(a: &SyncArgs) -> anyhow::Result<()> {
         b
     });
     let progress: Arc<dyn Progress> = match &bar {
-        Some(b) => Arc::new(mirror::TotalBar(b.clone())),
+        Some(b) => Arc::new(crate::progress::TotalBar(b.clone())),
         None => mirror::no_progress(),
     };
     let start = std::time::Instant::now();

@@ -18,8 +18,8 @@ pub mod verify;
 
 use std::process::ExitCode;
 
-use x0x_dist::repo::RepoError;
 use x0x_dist_manifests::codes;
+use x0x_dist_repo::repo::RepoError;
 
 /// The stable code of an error: the first error in the chain that carries one.
 pub fn code_of(err: &anyhow::Error) -> &'static str {
@@ -30,13 +30,13 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
         if let Some(e) = cause.downcast_ref::<x0x_dist_loader::Error>() {
             return e.code();
         }
-        if let Some(e) = cause.downcast_ref::<x0x_dist::mirror::MirrorError>() {
+        if let Some(e) = cause.downcast_ref::<x0x_dist_repo::mirror::MirrorError>() {
             return e.code();
         }
         if let Some(e) = cause.downcast_ref::<RepoError>() {
             return e.code();
         }
-        if let Some(e) = cause.downcast_ref::<x0x_dist::error::ApiError>() {
+        if let Some(e) = cause.downcast_ref::<x0x_dist_server::error::ApiError>() {
             return e.code();
         }
         if let Some(e) = cause.downcast_ref::<x0x_dist::client::RemoteError>() {
@@ -44,7 +44,7 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
                 return i.code;
             }
         }
-        if let Some(e) = cause.downcast_ref::<x0x_dist::error::CliError>() {
+        if let Some(e) = cause.downcast_ref::<x0x_dist_repo::error::CliError>() {
             return e.code;
         }
     }
@@ -161,7 +161,7 @@ pub fn time_arg(at: Option<&str>) -> anyhow::Result<time::OffsetDateTime> {
         None => Ok(time::OffsetDateTime::now_utc()),
         Some(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .map_err(|e| {
-                x0x_dist::error::CliError::new(
+                x0x_dist_repo::error::CliError::new(
                     codes::USAGE_INVALID,
                     format!("--at {s:?} is not an RFC 3339 time (e.g. 2030-01-01T00:00:00Z): {e}"),
                 )

@@ -2,8 +2,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use x0x_dist::repo::{self, Artifact, Expiry};
 use x0x_dist_manifests::{PackageName, Version};
+use x0x_dist_repo::repo::{self, Artifact, Expiry};
 
 /// Manage the packages of a local repository.
 #[derive(Debug, clap::Subcommand)]
@@ -67,18 +67,18 @@ pub struct ReleaseArgs {
 }
 
 /// Runs `package ...`.
-/// The repository's writer lock ([`crate::lock`]): waits (and says so) while a running server commits.
-fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist::lock::WriterLock> {
+/// The repository's writer lock ([`x0x_dist_repo::lock`]): waits (and says so) while a running server commits.
+fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist_repo::lock::WriterLock> {
     if !repo.join("metadata").is_dir() {
-        return Err(x0x_dist::repo::RepoError::NotFound(repo.to_owned()).into());
+        return Err(x0x_dist_repo::repo::RepoError::NotFound(repo.to_owned()).into());
     }
-    x0x_dist::lock::lock(repo, || {
+    x0x_dist_repo::lock::lock(repo, || {
         eprintln!(
             "waiting for {} (a server is committing to this repository)",
-            x0x_dist::lock::lock_path(repo).display()
+            x0x_dist_repo::lock::lock_path(repo).display()
         );
     })
-    .with_context(|| format!("locking {}", x0x_dist::lock::lock_path(repo).display()))
+    .with_context(|| format!("locking {}", x0x_dist_repo::lock::lock_path(repo).display()))
 }
 
 pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {

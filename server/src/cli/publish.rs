@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use x0x_dist::config::env;
+use x0x_dist_server::config::env;
 
 /// The long description of `publish` (its `--help`).
 pub const LONG_ABOUT: &str = concat!(
@@ -52,7 +52,7 @@ pub struct PublishArgs {
 pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
     if !(a.server.starts_with("http://") || a.server.starts_with("https://")) {
         // Without a scheme the HTTP client fails with a bare "builder error", retried as if transient.
-        return Err(x0x_dist::error::CliError::new(
+        return Err(x0x_dist_repo::error::CliError::new(
             x0x_dist_manifests::codes::USAGE_INVALID,
             format!(
                 "--server {:?} is not an http(s) URL; did you mean http://{}?",

@@ -2,7 +2,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use x0x_dist::config::{env, Config, LogFormat};
+use x0x_dist_server::config::{env, Config, LogFormat};
 
 /// The long description of `serve` (its `--help`).
 pub const LONG_ABOUT: &str = concat!(
@@ -83,7 +83,7 @@ impl ServeArgs {
                 {
                     e
                 } else {
-                    x0x_dist::error::CliError::new(
+                    x0x_dist_repo::error::CliError::new(
                         x0x_dist_manifests::codes::CONFIG_INVALID,
                         format!("{e:#} (keys and sections: docs/server.md, \"Configuration\")"),
                     )
@@ -135,7 +135,7 @@ impl ServeArgs {
             c.replica.publish_via = Some(u.clone());
         }
         if c.storage.repo.as_os_str().is_empty() && c.storage.url.is_none() {
-            return Err(x0x_dist::error::CliError::new(
+            return Err(x0x_dist_repo::error::CliError::new(
                 "usage.invalid",
                 format!(
                     "no repository: pass --repo DIR (or set {} or [storage] repo)",
@@ -145,7 +145,7 @@ impl ServeArgs {
             .into());
         }
         if c.timestamp.refresh_before_secs >= c.timestamp.expiry_secs {
-            return Err(x0x_dist::error::CliError::new(
+            return Err(x0x_dist_repo::error::CliError::new(
                 "usage.invalid",
                 "timestamp refresh_before_secs must be below expiry_secs",
             )
@@ -167,7 +167,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         && !repo.join("mirror/upstream.json").exists()
         && !repo.join("metadata/root.json").exists()
     {
-        return Err(x0x_dist::repo::RepoError::NotFound(repo.clone()).into());
+        return Err(x0x_dist_repo::repo::RepoError::NotFound(repo.clone()).into());
     }
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)?;
     let sub = tracing_subscriber::fmt()
@@ -182,8 +182,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(x0x_dist::server::serve(
+    rt.block_on(x0x_dist_server::server::serve(
         config,
-        x0x_dist::server::shutdown_signal(),
+        x0x_dist_server::server::shutdown_signal(),
     ))
 }

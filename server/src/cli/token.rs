@@ -47,7 +47,7 @@ fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
     if repo.join("metadata").is_dir() {
         return Ok(());
     }
-    Err(x0x_dist::error::CliError::new(
+    Err(x0x_dist_repo::error::CliError::new(
         "repo.not_found",
         format!(
             "{} is not a repository (run `x0x-dist init --repo DIR`)",
@@ -83,7 +83,7 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             // A package the top-level targets role does not delegate is most likely a typo. (Only a
             // warning: a token may be made ahead of `package add`.)
             let delegated: Vec<String> =
-                x0x_dist::repo::load_trusted(&a.repo, None, time::OffsetDateTime::now_utc())
+                x0x_dist_repo::repo::load_trusted(&a.repo, None, time::OffsetDateTime::now_utc())
                     .ok()
                     .and_then(|set| set.targets("targets").cloned())
                     .and_then(|t| t.signed().delegations.clone())
@@ -100,14 +100,14 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
                     );
                 }
             }
-            let (token, rec) = x0x_dist::tokens::create(&a.repo, &a.packages)?;
+            let (token, rec) = x0x_dist_repo::tokens::create(&a.repo, &a.packages)?;
             eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
             println!("{token}");
             Ok(())
         }
         TokenCommand::List(a) => {
             require_repo(&a.repo)?;
-            let tokens = x0x_dist::tokens::list(&a.repo)?;
+            let tokens = x0x_dist_repo::tokens::list(&a.repo)?;
             if a.json {
                 let rows: Vec<_> = tokens
                     .iter()
@@ -129,7 +129,7 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Revoke(a) => {
             require_repo(&a.repo)?;
-            let rec = x0x_dist::tokens::revoke(&a.repo, &a.id)?;
+            let rec = x0x_dist_repo::tokens::revoke(&a.repo, &a.id)?;
             eprintln!(
                 "revoked token {} ({}, created {}); a running server refuses it from its next request on",
                 rec.id,

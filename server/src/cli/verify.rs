@@ -2,7 +2,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use x0x_dist::repo;
+use x0x_dist_repo::repo;
 
 /// Arguments of `verify`.
 #[derive(Debug, clap::Args)]

@@ -15,12 +15,12 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 use x0x_dist::client::{next_role, ReleaseFile};
-use x0x_dist::config::Config;
-use x0x_dist::state::AppState;
 use x0x_dist_manifests::metadata::{DelegatedRole, Delegations, MetaFile, NewRole as _};
 use x0x_dist_manifests::{
     PackageName, Platform, Root, Sha256, Signed, SigningKey, Snapshot, Targets, Timestamp, Version,
 };
+use x0x_dist_server::config::Config;
+use x0x_dist_server::state::AppState;
 
 pub const PKG: &str = "x0x";
 
@@ -92,8 +92,8 @@ pub fn repo_in(dir: tempfile::TempDir, threshold: u64) -> Fixture {
     std::fs::create_dir_all(&online).unwrap();
     write(&online, "snapshot.key", &snap_key.to_secret_file());
     write(&online, "timestamp.key", &ts_key.to_secret_file());
-    let (token, _) = x0x_dist::tokens::create(dir.path(), &[PKG.into()]).unwrap();
-    let (other_token, _) = x0x_dist::tokens::create(dir.path(), &["other".into()]).unwrap();
+    let (token, _) = x0x_dist_repo::tokens::create(dir.path(), &[PKG.into()]).unwrap();
+    let (other_token, _) = x0x_dist_repo::tokens::create(dir.path(), &["other".into()]).unwrap();
     Fixture {
         dir,
         root_key,
@@ -133,7 +133,7 @@ impl Fixture {
 
 pub async fn state_for(config: Config) -> Arc<AppState> {
     let st = Arc::new(AppState::new(config).unwrap());
-    x0x_dist::server::startup_check(&st).await.unwrap();
+    x0x_dist_server::server::startup_check(&st).await.unwrap();
     st
 }
 
@@ -158,7 +158,7 @@ impl Resp {
 }
 
 pub async fn call(st: &Arc<AppState>, req: Request<Body>) -> Resp {
-    let resp = x0x_dist::router::router(st.clone())
+    let resp = x0x_dist_server::router::router(st.clone())
         .oneshot(req)
         .await
         .unwrap();

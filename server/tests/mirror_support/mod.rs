@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use time::OffsetDateTime;
-use x0x_dist::repo::{self, Artifact, Expiry};
 use x0x_dist_manifests::{PackageName, Version};
+use x0x_dist_repo::repo::{self, Artifact, Expiry};
 
 #[path = "../common/cli.rs"]
 mod cli;
@@ -36,7 +36,7 @@ impl Server {
                 "--listen",
                 &format!("127.0.0.1:{port}"),
                 "--log",
-                "info,x0x_dist::router=warn",
+                "info,x0x_dist_server::router=warn",
             ])
             .env("NO_COLOR", "1")
             .stdout(Stdio::null())

@@ -1,0 +1,28 @@
+//! The x0x-dist artifact server: the HTTP API, its storage, publishing, replicas and the pull-through mirror.
+//! The offline repository operations it builds on are `x0x_dist_repo`.
+//!
+//! Server layout: [`router`] (every route and the middleware stack), [`routes`] (one module per resource),
+//! [`config`] (one struct per concern), [`error`] (the error enum and its HTTP rendering), [`storage`] (the
+//! storage trait and the local-directory store), [`files`] (conditional and range requests, in-memory cache),
+//! [`publish`] (checking submitted roles, writing snapshot and timestamp), [`wire`] (the JSON both sides
+//! exchange), [`tokens`], [`metrics`],
+//! [`openapi`], [`server`] (listener, timeouts, graceful shutdown, timestamp refresher).
+// URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
+#![allow(clippy::case_sensitive_file_extension_comparisons)]
+
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod forward;
+pub mod metrics;
+pub mod migrate;
+pub mod mirror;
+pub mod openapi;
+pub mod publish;
+pub mod router;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod storage;
+pub mod tokens;
+pub mod wire;
