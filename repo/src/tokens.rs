@@ -2,15 +2,12 @@
 //! `x0x-dist token` commands; the server's check of a presented token is `x0x_dist_server::tokens`.
 //!
 //! `DIR/tokens.json` (mode 0600) holds `{"tokens": [{"id", "sha256", "packages", "created"}]}`: the SHA-256 of each
-//! token, never the token. A token is `x0xd_` followed by 43 base64url characters (32 random bytes). Checking a
-//! token hashes it and compares against every stored hash in constant time (no early exit), so neither the match
-//! position nor a common prefix leaks through timing.
+//! token, never the token. A token is `x0xd_` followed by 43 base64url characters (32 random bytes).
 //!
-//! The server reads the file through its store (`ObjectKey::Tokens`), revalidating its `ETag` on every
-//! authorization (local: one `stat`; a remote store: one `HEAD`, only on the write routes that need a token), so
-//! a token created or revoked takes effect on a running server from its next request on. The offline
-//! `x0x-dist token` commands edit the file of a repository directory in place: the same key under the directory,
-//! the same format.
+//! The server reads the file through its store (`ObjectKey::Tokens`, the same key under a directory or a bucket)
+//! and revalidates it on every authorization, so a token created or revoked here takes effect on a running server
+//! from its next request on. The offline `x0x-dist token` commands edit the file of a repository directory in
+//! place, under the repository's writer lock.
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
