@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mirror and air-gapped bundles (repo/src/mirror, repo/src/bundle, http/src/mirror/pull.rs,
+# Mirror and air-gapped bundles (repository/src/mirror, repository/src/bundle, http/src/mirror/pull.rs,
 # loader/js/lib/bundle.js): the mirror and bundle tests against real servers on 127.0.0.1 (pull-through,
 # tampering upstream, tampered mirror, upstream down, sync filters/resume, rollback; bundle round trips,
 # damaged/forged bundles; the import's durability order read with strace and kill -9 mid-import,

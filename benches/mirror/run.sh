@@ -13,7 +13,7 @@
 #   4. the same import again into the same mirror (idempotent: nothing is written), no peer
 # Ratio = peer time / our time (1.0 = as fast as the peer). Page cache is warm for both sides; `sync` runs
 # before every timed step so neither side pays for the other's write-back. Export does not fsync (a torn
-# bundle is refused on import); import does (see repo/src/bundle/import.rs).
+# bundle is refused on import); import does (see repository/src/bundle/import.rs).
 # Usage: benches/mirror/run.sh     (env: ROUNDS=5 OUT=benches/mirror/results.md CARGO_TARGET_DIR)
 # Needs: curl, tar (scripts/setup.d/70-mirror.sh).
 set -euo pipefail

@@ -287,7 +287,7 @@ fn an_upstream_rolling_back_its_timestamp_is_refused() {
     );
 }
 
-/// `mirror sync` stores metadata under the repository writer lock (`repo/src/lock.rs`), like bundle import
+/// `mirror sync` stores metadata under the repository writer lock (`repository/src/lock.rs`), like bundle import
 /// and publishing: while another writer holds it, the sync waits and commits nothing.
 #[test]
 fn sync_waits_while_another_writer_holds_the_lock() {

@@ -1,4 +1,4 @@
-//! The repository writer lock (`repo/src/lock.rs`): the server's publish and the offline CLI
+//! The repository writer lock (`repository/src/lock.rs`): the server's publish and the offline CLI
 //! (`package add`) serialise on `DIR/metadata.lock`, so neither can read snapshot N while the other writes
 //! N + 1. Real processes: the `x0x-dist` binary for the CLI, the real router for publishes.
 mod common;

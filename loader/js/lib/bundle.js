@@ -1,7 +1,7 @@
 'use strict';
 // Air-gapped bundles (`x0x-dist bundle export`), read with Node built-ins only, and the operator's expiry policy.
 //
-// Format (repo/src/bundle/mod.rs is the reference; docs/air-gapped.md for operators): an uncompressed POSIX
+// Format (repository/src/bundle/mod.rs is the reference; docs/air-gapped.md for operators): an uncompressed POSIX
 // ustar archive whose first entry is `bundle.json` (the table of contents: every entry's name, length and
 // SHA-256), then `metadata/<file>` (the signed TUF chain) and `targets/<package>/<version>/<sha256>.<file>`.
 // The archive is indexed once (one 512-byte header read per entry, no data read) and entries are read in place
