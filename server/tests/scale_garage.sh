@@ -12,7 +12,7 @@
 #      copied back to a directory passes `x0x-dist verify`, python-tuf sees both
 #   e. kill -9 of the leader mid-upload of a 40 MiB blob (its multipart upload open in the bucket), kill -9 of the follower mid-forward (leader
 #      SIGSTOPped, so the forward is in flight): the previous state is intact, the bucket verifies, the retried
-#      publish lands
+#      publish lands; kill -9 of the leader at 5 points of a publish's commit, each followed by a verify and a retry
 #   f. Garage node 2 stopped: metadata, target downloads and a python-tuf refresh through nginx keep working
 #   g. a publish through the leader is served by the follower within poll_secs (+ slack): measured
 #
@@ -141,6 +141,12 @@ uploads() {
     -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
     "${EP[0]}/$X0X_S3_BUCKET?prefix=$PREFIX%2F&uploads=" | grep -o "<UploadId>" | wc -l
 }
+# meta_objects: how many objects are under this run's metadata/ (ListObjectsV2; < 1000 here)
+meta_objects() {
+  curl -fsS -m 10 --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "x-amz-content-sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" \
+    "${EP[0]}/$X0X_S3_BUCKET?list-type=2&prefix=$PREFIX%2Fmetadata%2F" | grep -o "<Key>" | wc -l
+}
 # verify_bucket NAME: copy the bucket prefix back into a fresh directory and run `x0x-dist verify` on it
 verify_bucket() {
   "$B" migrate --from "$S3URL" --to "$W/$1" --s3-endpoint "${EP[1]}" 2>"$W/$1.migrate.log" || fail "migrate back ($1): $(tail "$W/$1.migrate.log")"
@@ -247,6 +253,37 @@ out=$(publish "$BURL" "$TOK" x0x 0.4.0 "$W/d4/x0x.wasm32-wasip1.wasm" 2>&1) || g
 curl -fsS "$LB/api/v1/packages/x0x" | grep -q '"0.4.0"' || fail "0.4.0 not listed after the retry"
 pytuf "$LB" x0x/0.4.0/x0x.wasm32-wasip1.wasm "$W/d4/x0x.wasm32-wasip1.wasm" \
   x0x/0.3.0/x0x.wasm32-wasip1.wasm "$W/big/x0x.wasm32-wasip1.wasm"
+
+step "e3. kill -9 of the leader at points of a publish's commit (role, snapshot, timestamp writes: ~0.3 s on S3)"
+committed=0 partial=0
+i=0
+for d in 0.1 0.25 0.4 0.55 0.7; do
+  i=$((i + 1)); v=0.7.$i; mkdir -p "$W/d7-$v"; head -c 2000 /dev/urandom >"$W/d7-$v/x0x.wasm32-wasip1.wasm"
+  sha=$(sha256sum "$W/d7-$v/x0x.wasm32-wasip1.wasm" | cut -d' ' -f1)
+  n0=$(meta_objects)
+  publish_bg "$W/p7.out" "$A" "$TOK" x0x "$v" "$W/d7-$v/x0x.wasm32-wasip1.wasm"; pp=$BG
+  end=$((SECONDS + 30))
+  until grep -q "blob upload.*sha256=$sha" "$W/a.log"; do  # the blob is stored; the role comes next
+    [ $SECONDS -lt "$end" ] || fail "blob of $v never uploaded: $(cat "$W/p7.out")"; sleep 0.01
+  done
+  sleep "$d"
+  kill -9 "$PIDA"; wait "$PIDA" 2>/dev/null || true; PIDA=
+  kill -9 "$pp" 2>/dev/null || true; wait "$pp" 2>/dev/null || true
+  n1=$(meta_objects)
+  start_a
+  # committed: the timestamp names it; partial: a role/snapshot written, the timestamp not (orphans the retry
+  # overwrites, never named by any timestamp)
+  if curl -fsS "$A/api/v1/packages/x0x" | grep -q "\"$v\""; then committed=$((committed + 1)); state=committed
+  elif [ "$n1" != "$n0" ]; then partial=$((partial + 1)); state="partial ($((n1 - n0)) metadata objects written)"
+  else state="nothing written"; fi
+  echo "scale_garage: leader killed ${d} s after the blob of $v: $state"
+  verify_bucket "copy-e3-$v"
+  out=$(publish "$LB" "$TOK" x0x "$v" "$W/d7-$v/x0x.wasm32-wasip1.wasm" 2>&1) || grep -q "version.exists" <<<"$out" ||
+    fail "retried publish $v: $out"
+  wait_listed "$A" x0x "$v"; wait_listed "$BURL" x0x "$v"
+done
+echo "scale_garage: leader killed at 5 points of a publish: $committed committed, $partial partial before the kill; the bucket verified and the retry landed each time"
+verify_bucket copy-e3
 
 step "f. Garage node 2 stopped: reads through nginx keep working"
 bash scripts/garage-cluster.sh node-stop "$GDIR" 2
