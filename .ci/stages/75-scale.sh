@@ -4,7 +4,8 @@
 #  1. server/tests/s3_store.rs: the store-level assertions on the S3 store (multipart, aborts, ranges, links);
 #  2. server/tests/scale_garage.sh: a repository migrated into the bucket, a publish leader and a follower on it
 #     behind nginx; publishes through nginx and each replica (also concurrent), python-tuf and the JS loader
-#     through nginx, kill -9 of the leader mid-upload and of the follower mid-forward, a Garage node down, the
+#     through nginx, kill -9 of the leader mid-upload and at five points of a commit and of the follower
+#     mid-forward (each time the bucket copied back passes `x0x-dist verify`, the retry lands), a Garage node down, the
 #     follower's visibility lag (poll_secs 1). Uses the core of stage 50 (dist/core) when present.
 # Bounded: ~1 min once x0x-dist is built (GARAGE_BASE_PORT moves the cluster's ports, default 39000).
 set -euo pipefail
