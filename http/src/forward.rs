@@ -134,7 +134,9 @@ pub async fn submit_role(
         "publish forwarded to the leader"
     );
     if status.is_success() {
-        // The leader committed into the shared store: rebuild this replica's view now, not on the next read.
+        // The leader committed into the shared store: record the new timestamp's tag (with object storage this
+        // replica otherwise keeps serving the old state until its poller notices) and rebuild the view now.
+        st.timestamp_written().await;
         crate::routes::packages::ViewCache::refresh_in_background(st);
     }
     let mut out = Response::builder()

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Scale-out benchmarks (issue 13; not run in CI): one `x0x-dist serve` replica on the S3 backend (a local 3-node
+# Garage cluster, scripts/garage-cluster.sh) vs one replica on the local directory vs nginx serving that
+# directory statically, all on 127.0.0.1, alternating, medians of ROUNDS:
+#   1. 32 MiB target download: one `curl` stream (MB/s) and `wrk -t2 -c8 -d${DUR}s` (MB/s)
+#   2. metadata req/s, `wrk -t2 -c32 -d${DUR}s`: /tuf/metadata/timestamp.json and the newest N.snapshot.json
+#   3. publish latency: median of PUBLISHES `x0x-dist publish` runs (one 1 KiB file, new version each) to the
+#      S3 replica and to the local one
+# Usage: benches/scale/run.sh      (env: ROUNDS=3 DUR=5 PUBLISHES=10 BIN=<x0x-dist> (default: a release build)
+#                                    X0X_S3_ENV=<env of a running cluster> (default: starts one; GARAGE_BIN,
+#                                    GARAGE_BASE_PORT as for garage-cluster.sh) OUT=benches/scale/results.md)
+# Needs: nginx, wrk, curl, garage (scripts/setup.sh).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WS=$PWD
+ROUNDS=${ROUNDS:-3} DUR=${DUR:-5} PUBLISHES=${PUBLISHES:-10}
+OUT=${OUT:-benches/scale/results.md}
+if [ -z "${BIN:-}" ]; then
+  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
+  cargo build -q --release -p x0x-dist --bin x0x-dist
+  BIN=$CARGO_TARGET_DIR/release/x0x-dist
+fi
+W=$(mktemp -d /tmp/x0x-bench-scale.XXXXXX)
+PIDS=() OWN_CLUSTER=
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null
+  [ -n "$OWN_CLUSTER" ] && bash "$WS/scripts/garage-cluster.sh" stop "$W/garage"
+  rm -rf "$W"
+}
+trap cleanup EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ready() { for _ in $(seq 600); do curl -fs -m 2 -o /dev/null "http://127.0.0.1:$1/readyz" && return 0; sleep 0.05; done; echo "port $1 not ready" >&2; return 1; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+med() { tr ' ' '\n' | grep . | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+wrk_rps() { awk '/Requests\/sec/ {printf "%.0f\n", $2}'; }
+wrk_mbs() { awk '/Transfer\/sec/ {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[A-Za-z]/,"",v); if (u=="GB") v*=1024; if (u=="KB") v/=1024; printf "%.0f\n", v}'; }
+LOAD0=$(uptime | sed 's/.*load average: //')
+
+if [ -z "${X0X_S3_ENV:-}" ]; then
+  OWN_CLUSTER=1
+  bash scripts/garage-cluster.sh start "$W/garage" 3
+  X0X_S3_ENV=$W/garage/env
+fi
+# shellcheck disable=SC1090
+. "$X0X_S3_ENV"
+read -r -a EP <<<"$X0X_S3_ENDPOINTS"
+S3URL=s3://$X0X_S3_BUCKET/bench-$(date +%s)-$$
+
+echo "== setup in $W ($S3URL)"
+R=$W/repo
+"$BIN" init --repo "$R" >/dev/null
+"$BIN" keygen --out "$W/pub.key" >/dev/null
+"$BIN" package add --repo "$R" x0x --publisher-key "$W/pub.key.pub" >/dev/null
+TOKEN=$("$BIN" token create --repo "$R" --package x0x 2>/dev/null)
+mkdir -p "$W/dist"
+head -c $((32 << 20)) /dev/urandom >"$W/dist/x0x.wasm32-wasip1.wasm"
+LP=$(port)
+"$BIN" serve --repo "$R" --listen "127.0.0.1:$LP" --log warn & PIDS+=($!)
+wait_ready "$LP"
+"$BIN" publish --server "http://127.0.0.1:$LP" --token "$TOKEN" --key "$W/pub.key" --package x0x --version 1.0.0 \
+  "$W/dist/x0x.wasm32-wasip1.wasm" >/dev/null
+# The same repository in the bucket; its replica is a leader too (its own store: never two leaders on one).
+"$BIN" migrate --from "$R" --to "$S3URL" --s3-endpoint "${EP[0]}" 2>/dev/null
+SP=$(port)
+"$BIN" serve --storage "$S3URL" --s3-endpoint "${EP[0]}" --keys "$R/online" --listen "127.0.0.1:$SP" --log warn & PIDS+=($!)
+wait_ready "$SP"
+SHA=$(sha256sum "$W/dist/x0x.wasm32-wasip1.wasm" | cut -d' ' -f1)
+BIG="/tuf/targets/x0x/1.0.0/$SHA.x0x.wasm32-wasip1.wasm"
+SNAP="/tuf/metadata/$(cd "$R/metadata" && ls -- *.snapshot.json | sort -n | tail -1)"
+
+NP=$(port)
+mkdir -p "$W/nginx"
+chmod 755 "$W" "$R"; chmod -R a+rX "$R/metadata" "$R/targets" "$R/blobs"
+cat >"$W/nginx/nginx.conf" <<NGINX
+worker_processes 2;
+pid $W/nginx.pid;
+error_log $W/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  sendfile on; tcp_nopush on; access_log off; keepalive_requests 100000;
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$NP;
+    location /tuf/metadata/ { alias $R/metadata/; }
+    location /tuf/targets/ { alias $R/targets/; }
+  }
+}
+NGINX
+nginx -c "$W/nginx/nginx.conf" -p "$W/nginx"
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$NP") 2>/dev/null && break; sleep 0.05; done
+for p in "$SP" "$LP" "$NP"; do
+  for u in "$BIG" "$SNAP" /tuf/metadata/timestamp.json; do curl -fsS -o /dev/null "http://127.0.0.1:$p$u"; done
+done
+cmp <(curl -fsS "http://127.0.0.1:$SP$BIG") "$W/dist/x0x.wasm32-wasip1.wasm"
+echo "big target: $BIG; snapshot: $SNAP"
+
+declare -A X
+names=(s3 local nginx)
+declare -A PORT=([s3]=$SP [local]=$LP [nginx]=$NP)
+for round in $(seq "$ROUNDS"); do
+  for who in "${names[@]}"; do
+    p=${PORT[$who]}
+    for _ in 1 2 3; do
+      X[curl_$who]+="$(curl -fsS -o /dev/null -w '%{speed_download}' "http://127.0.0.1:$p$BIG" | awk '{printf "%.0f", $1/1048576}') "
+    done
+    X[wrk_$who]+="$(wrk -t2 -c8 -d"${DUR}s" "http://127.0.0.1:$p$BIG" | wrk_mbs) "
+    X[ts_$who]+="$(wrk -t2 -c32 -d"${DUR}s" "http://127.0.0.1:$p/tuf/metadata/timestamp.json" | wrk_rps) "
+    X[snap_$who]+="$(wrk -t2 -c32 -d"${DUR}s" "http://127.0.0.1:$p$SNAP" | wrk_rps) "
+    echo "after round $round, $who: curl ${X[curl_$who]}MiB/s | wrk ${X[wrk_$who]}MB/s | timestamp ${X[ts_$who]}req/s | snapshot ${X[snap_$who]}req/s"
+  done
+done
+
+echo "== publish latency ($PUBLISHES publishes of a 1 KiB file each)"
+declare -A PUB=([s3]=$SP [local]=$LP)
+for i in $(seq "$PUBLISHES"); do
+  for who in s3 local; do
+    d=$W/p-$who-$i; mkdir -p "$d"; head -c 1024 /dev/urandom >"$d/x0x.wasm32-wasip1.wasm"
+    v=2.$i.0; [ $who = local ] && v=3.$i.0
+    t0=$(date +%s%N)
+    "$BIN" publish --server "http://127.0.0.1:${PUB[$who]}" --token "$TOKEN" --key "$W/pub.key" --package x0x \
+      --version "$v" "$d/x0x.wasm32-wasip1.wasm" >/dev/null
+    X[pub_$who]+="$(( ($(date +%s%N) - t0) / 1000000 )) "
+  done
+done
+echo "publish ms: s3 ${X[pub_s3]}| local ${X[pub_local]}"
+LOAD1=$(uptime | sed 's/.*load average: //')
+
+m() { echo "${X[$1]}" | med; }
+{
+  echo "| Benchmark | S3 replica (Garage x3) | local replica | nginx static | S3 / local | S3 / nginx |"
+  echo "|---|---|---|---|---|---|"
+  echo "| 32 MiB target, one curl stream (MiB/s) | $(m curl_s3) | $(m curl_local) | $(m curl_nginx) | $(ratio "$(m curl_s3)" "$(m curl_local)")x | $(ratio "$(m curl_s3)" "$(m curl_nginx)")x |"
+  echo "| 32 MiB target, wrk -t2 -c8 (MB/s) | $(m wrk_s3) | $(m wrk_local) | $(m wrk_nginx) | $(ratio "$(m wrk_s3)" "$(m wrk_local)")x | $(ratio "$(m wrk_s3)" "$(m wrk_nginx)")x |"
+  echo "| timestamp.json, wrk -t2 -c32 (req/s) | $(m ts_s3) | $(m ts_local) | $(m ts_nginx) | $(ratio "$(m ts_s3)" "$(m ts_local)")x | $(ratio "$(m ts_s3)" "$(m ts_nginx)")x |"
+  echo "| ${SNAP##*/}, wrk -t2 -c32 (req/s) | $(m snap_s3) | $(m snap_local) | $(m snap_nginx) | $(ratio "$(m snap_s3)" "$(m snap_local)")x | $(ratio "$(m snap_s3)" "$(m snap_nginx)")x |"
+  echo "| publish latency, median of $PUBLISHES (ms) | $(m pub_s3) | $(m pub_local) | | $(ratio "$(m pub_s3)" "$(m pub_local)")x | |"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); $(date -u +%F); load average before $LOAD0, after $LOAD1."
+  echo "Medians of $ROUNDS rounds (curl: 3 per round), \`wrk -d${DUR}s\`. All values: $(for k in "${!X[@]}"; do printf '%s: %s\n' "$k" "${X[$k]}"; done | sort | tr '\n' ';' | sed 's/ ;/; /g')"
+} | tee "$OUT"
