@@ -107,8 +107,8 @@ pub async fn submit_role(
         req = req.header(header::CONTENT_TYPE, ct.clone());
     }
     // The same request id in both servers' logs.
-    if let Some(rid) = headers.get(crate::router::REQUEST_ID) {
-        req = req.header(crate::router::REQUEST_ID, rid.clone());
+    if let Some(rid) = headers.get(crate::wire::REQUEST_ID) {
+        req = req.header(crate::wire::REQUEST_ID, rid.clone());
     }
     let started = std::time::Instant::now();
     let unavailable = |why: String| {
@@ -137,7 +137,7 @@ pub async fn submit_role(
         // The leader committed into the shared store: record the new timestamp's tag (with object storage this
         // replica otherwise keeps serving the old state until its poller notices) and rebuild the view now.
         st.timestamp_written().await;
-        crate::routes::packages::ViewCache::refresh_in_background(st);
+        crate::state::AppState::refresh_views_in_background(st);
     }
     let mut out = Response::builder()
         .status(StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY));

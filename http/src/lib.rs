@@ -4,8 +4,8 @@
 //! Server layout: [`router`] (every route and the middleware stack), [`routes`] (one module per resource),
 //! [`config`] (one struct per concern), [`error`] (the error enum and its HTTP rendering), [`storage`] (the
 //! storage trait and the local-directory store), [`files`] (conditional and range requests, in-memory cache),
-//! [`publish`] (checking submitted roles, writing snapshot and timestamp), [`wire`] (the JSON both sides
-//! exchange), [`tokens`], [`metrics`],
+//! [`published`] (reading the published state), [`publish`] (checking submitted roles, writing snapshot and
+//! timestamp), [`views`] (the packages' JSON views), [`wire`] (the JSON and headers both sides exchange), [`tokens`], [`metrics`],
 //! [`openapi`], [`server`] (listener, timeouts, graceful shutdown, timestamp refresher).
 // URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
@@ -19,10 +19,12 @@ pub mod migrate;
 pub mod mirror;
 pub mod openapi;
 pub mod publish;
+pub mod published;
 pub mod router;
 pub mod routes;
 pub mod server;
 pub mod state;
 pub mod storage;
 pub mod tokens;
+pub mod views;
 pub mod wire;

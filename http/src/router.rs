@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
-use axum::http::{header, HeaderName, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put, MethodRouter};
@@ -17,8 +17,7 @@ use crate::metrics::Group;
 use crate::routes::{blobs, ops, packages, tuf, ui};
 use crate::state::AppState;
 
-/// Header carrying the request id (set if the client did not send one, echoed in the response).
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use crate::wire::REQUEST_ID;
 
 /// One route: the one place that says a path is served, with which methods, and under which metrics label.
 /// The router is built from [`ROUTES`], the metrics label comes from the matched route (axum's

@@ -65,7 +65,7 @@ pub async fn refresher(st: Arc<AppState>) {
         }
         match refreshed {
             Ok(Some(exp)) => {
-                crate::routes::packages::ViewCache::refresh_in_background(&st);
+                AppState::refresh_views_in_background(&st);
                 st.metrics
                     .set_timestamp_expires(u64::try_from(exp.unix_timestamp()).unwrap_or(0));
                 tracing::info!(expires = %publish::fmt_time(exp), "timestamp re-signed");
@@ -90,7 +90,7 @@ pub async fn store_poller(st: Arc<AppState>) {
             Ok(etag) => {
                 if st.record_timestamp(etag) {
                     tracing::debug!("timestamp.json changed in the store");
-                    crate::routes::packages::ViewCache::refresh_in_background(&st);
+                    AppState::refresh_views_in_background(&st);
                     if let Ok(exp) = publish::timestamp_expiry(&*st.store).await {
                         st.metrics.set_timestamp_expires(
                             u64::try_from(exp.unix_timestamp()).unwrap_or(0),
@@ -160,7 +160,7 @@ pub async fn serve_state_on(
     )
     .await?;
     // Build the package views now rather than on the first API request (hundreds of ms for big roles).
-    crate::routes::packages::ViewCache::refresh_in_background(&state);
+    AppState::refresh_views_in_background(&state);
     let mut app = crate::router::router(state.clone());
     let refresh = match mode {
         // A follower replica (`--publish-via`): the leader signs; no online keys, no refresher here.

@@ -61,7 +61,7 @@ pub struct AppState {
     /// Set once the repository loaded and verified at startup.
     pub ready: AtomicBool,
     /// Convenience JSON views of the published packages.
-    pub views: crate::routes::packages::ViewCache,
+    pub views: crate::views::ViewCache,
 }
 
 impl std::fmt::Debug for AppState {
@@ -96,7 +96,7 @@ impl AppState {
             publishing: Mutex::new(HashSet::new()),
             repo_lock: tokio::sync::Mutex::new(()),
             ready: AtomicBool::new(false),
-            views: crate::routes::packages::ViewCache::default(),
+            views: crate::views::ViewCache::default(),
             published: RwLock::new(None),
             absent: Mutex::new((None, HashSet::new())),
             keys_dir: config.storage.keys_dir(),
@@ -216,5 +216,28 @@ impl Drop for PublishSlot<'_> {
         if let Ok(mut set) = self.state.publishing.lock() {
             set.remove(&self.package);
         }
+    }
+}
+
+impl crate::views::ViewSource for AppState {
+    fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    async fn timestamp_tag(&self) -> Option<ETag> {
+        self.published_timestamp().await.ok().flatten()
+    }
+}
+
+impl AppState {
+    /// Rebuilds the package views now if the repository changed, on a background task (startup, after a publish
+    /// or a timestamp re-sign), so that the next reader finds them ready.
+    pub fn refresh_views_in_background(st: &Arc<Self>) {
+        let st = st.clone();
+        tokio::spawn(async move {
+            if let Err(e) = st.views.get(&*st).await {
+                tracing::debug!(code = e.code(), error = %e, "package view not rebuilt");
+            }
+        });
     }
 }

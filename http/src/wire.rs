@@ -1,5 +1,9 @@
-//! The JSON the server and its clients exchange, in one place: the server renders it, `client` (the
+//! The JSON (and the headers) the server and its clients exchange, in one place: the server renders it, `client` (the
 //! `x0x-dist publish` side) and the mirror read it. Both sides import it from here, not from each other.
+
+/// Header carrying the request id (set if the client did not send one, echoed in the response, passed on by a
+/// follower replica to its publish leader).
+pub const REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 /// The JSON body of every error response.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]

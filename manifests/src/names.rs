@@ -21,7 +21,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::Digest as _;
 
 use crate::error::{Error, Result};
-use crate::metadata::RoleType;
 
 macro_rules! string_newtype_serde {
     ($t:ty) => {
@@ -351,6 +350,73 @@ impl FromStr for Sha256 {
     }
 }
 string_newtype_serde!(Sha256);
+
+/// One of the four top-level roles, named as TUF names them (`root`, `targets`, `snapshot`, `timestamp`: its
+/// `_type`, its key in root's `roles`, its metadata file name before `.json`). Delegated targets roles are
+/// named by plain strings; none of them may take one of these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleType {
+    /// `root`: the keys and thresholds of the top-level roles.
+    Root,
+    /// `targets`: the top-level targets role.
+    Targets,
+    /// `snapshot`: the versions of every targets role.
+    Snapshot,
+    /// `timestamp`: the current snapshot version.
+    Timestamp,
+}
+
+impl RoleType {
+    /// The four, in the order root lists them.
+    pub const ALL: [RoleType; 4] = [
+        RoleType::Root,
+        RoleType::Targets,
+        RoleType::Snapshot,
+        RoleType::Timestamp,
+    ];
+
+    /// The TUF name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RoleType::Root => "root",
+            RoleType::Targets => "targets",
+            RoleType::Snapshot => "snapshot",
+            RoleType::Timestamp => "timestamp",
+        }
+    }
+}
+
+impl FromStr for RoleType {
+    type Err = Error;
+    /// The role named exactly `s` (case-sensitive, as TUF role names are); `metadata.malformed` otherwise.
+    fn from_str(s: &str) -> Result<Self> {
+        RoleType::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                Error::malformed(
+                    "role type",
+                    format_args!(
+                        "{:?} is not root, targets, snapshot or timestamp",
+                        s.chars().take(40).collect::<String>()
+                    ),
+                )
+            })
+    }
+}
+
+impl fmt::Display for RoleType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for RoleType {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
 
 #[cfg(test)]
 mod tests {

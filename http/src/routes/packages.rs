@@ -1,194 +1,21 @@
 //! `/api/v1/packages...`: unsigned convenience JSON (clients still verify the TUF metadata), and the role
 //! submission that publishes a release.
 //!
-//! The JSON views are built from the published metadata (read through the store) once per repository change
-//! (keyed by the store's tag of `timestamp.json`, revalidated as [`crate::state`] describes: per request when
-//! tags are cheap, else by the store poller) and shared by all requests, so `resolve` is a map lookup even with
-//! thousands of versions.
-use std::collections::BTreeMap;
+//! The JSON comes from the shared views of [`crate::views`] (rebuilt once per repository change).
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use x0x_dist_manifests::{PackageName, Platform};
 
 use crate::error::ApiError;
-use crate::publish::{self, Published};
+use crate::publish;
+use crate::published::{self, Published};
 use crate::state::AppState;
-
-/// One target of a version.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TargetView {
-    /// TUF target path.
-    pub path: String,
-    /// Path under `/tuf/targets/` (hash-prefixed file name).
-    pub hashed_path: String,
-    /// Length in bytes.
-    pub length: u64,
-    /// Hex SHA-256.
-    pub sha256: String,
-    /// napi platform name.
-    pub platform: String,
-    /// Rust triple.
-    pub target: String,
-    /// `native` or `wasm`.
-    pub kind: String,
-    /// `glibc`, `musl` or `none`.
-    pub libc: String,
-    /// Highest GLIBC_ version needed (glibc builds).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub glibc_floor: Option<String>,
-}
-
-/// A package with its versions.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PackageView {
-    /// Package name.
-    pub name: String,
-    /// Current version of its delegated role (0: nothing published).
-    pub role_version: u64,
-    /// Versions (ascending) → targets.
-    pub versions: BTreeMap<String, Vec<TargetView>>,
-    #[serde(skip)]
-    by_semver: BTreeMap<semver::Version, Vec<TargetView>>,
-}
-
-/// All packages.
-#[derive(Debug, Default)]
-pub struct RepoView {
-    packages: BTreeMap<String, PackageView>,
-}
-
-type Stamp = Option<crate::storage::ETag>;
-
-/// The cached view, rebuilt when `timestamp.json` changes.
-///
-/// A rebuild parses every delegated role (hundreds of milliseconds with 1,000 versions x 10 targets), so it
-/// runs once per change, never once per waiting request: requests that find the view stale queue behind a
-/// single rebuild (single flight) and then share its result. The server also rebuilds in the background at
-/// startup and right after it publishes or re-signs the timestamp ([`ViewCache::refresh_in_background`]), so
-/// readers normally never wait for one.
-#[derive(Debug, Default)]
-pub struct ViewCache {
-    current: std::sync::RwLock<Option<(Stamp, Arc<RepoView>)>>,
-    building: tokio::sync::Mutex<()>,
-}
-
-/// Reads the published state and every package's role through the store, then parses them off the async workers.
-async fn build(store: &dyn crate::storage::Store) -> Result<RepoView, ApiError> {
-    let cur = Published::load(store).await?;
-    let mut roles = Vec::new();
-    for name in cur.packages() {
-        let bytes = cur.load_role_bytes(store, &name).await?;
-        roles.push((name, bytes));
-    }
-    publish::blocking(move || build_from(&cur, roles)).await
-}
-
-fn build_from(
-    cur: &Published,
-    roles: Vec<(String, Option<Vec<u8>>)>,
-) -> Result<RepoView, ApiError> {
-    let mut packages = BTreeMap::new();
-    for (name, role) in roles {
-        let mut pv = PackageView {
-            name: name.clone(),
-            role_version: cur.role_version(&name),
-            ..PackageView::default()
-        };
-        let role = role
-            .map(|b| x0x_dist_manifests::Signed::<x0x_dist_manifests::Targets>::from_slice(&b))
-            .transpose()?;
-        if let Some(role) = role {
-            for (name, t) in &role.signed().targets {
-                // Our roles list package artifacts only (publishing refuses any other path).
-                let path = name.package_target()?;
-                let sha = t.sha256()?.to_hex();
-                let c = t.x0x_custom();
-                let tv = TargetView {
-                    path: path.to_string(),
-                    hashed_path: format!(
-                        "{}/{}/{sha}.{}",
-                        path.package(),
-                        path.version(),
-                        path.file_name()
-                    ),
-                    length: t.length,
-                    sha256: sha,
-                    platform: c.as_ref().map(|c| c.platform.clone()).unwrap_or_default(),
-                    target: c.as_ref().map(|c| c.target.clone()).unwrap_or_default(),
-                    kind: c
-                        .as_ref()
-                        .map(|c| format!("{:?}", c.kind).to_lowercase())
-                        .unwrap_or_default(),
-                    libc: c
-                        .as_ref()
-                        .map(|c| format!("{:?}", c.libc).to_lowercase())
-                        .unwrap_or_default(),
-                    glibc_floor: c.and_then(|c| c.glibc_floor),
-                };
-                pv.by_semver
-                    .entry(path.version().semver().clone())
-                    .or_default()
-                    .push(tv);
-            }
-        }
-        pv.versions = pv
-            .by_semver
-            .iter()
-            .map(|(v, t)| (v.to_string(), t.clone()))
-            .collect();
-        packages.insert(name, pv);
-    }
-    Ok(RepoView { packages })
-}
-
-impl ViewCache {
-    /// The tag of `timestamp.json` the view must match (local: one stat; remote: what the poller last saw).
-    async fn stamp(st: &AppState) -> Stamp {
-        st.published_timestamp().await.ok().flatten()
-    }
-
-    fn fresh(&self, stamp: &Stamp) -> Option<Arc<RepoView>> {
-        let g = self.current.read().ok()?;
-        match &*g {
-            Some((s, v)) if s == stamp && stamp.is_some() => Some(v.clone()),
-            _ => None,
-        }
-    }
-
-    /// The current view (rebuilt if the repository changed; one rebuild at a time, shared by every waiter).
-    pub async fn get(&self, st: &AppState) -> Result<Arc<RepoView>, ApiError> {
-        if let Some(v) = self.fresh(&Self::stamp(st).await) {
-            return Ok(v);
-        }
-        let _one = self.building.lock().await;
-        // Whoever held the lock may just have built the view this request needs.
-        let stamp = Self::stamp(st).await;
-        if let Some(v) = self.fresh(&stamp) {
-            return Ok(v);
-        }
-        let view = Arc::new(build(&*st.store).await?);
-        if let Ok(mut g) = self.current.write() {
-            *g = Some((stamp, view.clone()));
-        }
-        Ok(view)
-    }
-
-    /// Rebuilds the view now if the repository changed, on a background task (startup, after a publish or a
-    /// timestamp re-sign), so that the next reader finds it ready.
-    pub fn refresh_in_background(st: &Arc<AppState>) {
-        let st = st.clone();
-        tokio::spawn(async move {
-            if let Err(e) = st.views.get(&st).await {
-                tracing::debug!(code = e.code(), error = %e, "package view not rebuilt");
-            }
-        });
-    }
-}
+use crate::views::TargetView;
 
 fn check_name(name: &str) -> Result<PackageName, ApiError> {
     name.parse::<PackageName>()
@@ -197,7 +24,7 @@ fn check_name(name: &str) -> Result<PackageName, ApiError> {
 
 /// `GET /api/v1/packages`
 pub async fn list(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let view = st.views.get(&st).await?;
+    let view = st.views.get(&*st).await?;
     let packages: Vec<_> = view
         .packages
         .values()
@@ -212,7 +39,7 @@ pub async fn show(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     check_name(&name)?;
-    let view = st.views.get(&st).await?;
+    let view = st.views.get(&*st).await?;
     let p = view
         .packages
         .get(&name)
@@ -247,7 +74,7 @@ pub async fn resolve(
         .as_deref()
         .map(str::parse::<Platform>)
         .transpose()?;
-    let view = st.views.get(&st).await?;
+    let view = st.views.get(&*st).await?;
     let p = view
         .packages
         .get(&name)
@@ -324,7 +151,7 @@ pub async fn current_role(
     let role = match cur.load_role_bytes(&*st.store, &name).await? {
         // Parsed (checked) off the async workers: a big role takes a while.
         Some(b) => Some(
-            publish::blocking(move || {
+            published::blocking(move || {
                 x0x_dist_manifests::Signed::<x0x_dist_manifests::Targets>::from_slice(&b)?;
                 Ok(b)
             })
@@ -373,7 +200,7 @@ pub async fn submit_role(
     let result = publish::publish(&st, &name, body.to_vec()).await;
     match &result {
         Ok(r) => {
-            ViewCache::refresh_in_background(&st);
+            AppState::refresh_views_in_background(&st);
             st.metrics.publish(Ok(()));
             tracing::info!(token, package = %name, version = r.version, snapshot = r.snapshot_version, added = r.added.len(), "published");
         }
