@@ -43,7 +43,10 @@ pub struct CachedFile {
 impl CachedFile {
     /// Builds a cache entry (computing the ETag from the SHA-256 and the gzip variant for JSON).
     pub fn new(bytes: Bytes, json: bool, stamp: Option<ETag>) -> Self {
-        let etag = format!("\"{}\"", &crate::storage::Digest::of(&bytes).as_str()[..32]);
+        let etag = format!(
+            "\"{}\"",
+            &crate::storage::Digest::digest(&bytes).to_hex()[..32]
+        );
         let gzip = json.then(|| {
             let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             let _ = enc.write_all(&bytes);

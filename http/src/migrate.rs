@@ -23,7 +23,9 @@ use x0x_dist_manifests::codes;
 use x0x_dist_repo::error::CliError;
 
 use crate::error::ApiError;
-use crate::storage::{Area, Digest, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store};
+use crate::storage::{
+    parse_digest, Area, Digest, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
+};
 
 /// What a copy did.
 #[derive(Debug, Default, Clone)]
@@ -179,7 +181,7 @@ pub async fn copy(
     let blobs = src.list(Area::Blobs).await?;
     let mut sized = Vec::with_capacity(blobs.len());
     for name in &blobs {
-        let d = Digest::parse(name)?;
+        let d = parse_digest(name)?;
         let len = src
             .blob_len(&d)
             .await?
@@ -226,7 +228,7 @@ pub async fn copy(
             }
             // A target published offline (`package release`) has no blob in the source: make one from it.
             let mut bytes = 0;
-            if !have.contains(digest.as_str())
+            if !have.contains(&digest.to_hex())
                 && copy_blob(src, dst, &digest, len, BlobFrom::Target(&path)).await?
             {
                 bytes = len;
@@ -322,7 +324,7 @@ async fn copy_blob(
 fn target_digest(path: &ObjectPath) -> Result<Digest, ApiError> {
     let name = path.file_name();
     let hex = name.split_once('.').map_or(name, |(h, _)| h);
-    Digest::parse(hex).map_err(|_| {
+    parse_digest(hex).map_err(|_| {
         ApiError::InvalidPath(format!(
             "target {} is not named <sha256>.<file>",
             path.as_str()
@@ -376,8 +378,8 @@ pub async fn verify(
     let mut sized = Vec::new();
     let mut src_blobs = BTreeSet::new();
     for name in src.list(Area::Blobs).await? {
-        let d = Digest::parse(&name)?;
-        src_blobs.insert(d.clone());
+        let d = parse_digest(&name)?;
+        src_blobs.insert(d);
         let len = src.blob_len(&d).await?.unwrap_or(0);
         sized.push((d, len));
     }
@@ -467,5 +469,5 @@ async fn hash_stream(
         h.update(&chunk);
         progress.inc(chunk.len() as u64);
     }
-    Digest::parse(&hex::encode(h.finalize()))
+    Ok(Digest::from_bytes(h.finalize().into()))
 }

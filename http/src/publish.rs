@@ -122,7 +122,7 @@ pub async fn commit(
     m.length = Some(snap_bytes.len() as u64);
     m.hashes = Some(BTreeMap::from([(
         "sha256".to_owned(),
-        Digest::of(&snap_bytes).to_string(),
+        Digest::digest(&snap_bytes).to_string(),
     )]));
     ts.meta.insert("snapshot.json".to_owned(), m);
     let ts = Signed::new(ts, &[&keys.timestamp])?;
@@ -272,7 +272,7 @@ fn check_submission(
         if t.hashes.len() != 1 {
             return Err(invalid("exactly one hash (sha256) is accepted".into()));
         }
-        let digest = Digest::parse(&t.sha256()?.to_hex())?;
+        let digest = t.sha256()?;
         let (file_pkg, platform) = Platform::parse_file_name(path.file_name())?;
         if file_pkg != pkg {
             return Err(invalid(format!("file name is for package {file_pkg}")));

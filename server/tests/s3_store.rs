@@ -91,7 +91,7 @@ async fn exercise(s: &dyn Store) {
 
     // Idempotence: the second put of a blob reads and checks the body but writes nothing.
     let small = Bytes::from_static(b"hello world");
-    let ds = Digest::of(&small);
+    let ds = Digest::digest(&small);
     assert_eq!(
         s.put_blob(&ds, chunked(&small, 5), limits(100, Some(11)))
             .await
@@ -124,7 +124,7 @@ async fn exercise(s: &dyn Store) {
     // Bad uploads, small (buffered) and large (past the single-PUT size: a multipart upload with parts sent):
     // each fails with the local store's code and leaves nothing visible.
     let big = pattern(20 * MIB, 7);
-    let db = Digest::of(&big);
+    let db = Digest::digest(&big);
     let over = SINGLE_PUT_MAX + 4 * MIB; // past the single PUT, at least one part sent
     assert!(over > PART_SIZE);
     let quick = |max: u64, len: Option<u64>| PutLimits {
@@ -132,95 +132,95 @@ async fn exercise(s: &dyn Store) {
         ..limits(max, len)
     };
     let small_bad = Bytes::from_static(b"hello");
-    let dx = Digest::of(b"never uploaded");
+    let dx = Digest::digest(b"never uploaded");
     let cases: Vec<(&str, Digest, ByteStream, PutLimits, &str)> = vec![
         (
             "small, wrong digest",
-            db.clone(),
+            db,
             chunked(&small, 4),
             limits(100, None),
             "blob.digest_mismatch",
         ),
         (
             "small, short body",
-            db.clone(),
+            db,
             chunked(&small_bad, 4),
             limits(100, Some(11)),
             "blob.length_mismatch",
         ),
         (
             "small, long body",
-            db.clone(),
+            db,
             chunked(&small, 4),
             limits(100, Some(5)),
             "blob.length_mismatch",
         ),
         (
             "small, over the limit",
-            db.clone(),
+            db,
             chunked(&small, 4),
             limits(5, None),
             "request.too_large",
         ),
         (
             "declared over the limit",
-            db.clone(),
+            db,
             chunked(&small, 4),
             limits(5, Some(11)),
             "request.too_large",
         ),
         (
             "small, interrupted",
-            db.clone(),
+            db,
             interrupted(&small, 5),
             limits(100, None),
             "request.timeout",
         ),
         (
             "small, stalled",
-            db.clone(),
+            db,
             stalled(&small, 5),
             quick(100, None),
             "request.timeout",
         ),
         (
             "large, wrong digest",
-            dx.clone(),
+            dx,
             chunked(&big, 1_000_003),
             limits(1 << 30, None),
             "blob.digest_mismatch",
         ),
         (
             "large, short body",
-            db.clone(),
+            db,
             chunked(&big, 1_000_003),
             limits(1 << 30, Some(big.len() as u64 + 1)),
             "blob.length_mismatch",
         ),
         (
             "large, long body",
-            db.clone(),
+            db,
             chunked(&big, 1_000_003),
             limits(1 << 30, Some(big.len() as u64 - 1)),
             "blob.length_mismatch",
         ),
         (
             "large, over the limit",
-            db.clone(),
+            db,
             chunked(&big, 1_000_003),
             limits(over as u64 + 3 * MIB as u64, None),
             "request.too_large",
         ),
         (
             "large, interrupted",
-            db.clone(),
+            db,
             interrupted(&big, over),
             limits(1 << 30, None),
             "request.timeout",
         ),
         (
             "large, stalled",
-            db.clone(),
+            db,
             stalled(&big, over),
             quick(1 << 30, None),
             "request.timeout",
@@ -317,7 +317,7 @@ async fn exercise(s: &dyn Store) {
     assert!(s
         .link_target(
             &ObjectPath::parse("x0x/1.0.1/none").unwrap(),
-            &Digest::of(b"none")
+            &Digest::digest(b"none")
         )
         .await
         .is_err());

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::storage::{Digest, PutLimits, PutOutcome};
+use crate::storage::{parse_digest, PutLimits, PutOutcome};
 
 /// Response of an upload.
 #[derive(Debug, Serialize, serde::Deserialize)]
@@ -41,7 +41,7 @@ pub async fn put(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let digest = Digest::parse(&hex)?;
+    let digest = parse_digest(&hex)?;
     let token = auth(&st, &headers).await?;
     let expected_len = match headers.get(header::CONTENT_LENGTH) {
         Some(v) => Some(
@@ -84,7 +84,7 @@ pub async fn head(
     Path(hex): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let digest = Digest::parse(&hex)?;
+    let digest = parse_digest(&hex)?;
     auth(&st, &headers).await?;
     let len = st
         .store

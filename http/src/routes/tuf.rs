@@ -94,7 +94,7 @@ pub async fn target(
     let hash_prefix = name
         .split_once('.')
         .map(|(h, _)| h)
-        .filter(|h| crate::storage::Digest::parse(h).is_ok());
+        .filter(|h| crate::storage::parse_digest(h).is_ok());
     let cache_control = if hash_prefix.is_some() {
         files::IMMUTABLE
     } else {

@@ -58,7 +58,7 @@ impl LocalStore {
 
     /// Where the blob `digest` lives.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root.join("blobs/sha256").join(digest.as_str())
+        self.root.join("blobs/sha256").join(digest.to_hex())
     }
 
     /// Where the published target `path` lives.
@@ -133,7 +133,7 @@ impl LocalStore {
             }
         }
         let actual = hex::encode(hasher.finalize());
-        if actual != digest.as_str() {
+        if actual != digest.to_hex() {
             return Err(ApiError::DigestMismatch {
                 expected: digest.to_string(),
                 actual,
@@ -527,7 +527,7 @@ mod tests {
     async fn put_is_atomic_and_idempotent() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStore::open(dir.path()).unwrap();
-        let d = Digest::of(b"hello world");
+        let d = Digest::digest(b"hello world");
         assert_eq!(
             s.put_blob(&d, body(vec![b"hello ", b"world"]), limits(100, Some(11)))
                 .await
@@ -548,7 +548,7 @@ mod tests {
     async fn bad_uploads_leave_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStore::open(dir.path()).unwrap();
-        let d = Digest::of(b"hello world");
+        let d = Digest::digest(b"hello world");
         let e = s
             .put_blob(&d, body(vec![b"hello there"]), limits(100, None))
             .await
@@ -598,7 +598,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalStore::open(dir.path()).unwrap();
         let data: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
-        let d = Digest::of(&data);
+        let d = Digest::digest(&data);
         let stream = futures_util::stream::iter(
             data.chunks(70_000)
                 .map(|c| Ok(Bytes::copy_from_slice(c)))

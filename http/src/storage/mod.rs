@@ -24,42 +24,14 @@ use futures_util::stream::BoxStream;
 use crate::error::ApiError;
 pub use x0x_dist_repo::object_path::{check_segment, ObjectPath};
 
-/// A SHA-256 digest as 64 lowercase hex characters, validated at construction.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Digest(String);
+/// A SHA-256 digest: the manifests crate's validated type, so one SHA-256 type exists across crates.
+pub use x0x_dist_manifests::Sha256 as Digest;
 
-impl Digest {
-    /// Parses 64 lowercase hex characters.
-    pub fn parse(s: &str) -> Result<Self, ApiError> {
-        if s.len() == 64
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(ApiError::InvalidPath(format!(
-                "not a lowercase hex SHA-256: {:?}",
-                truncate(s)
-            )))
-        }
-    }
-
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Self {
-        use sha2::Digest as _;
-        Self(hex::encode(sha2::Sha256::digest(bytes)))
-    }
-
-    /// The hex string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Parses 64 lowercase hex characters as a [`Digest`]; anything else is [`ApiError::InvalidPath`].
+pub fn parse_digest(s: &str) -> Result<Digest, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::InvalidPath(format!("not a lowercase hex SHA-256: {:?}", truncate(s)))
+    })
 }
 
 fn truncate(s: &str) -> String {
@@ -306,14 +278,14 @@ mod tests {
 
     #[test]
     fn digests() {
-        let d = Digest::of(b"");
+        let d = Digest::digest(b"");
         assert_eq!(
-            d.as_str(),
+            d.to_hex(),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
-        assert!(Digest::parse(d.as_str()).is_ok());
-        assert!(Digest::parse(&d.as_str().to_uppercase()).is_err());
-        assert!(Digest::parse(&d.as_str()[1..]).is_err());
-        assert!(Digest::parse("../../../../etc/passwd").is_err());
+        assert!(parse_digest(&d.to_hex()).is_ok());
+        assert!(parse_digest(&d.to_hex().to_uppercase()).is_err());
+        assert!(parse_digest(&d.to_hex()[1..]).is_err());
+        assert!(parse_digest("../../../../etc/passwd").is_err());
     }
 }

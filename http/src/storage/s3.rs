@@ -633,7 +633,7 @@ impl Receiver {
             }
         }
         let actual = hex::encode(std::mem::take(&mut self.hasher).finalize());
-        if actual != digest.as_str() {
+        if actual != digest.to_hex() {
             return Err(ApiError::DigestMismatch {
                 expected: digest.to_string(),
                 actual,
