@@ -197,6 +197,12 @@ impl ApiError {
     }
 }
 
+impl x0x_dist_manifests::codes::Coded for ApiError {
+    fn code(&self) -> &'static str {
+        ApiError::code(self)
+    }
+}
+
 impl From<x0x_dist_manifests::Error> for ApiError {
     fn from(e: x0x_dist_manifests::Error) -> Self {
         Self::Metadata {

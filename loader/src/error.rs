@@ -187,6 +187,12 @@ impl Error {
     }
 }
 
+impl codes::Coded for Error {
+    fn code(&self) -> &'static str {
+        Error::code(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,6 +109,13 @@ codes! {
     INTERNAL = "internal", 1, 500, "An unexpected internal error (a bug: please report it).";
 }
 
+/// An error that carries one of the stable codes of [`CODES`]: implemented by every coded error type of the
+/// project, so that code can be read from an error without knowing which crate raised it.
+pub trait Coded {
+    /// The stable machine code of this failure.
+    fn code(&self) -> &'static str;
+}
+
 /// Looks up a code's table entry.
 pub fn info(code: &str) -> Option<&'static CodeInfo> {
     CODES.iter().find(|c| c.code == code)

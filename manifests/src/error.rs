@@ -215,5 +215,11 @@ impl Error {
     }
 }
 
+impl codes::Coded for Error {
+    fn code(&self) -> &'static str {
+        Error::code(self)
+    }
+}
+
 /// This crate's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

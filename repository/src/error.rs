@@ -12,6 +12,12 @@ pub struct CliError {
     pub detail: String,
 }
 
+impl x0x_dist_manifests::codes::Coded for CliError {
+    fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
 impl CliError {
     /// A new error.
     pub fn new(code: &'static str, detail: impl Into<String>) -> Self {

@@ -96,6 +96,12 @@ impl MirrorError {
     }
 }
 
+impl codes::Coded for MirrorError {
+    fn code(&self) -> &'static str {
+        MirrorError::code(self)
+    }
+}
+
 /// This module's result type.
 pub type Result<T, E = MirrorError> = std::result::Result<T, E>;
 

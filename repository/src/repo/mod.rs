@@ -118,6 +118,12 @@ impl RepoError {
     }
 }
 
+impl codes::Coded for RepoError {
+    fn code(&self) -> &'static str {
+        RepoError::code(self)
+    }
+}
+
 /// This module's result type.
 pub type Result<T, E = RepoError> = std::result::Result<T, E>;
 

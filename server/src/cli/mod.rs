@@ -18,35 +18,13 @@ pub mod verify;
 
 use std::process::ExitCode;
 
-use x0x_dist_manifests::codes;
+use x0x_dist_manifests::codes::{self, Coded};
 use x0x_dist_repo::repo::RepoError;
 
 /// The stable code of an error: the first error in the chain that carries one.
 pub fn code_of(err: &anyhow::Error) -> &'static str {
-    for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<x0x_dist_manifests::Error>() {
-            return e.code();
-        }
-        if let Some(e) = cause.downcast_ref::<x0x_dist_loader::Error>() {
-            return e.code();
-        }
-        if let Some(e) = cause.downcast_ref::<x0x_dist_repo::mirror::MirrorError>() {
-            return e.code();
-        }
-        if let Some(e) = cause.downcast_ref::<RepoError>() {
-            return e.code();
-        }
-        if let Some(e) = cause.downcast_ref::<x0x_dist_server::error::ApiError>() {
-            return e.code();
-        }
-        if let Some(e) = cause.downcast_ref::<x0x_dist::client::RemoteError>() {
-            if let Some(i) = codes::info(&e.code) {
-                return i.code;
-            }
-        }
-        if let Some(e) = cause.downcast_ref::<x0x_dist_repo::error::CliError>() {
-            return e.code;
-        }
+    if let Some(code) = err.chain().find_map(coded) {
+        return code;
     }
     // A plain I/O error (a missing --root file, an unreadable bundle) is the user's path, not a bug.
     if err
@@ -56,6 +34,26 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
         return codes::IO_ERROR;
     }
     codes::INTERNAL
+}
+
+/// The code `cause` carries, if it is one of the project's coded errors ([`Coded`]) or a server's answer with a
+/// code of the table.
+fn coded(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    fn as_coded<E: Coded + std::error::Error + 'static>(
+        cause: &(dyn std::error::Error + 'static),
+    ) -> Option<&'static str> {
+        cause.downcast_ref::<E>().map(Coded::code)
+    }
+    as_coded::<x0x_dist_manifests::Error>(cause)
+        .or_else(|| as_coded::<x0x_dist_loader::Error>(cause))
+        .or_else(|| as_coded::<x0x_dist_repo::mirror::MirrorError>(cause))
+        .or_else(|| as_coded::<RepoError>(cause))
+        .or_else(|| as_coded::<x0x_dist_server::error::ApiError>(cause))
+        .or_else(|| {
+            let e = cause.downcast_ref::<x0x_dist::client::RemoteError>()?;
+            codes::info(&e.code).map(|i| i.code)
+        })
+        .or_else(|| as_coded::<x0x_dist_repo::error::CliError>(cause))
 }
 
 /// What to do next after an error with this code: one line printed under `error[...]` (`help: ...`).
@@ -167,5 +165,72 @@ pub fn time_arg(at: Option<&str>) -> anyhow::Result<time::OffsetDateTime> {
                 )
                 .into()
             }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every coded error type answers, through [`Coded`], a code of the project's table, and [`code_of`]
+    /// finds it behind context.
+    #[test]
+    fn coded_errors_use_codes_of_the_table() {
+        let samples: Vec<(&'static str, anyhow::Error)> = vec![
+            (
+                Coded::code(&x0x_dist_manifests::Error::SpecVersion("2.0".into())),
+                x0x_dist_manifests::Error::SpecVersion("2.0".into()).into(),
+            ),
+            (
+                Coded::code(&"nope".parse::<x0x_dist_manifests::Sha256>().unwrap_err()),
+                "nope"
+                    .parse::<x0x_dist_manifests::Sha256>()
+                    .unwrap_err()
+                    .into(),
+            ),
+            (
+                Coded::code(&x0x_dist_loader::Error::NotElf),
+                x0x_dist_loader::Error::NotElf.into(),
+            ),
+            (
+                Coded::code(&RepoError::Exists("/r".into())),
+                RepoError::Exists("/r".into()).into(),
+            ),
+            (
+                Coded::code(&RepoError::Usage("u".into())),
+                RepoError::Usage("u".into()).into(),
+            ),
+            (
+                Coded::code(&x0x_dist_repo::mirror::MirrorError::NotMirror("/m".into())),
+                x0x_dist_repo::mirror::MirrorError::NotMirror("/m".into()).into(),
+            ),
+            (
+                Coded::code(&x0x_dist_repo::mirror::MirrorError::Repo(
+                    RepoError::Corrupt("c".into()),
+                )),
+                x0x_dist_repo::mirror::MirrorError::Repo(RepoError::Corrupt("c".into())).into(),
+            ),
+            (
+                Coded::code(&x0x_dist_server::error::ApiError::MissingToken),
+                x0x_dist_server::error::ApiError::MissingToken.into(),
+            ),
+            (
+                Coded::code(&x0x_dist_server::error::ApiError::NotFound("n".into())),
+                x0x_dist_server::error::ApiError::NotFound("n".into()).into(),
+            ),
+            (
+                Coded::code(&x0x_dist_repo::error::CliError::new(
+                    codes::BUNDLE_INVALID,
+                    "b",
+                )),
+                x0x_dist_repo::error::CliError::new(codes::BUNDLE_INVALID, "b").into(),
+            ),
+        ];
+        for (code, err) in samples {
+            assert!(codes::info(code).is_some(), "{code} is not in codes::CODES");
+            assert_ne!(code, codes::INTERNAL, "{err}");
+            let err = err.context("while testing");
+            assert_eq!(code_of(&err), code, "{err:#}");
+        }
     }
 }
