@@ -204,10 +204,11 @@ struct NewTarget {
 fn check_submission(
     cur: &Published,
     old_role: Option<&[u8]>,
-    package: &str,
+    pkg: &PackageName,
     bytes: &[u8],
     now: OffsetDateTime,
 ) -> Result<(Signed<Targets>, Vec<NewTarget>), ApiError> {
+    let package = pkg.as_str();
     let (delegation, keys) = cur.delegation(package)?;
     let new = Signed::<Targets>::from_slice(bytes)?;
     new.verify(package, keys, &delegation.keys)?;
@@ -245,7 +246,6 @@ fn check_submission(
         .keys()
         .map(|p| p.package_target().map(|p| p.version().to_string()))
         .collect::<Result<_, _>>()?;
-    let pkg: PackageName = package.parse()?;
     let mut added = Vec::new();
     for (path, t) in &new.signed().targets {
         if old_targets.contains_key(path) {
@@ -259,7 +259,7 @@ fn check_submission(
             path: p.to_owned(),
             reason,
         };
-        if path.package() != &pkg || !delegation.matches(p) {
+        if path.package() != pkg || !delegation.matches(p) {
             return Err(x0x_dist_manifests::Error::TargetPathInvalid {
                 path: p.to_owned(),
                 reason: "not covered by the package's delegation",
@@ -274,14 +274,14 @@ fn check_submission(
         }
         let digest = t.sha256()?;
         let (file_pkg, platform) = Platform::parse_file_name(path.file_name())?;
-        if file_pkg != pkg {
+        if file_pkg != *pkg {
             return Err(invalid(format!("file name is for package {file_pkg}")));
         }
         let custom = t
             .x0x_custom()
             .ok_or_else(|| invalid("missing or malformed custom fields".into()))?;
         let expected = x0x_dist_manifests::TargetCustom::new(
-            &pkg,
+            pkg,
             path.version(),
             platform,
             custom.glibc_floor.clone(),
@@ -331,9 +331,10 @@ fn check_submission(
 /// Publishes a submitted role of `package` (see the module docs).
 pub async fn publish(
     st: &AppState,
-    package: &str,
+    pkg: &PackageName,
     bytes: Vec<u8>,
 ) -> Result<PublishReport, ApiError> {
+    let package = pkg.as_str();
     let _slot = st.claim(package)?;
     let _lock = st.repo_lock.lock().await;
     // Held from reading the current state to the commit, against offline writers in other processes.
@@ -343,7 +344,7 @@ pub async fn publish(
     // The package must be delegated before its role is read.
     cur.delegation(package)?;
     let old_role = cur.load_role_bytes(&*st.store, package).await?;
-    let pkg = package.to_owned();
+    let pkg = pkg.clone();
     let (cur, new, added, bytes) = blocking(move || {
         let (new, added) = check_submission(&cur, old_role.as_deref(), &pkg, &bytes, now)?;
         Ok((cur, new, added, bytes))

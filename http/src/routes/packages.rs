@@ -172,7 +172,7 @@ pub async fn submit_role(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     use http_body_util::BodyExt as _;
-    check_name(&name)?;
+    let pkg = check_name(&name)?;
     if let Some(leader) = &st.config.replica.publish_via {
         return crate::forward::submit_role(&st, leader, &name, &headers, body).await;
     }
@@ -197,7 +197,7 @@ pub async fn submit_role(
             }
         })?
         .to_bytes();
-    let result = publish::publish(&st, &name, body.to_vec()).await;
+    let result = publish::publish(&st, &pkg, body.to_vec()).await;
     match &result {
         Ok(r) => {
             AppState::refresh_views_in_background(&st);
