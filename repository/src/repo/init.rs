@@ -1,0 +1,105 @@
+//! `init`, and writing the next snapshot and timestamp after a change.
+
+use super::{
+    create_private_dir, generate_key, io, write_atomic, write_key_pair, BTreeMap, Delegations,
+    Expiry, Layout, MetaFile, NewRole, OffsetDateTime, Path, RepoError, Result, Root, Sha256,
+    Signed, SigningKey, Snapshot, Targets, Timestamp,
+};
+
+/// What `init` created.
+#[derive(Debug)]
+pub struct InitReport {
+    /// Key ids by role.
+    pub keys: BTreeMap<&'static str, String>,
+}
+
+/// Creates a repository in `dir`: four keys, then root v1, empty targets v1, snapshot v1, timestamp v1.
+pub fn init(dir: &Path, now: OffsetDateTime, expiry: &Expiry) -> Result<InitReport> {
+    let l = Layout::new(dir);
+    if l.metadata_file("root.json").exists()
+        || l.metadata_file("1.root.json").exists()
+        || l.key_file("root").exists()
+    {
+        return Err(RepoError::Exists(dir.to_owned()));
+    }
+    create_private_dir(&l.offline_keys())?;
+    create_private_dir(&l.online_keys())?;
+    std::fs::create_dir_all(l.targets()).map_err(io("creating directory", &l.targets()))?;
+    let mut keys = BTreeMap::new();
+    let mut root = Root::empty(1, now + expiry.root);
+    let mut signing = BTreeMap::new();
+    for role in ["root", "targets", "snapshot", "timestamp"] {
+        let k = generate_key();
+        write_key_pair(&l.key_file(role), &k)?;
+        root.add_key(role, k.public())?;
+        keys.insert(role, k.key_id().to_string());
+        signing.insert(role, k);
+    }
+    let root = Signed::new(root, &[&signing["root"]])?;
+    let mut targets = Targets::empty(1, now + expiry.targets);
+    targets.delegations = Some(Delegations {
+        keys: BTreeMap::new(),
+        roles: Vec::new(),
+        extra: BTreeMap::new(),
+    });
+    let targets = Signed::new(targets, &[&signing["targets"]])?;
+    write_atomic(&l.metadata_file("1.root.json"), &root.to_bytes(), false)?;
+    write_atomic(&l.metadata_file("root.json"), &root.to_bytes(), false)?;
+    write_atomic(
+        &l.metadata_file("1.targets.json"),
+        &targets.to_bytes(),
+        false,
+    )?;
+    let snapshot = Snapshot::empty(1, now + expiry.snapshot);
+    commit_snapshot(
+        &l,
+        snapshot,
+        &[("targets", 1)],
+        None,
+        &signing["snapshot"],
+        &signing["timestamp"],
+        now,
+        expiry,
+    )?;
+    Ok(InitReport { keys })
+}
+
+/// Writes `snapshot` (with `changes` applied) and the next timestamp. `prev_timestamp` is the current one.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn commit_snapshot(
+    l: &Layout,
+    mut snapshot: Snapshot,
+    changes: &[(&str, u64)],
+    prev_timestamp: Option<&Timestamp>,
+    snapshot_key: &SigningKey,
+    timestamp_key: &SigningKey,
+    now: OffsetDateTime,
+    expiry: &Expiry,
+) -> Result<()> {
+    for (role, v) in changes {
+        snapshot
+            .meta
+            .insert(format!("{role}.json"), MetaFile::version(*v));
+    }
+    let sv = snapshot.version;
+    let snap = Signed::new(snapshot, &[snapshot_key])?.to_bytes();
+    write_atomic(
+        &l.metadata_file(&format!("{sv}.snapshot.json")),
+        &snap,
+        false,
+    )?;
+    let tv = prev_timestamp.map_or(1, |t| t.version.saturating_add(1));
+    let mut ts = Timestamp::empty(tv, now + expiry.timestamp);
+    let mut m = MetaFile::version(sv);
+    m.length = Some(snap.len() as u64);
+    m.hashes = Some(BTreeMap::from([(
+        "sha256".to_owned(),
+        Sha256::digest(&snap).to_hex(),
+    )]));
+    ts.meta.insert("snapshot.json".to_owned(), m);
+    write_atomic(
+        &l.metadata_file("timestamp.json"),
+        &Signed::new(ts, &[timestamp_key])?.to_bytes(),
+        false,
+    )
+}
