@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
-use x0x_dist_manifests::metadata::{MetaFile, NewRole as _};
+use x0x_dist_manifests::metadata::NewRole as _;
 use x0x_dist_manifests::{
     PackageName, Platform, Root, Signed, SigningKey, Snapshot, Targets, Timestamp,
 };
@@ -109,24 +109,18 @@ pub async fn commit(
         now + time::Duration::seconds(secs(cfg.snapshot_expiry_secs)),
     );
     snap.meta = cur.snapshot.signed().meta.clone();
-    for (role, v) in changes {
-        snap.meta
-            .insert(format!("{role}.json"), MetaFile::version(*v));
-    }
-    let snap = Signed::new(snap, &[&keys.snapshot])?;
-    let snap_bytes = snap.to_bytes();
-    write_meta(store, &format!("{sv}.snapshot.json"), snap_bytes.clone()).await?;
-    let tv = cur.timestamp.signed().version + 1;
-    let mut ts = Timestamp::empty(tv, now + time::Duration::seconds(secs(cfg.expiry_secs)));
-    let mut m = MetaFile::version(sv);
-    m.length = Some(snap_bytes.len() as u64);
-    m.hashes = Some(BTreeMap::from([(
-        "sha256".to_owned(),
-        Digest::digest(&snap_bytes).to_string(),
-    )]));
-    ts.meta.insert("snapshot.json".to_owned(), m);
-    let ts = Signed::new(ts, &[&keys.timestamp])?;
-    write_meta(store, "timestamp.json", ts.to_bytes()).await?;
+    let changes: Vec<(&str, u64)> = changes.iter().map(|(r, v)| (r.as_str(), *v)).collect();
+    let c = x0x_dist_manifests::metadata::sign_snapshot_and_timestamp(
+        snap,
+        &changes,
+        cur.timestamp.signed().version + 1,
+        now + time::Duration::seconds(secs(cfg.expiry_secs)),
+        &keys.snapshot,
+        &keys.timestamp,
+    )?;
+    write_meta(store, &format!("{sv}.snapshot.json"), c.snapshot).await?;
+    write_meta(store, "timestamp.json", c.timestamp).await?;
+    let tv = c.timestamp_version;
     Ok((sv, tv))
 }
 

@@ -87,6 +87,7 @@ macro_rules! new_role {
     };
 }
 
+mod commit;
 mod delegation;
 mod meta_file;
 mod role;
@@ -97,6 +98,7 @@ mod target_file;
 mod targets;
 mod timestamp;
 
+pub use commit::{sign_snapshot_and_timestamp, SnapshotCommit};
 pub use delegation::{path_matches, DelegatedRole, Delegations};
 pub use meta_file::MetaFile;
 use role::{check_common, check_keys, check_role_keys, RoleChecks};

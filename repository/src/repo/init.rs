@@ -2,8 +2,8 @@
 
 use super::{
     create_private_dir, generate_key, io, write_atomic, write_key_pair, BTreeMap, Delegations,
-    Expiry, Layout, MetaFile, NewRole, OffsetDateTime, Path, RepoError, Result, Root, Sha256,
-    Signed, SigningKey, Snapshot, Targets, Timestamp,
+    Expiry, Layout, NewRole, OffsetDateTime, Path, RepoError, Result, Root, Signed, SigningKey,
+    Snapshot, Targets, Timestamp,
 };
 
 /// What `init` created.
@@ -68,7 +68,7 @@ pub fn init(dir: &Path, now: OffsetDateTime, expiry: &Expiry) -> Result<InitRepo
 #[allow(clippy::too_many_arguments)]
 pub(super) fn commit_snapshot(
     l: &Layout,
-    mut snapshot: Snapshot,
+    snapshot: Snapshot,
     changes: &[(&str, u64)],
     prev_timestamp: Option<&Timestamp>,
     snapshot_key: &SigningKey,
@@ -76,30 +76,19 @@ pub(super) fn commit_snapshot(
     now: OffsetDateTime,
     expiry: &Expiry,
 ) -> Result<()> {
-    for (role, v) in changes {
-        snapshot
-            .meta
-            .insert(format!("{role}.json"), MetaFile::version(*v));
-    }
-    let sv = snapshot.version;
-    let snap = Signed::new(snapshot, &[snapshot_key])?.to_bytes();
+    let tv = prev_timestamp.map_or(1, |t| t.version.saturating_add(1));
+    let c = x0x_dist_manifests::metadata::sign_snapshot_and_timestamp(
+        snapshot,
+        changes,
+        tv,
+        now + expiry.timestamp,
+        snapshot_key,
+        timestamp_key,
+    )?;
     write_atomic(
-        &l.metadata_file(&format!("{sv}.snapshot.json")),
-        &snap,
+        &l.metadata_file(&format!("{}.snapshot.json", c.snapshot_version)),
+        &c.snapshot,
         false,
     )?;
-    let tv = prev_timestamp.map_or(1, |t| t.version.saturating_add(1));
-    let mut ts = Timestamp::empty(tv, now + expiry.timestamp);
-    let mut m = MetaFile::version(sv);
-    m.length = Some(snap.len() as u64);
-    m.hashes = Some(BTreeMap::from([(
-        "sha256".to_owned(),
-        Sha256::digest(&snap).to_hex(),
-    )]));
-    ts.meta.insert("snapshot.json".to_owned(), m);
-    write_atomic(
-        &l.metadata_file("timestamp.json"),
-        &Signed::new(ts, &[timestamp_key])?.to_bytes(),
-        false,
-    )
+    write_atomic(&l.metadata_file("timestamp.json"), &c.timestamp, false)
 }
