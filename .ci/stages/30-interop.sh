@@ -64,7 +64,7 @@ $PY interop/python_client.py --repo "$R" --root "$R/metadata/1.root.json" --chec
   --target x0x/0.3.1/x0x.wasm32-wasip1.wasm --expect-file "$T/dist1/x0x.wasm32-wasip1.wasm" \
   --target x0x/0.4.0/x0x.linux-arm64-musl.node --expect-file "$T/dist2/x0x.linux-arm64-musl.node"
 stored=$(find "$R/targets/x0x/0.4.0" -name '*.x0x.linux-arm64-musl.node')
-printf 'X' | dd of="$stored" bs=1 seek=10 conv=notrunc status=none
+bash scripts/flip-byte.sh "$stored" 10
 $PY interop/python_client.py --repo "$R" --root "$R/metadata/1.root.json" \
   --target x0x/0.4.0/x0x.linux-arm64-musl.node --expect-error LengthOrHashMismatchError
 expect_status 4 "$BIN" verify --repo "$R"
@@ -76,7 +76,7 @@ $BIN verify --repo "$P"
 # python-tuf's own client agrees with the repository it wrote.
 $PY interop/python_client.py --repo "$P" --root "$P/metadata/1.root.json" --target x0x/0.3.1/x0x.wasm32-wasip1.wasm
 f=$(find "$P/targets" -name '*.x0x.wasm32-wasip1.wasm')
-printf 'X' | dd of="$f" bs=1 seek=3 conv=notrunc status=none
+bash scripts/flip-byte.sh "$f" 3
 expect_status 4 "$BIN" verify --repo "$P"
 sed -i 's/"threshold": 1/"threshold": 2/' "$P/metadata/1.targets.json"
 expect_status 3 "$BIN" verify --repo "$P"

@@ -138,7 +138,7 @@ step "tampered blob on the server: target.digest_mismatch, nothing cached"
 start_server
 stored=$(find "$R" -path '*targets*' -name '*.x0x.linux-x64-gnu.node' | head -1)
 [ -n "$stored" ] || fail "cannot find the stored blob under $R"
-chmod u+w "$stored"; printf 'X' | dd of="$stored" bs=1 seek=4096 conv=notrunc status=none
+chmod u+w "$stored"; bash scripts/flip-byte.sh "$stored" 4096
 out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/tamper X0X_FORCE_WASM=error node -e "
   try { require('x0x'); console.log('loaded?!') } catch (e) { console.log(e.code, e.cause && e.cause.code) }" 2>&1) || true
 [ "$out" = "loader.no_candidate target.digest_mismatch" ] || fail "tamper: $out"
