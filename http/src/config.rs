@@ -174,7 +174,7 @@ impl StorageConfig {
     pub fn keys_dir(&self) -> PathBuf {
         self.keys
             .clone()
-            .unwrap_or_else(|| self.repo.join("online"))
+            .unwrap_or_else(|| x0x_dist_repo::repo::Layout::new(&self.repo).online_keys())
     }
 }
 

@@ -47,7 +47,7 @@ pub const TMP_PREFIX: &str = x0x_dist_durable::TMP_PREFIX;
 /// Removes the temporary files a killed writer left in `DIR/metadata/`; returns how many. Only call it while
 /// holding the lock: a live writer's temporary file would go too.
 pub fn sweep_stale(dir: &Path) -> usize {
-    let Ok(rd) = std::fs::read_dir(dir.join("metadata")) else {
+    let Ok(rd) = std::fs::read_dir(crate::repo::Layout::new(dir).metadata()) else {
         return 0;
     };
     let mut n = 0;

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
 /// The token file's name under a repository directory; the server's store names it the same
-/// (`ObjectKey::Tokens`).
-pub const TOKEN_FILE: &str = "tokens.json";
+/// (`ObjectKey::Tokens`). Defined with the rest of the layout ([`crate::repo::Layout`]).
+pub use crate::repo::TOKEN_FILE;
 
 /// Prefix of every token (lets secret scanners recognise them).
 pub const TOKEN_PREFIX: &str = "x0xd_";
@@ -42,7 +42,7 @@ pub struct TokenFile {
 
 /// Path of the token file in a repository directory (the store's `ObjectKey::Tokens`).
 pub fn token_file(repo: &Path) -> PathBuf {
-    repo.join(TOKEN_FILE)
+    crate::repo::Layout::new(repo).tokens_file()
 }
 
 /// The repository's token records (empty if it has no token file).

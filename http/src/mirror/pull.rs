@@ -20,6 +20,7 @@ use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 use x0x_dist_loader::fetch::{Fetcher, NoProgress};
 use x0x_dist_manifests::verify::TrustedSet;
+use x0x_dist_repo::repo::Layout;
 
 use x0x_dist_repo::mirror::{
     fetch_target, pull_metadata, select, MirrorError, Selection, Settings,
@@ -111,7 +112,7 @@ impl PullThrough {
             map.entry(stored.to_owned()).or_default().clone()
         };
         let _g = lock.lock().await;
-        if self.dir.join("targets").join(stored).is_file() {
+        if Layout::new(&self.dir).target_stored(stored).is_file() {
             return Ok(true);
         }
         let mut found = None;
@@ -158,14 +159,14 @@ fn failure(e: &MirrorError) -> Response {
 pub async fn middleware(State(m): State<Arc<PullThrough>>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     if let Some(name) = path.strip_prefix("/tuf/metadata/") {
-        let have = m.dir.join("metadata").join(name).is_file();
+        let have = Layout::new(&m.dir).metadata_file(name).is_file();
         if name == "timestamp.json" || (!have && !name.contains('/') && !name.starts_with('.')) {
             // Failures are logged inside; the handler serves what the mirror has.
             let _ = m.metadata(!have).await;
         }
     } else if let Some(stored) = path.strip_prefix("/tuf/targets/") {
         if crate::storage::ObjectPath::parse(stored).is_ok()
-            && !m.dir.join("targets").join(stored).is_file()
+            && !Layout::new(&m.dir).target_stored(stored).is_file()
         {
             if let Err(e) = m.target(stored).await {
                 tracing::warn!(target = stored, code = e.code(), error = %e, "mirror: target refused");
@@ -208,7 +209,7 @@ pub async fn startup(
         }
         None => None,
     };
-    if !dir.join("metadata").join("timestamp.json").is_file() {
+    if !Layout::new(&dir).metadata_file("timestamp.json").is_file() {
         anyhow::bail!(MirrorError::Usage(format!(
             "mirror {} has no metadata yet and its upstream did not answer: run `x0x-dist mirror sync` or `x0x-dist bundle import` first",
             dir.display()
@@ -228,7 +229,7 @@ pub async fn startup(
 /// starts and serves; clients apply expiry themselves).
 fn check_signatures(dir: &std::path::Path, root: &[u8]) -> Result<(), MirrorError> {
     use x0x_dist_manifests::metadata::{Signed, Timestamp};
-    let ts = std::fs::read(dir.join("metadata").join("timestamp.json")).map_err(
+    let ts = std::fs::read(Layout::new(dir).metadata_file("timestamp.json")).map_err(
         MirrorError::io("reading", &dir.join("metadata/timestamp.json")),
     )?;
     let ts = Signed::<Timestamp>::from_slice(&ts)?;

@@ -20,6 +20,7 @@ use super::{
     Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
 };
 use crate::error::ApiError;
+use x0x_dist_repo::repo::Layout;
 
 /// Read chunk size when streaming a file to a client.
 const READ_CHUNK: usize = 256 * 1024;
@@ -30,6 +31,7 @@ const WRITE_BUF: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    layout: Layout,
 }
 
 impl LocalStore {
@@ -37,18 +39,18 @@ impl LocalStore {
     /// leftovers of interrupted uploads from `tmp/`.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, ApiError> {
         let root = root.into();
-        for d in ["blobs/sha256", "targets", "tmp"] {
-            let p = root.join(d);
+        let layout = Layout::new(&root);
+        for p in [layout.blobs(), layout.targets(), layout.tmp()] {
             fs_err::create_dir_all(&p)
                 .map_err(|e| ApiError::io(format!("creating {}", p.display()), e))?;
         }
-        let tmp = root.join("tmp");
+        let tmp = layout.tmp();
         if let Ok(rd) = fs_err::read_dir(&tmp) {
             for ent in rd.flatten() {
                 let _ = std::fs::remove_file(ent.path());
             }
         }
-        Ok(Self { root })
+        Ok(Self { root, layout })
     }
 
     /// The repository directory.
@@ -58,18 +60,26 @@ impl LocalStore {
 
     /// Where the blob `digest` lives.
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
-        self.root.join("blobs/sha256").join(digest.to_hex())
+        self.layout.blob_file(digest)
     }
 
     /// Where the published target `path` lives.
     pub fn target_path(&self, path: &ObjectPath) -> PathBuf {
-        self.root.join("targets").join(path.as_str())
+        self.layout.target_stored(path.as_str())
     }
 
     fn tmp_path(&self) -> PathBuf {
         use rand::Rng as _;
         let n: u64 = rand::thread_rng().gen();
-        self.root.join("tmp").join(format!("{n:016x}.part"))
+        self.layout.tmp().join(format!("{n:016x}.part"))
+    }
+
+    /// Where a repository object lives.
+    fn object_path(&self, key: &ObjectKey) -> PathBuf {
+        match key {
+            ObjectKey::Metadata(name) => self.layout.metadata_file(name),
+            ObjectKey::Tokens => self.layout.tokens_file(),
+        }
     }
 
     async fn put_inner(
@@ -306,7 +316,7 @@ impl Store for LocalStore {
         &'a self,
         key: &'a ObjectKey,
     ) -> BoxFuture<'a, Result<Option<Object>, ApiError>> {
-        let path = self.root.join(key.as_key());
+        let path = self.object_path(key);
         async move {
             tokio::task::spawn_blocking(move || -> Result<Option<Object>, ApiError> {
                 let mut f = match std::fs::File::open(&path) {
@@ -340,7 +350,7 @@ impl Store for LocalStore {
         key: &'a ObjectKey,
     ) -> BoxFuture<'a, Result<Option<ETag>, ApiError>> {
         // A plain stat: microseconds on a local disk, cheaper than a trip through the blocking pool.
-        let r = match std::fs::metadata(self.root.join(key.as_key())) {
+        let r = match std::fs::metadata(self.object_path(key)) {
             Ok(m) if m.is_file() => Ok(Some(etag_of(&m))),
             Ok(_) => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -354,8 +364,8 @@ impl Store for LocalStore {
         key: &'a ObjectKey,
         bytes: Bytes,
     ) -> BoxFuture<'a, Result<ETag, ApiError>> {
-        let path = self.root.join(key.as_key());
-        let tmp_dir = self.root.join("tmp");
+        let path = self.object_path(key);
+        let tmp_dir = self.layout.tmp();
         let mode = match key {
             ObjectKey::Tokens => x0x_dist_durable::Mode::Private,
             ObjectKey::Metadata(_) => x0x_dist_durable::Mode::Public,
@@ -384,11 +394,11 @@ impl Store for LocalStore {
     }
 
     fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, ApiError>> {
-        let dir = self.root.join(match area {
-            Area::Blobs => "blobs/sha256",
-            Area::Targets => "targets",
-            Area::Metadata => "metadata",
-        });
+        let dir = match area {
+            Area::Blobs => self.layout.blobs(),
+            Area::Targets => self.layout.targets(),
+            Area::Metadata => self.layout.metadata(),
+        };
         async move {
             tokio::task::spawn_blocking(move || walk_files(&dir))
                 .await

@@ -160,7 +160,7 @@ fn copy_target(
     mtime: u64,
     out: &Path,
 ) -> Result<()> {
-    let src = dir.join("targets").join(&job.stored);
+    let src = crate::repo::Layout::new(dir).target_stored(&job.stored);
     let mut src_f = std::fs::File::open(&src).map_err(MirrorError::io("opening", &src))?;
     let name = format!("targets/{}", job.stored);
     let h = tar::header(&name, job.file.length, mtime).map_err(|e| bad(out, e.0))?;

@@ -119,7 +119,7 @@ pub fn import_repo(
     root: Option<&[u8]>,
     now: OffsetDateTime,
 ) -> Result<ImportReport> {
-    if dir.join("online").exists() {
+    if crate::repo::Layout::new(dir).online_keys().exists() {
         return Err(MirrorError::Usage(format!(
             "{} is an origin repository (it holds online keys); import bundles into a mirror directory",
             dir.display()
@@ -170,8 +170,8 @@ pub fn import_repo(
         if present.contains(&format!("targets/{}", j.stored)) {
             continue;
         }
-        let src = staging.path().join("targets").join(&j.stored);
-        let dest = dir.join("targets").join(&j.stored);
+        let src = crate::repo::Layout::new(staging.path()).target_stored(&j.stored);
+        let dest = crate::repo::Layout::new(dir).target_stored(&j.stored);
         let parent = dest.parent().expect("has parent");
         std::fs::create_dir_all(parent).map_err(MirrorError::io("creating", parent))?;
         // Synced when unpacked; the directories are synced once for all targets below.
@@ -179,7 +179,7 @@ pub fn import_repo(
         std::fs::rename(&src, &dest).map_err(MirrorError::io("renaming into", &dest))?;
         // The new name, and every directory created on the way, must be durable before the metadata.
         let mut d = parent;
-        while d.starts_with(dir.join("targets")) && dirs.insert(d.to_owned()) {
+        while d.starts_with(crate::repo::Layout::new(dir).targets()) && dirs.insert(d.to_owned()) {
             d = d.parent().expect("under dir");
         }
         report.added += 1;
@@ -196,7 +196,7 @@ pub fn import_repo(
         .collect();
     names.push("timestamp.json".into());
     for n in &names {
-        let src = staging.path().join("metadata").join(n);
+        let src = crate::repo::Layout::new(staging.path()).metadata_file(n);
         let b = std::fs::read(&src).map_err(MirrorError::io("reading", &src))?;
         let dest = l.metadata_file(n);
         // An identical file is already there and durable (re-importing the same bundle writes nothing).

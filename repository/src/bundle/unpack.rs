@@ -12,12 +12,12 @@ fn entry_path(bundle: &Path, into: &Path, name: &str) -> Result<PathBuf> {
                 format!("entry {name:?}: metadata files end in .json"),
             ));
         }
-        return Ok(into.join("metadata").join(file));
+        return Ok(crate::repo::Layout::new(into).metadata_file(file));
     }
     if let Some(path) = name.strip_prefix("targets/") {
         let p = crate::object_path::ObjectPath::parse(path)
             .map_err(|e| bad(bundle, format!("entry {name:?}: {e}")))?;
-        return Ok(into.join("targets").join(p.as_str()));
+        return Ok(crate::repo::Layout::new(into).target_stored(p.as_str()));
     }
     Err(bad(
         bundle,

@@ -469,7 +469,7 @@ pub async fn fetch_target(
     job: &Job,
     progress: &dyn Progress,
 ) -> Result<bool> {
-    let dest = dir.join("targets").join(&job.stored);
+    let dest = crate::repo::Layout::new(dir).target_stored(&job.stored);
     if std::fs::metadata(&dest).is_ok_and(|m| m.is_file() && m.len() == job.file.length) {
         return Ok(false);
     }

@@ -2,6 +2,9 @@
 
 use super::{io, Path, PathBuf, Result, Sha256, TargetPath, Targets};
 
+/// The upload-token file's name in a repository directory (`DIR/tokens.json`; the same key in an object store).
+pub const TOKEN_FILE: &str = "tokens.json";
+
 /// Paths inside a repository directory.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -45,6 +48,26 @@ impl Layout {
     /// `DIR/targets`.
     pub fn targets(&self) -> PathBuf {
         self.root.join("targets")
+    }
+    /// `DIR/targets/<stored>`: a published target by its stored (hash-prefixed) path.
+    pub fn target_stored(&self, stored: &str) -> PathBuf {
+        self.targets().join(stored)
+    }
+    /// `DIR/blobs/sha256`: uploaded blobs by SHA-256 (the server's store).
+    pub fn blobs(&self) -> PathBuf {
+        self.root.join("blobs/sha256")
+    }
+    /// `DIR/blobs/sha256/<hex>`.
+    pub fn blob_file(&self, sha256: &Sha256) -> PathBuf {
+        self.blobs().join(sha256.to_hex())
+    }
+    /// `DIR/tmp`: in-flight uploads and writes, on the same file system as what they become (cleaned at start).
+    pub fn tmp(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+    /// `DIR/tokens.json`: the upload tokens (hashes only).
+    pub fn tokens_file(&self) -> PathBuf {
+        self.root.join(TOKEN_FILE)
     }
     /// Where a published target's bytes live: `DIR/targets/<package>/<version>/<sha256>.<file>`.
     pub fn target_file(&self, path: &TargetPath, sha256: &Sha256) -> PathBuf {

@@ -108,7 +108,7 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
         bundle::export(tmp.path(), &root, &sel, &a.out, now)?
     } else {
         let dir = a.repo.as_ref().expect("clap requires --repo or --from");
-        if !dir.join("metadata").is_dir() {
+        if !x0x_dist_repo::repo::Layout::new(dir).metadata().is_dir() {
             return Err(x0x_dist_repo::error::CliError::new(
                 "repo.not_found",
                 format!(
@@ -122,7 +122,7 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
         let root = match &a.root {
             Some(p) => read_root(p)?,
             None if mirror::is_mirror(dir) => mirror::Settings::load(dir)?.root,
-            None => read_root(&dir.join("metadata").join("1.root.json"))?,
+            None => read_root(&x0x_dist_repo::repo::Layout::new(dir).metadata_file("1.root.json"))?,
         };
         bundle::export(dir, &root, &sel, &a.out, now)?
     };

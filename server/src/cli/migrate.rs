@@ -60,7 +60,11 @@ pub fn run(a: &MigrateArgs) -> anyhow::Result<()> {
         secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
     };
     // A source directory that does not exist is a typo, not an empty repository (opening creates it).
-    if !a.from.starts_with("s3://") && !std::path::Path::new(&a.from).join("metadata").is_dir() {
+    if !a.from.starts_with("s3://")
+        && !x0x_dist_repo::repo::Layout::new(&a.from)
+            .metadata()
+            .is_dir()
+    {
         return Err(x0x_dist_repo::error::CliError::new(
             codes::REPO_NOT_FOUND,
             format!("{} holds no repository (no metadata/ directory)", a.from),

@@ -132,7 +132,10 @@ pub fn read_root(p: &std::path::Path) -> anyhow::Result<Vec<u8>> {
 }
 
 fn init(a: &InitArgs) -> anyhow::Result<()> {
-    if a.repo.join("online").exists() {
+    if x0x_dist_repo::repo::Layout::new(&a.repo)
+        .online_keys()
+        .exists()
+    {
         return Err(mirror::MirrorError::Usage(format!(
             "{} is an origin repository (it holds online keys), not a mirror",
             a.repo.display()

@@ -69,7 +69,7 @@ pub struct ReleaseArgs {
 /// Runs `package ...`.
 /// The repository's writer lock ([`x0x_dist_repo::lock`]): waits (and says so) while a running server commits.
 fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist_repo::lock::WriterLock> {
-    if !repo.join("metadata").is_dir() {
+    if !x0x_dist_repo::repo::Layout::new(repo).metadata().is_dir() {
         return Err(x0x_dist_repo::repo::RepoError::NotFound(repo.to_owned()).into());
     }
     x0x_dist_repo::lock::lock(repo, || {

@@ -44,7 +44,7 @@ pub struct TokenRevokeArgs {
 }
 
 fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
-    if repo.join("metadata").is_dir() {
+    if x0x_dist_repo::repo::Layout::new(repo).metadata().is_dir() {
         return Ok(());
     }
     Err(x0x_dist_repo::error::CliError::new(
