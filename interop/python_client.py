@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """python-tuf (ngclient) as an independent client of a repository x0x-dist wrote.
 
-Serves REPO (which holds metadata/ and targets/ in consistent-snapshot layout) over HTTP on 127.0.0.1, starts
-a tuf.ngclient.Updater from the trusted ROOT, refreshes (root rotation, timestamp, snapshot, targets, the
+Serves REPO (which holds metadata/ and targets/ in consistent-snapshot layout) over HTTP on 127.0.0.1, or reads
+a running x0x-dist server at --url (its /tuf/metadata/ and /tuf/targets/), starts a tuf.ngclient.Updater from the trusted ROOT, refreshes (root rotation, timestamp, snapshot, targets, the
 delegated package role) and downloads every --target, comparing the bytes with --expect-file when given.
 
 Exit status 0 when every target downloaded and verified; --expect-error NAME inverts that: the refresh or a
@@ -41,7 +41,9 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repo", required=True, help="directory with metadata/ and targets/")
+    where = ap.add_mutually_exclusive_group(required=True)
+    where.add_argument("--repo", help="directory with metadata/ and targets/ (served here on 127.0.0.1)")
+    where.add_argument("--url", help="a running x0x-dist server (or load balancer) serving /tuf/")
     ap.add_argument("--root", required=True, help="trusted root.json to start from")
     ap.add_argument("--target", action="append", default=[], help="target path to download (repeatable)")
     ap.add_argument("--expect-file", action="append", default=[], help="expected bytes of each --target, in order")
@@ -49,10 +51,14 @@ def main() -> int:
     ap.add_argument("--check-keyids", action="store_true", help="also check the root's key ids (see check_keyids)")
     args = ap.parse_args()
 
-    handler = functools.partial(QuietHandler, directory=args.repo)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    server = None
+    if args.url:
+        base = args.url.rstrip("/") + "/tuf"
+    else:
+        handler = functools.partial(QuietHandler, directory=args.repo)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base = f"http://127.0.0.1:{server.server_address[1]}"
     work = tempfile.mkdtemp(prefix="x0x-interop-")
     try:
         meta_dir = os.path.join(work, "metadata")
@@ -85,7 +91,7 @@ def main() -> int:
                             raise AssertionError(f"{path}: downloaded bytes differ from {args.expect_file[i]}")
                 custom = info.custom or {}
                 print(f"ok {path} {info.length} bytes sha256={info.hashes['sha256']} custom={custom}")
-            print(f"python-tuf verified {len(args.target)} target(s) from {args.repo}")
+            print(f"python-tuf verified {len(args.target)} target(s) from {args.url or args.repo}")
         except Exception as e:  # noqa: BLE001
             if args.expect_error and type(e).__name__ == args.expect_error:
                 print(f"ok: failed as expected with {type(e).__name__}: {e}")
@@ -97,7 +103,8 @@ def main() -> int:
             return 1
         return 0
     finally:
-        server.shutdown()
+        if server is not None:
+            server.shutdown()
         shutil.rmtree(work, ignore_errors=True)
 
 

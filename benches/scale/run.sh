@@ -29,13 +29,11 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
 wait_ready() { for _ in $(seq 600); do curl -fs -m 2 -o /dev/null "http://127.0.0.1:$1/readyz" && return 0; sleep 0.05; done; echo "port $1 not ready" >&2; return 1; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 med() { tr ' ' '\n' | grep . | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
-wrk_rps() { awk '/Requests\/sec/ {printf "%.0f\n", $2}'; }
-wrk_mbs() { awk '/Transfer\/sec/ {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[A-Za-z]/,"",v); if (u=="GB") v*=1024; if (u=="KB") v/=1024; printf "%.0f\n", v}'; }
 LOAD0=$(uptime | sed 's/.*load average: //')
 
 if [ -z "${X0X_S3_ENV:-}" ]; then
@@ -71,25 +69,7 @@ BIG="/tuf/targets/x0x/1.0.0/$SHA.x0x.wasm32-wasip1.wasm"
 SNAP="/tuf/metadata/$(cd "$R/metadata" && ls -- *.snapshot.json | sort -n | tail -1)"
 
 NP=$(port)
-mkdir -p "$W/nginx"
-chmod 755 "$W" "$R"; chmod -R a+rX "$R/metadata" "$R/targets" "$R/blobs"
-cat >"$W/nginx/nginx.conf" <<NGINX
-worker_processes 2;
-pid $W/nginx.pid;
-error_log $W/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  sendfile on; tcp_nopush on; access_log off; keepalive_requests 100000;
-  default_type application/octet-stream;
-  server {
-    listen 127.0.0.1:$NP;
-    location /tuf/metadata/ { alias $R/metadata/; }
-    location /tuf/targets/ { alias $R/targets/; }
-  }
-}
-NGINX
-nginx -c "$W/nginx/nginx.conf" -p "$W/nginx"
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$NP") 2>/dev/null && break; sleep 0.05; done
+static_nginx "$W" "$NP" "$R"
 for p in "$SP" "$LP" "$NP"; do
   for u in "$BIG" "$SNAP" /tuf/metadata/timestamp.json; do curl -fsS -o /dev/null "http://127.0.0.1:$p$u"; done
 done
@@ -127,7 +107,7 @@ done
 echo "publish ms: s3 ${X[pub_s3]}| local ${X[pub_local]}"
 LOAD1=$(uptime | sed 's/.*load average: //')
 
-m() { echo "${X[$1]}" | med; }
+m() { echo "${X[$1]}" | med | xargs printf "%.0f"; }
 {
   echo "| Benchmark | S3 replica (Garage x3) | local replica | nginx static | S3 / local | S3 / nginx |"
   echo "|---|---|---|---|---|---|"

@@ -24,12 +24,8 @@ W=$(mktemp -d /tmp/x0x-bench.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null; rm -rf "$W"; }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 not up" >&2; return 1; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-# wrk's "Requests/sec" and "Transfer/sec" (normalised to MB/s).
-wrk_rps() { awk '/Requests\/sec/ {print $2}'; }
-wrk_mbs() { awk '/Transfer\/sec/ {v=$2; u=v; gsub(/[0-9.]/,"",u); gsub(/[A-Za-z]/,"",v); if (u=="GB") v*=1024; if (u=="KB") v/=1024; print v}'; }
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # 5. resolve: ROUNDS alternating runs of `wrk --latency` at 1 and 32 clients, unpinned and pinned (server on
@@ -109,26 +105,7 @@ META_SIZE=$(stat -c %s "$REPO/metadata/$META")
 echo "big target: $BIG; metadata: $META ($META_SIZE bytes)"
 
 NP=$(port)
-mkdir -p "$W/nginx"
-# nginx workers run unprivileged: let them read the served directories.
-chmod 755 "$W" "$REPO"; chmod -R a+rX "$REPO/metadata" "$REPO/targets" "$REPO/blobs"
-cat > "$W/nginx/nginx.conf" <<NGINX
-worker_processes 2;
-pid $W/nginx.pid;
-error_log $W/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  sendfile on; tcp_nopush on; access_log off; keepalive_requests 100000;
-  default_type application/octet-stream;
-  server {
-    listen 127.0.0.1:$NP;
-    location /tuf/metadata/ { alias $REPO/metadata/; }
-    location /tuf/targets/ { alias $REPO/targets/; }
-  }
-}
-NGINX
-nginx -c "$W/nginx/nginx.conf" -p "$W/nginx"
-wait_port "$NP"
+static_nginx "$W" "$NP" "$REPO"
 curl -fsS -o /dev/null "http://127.0.0.1:$NP$BIG" && curl -fsS -o /dev/null "http://127.0.0.1:$SP$BIG"
 cmp <(curl -fsS "http://127.0.0.1:$NP/tuf/metadata/$META") <(curl -fsS "http://127.0.0.1:$SP/tuf/metadata/$META")
 

@@ -140,6 +140,26 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// Reads a whole request body of at most `max` bytes (a role submission): `request.too_large` beyond it, an
+/// interrupted upload if the connection fails.
+pub async fn collect_body(
+    body: axum::body::Body,
+    max: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    use http_body_util::BodyExt as _;
+    let collected = http_body_util::Limited::new(body, max)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                ApiError::TooLarge { max: max as u64 }
+            } else {
+                ApiError::UploadInterrupted(std::io::Error::other(e.to_string()))
+            }
+        })?;
+    Ok(collected.to_bytes())
+}
+
 impl ApiError {
     /// The stable machine code of this failure.
     pub fn code(&self) -> &'static str {

@@ -78,7 +78,6 @@ pub async fn submit_role(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    use http_body_util::BodyExt as _;
     // Refuse early what the leader would refuse anyway (and do not make it read the body).
     let auth = headers
         .get(header::AUTHORIZATION)
@@ -86,17 +85,7 @@ pub async fn submit_role(
         .ok_or(ApiError::MissingToken)?
         .clone();
     let max = st.config.limits.max_metadata_bytes;
-    let body: Bytes = http_body_util::Limited::new(body, max)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                ApiError::TooLarge { max: max as u64 }
-            } else {
-                ApiError::UploadInterrupted(std::io::Error::other(e.to_string()))
-            }
-        })?
-        .to_bytes();
+    let body: Bytes = crate::error::collect_body(body, max).await?;
     let base = leader_base(leader)?;
     let url = format!("{base}/api/v1/packages/{name}/role");
     let mut req = client()

@@ -17,20 +17,27 @@ use crate::publish::{self, Published};
 use crate::state::AppState;
 use crate::storage::ObjectKey;
 
+/// [`publish::refresh_if_due`] on this server's store, keys and settings, now (the caller holds `repo_lock`).
+async fn refresh_if_due(
+    st: &AppState,
+) -> Result<Option<time::OffsetDateTime>, crate::error::ApiError> {
+    publish::refresh_if_due(
+        &*st.store,
+        st.local_dir.as_deref(),
+        &st.keys_dir,
+        &st.config.timestamp,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+}
+
 /// Checks the repository (metadata parses, online keys authorized) and re-signs an expiring timestamp.
 pub async fn startup_check(st: &AppState) -> anyhow::Result<()> {
     let check = async {
         let cur = Published::load(&*st.store).await?;
         publish::load_online_keys(&st.keys_dir, cur.root.signed()).await?;
         let _lock = st.repo_lock.lock().await;
-        let refreshed = publish::refresh_if_due(
-            &*st.store,
-            st.local_dir.as_deref(),
-            &st.keys_dir,
-            &st.config.timestamp,
-            time::OffsetDateTime::now_utc(),
-        )
-        .await;
+        let refreshed = refresh_if_due(st).await;
         st.timestamp_written().await;
         refreshed?;
         publish::timestamp_expiry(&*st.store).await
@@ -51,14 +58,7 @@ pub async fn refresher(st: Arc<AppState>) {
     loop {
         tokio::time::sleep(every).await;
         let lock = st.repo_lock.lock().await;
-        let refreshed = publish::refresh_if_due(
-            &*st.store,
-            st.local_dir.as_deref(),
-            &st.keys_dir,
-            &st.config.timestamp,
-            time::OffsetDateTime::now_utc(),
-        )
-        .await;
+        let refreshed = refresh_if_due(&st).await;
         drop(lock);
         if !matches!(refreshed, Ok(None)) {
             st.timestamp_written().await;

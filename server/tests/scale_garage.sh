@@ -110,30 +110,13 @@ publish_bg() {
   "$B" publish --server "$s" --token "$t" --key "$W/pub.key" --package "$p" --version "$v" "$@" >"$o" 2>&1 &
   BG=$!
 }
-# pytuf BASE_URL TARGET EXPECT_FILE ...: a fresh python-tuf client refreshes from BASE_URL and downloads each
-# TARGET, comparing it with EXPECT_FILE; `-` as EXPECT_FILE: the target must NOT exist.
+# pytuf BASE_URL TARGET EXPECT_FILE ...: a fresh python-tuf client (interop/python_client.py) refreshes from the
+# server at BASE_URL and downloads each TARGET, comparing it with EXPECT_FILE.
 pytuf() {
   local base=$1; shift
-  rm -rf "$W/pytuf"; "$PY" - "$base" "$ROOT" "$W/pytuf" "$@" <<'EOF'
-import os, sys
-from tuf.ngclient import Updater
-base, root, work = sys.argv[1], sys.argv[2], sys.argv[3]
-pairs = sys.argv[4:]
-md, dl = os.path.join(work, "metadata"), os.path.join(work, "dl")
-os.makedirs(md); os.makedirs(dl)
-u = Updater(metadata_dir=md, metadata_base_url=base + "/tuf/metadata/", target_base_url=base + "/tuf/targets/",
-            target_dir=dl, bootstrap=open(root, "rb").read())
-u.refresh()
-for target, expect in zip(pairs[::2], pairs[1::2]):
-    info = u.get_targetinfo(target)
-    if expect == "-":
-        assert info is None, f"{target} found by python-tuf"
-        continue
-    assert info is not None, f"{target} not found by python-tuf"
-    path = u.download_target(info)
-    assert open(path, "rb").read() == open(expect, "rb").read(), target
-    print("python-tuf ok", target, info.length)
-EOF
+  local args=()
+  while [ $# -gt 0 ]; do args+=(--target "$1" --expect-file "$2"); shift 2; done
+  "$PY" interop/python_client.py --url "$base" --root "$ROOT" "${args[@]}"
 }
 # uploads: how many multipart uploads are open under this run's prefix (ListMultipartUploads, SigV4; curl signs the query as written, so its keys in order)
 uploads() {

@@ -171,7 +171,6 @@ pub async fn submit_role(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    use http_body_util::BodyExt as _;
     let pkg = check_name(&name)?;
     if let Some(leader) = &st.config.replica.publish_via {
         return crate::forward::submit_role(&st, leader, &name, &headers, body).await;
@@ -186,17 +185,7 @@ pub async fn submit_role(
         )
         .await?;
     let max = st.config.limits.max_metadata_bytes;
-    let body: Bytes = http_body_util::Limited::new(body, max)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<http_body_util::LengthLimitError>() {
-                ApiError::TooLarge { max: max as u64 }
-            } else {
-                ApiError::UploadInterrupted(std::io::Error::other(e.to_string()))
-            }
-        })?
-        .to_bytes();
+    let body: Bytes = crate::error::collect_body(body, max).await?;
     let result = publish::publish(&st, &pkg, body.to_vec()).await;
     match &result {
         Ok(r) => {
