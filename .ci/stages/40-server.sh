@@ -5,18 +5,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # Formatting of this area's files (the lint stage checks the whole workspace).
-mine=(http/src/{config,error,files,metrics,openapi,publish,router,server,state,tokens}.rs server/src/client.rs
-      http/src/routes/{blobs,ops,packages,tuf}.rs http/src/storage/{mod,local}.rs
-      server/src/cli/{serve,token,publish}.rs server/examples/bench_repo.rs
-      server/tests/{serving,publishing,uploads,openapi,timestamp_refresh,cli_publish,shutdown,python_tuf,logging,crash_recovery,disk_full,replicas}.rs
-      server/tests/common/{mod,cli}.rs)
+mine=(server/src/{config,error,files,metrics,openapi,publish,router,server,state,tokens}.rs cli/src/client.rs
+      server/src/routes/{blobs,ops,packages,tuf}.rs server/src/storage/{mod,local}.rs
+      cli/src/commands/{serve,token,publish}.rs cli/examples/bench_repo.rs
+      cli/tests/{serving,publishing,uploads,openapi,timestamp_refresh,cli_publish,shutdown,python_tuf,logging,crash_recovery,disk_full,replicas}.rs
+      cli/tests/common/{mod,cli}.rs)
 rustfmt --edition 2021 --check "${mine[@]}"
-cargo clippy -p x0x-dist-repo -p x0x-dist-server -p x0x-dist --all-targets -- -D warnings
+cargo clippy -p x0x-dist-repository -p x0x-dist-server -p x0x-dist --all-targets -- -D warnings
 tests=(serving publishing uploads openapi timestamp_refresh cli_publish shutdown python_tuf logging crash_recovery disk_full replicas)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
 # Unit tests of the libraries the server is made of, then the integration tests (they live in x0x-dist).
-scripts/deadline.sh 600 cargo test -p x0x-dist-repo -p x0x-dist-server --lib -- --include-ignored
+scripts/deadline.sh 600 cargo test -p x0x-dist-repository -p x0x-dist-server --lib -- --include-ignored
 scripts/deadline.sh 900 cargo test -p x0x-dist "${args[@]}" -- --include-ignored
 HADOLINT=${X0X_TOOLCHAINS:-$PWD/.toolchains}/venv/bin/hadolint
 "$HADOLINT" --config docker/hadolint.yaml docker/Dockerfile

@@ -115,7 +115,7 @@ expect_status 4 target.digest_mismatch "$B" fetch --server "$URL" --root "$ROOT"
   --target wasm32-wasip1 --out o7 --cache c7
 [ ! -e o7/x0x.wasm32-wasip1.wasm ] || fail "tampered file was written"
 [ -z "$(ls c7/blobs)" ] || fail "tampered file entered the cache"
-# A file that is not a bundle: a clear code (real bundles: server/tests/bundle*.rs, .ci/stages/70-mirror.sh).
+# A file that is not a bundle: a clear code (real bundles: cli/tests/bundle*.rs, .ci/stages/70-mirror.sh).
 printf 'not a bundle' > x.bundle
 expect_status 3 bundle.invalid "$B" fetch --bundle x.bundle --root "$ROOT" --package x0x --out o8
 echo "cli-e2e: ok"

@@ -1,3 +1,30 @@
-//! The publishing client of the `x0x-dist` CLI ([`client`]), a library so that the integration tests drive it
-//! directly. The server is `x0x_dist_server`, the offline repository operations `x0x_dist_repo`.
-pub mod client;
+//! The x0x-dist artifact server: the HTTP API, its storage, publishing, replicas and the pull-through mirror.
+//! The offline repository operations it builds on are `x0x_dist_repository`.
+//!
+//! Server layout: [`router`] (every route and the middleware stack), [`routes`] (one module per resource),
+//! [`config`] (one struct per concern), [`error`] (the error enum and its HTTP rendering), [`storage`] (the
+//! storage trait and the local-directory store), [`files`] (conditional and range requests, in-memory cache),
+//! [`published`] (reading the published state), [`publish`] (checking submitted roles, writing snapshot and
+//! timestamp), [`views`] (the packages' JSON views), [`wire`] (the JSON and headers both sides exchange), [`tokens`], [`metrics`],
+//! [`openapi`], [`server`] (listener, timeouts, graceful shutdown, timestamp refresher).
+// URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
+#![allow(clippy::case_sensitive_file_extension_comparisons)]
+
+pub mod config;
+pub mod error;
+pub mod files;
+pub mod forward;
+pub mod metrics;
+pub mod migrate;
+pub mod mirror;
+pub mod openapi;
+pub mod publish;
+pub mod published;
+pub mod router;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod storage;
+pub mod tokens;
+pub mod views;
+pub mod wire;

@@ -10,8 +10,8 @@ const CRATES: &[&str] = &[
     "durable/src",
     "loader/src",
     "repository/src",
-    "http/src",
     "server/src",
+    "cli/src",
     "xtask/src",
 ];
 

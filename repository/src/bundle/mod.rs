@@ -28,7 +28,7 @@
 //!   directory on the same filesystem and `fdatasync`ed (write-back started as it is written and the sync run
 //!   on a worker thread, so the flush overlaps the unpacking: [`x0x_dist_durable::overlap`]); only then renamed into `targets/`;
 //!   the receiving directories are synced; then the metadata files are written atomically (synced, renamed,
-//!   directory synced), `timestamp.json` last, the commit point. `server/tests/bundle_crash.rs` checks this
+//!   directory synced), `timestamp.json` last, the commit point. `cli/tests/bundle_crash.rs` checks this
 //!   order in the real syscalls (strace) and kills imports mid-way.
 //! - A target whose content-addressed file already exists in the destination with the right length is not
 //!   unpacked (its bytes are skipped by seeking): names under `targets/` are only ever created by a rename

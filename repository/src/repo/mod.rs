@@ -10,7 +10,7 @@
 //!   every file but `timestamp.json` is immutable once written).
 //! - `targets/<package>/<version>/<sha256>.<file>`: published targets in consistent-snapshot layout, directly
 //!   servable by any static file server. The server stores uploads in `blobs/sha256/<hex>` and publishes by
-//!   hard-linking (see `http/src/storage/local.rs`); [`release`] writes the files directly.
+//!   hard-linking (see `server/src/storage/local.rs`); [`release`] writes the files directly.
 //! - `blobs/`, `tmp/`, and the server's token store belong to the server.
 //!
 //! Invariants: every file is written atomically (temporary file in the same directory, fsync, rename, fsync

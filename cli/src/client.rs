@@ -1,0 +1,509 @@
+//! The publishing client behind `x0x-dist publish`: inspects release files, reads the package's current role
+//! through the TUF workflow (verified), builds and signs the next role, uploads blobs and submits the role.
+//!
+//! Trust: the current role is read with [`x0x_dist_manifests::verify::TrustedSet`] starting from `--root` if
+//! given, else from the server's `1.root.json` (trust on first use) rotated forward through `N.root.json`. The
+//! publisher key must be one of the delegation's keys. Transient failures (connection errors and the statuses
+//! of the shared policy, [`x0x_dist_manifests::retry`]) are retried with its backoff; a submission that loses a race (`publish.conflict`,
+//! `metadata.rollback`) is rebuilt on top of the new current role and resubmitted.
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use x0x_dist_manifests::metadata::NewRole as _;
+use x0x_dist_manifests::retry;
+use x0x_dist_manifests::verify::TrustedSet;
+use x0x_dist_manifests::{
+    Libc, PackageName, Platform, Sha256, Signed, SigningKey, TargetCustom, TargetFile, TargetPath,
+    Targets, Version,
+};
+use x0x_dist_repository::error::CliError;
+use x0x_dist_server::wire::{ErrorBody, PublishReport};
+
+/// One file of a release.
+#[derive(Debug, Clone)]
+pub struct ReleaseFile {
+    /// Where it is on disk.
+    pub source: PathBuf,
+    /// Its napi file name (`x0x.linux-x64-gnu.node`).
+    pub file_name: String,
+    /// Its platform.
+    pub platform: Platform,
+    /// Length.
+    pub length: u64,
+    /// SHA-256.
+    pub sha256: Sha256,
+    /// Highest GLIBC_ version needed (glibc builds).
+    pub glibc_floor: Option<String>,
+}
+
+/// Reads a release file: platform from the napi file name, SHA-256, and the glibc floor for glibc ELF builds.
+pub fn inspect_file(package: &PackageName, path: &Path) -> anyhow::Result<ReleaseFile> {
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .with_context(|| format!("bad file name {}", path.display()))?
+        .to_owned();
+    let (pkg, platform) = Platform::parse_file_name(&file_name).with_context(|| {
+        format!("{file_name} is not a napi artifact name like {package}.linux-x64-gnu.node")
+    })?;
+    if &pkg != package {
+        return Err(CliError::new(
+            "usage.invalid",
+            format!("{file_name} belongs to package {pkg}, not {package}"),
+        )
+        .into());
+    }
+    let bytes = fs_err::read(path)?;
+    let glibc_floor = if platform.info().libc == Libc::Glibc {
+        let floor = x0x_dist_loader::elf::glibc_floor(&bytes)
+            .with_context(|| format!("reading ELF of {}", path.display()))?;
+        floor.map(|v| v.to_string())
+    } else {
+        None
+    };
+    Ok(ReleaseFile {
+        source: path.to_owned(),
+        file_name,
+        platform,
+        length: bytes.len() as u64,
+        sha256: Sha256::digest(&bytes),
+        glibc_floor,
+    })
+}
+
+/// Builds the next role: the current targets plus the release's files, version + 1, signed by `key`.
+pub fn next_role(
+    current: Option<&Targets>,
+    package: &PackageName,
+    version: &Version,
+    files: &[ReleaseFile],
+    expires: time::OffsetDateTime,
+    key: &SigningKey,
+) -> anyhow::Result<Signed<Targets>> {
+    let mut role = Targets::empty(current.map_or(1, |c| c.version + 1), expires);
+    if let Some(c) = current {
+        role.targets = c.targets.clone();
+        if c.targets
+            .keys()
+            .any(|p| p.package_target().is_ok_and(|p| p.version() == version))
+        {
+            return Err(CliError::new(
+                "version.exists",
+                format!("{package} {version} is already published (versions are immutable)"),
+            )
+            .into());
+        }
+    }
+    for f in files {
+        let path = TargetPath::new(package, version, &f.file_name)?;
+        let custom = TargetCustom::new(package, version, f.platform, f.glibc_floor.clone());
+        let mut t = TargetFile::for_bytes(&[], Some(&custom));
+        t.length = f.length;
+        t.hashes.insert("sha256".into(), f.sha256.to_hex());
+        role.targets.insert(path.name(), t);
+    }
+    Ok(Signed::new(role, &[key])?)
+}
+
+/// An HTTP client for one server.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    /// Print progress bars (stderr is a terminal).
+    pub progress: bool,
+}
+
+/// A failed request: the server's `{code, detail}` or a transport error. Displayed as its detail: the CLI prints
+/// the code once, as `error[code]`.
+#[derive(Debug, thiserror::Error)]
+#[error("{detail}")]
+pub struct RemoteError {
+    /// Stable code (`network.unreachable` for transport errors).
+    pub code: String,
+    /// Detail.
+    pub detail: String,
+    /// HTTP status (0 for transport errors).
+    pub status: u16,
+    /// The server's `Retry-After`, if it sent one in seconds.
+    pub retry_after: Option<Duration>,
+}
+
+impl RemoteError {
+    /// Worth another attempt under the shared policy ([`x0x_dist_manifests::retry`]): a transport failure or
+    /// a retryable status.
+    fn transient(&self) -> bool {
+        self.status == 0 || retry::retryable_status(self.status)
+    }
+}
+
+async fn remote_error(resp: reqwest::Response) -> RemoteError {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(retry::retry_after);
+    let text = resp.text().await.unwrap_or_default();
+    if let Ok(b) = serde_json::from_str::<ErrorBody>(&text) {
+        return RemoteError {
+            code: b.code,
+            detail: b.detail,
+            status,
+            retry_after,
+        };
+    }
+    // No JSON body (e.g. a HEAD response or a proxy in between): classify by status.
+    let code = match status {
+        401 => "auth.invalid",
+        403 => "auth.forbidden",
+        404 => "request.not_found",
+        408 => "request.timeout",
+        413 => "request.too_large",
+        507 => "storage.full",
+        _ => "network.http_status",
+    };
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let text = text.trim();
+    RemoteError {
+        code: code.into(),
+        detail: if text.is_empty() {
+            format!("HTTP {status} {reason} (no details in the answer)")
+        } else {
+            format!(
+                "HTTP {status} {reason}: {}",
+                text.chars().take(200).collect::<String>()
+            )
+        },
+        status,
+        retry_after,
+    }
+}
+
+fn transport(e: &reqwest::Error) -> RemoteError {
+    RemoteError {
+        code: "network.unreachable".into(),
+        detail: format!("{e:#}"),
+        status: 0,
+        retry_after: None,
+    }
+}
+
+/// Attempts at one request: the first and the shared policy's retries.
+const ATTEMPTS: u32 = retry::RETRIES + 1;
+
+/// Submissions that lose a race to another publisher are rebuilt on the new state this many times.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// Waits before retry `attempt` (1 for the first retry) under the shared policy.
+async fn backoff(attempt: u32, retry_after: Option<Duration>) {
+    tokio::time::sleep(retry::delay(
+        retry::FIRST_DELAY,
+        attempt.saturating_sub(1),
+        retry::jitter(),
+        retry_after,
+    ))
+    .await;
+}
+
+impl Client {
+    /// A client for the server at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str, token: &str) -> anyhow::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(120))
+            .build()?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            http,
+            progress: std::io::stderr().is_terminal(),
+        })
+    }
+
+    async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
+        let url = format!("{}/tuf/metadata/{name}", self.base);
+        let mut attempt = 0;
+        loop {
+            let r = match self.http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => {
+                    return r
+                        .bytes()
+                        .await
+                        .map(|b| Some(b.to_vec()))
+                        .map_err(|e| transport(&e))
+                }
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => return Ok(None),
+                Ok(r) => remote_error(r).await,
+                Err(e) => transport(&e),
+            };
+            attempt += 1;
+            if !r.transient() || attempt >= ATTEMPTS {
+                return Err(r);
+            }
+            backoff(attempt, r.retry_after).await;
+        }
+    }
+
+    /// Reads and verifies the package's current role; `None` if nothing is published yet.
+    pub async fn current_role(
+        &self,
+        package: &PackageName,
+        root: Option<&[u8]>,
+        publisher: &SigningKey,
+    ) -> anyhow::Result<Option<Signed<Targets>>> {
+        let need =
+            |name: &str, v: Option<Vec<u8>>| v.with_context(|| format!("server has no {name}"));
+        let root_bytes = match root {
+            Some(r) => r.to_vec(),
+            None => need("1.root.json", self.get_meta("1.root.json").await?)?,
+        };
+        let mut trusted = TrustedSet::new(&root_bytes, time::OffsetDateTime::now_utc())?;
+        loop {
+            let next = trusted.root().signed().version + 1;
+            match self.get_meta(&format!("{next}.root.json")).await? {
+                Some(b) => trusted.update_root(&b)?,
+                None => break,
+            }
+        }
+        trusted.update_timestamp(&need(
+            "timestamp.json",
+            self.get_meta("timestamp.json").await?,
+        )?)?;
+        let sv = trusted
+            .timestamp()
+            .map(|t| t.signed().snapshot_meta().version)
+            .unwrap_or_default();
+        trusted.update_snapshot(&need(
+            "snapshot",
+            self.get_meta(&format!("{sv}.snapshot.json")).await?,
+        )?)?;
+        let snap = trusted.snapshot().context("no snapshot")?.signed().clone();
+        let tv = snap
+            .meta
+            .get("targets.json")
+            .context("snapshot lists no targets.json")?
+            .version;
+        trusted.update_targets(&need(
+            "targets",
+            self.get_meta(&format!("{tv}.targets.json")).await?,
+        )?)?;
+        let delegation = trusted
+            .targets("targets")
+            .and_then(|t| t.signed().delegations.as_ref())
+            .and_then(|d| d.roles.iter().find(|r| r.name == package.as_str()))
+            .ok_or_else(|| {
+                CliError::new(
+                    "package.not_found",
+                    format!("{package} is not delegated on this server"),
+                )
+            })?;
+        if !delegation.keys.keyids.contains(publisher.key_id()) {
+            return Err(CliError::new(
+                "key.not_authorized",
+                format!(
+                    "key {} is not a publisher key of {package}",
+                    publisher.key_id()
+                ),
+            )
+            .into());
+        }
+        let Some(meta) = snap.meta.get(&format!("{package}.json")) else {
+            return Ok(None);
+        };
+        let bytes = need(
+            "package role",
+            self.get_meta(&format!("{}.{package}.json", meta.version))
+                .await?,
+        )?;
+        trusted.update_delegated(&bytes, package.as_str(), "targets")?;
+        Ok(trusted.targets(package.as_str()).cloned())
+    }
+
+    /// Uploads a blob (skipped if the server has it), with retries and a progress bar on a terminal.
+    pub async fn upload(&self, f: &ReleaseFile) -> anyhow::Result<bool> {
+        let url = format!("{}/api/v1/blobs/sha256/{}", self.base, f.sha256.to_hex());
+        let mut attempt = 0;
+        loop {
+            let err = match self.http.head(&url).bearer_auth(&self.token).send().await {
+                Ok(r) if r.status().is_success() => return Ok(false),
+                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
+                    match self.put_once(&url, f).await {
+                        Ok(()) => return Ok(true),
+                        Err(e) => e,
+                    }
+                }
+                Ok(r) => remote_error(r).await,
+                Err(e) => transport(&e),
+            };
+            attempt += 1;
+            if !err.transient() || attempt >= ATTEMPTS {
+                return Err(err).with_context(|| format!("uploading {}", f.file_name));
+            }
+            tracing::warn!("retrying upload of {} ({err})", f.file_name);
+            backoff(attempt, err.retry_after).await;
+        }
+    }
+
+    async fn put_once(&self, url: &str, f: &ReleaseFile) -> Result<(), RemoteError> {
+        use futures_util::StreamExt as _;
+        let file = tokio::fs::File::open(&f.source)
+            .await
+            .map_err(|e| RemoteError {
+                code: "io.error".into(),
+                detail: e.to_string(),
+                status: 1,
+                retry_after: None,
+            })?;
+        let bar = self.progress.then(|| {
+            let b = indicatif::ProgressBar::new(f.length);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b.set_message(f.file_name.clone());
+            b
+        });
+        let b2 = bar.clone();
+        let stream =
+            tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).inspect(move |c| {
+                if let (Some(b), Ok(c)) = (&b2, c) {
+                    b.inc(c.len() as u64);
+                }
+            });
+        let resp = self
+            .http
+            .put(url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_LENGTH, f.length)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+            .await;
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        match resp {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(remote_error(r).await),
+            Err(e) => Err(transport(&e)),
+        }
+    }
+
+    /// Submits a signed role.
+    pub async fn submit(
+        &self,
+        package: &PackageName,
+        role: &Signed<Targets>,
+    ) -> Result<PublishReport, RemoteError> {
+        let url = format!("{}/api/v1/packages/{package}/role", self.base);
+        let body = role.to_bytes();
+        let mut attempt = 0;
+        loop {
+            let err = match self
+                .http
+                .post(&url)
+                .bearer_auth(&self.token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => {
+                    let b = r.bytes().await.map_err(|e| transport(&e))?;
+                    return serde_json::from_slice(&b).map_err(|e| RemoteError {
+                        code: "network.http_status".into(),
+                        detail: format!("bad publish response: {e}"),
+                        status: 200,
+                        retry_after: None,
+                    });
+                }
+                Ok(r) => remote_error(r).await,
+                Err(e) => transport(&e),
+            };
+            attempt += 1;
+            if !err.transient() || attempt >= ATTEMPTS {
+                return Err(err);
+            }
+            backoff(attempt, err.retry_after).await;
+        }
+    }
+}
+
+/// Everything `x0x-dist publish` needs.
+#[derive(Debug)]
+pub struct PublishRequest<'a> {
+    /// Server base URL.
+    pub server: &'a str,
+    /// Upload token.
+    pub token: &'a str,
+    /// Publisher key.
+    pub key: &'a SigningKey,
+    /// Package.
+    pub package: &'a PackageName,
+    /// Release version.
+    pub version: &'a Version,
+    /// Release files.
+    pub files: &'a [PathBuf],
+    /// Trusted root, if pinned.
+    pub root: Option<&'a [u8]>,
+    /// Role lifetime.
+    pub expires_in: time::Duration,
+}
+
+/// Publishes a release: inspect, upload, build + sign + submit (rebuilding on a lost race).
+pub async fn publish(
+    req: &PublishRequest<'_>,
+) -> anyhow::Result<(PublishReport, Vec<ReleaseFile>)> {
+    let client = Client::new(req.server, req.token)?;
+    let files: Vec<ReleaseFile> = req
+        .files
+        .iter()
+        .map(|p| inspect_file(req.package, p))
+        .collect::<anyhow::Result<_>>()?;
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &files {
+        if !seen.insert(f.platform) {
+            return Err(CliError::new(
+                "usage.invalid",
+                format!("two files for platform {}", f.platform),
+            )
+            .into());
+        }
+    }
+    for f in &files {
+        client.upload(f).await?;
+    }
+    let mut attempt = 0;
+    loop {
+        let current = client.current_role(req.package, req.root, req.key).await?;
+        let role = next_role(
+            current.as_ref().map(Signed::signed),
+            req.package,
+            req.version,
+            &files,
+            time::OffsetDateTime::now_utc() + req.expires_in,
+            req.key,
+        )?;
+        match client.submit(req.package, &role).await {
+            Ok(r) => return Ok((r, files)),
+            Err(e)
+                if (e.code == "publish.conflict" || e.code == "metadata.rollback")
+                    && attempt < CONFLICT_ATTEMPTS =>
+            {
+                attempt += 1;
+                tracing::warn!("concurrent publish of {}; retrying ({e})", req.package);
+                backoff(attempt, None).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! `x0x-dist init --repo DIR`.
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use x0x_dist_repository::repo::{self, Expiry};
+
+/// Arguments of `init`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist init --repo ./repo    # then keep ./repo/keys/ offline\n",
+))]
+pub struct InitArgs {
+    /// Directory of the new repository (created if missing; must not already hold one).
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Lifetime of the root metadata, in days.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36500))]
+    pub root_expires_days: i64,
+    /// Lifetime of the top-level targets metadata, in days.
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36500))]
+    pub targets_expires_days: i64,
+}
+
+/// Runs `init`.
+pub fn run(a: &InitArgs) -> anyhow::Result<()> {
+    let expiry = Expiry {
+        root: time::Duration::days(a.root_expires_days),
+        targets: time::Duration::days(a.targets_expires_days),
+        ..Expiry::default()
+    };
+    let report = repo::init(&a.repo, time::OffsetDateTime::now_utc(), &expiry)
+        .with_context(|| format!("creating a repository in {}", a.repo.display()))?;
+    println!("created repository {}", a.repo.display());
+    for (role, id) in &report.keys {
+        let place = if matches!(*role, "root" | "targets") {
+            "offline, keys/"
+        } else {
+            "online, online/"
+        };
+        println!("  {role:<9} key {id} ({place}{role}.key)");
+    }
+    println!(
+        "keep keys/ (root, targets) offline; the server needs only online/ (snapshot, timestamp)"
+    );
+    Ok(())
+}

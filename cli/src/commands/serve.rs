@@ -1,0 +1,189 @@
+//! `x0x-dist serve`: run the artifact server.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use x0x_dist_server::config::{env, Config, LogFormat};
+
+/// The long description of `serve` (its `--help`).
+pub const LONG_ABOUT: &str = concat!(
+    "Serve a repository over HTTP: the TUF metadata and targets (read-only, no auth), the upload API ",
+    "(bearer tokens), convenience JSON, and /healthz, /readyz, /metrics, /openapi.json. ",
+    "Configuration: a TOML file (`--config`), then environment variables, then these flags. Stops ",
+    "gracefully on SIGTERM/SIGINT.",
+);
+
+/// Arguments of `serve`: see [`LONG_ABOUT`].
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist serve --repo ./repo --listen 127.0.0.1:8080\n",
+    "  x0x-dist serve --repo /srv/x0x-mirror --upstream https://dist.x0x.example --listen 0.0.0.0:8080    # a mirror\n",
+    "  x0x-dist serve --repo /srv/x0x-dist --publish-via http://10.0.0.5:8080 --listen 0.0.0.0:8080    # a follower replica\n",
+))]
+pub struct ServeArgs {
+    /// Repository directory (created by `x0x-dist init`).
+    #[arg(long, env = env::REPO)]
+    pub repo: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = env::LISTEN)]
+    pub listen: Option<SocketAddr>,
+    /// TOML config file (sections [bind], [storage], [limits], [timestamp], [cache], [log]; see docs/server.md).
+    #[arg(long, env = env::CONFIG)]
+    pub config: Option<PathBuf>,
+    /// Largest accepted blob upload in bytes [default: 1 GiB].
+    #[arg(long, env = env::MAX_BLOB_BYTES)]
+    pub max_blob_bytes: Option<u64>,
+    /// Lifetime of the timestamps the server signs, in seconds [default: 86400].
+    #[arg(long, env = env::TIMESTAMP_EXPIRY_SECS)]
+    pub timestamp_expiry_secs: Option<u64>,
+    /// Re-sign the timestamp when less than this many seconds remain [default: 21600].
+    #[arg(long, env = env::TIMESTAMP_REFRESH_BEFORE_SECS)]
+    pub timestamp_refresh_before_secs: Option<u64>,
+    /// Log format.
+    #[arg(long, env = env::LOG_FORMAT, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Log filter (tracing EnvFilter syntax, e.g. `info,x0x_dist=debug`) [default: info].
+    #[arg(long, env = env::LOG)]
+    pub log: Option<String>,
+    /// Mirror mode: pull through from this upstream repository (the directory must have been set up by
+    /// `x0x-dist mirror init`, which records the upstream root to trust; see docs/mirror.md).
+    #[arg(long, env = env::UPSTREAM)]
+    pub upstream: Option<String>,
+    /// Keep the repository in an S3-compatible object store instead of --repo: `s3://BUCKET/PREFIX`
+    /// (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or [storage.s3]; see docs/server.md, "Scale-out").
+    #[arg(long, env = env::STORAGE)]
+    pub storage: Option<String>,
+    /// Endpoint of the object store, e.g. http://127.0.0.1:3900 [default: AWS].
+    #[arg(long, env = env::S3_ENDPOINT)]
+    pub s3_endpoint: Option<String>,
+    /// Region of the object store [default: us-east-1].
+    #[arg(long, env = env::S3_REGION)]
+    pub s3_region: Option<String>,
+    /// Directory of the online keys (snapshot.key, timestamp.key) [default: REPO/online].
+    #[arg(long, env = env::KEYS)]
+    pub keys: Option<PathBuf>,
+    /// How often to look for a publish made through another replica, in seconds [default: 2].
+    #[arg(long, env = env::POLL_SECS)]
+    pub poll_secs: Option<u64>,
+    /// Run as a replica that forwards publishes to this leader URL (which holds the online keys) instead of
+    /// committing them itself.
+    #[arg(long, env = env::PUBLISH_VIA)]
+    pub publish_via: Option<String>,
+}
+
+impl ServeArgs {
+    /// The merged configuration (file, then environment and flags).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut c = match &self.config {
+            // A file that does not parse is the operator's mistake (config.invalid), not a bug; a missing
+            // one stays io.error.
+            Some(p) => Config::from_file(p).map_err(|e| {
+                if e.chain()
+                    .any(|c| c.downcast_ref::<std::io::Error>().is_some())
+                {
+                    e
+                } else {
+                    x0x_dist_repository::error::CliError::new(
+                        x0x_dist_manifests::codes::CONFIG_INVALID,
+                        format!("{e:#} (keys and sections: docs/server.md, \"Configuration\")"),
+                    )
+                    .into()
+                }
+            })?,
+            None => Config::default(),
+        };
+        if let Some(r) = &self.repo {
+            c.storage.repo.clone_from(r);
+        }
+        if let Some(l) = self.listen {
+            c.bind.listen = l;
+        }
+        if let Some(m) = self.max_blob_bytes {
+            c.storage.max_blob_bytes = m;
+        }
+        if let Some(s) = self.timestamp_expiry_secs {
+            c.timestamp.expiry_secs = s;
+        }
+        if let Some(s) = self.timestamp_refresh_before_secs {
+            c.timestamp.refresh_before_secs = s;
+        }
+        if let Some(f) = self.log_format {
+            c.log.format = f;
+        }
+        if let Some(f) = &self.log {
+            c.log.filter.clone_from(f);
+        }
+        if let Some(u) = &self.upstream {
+            c.mirror.upstream = Some(u.clone());
+        }
+        if let Some(u) = &self.storage {
+            c.storage.url = Some(u.clone());
+        }
+        if let Some(u) = &self.s3_endpoint {
+            c.storage.s3.endpoint = Some(u.clone());
+        }
+        if let Some(r) = &self.s3_region {
+            c.storage.s3.region = Some(r.clone());
+        }
+        if let Some(k) = &self.keys {
+            c.storage.keys = Some(k.clone());
+        }
+        if let Some(p) = self.poll_secs {
+            c.storage.poll_secs = p;
+        }
+        if let Some(u) = &self.publish_via {
+            c.replica.publish_via = Some(u.clone());
+        }
+        if c.storage.repo.as_os_str().is_empty() && c.storage.url.is_none() {
+            return Err(x0x_dist_repository::error::CliError::new(
+                "usage.invalid",
+                format!(
+                    "no repository: pass --repo DIR (or set {} or [storage] repo)",
+                    env::REPO
+                ),
+            )
+            .into());
+        }
+        if c.timestamp.refresh_before_secs >= c.timestamp.expiry_secs {
+            return Err(x0x_dist_repository::error::CliError::new(
+                "usage.invalid",
+                "timestamp refresh_before_secs must be below expiry_secs",
+            )
+            .into());
+        }
+        Ok(c)
+    }
+}
+
+/// Runs `serve`.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let repo = &config.storage.repo;
+    // A typo in --repo is a usage mistake with a next step, not an internal error at startup. A mirror
+    // (`--upstream`, or the upstream `mirror init` recorded) says what it lacks itself; with --storage the
+    // repository is in the object store (checked when it opens) and the keys come from --keys.
+    if config.storage.url.is_none()
+        && config.mirror.upstream.is_none()
+        && !repo.join("mirror/upstream.json").exists()
+        && !repo.join("metadata/root.json").exists()
+    {
+        return Err(x0x_dist_repository::repo::RepoError::NotFound(repo.clone()).into());
+    }
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)?;
+    let sub = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colour only on a terminal: escape codes in a log file or journald are noise for an operator.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match config.log.format {
+        LogFormat::Json => sub.json().init(),
+        LogFormat::Text => sub.init(),
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(x0x_dist_server::server::serve(
+        config,
+        x0x_dist_server::server::shutdown_signal(),
+    ))
+}

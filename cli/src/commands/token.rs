@@ -1,0 +1,148 @@
+//! `x0x-dist token create|list|revoke`: upload tokens.
+use std::path::PathBuf;
+
+/// Manage upload tokens.
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCommand {
+    /// Create an upload token scoped to one or more packages and print it on stdout (only its SHA-256 is stored,
+    /// in DIR/tokens.json; a running server picks it up at once).
+    Create(TokenCreateArgs),
+    /// List the tokens of a repository: id, packages, creation time (never the token: only its hash is stored).
+    List(TokenListArgs),
+    /// Revoke a token by id (see `token list`); a running server refuses it from its next request on.
+    Revoke(TokenRevokeArgs),
+}
+
+/// Arguments of `token list`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist token list --repo ./repo\n",
+    "  x0x-dist token list --repo ./repo --json\n",
+))]
+pub struct TokenListArgs {
+    /// Repository directory.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Print JSON (an array of {id, packages, created}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `token revoke`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist token revoke --repo ./repo 3f9c0a1b2d4e    # the id `token create` printed and `token list` shows\n",
+))]
+pub struct TokenRevokeArgs {
+    /// Repository directory.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The token's id.
+    pub id: String,
+}
+
+fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
+    if x0x_dist_repository::repo::Layout::new(repo)
+        .metadata()
+        .is_dir()
+    {
+        return Ok(());
+    }
+    Err(x0x_dist_repository::error::CliError::new(
+        "repo.not_found",
+        format!(
+            "{} is not a repository (run `x0x-dist init --repo DIR`)",
+            repo.display()
+        ),
+    )
+    .into())
+}
+
+/// Arguments of `token create`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist token create --repo ./repo --package x0x > token    # pass it to publish --token\n",
+))]
+pub struct TokenCreateArgs {
+    /// Repository directory.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Package the token may publish (repeat for several).
+    #[arg(long = "package", required = true)]
+    pub packages: Vec<String>,
+}
+
+/// Runs `token ...`.
+pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
+    match cmd {
+        TokenCommand::Create(a) => {
+            for p in &a.packages {
+                p.parse::<x0x_dist_manifests::PackageName>()?;
+            }
+            require_repo(&a.repo)?;
+            // A package the top-level targets role does not delegate is most likely a typo. (Only a
+            // warning: a token may be made ahead of `package add`.)
+            let delegated: Vec<String> = x0x_dist_repository::repo::load_trusted(
+                &a.repo,
+                None,
+                time::OffsetDateTime::now_utc(),
+            )
+            .ok()
+            .and_then(|set| set.targets("targets").cloned())
+            .and_then(|t| t.signed().delegations.clone())
+            .map(|d| d.roles.into_iter().map(|r| r.name).collect())
+            .unwrap_or_default();
+            for p in &a.packages {
+                if !delegated.contains(p) {
+                    eprintln!(
+                        "warning: package {p} is not delegated in {} (yet): publishing with this token \
+                         fails with package.not_found until `x0x-dist package add --repo {} {p} \
+                         --publisher-key FILE.pub`",
+                        a.repo.display(),
+                        a.repo.display()
+                    );
+                }
+            }
+            let (token, rec) = x0x_dist_repository::tokens::create(&a.repo, &a.packages)?;
+            eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
+            println!("{token}");
+            Ok(())
+        }
+        TokenCommand::List(a) => {
+            require_repo(&a.repo)?;
+            let tokens = x0x_dist_repository::tokens::list(&a.repo)?;
+            if a.json {
+                let rows: Vec<_> = tokens
+                    .iter()
+                    .map(|t| serde_json::json!({"id": t.id, "packages": t.packages, "created": t.created}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if tokens.is_empty() {
+                eprintln!(
+                    "no tokens in {} (create one with `x0x-dist token create`)",
+                    a.repo.display()
+                );
+            } else {
+                println!("{:<14} {:<22} packages", "id", "created");
+                for t in &tokens {
+                    println!("{:<14} {:<22} {}", t.id, t.created, t.packages.join(","));
+                }
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke(a) => {
+            require_repo(&a.repo)?;
+            let rec = x0x_dist_repository::tokens::revoke(&a.repo, &a.id)?;
+            eprintln!(
+                "revoked token {} ({}, created {}); a running server refuses it from its next request on",
+                rec.id,
+                rec.packages.join(", "),
+                rec.created
+            );
+            Ok(())
+        }
+    }
+}

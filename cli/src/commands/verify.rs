@@ -1,0 +1,53 @@
+//! `x0x-dist verify --repo DIR`.
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use x0x_dist_repository::repo;
+
+/// Arguments of `verify`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist verify --repo ./repo\n",
+    "  x0x-dist verify --repo /srv/x0x-mirror --root /srv/x0x-mirror/mirror/root.json --at 2030-01-01T00:00:00Z\n",
+))]
+pub struct VerifyArgs {
+    /// Repository directory (with metadata/ and targets/).
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Trusted root to start from [default: DIR/metadata/1.root.json]. Every later N.root.json must chain
+    /// from it.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Verify as of this time (RFC 3339) instead of now, e.g. to check what expires before a date.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `verify`.
+pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
+    let now = super::time_arg(a.at.as_deref())?;
+    let r = repo::verify(&a.repo, a.root.as_deref(), now)
+        .with_context(|| format!("verifying {}", a.repo.display()))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "ok": true,
+                "root_version": r.root_version,
+                "metadata_files": r.metadata_files,
+                "targets": r.targets,
+                "target_bytes": r.target_bytes,
+            })
+        );
+    } else {
+        println!(
+            "ok: root v{}, {} metadata files, {} targets ({} bytes) verified",
+            r.root_version, r.metadata_files, r.targets, r.target_bytes
+        );
+    }
+    Ok(())
+}

@@ -1,3 +1,0 @@
-//! Serving a mirror: [`pull`], the pull-through middleware. Mirror directories and `mirror sync` are
-//! `x0x_dist_repo::mirror`.
-pub mod pull;

@@ -1,0 +1,391 @@
+//! Server-side repository writes (the published state is read by [`crate::published`]): checking a package's
+//! submitted role, and writing the next snapshot and timestamp with the online keys; re-signing the timestamp before it expires.
+//!
+//! A submission of package `P` (its delegated targets role, signed by the publisher) is accepted only if:
+//! 1. it parses as strict TUF targets metadata within the size limit and has no further delegations;
+//! 2. it is signed by a threshold of distinct keys of `P`'s delegation in the top-level `targets` role;
+//! 3. it is not expired, and its version is exactly the current version + 1 (`metadata.rollback` for a replay
+//!    or a lost race, `metadata.version_mismatch` for a skip);
+//! 4. every earlier target is present and byte-for-byte unchanged (`target.changed`), and a version that already
+//!    had targets gets no new ones (`version.exists`);
+//! 5. every new target's path is `P/<version>/<napi file name>` matched by the delegation, its `custom` fields
+//!    agree with the path and the platform table, it carries exactly a `sha256` hash, and the uploaded blob of
+//!    that hash exists with exactly that length.
+//!
+//! Then, under the repository lock (in-process; plus the cross-process writer lock [`x0x_dist_repository::lock`] when the
+//! store is a local directory, against offline `x0x-dist package` commands): new targets are linked into
+//! `targets/` (hash-prefixed names), the role is written as `N.P.json`, then `S+1.snapshot.json`, then
+//! `timestamp.json`. Every object is read and written through the [`Store`] only ([`Store::put_object`]: atomic
+//! and durable; local: temporary file, fsync, rename, fsync of the directory), in that order, each write
+//! finished before the next starts; writing the timestamp is the commit point. A crash before it leaves only
+//! unreferenced new objects (overwritten by the next publish); the repository as clients see it is always the
+//! previous or the next complete state. The online keys are read from the keys directory, never from the store.
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+use x0x_dist_manifests::metadata::NewRole as _;
+use x0x_dist_manifests::{
+    PackageName, Platform, Root, Signed, SigningKey, Snapshot, Targets, Timestamp,
+};
+
+use crate::config::TimestampConfig;
+use crate::error::ApiError;
+pub use crate::published::{blocking, fmt_time, timestamp_expiry, Published, RoleWithBytes};
+use crate::state::AppState;
+use crate::storage::{Digest, ObjectKey, ObjectPath, Store};
+use crate::wire::PublishReport;
+
+/// Path of an online key in the keys directory (`[storage] keys`, default `DIR/online`): `<keys>/<role>.key`.
+pub fn online_key_path(keys_dir: &Path, role: &str) -> PathBuf {
+    keys_dir.join(format!("{role}.key"))
+}
+
+/// The snapshot and timestamp keys the server holds.
+#[derive(Debug)]
+pub struct OnlineKeys {
+    /// Signs `N.snapshot.json`.
+    pub snapshot: SigningKey,
+    /// Signs `timestamp.json`.
+    pub timestamp: SigningKey,
+}
+
+impl OnlineKeys {
+    /// Loads `{snapshot,timestamp}.key` from the keys directory (`[storage] keys`, default `DIR/online`) and
+    /// checks root authorizes them.
+    pub fn load(keys_dir: &Path, root: &Root) -> Result<Self, ApiError> {
+        let load = |role: &str| -> Result<SigningKey, ApiError> {
+            let p = online_key_path(keys_dir, role);
+            let bytes = std::fs::read(&p).map_err(|e| {
+                ApiError::io(
+                    format!(
+                        "reading online key {} (the keys directory is `[storage] keys` / `--keys`, default REPO/online)",
+                        p.display()
+                    ),
+                    e,
+                )
+            })?;
+            let key = SigningKey::from_secret_file(&bytes)?;
+            let authorized = root
+                .roles
+                .get(role)
+                .is_some_and(|r| r.keyids.contains(key.key_id()));
+            if !authorized {
+                return Err(ApiError::Internal(format!(
+                    "online {role} key {} is not authorized by root",
+                    key.key_id()
+                )));
+            }
+            Ok(key)
+        };
+        Ok(Self {
+            snapshot: load("snapshot")?,
+            timestamp: load("timestamp")?,
+        })
+    }
+}
+
+/// Writes `metadata/<name>` through the store: atomically and durably ([`Store::put_object`]).
+async fn write_meta(store: &dyn Store, name: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
+    store
+        .put_object(&ObjectKey::metadata(name)?, bytes.into())
+        .await
+        .map(drop)
+}
+
+/// Writes the next snapshot (with `changes` applied to its meta, or unchanged), then the next timestamp (the
+/// commit point). Returns (snapshot version, timestamp version).
+pub async fn commit(
+    store: &dyn Store,
+    cur: &Published,
+    changes: &[(String, u64)],
+    keys: &OnlineKeys,
+    cfg: &TimestampConfig,
+    now: OffsetDateTime,
+) -> Result<(u64, u64), ApiError> {
+    let sv = cur.snapshot.signed().version + 1;
+    let mut snap = Snapshot::empty(
+        sv,
+        now + time::Duration::seconds(secs(cfg.snapshot_expiry_secs)),
+    );
+    snap.meta = cur.snapshot.signed().meta.clone();
+    let changes: Vec<(&str, u64)> = changes.iter().map(|(r, v)| (r.as_str(), *v)).collect();
+    let c = x0x_dist_manifests::metadata::sign_snapshot_and_timestamp(
+        snap,
+        &changes,
+        cur.timestamp.signed().version + 1,
+        now + time::Duration::seconds(secs(cfg.expiry_secs)),
+        &keys.snapshot,
+        &keys.timestamp,
+    )?;
+    write_meta(store, &format!("{sv}.snapshot.json"), c.snapshot).await?;
+    write_meta(store, "timestamp.json", c.timestamp).await?;
+    let tv = c.timestamp_version;
+    Ok((sv, tv))
+}
+
+fn secs(s: u64) -> i64 {
+    i64::try_from(s).unwrap_or(i64::MAX / 4)
+}
+
+/// Takes the cross-process writer lock ([`x0x_dist_repository::lock`]) of `local_dir`, the repository directory when the store
+/// is a local directory (`None`: a remote store, nothing to take); waits (off the async workers) while an
+/// offline `x0x-dist package add|release` holds it, and says so in the log.
+pub async fn writer_lock(
+    local_dir: Option<&Path>,
+) -> Result<Option<x0x_dist_repository::lock::WriterLock>, ApiError> {
+    let Some(repo) = local_dir.map(Path::to_path_buf) else {
+        return Ok(None);
+    };
+    blocking(move || {
+        x0x_dist_repository::lock::lock(&repo, || {
+            tracing::info!(repo = %repo.display(), "waiting for the repository writer lock (held by an offline `x0x-dist package` command)");
+        })
+        .map(Some)
+        .map_err(|e| ApiError::io(format!("locking {}", x0x_dist_repository::lock::lock_path(&repo).display()), e))
+    })
+    .await
+}
+
+/// Loads the online keys off the async workers (see [`OnlineKeys::load`]).
+pub async fn load_online_keys(keys_dir: &Path, root: &Root) -> Result<OnlineKeys, ApiError> {
+    let (dir, root) = (keys_dir.to_path_buf(), root.clone());
+    blocking(move || OnlineKeys::load(&dir, &root)).await
+}
+
+/// Re-signs the timestamp (and the snapshot, if it would expire first) when less than `refresh_before` remains,
+/// under the writer lock of `local_dir` (see [`writer_lock`]); the caller holds the in-process repository lock.
+/// Returns the new timestamp expiry if it re-signed.
+pub async fn refresh_if_due(
+    store: &dyn Store,
+    local_dir: Option<&Path>,
+    keys_dir: &Path,
+    cfg: &TimestampConfig,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>, ApiError> {
+    let _writer = writer_lock(local_dir).await?;
+    let cur = Published::load(store).await?;
+    let refresh_before = time::Duration::seconds(secs(cfg.refresh_before_secs));
+    let ts_due = cur.timestamp.signed().expires - now < refresh_before;
+    let snap_due = cur.snapshot.signed().expires - now
+        < refresh_before + time::Duration::seconds(secs(cfg.expiry_secs));
+    if !ts_due && !snap_due {
+        return Ok(None);
+    }
+    let keys = load_online_keys(keys_dir, cur.root.signed()).await?;
+    if snap_due {
+        commit(store, &cur, &[], &keys, cfg, now).await?;
+    } else {
+        // Timestamp only: same snapshot, new version and expiry.
+        let tv = cur.timestamp.signed().version + 1;
+        let mut ts = Timestamp::empty(tv, now + time::Duration::seconds(secs(cfg.expiry_secs)));
+        ts.meta = cur.timestamp.signed().meta.clone();
+        let ts = Signed::new(ts, &[&keys.timestamp])?;
+        write_meta(store, "timestamp.json", ts.to_bytes()).await?;
+    }
+    Ok(Some(now + time::Duration::seconds(secs(cfg.expiry_secs))))
+}
+
+/// A new target to link.
+struct NewTarget {
+    path: String,
+    object: ObjectPath,
+    digest: Digest,
+    length: u64,
+}
+
+/// Checks the submission against the current state (steps 1-5 of the module docs, blobs excepted).
+fn check_submission(
+    cur: &Published,
+    old_role: Option<&[u8]>,
+    pkg: &PackageName,
+    bytes: &[u8],
+    now: OffsetDateTime,
+) -> Result<(Signed<Targets>, Vec<NewTarget>), ApiError> {
+    let package = pkg.as_str();
+    let (delegation, keys) = cur.delegation(package)?;
+    let new = Signed::<Targets>::from_slice(bytes)?;
+    new.verify(package, keys, &delegation.keys)?;
+    new.check_not_expired(package, now)?;
+    let current = cur.role_version(package);
+    let got = new.signed().version;
+    if got <= current {
+        return Err(ApiError::VersionReplay { current, got });
+    }
+    if got != current + 1 {
+        return Err(ApiError::VersionSkip {
+            expected: current + 1,
+            got,
+        });
+    }
+    if new.signed().delegations.is_some() {
+        return Err(x0x_dist_manifests::Error::DelegationInvalid(format!(
+            "package role {package} must not delegate"
+        ))
+        .into());
+    }
+    let old_targets = match old_role {
+        Some(b) => Signed::<Targets>::from_slice(b)?.signed().targets.clone(),
+        None => BTreeMap::new(),
+    };
+    for (path, t) in &old_targets {
+        match new.signed().targets.get(path) {
+            Some(n) if n == t => {}
+            _ => return Err(ApiError::TargetChanged(path.to_string())),
+        }
+    }
+    // Our repositories list package artifacts only (a path of another shape is refused below before it is
+    // published): a stored role listing one is refused too.
+    let old_versions: std::collections::BTreeSet<String> = old_targets
+        .keys()
+        .map(|p| p.package_target().map(|p| p.version().to_string()))
+        .collect::<Result<_, _>>()?;
+    let mut added = Vec::new();
+    for (path, t) in &new.signed().targets {
+        if old_targets.contains_key(path) {
+            continue;
+        }
+        let p = path.as_str();
+        // Any safe path is valid TUF (the role parsed); a published target must be a package artifact
+        // `<package>/<version>/<file>` (`target.path_invalid`).
+        let path = path.package_target()?;
+        let invalid = |reason: String| ApiError::TargetInvalid {
+            path: p.to_owned(),
+            reason,
+        };
+        if path.package() != pkg || !delegation.matches(p) {
+            return Err(x0x_dist_manifests::Error::TargetPathInvalid {
+                path: p.to_owned(),
+                reason: "not covered by the package's delegation",
+            }
+            .into());
+        }
+        if old_versions.contains(&path.version().to_string()) {
+            return Err(ApiError::VersionExists(path.version().to_string()));
+        }
+        if t.hashes.len() != 1 {
+            return Err(invalid("exactly one hash (sha256) is accepted".into()));
+        }
+        let digest = t.sha256()?;
+        let (file_pkg, platform) = Platform::parse_file_name(path.file_name())?;
+        if file_pkg != *pkg {
+            return Err(invalid(format!("file name is for package {file_pkg}")));
+        }
+        let custom = t
+            .x0x_custom()
+            .ok_or_else(|| invalid("missing or malformed custom fields".into()))?;
+        let expected = x0x_dist_manifests::TargetCustom::new(
+            pkg,
+            path.version(),
+            platform,
+            custom.glibc_floor.clone(),
+        );
+        let same = custom.package == expected.package
+            && custom.version == expected.version
+            && custom.target == expected.target
+            && custom.platform == expected.platform
+            && custom.os == expected.os
+            && custom.arch == expected.arch
+            && custom.libc == expected.libc
+            && custom.kind == expected.kind
+            && custom.glibc_floor == expected.glibc_floor;
+        if !same {
+            return Err(invalid(format!(
+                "custom fields disagree with the path and the platform table (expected {})",
+                serde_json::to_string(&expected).unwrap_or_default()
+            )));
+        }
+        if let Some(floor) = &custom.glibc_floor {
+            let ok = floor.split('.').count() >= 2
+                && floor
+                    .split('.')
+                    .all(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+            if !ok {
+                return Err(invalid(format!(
+                    "glibc_floor {floor:?} is not a version like 2.17"
+                )));
+            }
+        }
+        let object = ObjectPath::parse(&format!(
+            "{}/{}/{digest}.{}",
+            path.package(),
+            path.version(),
+            path.file_name()
+        ))?;
+        added.push(NewTarget {
+            path: p.to_owned(),
+            object,
+            digest,
+            length: t.length,
+        });
+    }
+    Ok((new, added))
+}
+
+/// Publishes a submitted role of `package` (see the module docs).
+pub async fn publish(
+    st: &AppState,
+    pkg: &PackageName,
+    bytes: Vec<u8>,
+) -> Result<PublishReport, ApiError> {
+    let package = pkg.as_str();
+    let _slot = st.claim(package)?;
+    let _lock = st.repo_lock.lock().await;
+    // Held from reading the current state to the commit, against offline writers in other processes.
+    let _writer = writer_lock(st.local_dir.as_deref()).await?;
+    let now = OffsetDateTime::now_utc();
+    let cur = Published::load(&*st.store).await?;
+    // The package must be delegated before its role is read.
+    cur.delegation(package)?;
+    let old_role = cur.load_role_bytes(&*st.store, package).await?;
+    let pkg = pkg.clone();
+    let (cur, new, added, bytes) = blocking(move || {
+        let (new, added) = check_submission(&cur, old_role.as_deref(), &pkg, &bytes, now)?;
+        Ok((cur, new, added, bytes))
+    })
+    .await?;
+    for t in &added {
+        match st.store.blob_len(&t.digest).await? {
+            None => {
+                return Err(ApiError::BlobMissing(format!(
+                    "{} (sha256 {})",
+                    t.path, t.digest
+                )))
+            }
+            Some(len) if len != t.length => {
+                return Err(x0x_dist_manifests::Error::LengthMismatch {
+                    path: t.path.clone(),
+                    expected: t.length,
+                    found: len,
+                }
+                .into());
+            }
+            Some(_) => {}
+        }
+    }
+    for t in &added {
+        st.store.link_target(&t.object, &t.digest).await?;
+    }
+    let version = new.signed().version;
+    let keys = load_online_keys(&st.keys_dir, cur.root.signed()).await?;
+    write_meta(&*st.store, &format!("{version}.{package}.json"), bytes).await?;
+    let committed = commit(
+        &*st.store,
+        &cur,
+        &[(package.to_owned(), version)],
+        &keys,
+        &st.config.timestamp,
+        now,
+    )
+    .await;
+    // Whatever happened to the timestamp write, what this replica serves follows the store.
+    st.timestamp_written().await;
+    let (sv, tv) = committed?;
+    Ok(PublishReport {
+        package: package.to_owned(),
+        version,
+        snapshot_version: sv,
+        timestamp_version: tv,
+        added: added.into_iter().map(|t| t.path).collect(),
+    })
+}

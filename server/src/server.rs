@@ -1,0 +1,261 @@
+//! The listener: accepts connections (HTTP/1.1 and h2c), closes connections whose request headers are too slow
+//! (slowloris), re-signs the timestamp in the background, watches a remote store for publishes made by other
+//! replicas ([`store_poller`]), and shuts down gracefully on SIGTERM/SIGINT (stops accepting, lets in-flight
+//! requests finish within the grace period).
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::publish::{self, Published};
+use crate::state::AppState;
+use crate::storage::ObjectKey;
+
+/// [`publish::refresh_if_due`] on this server's store, keys and settings, now (the caller holds `repo_lock`).
+async fn refresh_if_due(
+    st: &AppState,
+) -> Result<Option<time::OffsetDateTime>, crate::error::ApiError> {
+    publish::refresh_if_due(
+        &*st.store,
+        st.local_dir.as_deref(),
+        &st.keys_dir,
+        &st.config.timestamp,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await
+}
+
+/// Checks the repository (metadata parses, online keys authorized) and re-signs an expiring timestamp.
+pub async fn startup_check(st: &AppState) -> anyhow::Result<()> {
+    let check = async {
+        let cur = Published::load(&*st.store).await?;
+        publish::load_online_keys(&st.keys_dir, cur.root.signed()).await?;
+        let _lock = st.repo_lock.lock().await;
+        let refreshed = refresh_if_due(st).await;
+        st.timestamp_written().await;
+        refreshed?;
+        publish::timestamp_expiry(&*st.store).await
+    };
+    let exp = check
+        .await
+        .map_err(anyhow::Error::new)
+        .with_context(|| format!("repository {} is not servable", st.store.describe()))?;
+    st.metrics
+        .set_timestamp_expires(u64::try_from(exp.unix_timestamp()).unwrap_or(0));
+    st.ready.store(true, Ordering::Release);
+    Ok(())
+}
+
+/// Re-signs the timestamp whenever it is due, until the process ends.
+pub async fn refresher(st: Arc<AppState>) {
+    let every = Duration::from_secs(st.config.timestamp.check_interval_secs.max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let lock = st.repo_lock.lock().await;
+        let refreshed = refresh_if_due(&st).await;
+        drop(lock);
+        if !matches!(refreshed, Ok(None)) {
+            st.timestamp_written().await;
+        }
+        match refreshed {
+            Ok(Some(exp)) => {
+                AppState::refresh_views_in_background(&st);
+                st.metrics
+                    .set_timestamp_expires(u64::try_from(exp.unix_timestamp()).unwrap_or(0));
+                tracing::info!(expires = %publish::fmt_time(exp), "timestamp re-signed");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!(code = e.code(), error = %e, "timestamp refresh failed"),
+        }
+    }
+}
+
+/// Watches the store for changes made by other processes when its tags are not cheap enough to check per
+/// request ([`crate::storage::Store::etag_is_cheap`]; see [`crate::state`]): every `[storage] poll_secs` it reads
+/// the tag of `timestamp.json`; on a change it records the new tag (which makes the cached `timestamp.json`,
+/// `root.json` and package views stale), rebuilds the package views in the background and updates the
+/// timestamp-expiry metric. A publish made through another replica is thus served here within `poll_secs` (plus
+/// the request that reloads it). Runs until the process ends.
+pub async fn store_poller(st: Arc<AppState>) {
+    let every = Duration::from_secs(st.config.storage.poll_secs.max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        match st.store.object_etag(&ObjectKey::timestamp()).await {
+            Ok(etag) => {
+                if st.record_timestamp(etag) {
+                    tracing::debug!("timestamp.json changed in the store");
+                    AppState::refresh_views_in_background(&st);
+                    if let Ok(exp) = publish::timestamp_expiry(&*st.store).await {
+                        st.metrics.set_timestamp_expires(
+                            u64::try_from(exp.unix_timestamp()).unwrap_or(0),
+                        );
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(code = e.code(), error = %e, store = %st.store.describe(), "polling the store failed");
+            }
+        }
+    }
+}
+
+/// Starts [`store_poller`] if the store needs one (its tags are not cheap); `None` otherwise.
+pub fn spawn_store_poller(st: &Arc<AppState>) -> Option<tokio::task::JoinHandle<()>> {
+    (!st.store.etag_is_cheap()).then(|| tokio::spawn(store_poller(st.clone())))
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Running {
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The shared state.
+    pub state: Arc<AppState>,
+}
+
+/// Binds, checks the repository, and serves until `shutdown` resolves.
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.bind.listen)
+        .await
+        .with_context(|| format!("binding {}", config.bind.listen))?;
+    let (running, task) = serve_on(listener, config, shutdown).await?;
+    tracing::info!(addr = %running.addr, repo = %running.state.repo_dir.display(), store = %running.state.store.describe(), "serving");
+    task.await.context("server task")?
+}
+
+/// Serves on an already bound listener; returns once the server is ready, with its task.
+pub async fn serve_on(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+    // Keep the code (config.invalid, io.error for an unreachable object store...) for the CLI's exit and hint.
+    let state = Arc::new(
+        AppState::new(config)
+            .map_err(|e| x0x_dist_repository::error::CliError::new(e.code(), e.to_string()))?,
+    );
+    serve_state_on(listener, state, shutdown).await
+}
+
+/// [`serve_on`] with a state built by the caller (any store: [`AppState::with_store`]).
+pub async fn serve_state_on(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<(Running, tokio::task::JoinHandle<anyhow::Result<()>>)> {
+    let addr = listener.local_addr()?;
+    let mode = crate::mirror::pull::startup(
+        &state,
+        state.config.mirror.upstream.as_deref(),
+        Duration::from_secs(state.config.mirror.refresh_secs.max(1)),
+    )
+    .await?;
+    // Build the package views now rather than on the first API request (hundreds of ms for big roles).
+    AppState::refresh_views_in_background(&state);
+    let mut app = crate::router::router(state.clone());
+    let refresh = match mode {
+        // A follower replica (`--publish-via`): the leader signs; no online keys, no refresher here.
+        crate::mirror::pull::Mode::Origin if state.config.replica.publish_via.is_some() => {
+            let leader = state.config.replica.publish_via.clone().unwrap_or_default();
+            crate::forward::startup_check(&state, &leader).await?;
+            Some(tokio::spawn(crate::forward::watch(state.clone())))
+        }
+        crate::mirror::pull::Mode::Origin => {
+            startup_check(&state).await?;
+            Some(tokio::spawn(refresher(state.clone())))
+        }
+        // A mirror never signs: no online keys, no timestamp refresher.
+        crate::mirror::pull::Mode::Mirror(pull) => {
+            if let Some(p) = pull {
+                app = app.layer(axum::middleware::from_fn_with_state(
+                    p,
+                    crate::mirror::pull::middleware,
+                ));
+            }
+            None
+        }
+    };
+    let poller = spawn_store_poller(&state);
+    let header_timeout = Duration::from_secs(state.config.limits.header_read_timeout_secs.max(1));
+    let grace = Duration::from_secs(state.config.limits.shutdown_grace_secs);
+    let task = tokio::spawn(async move {
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .keep_alive(true);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _peer) = match accepted {
+                        Ok(x) => x,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
+                    let conn = graceful.watch(conn.into_owned());
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(listener);
+        for task in [refresh, poller].into_iter().flatten() {
+            task.abort();
+        }
+        tracing::info!("shutting down: waiting for in-flight requests");
+        if tokio::time::timeout(grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("grace period over; closing remaining connections");
+        }
+        Ok(())
+    });
+    Ok((Running { addr, state }, task))
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,243 @@
+//! Shared server state.
+//!
+//! Every byte the server reads or writes goes through [`AppState::store`]: blobs and targets, the TUF metadata
+//! and the token file. Only the online keys stay outside it, in [`AppState::keys_dir`] (key custody: with object
+//! storage the keys never go into the bucket).
+//!
+//! Freshness of what the server caches from mutable objects (`timestamp.json`, `root.json`, the package views):
+//! - when the store's tags are cheap ([`Store::etag_is_cheap`], local directory: one `stat`), every request
+//!   revalidates against the object's current [`ETag`], so a change made by any process is visible at once;
+//! - otherwise (S3: a tag is a network round trip) requests never check: a poller
+//!   ([`crate::server::store_poller`]) reads the tag of `timestamp.json` every `[storage] poll_secs` and records
+//!   it here ([`AppState::published_timestamp`]); cached mutable objects are stamped with the tag current when
+//!   they were read, and a new tag makes them stale. This process's own commits record the new tag at once. So
+//!   a publish made through another replica is visible here within `poll_secs` (plus the one request that
+//!   reloads); one made through this replica, from its next request on.
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock};
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::files::MemCache;
+use crate::metrics::Metrics;
+use crate::storage::local::LocalStore;
+use crate::storage::s3::S3Store;
+use crate::storage::{ETag, ObjectKey, Store};
+use crate::tokens::Tokens;
+
+/// Everything handlers share.
+pub struct AppState {
+    /// The configuration.
+    pub config: Config,
+    /// The configured repository directory (`[storage] repo`): for logs and the mirror mode (a mirror is always
+    /// a directory). The server reads and writes the repository through [`AppState::store`] only.
+    pub repo_dir: PathBuf,
+    /// Where the repository lives: blobs, targets, metadata and tokens.
+    pub store: Arc<dyn Store>,
+    /// The repository directory when the store is a local directory: offline `x0x-dist package` commands may
+    /// write it too, so the server's writers also take its cross-process writer lock ([`x0x_dist_repository::lock`]).
+    /// `None` for a remote store (one process, the publish leader, writes it).
+    pub local_dir: Option<PathBuf>,
+    /// The directory of the online keys (`[storage] keys`, default `REPO/online`); never in the store.
+    pub keys_dir: PathBuf,
+    /// The tag of `timestamp.json` as the store poller last saw it (only used when the store's tags are not
+    /// cheap; see the module docs). `None`: not known yet.
+    published: RwLock<Option<ETag>>,
+    /// Poller mode: metadata names found missing while `timestamp.json` had the given tag (TUF clients probe
+    /// `N+1.root.json` on every refresh; this answers those probes without a store round trip each).
+    absent: Mutex<(Option<ETag>, HashSet<String>)>,
+    /// In-memory cache of immutable files and the current timestamp.
+    pub cache: MemCache,
+    /// Upload tokens.
+    pub tokens: Tokens,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Packages with a publish in progress (a second concurrent publish gets 409).
+    pub publishing: Mutex<HashSet<String>>,
+    /// Serialises writers of snapshot/timestamp (publishes of different packages, the timestamp refresher).
+    pub repo_lock: tokio::sync::Mutex<()>,
+    /// Set once the repository loaded and verified at startup.
+    pub ready: AtomicBool,
+    /// Convenience JSON views of the published packages.
+    pub views: crate::views::ViewCache,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store.describe())
+            .field("keys_dir", &self.keys_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State for the repository in `config.storage.repo` with the local-directory store, or, when
+    /// `config.storage.url` is set, in that object store (checked reachable here).
+    pub fn new(config: Config) -> Result<Self, ApiError> {
+        let repo_dir = config.storage.repo.clone();
+        if config.storage.url.is_some() {
+            let store = S3Store::open(&config.storage)?;
+            return Ok(Self::with_store(config, Arc::new(store), None));
+        }
+        let store = LocalStore::open(&repo_dir)?;
+        Ok(Self::with_store(config, Arc::new(store), Some(repo_dir)))
+    }
+
+    /// State over any store; `local_dir` is the repository directory when `store` is a local directory (its
+    /// writer lock is then taken by every writer), `None` for a remote store.
+    pub fn with_store(config: Config, store: Arc<dyn Store>, local_dir: Option<PathBuf>) -> Self {
+        Self {
+            cache: MemCache::new(config.cache.memory_bytes, config.cache.max_file_bytes),
+            tokens: Tokens::new(store.clone()),
+            metrics: Metrics::default(),
+            publishing: Mutex::new(HashSet::new()),
+            repo_lock: tokio::sync::Mutex::new(()),
+            ready: AtomicBool::new(false),
+            views: crate::views::ViewCache::default(),
+            published: RwLock::new(None),
+            absent: Mutex::new((None, HashSet::new())),
+            keys_dir: config.storage.keys_dir(),
+            repo_dir: config.storage.repo.clone(),
+            local_dir,
+            store,
+            config,
+        }
+    }
+
+    /// The tag to validate a cached copy of the mutable object `key` against (see the module docs): the
+    /// object's own tag when tags are cheap (`None`: it does not exist), else the tag of `timestamp.json` the
+    /// poller last saw.
+    pub async fn mutable_stamp(&self, key: &ObjectKey) -> Result<Option<ETag>, ApiError> {
+        if self.store.etag_is_cheap() {
+            self.store.object_etag(key).await
+        } else {
+            self.published_timestamp().await
+        }
+    }
+
+    /// The tag of `timestamp.json`: the store's current one when tags are cheap, else the one the poller last
+    /// recorded (read once from the store if none is recorded yet).
+    pub async fn published_timestamp(&self) -> Result<Option<ETag>, ApiError> {
+        if !self.store.etag_is_cheap() {
+            if let Some(e) = self.published.read().ok().and_then(|g| g.clone()) {
+                return Ok(Some(e));
+            }
+        }
+        let e = self.store.object_etag(&ObjectKey::timestamp()).await?;
+        if !self.store.etag_is_cheap() {
+            self.record_timestamp(e.clone());
+        }
+        Ok(e)
+    }
+
+    /// Records the tag of `timestamp.json` (poller mode); returns whether it differs from the recorded one.
+    pub fn record_timestamp(&self, etag: Option<ETag>) -> bool {
+        match self.published.write() {
+            Ok(mut g) => {
+                let changed = *g != etag;
+                *g = etag;
+                changed
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Poller mode: whether `name` was found missing under the timestamp tag `stamp` (still current).
+    pub fn known_absent(&self, name: &str, stamp: &Option<ETag>) -> bool {
+        stamp.is_some()
+            && self
+                .absent
+                .lock()
+                .is_ok_and(|g| g.0 == *stamp && g.1.contains(name))
+    }
+
+    /// Poller mode: records that `name` is missing under the timestamp tag `stamp` (forgotten on the next tag).
+    pub fn note_absent(&self, name: &str, stamp: &Option<ETag>) {
+        /// Bound on the names remembered (requests for random names must not grow memory).
+        const MAX: usize = 1024;
+        if stamp.is_none() {
+            return;
+        }
+        if let Ok(mut g) = self.absent.lock() {
+            if g.0 != *stamp || g.1.len() >= MAX {
+                *g = (stamp.clone(), HashSet::new());
+            }
+            g.1.insert(name.to_owned());
+        }
+    }
+
+    /// After this process changed `timestamp.json` (a publish, a re-sign): records its new tag at once, so this
+    /// replica serves the new state from its next request on, without waiting for the poller.
+    pub async fn timestamp_written(&self) {
+        if self.store.etag_is_cheap() {
+            return;
+        }
+        match self.store.object_etag(&ObjectKey::timestamp()).await {
+            Ok(e) => {
+                self.record_timestamp(e);
+            }
+            // Unknown: the next reader asks the store.
+            Err(_) => {
+                self.record_timestamp(None);
+            }
+        }
+    }
+}
+
+/// Holds a package's publish slot; released on drop.
+#[derive(Debug)]
+pub struct PublishSlot<'a> {
+    state: &'a AppState,
+    package: String,
+}
+
+impl AppState {
+    /// Claims the publish slot of `package`, or fails with `publish.conflict`.
+    pub fn claim(&self, package: &str) -> Result<PublishSlot<'_>, ApiError> {
+        let mut set = self
+            .publishing
+            .lock()
+            .map_err(|_| ApiError::Internal("publish set poisoned".into()))?;
+        if !set.insert(package.to_owned()) {
+            return Err(ApiError::Conflict(package.to_owned()));
+        }
+        Ok(PublishSlot {
+            state: self,
+            package: package.to_owned(),
+        })
+    }
+}
+
+impl Drop for PublishSlot<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.state.publishing.lock() {
+            set.remove(&self.package);
+        }
+    }
+}
+
+impl crate::views::ViewSource for AppState {
+    fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    async fn timestamp_tag(&self) -> Option<ETag> {
+        self.published_timestamp().await.ok().flatten()
+    }
+}
+
+impl AppState {
+    /// Rebuilds the package views now if the repository changed, on a background task (startup, after a publish
+    /// or a timestamp re-sign), so that the next reader finds them ready.
+    pub fn refresh_views_in_background(st: &Arc<Self>) {
+        let st = st.clone();
+        tokio::spawn(async move {
+            if let Err(e) = st.views.get(&*st).await {
+                tracing::debug!(code = e.code(), error = %e, "package view not rebuilt");
+            }
+        });
+    }
+}
