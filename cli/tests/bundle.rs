@@ -3,7 +3,7 @@
 //! a bundle trusted by another root.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod mirror_support;
+use x0x_dist_test_support::mirror as mirror_support;
 
 use std::path::Path;
 

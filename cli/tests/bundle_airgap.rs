@@ -4,7 +4,7 @@
 //! refused with `metadata.expired` by default, accepted under the operator's documented policy
 //! (`X0X_DIST_ALLOW_EXPIRED_AFTER`), refused again when the metadata expired before the policy's cutoff.
 //! Expired metadata here is really expired: the repository is signed three days in the past.
-mod mirror_support;
+use x0x_dist_test_support::mirror as mirror_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

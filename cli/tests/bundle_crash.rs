@@ -8,8 +8,8 @@
 //! 2. `kill -9` at spread points of an import over an existing release: after every kill the mirror verifies
 //!    completely, its timestamp is the old or the new one, no partial file is visible, and the next import
 //!    (which clears the killed one's staging directory) completes.
-mod crash_checks;
-mod mirror_support;
+use x0x_dist_test_support::crash as crash_checks;
+use x0x_dist_test_support::mirror as mirror_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

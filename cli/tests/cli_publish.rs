@@ -2,7 +2,7 @@
 //! real ELF so the glibc floor is read), then a full verification of the repository.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use common::cli::{bin, fails, free_port, publish, run_ok, setup_repo, start_server};
 

@@ -3,8 +3,8 @@
 //! `targets/`, and after a restart publishing continues.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
-mod crash_checks;
+use x0x_dist_test_support::crash as crash_checks;
+use x0x_dist_test_support::fixture as common;
 
 use std::time::Duration;
 

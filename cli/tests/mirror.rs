@@ -3,7 +3,7 @@
 //! idempotence, resume; rollback.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod mirror_support;
+use x0x_dist_test_support::mirror as mirror_support;
 
 use mirror_support::{
     assert_files, bin, fails, fake_release, fetch, get, run_ok, tamper, Origin, Server,

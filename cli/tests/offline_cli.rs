@@ -3,8 +3,7 @@
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
 
-#[path = "common/cli.rs"]
-mod cli;
+use x0x_dist_test_support::cli;
 
 use std::ffi::OsStr;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! is ignored by a plain `cargo test` and run by `.ci/stages/40-server.sh`.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use common::cli::{free_port, publish, run_ok, setup_repo, start_server};
 

@@ -2,7 +2,7 @@
 //! one shared repository directory (standing in for the shared bucket), and `migrate` between two stores.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};

@@ -1,5 +1,5 @@
 //! SIGTERM: the server stops accepting, lets an in-flight download finish, and exits 0.
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use std::io::{Read as _, Write as _};
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The repository writer lock (`repository/src/lock.rs`): the server's publish and the offline CLI
 //! (`package add`) serialise on `DIR/metadata.lock`, so neither can read snapshot N while the other writes
 //! N + 1. Real processes: the `x0x-dist` binary for the CLI, the real router for publishes.
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use std::process::Stdio;
 use std::sync::Arc;

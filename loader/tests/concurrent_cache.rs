@@ -1,6 +1,6 @@
 //! Concurrent cache writers: many loaders (each with its own file handles, as separate processes would have)
 //! resolving the same release at once download each blob once, and every one of them gets verified bytes.
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;

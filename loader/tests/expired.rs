@@ -1,6 +1,6 @@
 //! Freeze attacks: expired metadata is refused (`metadata.expired`), whichever role expired, and the error
 //! names the role.
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, chain, client, host, in_days, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;

@@ -2,7 +2,7 @@
 //! checked at the given time instead of now, so metadata valid then is accepted; metadata that had already
 //! expired at that time is still refused; a malformed value is a configuration error, never ignored. One test
 //! in this file: it changes the process environment.
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, client, host, in_days, payload, StaticServer, TestRepo};
 use time::format_description::well_known::Rfc3339;

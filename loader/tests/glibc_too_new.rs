@@ -1,7 +1,7 @@
 //! glibc ABI checks: a glibc build whose floor exceeds the host's glibc is rejected with that reason, whether
 //! the floor comes from verified metadata (before download) or from the ELF itself (after download, when the
 //! metadata understates it), and the loader falls back to WASM.
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{candidate, host, payload, serve};
 use x0x_dist_loader::fetch::NoProgress;

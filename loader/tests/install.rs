@@ -1,6 +1,6 @@
 //! The happy path over HTTP and over a `file://` directory: resolve the newest matching release, rank the host's
 //! native build first, download it once, serve it from the cache afterwards, and follow a new release.
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;

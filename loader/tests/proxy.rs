@@ -1,7 +1,7 @@
 //! `HTTP_PROXY`/`NO_PROXY` from the environment are honoured: a repository whose host name does not even resolve
 //! is reached through the proxy, and `NO_PROXY` sends it direct (and so fails with a network code). One test in
 //! this file: it changes the process environment.
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;

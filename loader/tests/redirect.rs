@@ -1,7 +1,7 @@
 //! Redirects: a repository that offloads targets to another host (302) is followed and the bytes verified
 //! there; a redirect loop stops after `MAX_REDIRECTS` hops with `network.http_status`, without retries and
 //! without caching anything. (The https → http downgrade is refused: `tls_ca.rs`, which has certificates.)
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::{NoProgress, MAX_REDIRECTS};

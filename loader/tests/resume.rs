@@ -2,7 +2,7 @@
 //! from the kept partial file); servers that ignore `Range` or fail transiently still end in verified bytes.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use std::sync::atomic::Ordering;
 

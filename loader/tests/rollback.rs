@@ -1,7 +1,7 @@
 //! Rollback attacks: a repository (or a man in the middle) serving older, validly signed metadata than the
 //! client has already trusted must be refused with `metadata.rollback`, including when the client's persisted
 //! timestamp has expired in the meantime.
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, chain, client, host, in_days, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;

@@ -2,7 +2,7 @@
 //! it), and refuses a "rotation" not signed by the old root keys.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, client, host, key, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;

@@ -3,7 +3,7 @@
 //! replaced, and metadata changed after signing is refused.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, chain, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;

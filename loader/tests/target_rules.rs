@@ -3,7 +3,7 @@
 //! (`target.path_invalid`); a download is checked against every hash its metadata lists (a wrong sha512 beside
 //! a right sha256 is `target.digest_mismatch`), and a target listing an algorithm we cannot compute is refused
 //! before any request.
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use common::{any, chain, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;

@@ -3,7 +3,7 @@
 //! fails with a network code, never a silent downgrade. Certificates are made by the openssl CLI.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::loader as common;
 
 use std::path::Path;
 use std::process::Command;

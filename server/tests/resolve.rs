@@ -2,7 +2,7 @@
 //! handler starts below the range's upper bound instead of scanning down from the newest version: the answers
 //! must equal a plain scan's), the view rebuilt after each publish, and small API answers sent without gzip
 //! even when the client asks for it (bigger ones still compressed).
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use axum::body::Body;
 use axum::http::Request;

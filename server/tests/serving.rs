@@ -2,7 +2,7 @@
 //! path safety on every path parameter.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -1,9 +1,6 @@
 //! Support for the mirror and bundle tests: origin repositories built with the repository library (optionally
 //! signed in the past, so their metadata is really expired now), the real `x0x-dist` binary, servers on
 //! loopback, and a Node package directory running the real JavaScript loader.
-// Tests write fixtures and tamper with files directly: durability is not what they exercise.
-#![allow(clippy::disallowed_methods)]
-#![allow(dead_code, clippy::missing_panics_doc)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -12,10 +9,8 @@ use time::OffsetDateTime;
 use x0x_dist_manifests::{PackageName, Version};
 use x0x_dist_repository::repo::{self, Artifact, Expiry};
 
-#[path = "../common/cli.rs"]
-mod cli;
-#[allow(unused_imports)] // each test file uses some of them
-pub use cli::{await_stderr, bin, fails, free_port, run, run_ok};
+use crate::cli;
+pub use crate::cli::{await_stderr, bin, fails, free_port, run, run_ok};
 
 /// A running `x0x-dist serve`, killed on drop.
 pub struct Server {

@@ -1,6 +1,6 @@
 //! Publishing: tokens, the role checks (signatures, threshold, versions, immutability, blobs, custom fields,
 //! expiry), the snapshot/timestamp the server writes, concurrency, and the convenience JSON.
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use axum::http::StatusCode;
 use common::*;

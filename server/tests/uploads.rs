@@ -1,6 +1,6 @@
 //! Blob uploads: digest/length/size checks leave nothing behind; idempotence; and on a real socket: truncated
 //! bodies, stalled uploads (idle timeout) and slowloris headers are cut off.
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;

@@ -1,5 +1,5 @@
 //! The OpenAPI document describes exactly the router's routes, and every described operation is routed.
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use axum::body::Body;
 use axum::http::{Method, Request};

@@ -1,10 +1,7 @@
-//! Test support: a real TUF repository written to a directory with the manifests crate (real ed25519 keys and
+//! For the Rust loader's tests: a real TUF repository written to a directory with the manifests crate (real ed25519 keys and
 //! signatures, consistent snapshots, the `x0x` package delegated as `x0x/*/*`), and a small static HTTP/1.1
 //! server on 127.0.0.1 serving that directory with `Range` support, a request log and fault injection
 //! (drop the connection mid-body, ignore `Range`). Each test file uses what it needs.
-// Tests write fixtures and tamper with files directly: durability is not what they exercise.
-#![allow(clippy::disallowed_methods)]
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

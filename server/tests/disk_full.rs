@@ -3,7 +3,7 @@
 //! test says so and passes vacuously only when the sandbox forbids mounting.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

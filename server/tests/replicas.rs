@@ -2,7 +2,7 @@
 //! store that says so): requests never check the store per request; a poller does, every `[storage] poll_secs`,
 //! so a publish made through one replica is served by another within that bound, and at once by the replica
 //! that made it. Tokens are still checked per authorization (a revocation is refused from the next request on).
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use std::ops::Range;
 use std::path::Path;

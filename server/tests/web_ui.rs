@@ -2,7 +2,7 @@
 //! the hash-prefixed target URLs; and a repository whose chain does not verify is shown as such, with its code.
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use axum::http::StatusCode;
 use common::*;

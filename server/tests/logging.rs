@@ -1,6 +1,6 @@
 //! Logging policy: client errors (4xx) are logged at `info`, never `error`; server errors (5xx) are logged at
 //! `error` with their cause; every logged request carries its request id.
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,10 +1,7 @@
-//! Test support: a repository built with the manifests crate in the server's layout, an in-process server, and
-//! helpers to build signed releases.
-// Tests write fixtures and tamper with files directly: durability is not what they exercise.
-#![allow(clippy::disallowed_methods)]
-#![allow(dead_code, clippy::missing_panics_doc)]
+//! A repository built with the manifests crate in the server's layout, an in-process server, and helpers to
+//! build signed releases.
 
-pub mod cli;
+pub use crate::cli;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! The server re-signs the timestamp (and the snapshot when it would expire first) before expiry, and a client
 //! verifying the repository accepts the result.
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use common::*;
 use x0x_dist_manifests::{Signed, Snapshot, Timestamp};

@@ -1,13 +1,33 @@
-//! Driving the real `x0x-dist` binary. The one module for it: the tests under `common` use it as `common::cli`,
-//! `mirror_support` and `offline_cli.rs` include this file directly (they do not build the `common` fixture).
-#![allow(dead_code)]
+//! Driving the real `x0x-dist` binary: running it, expecting a code, waiting for a server it started.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The `x0x-dist` binary cargo built for the running test: `$X0X_DIST_BIN` if set, else `x0x-dist` in the
+/// profile directory of the test executable (`target/<profile>/deps/<test>` → `target/<profile>/x0x-dist`).
+/// Cargo builds the binary before it runs the integration tests of the `x0x-dist` package; a test of another
+/// package that needs it must build it first (`cargo build -p x0x-dist`).
+pub fn bin_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("X0X_DIST_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("the test executable's path");
+    let profile = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a test executable lives in target/<profile>/deps/");
+    let bin = profile.join(format!("x0x-dist{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} is missing: build it with `cargo build -p x0x-dist` (or set X0X_DIST_BIN)",
+        bin.display()
+    );
+    bin
+}
+
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_x0x-dist"))
+    Command::new(bin_path())
 }
 
 pub fn run(cmd: &mut Command) -> Output {

@@ -1,0 +1,18 @@
+//! What the workspace's integration tests share (a dev-dependency of each crate that has them), so that no test
+//! helper exists twice:
+//! - [`fixture`]: a repository in the server's layout built with the manifests crate, the in-process server
+//!   (`x0x-dist-server`'s router) and signed releases (server/tests, cli/tests);
+//! - [`cli`]: running the real `x0x-dist` binary (cli/tests);
+//! - [`mirror`]: origin repositories (also signed in the past), servers on loopback, bundles, a Node package
+//!   running the real JS loader (cli/tests: mirror, bundle);
+//! - [`crash`]: what a repository must look like after a writer was killed (crash tests);
+//! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests).
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
+#![allow(clippy::missing_panics_doc)]
+
+pub mod cli;
+pub mod crash;
+pub mod fixture;
+pub mod loader;
+pub mod mirror;
