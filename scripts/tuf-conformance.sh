@@ -6,27 +6,30 @@
 # Expected failures: loader/conformance/<client>.xfails (the suite reads <entrypoint>.xfails).
 #
 # Nothing is fetched: the suite is a local checkout and its Python dependencies are already installed.
-#   TUF_CONFORMANCE_DIR     checkout of the suite (required; unset or absent: skip, exit 0)
+#   TUF_CONFORMANCE_DIR     checkout of the suite (required; unset or absent: SKIPPED, exit 2)
 #   TUF_CONFORMANCE_PYTHON  a Python with the suite's dependencies (default: python3), e.g. a venv made with
 #                           `python3 -m venv V && V/bin/pip install -e "$TUF_CONFORMANCE_DIR"`
 #   TUF_CONFORMANCE_CLIENTS clients to run (default: "js rust")
 #   TUF_CONFORMANCE_OUT     where reports and summary.txt go (default: target/tuf-conformance)
 # Extra arguments go to pytest (e.g. -k test_targetfile_search -rA).
-# Exit status: 0 when every client passed all but its expected failures, 1 otherwise.
+# Exit status: 0 when every client passed all but its expected failures, 1 when one did not, 2 when the suite
+# did not run at all (no checkout, or a Python without its dependencies): a skip is never reported as a pass.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 suite=${TUF_CONFORMANCE_DIR:-}
 if [ -z "$suite" ] || [ ! -d "$suite/tuf_conformance" ]; then
   echo "tuf-conformance: skipped: set TUF_CONFORMANCE_DIR to a checkout of theupdateframework/tuf-conformance" \
     "(${suite:-unset}${suite:+ has no tuf_conformance/}); see docs/conformance.md" >&2
-  exit 0
+  echo "tuf-conformance: SKIPPED (exit 2): nothing was tested" >&2
+  exit 2
 fi
 suite=$(cd "$suite" && pwd)
 py=${TUF_CONFORMANCE_PYTHON:-python3}
 if ! "$py" -c 'import pytest, pytest_jsonreport, tuf, securesystemslib' 2>/dev/null; then
   echo "tuf-conformance: skipped: $py lacks the suite's dependencies;" \
     "install them with: python3 -m venv V && V/bin/pip install -e \"$suite\" (then TUF_CONFORMANCE_PYTHON=V/bin/python)" >&2
-  exit 0
+  echo "tuf-conformance: SKIPPED (exit 2): nothing was tested" >&2
+  exit 2
 fi
 command -v faketime >/dev/null || { echo "tuf-conformance: the suite needs faketime (apt-get install faketime)" >&2; exit 1; }
 out=${TUF_CONFORMANCE_OUT:-$root/target/tuf-conformance}
