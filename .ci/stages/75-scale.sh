@@ -11,6 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 if [ -f dist/core/x0x.linux-x64-gnu.node ]; then export X0X_CORE_DIR=$PWD/dist/core; fi
+# Garage is built in the background by scripts/setup.sh (overlapped with the stages before this one).
+scripts/await-setup.sh 75-garage 2400
 G=$(mktemp -d /tmp/x0x-ci-garage.XXXXXX)
 trap 'bash scripts/garage-cluster.sh stop "$G" || true; rm -rf "$G"' EXIT
 t0=$SECONDS
