@@ -37,6 +37,17 @@ const { buildAddon } = require('./helpers/addon');
 const { readConfig } = require('../lib/constants');
 const { warmRecord, checkRecord, fastLoad, statId, openChecked } = require('../lib/hot');
 
+/** Invert the first byte of `file` in place and set its times back to what they were, to the nanosecond (`touch -r`). */
+function flipByteKeepTimes(file) {
+  const ref = `${file}.times`;
+  assert.equal(require('child_process').spawnSync('touch', ['-r', file, ref]).status, 0);
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from([fs.readFileSync(file)[0] ^ 0xff]), 0, 1, 0);
+  fs.closeSync(fd);
+  assert.equal(require('child_process').spawnSync('touch', ['-r', ref, file]).status, 0);
+  fs.rmSync(ref);
+}
+
 function warmCache(dir, env, blobData = Buffer.from('not really a shared object')) {
   const pkgDir = path.join(dir, 'node_modules', 'x0x');
   fs.mkdirSync(pkgDir, { recursive: true });
@@ -51,7 +62,7 @@ function warmCache(dir, env, blobData = Buffer.from('not really a shared object'
   const interp = path.join(dir, 'ld.so');
   fs.writeFileSync(interp, 'interpreter');
   const rec = {
-    v: 2,
+    v: 3,
     anchorFile: loc.anchorFile,
     anchorFileId: statId(loc.anchorFile),
     version: '0.3.1',
@@ -126,6 +137,8 @@ test('checkRecord: every identity the record pins is checked (each tampering alo
 
   const cases = {
     'record format': (c) => check(c, { ...c.rec, v: 1 }),
+    // v2 records pinned no ctime: a byte flipped in place with its mtime restored passed them (issue 21).
+    'record format 2 (no ctime)': (c) => check(c, { ...c.rec, v: 2 }),
     'release': (c) => checkRecord(c.rec, c.loc.anchorFile, '0.3.2', c.cfg.cacheDir),
     'anchor path': (c) => checkRecord(c.rec, path.join(d, 'other-root.json'), '0.3.1', c.cfg.cacheDir),
     'anchor touched': (c) => (fs.utimesSync(c.loc.anchorFile, later, later), check(c)),
@@ -139,6 +152,13 @@ test('checkRecord: every identity the record pins is checked (each tampering alo
     },
     'blob touched': (c) => (fs.utimesSync(c.blob, later, later), check(c)),
     'blob rewritten': (c) => (fs.writeFileSync(c.blob, 'other bytes, other size'), check(c)),
+    'blob: a byte flipped in place, size and mtime restored (only the ctime says it)': (c) => {
+      const st = fs.statSync(c.blob);
+      flipByteKeepTimes(c.blob);
+      const now = fs.statSync(c.blob);
+      assert.deepEqual([now.size, now.mtimeMs, now.ino], [st.size, st.mtimeMs, st.ino], 'only the ctime differs');
+      return check(c);
+    },
     'blob removed': (c) => (fs.rmSync(c.blob), check(c)),
     'blob outside <cache>/blobs': (c) => {
       const outside = path.join(d, `outside-${Math.random()}.node`);
