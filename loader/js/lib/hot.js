@@ -133,22 +133,15 @@ const openChecked = (function openChecked(file, id) {
 });
 
 /**
- * The WASM selection mode (also part of the warm record's name), or null for an invalid value (lib/ reports
- * config.invalid): 'auto' (native, then wasm32-wasip1-threads, then wasm32-wasip1), 'force' (WASM only),
- * 'forbid' (native only), 'prefer' (WASM first, native after), 'force-threads' / 'force-wasip1' (that flavour only).
- * X0X_FORCE_WASM wins over napi-rs's NAPI_RS_FORCE_WASI (`1`/`true`: 'prefer'; `error`: 'force'; other values
- * ignored, as napi-rs does); a flavour (X0X_WASM_FLAVOR, else napi-rs's NAPI_RS_WASI_FLAVOR) means that flavour only.
+ * The X0X_FORCE_WASM mode of `env` if it is one whose record can name a native binary and no napi-rs or flavour
+ * variable is set: 'auto' or 'forbid' (X0X_FORCE_WASM=error); else null, and lib/ decides (wasmModeOf below
+ * HOT-END is the whole rule, and agrees with this one wherever this one answers). The other modes load WASM
+ * first or only, which lib/warm.js serves; the whole rule costs ~30 us more to compile here.
  */
-const wasmModeOf = (function wasmModeOf(env) {
-  const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
-  let mode = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
-  const napi = (env.NAPI_RS_FORCE_WASI || '').toLowerCase();
-  if (force === '' && (napi === '1' || napi === 'true')) mode = 'prefer';
-  if (force === '' && napi === 'error') mode = 'force';
-  const f = (env.X0X_WASM_FLAVOR || env.npm_config_x0x_wasm_flavor || env.NAPI_RS_WASI_FLAVOR || '').toLowerCase();
-  const flavor = { '': '', threads: 'threads', 'wasm32-wasip1-threads': 'threads', 'wasm32-wasi': 'threads', wasip1: 'wasip1', 'wasm32-wasip1': 'wasip1' }[f];
-  if (!mode || flavor === undefined || (flavor && mode === 'forbid')) return null;
-  return flavor ? `force-${flavor}` : mode;
+const hotMode = (function hotMode(env) {
+  if (env.NAPI_RS_FORCE_WASI || env.NAPI_RS_WASI_FLAVOR || env.X0X_WASM_FLAVOR || env.npm_config_x0x_wasm_flavor) return null;
+  const f = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
+  return f === '' || f === '0' || f === 'false' || f === 'no' ? 'auto' : f === 'error' ? 'forbid' : null;
 });
 
 /** The warm record of this package's `release` under the settings in `env` if it still holds, else null. */
@@ -156,8 +149,8 @@ const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   const cacheDir = path.resolve(env.X0X_DIST_CACHE || env.npm_config_x0x_dist_cache || defaultCacheDir(env));
   const rootPath = env.X0X_DIST_ROOT || env.npm_config_x0x_dist_root;
   const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
-  const forceWasm = wasmModeOf(env);
-  if (!forceWasm) return null; // not a valid setting: lib/ reports config.invalid
+  const forceWasm = hotMode(env);
+  if (!forceWasm) return null; // WASM first or only, or not a valid setting: lib/ decides
   if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
@@ -200,8 +193,27 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
   return m.exports;
 });
 
-module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, openChecked, wasmModeOf, warmRecord, fastLoad };
+module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, openChecked, hotMode, warmRecord, fastLoad };
 // HOT-END: scripts/pack.js inlines this file up to this line. Below: what only lib/ uses.
+
+/**
+ * The WASM selection mode (also part of the warm record's name), or null for an invalid value (lib/ reports
+ * config.invalid): 'auto' (native, then wasm32-wasip1-threads, then wasm32-wasip1), 'force' (WASM only),
+ * 'forbid' (native only), 'prefer' (WASM first, native after), 'force-threads' / 'force-wasip1' (that flavour only).
+ * X0X_FORCE_WASM wins over napi-rs's NAPI_RS_FORCE_WASI (`1`/`true`: 'prefer'; `error`: 'force'; other values
+ * ignored, as napi-rs does); a flavour (X0X_WASM_FLAVOR, else napi-rs's NAPI_RS_WASI_FLAVOR) means that flavour only.
+ */
+function wasmModeOf(env) {
+  const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
+  let mode = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
+  const napi = (env.NAPI_RS_FORCE_WASI || '').toLowerCase();
+  if (force === '' && (napi === '1' || napi === 'true')) mode = 'prefer';
+  if (force === '' && napi === 'error') mode = 'force';
+  const f = (env.X0X_WASM_FLAVOR || env.npm_config_x0x_wasm_flavor || env.NAPI_RS_WASI_FLAVOR || '').toLowerCase();
+  const flavor = { '': '', threads: 'threads', 'wasm32-wasip1-threads': 'threads', 'wasm32-wasi': 'threads', wasip1: 'wasip1', 'wasm32-wasip1': 'wasip1' }[f];
+  if (!mode || flavor === undefined || (flavor && mode === 'forbid')) return null;
+  return flavor ? `force-${flavor}` : mode;
+}
 
 /** The path process.dlopen loads `fd` through: /proc/self/fd/N on Linux (no window for a swap), else `file`. */
 function fdPath(fd, file) {
@@ -306,4 +318,4 @@ function validRecord(loc, version, cacheDir) {
   return checkRecord(rec, loc.anchorFile, version, cacheDir);
 }
 
-Object.assign(module.exports, { setting, cacheDirOf, resolveCacheDir, recordLocation, fileId, sameId, statId, validRecord, fdPath });
+Object.assign(module.exports, { setting, cacheDirOf, wasmModeOf, resolveCacheDir, recordLocation, fileId, sameId, statId, validRecord, fdPath });

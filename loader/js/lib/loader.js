@@ -259,7 +259,7 @@ class Resolver {
   /**
    * A native blob the fetch worker has just downloaded, verified (SHA-256 and length of the streamed bytes
    * against the same signed target as `info`) and published: used without re-reading and re-hashing it if it
-   * still has the size/mtime/inode/device the worker saw, the rule the warm path applies to a record
+   * still has the size/mtime/ctime/inode/device the worker read from its descriptor, the rule the warm path applies to a record
    * (docs/loader.md). Anything else (WASM, which needs the bytes anyway; a blob found already present) goes
    * through fromCache.
    */

@@ -35,7 +35,7 @@ const path = require('path');
 const h = require('./helpers/repo');
 const { buildAddon } = require('./helpers/addon');
 const { readConfig } = require('../lib/constants');
-const { warmRecord, checkRecord, fastLoad, statId, openChecked } = require('../lib/hot');
+const { warmRecord, checkRecord, fastLoad, statId, openChecked, validRecord, hotMode, wasmModeOf } = require('../lib/hot');
 
 /** Invert the first byte of `file` in place and set its times back to what they were, to the nanosecond (`touch -r`). */
 function flipByteKeepTimes(file) {
@@ -97,6 +97,12 @@ test('warmRecord finds exactly the record the resolver names, under every settin
   ];
   for (const env of envs) {
     const c = warmCache(path.join(d, String(envs.indexOf(env))), env);
+    if (env.X0X_FORCE_WASM === 'TRUE') {
+      // WASM only: the inlined path does not serve it (hotMode); lib/ finds the record the resolver names.
+      assert.equal(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), null);
+      assert.deepEqual(validRecord(c.loc, '0.3.1', c.cfg.cacheDir), c.rec);
+      continue;
+    }
     assert.deepEqual(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), c.rec, JSON.stringify(env));
     assert.equal(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.2' }, env), null, 'another release');
     // Bound to the anchor's path: the installed package's root.json, unless X0X_DIST_ROOT names one.
@@ -216,4 +222,26 @@ test('the part of hot.js pack.js inlines: self-contained (fs, path), ASCII, ever
   new Function('module', 'exports', 'require', inlined)(mod, mod.exports, (n) => (required.push(n), require(n)));
   assert.deepEqual(required, ['fs', 'path']);
   assert.equal(typeof mod.exports.fastLoad, 'function');
+});
+
+test('hotMode (the inlined warm path) agrees with wasmModeOf wherever it answers, and answers for auto and error', () => {
+  const values = ['', '0', '1', 'true', 'TRUE', 'yes', 'no', 'false', 'error', 'ERROR', 'maybe'];
+  const flavors = ['', 'threads', 'wasip1', 'wasm32-wasi', 'bogus'];
+  let answered = 0;
+  for (const force of values) {
+    for (const npmForce of values) {
+      for (const napi of ['', '1', 'error', '0']) {
+        for (const flavor of flavors) {
+          const env = { X0X_FORCE_WASM: force, npm_config_x0x_force_wasm: npmForce, NAPI_RS_FORCE_WASI: napi, X0X_WASM_FLAVOR: flavor };
+          const hot = hotMode(env);
+          if (hot === null) continue;
+          answered += 1;
+          assert.equal(hot, wasmModeOf(env), JSON.stringify(env));
+        }
+      }
+    }
+  }
+  assert.ok(answered > 0);
+  assert.equal(hotMode({}), 'auto');
+  assert.equal(hotMode({ X0X_FORCE_WASM: 'error' }), 'forbid');
 });
