@@ -267,7 +267,7 @@ class HttpRepo {
       length === null
         ? `its deadline is ${ms} ms (X0X_DIST_DEADLINE_MS), every attempt included`
         : `its deadline is ${ms} ms for ${length} bytes (X0X_DIST_DEADLINE_MS, and as much again per 4 MiB), every attempt included`;
-    const overall = this.deadlineAt - Date.now() < ms ? `; or sooner: this download is the last of a fetch whose deadlines add up to less` : '';
+    const overall = this.deadlineAt - Date.now() < ms ? `, or less: what was left of its fetch's budget (the sum of the deadlines of its downloads)` : '';
     return new Deadline(url, ms, why + overall, this.deadlineAt);
   }
 

@@ -209,7 +209,11 @@ class Resolver {
     if (got !== want) throw err('target.digest_mismatch', `${label} has SHA-256 ${got}, signed ${want}`);
     const dest = cache.blobPath(this.cfg.cacheDir, want, kind);
     cache.ensureDirs(this.cfg.cacheDir);
-    cache.withLockSync(this.cfg.cacheDir, want, () => fs.existsSync(dest), () => cache.writeAtomic(this.cfg.cacheDir, dest, bytes));
+    // Another process may be downloading the same blob: wait no longer than such a download may take (its
+    // run's budget, runWorker); then io.error, and the caller loads the checked bytes in place.
+    const { targetDeadlineMs } = require('./constants');
+    const waitMs = DEFAULTS.METADATA_DEADLINES * this.cfg.deadlineMs + targetDeadlineMs(this.cfg.deadlineMs, info.length);
+    cache.withLockSync(this.cfg.cacheDir, want, () => fs.existsSync(dest), () => cache.writeAtomic(this.cfg.cacheDir, dest, bytes), { waitMs });
     return dest;
   }
 

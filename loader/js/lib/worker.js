@@ -63,7 +63,7 @@ async function fetchTarget(a, progress = () => {}) {
   // The lock is waited for at most until this run's deadline: the holder is downloading the same bytes.
   const lockWait = {
     waitMs: Math.max(1, deadlineAt - Date.now()),
-    timeoutError: (ms) => err('network.timeout', `${a.targetPath}: another process has been downloading it for ${ms} ms, past this fetch's deadline (X0X_DIST_DEADLINE_MS)`),
+    timeoutError: (ms) => err('network.timeout', `waited ${ms} ms for another process's download of ${a.targetPath} from ${repo.describe}, until this fetch's deadline (X0X_DIST_DEADLINE_MS)`),
   };
   const r = await cache.withLock(a.cacheDir, sha, () => fs.existsSync(dest), async () => {
     const tmp = cache.tmpPath(a.cacheDir);

@@ -120,7 +120,7 @@ test('the fetch worker alone: it cuts itself off at its deadline with network.ti
     const answer = JSON.parse(out.trim().split('\n').pop());
     assert.equal(answer.error.code, 'network.timeout', out);
     assert.equal(answer.error.phase, 'metadata');
-    assert.match(answer.error.message, /timestamp\.json did not complete within \d+ ms: .*or sooner: this download is the last of a fetch whose deadlines add up to less/);
+    assert.match(answer.error.message, /timestamp\.json did not complete within \d+ ms: .*, or less: what was left of its fetch's budget \(the sum of the deadlines of its downloads\)/);
     assert.ok(ms < 10000, `the worker took ${ms} ms`);
   } finally {
     await srv.close();
@@ -138,4 +138,38 @@ test('a worker that hangs outright (a bundle that is a FIFO nobody writes) is ki
   assert.deepEqual(r.candidates.map((c) => c.code), ['network.timeout']);
   assert.match(r.message, new RegExp(`fetching x0x/0\\.3\\.1/x0x\\.linux-x64-gnu\\.node from bundle ${fifo.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} did not complete within 11500 ms \\(the sum of its deadlines, 1500 ms, X0X_DIST_DEADLINE_MS\\): the fetch worker was killed`));
   assert.ok(r.ms >= 11500 && r.ms < 30000, `require() took ${r.ms} ms`);
+});
+
+test("waiting for another process's download of the same blob is bounded by the deadline too (network.timeout)", { timeout: 60000 }, async () => {
+  const s = setup();
+  // Another live process (this one) holds the blob's lock and keeps it fresh: the worker waits for it.
+  require('../lib/cache').ensureDirs(s.cache);
+  const sha = h.sha(Buffer.alloc(64 * 1024, 7));
+  const lock = path.join(s.cache, 'locks', `${sha}.lock`);
+  fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: require('os').hostname(), at: Date.now() }));
+  const args = {
+    cacheDir: s.cache,
+    url: `file://${s.repo.dir}`,
+    anchorFile: path.join(s.pkg, 'root.json'),
+    embeddedDir: path.join(s.pkg, 'metadata'),
+    targetPath: NATIVE,
+    kind: 'native',
+    mode: 'fetch',
+    timeoutMs: 5000,
+    retries: 0,
+    deadlineMs: 1000,
+    deadlineAt: Date.now() + 1500,
+  };
+  const t0 = Date.now();
+  const out = await new Promise((resolve) => {
+    const p = spawn(process.execPath, [path.join(h.LOADER, 'lib', 'worker.js'), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let o = '';
+    p.stdout.on('data', (x) => { o += x; });
+    p.on('exit', () => resolve(o));
+  });
+  const answer = JSON.parse(out.trim().split('\n').pop());
+  assert.equal(answer.error.code, 'network.timeout', out);
+  assert.match(answer.error.message, new RegExp(`waited \\d+ ms for another process's download of ${NATIVE.replace(/\./g, '\\.')} from file://`));
+  assert.ok(Date.now() - t0 < 10000);
+  assert.ok(fs.existsSync(lock), "the other process's lock is left alone");
 });
