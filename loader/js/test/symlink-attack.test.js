@@ -278,3 +278,34 @@ test('issue 25: her process flips the link between the caches while the victim r
   // The victim's own cache is intact and warm.
   assert.deepEqual(await victimRequire(w, { X0X_DIST_CACHE: w.own, X0X_DIST_URL: 'http://127.0.0.1:9' }), { ok: true, hello: 'hello from native' });
 });
+
+test("this user's own symbolic links in the cache path are followed, once: records name the resolved directory, the inlined warm path steps aside for lib/", { skip: process.platform === 'win32' }, () => {
+  const { resolveCacheDir, warmRecord } = require('../lib/hot');
+  const { Resolver } = require('../lib/loader');
+  const d = fs.realpathSync(h.tmpdir());
+  fs.mkdirSync(path.join(d, 'real', 'deeper'), { recursive: true });
+  fs.mkdirSync(path.join(d, 'c'));
+  // Absolute, relative, chained, with `..` after a link (resolved against the link's target, as the kernel does).
+  fs.symlinkSync(path.join(d, 'real'), path.join(d, 'abs'));
+  fs.symlinkSync('real/deeper', path.join(d, 'rel'));
+  fs.symlinkSync('rel/..', path.join(d, 'up'));
+  fs.symlinkSync('abs', path.join(d, 'chain'));
+  assert.equal(resolveCacheDir(path.join(d, 'abs', 'cache')), path.join(d, 'real', 'cache'));
+  assert.equal(resolveCacheDir(path.join(d, 'rel')), path.join(d, 'real', 'deeper'));
+  assert.equal(resolveCacheDir(path.join(d, 'up', 'x')), path.join(d, 'real', 'x'));
+  assert.equal(resolveCacheDir(path.join(d, 'chain', 'deeper', 'missing', 'more')), path.join(d, 'real', 'deeper', 'missing', 'more'));
+  assert.equal(resolveCacheDir(path.join(d, 'c')), path.join(d, 'c'));
+  fs.symlinkSync('loop', path.join(d, 'loop'));
+  assert.throws(() => resolveCacheDir(path.join(d, 'loop')), (e) => e.code === 'io.error' && /too many symbolic links/.test(e.message));
+
+  const repo = new h.Repo(path.join(d, 'repo'));
+  repo.publish({ [NATIVE]: { data: Buffer.from('native bytes'), custom: { glibc_floor: '2.17', libc: 'glibc' } } });
+  const pkg = h.makePackage(path.join(d, 'pkg'), repo, { embed: true });
+  const env = { X0X_DIST_CACHE: path.join(d, 'abs', 'cache'), X0X_DIST_URL: `file://${repo.dir}` };
+  const resolver = () => new Resolver({ pkgDir: pkg, env, host: { platform: 'linux', arch: 'x64', glibc: '2.36', interpreter: '/lib64/ld-linux-x86-64.so.2' }, loadNative: (f) => ({ f }) });
+  const cold = resolver().resolve();
+  assert.equal(cold.file.startsWith(path.join(d, 'real', 'cache', 'blobs') + path.sep), true, cold.file);
+  assert.equal(resolver().resolve().warm, true, 'warm through lib/warm.js');
+  assert.equal(warmRecord(pkg, { pkg: 'x0x', version: '0.3.1' }, env), null, 'no record matches a path with a link in it: the inlined path steps aside');
+  assert.notEqual(warmRecord(pkg, { pkg: 'x0x', version: '0.3.1' }, { X0X_DIST_CACHE: path.join(d, 'real', 'cache') }), null, 'the resolved path is warm inline');
+});
