@@ -48,8 +48,10 @@ function instrumented(nm) {
       `const __p = recordPath(cacheDir, anchorFile, release.pkg, release.version, forceWasm);${M('record name (JSON + FNV-1a + safe name)')}` +
         `const __t = fs.readFileSync(__p, 'utf8');${M('read the record')}rec = JSON.parse(__t);${M('parse the record')}`,
     ],
-    ['return checkRecord(rec, anchorFile, release.version, cacheDir);', `const __r = checkRecord(rec, anchorFile, release.version, cacheDir);${M('checks: 4 stats (anchor, node, ELF interpreter, blob) and fields')}return __r;`],
-    ['    process.dlopen(m, rec.blob);\n  } catch {\n    return null;\n  }\n', (x) => `${x}${M('process.dlopen')}`],
+    ['return checkRecord(rec, anchorFile, release.version, cacheDir);', `const __r = checkRecord(rec, anchorFile, release.version, cacheDir);${M('checks: 3 stats (anchor, node, ELF interpreter) and fields')}return __r;`],
+    ['  const fd = openChecked(rec.blob, rec.blobId);\n', (x) => `${x}${M('blob: open (O_NOFOLLOW), fstat against the record')}`],
+    ["    process.dlopen(m, process.platform === 'linux' ? '/proc/self/fd/' + fd : rec.blob);\n", (x) => `${x}${M('process.dlopen of /proc/self/fd/N')}`],
+    ['    fs.closeSync(fd);\n  }\n', (x) => `${x}${M('close the descriptor')}`],
   ];
   for (const [from, to] of edits) {
     if (!src.includes(from)) throw new Error(`--steps: the packed index.js no longer contains ${JSON.stringify(from)}`);

@@ -94,6 +94,7 @@ codes! {
     STORAGE_FULL = "storage.full", 8, 507, "The server's storage is full; the publish or upload failed cleanly and nothing was changed.";
     NETWORK_UNREACHABLE = "network.unreachable", 7, 502, "The repository, mirror upstream or proxy could not be reached.";
     NETWORK_HTTP_STATUS = "network.http_status", 7, 502, "The remote answered with an unexpected HTTP status.";
+    NETWORK_TIMEOUT = "network.timeout", 7, 504, "A download did not complete within its total deadline (`X0X_DIST_DEADLINE_MS` in the JavaScript loader: a server sending too slowly, not only one that stopped); the message names the URL.";
     BUNDLE_INVALID = "bundle.invalid", 3, 400, "A bundle file is malformed or its contents do not match its metadata.";
     // Loader.
     LOADER_NO_CANDIDATE = "loader.no_candidate", 10, 500, "No native binary or WASM build could be resolved, verified and loaded for this host.";
@@ -101,6 +102,7 @@ codes! {
     LOADER_OFFLINE = "loader.offline", 7, 500, "A fetch was needed but network access is disabled (`X0X_DIST_OFFLINE=1`).";
     CACHE_CORRUPT = "cache.corrupt", 4, 500, "A cached file no longer matches its verified hash; it is discarded and fetched again.";
     CACHE_INSECURE = "cache.insecure", 3, 500, "The cache directory (or a parent) is writable by another user or not owned by this one: nothing is loaded from it; `chmod go-w` it or set `X0X_DIST_CACHE` to a directory only this user can write.";
+    CACHE_FOREIGN_SYMLINK = "cache.foreign_symlink", 3, 500, "A component of the cache directory's path is a symbolic link owned by another user (neither this one nor root), who could point it at a directory of their own between a check and a load: nothing is loaded through it; set `X0X_DIST_CACHE` to a directory of your own, not through that link.";
     LOADER_PERMISSION_DENIED = "loader.permission_denied", 10, 500, "Node's permission model (`--permission`) forbids a step the loader needs; the message names the flag that allows it (`--allow-addons`, `--allow-wasi`, `--allow-child-process`).";
     CONFIG_INVALID = "config.invalid", 2, 400, "A configuration value (environment variable or `.npmrc` key) is invalid.";
     ELF_NOT_ELF = "elf.not_elf", 2, 400, "A file inspected as an ELF binary (glibc floor, machine) is not an ELF file.";

@@ -6,12 +6,16 @@
 //   tuf/<anchor>/                trusted TUF metadata per trust anchor (sha256 of the anchor root.json):
 //                                N.root.json chain, timestamp.json, N.snapshot.json, N.targets.json, N.<role>.json
 //   resolved/<key>.json          warm-path records: which blob this host/version/settings resolved to, with the
-//                                blob's size/mtime/ino/dev at verification time and the host identity (node's
-//                                execPath + its ELF interpreter's stat)
+//                                blob's size/mtime/ctime/ino/dev at verification time (fstat of the descriptor
+//                                whose bytes were hashed) and the host identity (node's execPath + its ELF
+//                                interpreter's stat)
 //   locks/<sha256>.lock          cross-process download locks (open 'wx'); stale after LOCK_STALE_MS unless the
 //                                holder refreshes its mtime, or at once if its pid is gone on this host
-//   tmp/                         in-flight downloads (same file system as blobs/, so rename is atomic)
+//   tmp/<pid>-<host>-<rand>.part in-flight downloads (same file system as blobs/, so rename is atomic); a killed
+//                                process's are swept by the next cold require (sweepTmp)
 //
+// The directory is resolved once (lib/hot.js resolveCacheDir, no symlink left in the path) and checked
+// (insecurity) before anything in it is used; every path below is in that resolved directory.
 // See docs/loader.md for the threat model behind trusting a record without re-hashing.
 
 const fs = require('fs');
@@ -20,7 +24,7 @@ const path = require('path');
 const crypto = require('crypto');
 const { err } = require('./errors');
 const { DEFAULTS } = require('./constants');
-const { fileId, sameId, ownedSafe } = require('./hot');
+const { fileId, sameId, ownedSafe, resolveCacheDir } = require('./hot');
 
 const sleepSync = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -35,7 +39,12 @@ function dirs(cacheDir) {
   };
 }
 
+/**
+ * Create the cache directories (0700) and check them again: a directory created here through a path another
+ * user changed meanwhile (a link planted where nothing was when the path was resolved) is refused.
+ */
 function ensureDirs(cacheDir) {
+  const before = resolveCacheDir(cacheDir);
   const d = dirs(cacheDir);
   try {
     // 0700: only this user may add, replace or remove anything the loader trusts (checkSecure).
@@ -43,15 +52,20 @@ function ensureDirs(cacheDir) {
   } catch (e) {
     throw err('io.error', `cannot create cache directory ${cacheDir}`, { cause: e });
   }
+  if (resolveCacheDir(cacheDir) !== before) {
+    throw err('cache.foreign_symlink', `refusing the cache directory ${cacheDir}: a symbolic link appeared in its path while it was being created`, { cacheDir });
+  }
+  checkSecure(before);
   return d;
 }
 
 /**
  * Why another user could change what the cache holds, or null: the cache directory and its blobs/, resolved/,
- * tuf/, locks/ and tmp/ (those that exist) must be owned by this user and writable by no other (ownedSafe:
- * group-writable only for the user's own primary group); every existing parent must be owned by this user or
- * root and, if others can write it, be sticky (/tmp), so that nobody else can rename the cache away and put
- * their own in its place. POSIX only (Windows: per-user %LOCALAPPDATA%, ACLs not checked).
+ * tuf/, locks/ and tmp/ (those that exist) must be directories (not symlinks) owned by this user and writable
+ * by no other (ownedSafe: group-writable only for the user's own primary group); every existing parent must be
+ * owned by this user or root and, if others can write it, be sticky (/tmp), so that nobody else can rename the
+ * cache away and put their own in its place. `cacheDir` is resolved (lib/hot.js resolveCacheDir): a parent
+ * that is a symlink here was planted after that. POSIX only (Windows: per-user %LOCALAPPDATA%, ACLs not checked).
  */
 function insecurity(cacheDir) {
   if (process.getuid === undefined) return null;
@@ -62,29 +76,23 @@ function insecurity(cacheDir) {
     let st;
     try {
       st = fs.lstatSync(p);
-      if (st.isSymbolicLink() && p !== cacheDir) return `${p} is a symbolic link`;
-      if (st.isSymbolicLink()) st = fs.statSync(p);
     } catch {
       continue; // absent (created later by ensureDirs, 0700) or unreachable (ensureDirs reports io.error)
     }
+    if (st.isSymbolicLink()) return `${p} is a symbolic link`;
     if (!st.isDirectory()) continue; // nothing can be put there: ensureDirs reports io.error
     if (st.uid !== uid) return `${p} is owned by uid ${st.uid}, not by this user (uid ${uid})`;
     if (!ownedSafe(st)) return `${p} is writable by other users (${mode(st)})`;
   }
-  let real;
-  try {
-    real = fs.realpathSync(cacheDir);
-  } catch {
-    real = path.resolve(cacheDir);
-  }
-  for (let p = path.dirname(real); ; p = path.dirname(p)) {
+  for (let p = path.dirname(path.resolve(cacheDir)); ; p = path.dirname(p)) {
     let st;
     try {
-      st = fs.statSync(p);
+      st = fs.lstatSync(p);
     } catch {
       st = null;
     }
     if (st) {
+      if (st.isSymbolicLink()) return `${p} (a parent of the cache) is a symbolic link`;
       if (st.uid !== uid && st.uid !== 0) return `${p} (a parent of the cache) is owned by uid ${st.uid}, neither this user (uid ${uid}) nor root`;
       const others = (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== process.getgid());
       if (others && (st.mode & 0o1000) === 0) return `${p} (a parent of the cache) is writable by other users and not sticky (${mode(st)})`;
@@ -112,8 +120,58 @@ function blobPath(cacheDir, sha256, kind) {
   return path.join(cacheDir, 'blobs', `${sha256}.${kind === 'wasm' ? 'wasm' : 'node'}`);
 }
 
+/** This host, as tmp/ names carry it (a cache shared by containers: a pid is only meaningful on its own host). */
+const HOST_TAG = require('./hot').fnv1a(os.hostname());
+
 function tmpPath(cacheDir) {
-  return path.join(cacheDir, 'tmp', `${process.pid}-${crypto.randomBytes(6).toString('hex')}.part`);
+  return path.join(cacheDir, 'tmp', `${process.pid}-${HOST_TAG}-${crypto.randomBytes(6).toString('hex')}.part`);
+}
+
+/** tmp/ files older than this are removed whoever wrote them (a live download writes, and so touches, its file). */
+const TMP_STALE_MS = 3600000;
+
+/**
+ * Remove what killed processes left in tmp/ (issue 25: a worker killed mid-download left its .part file):
+ * files written on this host by a process that no longer exists, and any file not modified for TMP_STALE_MS.
+ * A live process's file (its pid answers, or it is another host's and recent) is left alone, so concurrent
+ * requires and downloads are never disturbed. Returns the names removed.
+ */
+function sweepTmp(cacheDir) {
+  const dir = dirs(cacheDir).tmp;
+  let names;
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed = [];
+  for (const name of names) {
+    const m = /^(\d+)-([0-9a-f]{8})-[0-9a-f]+\.part$/.exec(name);
+    const file = path.join(dir, name);
+    let gone = false;
+    if (m && m[2] === HOST_TAG && Number(m[1]) !== process.pid) {
+      try {
+        process.kill(Number(m[1]), 0);
+      } catch (e) {
+        gone = e.code === 'ESRCH';
+      }
+    }
+    if (!gone) {
+      try {
+        gone = Date.now() - fs.lstatSync(file).mtimeMs > TMP_STALE_MS;
+      } catch {
+        continue;
+      }
+    }
+    if (!gone) continue;
+    try {
+      fs.unlinkSync(file);
+      removed.push(name);
+    } catch {
+      /* removed by another sweeper */
+    }
+  }
+  return removed;
 }
 
 /** Atomically publish `tmp` as `dest`, read-only. */
@@ -245,7 +303,7 @@ function* acquire(cacheDir, name, done, opts) {
     if (done()) return null;
     const fd = lockAttempt(lockFile, staleMs);
     if (fd !== null) return { fd, lockFile, staleMs };
-    if (Date.now() - t0 > waitMs) throw err('io.error', `timed out after ${waitMs} ms waiting for ${lockFile}`);
+    if (Date.now() - t0 > waitMs) throw opts.timeoutError ? opts.timeoutError(waitMs) : err('io.error', `timed out after ${waitMs} ms waiting for ${lockFile}`);
     yield delay;
     delay = Math.min(200, delay * 2);
   }
@@ -293,6 +351,8 @@ module.exports = {
   checkSecure,
   blobPath,
   tmpPath,
+  sweepTmp,
+  TMP_STALE_MS,
   publish,
   writeAtomic,
   sha256File,

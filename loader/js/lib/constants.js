@@ -31,7 +31,10 @@ const SETTINGS = {
   X0X_DIST_VERIFY: {
     doc: '`always`: re-hash cached binaries and re-verify metadata on every require (default: trust the cache stamp).',
   },
-  X0X_DIST_TIMEOUT_MS: { doc: 'Per-request network timeout in milliseconds (default 30000).' },
+  X0X_DIST_TIMEOUT_MS: { doc: 'Per-request network inactivity timeout in milliseconds (default 30000).' },
+  X0X_DIST_DEADLINE_MS: {
+    doc: 'Total time one download may take, every retry included, in milliseconds (default 30000 for a metadata file; a target gets as much again per 4 MiB). A `require()` waits at most for the sum of the deadlines of its downloads, then fails with `network.timeout`.',
+  },
   X0X_DIST_RETRIES: { doc: 'Network retries per request, with exponential backoff (default 3).' },
   X0X_DIST_DEBUG: { doc: '`1`: print the resolution trace (host, candidates, sources) to stderr.' },
   X0X_DIST_ALLOW_EXPIRED_AFTER: {
@@ -41,6 +44,16 @@ const SETTINGS = {
 
 const DEFAULTS = {
   TIMEOUT_MS: 30000,
+  /** X0X_DIST_DEADLINE_MS: one metadata file, every attempt included; targets scale it (targetDeadlineMs). */
+  DEADLINE_MS: 30000,
+  /**
+   * How many metadata deadlines one run of the fetch worker is given for its TUF update (a root probe,
+   * timestamp, snapshot, targets and the package's role): the run's budget is this many X0X_DIST_DEADLINE_MS,
+   * plus the target's deadline when it downloads one (lib/loader.js runWorker).
+   */
+  METADATA_DEADLINES: 5,
+  /** Beyond its budget, what a fetch worker gets to start node and exit before it is killed. */
+  WORKER_GRACE_MS: 10000,
   RETRIES: 3,
   /** Lock files older than this (and not refreshed by a live holder) are stale. */
   LOCK_STALE_MS: 30000,
@@ -54,6 +67,11 @@ const DEFAULTS = {
   MAX_ROOT_ROTATIONS: 256,
   MAX_DELEGATIONS: 32,
 };
+
+/** A target's deadline: X0X_DIST_DEADLINE_MS, and as much again per 4 MiB of its signed length. */
+function targetDeadlineMs(deadlineMs, length) {
+  return deadlineMs + Math.ceil((deadlineMs * length) / (4 << 20));
+}
 
 // setting() and defaultCacheDir() live in lib/hot.js (the packed index.js inlines it for the warm path).
 const { setting, defaultCacheDir, cacheDirOf, wasmModeOf } = require('./hot');
@@ -98,9 +116,10 @@ function readConfig(env = process.env) {
     forceWasm: forceWasmSetting(env),
     verifyAlways: (setting('X0X_DIST_VERIFY', env) || '').toLowerCase() === 'always',
     timeoutMs: intSetting('X0X_DIST_TIMEOUT_MS', env, DEFAULTS.TIMEOUT_MS),
+    deadlineMs: intSetting('X0X_DIST_DEADLINE_MS', env, DEFAULTS.DEADLINE_MS),
     retries: intSetting('X0X_DIST_RETRIES', env, DEFAULTS.RETRIES),
     debug: setting('X0X_DIST_DEBUG', env) === '1',
   };
 }
 
-module.exports = { SETTINGS, DEFAULTS, setting, readConfig, defaultCacheDir };
+module.exports = { SETTINGS, DEFAULTS, setting, readConfig, defaultCacheDir, targetDeadlineMs };

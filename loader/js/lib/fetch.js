@@ -8,7 +8,9 @@
 // listed hash as lib/tuf.js TargetHasher does); it resumes with Range after a dropped connection and
 // fails with target.length_mismatch / target.digest_mismatch without leaving a partial file behind.
 //
-// HTTP: built-in http/https only; per-request timeout; retries under the shared policy (lib/retry.js: network
+// HTTP: built-in http/https only; per-request inactivity timeout (X0X_DIST_TIMEOUT_MS) and a total deadline per
+// file, every attempt included (X0X_DIST_DEADLINE_MS, scaled by size for targets: a server that drips one byte
+// at a time is cut off there with network.timeout naming the URL, issue 25); retries under the shared policy (lib/retry.js: network
 // errors, timeouts, 408/425/429 and most 5xx, not 507; exponential backoff with jitter, Retry-After);
 // HTTPS_PROXY/HTTP_PROXY (CONNECT tunnel for https) honouring NO_PROXY;
 // NODE_EXTRA_CA_CERTS is applied by Node itself to the default CA store. Redirects (301/302/303/307/308, e.g.
@@ -24,6 +26,7 @@ const tls = require('tls');
 const { err } = require('./errors');
 const { RETRIES, FIRST_DELAY_MS, retryableStatus, retryAfterMs, delayMs, jitter } = require('./retry');
 const { TargetHasher } = require('./tuf');
+const { DEFAULTS, targetDeadlineMs } = require('./constants');
 
 /** The check of a download against `want` (see the header). */
 function hasherFor(want) {
@@ -82,9 +85,50 @@ function proxyAuth(proxy) {
   return { 'proxy-authorization': `Basic ${Buffer.from(cred).toString('base64')}` };
 }
 
+/**
+ * The total time one file may take, every attempt, redirect and byte of the body included: `ms` from now, or
+ * `at` (an absolute time: what is left of the worker's whole budget) if that comes first. `guard(stream)`
+ * destroys the request or response in flight with network.timeout when it passes.
+ */
+class Deadline {
+  constructor(url, ms, why, at = Infinity) {
+    this.url = url;
+    this.ms = ms;
+    this.why = why;
+    this.start = Date.now();
+    this.at = Math.min(this.start + ms, at);
+  }
+
+  remaining() {
+    return this.at - Date.now();
+  }
+
+  error(cause) {
+    const e = err('network.timeout', `GET ${redact(this.url)} did not complete within ${Date.now() - this.start} ms: ${this.why}`, cause ? { cause } : undefined);
+    e.retry = false;
+    return e;
+  }
+
+  guard(stream) {
+    const t = setTimeout(() => stream.destroy(this.error()), Math.max(0, this.remaining()));
+    if (t.unref) t.unref();
+    return () => clearTimeout(t);
+  }
+}
+
 /** One HTTP request; resolves with the response (status checked by the caller). */
-function request(url, { headers = {}, timeoutMs, method = 'GET' }) {
+function request(url, { headers = {}, timeoutMs, method = 'GET', deadline }) {
   return new Promise((resolve, reject) => {
+    // Before the response the request is cut off at the deadline, after it the response (its body).
+    const guarded = (req) => {
+      if (!deadline) return;
+      const cancel = deadline.guard(req);
+      req.on('close', cancel);
+      req.on('response', (res) => {
+        cancel();
+        res.on('close', deadline.guard(res));
+      });
+    };
     const proxy = proxyFor(url);
     const isHttps = url.protocol === 'https:';
     const opts = { method, headers: { 'user-agent': 'x0x-loader', ...headers }, timeout: timeoutMs };
@@ -99,6 +143,7 @@ function request(url, { headers = {}, timeoutMs, method = 'GET' }) {
         headers: { host: `${url.hostname}:${url.port || 443}`, ...proxyAuth(proxy) },
         timeout: timeoutMs,
       });
+      if (deadline) connect.on('close', deadline.guard(connect));
       connect.on('timeout', () => connect.destroy(err('network.unreachable', `proxy CONNECT timed out: ${redact(proxy)}`)));
       connect.on('error', (e) => reject(err('network.unreachable', `proxy ${redact(proxy)} unreachable`, { cause: e })));
       connect.on('connect', (res, socket) => {
@@ -113,6 +158,7 @@ function request(url, { headers = {}, timeoutMs, method = 'GET' }) {
           createConnection: () => tls.connect({ socket, servername: url.hostname }),
           agent: false,
         });
+        guarded(req);
         req.on('timeout', onTimeout);
         req.on('error', (e) => reject(e.code && e.code.includes('.') ? e : err('network.unreachable', `request to ${redact(url)} failed`, { cause: e })));
         req.on('response', (res) => {
@@ -136,6 +182,7 @@ function request(url, { headers = {}, timeoutMs, method = 'GET' }) {
     } else {
       req = (isHttps ? https : http).request(url, opts);
     }
+    guarded(req);
     req.on('timeout', onTimeout);
     req.on('error', (e) => reject(e.code && String(e.code).includes('.') ? e : err('network.unreachable', `request to ${redact(url)} failed`, { cause: e })));
     req.on('response', resolve);
@@ -196,7 +243,11 @@ function retryable(e) {
 }
 
 class HttpRepo {
-  constructor(base, { timeoutMs = 30000, retries = RETRIES, backoffMs = FIRST_DELAY_MS } = {}) {
+  /**
+   * `deadlineMs`: the total time of one metadata file (a target: lib/constants.js targetDeadlineMs);
+   * `deadlineAt`: an absolute time no request runs past (what the fetch worker was given in all).
+   */
+  constructor(base, { timeoutMs = 30000, retries = RETRIES, backoffMs = FIRST_DELAY_MS, deadlineMs = DEFAULTS.DEADLINE_MS, deadlineAt = Infinity } = {}) {
     const u = new URL(base);
     if (!u.pathname.endsWith('/')) u.pathname += '/';
     if (!/\/tuf\/$/.test(u.pathname)) u.pathname += 'tuf/';
@@ -204,13 +255,31 @@ class HttpRepo {
     this.timeoutMs = timeoutMs;
     this.retries = retries;
     this.backoffMs = backoffMs;
+    this.deadlineMs = deadlineMs;
+    this.deadlineAt = deadlineAt;
     this.describe = redact(base);
   }
 
-  async withRetry(label, fn) {
+  /** The deadline of one file of `length` bytes (null: metadata) at `url`, as its message explains it. */
+  deadline(url, length = null) {
+    const ms = length === null ? this.deadlineMs : targetDeadlineMs(this.deadlineMs, length);
+    const why =
+      length === null
+        ? `its deadline is ${ms} ms (X0X_DIST_DEADLINE_MS), every attempt included`
+        : `its deadline is ${ms} ms for ${length} bytes (X0X_DIST_DEADLINE_MS, and as much again per 4 MiB), every attempt included`;
+    const overall = this.deadlineAt - Date.now() < ms ? `, or less: what was left of its fetch's budget (the sum of the deadlines of its downloads)` : '';
+    return new Deadline(url, ms, why + overall, this.deadlineAt);
+  }
+
+  async withRetry(label, fn, deadline) {
     let last;
     for (let attempt = 0; attempt <= this.retries; attempt += 1) {
-      if (attempt) await sleep(delayMs(this.backoffMs, attempt - 1, jitter(), last && last.retryAfterMs));
+      if (attempt) {
+        const wait = delayMs(this.backoffMs, attempt - 1, jitter(), last && last.retryAfterMs);
+        if (deadline && wait >= deadline.remaining()) throw deadline.error(last);
+        await sleep(wait);
+      }
+      if (deadline && deadline.remaining() <= 0) throw deadline.error(last);
       try {
         return await fn(attempt);
       } catch (e) {
@@ -225,8 +294,9 @@ class HttpRepo {
     // Role names in `name` are already encoded (tuf.js encodeRoleName): a `%` stays as it is, so the server
     // sees the name quoted once, as python-tuf sends it.
     const url = new URL(`metadata/${name.replace(/[^A-Za-z0-9_.~%-]/g, encodeURIComponent)}`, this.base);
+    const deadline = this.deadline(url);
     return this.withRetry(`GET ${redact(url)}`, async () => {
-      const { res } = await fetchFollowing(url, { timeoutMs: this.timeoutMs });
+      const { res } = await fetchFollowing(url, { timeoutMs: this.timeoutMs, deadline });
       if (res.statusCode === 404) {
         res.resume();
         return null;
@@ -246,7 +316,7 @@ class HttpRepo {
         chunks.push(c);
       }
       return Buffer.concat(chunks);
-    });
+    }, deadline);
   }
 
   /** Stream a target into `dest` (created), checking length and SHA-256; resumes with Range. */
@@ -254,11 +324,12 @@ class HttpRepo {
     const url = new URL(`targets/${urlPath.split('/').map(encodeURIComponent).join('/')}`, this.base);
     const hash = hasherFor(want);
     let got = 0;
+    const deadline = this.deadline(url, want.length);
     const fd = fs.openSync(dest, 'w', 0o600);
     try {
       await this.withRetry(`GET ${redact(url)}`, async () => {
         const headers = got > 0 ? { range: `bytes=${got}-` } : {};
-        const { res } = await fetchFollowing(url, { headers, timeoutMs: this.timeoutMs });
+        const { res } = await fetchFollowing(url, { headers, timeoutMs: this.timeoutMs, deadline });
         if (res.statusCode === 404) {
           res.resume();
           throw err('target.not_found', `${redact(url)} answered 404`);
@@ -290,7 +361,7 @@ class HttpRepo {
         if (got < want.length) {
           throw err('network.unreachable', `download of ${redact(url)} ended at ${got} of ${want.length} bytes`);
         }
-      });
+      }, deadline);
       hash.finish(urlPath);
       fs.fsyncSync(fd);
     } finally {
@@ -381,9 +452,9 @@ function openRepo(cfg) {
   if (!cfg.url) return null;
   if (/^file:/i.test(cfg.url)) return new FileRepo(cfg.url);
   if (/^https?:\/\//i.test(cfg.url)) {
-    return new HttpRepo(cfg.url, { timeoutMs: cfg.timeoutMs, retries: cfg.retries });
+    return new HttpRepo(cfg.url, { timeoutMs: cfg.timeoutMs, retries: cfg.retries, deadlineMs: cfg.deadlineMs, deadlineAt: cfg.deadlineAt });
   }
   throw err('config.invalid', `X0X_DIST_URL must be http(s):// or file://, got ${redact(cfg.url)}`);
 }
 
-module.exports = { HttpRepo, FileRepo, BundleRepo, openRepo, bypassProxy, proxyFor, redact, redirectTarget, MAX_REDIRECTS };
+module.exports = { HttpRepo, FileRepo, BundleRepo, Deadline, openRepo, bypassProxy, proxyFor, redact, redirectTarget, MAX_REDIRECTS };

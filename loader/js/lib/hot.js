@@ -49,9 +49,12 @@ const recordPath = (function recordPath(cacheDir, anchorFile, pkg, version, forc
   return path.join(cacheDir, 'resolved', `${safeName(`${pkg}-${version}-${platform}-${arch}-${forceWasm}-${key}`)}.json`);
 });
 
-/** `st` (fs.Stats or undefined) has the identity `id` recorded: size, mtime, inode and device. */
+/**
+ * `st` (fs.Stats or undefined) has the identity `id` recorded: size, mtime, ctime, inode and device. The ctime
+ * is what a user cannot set back (utimes sets it to now): a byte flipped in place and the mtime restored is seen.
+ */
 const sameStat = (function sameStat(st, id) {
-  return st !== undefined && id != null && st.size === id.size && st.mtimeMs === id.mtimeMs && st.ino === id.ino && st.dev === id.dev;
+  return st !== undefined && id != null && st.size === id.size && st.mtimeMs === id.mtimeMs && st.ctimeMs === id.ctimeMs && st.ino === id.ino && st.dev === id.dev;
 });
 
 const NO_THROW = { throwIfNoEntry: false };
@@ -69,8 +72,10 @@ const ownedSafe = (function ownedSafe(st) {
 /**
  * The cache directory, its blobs/ and resolved/ are this user's alone (ownedSafe), so that only this user can
  * add, swap or remove a record or a blob (a record is then this user's too: no other could have created it).
- * statSync only: the first lstatSync/openSync/readSync of a process costs 0.1-0.3 ms each (BENCHMARKS.md); a symlink is judged by its target, whose owner and mode are checked.
- * Otherwise the warm path steps aside and lib/ refuses the cache (cache.insecure).
+ * statSync only (one stat per directory): a symlink is judged by its target. A cache reached through a symlink
+ * never has a record here anyway: lib/ resolves the directory (resolveCacheDir, refusing another user's link)
+ * and names every blob in a record by that resolved path, which checkRecord compares with `cacheDir`.
+ * Otherwise the warm path steps aside and lib/ refuses the cache (cache.insecure, cache.foreign_symlink).
  */
 const safeDirs = (function safeDirs(cacheDir) {
   try {
@@ -86,10 +91,11 @@ const safeDirs = (function safeDirs(cacheDir) {
 /**
  * `rec` (a parsed record) if it still holds, else null: same release and anchor path, a blob inside
  * `<cacheDir>/blobs`, recorded by this very node, and the anchor, node and its ELF interpreter still have the
- * identities recorded when the blob was verified, and the blob is this user's alone.
+ * identities recorded when the blob was verified. The blob itself is checked on the descriptor it is loaded
+ * through (openChecked).
  */
 const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
-  if (!rec || rec.v !== 2 || rec.version !== version || rec.anchorFile !== anchorFile || typeof rec.blob !== 'string') return null;
+  if (!rec || rec.v !== 3 || rec.version !== version || rec.anchorFile !== anchorFile || typeof rec.blob !== 'string') return null;
   const host = rec.host;
   if (!host || host.exec !== process.execPath || path.dirname(rec.blob) !== path.join(cacheDir, 'blobs')) return null;
   try {
@@ -98,32 +104,44 @@ const checkRecord = (function checkRecord(rec, anchorFile, version, cacheDir) {
     if (host.interp && (host.interpId ? !sameStat(fs.statSync(host.interp, NO_THROW), host.interpId) : fs.statSync(host.interp, NO_THROW) !== undefined)) {
       return null;
     }
-    // The blob: unchanged since verified, and only this user can write it (so only this user could swap it
-    // before the dlopen; lib/ loads through the checked descriptor where it hashes).
-    const st = fs.statSync(rec.blob, NO_THROW);
-    return sameStat(st, rec.blobId) && ownedSafe(st) ? rec : null;
+    return rec;
   } catch {
     return null;
   }
 });
 
 /**
- * The WASM selection mode (also part of the warm record's name), or null for an invalid value (lib/ reports
- * config.invalid): 'auto' (native, then wasm32-wasip1-threads, then wasm32-wasip1), 'force' (WASM only),
- * 'forbid' (native only), 'prefer' (WASM first, native after), 'force-threads' / 'force-wasip1' (that flavour only).
- * X0X_FORCE_WASM wins over napi-rs's NAPI_RS_FORCE_WASI (`1`/`true`: 'prefer'; `error`: 'force'; other values
- * ignored, as napi-rs does); a flavour (X0X_WASM_FLAVOR, else napi-rs's NAPI_RS_WASI_FLAVOR) means that flavour only.
+ * A descriptor of `file` if what it opened (never through a symlink at `file`) has the identity `id` and is this
+ * user's alone, else -1. What is loaded is then dlopened or read through this descriptor: the inode checked is
+ * the inode loaded, whatever happens to the path meanwhile.
  */
-const wasmModeOf = (function wasmModeOf(env) {
-  const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
-  let mode = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
-  const napi = (env.NAPI_RS_FORCE_WASI || '').toLowerCase();
-  if (force === '' && (napi === '1' || napi === 'true')) mode = 'prefer';
-  if (force === '' && napi === 'error') mode = 'force';
-  const f = (env.X0X_WASM_FLAVOR || env.npm_config_x0x_wasm_flavor || env.NAPI_RS_WASI_FLAVOR || '').toLowerCase();
-  const flavor = { '': '', threads: 'threads', 'wasm32-wasip1-threads': 'threads', 'wasm32-wasi': 'threads', wasip1: 'wasip1', 'wasm32-wasip1': 'wasip1' }[f];
-  if (!mode || flavor === undefined || (flavor && mode === 'forbid')) return null;
-  return flavor ? `force-${flavor}` : mode;
+const openChecked = (function openChecked(file, id) {
+  let fd;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0));
+  } catch {
+    return -1;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (sameStat(st, id) && ownedSafe(st)) return fd;
+  } catch {
+    /* refused below */
+  }
+  fs.closeSync(fd);
+  return -1;
+});
+
+/**
+ * The X0X_FORCE_WASM mode of `env` if it is one whose record can name a native binary and no napi-rs or flavour
+ * variable is set: 'auto' or 'forbid' (X0X_FORCE_WASM=error); else null, and lib/ decides (wasmModeOf below
+ * HOT-END is the whole rule, and agrees with this one wherever this one answers). The other modes load WASM
+ * first or only, which lib/warm.js serves; the whole rule costs ~30 us more to compile here.
+ */
+const hotMode = (function hotMode(env) {
+  if (env.NAPI_RS_FORCE_WASI || env.NAPI_RS_WASI_FLAVOR || env.X0X_WASM_FLAVOR || env.npm_config_x0x_wasm_flavor) return null;
+  const f = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
+  return f === '' || f === '0' || f === 'false' || f === 'no' ? 'auto' : f === 'error' ? 'forbid' : null;
 });
 
 /** The warm record of this package's `release` under the settings in `env` if it still holds, else null. */
@@ -131,8 +149,8 @@ const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   const cacheDir = path.resolve(env.X0X_DIST_CACHE || env.npm_config_x0x_dist_cache || defaultCacheDir(env));
   const rootPath = env.X0X_DIST_ROOT || env.npm_config_x0x_dist_root;
   const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
-  const forceWasm = wasmModeOf(env);
-  if (!forceWasm) return null; // not a valid setting: lib/ reports config.invalid
+  const forceWasm = hotMode(env);
+  if (!forceWasm) return null; // WASM first or only, or not a valid setting: lib/ decides
   if (!safeDirs(cacheDir)) return null;
   let rec;
   try {
@@ -160,40 +178,41 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
   }
   const rec = warmRecord(pkgDir, release, env);
   if (rec === null || rec.kind !== 'native') return null;
+  const fd = openChecked(rec.blob, rec.blobId);
+  if (fd < 0) return null;
   const m = { exports: {} };
   try {
-    process.dlopen(m, rec.blob);
+    // Linux: the checked descriptor itself (no window for a swap). Elsewhere the path: its file was just shown
+    // to be the verified one, and only this user can change what the path names (docs/loader.md).
+    process.dlopen(m, process.platform === 'linux' ? '/proc/self/fd/' + fd : rec.blob);
   } catch {
     return null;
+  } finally {
+    fs.closeSync(fd);
   }
   return m.exports;
 });
 
-module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, wasmModeOf, warmRecord, fastLoad };
+module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, openChecked, hotMode, warmRecord, fastLoad };
 // HOT-END: scripts/pack.js inlines this file up to this line. Below: what only lib/ uses.
 
-/** O_RDONLY | O_NOFOLLOW where it exists: a planted symlink is never followed to a file we would trust. */
-const RDONLY_NOFOLLOW = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW || 0);
-
 /**
- * Open `file` and return the descriptor if what was opened has the identity `id` and is ownedSafe, else -1.
- * What is loaded is then read or dlopened through this descriptor: the inode checked is the inode loaded.
+ * The WASM selection mode (also part of the warm record's name), or null for an invalid value (lib/ reports
+ * config.invalid): 'auto' (native, then wasm32-wasip1-threads, then wasm32-wasip1), 'force' (WASM only),
+ * 'forbid' (native only), 'prefer' (WASM first, native after), 'force-threads' / 'force-wasip1' (that flavour only).
+ * X0X_FORCE_WASM wins over napi-rs's NAPI_RS_FORCE_WASI (`1`/`true`: 'prefer'; `error`: 'force'; other values
+ * ignored, as napi-rs does); a flavour (X0X_WASM_FLAVOR, else napi-rs's NAPI_RS_WASI_FLAVOR) means that flavour only.
  */
-function openChecked(file, id) {
-  let fd;
-  try {
-    fd = fs.openSync(file, RDONLY_NOFOLLOW);
-  } catch {
-    return -1;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    if (sameStat(st, id) && ownedSafe(st)) return fd;
-  } catch {
-    /* refused below */
-  }
-  fs.closeSync(fd);
-  return -1;
+function wasmModeOf(env) {
+  const force = (env.X0X_FORCE_WASM || env.npm_config_x0x_force_wasm || '').toLowerCase();
+  let mode = force === '1' || force === 'true' || force === 'yes' ? 'force' : force === 'error' ? 'forbid' : force === '' || force === '0' || force === 'false' || force === 'no' ? 'auto' : '';
+  const napi = (env.NAPI_RS_FORCE_WASI || '').toLowerCase();
+  if (force === '' && (napi === '1' || napi === 'true')) mode = 'prefer';
+  if (force === '' && napi === 'error') mode = 'force';
+  const f = (env.X0X_WASM_FLAVOR || env.npm_config_x0x_wasm_flavor || env.NAPI_RS_WASI_FLAVOR || '').toLowerCase();
+  const flavor = { '': '', threads: 'threads', 'wasm32-wasip1-threads': 'threads', 'wasm32-wasi': 'threads', wasip1: 'wasip1', 'wasm32-wasip1': 'wasip1' }[f];
+  if (!mode || flavor === undefined || (flavor && mode === 'forbid')) return null;
+  return flavor ? `force-${flavor}` : mode;
 }
 
 /** The path process.dlopen loads `fd` through: /proc/self/fd/N on Linux (no window for a swap), else `file`. */
@@ -213,18 +232,70 @@ function cacheDirOf(env) {
   return path.resolve(setting('X0X_DIST_CACHE', env) || defaultCacheDir(env));
 }
 
+/**
+ * `cacheDir` with every symbolic link in its path resolved, once, so that nothing later goes through a link:
+ * each component is lstat'ed from the root; a link owned by this user or root is followed (its target's
+ * components are walked the same way, `..` after a resolved prefix being its parent), a link owned by anyone
+ * else is refused (cache.foreign_symlink: its owner could point it at a directory of theirs between a check and
+ * a load, issue 25). A missing component ends the walk: the rest is created later, as real directories, by
+ * lib/cache.js ensureDirs, which checks again. Returns the resolved path; throws cache.foreign_symlink.
+ * Windows: path.resolve only (no uid).
+ */
+function resolveCacheDir(cacheDir) {
+  const abs = path.resolve(cacheDir);
+  if (process.getuid === undefined) return abs;
+  const uid = process.getuid();
+  let rest = abs.split('/').filter(Boolean);
+  let done = '/';
+  let links = 0;
+  while (rest.length) {
+    const name = rest.shift();
+    if (name === '.') continue;
+    if (name === '..') {
+      done = path.dirname(done);
+      continue;
+    }
+    const p = path.join(done, name);
+    let st;
+    try {
+      st = fs.lstatSync(p);
+    } catch {
+      return path.join(p, ...rest); // absent (or unreadable: ensureDirs reports io.error)
+    }
+    if (!st.isSymbolicLink()) {
+      done = p;
+      continue;
+    }
+    if (st.uid !== uid && st.uid !== 0) {
+      throw require('./errors').err(
+        'cache.foreign_symlink',
+        `refusing the cache directory ${abs}: ${p} is a symbolic link owned by uid ${st.uid}, neither this user (uid ${uid}) nor root; ` +
+          `its owner could point it at a directory of their own between the check and the load of a binary. ` +
+          `next: set X0X_DIST_CACHE to a directory of your own (not through that link), or remove the link`,
+        { cacheDir: abs, link: p, owner: st.uid },
+      );
+    }
+    links += 1;
+    if (links > 40) throw require('./errors').err('io.error', `too many symbolic links resolving the cache directory ${abs}`);
+    const target = fs.readlinkSync(p);
+    if (path.isAbsolute(target)) done = '/';
+    rest = [...target.split('/').filter(Boolean), ...rest];
+  }
+  return done;
+}
+
 /** The trust anchor's path and the warm record's path (what warmRecord reads, for the resolver that writes it). */
 function recordLocation({ pkgDir, pkg, version, rootPath, cacheDir, forceWasm }) {
   const anchorFile = rootPath ? path.resolve(rootPath) : path.join(pkgDir, 'root.json');
   return { anchorFile, recordPath: recordPath(cacheDir, anchorFile, pkg, version, forceWasm) };
 }
 
-/** Stat fields that change whenever a file is replaced or modified. */
+/** Stat fields that change whenever a file is replaced or modified (ctime: also when its mtime is set back). */
 function fileId(st) {
-  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, dev: st.dev };
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, dev: st.dev };
 }
 function sameId(a, b) {
-  return Boolean(a && b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino && a.dev === b.dev);
+  return Boolean(a && b && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino && a.dev === b.dev);
 }
 function statId(p) {
   try {
@@ -247,4 +318,4 @@ function validRecord(loc, version, cacheDir) {
   return checkRecord(rec, loc.anchorFile, version, cacheDir);
 }
 
-Object.assign(module.exports, { setting, cacheDirOf, recordLocation, fileId, sameId, statId, validRecord, openChecked, fdPath });
+Object.assign(module.exports, { setting, cacheDirOf, wasmModeOf, resolveCacheDir, recordLocation, fileId, sameId, statId, validRecord, fdPath });

@@ -3,7 +3,7 @@
 //
 // Invariant: no bytes are loaded (dlopen or WebAssembly) unless their SHA-256 and length were checked against
 // target metadata verified from the trusted root: either in this process just now, or when the cache record
-// being used was written (the record names the content-addressed blob and pins its size/mtime/inode; see
+// being used was written (the record names the content-addressed blob and pins its size/mtime/ctime/inode; see
 // docs/loader.md for why that is enough and X0X_DIST_VERIFY=always for when it is not).
 //
 // Order per candidate (exact native → wasm32-wasip1-threads → wasm32-wasip1; X0X_FORCE_WASM reorders):
@@ -22,7 +22,7 @@ const { DEFAULTS } = require('./constants');
 const cache = require('./cache');
 
 const { context, tryWarm, loadNative, readFd, hostIdentity, statId, sha256 } = require('./warm');
-const { openChecked, ownedSafe } = require('./hot');
+const { openChecked, ownedSafe, fileId, sameId } = require('./hot');
 
 class Resolver {
   constructor(opts = {}) {
@@ -119,9 +119,16 @@ class Resolver {
     return !this.cfg.offline || Boolean(this.cfg.bundle) || /^file:/i.test(this.cfg.url || '');
   }
 
-  /** Run the fetch worker (TUF refresh + download into the cache) synchronously in a child process. */
-  runWorker(targetPath, kind, mode = 'fetch') {
+  /**
+   * Run the fetch worker (TUF refresh + download into the cache) synchronously in a child process, for at most
+   * the sum of the deadlines of what it downloads (`length`: the target's signed length, in 'fetch' mode).
+   */
+  runWorker(targetPath, kind, mode = 'fetch', length = 0) {
     const { spawnSync } = require('child_process');
+    const { targetDeadlineMs } = require('./constants');
+    // The run's budget: the TUF update's metadata deadlines, plus the target's (issue 25: a server dripping a
+    // byte a second held require() for 21 minutes). The worker cuts itself off there with network.timeout.
+    const budget = DEFAULTS.METADATA_DEADLINES * this.cfg.deadlineMs + (mode === 'fetch' ? targetDeadlineMs(this.cfg.deadlineMs, length) : 0);
     const args = {
       cacheDir: this.cfg.cacheDir,
       url: this.cfg.url,
@@ -134,9 +141,11 @@ class Resolver {
       mode,
       timeoutMs: this.cfg.timeoutMs,
       retries: this.cfg.retries,
+      deadlineMs: this.cfg.deadlineMs,
+      deadlineAt: Date.now() + budget,
     };
-    // Bounded: lock wait plus every retry of every request; a hung fetch must not hang require().
-    const timeout = DEFAULTS.LOCK_WAIT_MS + (this.cfg.retries + 1) * this.cfg.timeoutMs * 8;
+    // Killed outright shortly after its budget: a hung worker must not hang require().
+    const timeout = budget + DEFAULTS.WORKER_GRACE_MS;
     // A child process, not a worker thread blocked on with Atomics.wait: the thread variant saved ~45 ms per cold require but
     // hung intermittently under load (CI, 2026-11-25: require() never returned while other tests ran), and a
     // child is bounded by `timeout` and killed outright.
@@ -165,12 +174,20 @@ class Resolver {
     } catch {
       out = null;
     }
-    return this.workerAnswer(out, r);
+    return this.workerAnswer(out, r, { targetPath, budget, timeout });
   }
 
   /** The fetch worker's answer ({ok, ...} or {error}), or a failure naming what happened to it. */
-  workerAnswer(out, r) {
+  workerAnswer(out, r, { targetPath, budget, timeout } = {}) {
     if (out && out.ok) return out;
+    if (!out && r.error && r.error.code === 'ETIMEDOUT') {
+      const from = this.cfg.bundle ? `bundle ${this.cfg.bundle}` : require('./fetch').redact(this.cfg.url);
+      const e = err('network.timeout', `fetching ${targetPath} from ${from} did not complete within ${timeout} ms (the sum of its deadlines, ${budget} ms, X0X_DIST_DEADLINE_MS): the fetch worker was killed`, {
+        cause: new Error(String(r.stderr || '').slice(-2000)),
+      });
+      e.phase = 'metadata';
+      throw e;
+    }
     if (out && out.error) {
       const e = err(out.error.code in require('./errors').CODES ? out.error.code : 'internal', out.error.message);
       if (out.error.chain && out.error.chain.length) e.cause = new Error(out.error.chain.join('; '));
@@ -192,7 +209,11 @@ class Resolver {
     if (got !== want) throw err('target.digest_mismatch', `${label} has SHA-256 ${got}, signed ${want}`);
     const dest = cache.blobPath(this.cfg.cacheDir, want, kind);
     cache.ensureDirs(this.cfg.cacheDir);
-    cache.withLockSync(this.cfg.cacheDir, want, () => fs.existsSync(dest), () => cache.writeAtomic(this.cfg.cacheDir, dest, bytes));
+    // Another process may be downloading the same blob: wait no longer than such a download may take (its
+    // run's budget, runWorker); then io.error, and the caller loads the checked bytes in place.
+    const { targetDeadlineMs } = require('./constants');
+    const waitMs = DEFAULTS.METADATA_DEADLINES * this.cfg.deadlineMs + targetDeadlineMs(this.cfg.deadlineMs, info.length);
+    cache.withLockSync(this.cfg.cacheDir, want, () => fs.existsSync(dest), () => cache.writeAtomic(this.cfg.cacheDir, dest, bytes), { waitMs });
     return dest;
   }
 
@@ -209,8 +230,10 @@ class Resolver {
       return null;
     }
     let bytes;
+    let id;
     try {
-      if (!ownedSafe(fs.fstatSync(fd))) {
+      const st = fs.fstatSync(fd);
+      if (!ownedSafe(st)) {
         // Another user could have written it: discarded (the directory is ours), fetched or admitted again.
         this.log(`${blob} is writable by another user or not ours; removed`);
         fs.closeSync(fd);
@@ -218,11 +241,14 @@ class Resolver {
         return null;
       }
       bytes = readFd(fd);
+      // The identity the warm record pins is the descriptor's, unchanged while it was read: the file hashed.
+      id = fileId(fs.fstatSync(fd));
+      if (!sameId(id, fileId(st))) bytes = null;
     } catch {
       fs.closeSync(fd);
       return null;
     }
-    if (bytes.length === info.length && sha256(bytes) === info.hashes.sha256) return { blob, bytes, fd };
+    if (bytes && bytes.length === info.length && sha256(bytes) === info.hashes.sha256) return { blob, bytes, fd, blobId: id };
     fs.closeSync(fd);
     this.log(`cache.corrupt: ${blob} no longer matches its signed hash; removed`);
     try {
@@ -237,7 +263,7 @@ class Resolver {
   /**
    * A native blob the fetch worker has just downloaded, verified (SHA-256 and length of the streamed bytes
    * against the same signed target as `info`) and published: used without re-reading and re-hashing it if it
-   * still has the size/mtime/inode/device the worker saw, the rule the warm path applies to a record
+   * still has the size/mtime/ctime/inode/device the worker read from its descriptor, the rule the warm path applies to a record
    * (docs/loader.md). Anything else (WASM, which needs the bytes anyway; a blob found already present) goes
    * through fromCache.
    */
@@ -249,7 +275,7 @@ class Resolver {
     const fd = openChecked(blob, fetched.blobId);
     if (fd < 0) return null;
     this.log(`${blob}: verified by the fetch worker, identity unchanged`);
-    return { blob, bytes: undefined, fd };
+    return { blob, bytes: undefined, fd, blobId: fetched.blobId };
   }
 
   fromPlatformPackage(cand, file) {
@@ -290,7 +316,7 @@ class Resolver {
     try {
       cache.ensureDirs(this.cfg.cacheDir);
       const rec = {
-        v: 2,
+        v: 3,
         anchorFile: this.anchorFile,
         anchorFileId: statId(this.anchorFile),
         anchorId: this.anchorId,
@@ -302,7 +328,7 @@ class Resolver {
         sha256: info.hashes.sha256,
         length: info.length,
         blob: res.file,
-        blobId: statId(res.file),
+        blobId: res.blobId,
         host: hostIdentity(this.host().interpreter),
         verifiedAt: new Date().toISOString(),
       };
@@ -371,7 +397,7 @@ class Resolver {
       try {
         const exports = this.load(cand, got.blob, got.bytes, got.fd);
         const res = { exports, platform: cand.name, kind: cand.kind, source, file: got.blob, target: targetPath };
-        this.writeRecord(res, info);
+        this.writeRecord({ ...res, blobId: got.blobId }, info);
         return res;
       } finally {
         if (got.fd !== undefined) fs.closeSync(got.fd);
@@ -415,9 +441,11 @@ class Resolver {
     if (this.refreshError) throw this.refreshError;
     let fetched;
     try {
-      fetched = this.runWorker(targetPath, cand.kind, 'fetch');
+      fetched = this.runWorker(targetPath, cand.kind, 'fetch', info.length);
     } catch (e) {
-      if (e.phase === 'metadata') this.refreshError = e;
+      // A repository that failed as a whole, or too slow to finish within the deadlines, stands for every
+      // further candidate: require() waits for the deadlines once, not once per candidate.
+      if (e.phase === 'metadata' || e.code === 'network.timeout') this.refreshError = e;
       throw e;
     }
     const after = this.fromFetch(fetched, info, cand.kind) || this.fromCache(info, cand.kind);
@@ -466,8 +494,12 @@ class Resolver {
   resolve() {
     const warm = this.tryWarm();
     if (warm) return warm;
-    // Fail closed: a cache another user can write is not used at all (cache.insecure names the fix).
+    // Fail closed: a cache reached through another user's symlink (cache.foreign_symlink), or that another user
+    // can write (cache.insecure), is not used at all; both name the fix.
+    if (this.ctx.cacheError) throw this.ctx.cacheError;
     cache.checkSecure(this.cfg.cacheDir);
+    const swept = cache.sweepTmp(this.cfg.cacheDir);
+    if (swept.length) this.log(`removed ${swept.length} temporary file(s) of killed processes from ${this.cfg.cacheDir}/tmp: ${swept.join(', ')}`);
     if (this.cfg.nativePath) return this.explicit();
     const { describeHost, describeWasm, rankCandidates } = require('./host');
     const { table } = require('./platforms');

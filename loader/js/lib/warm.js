@@ -8,7 +8,7 @@
 const fs = require('fs');
 const path = require('path');
 const { readConfig } = require('./constants');
-const { recordLocation, validRecord, fileId, sameId, statId, openChecked, fdPath } = require('./hot');
+const { recordLocation, validRecord, resolveCacheDir, fileId, sameId, statId, openChecked, fdPath } = require('./hot');
 
 function sha256(buf) {
   return require('crypto').createHash('sha256').update(buf).digest('hex');
@@ -31,12 +31,22 @@ function releaseOf(pkgDir) {
   throw fail('config.invalid', `cannot read the release version from ${pkgDir}/package.json`);
 }
 
-/** Everything both paths need: settings, release identity, trust anchor, the warm-record location. */
+/**
+ * Everything both paths need: settings, release identity, trust anchor, the warm-record location. The cache
+ * directory is resolved here, once (lib/hot.js resolveCacheDir): every later path in it has no symlink.
+ * `cacheError`: why the cache must not be used (a link owned by another user); the resolver throws it.
+ */
 function context(pkgDir, env = process.env, release = null) {
   const cfg = readConfig(env);
+  let cacheError = null;
+  try {
+    cfg.cacheDir = resolveCacheDir(cfg.cacheDir);
+  } catch (e) {
+    cacheError = e;
+  }
   const rel = release || releaseOf(pkgDir);
   const { anchorFile, recordPath } = recordLocation({ pkgDir, pkg: rel.pkg, version: rel.version, rootPath: cfg.rootPath, cacheDir: cfg.cacheDir, forceWasm: cfg.forceWasm });
-  const ctx = { pkgDir, cfg, ...rel, anchorFile, recordPath };
+  const ctx = { pkgDir, cfg, ...rel, anchorFile, recordPath, cacheError };
   // The anchor's bytes and id are needed only off the warm path.
   let bytes;
   Object.defineProperty(ctx, 'anchorBytes', {
@@ -111,7 +121,7 @@ function readFd(fd) {
  * @param {ReturnType<typeof context>} ctx
  */
 function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {} } = {}) {
-  if (ctx.cfg.verifyAlways || ctx.cfg.nativePath) return null;
+  if (ctx.cfg.verifyAlways || ctx.cfg.nativePath || ctx.cacheError) return null;
   // The trust anchor, node and its interpreter, and the blob are the files verified when the record was written.
   const rec = validRecord(ctx, ctx.version, ctx.cfg.cacheDir);
   if (!rec) return null;

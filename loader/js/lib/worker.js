@@ -4,6 +4,8 @@
 // the target, and downloads it into the cache under the blob's lock (one download however many processes
 // ask at once; the others wait and then find the blob). Output: one JSON line on stdout, {ok, info} or
 // {error: {code, message, chain, phase}} (phase 'metadata': the TUF refresh itself failed). Progress goes to stderr only when stderr is a terminal.
+// `deadlineAt` (absolute ms): no request, backoff or lock wait runs past it (network.timeout naming the URL);
+// the parent kills the process only DEFAULTS.WORKER_GRACE_MS after it.
 
 const fs = require('fs');
 const { err } = require('./errors');
@@ -11,13 +13,14 @@ const cache = require('./cache');
 const { openRepo } = require('./fetch');
 const trust = require('./trust');
 const { checkTargetPath } = require('./tuf');
-const { statId } = require('./hot');
+const { fileId } = require('./hot');
 
 async function fetchTarget(a, progress = () => {}) {
   if (a.offline && a.url && /^https?:/i.test(a.url) && !a.bundle) {
     throw err('loader.offline', `X0X_DIST_OFFLINE=1: not fetching ${a.targetPath} from ${a.url}`);
   }
-  const repo = openRepo({ url: a.url, bundle: a.bundle, timeoutMs: a.timeoutMs, retries: a.retries });
+  const deadlineAt = a.deadlineAt || Infinity;
+  const repo = openRepo({ url: a.url, bundle: a.bundle, timeoutMs: a.timeoutMs, retries: a.retries, deadlineMs: a.deadlineMs, deadlineAt });
   if (!repo) throw err('config.invalid', 'no repository configured (X0X_DIST_URL or X0X_DIST_BUNDLE)');
   checkTargetPath(a.targetPath);
   const anchorBytes = fs.readFileSync(a.anchorFile);
@@ -56,14 +59,26 @@ async function fetchTarget(a, progress = () => {}) {
   const dir = a.targetPath.split('/').slice(0, -1).join('/');
   const base = a.targetPath.split('/').pop();
   const urlPath = ts.root.signed.consistent_snapshot ? `${dir}/${sha}.${base}` : a.targetPath;
+  let blobId = null;
+  // The lock is waited for at most until this run's deadline: the holder is downloading the same bytes.
+  const lockWait = {
+    waitMs: Math.max(1, deadlineAt - Date.now()),
+    timeoutError: (ms) => err('network.timeout', `waited ${ms} ms for another process's download of ${a.targetPath} from ${repo.describe}, until this fetch's deadline (X0X_DIST_DEADLINE_MS)`),
+  };
   const r = await cache.withLock(a.cacheDir, sha, () => fs.existsSync(dest), async () => {
     const tmp = cache.tmpPath(a.cacheDir);
+    // Created here (O_EXCL: a new inode of ours) and held open: the identity reported to the parent is this
+    // descriptor's after the rename, checked to be what is now at `dest`.
+    const fd = fs.openSync(tmp, 'wx', 0o600);
     try {
       progress(`downloading ${a.targetPath} (${info.length} bytes)`);
       // Every listed hash is checked (a sha512 beside the sha256 too; an algorithm we cannot compute fails).
       await repo.getTarget(urlPath, { length: info.length, sha256: sha, hashes: info.hashes, onProgress: progress.bytes }, tmp);
       if (progress.bytes) progress.done();
       cache.publish(tmp, dest);
+      const st = fs.fstatSync(fd);
+      const at = fs.lstatSync(dest);
+      if (st.size === info.length && at.ino === st.ino && at.dev === st.dev) blobId = fileId(st);
     } catch (e) {
       try {
         fs.unlinkSync(tmp);
@@ -71,13 +86,15 @@ async function fetchTarget(a, progress = () => {}) {
         /* not created */
       }
       throw e;
+    } finally {
+      fs.closeSync(fd);
     }
     return 'downloaded';
-  });
+  }, lockWait);
   const downloaded = r.value === 'downloaded';
   // The identity of the blob this process just verified and published: the parent loads it without
   // re-hashing if it still has that identity (the warm path's rule, docs/loader.md).
-  return { ok: true, info, blob: dest, downloaded, blobId: downloaded ? statId(dest) : null };
+  return { ok: true, info, blob: dest, downloaded, blobId: downloaded ? blobId : null };
 }
 
 function chainOf(e) {

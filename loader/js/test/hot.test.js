@@ -35,7 +35,18 @@ const path = require('path');
 const h = require('./helpers/repo');
 const { buildAddon } = require('./helpers/addon');
 const { readConfig } = require('../lib/constants');
-const { warmRecord, checkRecord, fastLoad, statId, openChecked } = require('../lib/hot');
+const { warmRecord, checkRecord, fastLoad, statId, openChecked, validRecord, hotMode, wasmModeOf } = require('../lib/hot');
+
+/** Invert the first byte of `file` in place and set its times back to what they were, to the nanosecond (`touch -r`). */
+function flipByteKeepTimes(file) {
+  const ref = `${file}.times`;
+  assert.equal(require('child_process').spawnSync('touch', ['-r', file, ref]).status, 0);
+  const fd = fs.openSync(file, 'r+');
+  fs.writeSync(fd, Buffer.from([fs.readFileSync(file)[0] ^ 0xff]), 0, 1, 0);
+  fs.closeSync(fd);
+  assert.equal(require('child_process').spawnSync('touch', ['-r', ref, file]).status, 0);
+  fs.rmSync(ref);
+}
 
 function warmCache(dir, env, blobData = Buffer.from('not really a shared object')) {
   const pkgDir = path.join(dir, 'node_modules', 'x0x');
@@ -51,7 +62,7 @@ function warmCache(dir, env, blobData = Buffer.from('not really a shared object'
   const interp = path.join(dir, 'ld.so');
   fs.writeFileSync(interp, 'interpreter');
   const rec = {
-    v: 2,
+    v: 3,
     anchorFile: loc.anchorFile,
     anchorFileId: statId(loc.anchorFile),
     version: '0.3.1',
@@ -86,6 +97,12 @@ test('warmRecord finds exactly the record the resolver names, under every settin
   ];
   for (const env of envs) {
     const c = warmCache(path.join(d, String(envs.indexOf(env))), env);
+    if (env.X0X_FORCE_WASM === 'TRUE') {
+      // WASM only: the inlined path does not serve it (hotMode); lib/ finds the record the resolver names.
+      assert.equal(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), null);
+      assert.deepEqual(validRecord(c.loc, '0.3.1', c.cfg.cacheDir), c.rec);
+      continue;
+    }
     assert.deepEqual(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.1' }, env), c.rec, JSON.stringify(env));
     assert.equal(warmRecord(c.pkgDir, { pkg: 'x0x', version: '0.3.2' }, env), null, 'another release');
     // Bound to the anchor's path: the installed package's root.json, unless X0X_DIST_ROOT names one.
@@ -126,6 +143,8 @@ test('checkRecord: every identity the record pins is checked (each tampering alo
 
   const cases = {
     'record format': (c) => check(c, { ...c.rec, v: 1 }),
+    // v2 records pinned no ctime: a byte flipped in place with its mtime restored passed them (issue 21).
+    'record format 2 (no ctime)': (c) => check(c, { ...c.rec, v: 2 }),
     'release': (c) => checkRecord(c.rec, c.loc.anchorFile, '0.3.2', c.cfg.cacheDir),
     'anchor path': (c) => checkRecord(c.rec, path.join(d, 'other-root.json'), '0.3.1', c.cfg.cacheDir),
     'anchor touched': (c) => (fs.utimesSync(c.loc.anchorFile, later, later), check(c)),
@@ -139,6 +158,13 @@ test('checkRecord: every identity the record pins is checked (each tampering alo
     },
     'blob touched': (c) => (fs.utimesSync(c.blob, later, later), check(c)),
     'blob rewritten': (c) => (fs.writeFileSync(c.blob, 'other bytes, other size'), check(c)),
+    'blob: a byte flipped in place, size and mtime restored (only the ctime says it)': (c) => {
+      const st = fs.statSync(c.blob);
+      flipByteKeepTimes(c.blob);
+      const now = fs.statSync(c.blob);
+      assert.deepEqual([now.size, now.mtimeMs, now.ino], [st.size, st.mtimeMs, st.ino], 'only the ctime differs');
+      return check(c);
+    },
     'blob removed': (c) => (fs.rmSync(c.blob), check(c)),
     'blob outside <cache>/blobs': (c) => {
       const outside = path.join(d, `outside-${Math.random()}.node`);
@@ -196,4 +222,26 @@ test('the part of hot.js pack.js inlines: self-contained (fs, path), ASCII, ever
   new Function('module', 'exports', 'require', inlined)(mod, mod.exports, (n) => (required.push(n), require(n)));
   assert.deepEqual(required, ['fs', 'path']);
   assert.equal(typeof mod.exports.fastLoad, 'function');
+});
+
+test('hotMode (the inlined warm path) agrees with wasmModeOf wherever it answers, and answers for auto and error', () => {
+  const values = ['', '0', '1', 'true', 'TRUE', 'yes', 'no', 'false', 'error', 'ERROR', 'maybe'];
+  const flavors = ['', 'threads', 'wasip1', 'wasm32-wasi', 'bogus'];
+  let answered = 0;
+  for (const force of values) {
+    for (const npmForce of values) {
+      for (const napi of ['', '1', 'error', '0']) {
+        for (const flavor of flavors) {
+          const env = { X0X_FORCE_WASM: force, npm_config_x0x_force_wasm: npmForce, NAPI_RS_FORCE_WASI: napi, X0X_WASM_FLAVOR: flavor };
+          const hot = hotMode(env);
+          if (hot === null) continue;
+          answered += 1;
+          assert.equal(hot, wasmModeOf(env), JSON.stringify(env));
+        }
+      }
+    }
+  }
+  assert.ok(answered > 0);
+  assert.equal(hotMode({}), 'auto');
+  assert.equal(hotMode({ X0X_FORCE_WASM: 'error' }), 'forbid');
 });

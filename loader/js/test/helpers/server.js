@@ -2,7 +2,8 @@
 // A real HTTP server on 127.0.0.1 serving a repository directory under /tuf/ like `x0x-dist serve`, with
 // Range support, per-path request counts, and fault injection (drop a target mid-body, delay, 500s), and
 // redirects (opts.redirectTargetsTo: 302 every target to another server, like a CDN offload; redirectLoop:
-// every request answers 307 to itself).
+// every request answers 307 to itself), and a slow drip (drip: a substring of the paths, e.g. '/targets/' or
+// 'timestamp.json', whose bodies are sent one byte per dripMs, default 1000: never idle, never done).
 
 const http = require('http');
 const fs = require('fs');
@@ -43,6 +44,18 @@ function serve(root, opts = {}) {
         return res.end(data.subarray(start));
       }
       res.writeHead(200, { 'content-length': data.length });
+      if (faults.drip && u.pathname.includes(faults.drip)) {
+        let i = 0;
+        const tick = setInterval(() => {
+          if (i >= data.length || res.destroyed) return clearInterval(tick);
+          res.write(data.subarray(i, i + 1));
+          i += 1;
+          if (i === data.length) res.end();
+          return undefined;
+        }, faults.dripMs || 1000);
+        res.on('close', () => clearInterval(tick));
+        return undefined;
+      }
       if (faults.dropTargetOnce && u.pathname.includes('/targets/') && data.length > 2) {
         faults.dropTargetOnce = false;
         res.write(data.subarray(0, Math.floor(data.length / 2)));
