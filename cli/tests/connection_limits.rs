@@ -2,6 +2,8 @@
 //! runs under `prlimit --nofile=N`; hundreds of connections that send nothing (or only the h2c preface) are
 //! answered `503 server.overloaded` over the cap and closed at the first-request deadline, `/healthz` keeps
 //! answering, and a server that does run out of descriptors backs off instead of logging every failed accept.
+// Tests write fixtures directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 #[path = "common/cli.rs"]
 mod cli;
 

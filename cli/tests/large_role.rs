@@ -2,6 +2,8 @@
 //! (a 10,000-target role is ~3 MB, under the server's default 4 MiB metadata limit; pretty-printed it was
 //! ~5.6 MB and the next publish failed), and a role over the limit is refused with `metadata.too_large` naming
 //! the limit, the size and the setting that raises it. The real binary and server on loopback.
+// Tests write fixtures directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use std::path::Path;

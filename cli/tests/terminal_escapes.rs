@@ -1,6 +1,8 @@
 //! Issue 25, finding 6: what the CLI prints that came from outside — a file name, a server's error detail — has
 //! its control characters escaped, so a newline or an ANSI escape sequence cannot forge output lines or
 //! recolour the terminal. The real binary, a real (hostile) HTTP peer on loopback.
+// Tests write fixtures directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 #[path = "common/cli.rs"]
 mod cli;
 
@@ -61,7 +63,7 @@ fn a_server_detail_with_a_newline_and_an_escape_is_printed_escaped() {
     std::thread::spawn(move || {
         for s in listener.incoming() {
             let Ok(mut s) = s else { continue };
-            let mut buf = [0u8; 65536];
+            let mut buf = vec![0u8; 65536];
             let n = s.read(&mut buf).unwrap_or(0);
             if buf[..n].starts_with(b"HEAD ") {
                 // "No such blob": the client uploads it next, and gets the detail below.

@@ -1,5 +1,7 @@
 //! Issue 25, finding 8: the upload token stays off the command line. `publish --token-file FILE` works, and
 //! the docs show it (or `X0X_DIST_TOKEN`), never `--token "$(cat token)"`.
+// Tests write fixtures directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod common;
 
 use common::cli::{bin, fails, free_port, run_ok, setup_repo, start_server};

@@ -300,9 +300,9 @@ fn tracked(
         Output = Result<hyper::Response<axum::body::Body>, std::convert::Infallible>,
     > + Send,
 > + Clone {
+    use http_body_util::BodyExt as _;
     use hyper::service::Service as _;
     let svc = hyper_util::service::TowerToHyperService::new(app);
-    use http_body_util::BodyExt as _;
     hyper::service::service_fn(move |req| {
         let in_flight = watch.begin();
         let fut = svc.call(req);

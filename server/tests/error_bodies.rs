@@ -2,8 +2,11 @@
 //! percent-encoded path parameter that is not UTF-8, a query that is not UTF-8) and the request timeout's
 //! empty 408 included — and a detail quotes untrusted input shortened and escaped. Real requests on a loopback
 //! socket, sent as raw bytes.
+// Tests write fixtures directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 mod support;
 
+use std::io::{Read as _, Write as _};
 use std::time::Duration;
 
 use support::TestServer;
@@ -92,7 +95,6 @@ fn the_request_timeout_is_a_coded_json_408() {
     // Promises 10 bytes, sends 1, then waits: the upload's idle timeout (30 s) is longer than the request's (1 s).
     let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    use std::io::{Read as _, Write as _};
     s.write_all(
         format!(
             "PUT /api/v1/blobs/sha256/{digest} HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer {token}\r\n\
