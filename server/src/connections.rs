@@ -4,7 +4,7 @@
 //! - **A cap on open connections** ([`ConnLimit`], `[limits] max_connections`, `--max-connections`). Its default
 //!   is derived from the soft `RLIMIT_NOFILE`: half of what is left after [`RESERVED_FDS`] descriptors, because
 //!   a connection may hold a file open while it streams a response. A connection over the cap is answered at
-//!   once with `503` and `{"code": "server.overloaded", ...}` and closed ([`reject_overloaded`]), so the process
+//!   once with `503` and `{"code": "server.overloaded", ...}` and closed ([`ConnLimit::reject`]), so the process
 //!   does not run out of descriptors and `/healthz` keeps answering.
 //! - **A deadline for the first request** on every connection, HTTP/1 and h2c alike ([`ConnWatch`]): a
 //!   connection that sends nothing, only part of a request head, or only the HTTP/2 preface, is closed
@@ -96,17 +96,31 @@ impl ConnLimit {
         }
     }
 
-    /// Answers a connection over the cap with `503 server.overloaded` and closes it (see [`reject_overloaded`]).
+    /// Answers a connection over the cap with `503 server.overloaded` and closes it: the answer is written at
+    /// once (a fresh socket's send buffer takes it) and what the client already sent is read, so closing does
+    /// not reset the connection before the client read the answer; while fewer than [`MAX_REJECTING`] are being
+    /// turned away, the connection is also kept up to [`REJECT_LINGER`] for a request still on its way.
     pub fn reject(&self, stream: TcpStream) {
+        let _ = stream.try_write(&overloaded_response(self.max));
+        drain_ready(&stream);
         let Ok(slot) = self.rejecting.clone().try_acquire_owned() else {
-            // Already turning many away: close at once rather than hold more descriptors.
             return;
         };
-        let max = self.max;
         tokio::spawn(async move {
-            reject_overloaded(stream, max).await;
+            linger(stream).await;
             drop(slot);
         });
+    }
+}
+
+/// Reads (and discards) what is already in the socket's receive queue, up to 64 KiB, without waiting.
+fn drain_ready(stream: &TcpStream) {
+    let mut buf = [0u8; 4096];
+    for _ in 0..16 {
+        match stream.try_read(&mut buf) {
+            Ok(1..) => {}
+            _ => break,
+        }
     }
 }
 
@@ -129,12 +143,10 @@ pub fn overloaded_response(max: usize) -> Vec<u8> {
     out
 }
 
-/// Writes [`overloaded_response`] (a fresh socket's send buffer takes it without waiting), stops sending, and
-/// reads what the client sent for at most [`REJECT_LINGER`] so the close does not reset the answer away.
-async fn reject_overloaded(stream: TcpStream, max: usize) {
+/// Stops sending and reads what the client sends for at most [`REJECT_LINGER`] or until it closes.
+async fn linger(stream: TcpStream) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
     let mut stream = stream;
-    let _ = stream.try_write(&overloaded_response(max));
     let _ = stream.shutdown().await;
     let drain = async {
         let mut buf = [0u8; 4096];
