@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . benches/lib.sh
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build -q --release -p x0x-dist --bin x0x-dist --example bench_repo
+[ -n "${NO_BUILD:-}" ] || cargo build -q --release -p x0x-dist --bin x0x-dist --example bench_repo
 BIN=$CARGO_TARGET_DIR/release/x0x-dist
 GEN=$CARGO_TARGET_DIR/release/examples/bench_repo
 RUNS=${RUNS:-3}
