@@ -2,7 +2,8 @@
 //! in PUBLISHER_KEY) one signed role listing VERSIONS versions × 10 platforms (synthetic hashes; resolve never
 //! reads blobs), then writes the next snapshot and timestamp with the online keys.
 //!
-//! `cargo run --release -p x0x-dist --example bench_repo -- REPO PUBLISHER_KEY [VERSIONS]`
+//! `cargo run --release -p x0x-dist --example bench_repo -- REPO PUBLISHER_KEY [VERSIONS] [--compact]`
+//! (`--compact`: the role as `x0x-dist publish` writes it, compact JSON, instead of pretty-printed).
 use std::path::PathBuf;
 
 use x0x_dist_manifests::metadata::NewRole as _;
@@ -18,6 +19,7 @@ fn main() -> anyhow::Result<()> {
     let repo = PathBuf::from(args.next().expect("REPO"));
     let key = SigningKey::from_secret_file(&std::fs::read(args.next().expect("PUBLISHER_KEY"))?)?;
     let versions: u64 = args.next().map_or(Ok(1000), |v| v.parse())?;
+    let compact = args.next().is_some_and(|a| a == "--compact");
     let pkg: PackageName = "x0x".parse()?;
     let platforms: Vec<Platform> = [
         "darwin-arm64",
@@ -53,7 +55,11 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let signed = x0x_dist_manifests::Signed::new(t, &[&key])?;
-    let bytes = signed.to_bytes();
+    let bytes = if compact {
+        signed.to_compact_bytes()
+    } else {
+        signed.to_bytes()
+    };
     let len = bytes.len();
     let store = LocalStore::open(&repo)?;
     let rt = tokio::runtime::Builder::new_current_thread()

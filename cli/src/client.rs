@@ -405,7 +405,8 @@ impl Client {
         role: &Signed<Targets>,
     ) -> Result<PublishReport, RemoteError> {
         let url = format!("{}/api/v1/packages/{package}/role", self.base);
-        let body = role.to_bytes();
+        // Compact canonical JSON: the server stores these bytes as they are (`N.<package>.json`).
+        let body = role.to_compact_bytes();
         let mut attempt = 0;
         loop {
             let err = match self

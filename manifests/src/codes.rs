@@ -92,6 +92,7 @@ codes! {
     PUBLISH_CONFLICT = "publish.conflict", 6, 409, "Another publish of the same package is in progress; fetch the current role and retry.";
     PUBLISH_LEADER_UNAVAILABLE = "publish.leader_unavailable", 7, 503, "This replica forwards publishes to its publish leader (`serve --publish-via URL`), which could not be reached or did not answer in time. Check that the leader at that URL is running (`curl URL/readyz`) and reachable from the replica, then retry; if the leader was only slow, the release may already be published (`GET /api/v1/packages/NAME`).";
     STORAGE_FULL = "storage.full", 8, 507, "The server's storage is full; the publish or upload failed cleanly and nothing was changed.";
+    SERVER_OVERLOADED = "server.overloaded", 7, 503, "The server has its maximum number of connections open (`[limits] max_connections`); the connection was answered at once and closed. Retry shortly; an operator raises the cap (and `LimitNOFILE`) in docs/server.md, \"Deployment\".";
     NETWORK_UNREACHABLE = "network.unreachable", 7, 502, "The repository, mirror upstream or proxy could not be reached.";
     NETWORK_HTTP_STATUS = "network.http_status", 7, 502, "The remote answered with an unexpected HTTP status.";
     NETWORK_TIMEOUT = "network.timeout", 7, 504, "A download did not complete within its total deadline (`X0X_DIST_DEADLINE_MS` in the JavaScript loader: a server sending too slowly, not only one that stopped); the message names the URL.";

@@ -10,6 +10,8 @@
 //! [limits]
 //! upload_idle_timeout_secs = 30
 //! header_read_timeout_secs = 10
+//! idle_timeout_secs = 30
+//! max_connections = 480          # default: (soft RLIMIT_NOFILE - 64) / 2
 //! request_timeout_secs = 3600
 //! max_metadata_bytes = 4194304
 //! shutdown_grace_secs = 30
@@ -69,6 +71,8 @@ pub mod env {
     pub const POLL_SECS: &str = "X0X_DIST_POLL_SECS";
     /// A replica that does not commit publishes itself: forwards them to this replica (`[replica] publish_via`).
     pub const PUBLISH_VIA: &str = "X0X_DIST_PUBLISH_VIA";
+    /// Most connections open at once (`[limits] max_connections`).
+    pub const MAX_CONNECTIONS: &str = "X0X_DIST_MAX_CONNECTIONS";
 }
 
 /// The whole server configuration.
@@ -199,8 +203,16 @@ pub struct S3Settings {
 pub struct LimitsConfig {
     /// An upload fails when no body bytes arrive for this long. Default 30 s.
     pub upload_idle_timeout_secs: u64,
-    /// A connection is closed when its request headers take longer than this (slowloris). Default 10 s.
+    /// A connection is closed when its first request has not arrived this long after it was accepted (a
+    /// client that sends nothing, half a head, or only the h2c preface), or when a later request head takes
+    /// longer than this (slowloris). Default 10 s.
     pub header_read_timeout_secs: u64,
+    /// A connection with no request in flight (idle keep-alive, an h2c connection with no open stream) is
+    /// closed after this long. Default 30 s.
+    pub idle_timeout_secs: u64,
+    /// Most connections open at once; more are answered `503 server.overloaded` and closed. Default: half of
+    /// the soft `RLIMIT_NOFILE` left after 64 reserved descriptors (see [`crate::connections`]).
+    pub max_connections: Option<usize>,
     /// Upper bound on any request, uploads included. Default 3600 s.
     pub request_timeout_secs: u64,
     /// Largest accepted signed role submission. Default 4 MiB.
@@ -214,6 +226,8 @@ impl Default for LimitsConfig {
         Self {
             upload_idle_timeout_secs: 30,
             header_read_timeout_secs: 10,
+            idle_timeout_secs: 30,
+            max_connections: None,
             request_timeout_secs: 3600,
             max_metadata_bytes: 4 << 20,
             shutdown_grace_secs: 30,
@@ -222,6 +236,13 @@ impl Default for LimitsConfig {
 }
 
 impl LimitsConfig {
+    /// `max_connections`, or its default for this process's descriptor limit.
+    pub fn max_connections(&self) -> usize {
+        self.max_connections.unwrap_or_else(|| {
+            crate::connections::default_max_connections(crate::connections::nofile_soft_limit())
+        })
+    }
+
     /// As a duration.
     pub fn upload_idle_timeout(&self) -> Duration {
         Duration::from_secs(self.upload_idle_timeout_secs)

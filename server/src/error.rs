@@ -160,6 +160,37 @@ pub async fn collect_body(
     Ok(collected.to_bytes())
 }
 
+/// How many characters of untrusted input an error detail quotes ([`quote`]).
+pub const QUOTE_CHARS: usize = 200;
+
+/// Untrusted input (a request path, a file name) as an error detail quotes it: the first [`QUOTE_CHARS`]
+/// characters, in double quotes with control characters and quotes escaped (Rust's `{:?}`), then `…` and the
+/// full length when it was cut.
+pub fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
+/// The last guard on any detail sent to a client: control characters escaped (a detail is printed by CLIs and
+/// written to logs) and at most 2,000 characters.
+fn tame_detail(detail: &str) -> String {
+    let mut out = String::with_capacity(detail.len().min(2_000));
+    for (n, c) in detail.chars().enumerate() {
+        if n >= 2_000 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl ApiError {
     /// The stable machine code of this failure.
     pub fn code(&self) -> &'static str {
@@ -264,7 +295,7 @@ impl IntoResponse for ApiError {
         }
         let body = crate::wire::ErrorBody {
             code: self.code().to_owned(),
-            detail,
+            detail: tame_detail(&detail),
         };
         let mut resp = (status, axum::Json(body)).into_response();
         if let Self::RangeNotSatisfiable { len } = self {
@@ -341,6 +372,17 @@ mod tests {
             ApiError::VersionReplay { current: 1, got: 1 }.status(),
             StatusCode::CONFLICT
         );
+    }
+
+    #[test]
+    fn untrusted_input_is_quoted_short_and_escaped() {
+        assert_eq!(quote("a\nb\u{1b}[31m"), "\"a\\nb\\u{1b}[31m\"");
+        let long = "x".repeat(5_000);
+        let q = quote(&long);
+        assert!(q.len() < 230, "{q}");
+        assert!(q.ends_with("… (5000 bytes)"), "{q}");
+        assert_eq!(tame_detail("a\nb\x1b"), "a\\nb\\u{1b}");
+        assert_eq!(tame_detail(&long).chars().count(), 2_001);
     }
 
     #[test]

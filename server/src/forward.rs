@@ -84,8 +84,7 @@ pub async fn submit_role(
         .filter(|v| v.to_str().is_ok_and(|s| s.starts_with("Bearer ")))
         .ok_or(ApiError::MissingToken)?
         .clone();
-    let max = st.config.limits.max_metadata_bytes;
-    let body: Bytes = crate::error::collect_body(body, max).await?;
+    let body: Bytes = crate::publish::read_role(st, headers, body).await?;
     let base = leader_base(leader)?;
     let url = format!("{base}/api/v1/packages/{name}/role");
     let mut req = client()

@@ -6,11 +6,13 @@
 //! storage trait and the local-directory store), [`files`] (conditional and range requests, in-memory cache),
 //! [`published`] (reading the published state), [`publish`] (checking submitted roles, writing snapshot and
 //! timestamp), [`views`] (the packages' JSON views), [`wire`] (the JSON and headers both sides exchange), [`tokens`], [`metrics`],
-//! [`openapi`], [`server`] (listener, timeouts, graceful shutdown, timestamp refresher).
+//! [`openapi`], [`server`] (listener, graceful shutdown, timestamp refresher), [`connections`] (connection cap, idle and
+//! first-request deadlines, accept back-off).
 // URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
 
 pub mod config;
+pub mod connections;
 pub mod error;
 pub mod files;
 pub mod forward;

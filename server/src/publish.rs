@@ -389,3 +389,35 @@ pub async fn publish(
         added: added.into_iter().map(|t| t.path).collect(),
     })
 }
+
+/// Reads a submitted role of at most `[limits] max_metadata_bytes`; beyond it `metadata.too_large` naming the
+/// limit, the size (from `Content-Length` when the client sent one) and the setting that raises it.
+pub async fn read_role(
+    st: &AppState,
+    headers: &axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> Result<axum::body::Bytes, ApiError> {
+    let max = st.config.limits.max_metadata_bytes;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let too_large = |size: Option<u64>| {
+        ApiError::Metadata {
+        code: x0x_dist_manifests::codes::METADATA_TOO_LARGE,
+        detail: format!(
+            "the submitted role is {} bytes, over this server's limit of {max} bytes for a package role; \
+             the server's operator raises it with `[limits] max_metadata_bytes` in its config file \
+             (docs/server.md, \"Configuration\")",
+            size.map_or_else(|| format!("more than {max}"), |n| n.to_string())
+        ),
+    }
+    };
+    if let Some(n) = declared.filter(|&n| n > max as u64) {
+        return Err(too_large(Some(n)));
+    }
+    match crate::error::collect_body(body, max).await {
+        Err(ApiError::TooLarge { .. }) => Err(too_large(declared)),
+        other => other,
+    }
+}

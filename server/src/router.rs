@@ -165,13 +165,69 @@ pub fn router(state: Arc<AppState>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             request_timeout,
         ))
+        .layer(middleware::map_response(coded_errors))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .with_state(state)
 }
 
+/// The code an error answer rendered by something other than [`ApiError`] gets, by its status.
+fn code_for_status(status: StatusCode) -> &'static str {
+    use x0x_dist_manifests::codes;
+    match status {
+        StatusCode::NOT_FOUND => codes::REQUEST_NOT_FOUND,
+        StatusCode::REQUEST_TIMEOUT => codes::REQUEST_TIMEOUT,
+        StatusCode::PAYLOAD_TOO_LARGE => codes::REQUEST_TOO_LARGE,
+        StatusCode::RANGE_NOT_SATISFIABLE => codes::REQUEST_RANGE_NOT_SATISFIABLE,
+        StatusCode::UNAUTHORIZED => codes::AUTH_MISSING,
+        StatusCode::FORBIDDEN => codes::AUTH_FORBIDDEN,
+        s if s.is_client_error() => codes::USAGE_INVALID,
+        _ => codes::INTERNAL,
+    }
+}
+
+/// Every error answer is `{"code", "detail"}` JSON: an extractor's rejection (a percent-encoded path parameter
+/// that is not UTF-8, a query that does not parse), the request timeout's empty 408, or any other error a layer
+/// renders as text, becomes JSON here, with the code of its status and its text quoted ([`crate::error::quote`]).
+async fn coded_errors(resp: Response) -> Response {
+    use http_body_util::BodyExt as _;
+    let status = resp.status();
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let text = http_body_util::Limited::new(body, 4096)
+        .collect()
+        .await
+        .map(|c| String::from_utf8_lossy(&c.to_bytes()).trim().to_owned())
+        .unwrap_or_default();
+    let detail = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_lowercase()
+    } else {
+        crate::error::quote(&text)
+    };
+    let body = crate::wire::ErrorBody {
+        code: code_for_status(status).to_owned(),
+        detail,
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let json = axum::Json(body).into_response();
+    let (jparts, jbody) = json.into_parts();
+    parts.headers.extend(jparts.headers);
+    Response::from_parts(parts, jbody)
+}
+
 async fn fallback(req: Request) -> Response {
-    let mut r = ApiError::NotFound(format!("no route for {}", req.uri().path())).into_response();
+    let mut r = ApiError::NotFound(format!(
+        "no route for {}",
+        crate::error::quote(req.uri().path())
+    ))
+    .into_response();
     r.extensions_mut().insert(NoRoute);
     r
 }
@@ -184,7 +240,7 @@ async fn method_not_allowed(req: Request) -> Response {
             detail: format!(
                 "method {} not allowed on {}",
                 req.method(),
-                req.uri().path()
+                crate::error::quote(req.uri().path())
             ),
         }),
     )

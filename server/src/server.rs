@@ -1,5 +1,5 @@
-//! The listener: accepts connections (HTTP/1.1 and h2c), closes connections whose request headers are too slow
-//! (slowloris), re-signs the timestamp in the background, watches a remote store for publishes made by other
+//! The listener: accepts connections (HTTP/1.1 and h2c) up to a cap, closes connections that stay idle or whose
+//! first request or request head is too slow ([`crate::connections`]), re-signs the timestamp in the background, watches a remote store for publishes made by other
 //! replicas ([`store_poller`]), and shuts down gracefully on SIGTERM/SIGINT (stops accepting, lets in-flight
 //! requests finish within the grace period).
 use std::future::Future;
@@ -11,8 +11,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
+use crate::connections::{AcceptBackoff, ConnLimit, ConnWatch};
 use crate::publish::{self, Published};
 use crate::state::AppState;
 use crate::storage::ObjectKey;
@@ -185,8 +187,16 @@ pub async fn serve_state_on(
         }
     };
     let poller = spawn_store_poller(&state);
-    let header_timeout = Duration::from_secs(state.config.limits.header_read_timeout_secs.max(1));
-    let grace = Duration::from_secs(state.config.limits.shutdown_grace_secs);
+    let limits = &state.config.limits;
+    let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
+    let idle_timeout = Duration::from_secs(limits.idle_timeout_secs.max(1));
+    let grace = Duration::from_secs(limits.shutdown_grace_secs);
+    let conns = ConnLimit::new(limits.max_connections().max(1));
+    tracing::info!(
+        max_connections = conns.max(),
+        nofile = ?crate::connections::nofile_soft_limit(),
+        "connection limits"
+    );
     let task = tokio::spawn(async move {
         let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
         builder
@@ -195,27 +205,65 @@ pub async fn serve_state_on(
             .header_read_timeout(header_timeout)
             .keep_alive(true);
         builder.http2().timer(TokioTimer::new());
-        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        // Shutdown: `stop` asks every connection to finish its requests and close; `kill` drops the ones still
+        // open when the grace period is over.
+        let stop = CancellationToken::new();
+        let kill = CancellationToken::new();
+        let mut backoff = AcceptBackoff::default();
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let (stream, _peer) = match accepted {
-                        Ok(x) => x,
+                    let stream = match accepted {
+                        Ok((stream, _peer)) => {
+                            backoff.succeeded();
+                            stream
+                        }
                         Err(e) => {
-                            tracing::warn!(error = %e, "accept failed");
-                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            tokio::time::sleep(backoff.failed(&e)).await;
                             continue;
                         }
                     };
+                    let Some(permit) = conns.try_admit() else {
+                        conns.reject(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
-                    let svc = hyper_util::service::TowerToHyperService::new(app.clone());
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
-                    let conn = graceful.watch(conn.into_owned());
+                    let watch = ConnWatch::new(header_timeout, idle_timeout);
+                    let svc = tracked(app.clone(), watch.clone());
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
+                    let (stop, kill) = (stop.clone(), kill.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            tracing::debug!(error = %e, "connection ended with an error");
+                        // Until it ends; closed gracefully when its deadline passes (ConnWatch) or the server
+                        // shuts down, dropped when the grace period is over.
+                        tokio::pin!(conn);
+                        let mut closing = false;
+                        let hard_stop = tokio::time::sleep(Duration::from_secs(86_400 * 365));
+                        tokio::pin!(hard_stop);
+                        loop {
+                            tokio::select! {
+                                r = conn.as_mut() => {
+                                    if let Err(e) = r {
+                                        tracing::debug!(error = %e, "connection ended with an error");
+                                    }
+                                    break;
+                                }
+                                () = watch.expired(), if !closing => {
+                                    tracing::debug!("closing an idle connection");
+                                    conn.as_mut().graceful_shutdown();
+                                    closing = true;
+                                    // A peer that ignores the close is dropped soon after.
+                                    hard_stop.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(1));
+                                }
+                                () = stop.cancelled(), if !closing => {
+                                    conn.as_mut().graceful_shutdown();
+                                    closing = true;
+                                }
+                                () = &mut hard_stop => break,
+                                () = kill.cancelled() => break,
+                            }
                         }
+                        drop(permit);
                     });
                 }
                 () = &mut shutdown => break,
@@ -226,15 +274,48 @@ pub async fn serve_state_on(
             task.abort();
         }
         tracing::info!("shutting down: waiting for in-flight requests");
-        if tokio::time::timeout(grace, graceful.shutdown())
+        stop.cancel();
+        if tokio::time::timeout(grace, conns.all_closed())
             .await
             .is_err()
         {
             tracing::warn!("grace period over; closing remaining connections");
+            kill.cancel();
         }
         Ok(())
     });
     Ok((Running { addr, state }, task))
+}
+
+/// The router as a hyper service that marks each request in flight on `watch` until its response body is sent
+/// or dropped.
+fn tracked(
+    app: axum::Router,
+    watch: Arc<ConnWatch>,
+) -> impl hyper::service::Service<
+    hyper::Request<hyper::body::Incoming>,
+    Response = hyper::Response<axum::body::Body>,
+    Error = std::convert::Infallible,
+    Future = impl Future<
+        Output = Result<hyper::Response<axum::body::Body>, std::convert::Infallible>,
+    > + Send,
+> + Clone {
+    use http_body_util::BodyExt as _;
+    use hyper::service::Service as _;
+    let svc = hyper_util::service::TowerToHyperService::new(app);
+    hyper::service::service_fn(move |req| {
+        let in_flight = watch.begin();
+        let fut = svc.call(req);
+        async move {
+            let resp = fut.await?;
+            Ok(resp.map(|body| {
+                axum::body::Body::new(body.map_frame(move |frame| {
+                    let _in_flight = &in_flight;
+                    frame
+                }))
+            }))
+        }
+    })
 }
 
 /// Resolves on SIGTERM or SIGINT.

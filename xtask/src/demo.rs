@@ -103,8 +103,6 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         }
         write_secret(&token_file, String::from_utf8_lossy(&out.stdout).trim())?;
     }
-    let token = std::fs::read_to_string(&token_file)
-        .with_context(|| format!("failed to read {}", token_file.display()))?;
 
     // Another server on this address would answer /readyz for ours (which fails to bind), and the demo
     // would go on against the wrong repository (pack: metadata.threshold_not_met).
@@ -135,7 +133,9 @@ pub fn run(args: &DemoArgs) -> Result<()> {
         let mut publish = Command::new(&bin);
         publish
             .arg("publish")
-            .args(["--server", &url, "--token", token.trim()])
+            // From the file, not the command line: other local users can read a process's arguments.
+            .args(["--server", &url, "--token-file"])
+            .arg(&token_file)
             .arg("--key")
             .arg(&key)
             .args(["--package", PACKAGE, "--version", &version])

@@ -257,12 +257,12 @@ fn print_text(r: &serde_json::Value, host: &Host) {
         for c in res["candidates"].as_array().into_iter().flatten() {
             println!(
                 "  {:<45} {}",
-                c["path"].as_str().unwrap_or_default(),
-                c["reason"].as_str().unwrap_or_default()
+                x0x_dist::terminal::escape(c["path"].as_str().unwrap_or_default()),
+                x0x_dist::terminal::escape(c["reason"].as_str().unwrap_or_default())
             );
         }
         match res["taken"].as_str() {
-            Some(t) => println!("would load: {t}"),
+            Some(t) => println!("would load: {}", x0x_dist::terminal::escape(t)),
             None => println!("would load: nothing (no usable candidate)"),
         }
     }

@@ -144,7 +144,11 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = code_of(&e);
-            eprintln!("error[{code}]: {e:#}");
+            // The message may quote a file name or a server's detail: escaped, it stays one line.
+            eprintln!(
+                "error[{code}]: {}",
+                x0x_dist::terminal::escape(&format!("{e:#}"))
+            );
             if let Some(help) = next_step(code) {
                 eprintln!("  help: {help}");
             }

@@ -16,18 +16,25 @@ pub const LONG_ABOUT: &str = concat!(
 #[derive(Debug, clap::Args)]
 #[command(after_help = concat!(
     "Examples:\n",
-    "  X0X_DIST_TOKEN=$(cat token) x0x-dist publish --server http://127.0.0.1:8080 --key ci.key \\\n",
+    "  x0x-dist publish --server http://127.0.0.1:8080 --token-file token --key ci.key \\\n",
     "      --package x0x --version 0.1.0 dist/x0x.linux-x64-gnu.node dist/x0x.wasm32-wasip1.wasm\n",
     "\n",
-    "Environment: X0X_DIST_TOKEN (instead of --token, kept out of the process list), X0X_DIST_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
+    "The token: --token-file FILE or X0X_DIST_TOKEN (in CI, a secret variable); --token TOKEN puts it in the\n",
+    "process list, where other local users can read it.\n",
+    "Environment: X0X_DIST_TOKEN, X0X_DIST_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
 ))]
 pub struct PublishArgs {
     /// Server base URL, e.g. http://127.0.0.1:8080.
     #[arg(long)]
     pub server: String,
-    /// Upload token (from `x0x-dist token create`).
+    /// Upload token (from `x0x-dist token create`). Prefer --token-file or X0X_DIST_TOKEN: a command-line
+    /// argument is visible to other local users in the process list.
     #[arg(long, env = env::TOKEN, hide_env_values = true)]
-    pub token: String,
+    pub token: Option<String>,
+    /// Read the upload token from FILE (its first line; the output of `x0x-dist token create`); wins over
+    /// --token and X0X_DIST_TOKEN.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
     /// Publisher secret key file (from `x0x-dist keygen`).
     #[arg(long)]
     pub key: PathBuf,
@@ -61,6 +68,26 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         )
         .into());
     }
+    let token = match (&a.token, &a.token_file) {
+        (_, Some(f)) => fs_err::read_to_string(f)?
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
+        (Some(t), None) => t.clone(),
+        (None, None) => String::new(),
+    };
+    if token.is_empty() {
+        return Err(x0x_dist_repository::error::CliError::new(
+            x0x_dist_manifests::codes::AUTH_MISSING,
+            format!(
+                "no upload token: pass --token-file FILE or set {} (from `x0x-dist token create`)",
+                env::TOKEN
+            ),
+        )
+        .into());
+    }
     let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(&a.key)?)
         .with_context(|| format!("reading key {}", a.key.display()))?;
     let package = a.package.parse()?;
@@ -68,7 +95,7 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
     let root = a.root.as_ref().map(fs_err::read).transpose()?;
     let req = x0x_dist::client::PublishRequest {
         server: &a.server,
-        token: &a.token,
+        token: &token,
         key: &key,
         package: &package,
         version: &version,

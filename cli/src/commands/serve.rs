@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// committing them itself.
     #[arg(long, env = env::PUBLISH_VIA)]
     pub publish_via: Option<String>,
+    /// Most connections open at once; more are answered 503 `server.overloaded` [default: (soft
+    /// RLIMIT_NOFILE - 64) / 2; see docs/server.md, "Deployment"].
+    #[arg(long, env = env::MAX_CONNECTIONS)]
+    pub max_connections: Option<usize>,
 }
 
 impl ServeArgs {
@@ -133,6 +137,9 @@ impl ServeArgs {
         }
         if let Some(u) = &self.publish_via {
             c.replica.publish_via = Some(u.clone());
+        }
+        if let Some(n) = self.max_connections {
+            c.limits.max_connections = Some(n);
         }
         if c.storage.repo.as_os_str().is_empty() && c.storage.url.is_none() {
             return Err(x0x_dist_repository::error::CliError::new(

@@ -4,7 +4,6 @@
 //! The JSON comes from the shared views of [`crate::views`] (rebuilt once per repository change).
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -184,8 +183,7 @@ pub async fn submit_role(
             Some(&name),
         )
         .await?;
-    let max = st.config.limits.max_metadata_bytes;
-    let body: Bytes = crate::error::collect_body(body, max).await?;
+    let body = publish::read_role(&st, &headers, body).await?;
     let result = publish::publish(&st, &pkg, body.to_vec()).await;
     match &result {
         Ok(r) => {

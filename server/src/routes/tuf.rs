@@ -34,7 +34,7 @@ pub async fn metadata(
             return files::serve_memory(&cond, &f, cache_control, "application/json");
         }
     }
-    let not_found = || ApiError::NotFound(format!("metadata file {file}"));
+    let not_found = || ApiError::NotFound(format!("metadata file {}", crate::error::quote(&file)));
     // Poller mode: a versioned file found missing stays missing until the timestamp changes (clients probe
     // `N+1.root.json` on every refresh; no store round trip for each).
     let probe = if versioned && !st.store.etag_is_cheap() {

@@ -80,11 +80,16 @@ pub enum ObjectKey {
 impl ObjectKey {
     /// `metadata/<name>`, validated (one segment of `[A-Za-z0-9._+-]`, not starting with `.`, ending in `.json`).
     pub fn metadata(name: &str) -> Result<Self, ApiError> {
-        check_segment(name)
-            .map_err(|why| ApiError::InvalidPath(format!("{why}: metadata file {name:?}")))?;
+        check_segment(name).map_err(|why| {
+            ApiError::InvalidPath(format!(
+                "{why}: metadata file {}",
+                crate::error::quote(name)
+            ))
+        })?;
         if !name.ends_with(".json") || name.len() <= ".json".len() {
             return Err(ApiError::InvalidPath(format!(
-                "metadata file names end in .json: {name:?}"
+                "metadata file names end in .json: {}",
+                crate::error::quote(name)
             )));
         }
         Ok(Self::Metadata(name.to_owned()))
