@@ -8,8 +8,9 @@ cd "$(dirname "$0")/../.."
 mine=(server/src/{config,error,files,metrics,openapi,publish,router,server,state,tokens}.rs cli/src/client.rs
       server/src/routes/{blobs,ops,packages,tuf}.rs server/src/storage/{mod,local}.rs
       cli/src/commands/{serve,token,publish}.rs cli/examples/bench_repo.rs
-      server/tests/{serving,publishing,uploads,openapi,timestamp_refresh,logging,disk_full,replicas}.rs
-      cli/tests/{cli_publish,shutdown,python_tuf,crash_recovery}.rs test-support/src/{fixture,cli}.rs)
+      server/tests/{serving,publishing,uploads,openapi,timestamp_refresh,logging,disk_full,replicas,error_bodies}.rs server/src/connections.rs
+      cli/tests/{cli_publish,shutdown,python_tuf,crash_recovery,connection_limits,large_role,terminal_escapes,token_file}.rs
+      test-support/src/{fixture,cli,live}.rs)
 rustfmt --edition 2021 --check "${mine[@]}"
 cargo clippy -p x0x-dist-repository -p x0x-dist-server -p x0x-dist -p x0x-dist-test-support --all-targets -- -D warnings
 args() { local a=(); for t in "$@"; do a+=(--test "$t"); done; echo "${a[@]}"; }
@@ -17,9 +18,9 @@ args() { local a=(); for t in "$@"; do a+=(--test "$t"); done; echo "${a[@]}"; }
 # x0x-dist-server), then the ones that run the x0x-dist binary (in x0x-dist).
 scripts/deadline.sh 600 cargo test -p x0x-dist-repository -p x0x-dist-server --lib -- --include-ignored
 # shellcheck disable=SC2046 # word splitting of the --test list is intended
-scripts/deadline.sh 900 cargo test -p x0x-dist-server $(args serving publishing uploads openapi timestamp_refresh logging disk_full replicas) -- --include-ignored
+scripts/deadline.sh 900 cargo test -p x0x-dist-server $(args serving publishing uploads openapi timestamp_refresh logging disk_full replicas error_bodies) -- --include-ignored
 # shellcheck disable=SC2046
-scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown python_tuf crash_recovery) -- --include-ignored
+scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown python_tuf crash_recovery connection_limits large_role terminal_escapes token_file) -- --include-ignored
 HADOLINT=${X0X_TOOLCHAINS:-$PWD/.toolchains}/venv/bin/hadolint
 "$HADOLINT" --config docker/hadolint.yaml docker/Dockerfile
 echo "server stage ok"

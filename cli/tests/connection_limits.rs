@@ -4,8 +4,7 @@
 //! answering, and a server that does run out of descriptors backs off instead of logging every failed accept.
 // Tests write fixtures directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-#[path = "common/cli.rs"]
-mod cli;
+use x0x_dist_test_support::cli;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;

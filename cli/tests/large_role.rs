@@ -4,7 +4,7 @@
 //! the limit, the size and the setting that raises it. The real binary and server on loopback.
 // Tests write fixtures directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use std::path::Path;
 use std::process::Stdio;

@@ -3,8 +3,7 @@
 //! recolour the terminal. The real binary, a real (hostile) HTTP peer on loopback.
 // Tests write fixtures directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-#[path = "common/cli.rs"]
-mod cli;
+use x0x_dist_test_support::cli;
 
 use std::io::{Read as _, Write as _};
 

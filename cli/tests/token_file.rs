@@ -2,7 +2,7 @@
 //! the docs show it (or `X0X_DIST_TOKEN`), never `--token "$(cat token)"`.
 // Tests write fixtures directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod common;
+use x0x_dist_test_support::fixture as common;
 
 use common::cli::{bin, fails, free_port, run_ok, setup_repo, start_server};
 

@@ -4,7 +4,7 @@
 //! socket, sent as raw bytes.
 // Tests write fixtures directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
-mod support;
+use x0x_dist_test_support::live as support;
 
 use std::io::{Read as _, Write as _};
 use std::time::Duration;

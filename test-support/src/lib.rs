@@ -5,6 +5,7 @@
 //! - [`cli`]: running the real `x0x-dist` binary (cli/tests);
 //! - [`mirror`]: origin repositories (also signed in the past), servers on loopback, bundles, a Node package
 //!   running the real JS loader (cli/tests: mirror, bundle);
+//! - [`live`]: a real server on a loopback port in this process, and raw HTTP/1.1 requests (server/tests);
 //! - [`crash`]: what a repository must look like after a writer was killed (crash tests);
 //! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
@@ -14,5 +15,6 @@
 pub mod cli;
 pub mod crash;
 pub mod fixture;
+pub mod live;
 pub mod loader;
 pub mod mirror;

@@ -1,7 +1,6 @@
-//! Test support for the server's integration tests: a real server on a loopback port, in this process, over a
-//! repository made by `x0x_dist_repository::repo::init`, and raw HTTP/1.1 requests (bytes as given, so a test
-//! can send what no HTTP client library would).
-#![allow(dead_code, clippy::missing_panics_doc)]
+//! A real server on a loopback port, in this process, over a repository made by
+//! `x0x_dist_repository::repo::init`, and raw HTTP/1.1 requests (bytes as given, so a test can send what no HTTP
+//! client library would).
 
 use std::io::{Read as _, Write as _};
 use std::net::SocketAddr;
@@ -14,7 +13,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    rt: tokio::runtime::Runtime,
+    /// Owns the server's threads: dropped (and so stopped) with the server.
+    _rt: tokio::runtime::Runtime,
 }
 
 impl Drop for TestServer {
@@ -57,7 +57,7 @@ impl TestServer {
             addr: running.addr,
             dir,
             stop: Some(tx),
-            rt,
+            _rt: rt,
         }
     }
 
