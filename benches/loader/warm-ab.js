@@ -12,7 +12,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { h, options, median, sample, untarInto } = require('./lib');
+const { h, options, median, sample, untarInto } = require('../lib');
 
 const { opt, RUNS, NATIVE } = options(100);
 const A = path.resolve(opt('--a', ''));

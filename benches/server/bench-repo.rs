@@ -2,7 +2,8 @@
 //! in PUBLISHER_KEY) one signed role listing VERSIONS versions × 10 platforms (synthetic hashes; resolve never
 //! reads blobs), then writes the next snapshot and timestamp with the online keys.
 //!
-//! `cargo run --release -p x0x-dist --example bench_repo -- REPO PUBLISHER_KEY [VERSIONS]`
+//! `bench-repo REPO PUBLISHER_KEY [VERSIONS]` (a program of x0x-dist-benches; benches/server/run.sh and
+//! resolve-ab.sh build and run it).
 use std::path::PathBuf;
 
 use x0x_dist_manifests::metadata::NewRole as _;
