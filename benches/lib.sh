@@ -13,28 +13,33 @@ WS=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$WS"
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
 
-# The programs the benchmarks run, by package: the CLI, and the benchmark programs of x0x-dist-benches
-# (benches/Cargo.toml).
-bench_package() {
+# The programs the benchmarks run: the CLI (package x0x-dist), and the benchmark programs of x0x-dist-benches
+# (benches/Cargo.toml), each built with only its own feature (bench-verify needs none).
+bench_feature() {
   case $1 in
-    x0x-dist) echo x0x-dist ;;
-    bench-verify | sha256-throughput | bench-repo) echo x0x-dist-benches ;;
-    *) echo "release_build: unknown program $1" >&2; return 1 ;;
+    bench-verify) echo "" ;;
+    sha256-throughput) echo loader ;;
+    bench-repo) echo server ;;
+    *) echo "release_build: unknown program $1 (x0x-dist, bench-verify, sha256-throughput, bench-repo)" >&2; return 1 ;;
   esac
 }
 # X0X_BENCH_BUILT lists what this run has built (exported: a script the runner starts does not build again).
 release_build() {
-  local args=() p pkgs=" "
+  local p cli=() progs=() features=()
   for p in "$@"; do
     case " ${X0X_BENCH_BUILT:-} " in *" $p "*) continue ;; esac
-    local pkg
-    pkg=$(bench_package "$p")
-    case $pkgs in *" $pkg "*) ;; *) pkgs+="$pkg "; args+=(-p "$pkg") ;; esac
-    args+=(--bin "$p")
+    if [ "$p" = x0x-dist ]; then cli=(-p x0x-dist --bin x0x-dist); else features+=("$(bench_feature "$p")"); progs+=(--bin "$p"); fi
   done
-  [ ${#args[@]} -eq 0 ] && return 0
-  echo "== cargo build --release ${args[*]} (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
-  cargo build -q --release "${args[@]}"
+  if [ ${#cli[@]} -gt 0 ]; then
+    echo "== cargo build --release ${cli[*]} (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)" >&2
+    cargo build -q --release "${cli[@]}"
+  fi
+  if [ ${#progs[@]} -gt 0 ]; then
+    local f
+    f=$(printf '%s\n' "${features[@]}" | { grep . || true; } | sort -u | paste -sd, -)
+    echo "== cargo build --release -p x0x-dist-benches --no-default-features --features '$f' ${progs[*]}" >&2
+    cargo build -q --release -p x0x-dist-benches --no-default-features --features "$f" "${progs[@]}"
+  fi
   export X0X_BENCH_BUILT="${X0X_BENCH_BUILT:-} $*"
 }
 release_bin() { echo "$CARGO_TARGET_DIR/release/$1"; }

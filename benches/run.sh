@@ -96,8 +96,8 @@ if [ -n "$smoke" ]; then
     if [[ $w =~ ^[A-Z_][A-Z0-9_]*= ]]; then env_set+=("$(expand "$w")"); else smoke_args+=("$(expand "$w")"); fi
   done
 fi
-for w in "${words[@]}"; do [[ $w == *@bin/* ]] && builds+=("${w#*@bin/}"); done
-[ ${#builds[@]} -gt 0 ] && release_build "${builds[@]}"
+for w in "${words[@]}"; do [[ $w == *@bin/* && " ${builds[*]} " != *" ${w#*@bin/} "* ]] && builds+=("${w#*@bin/}"); done
+if [ ${#builds[@]} -gt 0 ]; then release_build "${builds[@]}"; fi
 run=()
 for w in "${cmd[@]}"; do run+=("$(expand "$w")"); done
 export NODE_PATH="$WS/core/node_modules${NODE_PATH:+:$NODE_PATH}"
