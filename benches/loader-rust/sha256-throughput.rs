@@ -17,7 +17,9 @@ fn gbps(bytes: usize, secs: f64) -> f64 {
 }
 
 fn main() -> Result<(), x0x_dist_loader::Error> {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().expect("MIB and RUNS are numbers"));
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse::<usize>().expect("MIB and RUNS are numbers"));
     let mib = args.next().unwrap_or(256);
     let runs = args.next().unwrap_or(5).max(1);
     let size = mib << 20;
