@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 # Formatting of this area's files (the lint stage checks the whole workspace).
 mine=(server/src/{config,error,files,metrics,openapi,publish,router,server,state,tokens}.rs cli/src/client.rs
       server/src/routes/{blobs,ops,packages,tuf}.rs server/src/storage/{mod,local}.rs
-      cli/src/commands/{serve,token,publish}.rs cli/examples/bench_repo.rs
+      cli/src/commands/{serve,token,publish}.rs benches/server/bench-repo.rs
       server/tests/{serving,publishing,uploads,openapi,timestamp_refresh,logging,disk_full,replicas,error_bodies}.rs server/src/connections.rs
       cli/tests/{cli_publish,shutdown,python_tuf,crash_recovery,connection_limits,large_role,terminal_escapes,token_file}.rs
       test-support/src/{fixture,cli,live}.rs)

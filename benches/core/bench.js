@@ -13,9 +13,9 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
+const { args: cli, median, now, turn, LOADER_WASM: loaderWasm } = require('../lib');
 
-const args = process.argv.slice(2);
-const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
+const { argv: args, opt } = cli();
 const [nativePath, wasmPath] = args.slice(0, 2).map((p) => path.resolve(p));
 const jsonOut = opt('--json');
 const ROUNDS = Number(opt('--rounds') || 15);
@@ -23,13 +23,6 @@ if (!nativePath || !wasmPath) {
   console.error('usage: bench.js NATIVE.node WASM.wasip1.cjs [--json FILE] [--rounds N]');
   process.exit(2);
 }
-const loaderWasm = path.join(__dirname, '../../loader/js/lib/wasm.js');
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const now = () => Number(process.hrtime.bigint()) / 1e6; // ms
 
 function tasklists(core, n) {
   const agents = [1, 2, 3, 4].map((s) => core.AgentKeypair.fromSeed(Buffer.alloc(32, s)).agentId);
@@ -81,7 +74,6 @@ function timeBatch([fn, n]) {
 // Between batches the event loop turns, as in an application: objects the batches dropped are finalized (emnapi
 // frees a WASM object's memory from a FinalizationRegistry callback, which never runs inside one synchronous
 // loop; a benchmark that never yields measures a heap that only grows).
-const turn = () => new Promise((resolve) => setImmediate(resolve));
 async function measureAll(builds) {
   const raw = { native: {}, wasm: {} };
   for (const op of Object.keys(builds.native)) {

@@ -19,9 +19,9 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
+const { args: cli, median, LOADER_WASM: loaderWasm } = require('../lib');
 
-const args = process.argv.slice(2);
-const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
+const { argv: args, opt } = cli();
 const dir = args[0] && !args[0].startsWith('--') ? path.resolve(args[0]) : null;
 if (!dir) {
   console.error('usage: load.js DIR [--runs N] [--glue] [--phases] [--json FILE] [--node-args "FLAGS"] [--ab FILE]');
@@ -30,17 +30,12 @@ if (!dir) {
 const RUNS = Number(opt('--runs') || 21);
 // Extra flags for every sampled `node` (experiments: e.g. --node-args "--no-wasm-lazy-compilation").
 const NODE_ARGS = (opt('--node-args') || '').split(' ').filter(Boolean);
-const loaderWasm = path.join(__dirname, '../../loader/js/lib/wasm.js');
 // --ab FILE: also load both WASM flavours through another copy of lib/wasm.js (an older commit's, for A/B).
 const loaderB = opt('--ab') && path.resolve(opt('--ab'));
 const FILES = {
   native: 'x0x.linux-x64-gnu.node',
   wasip1: 'x0x.wasm32-wasip1.wasm',
   threads: 'x0x.wasm32-wasip1-threads.wasm',
-};
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const fmt = (v) => (v < 10 ? v.toFixed(2) : v.toFixed(1));
 const J = JSON.stringify;

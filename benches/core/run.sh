@@ -3,7 +3,7 @@
 # `cargo xtask build`, then runs bench.js on both in the same process, alternating, and 5 load-time breakdowns.
 # Results: BENCHMARKS.md, "Core: native vs WASM". Build variants (simd128, fat LTO, wasm-opt): variants.sh.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 OUT=${OUT:-dist/bench-core}
 cargo xtask build --targets host,wasm --out "$OUT" --no-check
 echo "machine: $(nproc) cores, $(uptime)"

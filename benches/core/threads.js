@@ -9,9 +9,9 @@
 const path = require('node:path');
 const fs = require('node:fs');
 const { spawnSync } = require('node:child_process');
+const { args: cli, median, now, turn, LOADER_WASM: loaderWasm } = require('../lib');
 
-const args = process.argv.slice(2);
-const opt = (name) => (args.includes(name) ? args[args.indexOf(name) + 1] : null);
+const { argv: args, opt } = cli();
 const files = { native: args[0], wasip1: args[1], threads: args[2] };
 if (!files.native || !files.wasip1 || !files.threads) {
   console.error('usage: threads.js NATIVE.node WASIP1.wasip1.cjs THREADS.wasi.cjs [--rounds N] [--json FILE]');
@@ -20,13 +20,6 @@ if (!files.native || !files.wasip1 || !files.threads) {
 for (const k of Object.keys(files)) files[k] = path.resolve(files[k]);
 const ROUNDS = Number(opt('--rounds') || 15);
 const BUILDS = ['native', 'wasip1', 'threads'];
-const loaderWasm = path.join(__dirname, '../../loader/js/lib/wasm.js');
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /** name → [async batch function, operations per batch] */
 function operations(core) {

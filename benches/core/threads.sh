@@ -3,7 +3,7 @@
 # with `cargo xtask build`, then runs threads.js on them in one process, alternating, and load.js (load time).
 # Results: BENCHMARKS.md, "Core: wasm32-wasip1-threads beside native and wasm32-wasip1".
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 OUT=${OUT:-dist/bench-threads}
 cargo xtask build --targets host,wasm,wasm-threads --out "$OUT" --no-check
 echo "machine: $(nproc) cores, $(uptime)"

@@ -4,16 +4,15 @@
 // Each round runs one batch of each operation on every build in turn; prints per build the median ms per
 // operation and the median of the per-round ratios to native. benches/core/variants.sh builds the variants.
 const path = require('node:path');
+const { args: cli, median, now } = require('../lib');
 
-const args = process.argv.slice(2);
-const ROUNDS = args.includes('--rounds') ? Number(args[args.indexOf('--rounds') + 1]) : 15;
+const { argv: args, opt } = cli();
+const ROUNDS = Number(opt('--rounds', 15));
 const specs = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--rounds');
 const builds = specs.map((s, i) => {
   const [name, file] = i === 0 ? ['native', s] : s.split('=');
   return { name, core: require(path.resolve(file)) };
 });
-const now = () => Number(process.hrtime.bigint()) / 1e6;
-const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 function ops(core) {
   const msgs = Array.from({ length: 16 }, (_, i) => Buffer.alloc(1024, i));

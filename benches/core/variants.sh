@@ -2,9 +2,9 @@
 # WASM build variants measured against the shipped configuration (not part of CI; ~5 min): the shipped build,
 # +simd128, a fat-LTO/codegen-units=1 release profile, and binaryen's wasm-opt -O3 on the shipped module
 # (binaryen from npm, pinned, into a temporary directory). Results: BENCHMARKS.md, "Core: native vs WASM".
-#   bash benches/core/variants.sh
+#   benches/run.sh core-variants
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 OUT=${OUT:-dist/bench-variants}
 SEED_FLAGS="-C target-feature=+bulk-memory,+mutable-globals,+reference-types -C link-arg=--initial-memory=262144000"
 mkdir -p "$OUT"

@@ -13,11 +13,11 @@
 # Runs alternate (ours, peer) RUNS times; medians and their ratio are printed. Not in CI (Verdaccio is
 # installed on demand into .toolchains/verdaccio).
 #
-# Usage: benches/loader/cold.sh [RUNS]   (default 5)
+# Usage: benches/run.sh loader-cold [RUNS]   (default 5)
 #   X0X_DIST_BIN   the x0x-dist binary (default: cargo build --release -p x0x-dist into $CARGO_TARGET_DIR)
 #   X0X_CORE_DIST  the core build holding x0x.linux-x64-gnu.node (default dist/core)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 E2E_NAME=cold
 source loader/js/e2e/lib.sh
 RUNS=${1:-5}
@@ -26,13 +26,11 @@ CORE=$BUILD/x0x.linux-x64-gnu.node
 VERD=$TOOLS/verdaccio
 say() { echo "== cold: $*" >&2; }
 now_ms() { date +%s%3N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 [ -f "$CORE" ] || { echo "$CORE missing: cargo xtask build --targets host --out dist/core" >&2; exit 1; }
 if [ -z "${X0X_DIST_BIN:-}" ]; then
-  say "building x0x-dist (release)"
-  cargo build -q --release -p x0x-dist --bin x0x-dist
-  X0X_DIST_BIN=${CARGO_TARGET_DIR:-$WS/target}/release/x0x-dist
+  release_build x0x-dist
+  X0X_DIST_BIN=$(release_bin x0x-dist)
 fi
 BIN=$X0X_DIST_BIN
 if [ ! -x "$VERD/node_modules/.bin/verdaccio" ]; then

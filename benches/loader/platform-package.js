@@ -23,7 +23,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { h, options, median, sample, packRelease, untarInto, napiIndexJs } = require('./lib');
+const { h, options, median, sample, packRelease, untarInto, napiIndexJs } = require('../lib');
 
 const { argv, RUNS, NATIVE } = options(21);
 const NONET = spawnSync('unshare', ['-n', 'true']).status === 0 ? ['unshare', '-n'] : [];

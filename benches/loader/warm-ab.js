@@ -15,7 +15,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { h, options, median, sample, untarInto } = require('./lib');
+const { h, options, median, sample, untarInto } = require('../lib');
 const { spawnSync: run } = require('child_process');
 
 const { opt, RUNS, NATIVE } = options(100);

@@ -27,7 +27,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
-const { h, options, median, sample: sampleIn, packRelease, untarInto, napiIndexJs } = require('./lib');
+const { h, options, median, sample: sampleIn, packRelease, untarInto, napiIndexJs } = require('../lib');
 
 const { argv, opt, RUNS, NATIVE } = options(25);
 

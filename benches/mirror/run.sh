@@ -14,22 +14,20 @@
 # Ratio = peer time / our time (1.0 = as fast as the peer). Page cache is warm for both sides; `sync` runs
 # before every timed step so neither side pays for the other's write-back. Export does not fsync (a torn
 # bundle is refused on import); import does (see repository/src/bundle/import.rs).
-# Usage: benches/mirror/run.sh     (env: ROUNDS=5 OUT=benches/mirror/results.md CARGO_TARGET_DIR)
+# Usage: benches/run.sh mirror     (env: ROUNDS=5 MIB=32 (the size of each target) OUT=benches/mirror/results.md
+#                                        CARGO_TARGET_DIR)
 # Needs: curl, tar (scripts/setup.d/70-mirror.sh).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 ROUNDS=${ROUNDS:-5}
+MIB=${MIB:-32}
 OUT=${OUT:-benches/mirror/results.md}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build -q --release -p x0x-dist
-BIN=$CARGO_TARGET_DIR/release/x0x-dist
+release_build x0x-dist
+BIN=$(release_bin x0x-dist)
 W=$(mktemp -d /tmp/x0x-mirror-bench.XXXXXX)
 PID=
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; rm -rf "$W"; }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", b - a}'; }
 
@@ -40,9 +38,9 @@ REPO=$W/repo
 "$BIN" package add --repo "$REPO" x0x --publisher-key "$W/pub.key.pub" >/dev/null
 mkdir -p "$W/dist"
 for p in darwin-arm64 darwin-x64 linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl win32-x64-msvc \
-  linux-arm-gnueabihf; do head -c $((32 << 20)) /dev/urandom > "$W/dist/x0x.$p.node"; done
-head -c $((32 << 20)) /dev/urandom > "$W/dist/x0x.wasm32-wasip1.wasm"
-head -c $((32 << 20)) /dev/urandom > "$W/dist/x0x.wasm32-wasip1-threads.wasm"
+  linux-arm-gnueabihf; do head -c $((MIB << 20)) /dev/urandom > "$W/dist/x0x.$p.node"; done
+head -c $((MIB << 20)) /dev/urandom > "$W/dist/x0x.wasm32-wasip1.wasm"
+head -c $((MIB << 20)) /dev/urandom > "$W/dist/x0x.wasm32-wasip1-threads.wasm"
 "$BIN" package release --repo "$REPO" x0x --version 1.0.0 --key "$W/pub.key" "$W"/dist/* >/dev/null
 ROOT=$REPO/metadata/1.root.json
 P=$(port)
@@ -56,7 +54,7 @@ for f in $FILES; do CURL_ARGS+=(-o "$W/curl/$(basename "$f")" "$URL/tuf/targets/
 TOTAL=$(cd "$REPO/targets" && du -cb $FILES | tail -1 | cut -f1)
 echo "   10 targets, $TOTAL bytes, server on $URL"
 
-LOAD0=$(uptime | sed 's/.*load average: //')
+LOAD0=$(loadavg)
 sync_t=(); curl_t=(); exp_t=(); tarc_t=(); imp_t=(); tarx_t=(); tarxs_t=(); reimp_t=()
 for r in $(seq "$ROUNDS"); do
   rm -rf "$W/m" "$W/curl"; mkdir -p "$W/curl"; sync
@@ -80,7 +78,7 @@ TXS=$(m "${tarxs_t[@]}"); RI=$(m "${reimp_t[@]}")
 rate() { awk -v b="$TOTAL" -v s="$1" 'BEGIN {printf "%.0f MB/s", b / s / 1e6}'; }
 ratio() { awk -v p="$1" -v o="$2" 'BEGIN {printf "%.2f", p / o}'; }
 {
-  echo "| Benchmark (10 x 32 MiB) | x0x-dist | peer | peer | ratio (peer/ours) | goal |"
+  echo "| Benchmark (10 x $MIB MiB) | x0x-dist | peer | peer | ratio (peer/ours) | goal |"
   echo "|---|---|---|---|---|---|"
   echo "| mirror sync vs curl --parallel 4 | ${S}s ($(rate "$S")) | curl | ${C}s ($(rate "$C")) | $(ratio "$C" "$S") | >= 0.8 |"
   echo "| bundle export vs tar -cf | ${E}s ($(rate "$E")) | GNU tar | ${TC}s ($(rate "$TC")) | $(ratio "$TC" "$E") | >= 0.8 |"
@@ -88,5 +86,5 @@ ratio() { awk -v p="$1" -v o="$2" 'BEGIN {printf "%.2f", p / o}'; }
   echo "| bundle import vs tar -xf && sync (durable) | ${I}s ($(rate "$I")) | GNU tar + sync | ${TXS}s ($(rate "$TXS")) | $(ratio "$TXS" "$I") | |"
   echo "| bundle import again (idempotent, nothing written) | ${RI}s | | | | |"
   echo
-  echo "Medians of $ROUNDS rounds, $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d); load before: $LOAD0; after: $(uptime | sed 's/.*load average: //')."
+  echo "Medians of $ROUNDS rounds, $(nproc) cores, $(uname -r), $(date -u +%Y-%m-%d); load before: $LOAD0; after: $(loadavg)."
 } | tee "$OUT"

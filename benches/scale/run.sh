@@ -6,19 +6,17 @@
 #   2. metadata req/s, `wrk -t2 -c32 -d${DUR}s`: /tuf/metadata/timestamp.json and the newest N.snapshot.json
 #   3. publish latency: median of PUBLISHES `x0x-dist publish` runs (one 1 KiB file, new version each) to the
 #      S3 replica and to the local one
-# Usage: benches/scale/run.sh      (env: ROUNDS=3 DUR=5 PUBLISHES=10 BIN=<x0x-dist> (default: a release build)
+# Usage: benches/run.sh scale      (env: ROUNDS=3 DUR=5 PUBLISHES=10 BIN=<x0x-dist> (default: a release build)
 #                                    X0X_S3_ENV=<env of a running cluster> (default: starts one; GARAGE_BIN,
 #                                    GARAGE_BASE_PORT as for garage-cluster.sh) OUT=benches/scale/results.md)
 # Needs: nginx, wrk, curl, garage (scripts/setup.sh).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-WS=$PWD
+. "$(dirname "$0")/../lib.sh"
 ROUNDS=${ROUNDS:-3} DUR=${DUR:-5} PUBLISHES=${PUBLISHES:-10}
 OUT=${OUT:-benches/scale/results.md}
 if [ -z "${BIN:-}" ]; then
-  export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
-  cargo build -q --release -p x0x-dist --bin x0x-dist
-  BIN=$CARGO_TARGET_DIR/release/x0x-dist
+  release_build x0x-dist
+  BIN=$(release_bin x0x-dist)
 fi
 W=$(mktemp -d /tmp/x0x-bench-scale.XXXXXX)
 PIDS=() OWN_CLUSTER=
@@ -29,12 +27,10 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-# shellcheck source=benches/lib.sh
-. benches/lib.sh
 wait_ready() { for _ in $(seq 600); do curl -fs -m 2 -o /dev/null "http://127.0.0.1:$1/readyz" && return 0; sleep 0.05; done; echo "port $1 not ready" >&2; return 1; }
 med() { tr ' ' '\n' | grep . | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
-LOAD0=$(uptime | sed 's/.*load average: //')
+LOAD0=$(loadavg)
 
 if [ -z "${X0X_S3_ENV:-}" ]; then
   OWN_CLUSTER=1
@@ -105,7 +101,7 @@ for i in $(seq "$PUBLISHES"); do
   done
 done
 echo "publish ms: s3 ${X[pub_s3]}| local ${X[pub_local]}"
-LOAD1=$(uptime | sed 's/.*load average: //')
+LOAD1=$(loadavg)
 
 m() { echo "${X[$1]}" | med | xargs printf "%.0f"; }
 {
@@ -117,6 +113,6 @@ m() { echo "${X[$1]}" | med | xargs printf "%.0f"; }
   echo "| ${SNAP##*/}, wrk -t2 -c32 (req/s) | $(m snap_s3) | $(m snap_local) | $(m snap_nginx) | $(ratio "$(m snap_s3)" "$(m snap_local)")x | $(ratio "$(m snap_s3)" "$(m snap_nginx)")x |"
   echo "| publish latency, median of $PUBLISHES (ms) | $(m pub_s3) | $(m pub_local) | | $(ratio "$(m pub_s3)" "$(m pub_local)")x | |"
   echo
-  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); $(date -u +%F); load average before $LOAD0, after $LOAD1."
+  echo "Machine: $(machine); $(date -u +%F); load average before $LOAD0, after $LOAD1."
   echo "Medians of $ROUNDS rounds (curl: 3 per round), \`wrk -d${DUR}s\`. All values: $(for k in "${!X[@]}"; do printf '%s: %s\n' "$k" "${X[$k]}"; done | sort | tr '\n' ';' | sed 's/ ;/; /g')"
 } | tee "$OUT"

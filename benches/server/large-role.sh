@@ -1,16 +1,14 @@
 #!/usr/bin/env bash
 # Publishing into a package role with many targets (issue 25, finding 5). For each size (VERSIONS × 10 platforms:
-# 1000 → 10k targets, 5000 → 50k), seeds role v1 offline (`bench_repo --compact`, as `x0x-dist publish` writes
+# 1000 → 10k targets, 5000 → 50k), seeds role v1 offline (`bench-repo --compact`, as `x0x-dist publish` writes
 # it), starts the release server, then times RUNS publishes of one more release (one wasm file) with the release
 # CLI, and reads the server's RSS before (VmRSS) and its peak after (VmHWM), and the role's size.
-# Goal and results: BENCHMARKS.md ("Large roles"). Usage: benches/server/large-role.sh [VERSIONS...]
+# Goal and results: BENCHMARKS.md ("Large roles"). Usage: benches/run.sh large-role [VERSIONS...] (env: RUNS=3)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-. benches/lib.sh
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-[ -n "${NO_BUILD:-}" ] || cargo build -q --release -p x0x-dist --bin x0x-dist --example bench_repo
-BIN=$CARGO_TARGET_DIR/release/x0x-dist
-GEN=$CARGO_TARGET_DIR/release/examples/bench_repo
+. "$(dirname "$0")/../lib.sh"
+release_build x0x-dist bench-repo
+BIN=$(release_bin x0x-dist)
+GEN=$(release_bin bench-repo)
 RUNS=${RUNS:-3}
 W=$(mktemp -d)
 SP=

@@ -2,21 +2,18 @@
 # resolve p99: two server binaries side by side on the same repository (1,000 versions x 10 targets),
 # alternating, ROUNDS x {plain, Accept-Encoding: gzip} x {1 client, 32 clients} `wrk --latency -d${DUR}s`.
 # Used to tell the server's share of the client-side p99 from the machine's (BENCHMARKS.md, Server).
-# Usage: benches/server/resolve-ab.sh OLD_BIN NEW_BIN     (env: ROUNDS=3 DUR=5 CARGO_TARGET_DIR)
+# Usage: benches/run.sh server-resolve-ab OLD_BIN NEW_BIN     (env: ROUNDS=3 DUR=5 CARGO_TARGET_DIR)
 #   e.g. build the old commit's release binary, copy it aside, then compare with the current one.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
 OLD=$(realpath "$1"); NEW=$(realpath "$2")
+. "$(dirname "$0")/../lib.sh"
 ROUNDS=${ROUNDS:-3}; DUR=${DUR:-5}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build -q --release -p x0x-dist --example bench_repo
-GEN=$CARGO_TARGET_DIR/release/examples/bench_repo
+release_build bench-repo
+GEN=$(release_bin bench-repo)
 W=$(mktemp -d /tmp/x0x-resolve-ab.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$W"; }
 trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
 "$NEW" init --repo "$W/r" >/dev/null
 "$NEW" keygen --out "$W/pub.key" >/dev/null
 "$NEW" package add --repo "$W/r" x0x --publisher-key "$W/pub.key.pub" >/dev/null
@@ -27,7 +24,7 @@ PN=$(port); "$NEW" serve --repo "$W/r" --listen "127.0.0.1:$PN" --log warn 2>/de
 wait_port "$PO"; wait_port "$PN"
 curl -fsS -o /dev/null "http://127.0.0.1:$PO$RQ"; curl -fsS -o /dev/null "http://127.0.0.1:$PN$RQ"
 declare -A P
-echo "load before: $(uptime | sed 's/.*load average: //')"
+echo "load before: $(loadavg)"
 for r in $(seq "$ROUNDS"); do
   for who in old new; do
     p=$PO; [ $who = new ] && p=$PN
@@ -41,6 +38,6 @@ for r in $(seq "$ROUNDS"); do
     done
   done
 done
-echo "load after: $(uptime | sed 's/.*load average: //')"
+echo "load after: $(loadavg)"
 echo "p99/req/s per round:"
 for k in "${!P[@]}"; do echo "  $k: ${P[$k]}"; done | sort

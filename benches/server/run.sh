@@ -5,27 +5,25 @@
 #   1. a 32 MiB target (hash-prefixed, immutable; streamed, and from the memory cache) goal >= 1.0x nginx
 #   2. a ~2 KiB metadata file (versioned, immutable)          goal >= 0.8x nginx req/s
 #   3. server RSS while 64 clients download the 32 MiB target
-#   4. server RSS growth during a 1 GiB upload                 goal <= 32 MiB
+#   4. server RSS growth during a 1 GiB upload (UPLOAD_MIB)    goal <= 32 MiB
 #   5. resolve latency with 1,000 versions x 10 targets      goal p99 < 5 ms (wrk --latency, -c1 and -c32,
 #      unpinned and pinned with taskset: server on CPU 0, wrk on CPU 1)
-# Usage: benches/server/run.sh            (env: ROUNDS=3 DUR=10 OUT=benches/server/results.md)
-#        ONLY=resolve benches/server/run.sh   (part 5 alone; writes benches/server/results-resolve.md)
+# Usage: benches/run.sh server            (env: ROUNDS=3 DUR=10 UPLOAD_MIB=1024 OUT=benches/server/results.md)
+#        ONLY=resolve benches/run.sh server   (part 5 alone; writes benches/server/results-resolve.md)
 # Needs: nginx, wrk, curl (scripts/setup.sh installs them).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+. "$(dirname "$0")/../lib.sh"
 ROUNDS=${ROUNDS:-3}
 DUR=${DUR:-10}
+UPLOAD_MIB=${UPLOAD_MIB:-1024}
 OUT=${OUT:-benches/server/results.md}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build -q --release -p x0x-dist --example bench_repo
-BIN=$CARGO_TARGET_DIR/release/x0x-dist
-GEN=$CARGO_TARGET_DIR/release/examples/bench_repo
+release_build x0x-dist bench-repo
+BIN=$(release_bin x0x-dist)
+GEN=$(release_bin bench-repo)
 W=$(mktemp -d /tmp/x0x-bench.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null; rm -rf "$W"; }
 trap cleanup EXIT
-# shellcheck source=benches/lib.sh
-. benches/lib.sh
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 
 # 5. resolve: ROUNDS alternating runs of `wrk --latency` at 1 and 32 clients, unpinned and pinned (server on
@@ -44,7 +42,7 @@ resolve_bench() {
   curl -fsS "$RURL" | grep -q '"version":"5.99.0"'
   p99() { awk '/ 99%/ {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v}'; }
   pin_server() { for t in /proc/"$SPID"/task/*; do taskset -pc "$1" "$(basename "$t")" >/dev/null; done; }
-  RLOAD0=$(uptime | sed 's/.*load average: //')
+  RLOAD0=$(loadavg)
   declare -gA RS
   for round in $(seq "$ROUNDS"); do
     for mode in free pinned; do
@@ -59,7 +57,7 @@ resolve_bench() {
     done
     echo "round $round: p99 1c ${RS[p99_free_1]}/ 32c ${RS[p99_free_32]}| pinned 1c ${RS[p99_pinned_1]}/ 32c ${RS[p99_pinned_32]}"
   done
-  RLOAD1=$(uptime | sed 's/.*load average: //')
+  RLOAD1=$(loadavg)
   med() { echo "${RS[$1]}" | tr ' ' '\n' | grep . | median; }
   # Server-side view: the `api` latency histogram's bucket holding the 99th percentile.
   srv_p99=$(curl -fsS "http://127.0.0.1:$SP/metrics" | awk -F'[{}" ]+' '/^x0x_dist_http_request_duration_seconds_bucket\{route="api"/ {
@@ -79,7 +77,7 @@ if [ "${ONLY:-}" = resolve ]; then
     echo "|---|---|---|---|---|"
     echo "$RESOLVE_ROWS"
     echo
-    echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); $(date -u +%F)."
+    echo "Machine: $(machine); $(date -u +%F)."
     echo "$RESOLVE_NOTE"
   } | tee "${OUT%.md}-resolve.md"
   exit 0
@@ -140,11 +138,11 @@ wrk -t2 -c64 -d"${DUR}s" "http://127.0.0.1:$SP$BIG" > /dev/null & WP=$!
 while kill -0 $WP 2>/dev/null; do r=$(rss_kb "$SPID"); [ "$r" -gt "$peak" ] && peak=$r; sleep 0.2; done
 rss64=$((peak / 1024))
 
-echo "== RSS growth on a 1 GiB upload"
+echo "== RSS growth on a $UPLOAD_MIB MiB upload"
 kill "$SPID"; wait "$SPID" 2>/dev/null || true
-"$BIN" serve --repo "$REPO" --listen "127.0.0.1:$SP" --log warn --max-blob-bytes $((2 << 30)) & SPID=$!; PIDS+=("$SPID")
+"$BIN" serve --repo "$REPO" --listen "127.0.0.1:$SP" --log warn --max-blob-bytes $(( (UPLOAD_MIB + 1024) << 20 )) & SPID=$!; PIDS+=("$SPID")
 wait_port "$SP"
-head -c $((1 << 30)) /dev/urandom > "$W/big.bin"
+head -c $((UPLOAD_MIB << 20)) /dev/urandom > "$W/big.bin"
 GSHA=$(sha256sum "$W/big.bin" | cut -d' ' -f1)
 before=$(rss_kb "$SPID"); upeak=$before
 t0=$(date +%s.%N)
@@ -153,7 +151,7 @@ while kill -0 $CP 2>/dev/null; do r=$(rss_kb "$SPID"); [ "$r" -gt "$upeak" ] && 
 wait $CP
 t1=$(date +%s.%N)
 up_growth=$(( (upeak - before) / 1024 ))
-up_rate=$(python3 -c "print(round(1024/($t1-$t0)))")
+up_rate=$(python3 -c "print(round($UPLOAD_MIB/($t1-$t0)))")
 rm -f "$W/big.bin"
 
 echo "== resolve with 1,000 versions x 10 targets"
@@ -167,10 +165,11 @@ ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
   echo "| 32 MiB target from the in-memory cache (max_file_bytes = 64 MiB), median of $ROUNDS | ${stream_x} MB/s | ${big_n} MB/s | $(ratio "$stream_x" "$big_n")x | |"
   echo "| $META_SIZE B metadata (\`$META\`), same | ${meta_x} req/s | ${meta_n} req/s | $(ratio "$meta_x" "$meta_n")x | >= 0.8x |"
   echo "| Server RSS peak, 64 clients downloading 32 MiB | ${rss64} MiB | | | |"
-  echo "| Server RSS growth during a 1 GiB upload (${up_rate} MiB/s) | ${up_growth} MiB | | | <= 32 MiB |"
+  up_size="$UPLOAD_MIB MiB"; [ "$UPLOAD_MIB" = 1024 ] && up_size="1 GiB"
+  echo "| Server RSS growth during a $up_size upload (${up_rate} MiB/s) | ${up_growth} MiB | | | <= 32 MiB |"
   echo "$RESOLVE_ROWS"
   echo
-  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(. /etc/os-release; echo "$PRETTY_NAME"); $(date -u +%F)."
+  echo "Machine: $(machine); $(date -u +%F)."
   echo "Runs per cell: x0x: ${R[big_x0x]}/ ${R[meta_x0x]}; nginx: ${R[big_nginx]}/ ${R[meta_nginx]}"
   echo "$RESOLVE_NOTE"
 } | tee "$OUT"

@@ -2,11 +2,13 @@
 # `x0x-dist fetch` of a 32 MiB release from the real server on 127.0.0.1: cold (empty cache: TUF refresh,
 # download, streaming SHA-256, atomic rename, copy to --out) and warm (cached: TUF refresh, re-hash, copy),
 # beside the peer `curl -o` + `sha256sum` of the same URL (download and hash, no verification of anything).
-# Medians of hyperfine runs. Prints Markdown rows for BENCHMARKS.md.   Usage: loader/bench/fetch.sh
+# Medians of RUNS (default 15) hyperfine runs. Prints Markdown rows for BENCHMARKS.md.
+# Usage: benches/run.sh loader-rust-fetch      (env: RUNS=15 CARGO_TARGET_DIR)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-cargo build -q --release -p x0x-dist
-B=$(realpath "${CARGO_TARGET_DIR:-target}/release/x0x-dist")
+. "$(dirname "$0")/../lib.sh"
+RUNS=${RUNS:-15}
+release_build x0x-dist
+B=$(realpath "$(release_bin x0x-dist)")
 W=$(mktemp -d); PID=
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$W"' EXIT
 cd "$W"
@@ -14,16 +16,16 @@ cd "$W"
 "$B" keygen --out "$W/pub.key" >/dev/null 2>&1
 "$B" package add --repo "$W/repo" x0x --publisher-key "$W/pub.key.pub" >/dev/null
 TOKEN=$("$B" token create --repo "$W/repo" --package x0x 2>/dev/null)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(port)
 URL=http://127.0.0.1:$PORT
 "$B" serve --repo "$W/repo" --listen "127.0.0.1:$PORT" >serve.log 2>&1 & PID=$!
-for _ in $(seq 100); do python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1], timeout=1)" "$URL/healthz" 2>/dev/null && break; sleep 0.1; done
+wait_port "$PORT"
 mkdir rel && { printf '\0asm\1\0\0\0'; head -c $((32 * 1024 * 1024 - 8)) /dev/urandom; } > rel/x0x.wasm32-wasip1.wasm
 "$B" publish --server "$URL" --token "$TOKEN" --key "$W/pub.key" --package x0x --version 1.0.0 rel/* >/dev/null
 ROOT="$W/repo/metadata/1.root.json"
 BLOB_URL="$URL/tuf/targets/x0x/1.0.0/$(ls repo/targets/x0x/1.0.0/ | head -1)"
 F="$B fetch --server $URL --root $ROOT --package x0x --version 1.0.0 --target wasm32-wasip1"
-hyperfine -N --warmup 2 --runs 15 --export-json h.json \
+hyperfine -N --warmup 2 --runs "$RUNS" --export-json h.json \
   -n cold --prepare "rm -rf $W/cold $W/out1" "$F --cache $W/cold --out $W/out1" \
   -n warm --prepare true "$F --cache $W/warm --out $W/out2" \
   -n curl+sha256sum --prepare "rm -f $W/c.bin" "bash -c 'curl -s -o $W/c.bin $BLOB_URL && sha256sum $W/c.bin'" >/dev/null

@@ -1,8 +1,9 @@
 //! Times the full TUF verification chain on the shared vector repository (root rotation, timestamp, snapshot,
 //! targets, delegated `x0x`, two targets): parse + canonicalize + ed25519-verify every role.
 //!
-//! Run: `cargo run --release -p x0x-dist-manifests --example bench-verify [ITERATIONS]`.
-//! Peer: `interop/bench_python_tuf.py` runs python-tuf's `TrustedMetadataSet` on the same files.
+//! Run: `benches/run.sh manifests-verify [ITERATIONS]` (the `bench-verify` program of x0x-dist-benches).
+//! Peer: `benches/run.sh manifests-verify-python [ITERATIONS]` (benches/manifests/python-tuf-verify.py) runs
+//! python-tuf's `TrustedMetadataSet` on the same files.
 
 use std::path::Path;
 use std::time::Instant;
@@ -14,7 +15,7 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors/repo");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/vectors/repo");
     let read = |f: &str| std::fs::read(dir.join(f)).expect("vector file");
     let files: Vec<Vec<u8>> = [
         "metadata/1.root.json",

@@ -6,14 +6,14 @@
 //   2. cold require (empty cache, file:// repository: TUF update + verify + copy + dlopen, child process incl.);
 //   3. SHA-256 throughput of node's crypto (whole buffer, and streamed from a file in 1 MiB chunks) vs
 //      `openssl speed -evp sha256`.
-// Usage: node loader/js/bench/require.js [--native dist/core/x0x.linux-x64-gnu.node] [--runs 30] [--json]
+// Usage: benches/run.sh loader-require [--native dist/core/x0x.linux-x64-gnu.node] [--runs 30] [--json]
 
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
 const { spawnSync } = require('child_process');
-const { h, options, median, sample, packRelease, untarInto, napiIndexJs } = require('../../../benches/loader/lib');
+const { h, options, median, sample, packRelease, untarInto, napiIndexJs } = require('../lib');
 
 const { argv, RUNS, NATIVE } = options(30);
 

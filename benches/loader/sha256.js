@@ -2,7 +2,7 @@
 'use strict';
 // SHA-256 throughput of the JS loader's hashing paths vs `openssl speed -evp sha256`, same run, interleaved.
 //
-//   node loader/js/bench/sha256.js [--rounds 5] [--mib 64]
+//   benches/run.sh loader-sha256 [--rounds 5] [--mib 64]
 //
 // Rows (each timed by the wall clock, like everything the loader does):
 //   whole    crypto.createHash over one Buffer (what lib/loader.js does for a cached or platform-package blob)
@@ -16,14 +16,11 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { args, median } = require('../lib');
 
-const argv = process.argv.slice(2);
-const opt = (name, d) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : d;
-};
-const ROUNDS = opt('rounds', 5);
-const MIB = opt('mib', 64);
+const { opt } = args();
+const ROUNDS = Number(opt('--rounds', 5));
+const MIB = Number(opt('--mib', 64));
 const SIZE = MIB * 1048576;
 
 const data = crypto.randomBytes(SIZE);
@@ -76,7 +73,6 @@ for (let i = 0; i < ROUNDS; i += 1) {
   got.openssl.push(openssl());
 }
 fs.rmSync(dir, { recursive: true, force: true });
-const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const o = median(got.openssl);
 const load = os.loadavg().map((x) => x.toFixed(1)).join(' ');
 console.log(`node ${process.version}, openssl ${process.versions.openssl} in node; ${ROUNDS} rounds of ${MIB} MiB; load ${load}`);

@@ -2,8 +2,9 @@
 //! in PUBLISHER_KEY) one signed role listing VERSIONS versions × 10 platforms (synthetic hashes; resolve never
 //! reads blobs), then writes the next snapshot and timestamp with the online keys.
 //!
-//! `cargo run --release -p x0x-dist --example bench_repo -- REPO PUBLISHER_KEY [VERSIONS] [--compact]`
-//! (`--compact`: the role as `x0x-dist publish` writes it, compact JSON, instead of pretty-printed).
+//! `bench-repo REPO PUBLISHER_KEY [VERSIONS] [--compact]` (a program of x0x-dist-benches; benches/server/run.sh,
+//! resolve-ab.sh and large-role.sh build and run it). `--compact`: the role as `x0x-dist publish` writes it,
+//! compact JSON, instead of pretty-printed.
 use std::path::PathBuf;
 
 use x0x_dist_manifests::metadata::NewRole as _;

@@ -1,34 +1,46 @@
 'use strict';
-// What the loader benchmarks share (benches/loader/warm.js, benches/loader/platform-package.js,
-// loader/js/bench/require.js): their options, medians, one statement timed in a fresh node process, the real
-// x0x package built by scripts/pack.js over a signed repository holding the native binary, and napi-rs's
+// The one JS library of the benchmarks (benches/loader/*.js, benches/core/*.js; run them through benches/run.sh):
+// the command line, medians, clocks, one statement timed in a fresh node process, and for the loader benches the
+// real x0x package built by scripts/pack.js over a signed repository holding the native binary, and napi-rs's
 // generated loader for the same binary as the peer.
 
 const fs = require('fs');
 const path = require('path');
 const { spawnSync } = require('child_process');
 
-const WS = path.join(__dirname, '..', '..');
+const WS = path.join(__dirname, '..');
 const JS = path.join(WS, 'loader', 'js');
-const h = require(path.join(JS, 'test', 'helpers', 'repo'));
+/** The JS loader's WASM path (what `require('x0x')` runs for a WASM build). */
+const LOADER_WASM = path.join(JS, 'lib', 'wasm.js');
 
-/** The command line: `opt(key, default)`, `flag(key)`, `--runs` (default `runs`) and `--native` (the core build). */
-function options(runs) {
-  const argv = process.argv.slice(2);
-  const opt = (k, d) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d);
+/** The command line: `opt(key, default = null)` (the word after `key`), `flag(key)`, and the words themselves. */
+function args(argv = process.argv.slice(2)) {
   return {
     argv,
-    opt,
+    opt: (k, d = null) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : d),
     flag: (k) => argv.includes(k),
-    RUNS: Number(opt('--runs', runs)),
-    NATIVE: path.resolve(opt('--native', path.join(WS, 'dist', 'core', 'x0x.linux-x64-gnu.node'))),
   };
 }
 
+/** The loader benches' command line: `args()` plus `--runs` (default `runs`) and `--native` (the core build). */
+function options(runs) {
+  const a = args();
+  return {
+    ...a,
+    RUNS: Number(a.opt('--runs', runs)),
+    NATIVE: path.resolve(a.opt('--native', path.join(WS, 'dist', 'core', 'x0x.linux-x64-gnu.node'))),
+  };
+}
+
+/** The median (the mean of the middle two for an even count). */
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+/** Milliseconds on the monotonic clock. */
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+/** One turn of the event loop (lets a WASM build's worker threads run between batches). */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Runs `code` in a fresh node process (in `cwd`, with exactly `env`; `pre` runs first, untimed; `prefix` is a
@@ -48,7 +60,7 @@ function sample(cwd, code, env, { pre = '', prefix = [] } = {}) {
  * Returns the repository and the tarballs pack.js wrote, in its order (x0x last).
  */
 function packRelease(d, native, extra = []) {
-  const repo = new h.Repo(path.join(d, 'repo'));
+  const repo = new (repoHelpers().Repo)(path.join(d, 'repo'));
   repo.publish({ 'x0x/0.1.0/x0x.linux-x64-gnu.node': { data: fs.readFileSync(native), custom: { glibc_floor: '2.17' } } });
   fs.writeFileSync(path.join(d, 'root.json'), repo.anchor);
   const packed = spawnSync(
@@ -83,4 +95,10 @@ async function napiIndexJs(dir, native, packageName = 'x0x') {
   return path.join(dir, 'index.js');
 }
 
-module.exports = { WS, JS, h, options, median, sample, packRelease, untarInto, napiIndexJs };
+/** The JS loader's test helpers (a signed repository on disk), loaded on first use: the core benches never need them. */
+function repoHelpers() {
+  return require(path.join(JS, 'test', 'helpers', 'repo'));
+}
+
+module.exports = { WS, JS, LOADER_WASM, args, options, median, now, turn, sample, packRelease, untarInto, napiIndexJs };
+Object.defineProperty(module.exports, 'h', { enumerable: true, get: repoHelpers });

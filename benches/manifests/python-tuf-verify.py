@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer for `cargo run --release -p x0x-dist-manifests --example bench-verify`: python-tuf's TrustedMetadataSet
+"""Peer for `benches/run.sh manifests-verify` (benches/manifests/verify.rs): python-tuf's TrustedMetadataSet
 verifying the same vector repository chain (root rotation, timestamp, snapshot, targets, delegated x0x)."""
 import os
 import sys
@@ -10,7 +10,7 @@ from tuf.api.metadata import Root
 from tuf.ngclient._internal.trusted_metadata_set import TrustedMetadataSet
 from tuf.ngclient.config import EnvelopeType
 
-D = os.path.join(os.path.dirname(__file__), "..", "manifests", "vectors", "repo", "metadata")
+D = os.path.join(os.path.dirname(__file__), "..", "..", "manifests", "vectors", "repo", "metadata")
 
 
 def read(name: str) -> bytes:

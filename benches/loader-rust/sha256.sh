@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# SHA-256 throughput: the loader's Rust path (sha2, SHA-NI via cpufeatures) vs `openssl speed -evp sha256`
-# (16 KiB blocks; `-elapsed` so openssl divides by wall-clock time as we do, not by its default CPU time, which
-# flatters it on a loaded machine), interleaved 3 times; medians. Prints a Markdown row for BENCHMARKS.md and
-# exits non-zero if the ratio is below 0.9.   Usage: loader/bench/sha256.sh   (CARGO_TARGET_DIR is honoured)
+# SHA-256 throughput: the loader's Rust path (sha2, SHA-NI via cpufeatures; the sha256-throughput program) vs
+# `openssl speed -evp sha256` (16 KiB blocks; `-elapsed` so openssl divides by wall-clock time as we do, not by
+# its default CPU time, which flatters it on a loaded machine), interleaved ROUNDS times; medians. Prints a
+# Markdown row for BENCHMARKS.md and exits non-zero if the ratio is below 0.9.
+# Usage: benches/run.sh loader-rust-sha256   (env: ROUNDS=3; MIB=256 RUNS=5: sha256-throughput's buffer and runs;
+#                                            OPENSSL_SECONDS=2; CARGO_TARGET_DIR)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-cargo build -q --release -p x0x-dist-loader --example sha256_throughput
-bin="${CARGO_TARGET_DIR:-target}/release/examples/sha256_throughput"
+. "$(dirname "$0")/../lib.sh"
+ROUNDS=${ROUNDS:-3} MIB=${MIB:-256} RUNS=${RUNS:-5} OPENSSL_SECONDS=${OPENSSL_SECONDS:-2}
+release_build sha256-throughput
+bin=$(release_bin sha256-throughput)
 runs=()
-for _ in 1 2 3; do
-  r=$("$bin")
+for _ in $(seq "$ROUNDS"); do
+  r=$("$bin" "$MIB" "$RUNS")
   # openssl's machine-readable line: +F:<n>:sha256:<16B>:<64B>:...:<16KiB> in bytes per second.
-  o=$(openssl speed -elapsed -seconds 2 -mr -evp sha256 2>/dev/null | awk -F: '/^\+F:/ {print $NF}')
+  o=$(openssl speed -elapsed -seconds "$OPENSSL_SECONDS" -mr -evp sha256 2>/dev/null | awk -F: '/^\+F:/ {print $NF}')
   runs+=("$r|$o")
 done
 python3 - "${runs[@]}" <<'PY'
