@@ -65,7 +65,27 @@ enum Command {
     Migrate(commands::migrate::MigrateArgs),
 }
 
+/// Rust ignores SIGPIPE, so a write to a closed pipe (`x0x-dist doctor --json | head -1`, `token list | true`)
+/// fails with EPIPE and `println!` panics (exit 101). Every command but `serve` restores the default, so a
+/// closed stdout ends the process quietly like any Unix filter. (Sockets never raise it: Rust sends with
+/// `MSG_NOSIGNAL` / `SO_NOSIGPIPE`.)
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: `signal` with SIG_DFL installs no handler; called at the start of `main` on the only thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}
+
 fn main() -> ExitCode {
+    let serving = std::env::args_os().nth(1).is_some_and(|a| a == "serve");
+    if !serving {
+        default_sigpipe();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help, --version: printed on stdout, exit 0.

@@ -54,6 +54,9 @@ function diagnose(pkgDir, env = process.env) {
     report.resolution = { error: { code: e.code, message: e.message, candidates: e.candidates, hints: e.hints } };
   }
   report.trace = r.trace;
+  // Verification failures recorded by earlier loads (lib/loader.js: a candidate whose bytes or metadata did
+  // not match what was signed while another one was loaded).
+  report.verifyFailures = require('./loader').readVerifyFailures(ctx.cfg.cacheDir).slice(-10);
   return report;
 }
 
@@ -71,6 +74,11 @@ function render(rep) {
   if (res.error) out.push(`result    FAILED [${res.error.code}] ${res.error.message}`);
   else out.push(`result    ${res.platform} (${res.kind}) from ${res.source}: ${res.file}`);
   for (const a of res.attempts || []) out.push(`  rejected ${a.name}: ${a.reason}`);
+  const events = rep.verifyFailures || [];
+  if (events.length) {
+    out.push(`SECURITY  ${events.length} verification failure(s) recorded (a file did not match its signed metadata; report to the repository operator):`);
+    for (const e of events) out.push(`  ${e.at} [${e.code}] ${e.file}: loaded ${e.loadedInstead} instead`);
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -225,6 +225,8 @@ class Resolver {
     if (bytes.length === info.length && sha256(bytes) === info.hashes.sha256) return { blob, bytes, fd };
     fs.closeSync(fd);
     this.log(`cache.corrupt: ${blob} no longer matches its signed hash; removed`);
+    // Named as the first cause if getting verified bytes again fails (tryCandidate).
+    this.corruptBlob = blob;
     try {
       fs.chmodSync(blob, 0o644);
       fs.unlinkSync(blob);
@@ -331,8 +333,23 @@ class Resolver {
     return this.loadNative(blob, fd);
   }
 
-  /** One candidate through every source. Returns the result or throws the reason. */
+  /**
+   * One candidate through every source. Returns the result or throws the reason. A cached copy found corrupt
+   * (and removed) on the way is the first cause of any later failure: "the server is down" alone would hide it.
+   */
   tryCandidate(cand) {
+    this.corruptBlob = null;
+    try {
+      return this.tryCandidateSources(cand);
+    } catch (e) {
+      if (!this.corruptBlob || e.code === 'cache.corrupt') throw e;
+      throw err('cache.corrupt', `the cached ${this.corruptBlob} no longer matched its signed hash and was removed; getting verified bytes again failed`, { cause: e });
+    } finally {
+      this.corruptBlob = null;
+    }
+  }
+
+  tryCandidateSources(cand) {
     const { fileName } = require('./platforms');
     const { glibcFloor, cmpVersion } = require('./host');
     const host = this.host();
@@ -463,6 +480,37 @@ class Resolver {
     );
   }
 
+  /**
+   * A candidate that failed verification (its bytes or its metadata do not match what was signed) while
+   * another one was loaded: a security event, not a routine fallback. Said on stderr through
+   * process.emitWarning (once per process per code and file) and appended to the cache's
+   * verify-failures.jsonl, which `npx x0x doctor` shows. X0X_FORCE_WASM=error still fails closed (no WASM
+   * candidate is tried, so there is no fallback to warn about).
+   */
+  securityEvent(attempt, res) {
+    if (!isVerifyFailure(attempt.code)) return;
+    const file = attempt.target || `${this.pkg}/${this.version} ${attempt.name}`;
+    const key = `${attempt.code} ${file}`;
+    if (!WARNED.has(key)) {
+      WARNED.add(key);
+      process.emitWarning(`${attempt.name} failed verification: ${attempt.reason}; loaded ${res.platform} instead. A verification failure is a security event: report it to the repository operator (npx x0x doctor lists these).`, {
+        type: 'X0xSecurityWarning',
+        code: attempt.code,
+        detail: file,
+      });
+    }
+    recordVerifyFailure(this.cfg.cacheDir, {
+      at: new Date().toISOString(),
+      package: this.pkg,
+      version: this.version,
+      candidate: attempt.name,
+      code: attempt.code,
+      file,
+      reason: attempt.reason,
+      loadedInstead: res.platform,
+    });
+  }
+
   resolve() {
     const warm = this.tryWarm();
     if (warm) return warm;
@@ -490,14 +538,58 @@ class Resolver {
         const res = this.tryCandidate(cand);
         res.attempts = attempts;
         this.log(`loaded ${cand.name} from ${res.source}`);
+        for (const a of attempts) this.securityEvent(a, res);
         return res;
       } catch (e) {
         const reason = flatten(e);
         this.log(`${cand.name}: ${reason}`);
-        attempts.push({ name: cand.name, code: e.code || 'loader.load_failed', reason, error: e });
+        const { fileName } = require('./platforms');
+        attempts.push({ name: cand.name, code: e.code || 'loader.load_failed', reason, error: e, target: `${this.pkg}/${this.version}/${fileName(this.pkg, cand)}` });
       }
     }
     throw noCandidate(this, host, attempts, candidates);
+  }
+}
+
+/** Warnings already emitted by this process (`code file`). */
+const WARNED = new Set();
+
+/** The file under the cache directory where verification failures are recorded for `x0x doctor`. */
+const VERIFY_FAILURES = 'verify-failures.jsonl';
+
+/** A code that means bytes or metadata did not match what was signed (not "missing" or "expired"). */
+function isVerifyFailure(code) {
+  return code === 'target.digest_mismatch' || code === 'target.length_mismatch' || (code.startsWith('metadata.') && code !== 'metadata.expired');
+}
+
+/** Appends one event to the cache's verify-failures.jsonl (best effort; the last 100 are kept). */
+function recordVerifyFailure(cacheDir, event) {
+  const f = path.join(cacheDir, VERIFY_FAILURES);
+  try {
+    let lines = [];
+    try {
+      lines = fs.readFileSync(f, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      /* first event */
+    }
+    lines.push(JSON.stringify(event));
+    cache.ensureDirs(cacheDir);
+    cache.writeAtomic(cacheDir, f, Buffer.from(`${lines.slice(-100).join('\n')}\n`), 0o600);
+  } catch {
+    /* a read-only cache: the warning on stderr still says it */
+  }
+}
+
+/** The recorded verification failures (newest last), for `x0x doctor`. */
+function readVerifyFailures(cacheDir) {
+  try {
+    return fs
+      .readFileSync(path.join(cacheDir, VERIFY_FAILURES), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  } catch {
+    return [];
   }
 }
 
@@ -584,6 +676,9 @@ function noCandidate(r, host, attempts, candidates) {
   if (attempts.some((a) => a.code === 'metadata.expired')) {
     hints.push("metadata expired: a repository re-signs its timestamp itself (is the server, or a mirror's upstream, running?); for an old air-gapped bundle the operator may set X0X_DIST_ALLOW_EXPIRED_AFTER (docs/air-gapped.md)");
   }
+  if (attempts.some((a) => a.code === 'cache.corrupt')) {
+    hints.push(`a cached file no longer matched its signed hash and was removed (a failing disk, or something writing into ${r.cfg.cacheDir}): it is fetched again once the repository is reachable`);
+  }
   if (attempts.some((a) => a.code === 'target.digest_mismatch' || (a.code.startsWith('metadata.') && a.code !== 'metadata.expired'))) {
     hints.push('a verification failure is a security event: do not bypass it; report it to the repository operator');
   }
@@ -602,10 +697,12 @@ function noCandidate(r, host, attempts, candidates) {
   const msg =
     `cannot load ${r.pkg} ${r.version} on ${describeHost(host)}: no candidate could be verified and loaded\n` +
     `${lines.join('\n') || '  (no candidate platform for this host)'}\nnext: ${hints.join('; ')}`;
-  // Chain every attempt through `cause`: top → first candidate → second → ...
+  // Chain every attempt through `cause`: top → first candidate → second → ...; a corrupt cache file first (it is
+  // the cause the user must act on; the network failure that followed only kept it from being repaired).
   let chain;
-  for (let i = attempts.length - 1; i >= 0; i -= 1) {
-    const a = attempts[i];
+  const ordered = [...attempts.filter((a) => a.code === 'cache.corrupt'), ...attempts.filter((a) => a.code !== 'cache.corrupt')];
+  for (let i = ordered.length - 1; i >= 0; i -= 1) {
+    const a = ordered[i];
     const e = err(a.code in require('./errors').CODES ? a.code : 'loader.load_failed', `${a.name}: ${a.reason}`, { cause: chain });
     e.candidate = a.name;
     chain = e;
@@ -623,4 +720,4 @@ function load(opts) {
   return new Resolver(opts).resolve();
 }
 
-module.exports = { Resolver, load, loadNative };
+module.exports = { Resolver, load, loadNative, readVerifyFailures, VERIFY_FAILURES };
