@@ -267,8 +267,18 @@ impl Client {
         root: Option<&[u8]>,
         publisher: &SigningKey,
     ) -> anyhow::Result<Option<Signed<Targets>>> {
-        let need =
-            |name: &str, v: Option<Vec<u8>>| v.with_context(|| format!("server has no {name}"));
+        // A missing file usually means a URL that is not the server's base (`http://HOST:PORT/tuf`).
+        let need = |name: &str, v: Option<Vec<u8>>| {
+            v.ok_or_else(|| {
+                CliError::new(
+                    x0x_dist_manifests::codes::REQUEST_NOT_FOUND,
+                    format!(
+                        "the server has no {name} ({}/tuf/metadata/{name} answers 404)",
+                        self.base
+                    ),
+                )
+            })
+        };
         let root_bytes = match root {
             Some(r) => r.to_vec(),
             None => need("1.root.json", self.get_meta("1.root.json").await?)?,
@@ -498,7 +508,10 @@ pub async fn publish(
     // and the version must be new (`version.exists`); the token's scope is checked by the first upload.
     let mut current = Some(client.current_role(req.package, req.root, req.key).await?);
     next_role(
-        current.as_ref().and_then(|c| c.as_ref()).map(Signed::signed),
+        current
+            .as_ref()
+            .and_then(|c| c.as_ref())
+            .map(Signed::signed),
         req.package,
         req.version,
         &files,

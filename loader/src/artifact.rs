@@ -34,13 +34,12 @@ pub struct PlatformMismatch {
 
 impl fmt::Display for PlatformMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "is not a {} build ({}): {}",
-            self.platform.name(),
-            self.platform.triple(),
-            self.reason
-        )
+        let (name, triple) = (self.platform.name(), self.platform.triple());
+        if name == triple {
+            write!(f, "is not a {name} build: {}", self.reason)
+        } else {
+            write!(f, "is not a {name} build ({triple}): {}", self.reason)
+        }
     }
 }
 
@@ -136,7 +135,10 @@ pub fn describe(bytes: &[u8]) -> String {
             Ok(c) if c.len() == 1 => format!("a Mach-O {} file", cpu_name(c[0])),
             Ok(c) => format!(
                 "a fat Mach-O file ({})",
-                c.iter().map(|c| cpu_name(*c)).collect::<Vec<_>>().join(", ")
+                c.iter()
+                    .map(|c| cpu_name(*c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             Err(e) => e,
         };
@@ -167,12 +169,7 @@ pub fn describe(bytes: &[u8]) -> String {
 /// Checks that `bytes` are a build for `platform` (see the module docs).
 pub fn check(platform: Platform, bytes: &[u8]) -> Result<(), PlatformMismatch> {
     let info = platform.info();
-    let fail = |reason: String| {
-        Err(PlatformMismatch {
-            platform,
-            reason,
-        })
-    };
+    let fail = |reason: String| Err(PlatformMismatch { platform, reason });
     match (info.kind, info.platform) {
         (Kind::Wasm, _) => {
             if !bytes.starts_with(b"\0asm") {
@@ -211,12 +208,7 @@ pub fn check(platform: Platform, bytes: &[u8]) -> Result<(), PlatformMismatch> {
 
 fn check_linux(platform: Platform, bytes: &[u8]) -> Result<(), PlatformMismatch> {
     let info = platform.info();
-    let fail = |reason: String| {
-        Err(PlatformMismatch {
-            platform,
-            reason,
-        })
-    };
+    let fail = |reason: String| Err(PlatformMismatch { platform, reason });
     let (class, machine) = match info.arch {
         "x64" => (ElfClass::Elf64, Machine::X86_64),
         "arm64" => (ElfClass::Elf64, Machine::Aarch64),
@@ -416,11 +408,17 @@ mod tests {
     fn the_issue_cases_are_refused() {
         let x64 = minimal_build(p("linux-x64-gnu"), b"");
         let e = check(p("linux-arm64-gnu"), &x64).unwrap_err().to_string();
-        assert!(e.contains("64-bit x86_64 ELF") && e.contains("aarch64"), "{e}");
+        assert!(
+            e.contains("64-bit x86_64 ELF") && e.contains("aarch64"),
+            "{e}"
+        );
         let random: Vec<u8> = (0..4000u32).map(|i| (i * 7919 % 251) as u8).collect();
         let e = check(p("wasm32-wasip1"), &random).unwrap_err().to_string();
         assert!(e.contains("first bytes"), "{e}");
-        assert!(check(p("linux-x64-gnu"), &[]).unwrap_err().to_string().contains("empty"));
+        assert!(check(p("linux-x64-gnu"), &[])
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
     }
 
     #[test]

@@ -342,11 +342,9 @@ async fn check_content(store: &dyn Store, t: &NewTarget) -> Result<(), ApiError>
         .map_err(|e| ApiError::io(format!("reading blob {}", t.digest), e))?;
     let (platform, path) = (t.platform, t.path.clone());
     blocking(move || {
-        x0x_dist_loader::artifact::check(platform, &bytes).map_err(|e| {
-            ApiError::PlatformMismatch {
-                path,
-                reason: e.to_string(),
-            }
+        x0x_dist_loader::artifact::check(platform, &bytes).map_err(|e| ApiError::PlatformMismatch {
+            path,
+            reason: e.to_string(),
         })
     })
     .await

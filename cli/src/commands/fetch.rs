@@ -132,6 +132,25 @@ pub fn make_client(
     Ok(Client::new(fetcher, cache, root_bytes, options))
 }
 
+/// A candidate that failed verification while another one was taken is a security event, not a routine
+/// fallback: one warning per failed file on stderr, every time (issue 21).
+fn warn_verify_failures(
+    res: &x0x_dist_loader::resolve::Resolution,
+    sel: &x0x_dist_loader::Selected,
+) {
+    for c in &res.candidates {
+        if let Some(code) = c.verify_failure {
+            eprintln!(
+                "warning[{code}]: {} failed verification ({}); fetched {} instead. A verification failure \
+                 is a security event: report it to the repository operator",
+                c.path,
+                c.reason.trim_start_matches("rejected: "),
+                sel.candidate.platform
+            );
+        }
+    }
+}
+
 /// Runs `fetch`.
 pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
     // A bundle is read as the bare repository it unpacks to; nothing in it is trusted before verification.
@@ -237,6 +256,7 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
             let (_, res, sel) = client
                 .best(&a.package, &range, &host, progress.as_ref())
                 .await?;
+            warn_verify_failures(&res, &sel);
             Ok((res.version, vec![sel]))
         }
     })?;

@@ -41,7 +41,14 @@ function diagnose(pkgDir, env = process.env) {
       /* not installed */
     }
     const entry = { name, optionalDependency: Object.prototype.hasOwnProperty.call(optional, name), installed: Boolean(dir), dir };
-    if (!dir) Object.assign(entry, platformPackageCause({ pkgDir, scope: ctx.scope, pkg: ctx.pkg, version: ctx.version, wanted: c.name, host, rows, env }));
+    if (!dir && !entry.optionalDependency) {
+      // Packed without --platform-packages: there is no such package to install; never suggest one.
+      Object.assign(entry, {
+        cause: 'not-packaged',
+        evidence: [`${ctx.pkg} ${ctx.version} lists no ${name} (packed without platform packages)`],
+        next: 'the binary comes from the repository (X0X_DIST_URL, or the one pack.js --repo recorded) or a bundle (X0X_DIST_BUNDLE)',
+      });
+    } else if (!dir) Object.assign(entry, platformPackageCause({ pkgDir, scope: ctx.scope, pkg: ctx.pkg, version: ctx.version, wanted: c.name, host, rows, env }));
     report.platformPackages.push(entry);
   }
   const { Resolver } = require('./loader');

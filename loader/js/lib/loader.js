@@ -46,6 +46,15 @@ class Resolver {
     this.anchorFile = ctx.anchorFile;
     this.anchorBytes = ctx.anchorBytes;
     this.anchorId = ctx.anchorId;
+    // The repository `pack.js --repo URL` recorded in release.json: the default when neither X0X_DIST_URL
+    // nor X0X_DIST_BUNDLE is set.
+    if (!this.cfg.url && !this.cfg.bundle) {
+      const dflt = defaultRepository(this.pkgDir);
+      if (dflt) {
+        this.cfg = { ...this.cfg, url: dflt };
+        this.defaultRepository = dflt;
+      }
+    }
     this.persistDir = path.join(this.cfg.cacheDir, 'tuf', this.anchorId);
     this.embeddedDir = path.join(this.pkgDir, 'metadata');
   }
@@ -551,6 +560,16 @@ class Resolver {
   }
 }
 
+/** The http(s) repository recorded in the package's release.json by `pack.js --repo URL`, if any. */
+function defaultRepository(pkgDir) {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(pkgDir, 'release.json'), 'utf8')).repository;
+    return typeof r === 'string' && /^https?:\/\//i.test(r) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Warnings already emitted by this process (`code file`). */
 const WARNED = new Set();
 
@@ -669,7 +688,11 @@ function noCandidate(r, host, attempts, candidates) {
     hints.push(`${name} (an optional dependency of ${r.pkg}) is not installed [${c.cause}: ${c.evidence.join('; ')}]: ${c.next}`);
   }
   if (r.cfg.offline) hints.push('X0X_DIST_OFFLINE=1 is set: import a bundle (X0X_DIST_BUNDLE) or pre-fill the cache (X0X_DIST_CACHE) on a connected machine');
-  if (attempts.some((a) => a.code.startsWith('network.'))) hints.push(`check that ${r.cfg.url} is reachable (HTTPS_PROXY/NO_PROXY, NODE_EXTRA_CA_CERTS)`);
+  if (attempts.some((a) => a.code.startsWith('network.'))) {
+    // The real cause first: nothing else helps while the repository is unreachable.
+    const which = r.defaultRepository ? `the package's default repository ${r.cfg.url} (recorded by pack.js --repo; X0X_DIST_URL overrides it)` : r.cfg.url;
+    hints.unshift(`check that ${which} is reachable (HTTPS_PROXY/NO_PROXY, NODE_EXTRA_CA_CERTS)`);
+  }
   if (attempts.some((a) => a.code === 'bundle.invalid')) {
     hints.push(`X0X_DIST_BUNDLE=${r.cfg.bundle} is not a readable x0x-dist bundle: check the path, or export a new one with \`x0x-dist bundle export\``);
   }
