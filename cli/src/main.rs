@@ -86,6 +86,12 @@ fn main() -> ExitCode {
     if !serving {
         default_sigpipe();
     }
+    if std::env::args_os().len() == 1 {
+        // A bare `x0x-dist` asks what the tool does: the help on stdout, not a usage error.
+        use clap::CommandFactory as _;
+        let _ = Cli::command().print_help();
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help, --version: printed on stdout, exit 0.

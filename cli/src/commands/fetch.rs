@@ -31,7 +31,7 @@ pub const LONG_ABOUT: &str = concat!(
 #[command(group(clap::ArgGroup::new("source").args(["server", "bundle"])))]
 pub struct FetchArgs {
     /// Repository: server base URL (http://127.0.0.1:8080) or a file:// directory (not needed with --offline).
-    #[arg(long, env = env::URL)]
+    #[arg(long, env = env::URL, hide_env_values = true)]
     pub server: Option<String>,
     /// An air-gapped bundle file (`x0x-dist bundle export`): unpacked into a temporary directory (entries checked
     /// against its table of contents), then verified exactly like a repository (docs/air-gapped.md).
@@ -39,12 +39,12 @@ pub struct FetchArgs {
     pub bundle: Option<PathBuf>,
     /// The trusted root.json to start from (rotations are followed and remembered in the cache): the
     /// repository's DIR/metadata/1.root.json, or the root.json shipped in the x0x npm package.
-    #[arg(long, env = env::ROOT)]
+    #[arg(long, env = env::ROOT, hide_env_values = true)]
     pub root: PathBuf,
     /// Package name.
     #[arg(long)]
     pub package: String,
-    /// Version or semver range (`0.3.1`, `^0.3`, `*`): the highest published match is used.
+    /// Version: exact (`0.3.1`) or a semver range (`^0.3`, `~0.3.1`, `*`): the highest match is used.
     #[arg(long, default_value = "*")]
     pub version: String,
     /// Only this target: a Rust triple or a napi platform name.
@@ -182,7 +182,14 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
             }
         },
     };
-    let range = semver::VersionReq::parse(&a.version).map_err(|e| {
+    // A bare version is exact (`0.1.0` is `=0.1.0`, as users read it); ranges say so (`^0.1`, `~0.1.0`, `*`).
+    let exact = semver::Version::parse(a.version.trim()).is_ok();
+    let spec = if exact {
+        format!("={}", a.version.trim())
+    } else {
+        a.version.clone()
+    };
+    let range = semver::VersionReq::parse(&spec).map_err(|e| {
         x0x_dist_repository::error::CliError::new(
             x0x_dist_manifests::codes::USAGE_INVALID,
             format!(

@@ -25,9 +25,9 @@ pub struct PublishArgs {
     /// Server base URL, e.g. http://127.0.0.1:8080.
     #[arg(long)]
     pub server: String,
-    /// Upload token (from `x0x-dist token create`).
+    /// Upload token (from `x0x-dist token create`); better in X0X_DIST_TOKEN (kept out of the process list).
     #[arg(long, env = env::TOKEN, hide_env_values = true)]
-    pub token: String,
+    pub token: Option<String>,
     /// Publisher secret key file (from `x0x-dist keygen`).
     #[arg(long)]
     pub key: PathBuf,
@@ -61,6 +61,13 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         )
         .into());
     }
+    let Some(token) = a.token.as_deref() else {
+        return Err(x0x_dist_repository::error::CliError::new(
+            x0x_dist_manifests::codes::AUTH_MISSING,
+            format!("no upload token: set {} or pass --token", env::TOKEN),
+        )
+        .into());
+    };
     let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(&a.key)?)
         .with_context(|| format!("reading key {}", a.key.display()))?;
     let package = a.package.parse()?;
@@ -68,7 +75,7 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
     let root = a.root.as_ref().map(fs_err::read).transpose()?;
     let req = x0x_dist::client::PublishRequest {
         server: &a.server,
-        token: &a.token,
+        token,
         key: &key,
         package: &package,
         version: &version,

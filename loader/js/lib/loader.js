@@ -128,8 +128,21 @@ class Resolver {
     return !this.cfg.offline || Boolean(this.cfg.bundle) || /^file:/i.test(this.cfg.url || '');
   }
 
+  /**
+   * X0X_DIST_URL without a scheme (`127.0.0.1:8080`): refused here, naming the value and what is missing, before
+   * a worker is started (the worker would only say "got <invalid url>").
+   */
+  checkUrl() {
+    const u = this.cfg.url;
+    if (!u || this.cfg.bundle || /^(https?|file):\/\//i.test(u)) return;
+    const shown = u.replace(/^[^/@]*@/, '***@');
+    const hint = /^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? 'only http://, https:// and file:// are supported' : `it has no scheme: did you mean http://${shown}?`;
+    throw err('config.invalid', `X0X_DIST_URL=${JSON.stringify(shown)} is not a repository URL: ${hint}`);
+  }
+
   /** Run the fetch worker (TUF refresh + download into the cache) synchronously in a child process. */
   runWorker(targetPath, kind, mode = 'fetch') {
+    this.checkUrl();
     const { spawnSync } = require('child_process');
     const args = {
       cacheDir: this.cfg.cacheDir,
@@ -716,7 +729,10 @@ function noCandidate(r, host, attempts, candidates) {
     if (need.length) hints.push(`node runs under the permission model (--permission): allow ${need.join(', ')}`);
   }
   hints.push('X0X_NATIVE_PATH loads an explicit (still verified) binary; X0X_DIST_DEBUG=1 prints the trace');
-  const lines = attempts.map((a) => `  - ${a.name}: ${a.reason}`);
+  // Candidates that failed for the same reason (a bad X0X_DIST_URL, an unreachable repository) share one line.
+  const byReason = new Map();
+  for (const a of attempts) byReason.set(a.reason, [...(byReason.get(a.reason) || []), a.name]);
+  const lines = [...byReason].map(([reason, names]) => `  - ${names.join(', ')}: ${reason}`);
   const msg =
     `cannot load ${r.pkg} ${r.version} on ${describeHost(host)}: no candidate could be verified and loaded\n` +
     `${lines.join('\n') || '  (no candidate platform for this host)'}\nnext: ${hints.join('; ')}`;

@@ -12,8 +12,8 @@
 //             its metadata is verified from --root with the same TUF workflow as the loader, and the signed
 //             metadata of this release (root chain, timestamp, snapshot, targets, x0x) is embedded under
 //             metadata/, so that a binary already present (cache, platform package) verifies offline. An
-//             http(s):// URL is also recorded in release.json as the package's default repository: a plain
-//             `require('x0x')` fetches from it when X0X_DIST_URL / X0X_DIST_BUNDLE are unset (a directory is
+//             http(s):// URL is also recorded in release.json as the package's default repository: a first
+//             load of the package fetches from it when X0X_DIST_URL / X0X_DIST_BUNDLE are unset (a directory is
 //             a path on the packing machine: not recorded)
 // --release   a `cargo xtask build --out DIR` directory: the glue (x0x.wasip1.cjs) and index.d.ts come from
 //             there unless --glue/--types say otherwise, and so do the platform packages' binaries

@@ -120,3 +120,18 @@ test('issue 21: a corrupt cache file with the repository down reports cache.corr
   );
   assert.ok(!fs.existsSync(blob), 'the corrupt blob was removed');
 });
+
+test('issue 21: X0X_DIST_URL without a scheme is named with its value and what is missing, once', () => {
+  const s = setup();
+  assert.throws(
+    () => resolver(s, { X0X_DIST_URL: '127.0.0.1:8080' }).resolve(),
+    (e) => {
+      assert.equal(e.code, 'loader.no_candidate');
+      assert.equal(e.cause.code, 'config.invalid');
+      const said = e.message.split('X0X_DIST_URL="127.0.0.1:8080" is not a repository URL: it has no scheme: did you mean http://127.0.0.1:8080?').length - 1;
+      assert.equal(said, 1, e.message);
+      assert.doesNotMatch(e.message, /invalid url/);
+      return true;
+    },
+  );
+});
