@@ -133,21 +133,18 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             }
             let (token, rec) = x0x_dist_repository::tokens::create(&a.repo, &a.packages)?;
             eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
-            match &a.out {
-                Some(out) => {
-                    x0x_dist_durable::write_atomic(
-                        out,
-                        format!("{token}\n").as_bytes(),
-                        x0x_dist_durable::Mode::Private,
-                    )?;
-                    eprintln!("wrote {} (0600)", out.display());
+            if let Some(out) = &a.out {
+                x0x_dist_durable::write_atomic(
+                    out,
+                    format!("{token}\n").as_bytes(),
+                    x0x_dist_durable::Mode::Private,
+                )?;
+                eprintln!("wrote {} (0600)", out.display());
+            } else {
+                if let Some(w) = stdout_file_warning() {
+                    eprintln!("{w}");
                 }
-                None => {
-                    if let Some(w) = stdout_file_warning() {
-                        eprintln!("{w}");
-                    }
-                    println!("{token}");
-                }
+                println!("{token}");
             }
             Ok(())
         }
