@@ -213,8 +213,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             x0x_dist_repository::error::CliError::new(
                 x0x_dist_manifests::codes::IO_ERROR,
                 format!(
-                    "{listen} is already in use (another `x0x-dist serve`? `ss -ltnp 'sport = :{}'` shows \
-                     which process): stop it, or listen elsewhere with --listen 127.0.0.1:PORT",
+                    "{listen} is already in use\n  help: another `x0x-dist serve`? `ss -ltnp 'sport = :{}'` \
+                     shows which process: stop it, or listen elsewhere with --listen 127.0.0.1:PORT \
+                     (or localhost:PORT)",
                     listen.port()
                 ),
             )
