@@ -190,7 +190,13 @@ fn init_keygen_add_release_verify() {
     // A tampered signature on the published role.
     let role_path = repo.join("metadata/1.x0x.json");
     let text = std::fs::read_to_string(&role_path).unwrap();
-    std::fs::write(&role_path, text.replace("\"length\": 10", "\"length\": 11")).unwrap();
+    let len = wasm_bytes.len();
+    let tampered = text.replace(
+        &format!("\"length\": {len}"),
+        &format!("\"length\": {}", len + 1),
+    );
+    assert_ne!(tampered, text);
+    std::fs::write(&role_path, tampered).unwrap();
     fails(
         &["verify", "--repo", s(&repo)],
         "metadata.signature_invalid",
