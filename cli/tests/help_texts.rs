@@ -43,6 +43,8 @@ fn help(path: &[String]) -> String {
         .args(path)
         .arg("--help")
         .env_remove("X0X_DIST_TOKEN")
+        // clap wraps at min(COLUMNS, 100) when stdout is not a terminal.
+        .env_remove("COLUMNS")
         .output()
         .unwrap();
     assert!(out.status.success(), "{path:?} --help");
