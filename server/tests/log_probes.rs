@@ -91,7 +91,8 @@ async fn a_head_probe_for_a_missing_blob_is_not_a_rejection() {
         .unwrap();
     assert_eq!(rejected["fields"]["message"], "request rejected", "{logs}");
     for l in &lines {
-        let ms = l["fields"]["ms"].as_f64().unwrap();
-        assert_eq!((ms * 1000.0).round() / 1000.0, ms, "ms not rounded: {l}");
+        let ms = l["fields"]["ms"].to_string();
+        let decimals = ms.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= 3, "ms not rounded to the microsecond: {l}");
     }
 }
