@@ -196,9 +196,21 @@ async fn remote_error(resp: reqwest::Response) -> RemoteError {
 }
 
 fn transport(e: &reqwest::Error) -> RemoteError {
+    // reqwest says "error sending request for url (...)"; the cause that matters ("Connection refused",
+    // a TLS or DNS failure) is further down its source chain.
+    let mut detail = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        src = s.source();
+    }
     RemoteError {
         code: "network.unreachable".into(),
-        detail: format!("{e:#}"),
+        detail,
         status: 0,
         retry_after: None,
     }

@@ -334,3 +334,19 @@ fn fetch_warns_when_a_native_build_fails_verification_and_wasm_is_used() {
         "{err}"
     );
 }
+
+#[test]
+fn a_server_that_is_down_is_named_as_refusing_the_connection() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let (key, token) = setup_repo(&repo);
+    let wasm = t.path().join("x0x.wasm32-wasip1.wasm");
+    std::fs::write(&wasm, minimal_build(Platform::Wasm32Wasip1, b"down")).unwrap();
+    let down = format!("http://127.0.0.1:{}", free_port());
+    let err = fails(
+        publish(&down, &token, &key, "0.1.0").arg(&wasm),
+        7,
+        "network.unreachable",
+    );
+    assert!(err.to_lowercase().contains("connection refused"), "{err}");
+}
