@@ -350,3 +350,21 @@ fn a_server_that_is_down_is_named_as_refusing_the_connection() {
     );
     assert!(err.to_lowercase().contains("connection refused"), "{err}");
 }
+
+#[test]
+fn verify_on_the_metadata_folder_names_the_repository_not_init() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    run_ok(bin().args(["init", "--repo"]).arg(&repo));
+    let err = fails(
+        bin().args(["verify", "--repo"]).arg(repo.join("metadata")),
+        2,
+        "usage.invalid",
+    );
+    assert!(
+        err.contains("is the metadata folder of a repository")
+            && err.contains(&format!("--repo {}", repo.display()))
+            && !err.contains("x0x-dist init"),
+        "{err}"
+    );
+}
