@@ -53,9 +53,13 @@ $BIN init --repo "$R" >/dev/null
 $BIN keygen --out "$T/publisher.key" >/dev/null
 $BIN package add --repo "$R" x0x --publisher-key "$T/publisher.key.pub"
 mkdir -p "$T/dist1" "$T/dist2"
-head -c 300000 /dev/urandom >"$T/dist1/x0x.linux-x64-gnu.node"
-head -c 200000 /dev/urandom >"$T/dist1/x0x.wasm32-wasip1.wasm"
-head -c 100000 /dev/urandom >"$T/dist2/x0x.linux-arm64-musl.node"
+# Real headers, random bodies: a release checks each file's content against its platform (issue 21).
+python3 scripts/fake-build.py linux-x64-gnu 300000 "$T/dist1/x0x.linux-x64-gnu.node"
+python3 scripts/fake-build.py wasm32-wasip1 200000 "$T/dist1/x0x.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py linux-arm64-musl 100000 "$T/dist2/x0x.linux-arm64-musl.node"
+# ... and refuses a file that is not what its name says, writing nothing.
+cp "$T/dist1/x0x.linux-x64-gnu.node" "$T/x0x.linux-arm64-gnu.node"
+expect_status 4 $BIN package release --repo "$R" x0x --version 0.0.1 --key "$T/publisher.key" "$T/x0x.linux-arm64-gnu.node"
 $BIN package release --repo "$R" x0x --version 0.3.1 --key "$T/publisher.key" --glibc-floor 2.17 "$T"/dist1/*
 $BIN package release --repo "$R" x0x --version 0.4.0 --key "$T/publisher.key" "$T"/dist2/*
 $BIN verify --repo "$R"

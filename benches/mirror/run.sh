@@ -38,9 +38,9 @@ REPO=$W/repo
 "$BIN" package add --repo "$REPO" x0x --publisher-key "$W/pub.key.pub" >/dev/null
 mkdir -p "$W/dist"
 for p in darwin-arm64 darwin-x64 linux-x64-gnu linux-arm64-gnu linux-x64-musl linux-arm64-musl win32-x64-msvc \
-  linux-arm-gnueabihf; do head -c $((MIB << 20)) /dev/urandom > "$W/dist/x0x.$p.node"; done
-head -c $((MIB << 20)) /dev/urandom > "$W/dist/x0x.wasm32-wasip1.wasm"
-head -c $((MIB << 20)) /dev/urandom > "$W/dist/x0x.wasm32-wasip1-threads.wasm"
+  linux-arm-gnueabihf; do python3 scripts/fake-build.py "$p" $((MIB << 20)) "$W/dist/x0x.$p.node"; done
+python3 scripts/fake-build.py wasm32-wasip1 $((MIB << 20)) "$W/dist/x0x.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py wasm32-wasip1-threads $((MIB << 20)) "$W/dist/x0x.wasm32-wasip1-threads.wasm"
 "$BIN" package release --repo "$REPO" x0x --version 1.0.0 --key "$W/pub.key" "$W"/dist/* >/dev/null
 ROOT=$REPO/metadata/1.root.json
 P=$(port)

@@ -49,7 +49,7 @@ R=$W/repo
 "$BIN" package add --repo "$R" x0x --publisher-key "$W/pub.key.pub" >/dev/null
 TOKEN=$("$BIN" token create --repo "$R" --package x0x 2>/dev/null)
 mkdir -p "$W/dist"
-head -c $((32 << 20)) /dev/urandom >"$W/dist/x0x.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py wasm32-wasip1 $((32 << 20)) "$W/dist/x0x.wasm32-wasip1.wasm"
 LP=$(port)
 "$BIN" serve --repo "$R" --listen "127.0.0.1:$LP" --log warn & PIDS+=($!)
 wait_ready "$LP"
@@ -92,7 +92,7 @@ echo "== publish latency ($PUBLISHES publishes of a 1 KiB file each)"
 declare -A PUB=([s3]=$SP [local]=$LP)
 for i in $(seq "$PUBLISHES"); do
   for who in s3 local; do
-    d=$W/p-$who-$i; mkdir -p "$d"; head -c 1024 /dev/urandom >"$d/x0x.wasm32-wasip1.wasm"
+    d=$W/p-$who-$i; mkdir -p "$d"; python3 scripts/fake-build.py wasm32-wasip1 1024 "$d/x0x.wasm32-wasip1.wasm"
     v=2.$i.0; [ $who = local ] && v=3.$i.0
     t0=$(date +%s%N)
     "$BIN" publish --server "http://127.0.0.1:${PUB[$who]}" --token "$TOKEN" --key "$W/pub.key" --package x0x \

@@ -90,7 +90,7 @@ REPO=$W/repo
 "$BIN" package add --repo "$REPO" x0x --publisher-key "$W/pub.key.pub" >/dev/null
 TOKEN=$("$BIN" token create --repo "$REPO" --package x0x 2>/dev/null)
 mkdir -p "$W/dist"
-head -c $((32 << 20)) /dev/urandom > "$W/dist/x0x.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py wasm32-wasip1 $((32 << 20)) "$W/dist/x0x.wasm32-wasip1.wasm"
 SP=$(port)
 "$BIN" serve --repo "$REPO" --listen "127.0.0.1:$SP" --log warn & SPID=$!; PIDS+=("$SPID")
 wait_port "$SP"

@@ -38,7 +38,9 @@ pub struct ReleaseFile {
     pub glibc_floor: Option<String>,
 }
 
-/// Reads a release file: platform from the napi file name, SHA-256, and the glibc floor for glibc ELF builds.
+/// Reads a release file: platform from the napi file name, checked against its bytes
+/// ([`x0x_dist_loader::artifact::check`], `target.platform_mismatch`), SHA-256, and the glibc floor for glibc
+/// ELF builds.
 pub fn inspect_file(package: &PackageName, path: &Path) -> anyhow::Result<ReleaseFile> {
     let file_name = path
         .file_name()
@@ -56,6 +58,13 @@ pub fn inspect_file(package: &PackageName, path: &Path) -> anyhow::Result<Releas
         .into());
     }
     let bytes = fs_err::read(path)?;
+    if let Err(e) = x0x_dist_loader::artifact::check(platform, &bytes) {
+        return Err(CliError::new(
+            x0x_dist_manifests::codes::TARGET_PLATFORM_MISMATCH,
+            format!("{} {e}; nothing was uploaded", path.display()),
+        )
+        .into());
+    }
     let glibc_floor = if platform.info().libc == Libc::Glibc {
         let floor = x0x_dist_loader::elf::glibc_floor(&bytes)
             .with_context(|| format!("reading ELF of {}", path.display()))?;
@@ -187,9 +196,21 @@ async fn remote_error(resp: reqwest::Response) -> RemoteError {
 }
 
 fn transport(e: &reqwest::Error) -> RemoteError {
+    // reqwest says "error sending request for url (...)"; the cause that matters ("Connection refused",
+    // a TLS or DNS failure) is further down its source chain.
+    let mut detail = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        src = s.source();
+    }
     RemoteError {
         code: "network.unreachable".into(),
-        detail: format!("{e:#}"),
+        detail,
         status: 0,
         retry_after: None,
     }
@@ -258,8 +279,18 @@ impl Client {
         root: Option<&[u8]>,
         publisher: &SigningKey,
     ) -> anyhow::Result<Option<Signed<Targets>>> {
-        let need =
-            |name: &str, v: Option<Vec<u8>>| v.with_context(|| format!("server has no {name}"));
+        // A missing file usually means a URL that is not the server's base (`http://HOST:PORT/tuf`).
+        let need = |name: &str, v: Option<Vec<u8>>| {
+            v.ok_or_else(|| {
+                CliError::new(
+                    x0x_dist_manifests::codes::REQUEST_NOT_FOUND,
+                    format!(
+                        "the server has no {name} ({}/tuf/metadata/{name} answers 404)",
+                        self.base
+                    ),
+                )
+            })
+        };
         let root_bytes = match root {
             Some(r) => r.to_vec(),
             None => need("1.root.json", self.get_meta("1.root.json").await?)?,
@@ -326,9 +357,15 @@ impl Client {
         Ok(trusted.targets(package.as_str()).cloned())
     }
 
-    /// Uploads a blob (skipped if the server has it), with retries and a progress bar on a terminal.
-    pub async fn upload(&self, f: &ReleaseFile) -> anyhow::Result<bool> {
-        let url = format!("{}/api/v1/blobs/sha256/{}", self.base, f.sha256.to_hex());
+    /// Uploads a blob of `package` (skipped if the server has it), with retries and a progress bar on a terminal.
+    pub async fn upload(&self, package: &PackageName, f: &ReleaseFile) -> anyhow::Result<bool> {
+        // `?package=`: the server checks the token's scope before storing anything.
+        let url = format!(
+            "{}/api/v1/blobs/sha256/{}?package={}",
+            self.base,
+            f.sha256.to_hex(),
+            package
+        );
         let mut attempt = 0;
         loop {
             let err = match self.http.head(&url).bearer_auth(&self.token).send().await {
@@ -480,12 +517,29 @@ pub async fn publish(
             .into());
         }
     }
+    // Before any byte is uploaded: the key must be one of the package's delegation (`key.not_authorized`)
+    // and the version must be new (`version.exists`); the token's scope is checked by the first upload.
+    let mut current = Some(client.current_role(req.package, req.root, req.key).await?);
+    next_role(
+        current
+            .as_ref()
+            .and_then(|c| c.as_ref())
+            .map(Signed::signed),
+        req.package,
+        req.version,
+        &files,
+        time::OffsetDateTime::now_utc() + req.expires_in,
+        req.key,
+    )?;
     for f in &files {
-        client.upload(f).await?;
+        client.upload(req.package, f).await?;
     }
     let mut attempt = 0;
     loop {
-        let current = client.current_role(req.package, req.root, req.key).await?;
+        let current = match current.take() {
+            Some(c) => c,
+            None => client.current_role(req.package, req.root, req.key).await?,
+        };
         let role = next_role(
             current.as_ref().map(Signed::signed),
             req.package,

@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 /// Exit statuses: 0 ok, 1 internal, 2 usage, 3 trust failure, 4 integrity failure, 5 not found, 6 conflict,
 /// 7 network, 8 local I/O, 9 auth, 10 no usable binary (full list: docs/error-codes.md).
 #[derive(Parser)]
-#[command(name = "x0x-dist", version, after_help = concat!(
+#[command(name = "x0x-dist", version, max_term_width = 100, after_help = concat!(
     "A repository from scratch: init, keygen, package add, token create, serve, publish (README.md, \"By hand\").\n",
     "Every command's flags, defaults, environment variables and examples: x0x-dist <COMMAND> --help.\n",
     "Mirrors: docs/mirror.md. Air-gapped bundles and expired metadata: docs/air-gapped.md.",
@@ -63,9 +63,41 @@ enum Command {
     /// Copy a repository between stores (directory, s3://BUCKET/PREFIX) and verify the copy; resumable.
     #[command(long_about = commands::migrate::LONG_ABOUT)]
     Migrate(commands::migrate::MigrateArgs),
+    /// Print a shell completion script: `x0x-dist completions bash > /etc/bash_completion.d/x0x-dist`
+    /// (zsh: a file `_x0x-dist` on $fpath; fish: ~/.config/fish/completions/x0x-dist.fish).
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
 }
 
+/// Rust ignores SIGPIPE, so a write to a closed pipe (`x0x-dist doctor --json | head -1`, `token list | true`)
+/// fails with EPIPE and `println!` panics (exit 101). Every command but `serve` restores the default, so a
+/// closed stdout ends the process quietly like any Unix filter. (Sockets never raise it: Rust sends with
+/// `MSG_NOSIGNAL` / `SO_NOSIGPIPE`.)
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn default_sigpipe() {
+    // SAFETY: `signal` with SIG_DFL installs no handler; called at the start of `main` on the only thread.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn default_sigpipe() {}
+
 fn main() -> ExitCode {
+    let serving = std::env::args_os().nth(1).is_some_and(|a| a == "serve");
+    if !serving {
+        default_sigpipe();
+    }
+    if std::env::args_os().len() == 1 {
+        // A bare `x0x-dist` asks what the tool does: the help on stdout, not a usage error.
+        use clap::CommandFactory as _;
+        let _ = Cli::command().print_help();
+        return ExitCode::SUCCESS;
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help, --version: printed on stdout, exit 0.
@@ -98,6 +130,16 @@ fn main() -> ExitCode {
         Command::Mirror(c) => commands::mirror::run(c),
         Command::Bundle(c) => commands::bundle::run(c),
         Command::Migrate(a) => commands::migrate::run(a),
+        Command::Completions { shell } => {
+            use clap::CommandFactory as _;
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "x0x-dist",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
     };
     commands::finish(result)
 }

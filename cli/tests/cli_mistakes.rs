@@ -285,7 +285,13 @@ fn repo_and_wasm(dir: &Path, bytes: &[u8]) -> (PathBuf, PathBuf, String, PathBuf
 #[test]
 fn publish_mistakes() {
     let t = tempfile::tempdir().unwrap();
-    let (repo, key, token, wasm) = repo_and_wasm(t.path(), b"\0asm not really");
+    let (repo, key, token, wasm) = repo_and_wasm(
+        t.path(),
+        &x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            b"not really",
+        ),
+    );
     let publish_with = |server: &str, token: &str, key: &Path| {
         let mut c = cli::publish(server, token, key, "0.1.0");
         c.arg(&wasm).env_remove("X0X_DIST_TOKEN");
@@ -393,7 +399,13 @@ fn help_has_examples_with_real_flags() {
 #[test]
 fn offline_fetch_from_an_imported_cache_needs_no_server() {
     let t = tempfile::tempdir().unwrap();
-    let (repo, key, _token, wasm) = repo_and_wasm(t.path(), b"\0asm offline bytes");
+    let (repo, key, _token, wasm) = repo_and_wasm(
+        t.path(),
+        &x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            b"offline bytes",
+        ),
+    );
     run_ok(
         bin()
             .args([
@@ -438,6 +450,9 @@ fn offline_fetch_from_an_imported_cache_needs_no_server() {
     run_ok(&mut fetch(&["--offline"]));
     assert_eq!(
         std::fs::read(t.path().join("out/x0x.wasm32-wasip1.wasm")).unwrap(),
-        b"\0asm offline bytes"
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            b"offline bytes"
+        )
     );
 }

@@ -16,11 +16,14 @@ fn publish_with_the_cli_and_verify() {
     let mut server = start_server(&repo, port);
     let files = tmp.path().join("dist");
     std::fs::create_dir_all(&files).unwrap();
-    // A real glibc ELF stands in for the native addon; a byte blob for the WASM build.
+    // A real glibc ELF stands in for the native addon; a minimal WASM module (no imports) for the WASM build.
     std::fs::copy("/bin/true", files.join("x0x.linux-x64-gnu.node")).unwrap();
     std::fs::write(
         files.join("x0x.wasm32-wasip1.wasm"),
-        b"\0asm\x01\0\0\0 not really",
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            b" not really",
+        ),
     )
     .unwrap();
     let url = format!("http://127.0.0.1:{port}");
@@ -110,7 +113,14 @@ fn a_revoked_token_is_refused_at_once_and_the_others_keep_working() {
     let mut server = start_server(&repo, port);
     let url = format!("http://127.0.0.1:{port}");
     let wasm = tmp.path().join("x0x.wasm32-wasip1.wasm");
-    std::fs::write(&wasm, b"\0asm\x01\0\0\0 not really").unwrap();
+    std::fs::write(
+        &wasm,
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            b" not really",
+        ),
+    )
+    .unwrap();
     run_ok(publish(&url, &first, &key, "0.1.0").arg(&wasm));
     // Revoke the first token (created first: listed first) and use it at once.
     let id = before[0]["id"].as_str().unwrap().to_owned();

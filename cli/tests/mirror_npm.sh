@@ -31,7 +31,7 @@ else
   cc -shared -fPIC -O2 -I"$INC" -o "$W/dist/x0x.linux-x64-gnu.node" loader/js/test/fixtures/addon.c
   CALL="m.hello()"
 fi
-head -c 4096 /dev/urandom > "$W/dist/x0x.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py wasm32-wasip1 4096 "$W/dist/x0x.wasm32-wasip1.wasm"
 "$B" init --repo "$W/up" >/dev/null
 "$B" keygen --out "$W/pub.key" >/dev/null
 "$B" package add --repo "$W/up" x0x --publisher-key "$W/pub.key.pub" >/dev/null

@@ -104,8 +104,20 @@ fn init_keygen_add_release_verify() {
     std::fs::create_dir(&files).unwrap();
     let native = files.join("x0x.linux-x64-gnu.node");
     let wasm = files.join("x0x.wasm32-wasip1.wasm");
-    std::fs::write(&native, b"native bytes").unwrap();
-    std::fs::write(&wasm, b"wasm bytes").unwrap();
+    // Real headers (the release checks each file's content against its platform: issue 21).
+    let wasm_bytes = x0x_dist_loader::artifact::minimal_build(
+        x0x_dist_manifests::Platform::Wasm32Wasip1,
+        b"wasm bytes",
+    );
+    std::fs::write(
+        &native,
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::LinuxX64Gnu,
+            b"native bytes",
+        ),
+    )
+    .unwrap();
+    std::fs::write(&wasm, &wasm_bytes).unwrap();
     let bad = files.join("x0x.freebsd-x64.node");
     std::fs::write(&bad, b"?").unwrap();
     let release = |version: &'static str, files: &[&Path]| {
@@ -132,7 +144,9 @@ fn init_keygen_add_release_verify() {
     let json = ok(&["verify", "--repo", s(&repo), "--json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["targets"], 2);
-    assert_eq!(v["target_bytes"], 22);
+    let on_disk =
+        std::fs::metadata(&native).unwrap().len() + std::fs::metadata(&wasm).unwrap().len();
+    assert_eq!(v["target_bytes"], on_disk);
 
     // The released role carries the custom fields of SPEC.md.
     let role: serde_json::Value =
@@ -160,19 +174,28 @@ fn init_keygen_add_release_verify() {
     );
 
     // A tampered target.
-    let sha = x0x_dist_manifests::Sha256::digest(b"wasm bytes");
+    let sha = x0x_dist_manifests::Sha256::digest(&wasm_bytes);
     let stored = repo.join(format!("targets/x0x/0.3.1/{sha}.x0x.wasm32-wasip1.wasm"));
-    std::fs::write(&stored, b"WASM bytes").unwrap();
+    let mut tampered = wasm_bytes.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    std::fs::write(&stored, &tampered).unwrap();
     fails(&["verify", "--repo", s(&repo)], "target.digest_mismatch");
-    std::fs::write(&stored, b"wasm bytes!").unwrap();
+    tampered.push(b'!');
+    std::fs::write(&stored, &tampered).unwrap();
     fails(&["verify", "--repo", s(&repo)], "target.length_mismatch");
-    std::fs::write(&stored, b"wasm bytes").unwrap();
+    std::fs::write(&stored, &wasm_bytes).unwrap();
     ok(&["verify", "--repo", s(&repo)]);
 
     // A tampered signature on the published role.
     let role_path = repo.join("metadata/1.x0x.json");
     let text = std::fs::read_to_string(&role_path).unwrap();
-    std::fs::write(&role_path, text.replace("\"length\": 10", "\"length\": 11")).unwrap();
+    let len = wasm_bytes.len();
+    let tampered = text.replace(
+        &format!("\"length\": {len}"),
+        &format!("\"length\": {}", len + 1),
+    );
+    assert_ne!(tampered, text);
+    std::fs::write(&role_path, tampered).unwrap();
     fails(
         &["verify", "--repo", s(&repo)],
         "metadata.signature_invalid",

@@ -146,7 +146,7 @@ else
   cc -shared -fPIC -O2 -I"$INC" -o "$W/d1/x0x.linux-x64-gnu.node" loader/js/test/fixtures/addon.c
   CALL="m.hello()"
 fi
-head -c 300000 /dev/urandom >"$W/d1/x0x.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py wasm32-wasip1 300000 "$W/d1/x0x.wasm32-wasip1.wasm"
 out=$(publish "$LB" "$TOK" x0x 0.1.0 "$W"/d1/*) || fail "publish 0.1.0 through nginx"
 grep -q "published x0x 0.1.0" <<<"$out" || fail "publish 0.1.0: $out"
 # nginx sent the role to A or to B: both serve it within poll_secs.
@@ -167,8 +167,8 @@ echo "scale_garage: JS loader ok through nginx"
 
 step "d. two concurrent publishes: x0x 0.2.0 through A, other 1.0.0 through B"
 mkdir -p "$W/d2" "$W/d3"
-head -c 200000 /dev/urandom >"$W/d2/x0x.wasm32-wasip1.wasm"
-head -c 200000 /dev/urandom >"$W/d3/other.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py wasm32-wasip1 200000 "$W/d2/x0x.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py wasm32-wasip1 200000 "$W/d3/other.wasm32-wasip1.wasm"
 publish_bg "$W/pa.out" "$A" "$TOK" x0x 0.2.0 "$W/d2/x0x.wasm32-wasip1.wasm"; p1=$BG
 publish_bg "$W/pb.out" "$BURL" "$TOK_OTHER" other 1.0.0 "$W/d3/other.wasm32-wasip1.wasm"; p2=$BG
 wait "$p1" || fail "publish through A: $(cat "$W/pa.out")"

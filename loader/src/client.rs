@@ -154,6 +154,12 @@ impl Client {
                     let cand = &mut resolution.candidates[i];
                     cand.rank = None;
                     cand.reason = format!("rejected: {} ({})", e.code(), with_causes(&e));
+                    let code = e.code();
+                    if code == x0x_dist_manifests::codes::TARGET_DIGEST_MISMATCH
+                        || code == x0x_dist_manifests::codes::TARGET_LENGTH_MISMATCH
+                    {
+                        cand.verify_failure = Some(code);
+                    }
                 }
             }
         }

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use object::elf;
-use object::read::elf::{FileHeader, ProgramHeader, SectionTable};
+use object::read::elf::{Dyn as _, FileHeader, ProgramHeader, SectionTable};
 use object::{Endianness, FileKind};
 
 use crate::error::Error;
@@ -216,6 +216,10 @@ pub struct ElfInfo {
     pub glibc_floor: Option<GlibcVersion>,
     /// The highest `GLIBC_*` version *defined* (`.gnu.version_d`): set only for glibc's own libraries.
     pub glibc_defined: Option<GlibcVersion>,
+    /// `e_ident[EI_OSABI]`: 0 (System V) or 3 (GNU/Linux) for Linux builds, 9 for FreeBSD, ...
+    pub os_abi: u8,
+    /// The libraries it links (`DT_NEEDED`: `libc.so.6`, `libc.musl-x86_64.so.1`, ...), in file order.
+    pub needed: Vec<String>,
 }
 
 /// Inspects an ELF file given as bytes. Pure: no I/O.
@@ -257,6 +261,16 @@ fn inspect_as<H: FileHeader<Endian = Endianness>>(
     }
     let sections = header.sections(endian, bytes).map_err(malformed)?;
     let (glibc_floor, glibc_defined) = max_glibc_needed_defined(&sections, endian, bytes)?;
+    let mut needed = Vec::new();
+    if let Some((entries, link)) = sections.dynamic(endian, bytes).map_err(malformed)? {
+        let strings = sections.strings(endian, bytes, link).map_err(malformed)?;
+        for d in entries {
+            if d.tag32(endian) == Some(elf::DT_NEEDED) {
+                let name = d.string(endian, strings).map_err(malformed)?;
+                needed.push(String::from_utf8_lossy(name).into_owned());
+            }
+        }
+    }
     Ok(ElfInfo {
         class,
         little_endian: endian == Endianness::Little,
@@ -265,6 +279,8 @@ fn inspect_as<H: FileHeader<Endian = Endianness>>(
         interpreter,
         glibc_floor,
         glibc_defined,
+        os_abi: header.e_ident().os_abi,
+        needed,
     })
 }
 

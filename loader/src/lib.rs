@@ -12,11 +12,14 @@
 //! - [`cache`]: content-addressed blobs with atomic rename and a cross-process lock.
 //! - [`client`]: the pipeline behind one type.
 //! - [`env`]: every environment variable read, in one place.
+//! - [`artifact`]: whether a release file's bytes are a build for the platform its name claims (ELF, Mach-O, PE,
+//!   WASM with [`wasm_imports`]).
 //!
 //! Invariant: no path returned by this crate names bytes whose length and SHA-256 were not checked against
 //! metadata verified by the TUF workflow.
 #![deny(missing_docs)]
 
+pub mod artifact;
 pub mod cache;
 pub mod client;
 pub mod elf;
@@ -26,6 +29,7 @@ pub mod fetch;
 pub mod host;
 pub mod resolve;
 pub mod tuf;
+pub mod wasm_imports;
 
 pub use client::{Client, Selected};
 pub use error::Error;

@@ -38,6 +38,10 @@ pub struct Candidate {
     pub rank: Option<u8>,
     /// Why it was taken or rejected.
     pub reason: String,
+    /// The stable code if it was rejected because its bytes did not match the signed hash or length
+    /// (`target.digest_mismatch`, `target.length_mismatch`): a security event, even when another candidate is used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verify_failure: Option<&'static str>,
 }
 
 /// The outcome of resolution.
@@ -118,6 +122,7 @@ pub fn rank(
                 glibc_floor: custom.as_ref().and_then(|c| c.glibc_floor.clone()),
                 rank: None,
                 reason: String::new(),
+                verify_failure: None,
             };
             let Some(platform) = platform else {
                 c.reason = "rejected: no valid x0x custom metadata (target, platform)".into();

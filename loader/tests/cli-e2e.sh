@@ -40,9 +40,9 @@ ROOT="$W/repo/metadata/1.root.json"
 OLDPWD_=$OLDPWD
 mkdir rel1 rel2
 cp "$OLDPWD_/$FIX/plain.so" rel1/x0x.linux-x64-gnu.node
-printf '\0asm\1\0\0\0one' > rel1/x0x.wasm32-wasip1.wasm
+printf '\0asm\1\0\0\0\0\7\3x0xone' > rel1/x0x.wasm32-wasip1.wasm
 cp "$OLDPWD_/$FIX/glibc-2.99.so" rel2/x0x.linux-x64-gnu.node
-printf '\0asm\1\0\0\0two' > rel2/x0x.wasm32-wasip1.wasm
+printf '\0asm\1\0\0\0\0\7\3x0xtwo' > rel2/x0x.wasm32-wasip1.wasm
 "$B" publish --server "$URL" --token "$TOKEN" --key "$W/pub.key" --package x0x --version 0.3.1 rel1/* >/dev/null
 
 # Best build for this host (x86_64 glibc here): the native one, byte-identical.
@@ -104,7 +104,7 @@ grep -q '^WASM fallback:   wasm32-wasip1 only, not wasm32-wasip1-threads' doctor
 
 # A tampered blob on the server's disk (a release nobody fetched yet, so the server has not cached it in
 # memory): refused with target.digest_mismatch (exit 4), nothing written.
-mkdir rel3 && cp rel1/x0x.linux-x64-gnu.node rel3/ && printf '\0asm\1\0\0\0three' > rel3/x0x.wasm32-wasip1.wasm
+mkdir rel3 && cp rel1/x0x.linux-x64-gnu.node rel3/ && printf '\0asm\1\0\0\0\0\11\3x0xthree' > rel3/x0x.wasm32-wasip1.wasm
 "$B" publish --server "$URL" --token "$TOKEN" --key "$W/pub.key" --package x0x --version 0.5.0 rel3/* >/dev/null
 blob=$(ls "$W"/repo/targets/x0x/0.5.0/*x0x.wasm32-wasip1.wasm)
 python3 - "$blob" <<'PY'

@@ -61,6 +61,7 @@ codes! {
     TARGET_CHANGED = "target.changed", 6, 409, "A release tried to change a target that was already published (versions are immutable).";
     TARGET_BLOB_MISSING = "target.blob_missing", 5, 400, "A target listed in submitted metadata has no uploaded blob.";
     TARGET_CUSTOM_INVALID = "target.custom_invalid", 2, 400, "A submitted target's `custom` fields are missing or disagree with its path and the platform table.";
+    TARGET_PLATFORM_MISMATCH = "target.platform_mismatch", 4, 400, "A release file's bytes are not a build for the platform its napi file name claims (ELF class, machine, OS ABI and libc; Mach-O CPU type; PE machine; WASM magic and the imports of its flavour); nothing was published.";
     // Platforms and packages.
     PLATFORM_UNKNOWN = "platform.unknown", 2, 400, "A platform name, triple or artifact file name is not in the platform table.";
     PACKAGE_NAME_INVALID = "package.name_invalid", 2, 400, "A package name is not lower-case `[a-z0-9][a-z0-9-_.]*` of at most 64 characters.";

@@ -109,6 +109,14 @@ pub enum ApiError {
         /// What is wrong.
         reason: String,
     },
+    /// A new target's uploaded bytes are not a build for the platform its file name claims.
+    #[error("target {path} {reason}")]
+    PlatformMismatch {
+        /// Target path as submitted.
+        path: String,
+        /// What the bytes are instead ([`x0x_dist_loader::artifact::PlatformMismatch`]).
+        reason: String,
+    },
     /// Signed metadata failed verification; `code` is the manifests crate's stable code.
     #[error("metadata rejected: {detail}")]
     Metadata {
@@ -215,6 +223,7 @@ impl ApiError {
             Self::BlobMissing(_) => "target.blob_missing",
             Self::TargetMismatch(_) => "target.digest_mismatch",
             Self::TargetInvalid { .. } => "target.custom_invalid",
+            Self::PlatformMismatch { .. } => "target.platform_mismatch",
             Self::Metadata { code, .. } => code,
             Self::StorageFull(_) => "storage.full",
             Self::Io { .. } => "io.error",

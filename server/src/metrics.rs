@@ -82,6 +82,9 @@ pub struct Metrics {
     publishes_ok: AtomicU64,
     publishes_rejected: AtomicU64,
     failures: Mutex<BTreeMap<String, u64>>,
+    /// Targets whose bytes failed verification (a pull-through mirror refusing tampered upstream bytes),
+    /// by (target path, code).
+    target_failures: Mutex<BTreeMap<(String, String), u64>>,
     timestamp_expires: AtomicU64,
 }
 
@@ -121,6 +124,13 @@ impl Metrics {
                     *m.entry(code.to_owned()).or_default() += 1;
                 }
             }
+        }
+    }
+
+    /// Records a target whose bytes failed verification (`target.digest_mismatch`, `target.length_mismatch`).
+    pub fn target_verify_failed(&self, target: &str, code: &str) {
+        if let Ok(mut m) = self.target_failures.lock() {
+            *m.entry((target.to_owned(), code.to_owned())).or_default() += 1;
         }
     }
 
@@ -189,6 +199,16 @@ impl Metrics {
                 let _ = writeln!(
                     o,
                     "x0x_dist_verification_failures_total{{code=\"{code}\"}} {v}"
+                );
+            }
+        }
+        o.push_str("# HELP x0x_dist_target_verify_failures_total Targets whose bytes did not match verified metadata (e.g. tampered upstream bytes a mirror refused), by target and code.\n# TYPE x0x_dist_target_verify_failures_total counter\n");
+        if let Ok(m) = self.target_failures.lock() {
+            for ((target, code), v) in m.iter() {
+                let target = target.replace('\\', "\\\\").replace('"', "\\\"");
+                let _ = writeln!(
+                    o,
+                    "x0x_dist_target_verify_failures_total{{target=\"{target}\",code=\"{code}\"}} {v}"
                 );
             }
         }

@@ -62,15 +62,15 @@ pub fn document() -> Value {
                 "put": {
                     "summary": "Upload a blob by SHA-256 (streamed; stored only if digest and length match; idempotent)",
                     "security": bearer,
-                    "parameters": [param("digest", "path", "Lowercase hex SHA-256")],
+                    "parameters": [param("digest", "path", "Lowercase hex SHA-256"), param("package", "query", "Optional: the package the blob is for; the token must be scoped to it (403 otherwise)")],
                     "requestBody": {"required": true, "content": {"application/octet-stream": {}}},
                     "responses": merge(json!({"201": {"description": "Stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Blob"}}}}, "200": {"description": "Already stored"}}),
-                        err_responses(&[("400", "Digest or length mismatch, bad digest"), ("401", "No or unknown token"), ("408", "Upload stalled"), ("413", "Too large"), ("507", "Storage full")])),
+                        err_responses(&[("400", "Digest or length mismatch, bad digest"), ("401", "No or unknown token"), ("403", "Token not scoped to ?package"), ("408", "Upload stalled"), ("413", "Too large"), ("507", "Storage full")])),
                 },
                 "head": {
                     "summary": "Whether a blob is stored",
                     "security": bearer,
-                    "parameters": [param("digest", "path", "Lowercase hex SHA-256")],
+                    "parameters": [param("digest", "path", "Lowercase hex SHA-256"), param("package", "query", "Optional: the package the blob is for; the token must be scoped to it (403 otherwise)")],
                     "responses": merge(json!({"200": {"description": "Stored; Content-Length is its size"}}), err_responses(&[("401", "No or unknown token"), ("404", "Not stored")])),
                 },
             },

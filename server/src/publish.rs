@@ -10,7 +10,10 @@
 //!    had targets gets no new ones (`version.exists`);
 //! 5. every new target's path is `P/<version>/<napi file name>` matched by the delegation, its `custom` fields
 //!    agree with the path and the platform table, it carries exactly a `sha256` hash, and the uploaded blob of
-//!    that hash exists with exactly that length.
+//!    that hash exists with exactly that length;
+//! 6. every new target's bytes are a build for the platform its file name claims
+//!    ([`x0x_dist_loader::artifact::check`]: ELF class, machine, OS ABI and libc; Mach-O CPU; PE machine; WASM
+//!    imports), else `target.platform_mismatch` (the client checks too; this refuses one that does not).
 //!
 //! Then, under the repository lock (in-process; plus the cross-process writer lock [`x0x_dist_repository::lock`] when the
 //! store is a local directory, against offline `x0x-dist package` commands): new targets are linked into
@@ -189,6 +192,7 @@ pub async fn refresh_if_due(
 /// A new target to link.
 struct NewTarget {
     path: String,
+    platform: Platform,
     object: ObjectPath,
     digest: Digest,
     length: u64,
@@ -314,12 +318,36 @@ fn check_submission(
         ))?;
         added.push(NewTarget {
             path: p.to_owned(),
+            platform,
             object,
             digest,
             length: t.length,
         });
     }
     Ok((new, added))
+}
+
+/// Step 6 of the module docs: reads the blob of `t` and checks its bytes against its platform (off the async
+/// workers).
+async fn check_content(store: &dyn Store, t: &NewTarget) -> Result<(), ApiError> {
+    use futures_util::TryStreamExt as _;
+    let bytes: Vec<u8> = store
+        .read_blob(&t.digest)
+        .await?
+        .try_fold(Vec::new(), |mut all, chunk| async move {
+            all.extend_from_slice(&chunk);
+            Ok(all)
+        })
+        .await
+        .map_err(|e| ApiError::io(format!("reading blob {}", t.digest), e))?;
+    let (platform, path) = (t.platform, t.path.clone());
+    blocking(move || {
+        x0x_dist_loader::artifact::check(platform, &bytes).map_err(|e| ApiError::PlatformMismatch {
+            path,
+            reason: e.to_string(),
+        })
+    })
+    .await
 }
 
 /// Publishes a submitted role of `package` (see the module docs).
@@ -362,6 +390,9 @@ pub async fn publish(
             }
             Some(_) => {}
         }
+    }
+    for t in &added {
+        check_content(&*st.store, t).await?;
     }
     for t in &added {
         st.store.link_target(&t.object, &t.digest).await?;

@@ -179,7 +179,7 @@ pub async fn serve_state_on(
         crate::mirror::pull::Mode::Mirror(pull) => {
             if let Some(p) = pull {
                 app = app.layer(axum::middleware::from_fn_with_state(
-                    p,
+                    (p, state.clone()),
                     crate::mirror::pull::middleware,
                 ));
             }

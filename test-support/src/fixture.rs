@@ -208,17 +208,19 @@ pub fn rfile(platform: Platform, data: &[u8]) -> ReleaseFile {
     }
 }
 
-/// Two artifacts of a release `version`: a linux-x64-gnu binary and the wasm32-wasip1 build.
+/// Two artifacts of a release `version`: a linux-x64-gnu binary and the wasm32-wasip1 build (real headers,
+/// [`x0x_dist_loader::artifact::minimal_build`], so the server's content check passes; distinct per version).
 pub fn artifacts(version: &str) -> Vec<(Platform, Vec<u8>)> {
+    let build = |name: &str, payload: String| {
+        let p = Platform::from_name(name).unwrap();
+        (
+            p,
+            x0x_dist_loader::artifact::minimal_build(p, payload.as_bytes()),
+        )
+    };
     vec![
-        (
-            Platform::from_name("linux-x64-gnu").unwrap(),
-            format!("native {version} ").repeat(500).into_bytes(),
-        ),
-        (
-            Platform::from_name("wasm32-wasip1").unwrap(),
-            format!("wasm {version} ").repeat(300).into_bytes(),
-        ),
+        build("linux-x64-gnu", format!("native {version} ").repeat(500)),
+        build("wasm32-wasip1", format!("wasm {version} ").repeat(300)),
     ]
 }
 

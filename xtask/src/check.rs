@@ -91,7 +91,7 @@ pub fn check(ctx: &Ctx, dir: &Path, entry: &Entry) -> Check {
             let threads = name == "wasm32-wasip1-threads";
             let imports = fs_err::read(&file)
                 .map_err(anyhow::Error::from)
-                .and_then(|b| crate::wasm_imports::check(&b, threads));
+                .and_then(|b| Ok(crate::wasm_imports::check(&b, threads)?));
             if let Err(e) = imports {
                 return fail("the module's import section", format!("{e:#}"));
             }

@@ -16,7 +16,7 @@ mod ctx;
 mod demo;
 mod report;
 mod targets;
-mod wasm_imports;
+use x0x_dist_loader::wasm_imports;
 
 use std::path::PathBuf;
 

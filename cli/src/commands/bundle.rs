@@ -67,7 +67,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub cache: Option<PathBuf>,
     /// The trusted root.json [required for a new mirror or a cache; default: the mirror's recorded root].
-    #[arg(long, env = x0x_dist_loader::env::ROOT)]
+    #[arg(long, env = x0x_dist_loader::env::ROOT, hide_env_values = true)]
     pub root: Option<PathBuf>,
     /// Print the result as JSON on stdout.
     #[arg(long)]

@@ -27,10 +27,10 @@ pub const LONG_ABOUT: &str = concat!(
 ))]
 pub struct DoctorArgs {
     /// Repository: server base URL or file:// directory (optional).
-    #[arg(long, env = env::URL)]
+    #[arg(long, env = env::URL, hide_env_values = true)]
     pub server: Option<String>,
     /// Trusted root.json (needed with --server).
-    #[arg(long, env = env::ROOT)]
+    #[arg(long, env = env::ROOT, hide_env_values = true)]
     pub root: Option<PathBuf>,
     /// Package name.
     #[arg(long, default_value = "x0x")]

@@ -31,7 +31,7 @@ pub const LONG_ABOUT: &str = concat!(
 #[command(group(clap::ArgGroup::new("source").args(["server", "bundle"])))]
 pub struct FetchArgs {
     /// Repository: server base URL (http://127.0.0.1:8080) or a file:// directory (not needed with --offline).
-    #[arg(long, env = env::URL)]
+    #[arg(long, env = env::URL, hide_env_values = true)]
     pub server: Option<String>,
     /// An air-gapped bundle file (`x0x-dist bundle export`): unpacked into a temporary directory (entries checked
     /// against its table of contents), then verified exactly like a repository (docs/air-gapped.md).
@@ -39,12 +39,12 @@ pub struct FetchArgs {
     pub bundle: Option<PathBuf>,
     /// The trusted root.json to start from (rotations are followed and remembered in the cache): the
     /// repository's DIR/metadata/1.root.json, or the root.json shipped in the x0x npm package.
-    #[arg(long, env = env::ROOT)]
+    #[arg(long, env = env::ROOT, hide_env_values = true)]
     pub root: PathBuf,
     /// Package name.
     #[arg(long)]
     pub package: String,
-    /// Version or semver range (`0.3.1`, `^0.3`, `*`): the highest published match is used.
+    /// Version: exact (`0.3.1`) or a semver range (`^0.3`, `~0.3.1`, `*`): the highest match is used.
     #[arg(long, default_value = "*")]
     pub version: String,
     /// Only this target: a Rust triple or a napi platform name.
@@ -132,6 +132,25 @@ pub fn make_client(
     Ok(Client::new(fetcher, cache, root_bytes, options))
 }
 
+/// A candidate that failed verification while another one was taken is a security event, not a routine
+/// fallback: one warning per failed file on stderr, every time (issue 21).
+fn warn_verify_failures(
+    res: &x0x_dist_loader::resolve::Resolution,
+    sel: &x0x_dist_loader::Selected,
+) {
+    for c in &res.candidates {
+        if let Some(code) = c.verify_failure {
+            eprintln!(
+                "warning[{code}]: {} failed verification ({}); fetched {} instead. A verification failure \
+                 is a security event: report it to the repository operator",
+                c.path,
+                c.reason.trim_start_matches("rejected: "),
+                sel.candidate.platform
+            );
+        }
+    }
+}
+
 /// Runs `fetch`.
 pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
     // A bundle is read as the bare repository it unpacks to; nothing in it is trusted before verification.
@@ -163,7 +182,14 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
             }
         },
     };
-    let range = semver::VersionReq::parse(&a.version).map_err(|e| {
+    // A bare version is exact (`0.1.0` is `=0.1.0`, as users read it); ranges say so (`^0.1`, `~0.1.0`, `*`).
+    let exact = semver::Version::parse(a.version.trim()).is_ok();
+    let spec = if exact {
+        format!("={}", a.version.trim())
+    } else {
+        a.version.clone()
+    };
+    let range = semver::VersionReq::parse(&spec).map_err(|e| {
         x0x_dist_repository::error::CliError::new(
             x0x_dist_manifests::codes::USAGE_INVALID,
             format!(
@@ -237,6 +263,7 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
             let (_, res, sel) = client
                 .best(&a.package, &range, &host, progress.as_ref())
                 .await?;
+            warn_verify_failures(&res, &sel);
             Ok((res.version, vec![sel]))
         }
     })?;

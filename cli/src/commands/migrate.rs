@@ -44,10 +44,10 @@ pub struct MigrateArgs {
     #[arg(long, default_value_t = migrate::DEFAULT_PARALLEL)]
     pub parallel: usize,
     /// Endpoint of the object store, e.g. http://127.0.0.1:3900 [default: AWS].
-    #[arg(long, env = env::S3_ENDPOINT)]
+    #[arg(long, env = env::S3_ENDPOINT, hide_env_values = true)]
     pub s3_endpoint: Option<String>,
     /// Region of the object store [default: us-east-1].
-    #[arg(long, env = env::S3_REGION)]
+    #[arg(long, env = env::S3_REGION, hide_env_values = true)]
     pub s3_region: Option<String>,
 }
 

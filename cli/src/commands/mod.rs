@@ -124,6 +124,10 @@ pub fn next_step(code: &str) -> Option<&'static str> {
             "the file is not an x0x-dist bundle or is damaged (`tar tvf FILE` lists bundle.json first); \
              export a new one with `x0x-dist bundle export`"
         }
+        codes::TARGET_PLATFORM_MISMATCH => {
+            "the file's bytes are a build for another platform (`file FILE` shows its machine): name it for \
+             the platform it was built for, or rebuild it for the named one (`cargo xtask build`)"
+        }
         codes::PUBLISH_CONFLICT => "another publish of this package is in progress: retry",
         codes::STORAGE_FULL => "free space on the server's disk and retry: nothing was changed",
         codes::LOADER_OFFLINE => {

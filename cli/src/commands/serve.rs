@@ -22,52 +22,52 @@ pub const LONG_ABOUT: &str = concat!(
 ))]
 pub struct ServeArgs {
     /// Repository directory (created by `x0x-dist init`).
-    #[arg(long, env = env::REPO)]
+    #[arg(long, env = env::REPO, hide_env_values = true)]
     pub repo: Option<PathBuf>,
-    /// Address to listen on [default: 127.0.0.1:8080].
-    #[arg(long, env = env::LISTEN)]
+    /// Address to listen on: IP:PORT or localhost:PORT [default: 127.0.0.1:8080].
+    #[arg(long, env = env::LISTEN, hide_env_values = true, value_parser = parse_listen)]
     pub listen: Option<SocketAddr>,
     /// TOML config file (sections [bind], [storage], [limits], [timestamp], [cache], [log]; see docs/server.md).
-    #[arg(long, env = env::CONFIG)]
+    #[arg(long, env = env::CONFIG, hide_env_values = true)]
     pub config: Option<PathBuf>,
     /// Largest accepted blob upload in bytes [default: 1 GiB].
-    #[arg(long, env = env::MAX_BLOB_BYTES)]
+    #[arg(long, env = env::MAX_BLOB_BYTES, hide_env_values = true)]
     pub max_blob_bytes: Option<u64>,
     /// Lifetime of the timestamps the server signs, in seconds [default: 86400].
-    #[arg(long, env = env::TIMESTAMP_EXPIRY_SECS)]
+    #[arg(long, env = env::TIMESTAMP_EXPIRY_SECS, hide_env_values = true)]
     pub timestamp_expiry_secs: Option<u64>,
     /// Re-sign the timestamp when less than this many seconds remain [default: 21600].
-    #[arg(long, env = env::TIMESTAMP_REFRESH_BEFORE_SECS)]
+    #[arg(long, env = env::TIMESTAMP_REFRESH_BEFORE_SECS, hide_env_values = true)]
     pub timestamp_refresh_before_secs: Option<u64>,
     /// Log format.
-    #[arg(long, env = env::LOG_FORMAT, value_enum)]
+    #[arg(long, env = env::LOG_FORMAT, hide_env_values = true, value_enum)]
     pub log_format: Option<LogFormat>,
     /// Log filter (tracing EnvFilter syntax, e.g. `info,x0x_dist=debug`) [default: info].
-    #[arg(long, env = env::LOG)]
+    #[arg(long, env = env::LOG, hide_env_values = true)]
     pub log: Option<String>,
     /// Mirror mode: pull through from this upstream repository (the directory must have been set up by
     /// `x0x-dist mirror init`, which records the upstream root to trust; see docs/mirror.md).
-    #[arg(long, env = env::UPSTREAM)]
+    #[arg(long, env = env::UPSTREAM, hide_env_values = true)]
     pub upstream: Option<String>,
     /// Keep the repository in an S3-compatible object store instead of --repo: `s3://BUCKET/PREFIX`
     /// (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or [storage.s3]; see docs/server.md, "Scale-out").
-    #[arg(long, env = env::STORAGE)]
+    #[arg(long, env = env::STORAGE, hide_env_values = true)]
     pub storage: Option<String>,
     /// Endpoint of the object store, e.g. http://127.0.0.1:3900 [default: AWS].
-    #[arg(long, env = env::S3_ENDPOINT)]
+    #[arg(long, env = env::S3_ENDPOINT, hide_env_values = true)]
     pub s3_endpoint: Option<String>,
     /// Region of the object store [default: us-east-1].
-    #[arg(long, env = env::S3_REGION)]
+    #[arg(long, env = env::S3_REGION, hide_env_values = true)]
     pub s3_region: Option<String>,
     /// Directory of the online keys (snapshot.key, timestamp.key) [default: REPO/online].
-    #[arg(long, env = env::KEYS)]
+    #[arg(long, env = env::KEYS, hide_env_values = true)]
     pub keys: Option<PathBuf>,
     /// How often to look for a publish made through another replica, in seconds [default: 2].
-    #[arg(long, env = env::POLL_SECS)]
+    #[arg(long, env = env::POLL_SECS, hide_env_values = true)]
     pub poll_secs: Option<u64>,
     /// Run as a replica that forwards publishes to this leader URL (which holds the online keys) instead of
     /// committing them itself.
-    #[arg(long, env = env::PUBLISH_VIA)]
+    #[arg(long, env = env::PUBLISH_VIA, hide_env_values = true)]
     pub publish_via: Option<String>,
     /// Most connections open at once; more are answered 503 `server.overloaded` [default: (soft
     /// RLIMIT_NOFILE - 64) / 2; see docs/server.md, "Deployment"].
@@ -162,6 +162,23 @@ impl ServeArgs {
     }
 }
 
+/// `--listen`: `IP:PORT` or `localhost:PORT` (the loopback address, IPv4 first: what `localhost` means to a
+/// user typing it; no name lookup).
+fn parse_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(a) = s.parse() {
+        return Ok(a);
+    }
+    if let Some(port) = s.strip_prefix("localhost:") {
+        let port: u16 = port
+            .parse()
+            .map_err(|_| format!("{port:?} is not a port number (1-65535)"))?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    Err(format!(
+        "{s:?} is not IP:PORT (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080) or localhost:PORT"
+    ))
+}
+
 /// Runs `serve`.
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = args.config()?;
@@ -189,8 +206,29 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let listen = config.bind.listen;
     rt.block_on(x0x_dist_server::server::serve(
         config,
         x0x_dist_server::server::shutdown_signal(),
     ))
+    .map_err(|e| {
+        let in_use = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+        });
+        if in_use {
+            x0x_dist_repository::error::CliError::new(
+                x0x_dist_manifests::codes::IO_ERROR,
+                format!(
+                    "{listen} is already in use\n  help: another `x0x-dist serve`? `ss -ltnp 'sport = :{}'` \
+                     shows which process: stop it, or listen elsewhere with --listen 127.0.0.1:PORT \
+                     (or localhost:PORT)",
+                    listen.port()
+                ),
+            )
+            .into()
+        } else {
+            e
+        }
+    })
 }

@@ -64,7 +64,7 @@ fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
 #[derive(Debug, clap::Args)]
 #[command(after_help = concat!(
     "Examples:\n",
-    "  x0x-dist token create --repo ./repo --package x0x > token    # pass it to publish --token\n",
+    "  x0x-dist token create --repo ./repo --package x0x --out token    # 0600; X0X_DIST_TOKEN=$(cat token)\n",
 ))]
 pub struct TokenCreateArgs {
     /// Repository directory.
@@ -73,6 +73,31 @@ pub struct TokenCreateArgs {
     /// Package the token may publish (repeat for several).
     #[arg(long = "package", required = true)]
     pub packages: Vec<String>,
+    /// Write the token to FILE (mode 0600, replaced atomically) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// A warning when stdout is a regular file others may read (`token create > token` under umask 022): the
+/// token is a secret. `None` for a terminal, a pipe, or a file of mode 0600.
+#[cfg(unix)]
+fn stdout_file_warning() -> Option<String> {
+    use std::os::fd::AsFd as _;
+    use std::os::unix::fs::PermissionsExt as _;
+    let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let meta = std::fs::File::from(fd).metadata().ok()?;
+    let mode = meta.permissions().mode() & 0o777;
+    (meta.is_file() && mode & 0o077 != 0).then(|| {
+        format!(
+            "warning: stdout is a file with mode {mode:03o}: other users may read this token; \
+             use `--out FILE` (written 0600) or `chmod 600` it"
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn stdout_file_warning() -> Option<String> {
+    None
 }
 
 /// Runs `token ...`.
@@ -108,7 +133,19 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             }
             let (token, rec) = x0x_dist_repository::tokens::create(&a.repo, &a.packages)?;
             eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
-            println!("{token}");
+            if let Some(out) = &a.out {
+                x0x_dist_durable::write_atomic(
+                    out,
+                    format!("{token}\n").as_bytes(),
+                    x0x_dist_durable::Mode::Private,
+                )?;
+                eprintln!("wrote {} (0600)", out.display());
+            } else {
+                if let Some(w) = stdout_file_warning() {
+                    eprintln!("{w}");
+                }
+                println!("{token}");
+            }
             Ok(())
         }
         TokenCommand::List(a) => {

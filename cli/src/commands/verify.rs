@@ -30,6 +30,23 @@ pub struct VerifyArgs {
 /// Runs `verify`.
 pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
     let now = super::time_arg(a.at.as_deref())?;
+    // `--repo ./repo/metadata` is a repository's metadata folder, not a place to run `init`.
+    if a.repo.join("1.root.json").is_file() && !a.repo.join("metadata").is_dir() {
+        let parent = a.repo.parent().unwrap_or(&a.repo);
+        return Err(x0x_dist_repository::error::CliError::new(
+            x0x_dist_manifests::codes::USAGE_INVALID,
+            format!(
+                "{} is the metadata folder of a repository: pass the repository directory, --repo {}",
+                a.repo.display(),
+                if parent.as_os_str().is_empty() {
+                    ".".to_owned()
+                } else {
+                    parent.display().to_string()
+                }
+            ),
+        )
+        .into());
+    }
     let r = repo::verify(&a.repo, a.root.as_deref(), now)
         .with_context(|| format!("verifying {}", a.repo.display()))?;
     if a.json {

@@ -41,7 +41,14 @@ function diagnose(pkgDir, env = process.env) {
       /* not installed */
     }
     const entry = { name, optionalDependency: Object.prototype.hasOwnProperty.call(optional, name), installed: Boolean(dir), dir };
-    if (!dir) Object.assign(entry, platformPackageCause({ pkgDir, scope: ctx.scope, pkg: ctx.pkg, version: ctx.version, wanted: c.name, host, rows, env }));
+    if (!dir && !entry.optionalDependency) {
+      // Packed without --platform-packages: there is no such package to install; never suggest one.
+      Object.assign(entry, {
+        cause: 'not-packaged',
+        evidence: [`${ctx.pkg} ${ctx.version} lists no ${name} (packed without platform packages)`],
+        next: 'the binary comes from the repository (X0X_DIST_URL, or the one pack.js --repo recorded) or a bundle (X0X_DIST_BUNDLE)',
+      });
+    } else if (!dir) Object.assign(entry, platformPackageCause({ pkgDir, scope: ctx.scope, pkg: ctx.pkg, version: ctx.version, wanted: c.name, host, rows, env }));
     report.platformPackages.push(entry);
   }
   const { Resolver } = require('./loader');
@@ -54,6 +61,9 @@ function diagnose(pkgDir, env = process.env) {
     report.resolution = { error: { code: e.code, message: e.message, candidates: e.candidates, hints: e.hints } };
   }
   report.trace = r.trace;
+  // Verification failures recorded by earlier loads (lib/loader.js: a candidate whose bytes or metadata did
+  // not match what was signed while another one was loaded).
+  report.verifyFailures = require('./loader').readVerifyFailures(ctx.cfg.cacheDir).slice(-10);
   return report;
 }
 
@@ -71,6 +81,11 @@ function render(rep) {
   if (res.error) out.push(`result    FAILED [${res.error.code}] ${res.error.message}`);
   else out.push(`result    ${res.platform} (${res.kind}) from ${res.source}: ${res.file}`);
   for (const a of res.attempts || []) out.push(`  rejected ${a.name}: ${a.reason}`);
+  const events = rep.verifyFailures || [];
+  if (events.length) {
+    out.push(`SECURITY  ${events.length} verification failure(s) recorded (a file did not match its signed metadata; report to the repository operator):`);
+    for (const e of events) out.push(`  ${e.at} [${e.code}] ${e.file}: loaded ${e.loadedInstead} instead`);
+  }
   return `${out.join('\n')}\n`;
 }
 

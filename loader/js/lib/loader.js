@@ -46,6 +46,15 @@ class Resolver {
     this.anchorFile = ctx.anchorFile;
     this.anchorBytes = ctx.anchorBytes;
     this.anchorId = ctx.anchorId;
+    // The repository `pack.js --repo URL` recorded in release.json: the default when neither X0X_DIST_URL
+    // nor X0X_DIST_BUNDLE is set.
+    if (!this.cfg.url && !this.cfg.bundle) {
+      const dflt = defaultRepository(this.pkgDir);
+      if (dflt) {
+        this.cfg = { ...this.cfg, url: dflt };
+        this.defaultRepository = dflt;
+      }
+    }
     this.persistDir = path.join(this.cfg.cacheDir, 'tuf', this.anchorId);
     this.embeddedDir = path.join(this.pkgDir, 'metadata');
   }
@@ -120,10 +129,23 @@ class Resolver {
   }
 
   /**
+   * X0X_DIST_URL without a scheme (`127.0.0.1:8080`): refused here, naming the value and what is missing, before
+   * a worker is started (the worker would only say "got <invalid url>").
+   */
+  checkUrl() {
+    const u = this.cfg.url;
+    if (!u || this.cfg.bundle || /^(https?|file):\/\//i.test(u)) return;
+    const shown = u.replace(/^[^/@]*@/, '***@');
+    const hint = /^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? 'only http://, https:// and file:// are supported' : `it has no scheme: did you mean http://${shown}?`;
+    throw err('config.invalid', `X0X_DIST_URL=${JSON.stringify(shown)} is not a repository URL: ${hint}`);
+  }
+
+  /**
    * Run the fetch worker (TUF refresh + download into the cache) synchronously in a child process, for at most
    * the sum of the deadlines of what it downloads (`length`: the target's signed length, in 'fetch' mode).
    */
   runWorker(targetPath, kind, mode = 'fetch', length = 0) {
+    this.checkUrl();
     const { spawnSync } = require('child_process');
     const { targetDeadlineMs } = require('./constants');
     // The run's budget: the TUF update's metadata deadlines, plus the target's (issue 25: a server dripping a
@@ -251,6 +273,8 @@ class Resolver {
     if (bytes && bytes.length === info.length && sha256(bytes) === info.hashes.sha256) return { blob, bytes, fd, blobId: id };
     fs.closeSync(fd);
     this.log(`cache.corrupt: ${blob} no longer matches its signed hash; removed`);
+    // Named as the first cause if getting verified bytes again fails (tryCandidate).
+    this.corruptBlob = blob;
     try {
       fs.chmodSync(blob, 0o644);
       fs.unlinkSync(blob);
@@ -357,8 +381,23 @@ class Resolver {
     return this.loadNative(blob, fd);
   }
 
-  /** One candidate through every source. Returns the result or throws the reason. */
+  /**
+   * One candidate through every source. Returns the result or throws the reason. A cached copy found corrupt
+   * (and removed) on the way is the first cause of any later failure: "the server is down" alone would hide it.
+   */
   tryCandidate(cand) {
+    this.corruptBlob = null;
+    try {
+      return this.tryCandidateSources(cand);
+    } catch (e) {
+      if (!this.corruptBlob || e.code === 'cache.corrupt') throw e;
+      throw err('cache.corrupt', `the cached ${this.corruptBlob} no longer matched its signed hash and was removed; getting verified bytes again failed`, { cause: e });
+    } finally {
+      this.corruptBlob = null;
+    }
+  }
+
+  tryCandidateSources(cand) {
     const { fileName } = require('./platforms');
     const { glibcFloor, cmpVersion } = require('./host');
     const host = this.host();
@@ -491,6 +530,37 @@ class Resolver {
     );
   }
 
+  /**
+   * A candidate that failed verification (its bytes or its metadata do not match what was signed) while
+   * another one was loaded: a security event, not a routine fallback. Said on stderr through
+   * process.emitWarning (once per process per code and file) and appended to the cache's
+   * verify-failures.jsonl, which `npx x0x doctor` shows. X0X_FORCE_WASM=error still fails closed (no WASM
+   * candidate is tried, so there is no fallback to warn about).
+   */
+  securityEvent(attempt, res) {
+    if (!isVerifyFailure(attempt.code)) return;
+    const file = attempt.target || `${this.pkg}/${this.version} ${attempt.name}`;
+    const key = `${attempt.code} ${file}`;
+    if (!WARNED.has(key)) {
+      WARNED.add(key);
+      process.emitWarning(`${attempt.name} failed verification: ${attempt.reason}; loaded ${res.platform} instead. A verification failure is a security event: report it to the repository operator (npx x0x doctor lists these).`, {
+        type: 'X0xSecurityWarning',
+        code: attempt.code,
+        detail: file,
+      });
+    }
+    recordVerifyFailure(this.cfg.cacheDir, {
+      at: new Date().toISOString(),
+      package: this.pkg,
+      version: this.version,
+      candidate: attempt.name,
+      code: attempt.code,
+      file,
+      reason: attempt.reason,
+      loadedInstead: res.platform,
+    });
+  }
+
   resolve() {
     const warm = this.tryWarm();
     if (warm) return warm;
@@ -522,14 +592,68 @@ class Resolver {
         const res = this.tryCandidate(cand);
         res.attempts = attempts;
         this.log(`loaded ${cand.name} from ${res.source}`);
+        for (const a of attempts) this.securityEvent(a, res);
         return res;
       } catch (e) {
         const reason = flatten(e);
         this.log(`${cand.name}: ${reason}`);
-        attempts.push({ name: cand.name, code: e.code || 'loader.load_failed', reason, error: e });
+        const { fileName } = require('./platforms');
+        attempts.push({ name: cand.name, code: e.code || 'loader.load_failed', reason, error: e, target: `${this.pkg}/${this.version}/${fileName(this.pkg, cand)}` });
       }
     }
     throw noCandidate(this, host, attempts, candidates);
+  }
+}
+
+/** The http(s) repository recorded in the package's release.json by `pack.js --repo URL`, if any. */
+function defaultRepository(pkgDir) {
+  try {
+    const r = JSON.parse(fs.readFileSync(path.join(pkgDir, 'release.json'), 'utf8')).repository;
+    return typeof r === 'string' && /^https?:\/\//i.test(r) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Warnings already emitted by this process (`code file`). */
+const WARNED = new Set();
+
+/** The file under the cache directory where verification failures are recorded for `x0x doctor`. */
+const VERIFY_FAILURES = 'verify-failures.jsonl';
+
+/** A code that means bytes or metadata did not match what was signed (not "missing" or "expired"). */
+function isVerifyFailure(code) {
+  return code === 'target.digest_mismatch' || code === 'target.length_mismatch' || (code.startsWith('metadata.') && code !== 'metadata.expired');
+}
+
+/** Appends one event to the cache's verify-failures.jsonl (best effort; the last 100 are kept). */
+function recordVerifyFailure(cacheDir, event) {
+  const f = path.join(cacheDir, VERIFY_FAILURES);
+  try {
+    let lines = [];
+    try {
+      lines = fs.readFileSync(f, 'utf8').split('\n').filter(Boolean);
+    } catch {
+      /* first event */
+    }
+    lines.push(JSON.stringify(event));
+    cache.ensureDirs(cacheDir);
+    cache.writeAtomic(cacheDir, f, Buffer.from(`${lines.slice(-100).join('\n')}\n`), 0o600);
+  } catch {
+    /* a read-only cache: the warning on stderr still says it */
+  }
+}
+
+/** The recorded verification failures (newest last), for `x0x doctor`. */
+function readVerifyFailures(cacheDir) {
+  try {
+    return fs
+      .readFileSync(path.join(cacheDir, VERIFY_FAILURES), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
+  } catch {
+    return [];
   }
 }
 
@@ -609,12 +733,19 @@ function noCandidate(r, host, attempts, candidates) {
     hints.push(`${name} (an optional dependency of ${r.pkg}) is not installed [${c.cause}: ${c.evidence.join('; ')}]: ${c.next}`);
   }
   if (r.cfg.offline) hints.push('X0X_DIST_OFFLINE=1 is set: import a bundle (X0X_DIST_BUNDLE) or pre-fill the cache (X0X_DIST_CACHE) on a connected machine');
-  if (attempts.some((a) => a.code.startsWith('network.'))) hints.push(`check that ${r.cfg.url} is reachable (HTTPS_PROXY/NO_PROXY, NODE_EXTRA_CA_CERTS)`);
+  if (attempts.some((a) => a.code.startsWith('network.'))) {
+    // The real cause first: nothing else helps while the repository is unreachable.
+    const which = r.defaultRepository ? `the package's default repository ${r.cfg.url} (recorded by pack.js --repo; X0X_DIST_URL overrides it)` : r.cfg.url;
+    hints.unshift(`check that ${which} is reachable (HTTPS_PROXY/NO_PROXY, NODE_EXTRA_CA_CERTS)`);
+  }
   if (attempts.some((a) => a.code === 'bundle.invalid')) {
     hints.push(`X0X_DIST_BUNDLE=${r.cfg.bundle} is not a readable x0x-dist bundle: check the path, or export a new one with \`x0x-dist bundle export\``);
   }
   if (attempts.some((a) => a.code === 'metadata.expired')) {
     hints.push("metadata expired: a repository re-signs its timestamp itself (is the server, or a mirror's upstream, running?); for an old air-gapped bundle the operator may set X0X_DIST_ALLOW_EXPIRED_AFTER (docs/air-gapped.md)");
+  }
+  if (attempts.some((a) => a.code === 'cache.corrupt')) {
+    hints.push(`a cached file no longer matched its signed hash and was removed (a failing disk, or something writing into ${r.cfg.cacheDir}): it is fetched again once the repository is reachable`);
   }
   if (attempts.some((a) => a.code === 'target.digest_mismatch' || (a.code.startsWith('metadata.') && a.code !== 'metadata.expired'))) {
     hints.push('a verification failure is a security event: do not bypass it; report it to the repository operator');
@@ -630,14 +761,19 @@ function noCandidate(r, host, attempts, candidates) {
     if (need.length) hints.push(`node runs under the permission model (--permission): allow ${need.join(', ')}`);
   }
   hints.push('X0X_NATIVE_PATH loads an explicit (still verified) binary; X0X_DIST_DEBUG=1 prints the trace');
-  const lines = attempts.map((a) => `  - ${a.name}: ${a.reason}`);
+  // Candidates that failed for the same reason (a bad X0X_DIST_URL, an unreachable repository) share one line.
+  const byReason = new Map();
+  for (const a of attempts) byReason.set(a.reason, [...(byReason.get(a.reason) || []), a.name]);
+  const lines = [...byReason].map(([reason, names]) => `  - ${names.join(', ')}: ${reason}`);
   const msg =
     `cannot load ${r.pkg} ${r.version} on ${describeHost(host)}: no candidate could be verified and loaded\n` +
     `${lines.join('\n') || '  (no candidate platform for this host)'}\nnext: ${hints.join('; ')}`;
-  // Chain every attempt through `cause`: top → first candidate → second → ...
+  // Chain every attempt through `cause`: top → first candidate → second → ...; a corrupt cache file first (it is
+  // the cause the user must act on; the network failure that followed only kept it from being repaired).
   let chain;
-  for (let i = attempts.length - 1; i >= 0; i -= 1) {
-    const a = attempts[i];
+  const ordered = [...attempts.filter((a) => a.code === 'cache.corrupt'), ...attempts.filter((a) => a.code !== 'cache.corrupt')];
+  for (let i = ordered.length - 1; i >= 0; i -= 1) {
+    const a = ordered[i];
     const e = err(a.code in require('./errors').CODES ? a.code : 'loader.load_failed', `${a.name}: ${a.reason}`, { cause: chain });
     e.candidate = a.name;
     chain = e;
@@ -655,4 +791,4 @@ function load(opts) {
   return new Resolver(opts).resolve();
 }
 
-module.exports = { Resolver, load, loadNative };
+module.exports = { Resolver, load, loadNative, readVerifyFailures, VERIFY_FAILURES };

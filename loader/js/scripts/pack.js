@@ -11,7 +11,10 @@
 // --repo      the repository the release was published to (http(s):// server or a file:// / plain directory):
 //             its metadata is verified from --root with the same TUF workflow as the loader, and the signed
 //             metadata of this release (root chain, timestamp, snapshot, targets, x0x) is embedded under
-//             metadata/, so that a binary already present (cache, platform package) verifies offline
+//             metadata/, so that a binary already present (cache, platform package) verifies offline. An
+//             http(s):// URL is also recorded in release.json as the package's default repository: a first
+//             load of the package fetches from it when X0X_DIST_URL / X0X_DIST_BUNDLE are unset (a directory is
+//             a path on the packing machine: not recorded)
 // --release   a `cargo xtask build --out DIR` directory: the glue (x0x.wasip1.cjs) and index.d.ts come from
 //             there unless --glue/--types say otherwise, and so do the platform packages' binaries
 // --platform-packages
@@ -286,7 +289,8 @@ async function assemble(a, { name, scope, out, stage }) {
   }
   const types = a.types || (a.release && path.join(a.release, 'index.d.ts'));
   if (types && fs.existsSync(types)) fs.copyFileSync(types, path.join(pkgDir, 'index.d.ts'));
-  fs.writeFileSync(path.join(pkgDir, 'release.json'), `${JSON.stringify({ package: name, version: a.version, scope }, null, 2)}\n`);
+  const repository = /^https?:\/\//i.test(repoUrl) ? repoUrl : undefined;
+  fs.writeFileSync(path.join(pkgDir, 'release.json'), `${JSON.stringify({ package: name, version: a.version, scope, repository }, null, 2)}\n`);
   const wasmPkgs = a['platform-packages'] ? targets.filter((t) => t.platform.kind === 'wasm').map((t) => platformPackageName(scope, t.platform)) : [];
   const platformNote = Object.keys(optional).length
     ? `\nThe native binary comes from the optional dependency \`@${scope}/core-<platform>\` npm installs for this host (no network\n` +

@@ -40,6 +40,14 @@ pub enum RepoError {
     /// Invalid arguments (e.g. threshold larger than the number of keys).
     #[error("{0}")]
     Usage(String),
+    /// A release file's bytes are not a build for the platform its name claims.
+    #[error("{file} {mismatch}")]
+    PlatformMismatch {
+        /// The file name.
+        file: String,
+        /// What is wrong.
+        mismatch: x0x_dist_loader::artifact::PlatformMismatch,
+    },
 }
 
 impl RepoError {
@@ -56,6 +64,7 @@ impl RepoError {
             RepoError::KeyNotAuthorized { .. } => codes::KEY_NOT_AUTHORIZED,
             RepoError::Corrupt(_) => codes::REPO_CORRUPT,
             RepoError::Usage(_) => codes::USAGE_INVALID,
+            RepoError::PlatformMismatch { .. } => codes::TARGET_PLATFORM_MISMATCH,
         }
     }
 }

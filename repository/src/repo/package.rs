@@ -182,6 +182,7 @@ pub fn release(
             "a release needs at least one file".to_owned(),
         ));
     }
+    // Every file is checked before anything is written.
     for a in artifacts {
         let (pkg, platform) = Platform::parse_file_name(&a.file_name)?;
         if &pkg != package {
@@ -190,6 +191,15 @@ pub fn release(
                 a.file_name
             )));
         }
+        x0x_dist_loader::artifact::check(platform, &a.data).map_err(|mismatch| {
+            RepoError::PlatformMismatch {
+                file: a.file_name.clone(),
+                mismatch,
+            }
+        })?;
+    }
+    for a in artifacts {
+        let (_, platform) = Platform::parse_file_name(&a.file_name)?;
         let path = TargetPath::new(package, version, &a.file_name)?;
         let custom = TargetCustom::new(package, version, platform, a.glibc_floor.clone());
         let info = TargetFile::for_bytes(&a.data, Some(&custom));

@@ -155,8 +155,26 @@ fn failure(e: &MirrorError) -> Response {
     r
 }
 
+/// The target path of a stored name: `x0x/0.1.0/<sha256>.x0x.linux-x64-gnu.node` → `x0x/0.1.0/x0x.linux-x64-gnu.node`.
+fn target_name(stored: &str) -> String {
+    match stored.rsplit_once('/') {
+        Some((dir, file)) => {
+            let file = file
+                .split_once('.')
+                .filter(|(h, _)| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map_or(file, |(_, f)| f);
+            format!("{dir}/{file}")
+        }
+        None => stored.to_owned(),
+    }
+}
+
 /// The middleware.
-pub async fn middleware(State(m): State<Arc<PullThrough>>, req: Request, next: Next) -> Response {
+pub async fn middleware(
+    State((m, st)): State<(Arc<PullThrough>, Arc<crate::state::AppState>)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_owned();
     if let Some(name) = path.strip_prefix("/tuf/metadata/") {
         let have = Layout::new(&m.dir).metadata_file(name).is_file();
@@ -170,6 +188,12 @@ pub async fn middleware(State(m): State<Arc<PullThrough>>, req: Request, next: N
         {
             if let Err(e) = m.target(stored).await {
                 tracing::warn!(target = stored, code = e.code(), error = %e, "mirror: target refused");
+                let code = e.code();
+                if code == x0x_dist_manifests::codes::TARGET_DIGEST_MISMATCH
+                    || code == x0x_dist_manifests::codes::TARGET_LENGTH_MISMATCH
+                {
+                    st.metrics.target_verify_failed(&target_name(stored), code);
+                }
                 return failure(&e);
             }
         }

@@ -1,8 +1,12 @@
 //! `PUT|HEAD /api/v1/blobs/sha256/{hex}`: content-addressed blob upload (bearer token required).
+//!
+//! `?package=NAME` asks for the token to be checked against that package's scope too (`auth.forbidden`
+//! otherwise), so a publisher learns that its token cannot publish the package before any byte is stored;
+//! `x0x-dist publish` always sends it.
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt as _;
@@ -23,13 +27,20 @@ pub struct BlobInfo {
     pub created: bool,
 }
 
-async fn auth(st: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Query of the blob routes.
+#[derive(Debug, serde::Deserialize)]
+pub struct BlobQuery {
+    /// The package the blob is for: the token must be scoped to it.
+    pub package: Option<String>,
+}
+
+async fn auth(st: &AppState, headers: &HeaderMap, q: &BlobQuery) -> Result<String, ApiError> {
     st.tokens
         .authorize(
             headers
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok()),
-            None,
+            q.package.as_deref(),
         )
         .await
 }
@@ -38,11 +49,12 @@ async fn auth(st: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
 pub async fn put(
     State(st): State<Arc<AppState>>,
     Path(hex): Path<String>,
+    Query(q): Query<BlobQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let digest = parse_digest(&hex)?;
-    let token = auth(&st, &headers).await?;
+    let token = auth(&st, &headers, &q).await?;
     let expected_len = match headers.get(header::CONTENT_LENGTH) {
         Some(v) => Some(
             v.to_str()
@@ -82,10 +94,11 @@ pub async fn put(
 pub async fn head(
     State(st): State<Arc<AppState>>,
     Path(hex): Path<String>,
+    Query(q): Query<BlobQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let digest = parse_digest(&hex)?;
-    auth(&st, &headers).await?;
+    auth(&st, &headers, &q).await?;
     let len = st
         .store
         .blob_len(&digest)

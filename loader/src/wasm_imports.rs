@@ -1,17 +1,49 @@
-//! What a WASM build imports, read from its import section, and the rule every build must follow: the system
+//! What a WASM build imports (shared by `cargo xtask build`, `x0x-dist publish`, `package release` and the
+//! server's publish check), read from its import section, and the rule every build must follow: the system
 //! interface is `wasi_snapshot_preview1.*` only, plus `wasi.thread-spawn` in the threads flavour (what a wasi-sdk
 //! build imports and what `@napi-rs/wasm-runtime` provides). The wasm32-wasip1-threads build links Wasmer's
 //! wasix-libc through a shim (scripts/wasi-threads/sysroot.sh); a libc function the shim does not cover would
 //! show up here as a `wasix_32v1.*` import, which no runtime our users have provides, so the build fails.
 //! `env`, `napi` and `emnapi` are the Node-API ABI (emnapi) and the shared memory, provided by the glue.
 
-use anyhow::{bail, Context, Result};
+use std::fmt;
+
+/// Why a module was refused: it does not parse, or it imports what its flavour may not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WasmError(pub String);
+
+impl fmt::Display for WasmError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WasmError {}
+
+type Result<T, E = WasmError> = std::result::Result<T, E>;
+
+macro_rules! bail {
+    ($($t:tt)*) => { return Err(WasmError(format!($($t)*))) };
+}
+
+trait Context<T> {
+    fn context(self, what: &'static str) -> Result<T>;
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, what: &'static str) -> Result<T> {
+        self.ok_or_else(|| WasmError(what.to_owned()))
+    }
+}
 
 /// One import: module, field, kind (`func`, `table`, `memory`, `global`, `tag`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Import {
+    /// The module it is imported from (`wasi_snapshot_preview1`, `env`, ...).
     pub module: String,
+    /// The field name (`fd_write`, `memory`, ...).
     pub name: String,
+    /// `func`, `table`, `memory`, `global` or `tag`.
     pub kind: &'static str,
 }
 
@@ -43,7 +75,9 @@ impl<'a> Reader<'a> {
     }
 
     fn len(&mut self) -> Result<usize> {
-        usize::try_from(self.leb()?).context("length out of range")
+        usize::try_from(self.leb()?)
+            .ok()
+            .context("length out of range")
     }
 
     fn bytes(&mut self, n: usize) -> Result<&'a [u8]> {
@@ -55,7 +89,8 @@ impl<'a> Reader<'a> {
 
     fn name(&mut self) -> Result<String> {
         let n = self.len()?;
-        Ok(String::from_utf8(self.bytes(n)?.to_vec())?)
+        String::from_utf8(self.bytes(n)?.to_vec())
+            .map_err(|_| WasmError("import name is not UTF-8".into()))
     }
 
     fn limits(&mut self) -> Result<()> {
