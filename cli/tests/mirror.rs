@@ -82,11 +82,22 @@ fn pull_through_serves_the_upstreams_signed_bytes_after_verifying_them() {
     assert!(!m.join("online").exists() && !m.join("keys").exists());
 }
 
-#[test]
-fn a_tampering_upstream_gets_nothing_stored_or_served() {
+/// An origin whose linux-arm64-gnu target was tampered with after it was signed, served, and a pull-through
+/// mirror of it, served.
+struct TamperedUpstream {
+    t: tempfile::TempDir,
+    origin: Origin,
+    up: Server,
+    m: std::path::PathBuf,
+    mir: Server,
+    /// The tampered target's path under `targets/` (hash-prefixed name).
+    rel: String,
+}
+
+fn tampered_upstream(seed: u64) -> TamperedUpstream {
     let t = tempfile::tempdir().unwrap();
     let origin = Origin::new(&t.path().join("up"), time::OffsetDateTime::now_utc());
-    origin.release("0.1.0", &fake_release(2));
+    origin.release("0.1.0", &fake_release(seed));
     let bad = origin.stored("0.1.0", "x0x.linux-arm64-gnu.node");
     tamper(&bad);
     let up = Server::start(&origin.dir, None, &t.path().join("up.log"));
@@ -99,6 +110,26 @@ fn a_tampering_upstream_gets_nothing_stored_or_served() {
         .to_str()
         .unwrap()
         .to_owned();
+    TamperedUpstream {
+        t,
+        origin,
+        up,
+        m,
+        mir,
+        rel,
+    }
+}
+
+#[test]
+fn a_tampering_upstream_gets_nothing_stored_or_served() {
+    let TamperedUpstream {
+        t,
+        origin,
+        up,
+        m,
+        mir,
+        rel,
+    } = tampered_upstream(2);
     let (status, body) = get(&format!("{}/tuf/targets/{rel}", mir.url));
     assert_eq!(status, 502);
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -330,4 +361,51 @@ fn sync_waits_while_another_writer_holds_the_lock() {
         before
     );
     assert!(m.join("targets/x0x/0.2.0").is_dir());
+}
+
+/// The mirror counts each verification failure per target and code in `/metrics`
+/// (`x0x_dist_target_verify_failures_total`); an untampered target is not counted.
+#[test]
+fn a_mirror_counts_tampered_upstream_targets_in_its_metrics() {
+    // Every field bound: one left to `..` would be dropped here (the upstream stopped, the directory gone).
+    let TamperedUpstream {
+        t: _t,
+        origin,
+        up: _up,
+        m: _m,
+        mir,
+        rel,
+    } = tampered_upstream(7);
+    let (_, metrics) = get(&format!("{}/metrics", mir.url));
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        !metrics.contains("x0x_dist_target_verify_failures_total{"),
+        "{metrics}"
+    );
+    for _ in 0..2 {
+        let (status, _) = get(&format!("{}/tuf/targets/{rel}", mir.url));
+        assert_eq!(status, 502);
+    }
+    // An untampered target is not counted.
+    let good = origin.stored("0.1.0", "x0x.darwin-arm64.node");
+    let good = good.strip_prefix(origin.dir.join("targets")).unwrap();
+    assert_eq!(
+        get(&format!("{}/tuf/targets/{}", mir.url, good.display())).0,
+        200
+    );
+    let (_, metrics) = get(&format!("{}/metrics", mir.url));
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.contains(
+            "x0x_dist_target_verify_failures_total{target=\"x0x/0.1.0/x0x.linux-arm64-gnu.node\",code=\"target.digest_mismatch\"} 2"
+        ),
+        "{metrics}"
+    );
+    assert_eq!(
+        metrics
+            .matches("x0x_dist_target_verify_failures_total{")
+            .count(),
+        1,
+        "{metrics}"
+    );
 }

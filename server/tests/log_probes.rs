@@ -1,8 +1,7 @@
 //! Issue 21 (demo logs): a `HEAD` answered 404 — `x0x-dist publish` asking "do you have this blob?" before each
 //! upload — is a probe, logged at debug, not as "request rejected"; the request duration is logged rounded to
 //! the microsecond (`ms=0.113`, not `ms=0.11298699999999999`). In-process server, real repository.
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -10,35 +9,9 @@ use tower::ServiceExt as _;
 use x0x_dist_server::config::Config;
 use x0x_dist_server::state::AppState;
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
-    type Writer = Buf;
-    fn make_writer(&'a self) -> Buf {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn a_head_probe_for_a_missing_blob_is_not_a_rejection() {
-    let buf = Buf::default();
-    let sub = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(buf.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(sub);
+    let (buf, _guard) = x0x_dist_test_support::logs::capture();
     let dir = tempfile::tempdir().unwrap();
     let now = time::OffsetDateTime::now_utc();
     x0x_dist_repository::repo::init(
@@ -73,7 +46,7 @@ async fn a_head_probe_for_a_missing_blob_is_not_a_rejection() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(call(get).await, StatusCode::NOT_FOUND);
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = buf.text();
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -2,41 +2,12 @@
 //! `error` with their cause; every logged request carries its request id.
 use x0x_dist_test_support::fixture as common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::http::StatusCode;
 use common::*;
 
-#[derive(Clone, Default)]
-struct Buf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Buf {
-    type Writer = Buf;
-    fn make_writer(&'a self) -> Buf {
-        self.clone()
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn client_errors_are_not_logged_as_errors_server_errors_are() {
-    let buf = Buf::default();
-    let sub = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(buf.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(sub);
+    let (buf, _guard) = x0x_dist_test_support::logs::capture();
     let fx = repo(1);
     let st = fx.state().await;
     // 4xx: unknown file, bad name, missing token.
@@ -57,7 +28,7 @@ async fn client_errors_are_not_logged_as_errors_server_errors_are() {
         put_blob(&st, None, b"x").await.status,
         StatusCode::UNAUTHORIZED
     );
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = buf.text();
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -92,7 +63,7 @@ async fn client_errors_are_not_logged_as_errors_server_errors_are() {
         (r.status, r.code().as_str()),
         (StatusCode::INTERNAL_SERVER_ERROR, "internal")
     );
-    let logs = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    let logs = buf.text();
     let errors: Vec<serde_json::Value> = logs
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())

@@ -6,6 +6,7 @@
 //! - [`mirror`]: origin repositories (also signed in the past), servers on loopback, bundles, a Node package
 //!   running the real JS loader (cli/tests: mirror, bundle);
 //! - [`live`]: a real server on a loopback port in this process, and raw HTTP/1.1 requests (server/tests);
+//! - [`logs`]: capturing the server's `tracing` output (server/tests);
 //! - [`crash`]: what a repository must look like after a writer was killed (crash tests);
 //! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
@@ -17,4 +18,5 @@ pub mod crash;
 pub mod fixture;
 pub mod live;
 pub mod loader;
+pub mod logs;
 pub mod mirror;
