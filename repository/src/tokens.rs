@@ -79,8 +79,8 @@ fn update<T>(
 pub fn revoke(repo: &Path, id: &str) -> anyhow::Result<TokenRecord> {
     update(repo, |file| {
         let i = file.tokens.iter().position(|t| t.id == id).ok_or_else(|| {
-            crate::error::CliError::new(
-                "usage.invalid",
+            crate::Error::new(
+                x0x_dist_manifests::codes::Code::UsageInvalid,
                 format!(
                     "no token with id {id} in {} (`x0x-dist token list --repo {}` shows the ids)",
                     token_file(repo).display(),

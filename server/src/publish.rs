@@ -89,8 +89,8 @@ impl OnlineKeys {
 async fn write_meta(store: &dyn Store, name: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
     store
         .put_object(&ObjectKey::metadata(name)?, bytes.into())
-        .await
-        .map(drop)
+        .await?;
+    Ok(())
 }
 
 /// Writes the next snapshot (with `changes` applied to its meta, or unchanged), then the next timestamp (the

@@ -179,14 +179,14 @@ async fn fallback(req: Request) -> Response {
 async fn method_not_allowed(req: Request) -> Response {
     let mut r = (
         StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(crate::wire::ErrorBody {
-            code: "usage.invalid".into(),
-            detail: format!(
+        axum::Json(crate::wire::ErrorBody::new(
+            x0x_dist_manifests::codes::Code::UsageInvalid,
+            format!(
                 "method {} not allowed on {}",
                 req.method(),
                 req.uri().path()
             ),
-        }),
+        )),
     )
         .into_response();
     r.extensions_mut().insert(NoRoute);

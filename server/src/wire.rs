@@ -14,6 +14,17 @@ pub struct ErrorBody {
     pub detail: String,
 }
 
+impl ErrorBody {
+    /// The body of an error with code `code`. (`code` stays a string when read: a newer server may answer a
+    /// code this client does not know.)
+    pub fn new(code: x0x_dist_manifests::codes::Code, detail: impl Into<String>) -> Self {
+        Self {
+            code: code.as_str().to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
+
 /// What a successful publish did.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PublishReport {

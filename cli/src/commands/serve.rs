@@ -1,6 +1,7 @@
 //! `x0x-dist serve`: run the artifact server.
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use x0x_dist_manifests::codes::Code;
 
 use x0x_dist_server::config::{env, Config, LogFormat};
 
@@ -83,8 +84,8 @@ impl ServeArgs {
                 {
                     e
                 } else {
-                    x0x_dist_repository::error::CliError::new(
-                        x0x_dist_manifests::codes::CONFIG_INVALID,
+                    x0x_dist_repository::Error::new(
+                        Code::ConfigInvalid,
                         format!("{e:#} (keys and sections: docs/server.md, \"Configuration\")"),
                     )
                     .into()
@@ -135,8 +136,8 @@ impl ServeArgs {
             c.replica.publish_via = Some(u.clone());
         }
         if c.storage.repo.as_os_str().is_empty() && c.storage.url.is_none() {
-            return Err(x0x_dist_repository::error::CliError::new(
-                "usage.invalid",
+            return Err(x0x_dist_repository::Error::new(
+                x0x_dist_manifests::codes::Code::UsageInvalid,
                 format!(
                     "no repository: pass --repo DIR (or set {} or [storage] repo)",
                     env::REPO
@@ -145,8 +146,8 @@ impl ServeArgs {
             .into());
         }
         if c.timestamp.refresh_before_secs >= c.timestamp.expiry_secs {
-            return Err(x0x_dist_repository::error::CliError::new(
-                "usage.invalid",
+            return Err(x0x_dist_repository::Error::new(
+                x0x_dist_manifests::codes::Code::UsageInvalid,
                 "timestamp refresh_before_secs must be below expiry_secs",
             )
             .into());
@@ -167,7 +168,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         && !repo.join("mirror/upstream.json").exists()
         && !repo.join("metadata/root.json").exists()
     {
-        return Err(x0x_dist_repository::repo::RepoError::NotFound(repo.clone()).into());
+        return Err(x0x_dist_repository::Error::NotFound(repo.clone()).into());
     }
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)?;
     let sub = tracing_subscriber::fmt()
