@@ -1,4 +1,4 @@
-//! The loader's one error type. Every variant has a stable machine code ([`Error::code`]) from the project's
+//! The loader's one error type. Every variant has a stable machine code (its `codes::Coded` impl) from the project's
 //! code table (`x0x_dist_manifests::codes`), shared with the CLI (exit status), the HTTP API (`{"code","detail"}`)
 //! and the JavaScript loader's `err.code`.
 //!
@@ -164,7 +164,7 @@ impl Error {
 }
 
 impl codes::Coded for Error {
-    /// The stable machine code of this failure (see [`crate::codes`]).
+    /// The stable machine code of this failure (`elf.malformed`, `metadata.expired`, ...).
     fn code(&self) -> Code {
         match self {
             Self::NotElf => Code::ElfNotElf,

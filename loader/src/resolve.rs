@@ -254,3 +254,44 @@ pub fn check_native_binary(bytes: &[u8], host: &Host) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(typed: bool) -> Candidate {
+        Candidate {
+            path: "x0x/0.3.1/x0x.linux-x64-gnu.node".parse().unwrap(),
+            platform: typed.then(|| Platform::from_name("linux-x64-gnu").unwrap()),
+            kind: typed.then_some(Kind::Native),
+            length: 7,
+            sha256: typed.then(|| "ab".repeat(32).parse().unwrap()),
+            glibc_floor: Some("2.17".into()),
+            rank: Some(0),
+            reason: "taken".into(),
+        }
+    }
+
+    /// `doctor --json` prints candidates: the typed fields are written as the strings they replaced.
+    #[test]
+    fn a_candidate_is_written_with_string_fields() {
+        assert_eq!(
+            serde_json::to_value(candidate(true)).unwrap(),
+            serde_json::json!({
+                "path": "x0x/0.3.1/x0x.linux-x64-gnu.node", "triple": "x86_64-unknown-linux-gnu",
+                "platform": "linux-x64-gnu", "kind": "native", "length": 7, "sha256": "ab".repeat(32),
+                "glibc_floor": "2.17", "rank": 0, "reason": "taken",
+            })
+        );
+        let v = serde_json::to_value(candidate(false)).unwrap();
+        assert_eq!(
+            (&v["triple"], &v["platform"], &v["kind"], &v["sha256"]),
+            (
+                &serde_json::json!(""),
+                &serde_json::json!(""),
+                &serde_json::json!("unknown"),
+                &serde_json::json!("")
+            )
+        );
+    }
+}

@@ -357,6 +357,37 @@ mod tests {
         );
     }
 
+    /// A storage failure becomes the HTTP error with the same code and the same message.
+    #[test]
+    fn storage_errors_keep_code_and_message_over_http() {
+        use crate::storage::StorageError as S;
+        let io = || std::io::Error::from(std::io::ErrorKind::Other);
+        let all = [
+            S::InvalidPath("p".into()),
+            S::BadRequest("b".into()),
+            S::DigestMismatch {
+                expected: "e".into(),
+                actual: "a".into(),
+            },
+            S::LengthMismatch {
+                expected: 1,
+                actual: 2,
+            },
+            S::TooLarge { max: 3 },
+            S::UploadInterrupted(io()),
+            S::StorageFull(io()),
+            S::io("w", io()),
+            S::io("w", std::io::Error::from(std::io::ErrorKind::StorageFull)),
+            S::Config("c".into()),
+            S::Internal("i".into()),
+        ];
+        for e in all {
+            let (code, message) = (e.code(), e.to_string());
+            let api = ApiError::from(e);
+            assert_eq!((api.code(), api.to_string()), (code, message));
+        }
+    }
+
     #[test]
     fn disk_full_is_classified() {
         let e = ApiError::io("x", std::io::Error::from(std::io::ErrorKind::StorageFull));
