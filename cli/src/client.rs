@@ -9,6 +9,7 @@
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use x0x_dist_manifests::codes::Code;
 
 use anyhow::Context as _;
 use x0x_dist_manifests::metadata::NewRole as _;
@@ -18,7 +19,6 @@ use x0x_dist_manifests::{
     Libc, PackageName, Platform, Sha256, Signed, SigningKey, TargetCustom, TargetFile, TargetPath,
     Targets, Version,
 };
-use x0x_dist_repository::error::CliError;
 use x0x_dist_server::wire::{ErrorBody, PublishReport};
 
 /// One file of a release.
@@ -51,16 +51,16 @@ pub fn inspect_file(package: &PackageName, path: &Path) -> anyhow::Result<Releas
         format!("{file_name} is not a napi artifact name like {package}.linux-x64-gnu.node")
     })?;
     if &pkg != package {
-        return Err(CliError::new(
-            "usage.invalid",
+        return Err(x0x_dist_repository::Error::new(
+            Code::UsageInvalid,
             format!("{file_name} belongs to package {pkg}, not {package}"),
         )
         .into());
     }
     let bytes = fs_err::read(path)?;
     if let Err(e) = x0x_dist_loader::artifact::check(platform, &bytes) {
-        return Err(CliError::new(
-            x0x_dist_manifests::codes::TARGET_PLATFORM_MISMATCH,
+        return Err(x0x_dist_repository::Error::new(
+            x0x_dist_manifests::codes::Code::TargetPlatformMismatch,
             format!("{} {e}; nothing was uploaded", path.display()),
         )
         .into());
@@ -98,8 +98,8 @@ pub fn next_role(
             .keys()
             .any(|p| p.package_target().is_ok_and(|p| p.version() == version))
         {
-            return Err(CliError::new(
-                "version.exists",
+            return Err(x0x_dist_repository::Error::new(
+                Code::VersionExists,
                 format!("{package} {version} is already published (versions are immutable)"),
             )
             .into());
@@ -167,13 +167,13 @@ async fn remote_error(resp: reqwest::Response) -> RemoteError {
     }
     // No JSON body (e.g. a HEAD response or a proxy in between): classify by status.
     let code = match status {
-        401 => "auth.invalid",
-        403 => "auth.forbidden",
-        404 => "request.not_found",
-        408 => "request.timeout",
-        413 => "request.too_large",
-        507 => "storage.full",
-        _ => "network.http_status",
+        401 => Code::AuthInvalid,
+        403 => Code::AuthForbidden,
+        404 => Code::RequestNotFound,
+        408 => Code::RequestTimeout,
+        413 => Code::RequestTooLarge,
+        507 => Code::StorageFull,
+        _ => Code::NetworkHttpStatus,
     };
     let reason = reqwest::StatusCode::from_u16(status)
         .ok()
@@ -181,7 +181,7 @@ async fn remote_error(resp: reqwest::Response) -> RemoteError {
         .unwrap_or("");
     let text = text.trim();
     RemoteError {
-        code: code.into(),
+        code: code.as_str().into(),
         detail: if text.is_empty() {
             format!("HTTP {status} {reason} (no details in the answer)")
         } else {
@@ -209,7 +209,7 @@ fn transport(e: &reqwest::Error) -> RemoteError {
         src = s.source();
     }
     RemoteError {
-        code: "network.unreachable".into(),
+        code: Code::NetworkUnreachable.as_str().into(),
         detail,
         status: 0,
         retry_after: None,
@@ -282,8 +282,8 @@ impl Client {
         // A missing file usually means a URL that is not the server's base (`http://HOST:PORT/tuf`).
         let need = |name: &str, v: Option<Vec<u8>>| {
             v.ok_or_else(|| {
-                CliError::new(
-                    x0x_dist_manifests::codes::REQUEST_NOT_FOUND,
+                x0x_dist_repository::Error::new(
+                    x0x_dist_manifests::codes::Code::RequestNotFound,
                     format!(
                         "the server has no {name} ({}/tuf/metadata/{name} answers 404)",
                         self.base
@@ -330,14 +330,14 @@ impl Client {
             .and_then(|t| t.signed().delegations.as_ref())
             .and_then(|d| d.roles.iter().find(|r| r.name == package.as_str()))
             .ok_or_else(|| {
-                CliError::new(
-                    "package.not_found",
+                x0x_dist_repository::Error::new(
+                    Code::PackageNotFound,
                     format!("{package} is not delegated on this server"),
                 )
             })?;
         if !delegation.keys.keyids.contains(publisher.key_id()) {
-            return Err(CliError::new(
-                "key.not_authorized",
+            return Err(x0x_dist_repository::Error::new(
+                Code::KeyNotAuthorized,
                 format!(
                     "key {} is not a publisher key of {package}",
                     publisher.key_id()
@@ -393,7 +393,7 @@ impl Client {
         let file = tokio::fs::File::open(&f.source)
             .await
             .map_err(|e| RemoteError {
-                code: "io.error".into(),
+                code: Code::IoError.as_str().into(),
                 detail: e.to_string(),
                 status: 1,
                 retry_after: None,
@@ -458,7 +458,7 @@ impl Client {
                 Ok(r) if r.status().is_success() => {
                     let b = r.bytes().await.map_err(|e| transport(&e))?;
                     return serde_json::from_slice(&b).map_err(|e| RemoteError {
-                        code: "network.http_status".into(),
+                        code: Code::NetworkHttpStatus.as_str().into(),
                         detail: format!("bad publish response: {e}"),
                         status: 200,
                         retry_after: None,
@@ -510,8 +510,8 @@ pub async fn publish(
     let mut seen = std::collections::BTreeSet::new();
     for f in &files {
         if !seen.insert(f.platform) {
-            return Err(CliError::new(
-                "usage.invalid",
+            return Err(x0x_dist_repository::Error::new(
+                Code::UsageInvalid,
                 format!("two files for platform {}", f.platform),
             )
             .into());
@@ -551,7 +551,8 @@ pub async fn publish(
         match client.submit(req.package, &role).await {
             Ok(r) => return Ok((r, files)),
             Err(e)
-                if (e.code == "publish.conflict" || e.code == "metadata.rollback")
+                if (e.code == Code::PublishConflict.as_str()
+                    || e.code == Code::MetadataRollback.as_str())
                     && attempt < CONFLICT_ATTEMPTS =>
             {
                 attempt += 1;

@@ -106,12 +106,12 @@ fn main() -> ExitCode {
         // clap's usage line and pointer to --help.
         Err(e) => {
             let text = e.render().to_string();
-            let code = x0x_dist_manifests::codes::USAGE_INVALID;
+            let code = x0x_dist_manifests::codes::Code::UsageInvalid;
             eprint!(
                 "error[{code}]: {}",
                 text.strip_prefix("error: ").unwrap_or(&text)
             );
-            return ExitCode::from(x0x_dist_manifests::codes::exit_status(code));
+            return ExitCode::from(code.exit());
         }
     };
     if !matches!(cli.command, Command::Serve(_)) {

@@ -27,6 +27,7 @@ use std::process::ExitCode;
 use time::OffsetDateTime;
 use x0x_dist_loader::fetch::{Expected, FetchOptions, Fetcher, Location, NoProgress};
 use x0x_dist_loader::Error;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::metadata::{Root, Snapshot, Targets, Timestamp};
 use x0x_dist_manifests::verify::{encode_role_name, Lookup, TrustedSet};
 use x0x_dist_manifests::{Role, RoleType};

@@ -9,6 +9,7 @@ use crate::fetch::{Fetcher, Progress};
 use crate::host::Host;
 use crate::resolve::{self, Candidate, Resolution};
 use crate::tuf::{ClientOptions, Repository};
+use x0x_dist_manifests::codes::Coded as _;
 
 /// A configured loader: one repository, one trusted root, one cache.
 #[derive(Debug)]
@@ -91,7 +92,7 @@ impl Client {
         candidate: &Candidate,
         progress: &dyn Progress,
     ) -> Result<PathBuf, Error> {
-        let file = repo.target(&candidate.path)?;
+        let file = repo.target(candidate.path.as_str())?;
         // The cache is content-addressed by SHA-256: a package artifact must list one.
         let sha = file
             .sha256()
@@ -105,17 +106,23 @@ impl Client {
                 .cache
                 .get(
                     &sha,
-                    crate::cache::blob_ext(&candidate.path),
+                    crate::cache::blob_ext(candidate.path.as_str()),
                     file.length,
                     true,
                 )?
                 .ok_or_else(|| Error::Offline {
-                    what: candidate.path.clone(),
+                    what: candidate.path.to_string(),
                 });
         }
-        let stored = repo.stored_path(&candidate.path, &sha);
+        let stored = repo.stored_path(candidate.path.as_str(), &sha);
         self.cache
-            .get_or_fetch(&self.fetcher, &stored, &candidate.path, &file, progress)
+            .get_or_fetch(
+                &self.fetcher,
+                &stored,
+                candidate.path.as_str(),
+                &file,
+                progress,
+            )
             .await
     }
 
@@ -138,7 +145,7 @@ impl Client {
             let c = resolution.candidates[i].clone();
             match self.download(&repo, &c, progress).await {
                 Ok(path) => {
-                    if c.kind == "native" {
+                    if c.kind == Some(resolve::Kind::Native) {
                         let bytes = std::fs::read(&path).map_err(Error::io("read", &path))?;
                         if let Err(why) = resolve::check_native_binary(&bytes, host) {
                             let cand = &mut resolution.candidates[i];
@@ -155,9 +162,11 @@ impl Client {
                     cand.rank = None;
                     cand.reason = format!("rejected: {} ({})", e.code(), with_causes(&e));
                     let code = e.code();
-                    if code == x0x_dist_manifests::codes::TARGET_DIGEST_MISMATCH
-                        || code == x0x_dist_manifests::codes::TARGET_LENGTH_MISMATCH
-                    {
+                    if matches!(
+                        code,
+                        x0x_dist_manifests::codes::Code::TargetDigestMismatch
+                            | x0x_dist_manifests::codes::Code::TargetLengthMismatch
+                    ) {
                         cand.verify_failure = Some(code);
                     }
                 }

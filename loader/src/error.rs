@@ -1,11 +1,11 @@
-//! The loader's one error type. Every variant has a stable machine code ([`Error::code`]) from the project's
+//! The loader's one error type. Every variant has a stable machine code (its `codes::Coded` impl) from the project's
 //! code table (`x0x_dist_manifests::codes`), shared with the CLI (exit status), the HTTP API (`{"code","detail"}`)
 //! and the JavaScript loader's `err.code`.
 //!
 //! Messages name the subject; causes stay in `#[source]` so a chain reporter prints each once.
 use std::path::PathBuf;
 
-use x0x_dist_manifests::codes;
+use x0x_dist_manifests::codes::{self, Code};
 
 /// Everything the loader can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -154,30 +154,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable machine code of this failure (`elf.malformed`, `metadata.expired`, ...).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::NotElf => codes::ELF_NOT_ELF,
-            Self::MalformedElf { .. } => codes::ELF_MALFORMED,
-            Self::InvalidGlibcVersion { .. } => codes::HOST_INVALID_GLIBC_VERSION,
-            Self::Config { .. } => codes::CONFIG_INVALID,
-            // A refused redirect (loop, https → http) is the server's answer, not an unreachable server.
-            Self::Network { source, .. } if source.is_redirect() => codes::NETWORK_HTTP_STATUS,
-            Self::Network { .. } => codes::NETWORK_UNREACHABLE,
-            Self::HttpStatus { .. } => codes::NETWORK_HTTP_STATUS,
-            Self::NotFound { .. } | Self::TargetNotFound { .. } => codes::TARGET_NOT_FOUND,
-            Self::MetadataTooLarge { .. } => codes::METADATA_TOO_LARGE,
-            Self::LengthMismatch { .. } => codes::TARGET_LENGTH_MISMATCH,
-            Self::DigestMismatch { .. } => codes::TARGET_DIGEST_MISMATCH,
-            Self::Io { .. } => codes::IO_ERROR,
-            Self::Metadata { source, .. } => source.code(),
-            Self::PackageNotFound { .. } => codes::PACKAGE_NOT_FOUND,
-            Self::VersionNotFound { .. } => codes::VERSION_NOT_FOUND,
-            Self::NoCandidate { .. } => codes::LOADER_NO_CANDIDATE,
-            Self::Offline { .. } => codes::LOADER_OFFLINE,
-        }
-    }
-
     pub(crate) fn io(
         op: &'static str,
         path: impl Into<PathBuf>,
@@ -188,14 +164,35 @@ impl Error {
 }
 
 impl codes::Coded for Error {
-    fn code(&self) -> &'static str {
-        Error::code(self)
+    /// The stable machine code of this failure (`elf.malformed`, `metadata.expired`, ...).
+    fn code(&self) -> Code {
+        match self {
+            Self::NotElf => Code::ElfNotElf,
+            Self::MalformedElf { .. } => Code::ElfMalformed,
+            Self::InvalidGlibcVersion { .. } => Code::HostInvalidGlibcVersion,
+            Self::Config { .. } => Code::ConfigInvalid,
+            // A refused redirect (loop, https → http) is the server's answer, not an unreachable server.
+            Self::Network { source, .. } if source.is_redirect() => Code::NetworkHttpStatus,
+            Self::Network { .. } => Code::NetworkUnreachable,
+            Self::HttpStatus { .. } => Code::NetworkHttpStatus,
+            Self::NotFound { .. } | Self::TargetNotFound { .. } => Code::TargetNotFound,
+            Self::MetadataTooLarge { .. } => Code::MetadataTooLarge,
+            Self::LengthMismatch { .. } => Code::TargetLengthMismatch,
+            Self::DigestMismatch { .. } => Code::TargetDigestMismatch,
+            Self::Io { .. } => Code::IoError,
+            Self::Metadata { source, .. } => source.code(),
+            Self::PackageNotFound { .. } => Code::PackageNotFound,
+            Self::VersionNotFound { .. } => Code::VersionNotFound,
+            Self::NoCandidate { .. } => Code::LoaderNoCandidate,
+            Self::Offline { .. } => Code::LoaderOffline,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use x0x_dist_manifests::codes::Coded as _;
 
     #[test]
     fn every_code_is_in_the_project_table() {
@@ -254,7 +251,7 @@ mod tests {
         ];
         for e in samples {
             assert!(
-                codes::info(e.code()).is_some(),
+                codes::info(e.code().as_str()).is_some(),
                 "{} is not in manifests/src/codes.rs",
                 e.code()
             );

@@ -10,28 +10,32 @@
 //! glibc; after download the floor is read again from the ELF itself ([`check_native_binary`]), so a build
 //! whose metadata understates it is still caught before it is loaded.
 use semver::{Version, VersionReq};
-use x0x_dist_manifests::platform::{Kind, Libc};
-use x0x_dist_manifests::{Platform, TargetFile};
+pub use x0x_dist_manifests::platform::Kind;
+use x0x_dist_manifests::platform::Libc;
+use x0x_dist_manifests::{Platform, Sha256, TargetFile, TargetPath};
 
 use crate::elf::{self, GlibcVersion};
 use crate::error::Error;
 use crate::host::Host;
 
 /// One target of the chosen release and what resolution decided about it.
-#[derive(Debug, Clone, serde::Serialize)]
+///
+/// Serialized (`doctor --json`, `fetch --json`) with string fields: `path`, `triple` and `platform` (napi name),
+/// `kind` (`native`, `wasm`), `sha256` (hex), each `""` (`kind`: `"unknown"`) where the verified metadata lacks
+/// a valid value.
+#[derive(Debug, Clone)]
 pub struct Candidate {
     /// Target path (`x0x/0.3.1/x0x.linux-x64-gnu.node`).
-    pub path: String,
-    /// Rust triple from verified `custom.target`.
-    pub triple: String,
-    /// napi platform name from verified `custom.platform`.
-    pub platform: String,
-    /// `native` or `wasm`.
-    pub kind: String,
+    pub path: TargetPath,
+    /// The platform from verified `custom.platform` (its triple is `custom.target`); `None` if the custom
+    /// fields are missing or invalid (the candidate is then rejected).
+    pub platform: Option<Platform>,
+    /// Native binary or WASM (from verified `custom.kind`); `None` without valid custom fields.
+    pub kind: Option<Kind>,
     /// Verified length.
     pub length: u64,
-    /// Verified SHA-256 (hex).
-    pub sha256: String,
+    /// Verified SHA-256; `None` if the metadata lists no valid one.
+    pub sha256: Option<Sha256>,
     /// Verified glibc floor, if a glibc build.
     pub glibc_floor: Option<String>,
     /// Preference rank if usable on this host (0 best), `None` if rejected.
@@ -40,8 +44,7 @@ pub struct Candidate {
     pub reason: String,
     /// The stable code if it was rejected because its bytes did not match the signed hash or length
     /// (`target.digest_mismatch`, `target.length_mismatch`): a security event, even when another candidate is used.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verify_failure: Option<&'static str>,
+    pub verify_failure: Option<x0x_dist_manifests::codes::Code>,
 }
 
 /// The outcome of resolution.
@@ -51,6 +54,66 @@ pub struct Resolution {
     pub version: String,
     /// Every target of that version; usable ones first, best first.
     pub candidates: Vec<Candidate>,
+}
+
+impl Candidate {
+    /// The Rust triple, `""` without a valid platform.
+    pub fn triple(&self) -> &'static str {
+        self.platform.map_or("", Platform::triple)
+    }
+
+    /// The napi platform name, `""` without a valid platform.
+    pub fn platform_name(&self) -> &'static str {
+        self.platform.map_or("", Platform::name)
+    }
+
+    /// `native`, `wasm` or `unknown`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            Some(Kind::Native) => "native",
+            Some(Kind::Wasm) => "wasm",
+            None => "unknown",
+        }
+    }
+
+    /// The SHA-256 in hex, `""` if there is none.
+    pub fn sha256_hex(&self) -> String {
+        self.sha256.map(|s| s.to_hex()).unwrap_or_default()
+    }
+}
+
+impl serde::Serialize for Candidate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Wire<'a> {
+            path: &'a str,
+            triple: &'a str,
+            platform: &'a str,
+            kind: &'a str,
+            length: u64,
+            sha256: String,
+            glibc_floor: &'a Option<String>,
+            rank: Option<u8>,
+            reason: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            verify_failure: Option<&'static str>,
+        }
+        Wire {
+            path: self.path.as_str(),
+            triple: self.triple(),
+            platform: self.platform_name(),
+            kind: self.kind_name(),
+            length: self.length,
+            sha256: self.sha256_hex(),
+            glibc_floor: &self.glibc_floor,
+            rank: self.rank,
+            reason: &self.reason,
+            verify_failure: self
+                .verify_failure
+                .map(x0x_dist_manifests::codes::Code::as_str),
+        }
+        .serialize(s)
+    }
 }
 
 impl Resolution {
@@ -64,11 +127,11 @@ impl Resolution {
 pub fn pick_version(
     package: &str,
     range: &VersionReq,
-    targets: &[(String, TargetFile)],
+    targets: &[(TargetPath, TargetFile)],
 ) -> Result<Version, Error> {
     let mut published: Vec<Version> = targets
         .iter()
-        .filter_map(|(p, _)| p.split('/').nth(1)?.parse().ok())
+        .map(|(p, _)| p.version().semver().clone())
         .collect();
     published.sort();
     published.dedup();
@@ -91,34 +154,23 @@ pub fn pick_version(
 /// Ranks the targets of `version` for `host`. `want` restricts to one triple or napi name (`--target`).
 pub fn rank(
     version: &Version,
-    targets: &[(String, TargetFile)],
+    targets: &[(TargetPath, TargetFile)],
     host: &Host,
     want: Option<&str>,
 ) -> Resolution {
     let host_glibc = host.glibc();
     let mut candidates: Vec<Candidate> = targets
         .iter()
-        .filter(|(p, _)| p.split('/').nth(1) == Some(&version.to_string()))
+        .filter(|(p, _)| p.version().semver() == version)
         .map(|(path, file)| {
             let custom = file.x0x_custom();
             let platform = custom.as_ref().and_then(|c| c.platform().ok());
             let mut c = Candidate {
                 path: path.clone(),
-                triple: custom
-                    .as_ref()
-                    .map(|c| c.target.clone())
-                    .unwrap_or_default(),
-                platform: custom
-                    .as_ref()
-                    .map(|c| c.platform.clone())
-                    .unwrap_or_default(),
-                kind: match custom.as_ref().map(|c| c.kind) {
-                    Some(Kind::Native) => "native".into(),
-                    Some(Kind::Wasm) => "wasm".into(),
-                    None => "unknown".into(),
-                },
+                platform,
+                kind: custom.as_ref().map(|c| c.kind),
                 length: file.length,
-                sha256: file.hashes.get("sha256").cloned().unwrap_or_default(),
+                sha256: file.sha256().ok(),
                 glibc_floor: custom.as_ref().and_then(|c| c.glibc_floor.clone()),
                 rank: None,
                 reason: String::new(),
@@ -179,7 +231,10 @@ pub fn rank(
             c
         })
         .collect();
-    candidates.sort_by_key(|c| (c.rank.unwrap_or(u8::MAX), c.path.clone()));
+    candidates.sort_by(|a, b| {
+        (a.rank.unwrap_or(u8::MAX), a.path.as_str())
+            .cmp(&(b.rank.unwrap_or(u8::MAX), b.path.as_str()))
+    });
     Resolution {
         version: version.to_string(),
         candidates,
@@ -207,4 +262,46 @@ pub fn check_native_binary(bytes: &[u8], host: &Host) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(typed: bool) -> Candidate {
+        Candidate {
+            path: "x0x/0.3.1/x0x.linux-x64-gnu.node".parse().unwrap(),
+            platform: typed.then(|| Platform::from_name("linux-x64-gnu").unwrap()),
+            kind: typed.then_some(Kind::Native),
+            length: 7,
+            sha256: typed.then(|| "ab".repeat(32).parse().unwrap()),
+            glibc_floor: Some("2.17".into()),
+            rank: Some(0),
+            reason: "taken".into(),
+            verify_failure: None,
+        }
+    }
+
+    /// `doctor --json` prints candidates: the typed fields are written as the strings they replaced.
+    #[test]
+    fn a_candidate_is_written_with_string_fields() {
+        assert_eq!(
+            serde_json::to_value(candidate(true)).unwrap(),
+            serde_json::json!({
+                "path": "x0x/0.3.1/x0x.linux-x64-gnu.node", "triple": "x86_64-unknown-linux-gnu",
+                "platform": "linux-x64-gnu", "kind": "native", "length": 7, "sha256": "ab".repeat(32),
+                "glibc_floor": "2.17", "rank": 0, "reason": "taken",
+            })
+        );
+        let v = serde_json::to_value(candidate(false)).unwrap();
+        assert_eq!(
+            (&v["triple"], &v["platform"], &v["kind"], &v["sha256"]),
+            (
+                &serde_json::json!(""),
+                &serde_json::json!(""),
+                &serde_json::json!("unknown"),
+                &serde_json::json!("")
+            )
+        );
+    }
 }

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 use x0x_dist_manifests::metadata::{Root, Signed, Snapshot, Targets, Timestamp};
 use x0x_dist_manifests::verify::{encode_role_name, Lookup, TrustedSet};
-use x0x_dist_manifests::{Role, RoleType, TargetFile};
+use x0x_dist_manifests::{Role, RoleType, TargetFile, TargetPath};
 
 use crate::cache::{lock_file, Cache};
 use crate::error::Error;
@@ -410,7 +410,7 @@ impl Repository {
     /// `<package>/<version>/<file>` ([`x0x_dist_manifests::TargetPath`]): a role listing any other path is
     /// refused here with `target.path_invalid` (TUF allows it, our repositories never write one); paths of
     /// another package are left out.
-    pub fn package_targets(&self) -> Result<Vec<(String, TargetFile)>, Error> {
+    pub fn package_targets(&self) -> Result<Vec<(TargetPath, TargetFile)>, Error> {
         let Some(t) = self.trusted.targets(&self.package) else {
             return Ok(Vec::new());
         };
@@ -420,7 +420,7 @@ impl Repository {
                 .package_target()
                 .map_err(meta_err(format!("role {}", self.package)))?;
             if path.package().as_str() == self.package {
-                out.push((name.as_str().to_owned(), f.clone()));
+                out.push((path, f.clone()));
             }
         }
         Ok(out)

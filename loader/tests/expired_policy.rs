@@ -8,6 +8,7 @@ use common::{any, client, host, in_days, payload, StaticServer, TestRepo};
 use time::format_description::well_known::Rfc3339;
 use x0x_dist_loader::env::ALLOW_EXPIRED_AFTER;
 use x0x_dist_loader::fetch::NoProgress;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::Platform;
 
 #[tokio::test]

@@ -5,6 +5,7 @@ use x0x_dist_test_support::loader as common;
 
 use common::{candidate, host, payload, serve};
 use x0x_dist_loader::fetch::NoProgress;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::Platform;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -36,7 +37,7 @@ async fn floor_from_metadata_rejects_before_download() {
     let (_, res, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
-    assert_eq!(sel.candidate.platform, "wasm32-wasip1");
+    assert_eq!(sel.candidate.platform_name(), "wasm32-wasip1");
     let native = candidate(&res, "linux-x64-gnu");
     assert_eq!(native.rank, None);
     assert_eq!(native.reason, "rejected: needs glibc 2.99, host has 2.36");
@@ -49,7 +50,7 @@ async fn floor_from_metadata_rejects_before_download() {
     let (_, _, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.99"))
         .await
         .unwrap();
-    assert_eq!(sel.candidate.platform, "linux-x64-gnu");
+    assert_eq!(sel.candidate.platform_name(), "linux-x64-gnu");
 }
 
 #[tokio::test]
@@ -73,7 +74,7 @@ async fn floor_from_elf_rejects_after_download() {
     let (_, res, sel) = common::best_on(&c, "x86_64-unknown-linux-gnu", Some("2.36"))
         .await
         .unwrap();
-    assert_eq!(sel.candidate.platform, "wasm32-wasip1-threads");
+    assert_eq!(sel.candidate.platform_name(), "wasm32-wasip1-threads");
     assert_eq!(
         candidate(&res, "linux-x64-gnu").reason,
         "rejected after download: ELF needs GLIBC_2.99, host glibc is 2.36"
@@ -110,9 +111,9 @@ async fn compatible_elf_is_taken_and_wrong_machine_is_not() {
         async move { c.best("x0x", &req, &host, &NoProgress).await.unwrap() }
     };
     let (_, _, sel) = best("=1.0.0", "x86_64-unknown-linux-gnu", "2.17").await;
-    assert_eq!(sel.candidate.platform, "linux-x64-gnu");
+    assert_eq!(sel.candidate.platform_name(), "linux-x64-gnu");
     let (_, res, sel) = best("=1.0.1", "aarch64-unknown-linux-gnu", "2.36").await;
-    assert_eq!(sel.candidate.platform, "wasm32-wasip1");
+    assert_eq!(sel.candidate.platform_name(), "wasm32-wasip1");
     assert_eq!(
         candidate(&res, "linux-arm64-gnu").reason,
         "rejected after download: ELF is for x86_64, host is aarch64"

@@ -4,6 +4,7 @@ use x0x_dist_test_support::loader as common;
 
 use common::{any, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::Platform;
 
 #[tokio::test]
@@ -30,12 +31,15 @@ async fn resolves_downloads_and_caches_over_http() {
 
     let (_, res, sel) = c.best("x0x", &any(), &h, &NoProgress).await.unwrap();
     assert_eq!(res.version, "0.3.1");
-    assert_eq!(sel.candidate.path, "x0x/0.3.1/x0x.linux-x64-gnu.node");
+    assert_eq!(
+        sel.candidate.path.as_str(),
+        "x0x/0.3.1/x0x.linux-x64-gnu.node"
+    );
     assert_eq!(std::fs::read(&sel.path).unwrap(), gnu);
     let ranks: Vec<_> = res
         .candidates
         .iter()
-        .map(|c| (c.platform.as_str(), c.rank))
+        .map(|c| (c.platform_name(), c.rank))
         .collect();
     assert_eq!(
         ranks,
@@ -126,8 +130,11 @@ async fn file_url_repository_and_wasm_fallback() {
     let (_, res, sel) = common::best_on(&c, "x86_64-unknown-linux-musl", None)
         .await
         .unwrap();
-    assert_eq!(sel.candidate.platform, "wasm32-wasip1-threads");
+    assert_eq!(sel.candidate.platform_name(), "wasm32-wasip1-threads");
     assert_eq!(std::fs::read(&sel.path).unwrap(), threads);
-    let usable: Vec<_> = res.usable().map(|c| c.platform.as_str()).collect();
+    let usable: Vec<_> = res
+        .usable()
+        .map(x0x_dist_loader::resolve::Candidate::platform_name)
+        .collect();
     assert_eq!(usable, ["wasm32-wasip1-threads", "wasm32-wasip1"]);
 }

@@ -5,6 +5,7 @@ use x0x_dist_test_support::loader as common;
 
 use common::{any, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::{NoProgress, MAX_REDIRECTS};
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::Platform;
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use common::{any, host, payload, serve, StaticServer};
 use x0x_dist_loader::fetch::NoProgress;
 use x0x_dist_loader::Client;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::Platform;
 
 const SIZE: usize = 3_000_000;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use x0x_dist_loader::fetch::{FetchOptions, Fetcher, Location};
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::retry;
 
 /// A server that answers `status` (with `extra` headers) to the first request and 200 after.

@@ -5,6 +5,7 @@ use x0x_dist_test_support::loader as common;
 
 use common::{any, chain, client, host, in_days, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::Platform;
 
 fn release(repo: &mut TestRepo, v: &str, seed: u8) {

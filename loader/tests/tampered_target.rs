@@ -7,6 +7,7 @@ use x0x_dist_test_support::loader as common;
 
 use common::{any, chain, client, host, payload, StaticServer, TestRepo};
 use x0x_dist_loader::fetch::NoProgress;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::Platform;
 
 fn blobs(cache: &std::path::Path) -> usize {
@@ -49,7 +50,7 @@ async fn same_length_different_bytes() {
 
     // The whole pipeline falls through to WASM and says why.
     let (_, res, sel) = c.best("x0x", &any(), &h, &NoProgress).await.unwrap();
-    assert_eq!(sel.candidate.platform, "wasm32-wasip1");
+    assert_eq!(sel.candidate.platform_name(), "wasm32-wasip1");
     assert_eq!(std::fs::read(&sel.path).unwrap(), wasm);
     let native_reason = &common::candidate(&res, "linux-x64-gnu").reason;
     assert!(
@@ -130,7 +131,7 @@ async fn metadata_changed_after_signing_is_refused() {
         .unwrap_err();
     assert!(
         matches!(
-            err.code(),
+            err.code().as_str(),
             "metadata.signature_invalid" | "metadata.threshold_not_met"
         ),
         "{}: {}",

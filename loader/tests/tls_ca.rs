@@ -13,6 +13,7 @@ use x0x_dist_loader::cache::Cache;
 use x0x_dist_loader::fetch::{FetchOptions, Fetcher, Location, NoProgress};
 use x0x_dist_loader::tuf::ClientOptions;
 use x0x_dist_loader::Client;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::Platform;
 
 fn openssl(dir: &Path, args: &[&str]) {

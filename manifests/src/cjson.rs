@@ -155,6 +155,7 @@ pub mod datetime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::Coded as _;
 
     #[test]
     fn canonical_matches_securesystemslib() {

@@ -1,6 +1,6 @@
 //! The one error type of this crate. Every variant maps to a stable code from [`crate::codes`].
 
-use crate::codes;
+use crate::codes::{self, Code};
 
 /// Everything that can go wrong while parsing, validating or verifying metadata and targets.
 #[derive(Debug, thiserror::Error)]
@@ -177,36 +177,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// The stable machine code of this failure (see [`crate::codes`]).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Error::Malformed { .. } => codes::METADATA_MALFORMED,
-            Error::TooLarge { .. } => codes::METADATA_TOO_LARGE,
-            Error::WrongType { .. } => codes::METADATA_WRONG_TYPE,
-            Error::SpecVersion(_) => codes::METADATA_SPEC_VERSION,
-            Error::SignatureInvalid { .. } => codes::METADATA_SIGNATURE_INVALID,
-            Error::ThresholdNotMet { .. } => codes::METADATA_THRESHOLD_NOT_MET,
-            Error::Expired { .. } => codes::METADATA_EXPIRED,
-            Error::Rollback { .. } => codes::METADATA_ROLLBACK,
-            Error::VersionMismatch { .. } => codes::METADATA_VERSION_MISMATCH,
-            Error::MetadataDigestMismatch { .. } => codes::METADATA_DIGEST_MISMATCH,
-            Error::MetadataLengthMismatch { .. } => codes::METADATA_LENGTH_MISMATCH,
-            Error::MissingRole(_) => codes::METADATA_MISSING_ROLE,
-            Error::DelegationInvalid(_) => codes::METADATA_DELEGATION_INVALID,
-            Error::KeyInvalid(_) => codes::METADATA_KEY_INVALID,
-            Error::DigestMismatch { .. } | Error::HashUnsupported { .. } => {
-                codes::TARGET_DIGEST_MISMATCH
-            }
-            Error::LengthMismatch { .. } => codes::TARGET_LENGTH_MISMATCH,
-            Error::TargetPathInvalid { .. } => codes::TARGET_PATH_INVALID,
-            Error::TargetNotFound(_) => codes::TARGET_NOT_FOUND,
-            Error::PlatformUnknown(_) => codes::PLATFORM_UNKNOWN,
-            Error::PackageNameInvalid { .. } => codes::PACKAGE_NAME_INVALID,
-            Error::VersionInvalid(..) => codes::PACKAGE_VERSION_INVALID,
-            Error::KeyFileInvalid(_) => codes::KEY_FILE_INVALID,
-        }
-    }
-
     pub(crate) fn malformed(what: impl Into<String>, reason: impl std::fmt::Display) -> Self {
         Error::Malformed {
             what: what.into(),
@@ -216,8 +186,34 @@ impl Error {
 }
 
 impl codes::Coded for Error {
-    fn code(&self) -> &'static str {
-        Error::code(self)
+    /// The stable machine code of this failure (see [`crate::codes`]).
+    fn code(&self) -> Code {
+        match self {
+            Error::Malformed { .. } => Code::MetadataMalformed,
+            Error::TooLarge { .. } => Code::MetadataTooLarge,
+            Error::WrongType { .. } => Code::MetadataWrongType,
+            Error::SpecVersion(_) => Code::MetadataSpecVersion,
+            Error::SignatureInvalid { .. } => Code::MetadataSignatureInvalid,
+            Error::ThresholdNotMet { .. } => Code::MetadataThresholdNotMet,
+            Error::Expired { .. } => Code::MetadataExpired,
+            Error::Rollback { .. } => Code::MetadataRollback,
+            Error::VersionMismatch { .. } => Code::MetadataVersionMismatch,
+            Error::MetadataDigestMismatch { .. } => Code::MetadataDigestMismatch,
+            Error::MetadataLengthMismatch { .. } => Code::MetadataLengthMismatch,
+            Error::MissingRole(_) => Code::MetadataMissingRole,
+            Error::DelegationInvalid(_) => Code::MetadataDelegationInvalid,
+            Error::KeyInvalid(_) => Code::MetadataKeyInvalid,
+            Error::DigestMismatch { .. } | Error::HashUnsupported { .. } => {
+                Code::TargetDigestMismatch
+            }
+            Error::LengthMismatch { .. } => Code::TargetLengthMismatch,
+            Error::TargetPathInvalid { .. } => Code::TargetPathInvalid,
+            Error::TargetNotFound(_) => Code::TargetNotFound,
+            Error::PlatformUnknown(_) => Code::PlatformUnknown,
+            Error::PackageNameInvalid { .. } => Code::PackageNameInvalid,
+            Error::VersionInvalid(..) => Code::PackageVersionInvalid,
+            Error::KeyFileInvalid(_) => Code::KeyFileInvalid,
+        }
     }
 }
 

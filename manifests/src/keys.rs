@@ -281,6 +281,7 @@ fn parse_public_file_value(mut v: Value) -> Result<(PublicKey, KeyId)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::Coded as _;
 
     #[test]
     fn key_id_is_sha256_of_canonical_key_dict() {

@@ -10,7 +10,7 @@
 //!   root rotation, version pinning, rollback and expiry checks, delegation search, target verification.
 //! - [`names`]: validated newtypes: [`names::PackageName`], [`names::Version`], [`names::TargetName`] (any
 //!   safe target path), [`names::TargetPath`] (a package artifact), [`names::Sha256`]. [`platform`]: the platform table.
-//! - [`codes`]: every stable error code of the project; [`Error::code`] maps this crate's errors to them.
+//! - [`codes`]: every stable error code of the project; [`Error`] maps to them through [`codes::Coded`].
 //!
 //! Departures from the TUF specification: only ed25519 keys verify (other key types are carried but never
 //! count toward a threshold); target paths must be safe ([`TargetName`]: no `..`, absolute path, backslash...)

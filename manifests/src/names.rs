@@ -421,6 +421,7 @@ impl AsRef<str> for RoleType {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::Coded as _;
 
     #[test]
     fn target_paths() {

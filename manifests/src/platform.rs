@@ -214,6 +214,7 @@ pub fn table_json() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::Coded as _;
 
     #[test]
     fn every_triple_parses_with_target_lexicon() {

@@ -407,6 +407,7 @@ impl TrustedSet {
 
 #[cfg(test)]
 mod tests {
+    use crate::codes::Coded as _;
     use std::collections::BTreeMap;
 
     use super::*;

@@ -3,7 +3,7 @@
 //! [`repo`] (layout, `init`, loading and verifying the trusted chain, delegating, local releases), [`lock`] (the
 //! cross-process writer lock), [`tokens`] (the upload-token file: format, create, list, revoke), [`mirror`]
 //! (mirror directories and `mirror sync`), [`bundle`] (air-gapped bundles), [`object_path`] (validated object
-//! paths, shared with the server's storage) and [`error`] (the CLI's coded error). The server
+//! paths, shared with the server's storage) and [`error`] (the crate's one error type, [`Error`]). The server
 //! (`x0x-dist-server`) builds on this crate; nothing here depends on it or on axum/hyper.
 // URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
@@ -15,3 +15,5 @@ pub mod mirror;
 pub mod object_path;
 pub mod repo;
 pub mod tokens;
+
+pub use error::{Error, Result};

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
+use x0x_dist_manifests::codes::Code;
+
+use crate::error::{Error, Result};
 
 /// The token file's name under a repository directory; the server's store names it the same
 /// (`ObjectKey::Tokens`). Defined with the rest of the layout ([`crate::repo::Layout`]).
@@ -46,41 +49,43 @@ pub fn token_file(repo: &Path) -> PathBuf {
 }
 
 /// The repository's token records (empty if it has no token file).
-pub fn list(repo: &Path) -> anyhow::Result<Vec<TokenRecord>> {
+pub fn list(repo: &Path) -> Result<Vec<TokenRecord>> {
     Ok(read_file(&token_file(repo))?.tokens)
 }
 
-fn read_file(path: &Path) -> anyhow::Result<TokenFile> {
-    match fs_err::read(path) {
-        Ok(b) => Ok(serde_json::from_slice(&b)?),
+fn read_file(path: &Path) -> Result<TokenFile> {
+    match std::fs::read(path) {
+        // Not a coded failure of the table's: `internal`, as before the crate had one error type.
+        Ok(b) => serde_json::from_slice(&b)
+            .map_err(|e| Error::new(Code::Internal, format!("{}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TokenFile::default()),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(Error::io("reading", path)(e)),
     }
 }
 
 /// Read-modify-write of the token file under the repository's writer lock, so that two `token` commands never
 /// lose each other's change.
-fn update<T>(
-    repo: &Path,
-    f: impl FnOnce(&mut TokenFile) -> anyhow::Result<T>,
-) -> anyhow::Result<T> {
+fn update<T>(repo: &Path, f: impl FnOnce(&mut TokenFile) -> Result<T>) -> Result<T> {
     let _lock = crate::lock::lock(repo, || {
         tracing::warn!("waiting for another writer of {} to finish", repo.display());
-    })?;
+    })
+    .map_err(Error::io("locking", repo))?;
     let path = token_file(repo);
     let mut file = read_file(&path)?;
     let out = f(&mut file)?;
     // Mode 0600 from creation, synced, renamed into place.
-    crate::repo::write_atomic(&path, &serde_json::to_vec_pretty(&file)?, true)?;
+    let bytes = serde_json::to_vec_pretty(&file)
+        .map_err(|e| Error::new(Code::Internal, format!("encoding the token file: {e}")))?;
+    crate::repo::write_atomic(&path, &bytes, true)?;
     Ok(out)
 }
 
 /// Removes the token `id`; a running server refuses it from its next request on. Returns its record.
-pub fn revoke(repo: &Path, id: &str) -> anyhow::Result<TokenRecord> {
+pub fn revoke(repo: &Path, id: &str) -> Result<TokenRecord> {
     update(repo, |file| {
         let i = file.tokens.iter().position(|t| t.id == id).ok_or_else(|| {
-            crate::error::CliError::new(
-                "usage.invalid",
+            Error::new(
+                Code::UsageInvalid,
                 format!(
                     "no token with id {id} in {} (`x0x-dist token list --repo {}` shows the ids)",
                     token_file(repo).display(),
@@ -93,7 +98,7 @@ pub fn revoke(repo: &Path, id: &str) -> anyhow::Result<TokenRecord> {
 }
 
 /// Creates a token for `packages`, stores its hash in the repository, and returns the token.
-pub fn create(repo: &Path, packages: &[String]) -> anyhow::Result<(String, TokenRecord)> {
+pub fn create(repo: &Path, packages: &[String]) -> Result<(String, TokenRecord)> {
     use base64::Engine as _;
     use rand::RngCore as _;
     let mut secret = [0u8; 32];
@@ -109,7 +114,8 @@ pub fn create(repo: &Path, packages: &[String]) -> anyhow::Result<(String, Token
         sha256: hex::encode(sha2::Sha256::digest(token.as_bytes())),
         packages: packages.to_vec(),
         created: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)?,
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| Error::new(Code::Internal, format!("formatting the time: {e}")))?,
     };
     update(repo, |file| {
         file.tokens.push(record.clone());

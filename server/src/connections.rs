@@ -127,7 +127,7 @@ fn drain_ready(stream: &TcpStream) {
 /// The raw HTTP/1.1 `503` sent to a connection over the cap (written before anything is read).
 pub fn overloaded_response(max: usize) -> Vec<u8> {
     let body = serde_json::to_vec(&crate::wire::ErrorBody {
-        code: x0x_dist_manifests::codes::SERVER_OVERLOADED.to_owned(),
+        code: x0x_dist_manifests::codes::Code::ServerOverloaded.as_str().to_owned(),
         detail: format!(
             "the server has its maximum of {max} connections open ([limits] max_connections); retry shortly"
         ),

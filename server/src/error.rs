@@ -3,14 +3,15 @@
 //! Which error type goes where:
 //! - [`ApiError`] is the one error enum of the server. Every handler returns `Result<_, ApiError>`; its
 //!   `IntoResponse` renders `{"code": ..., "detail": ...}` with the status from [`ApiError::status`] and the stable
-//!   machine code from [`ApiError::code`] (the same codes the CLI prints and the JS loader exposes as `err.code`).
+//!   machine code from its [`Coded::code`] (the same codes the CLI prints and the JS loader exposes as `err.code`).
 //! - 4xx responses are expected client behaviour and are logged at `debug`/`info`; 5xx responses carry an
 //!   [`ErrorLogged`] extension that the trace layer picks up to log them at `error` with their source chain.
 //! - Verification failures of signed metadata keep the manifests crate's own code (`metadata.expired`, ...).
-//! - The CLI commands use `anyhow` at the edge; their exit status comes from the code (their coded error,
-//!   `CliError`, is in `x0x_dist_repository::error`).
+//! - The CLI commands use `anyhow` at the edge; their exit status comes from the code (their coded error is
+//!   `x0x_dist_repository::Error`).
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use x0x_dist_manifests::codes::{Code, Coded};
 
 /// Everything a request (or a server-side operation such as the timestamp refresh) can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -121,7 +122,7 @@ pub enum ApiError {
     #[error("metadata rejected: {detail}")]
     Metadata {
         /// Stable code from the manifests crate (`metadata.signature_invalid`, ...).
-        code: &'static str,
+        code: Code,
         /// Human detail.
         detail: String,
     },
@@ -168,18 +169,7 @@ pub async fn collect_body(
     Ok(collected.to_bytes())
 }
 
-/// How many characters of untrusted input an error detail quotes ([`quote`]).
-pub const QUOTE_CHARS: usize = 200;
-
-/// Untrusted input (a request path, a file name) as an error detail quotes it: the first [`QUOTE_CHARS`]
-/// characters, in double quotes with control characters and quotes escaped (Rust's `{:?}`), then `…` and the
-/// full length when it was cut.
-pub fn quote(s: &str) -> String {
-    match s.char_indices().nth(QUOTE_CHARS) {
-        None => format!("{s:?}"),
-        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
-    }
-}
+pub use crate::wire::{quote, QUOTE_CHARS};
 
 /// The last guard on any detail sent to a client: control characters escaped (a detail is printed by CLIs and
 /// written to logs) and at most 2,000 characters.
@@ -200,45 +190,10 @@ fn tame_detail(detail: &str) -> String {
 }
 
 impl ApiError {
-    /// The stable machine code of this failure.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::MissingToken => "auth.missing",
-            Self::InvalidToken => "auth.invalid",
-            Self::Forbidden(_) => "auth.forbidden",
-            Self::InvalidPath(_) | Self::BadRequest(_) => "usage.invalid",
-            Self::NotFound(_) => "request.not_found",
-            Self::DigestMismatch { .. } => "blob.digest_mismatch",
-            Self::LengthMismatch { .. } => "blob.length_mismatch",
-            Self::TooLarge { .. } => "request.too_large",
-            Self::UploadInterrupted(_) => "request.timeout",
-            Self::RangeNotSatisfiable { .. } => "request.range_not_satisfiable",
-            Self::Conflict(_) => "publish.conflict",
-            Self::VersionReplay { .. } => "metadata.rollback",
-            Self::VersionSkip { .. } => "metadata.version_mismatch",
-            Self::VersionExists(_) => "version.exists",
-            Self::PackageNotFound(_) => "package.not_found",
-            Self::VersionNotFound(_) => "version.not_found",
-            Self::TargetChanged(_) => "target.changed",
-            Self::BlobMissing(_) => "target.blob_missing",
-            Self::TargetMismatch(_) => "target.digest_mismatch",
-            Self::TargetInvalid { .. } => "target.custom_invalid",
-            Self::PlatformMismatch { .. } => "target.platform_mismatch",
-            Self::Metadata { code, .. } => code,
-            Self::StorageFull(_) => "storage.full",
-            Self::Io { .. } => "io.error",
-            Self::LeaderUnavailable(_) => "publish.leader_unavailable",
-            Self::Config(_) => "config.invalid",
-            Self::Internal(_) => "internal",
-        }
-    }
-
-    /// The HTTP status of this failure: the one the project's code table (`manifests/src/codes.rs`) gives.
-    /// Every code `code()` returns is in that table (tested), so the 500 below is only a guard.
+    /// The HTTP status of this failure: the one the project's code table (`manifests/src/codes.rs`) gives its
+    /// code (every entry is a valid error status, tested there), so the 500 below is only a guard.
     pub fn status(&self) -> StatusCode {
-        x0x_dist_manifests::codes::info(self.code())
-            .and_then(|info| StatusCode::from_u16(info.http).ok())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.code().http()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// Wraps an I/O error, classifying "no space left" / "quota exceeded" as [`ApiError::StorageFull`].
@@ -257,9 +212,38 @@ impl ApiError {
     }
 }
 
-impl x0x_dist_manifests::codes::Coded for ApiError {
-    fn code(&self) -> &'static str {
-        ApiError::code(self)
+impl Coded for ApiError {
+    /// The stable machine code of this failure.
+    fn code(&self) -> Code {
+        match self {
+            Self::MissingToken => Code::AuthMissing,
+            Self::InvalidToken => Code::AuthInvalid,
+            Self::Forbidden(_) => Code::AuthForbidden,
+            Self::InvalidPath(_) | Self::BadRequest(_) => Code::UsageInvalid,
+            Self::NotFound(_) => Code::RequestNotFound,
+            Self::DigestMismatch { .. } => Code::BlobDigestMismatch,
+            Self::LengthMismatch { .. } => Code::BlobLengthMismatch,
+            Self::TooLarge { .. } => Code::RequestTooLarge,
+            Self::UploadInterrupted(_) => Code::RequestTimeout,
+            Self::RangeNotSatisfiable { .. } => Code::RequestRangeNotSatisfiable,
+            Self::Conflict(_) => Code::PublishConflict,
+            Self::VersionReplay { .. } => Code::MetadataRollback,
+            Self::VersionSkip { .. } => Code::MetadataVersionMismatch,
+            Self::VersionExists(_) => Code::VersionExists,
+            Self::PackageNotFound(_) => Code::PackageNotFound,
+            Self::VersionNotFound(_) => Code::VersionNotFound,
+            Self::TargetChanged(_) => Code::TargetChanged,
+            Self::BlobMissing(_) => Code::TargetBlobMissing,
+            Self::TargetMismatch(_) => Code::TargetDigestMismatch,
+            Self::TargetInvalid { .. } => Code::TargetCustomInvalid,
+            Self::PlatformMismatch { .. } => Code::TargetPlatformMismatch,
+            Self::Metadata { code, .. } => *code,
+            Self::StorageFull(_) => Code::StorageFull,
+            Self::Io { .. } => Code::IoError,
+            Self::LeaderUnavailable(_) => Code::PublishLeaderUnavailable,
+            Self::Config(_) => Code::ConfigInvalid,
+            Self::Internal(_) => Code::Internal,
+        }
     }
 }
 
@@ -268,6 +252,25 @@ impl From<x0x_dist_manifests::Error> for ApiError {
         Self::Metadata {
             code: e.code(),
             detail: e.to_string(),
+        }
+    }
+}
+
+/// The one place a storage failure becomes an HTTP error: the same message, the same code.
+impl From<crate::storage::StorageError> for ApiError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        use crate::storage::StorageError as S;
+        match e {
+            S::InvalidPath(p) => Self::InvalidPath(p),
+            S::BadRequest(m) => Self::BadRequest(m),
+            S::DigestMismatch { expected, actual } => Self::DigestMismatch { expected, actual },
+            S::LengthMismatch { expected, actual } => Self::LengthMismatch { expected, actual },
+            S::TooLarge { max } => Self::TooLarge { max },
+            S::UploadInterrupted(e) => Self::UploadInterrupted(e),
+            S::StorageFull(e) => Self::StorageFull(e),
+            S::Io { what, source } => Self::Io { what, source },
+            S::Config(m) => Self::Config(m),
+            S::Internal(m) => Self::Internal(m),
         }
     }
 }
@@ -303,7 +306,7 @@ impl IntoResponse for ApiError {
                 .clone_into(&mut detail);
         }
         let body = crate::wire::ErrorBody {
-            code: self.code().to_owned(),
+            code: self.code().as_str().to_owned(),
             detail: tame_detail(&detail),
         };
         let mut resp = (status, axum::Json(body)).into_response();
@@ -367,7 +370,7 @@ mod tests {
             ApiError::LeaderUnavailable(String::new()),
         ];
         for e in all {
-            let info = x0x_dist_manifests::codes::info(e.code())
+            let info = x0x_dist_manifests::codes::info(e.code().as_str())
                 .unwrap_or_else(|| panic!("{} not in codes table", e.code()));
             assert!(
                 StatusCode::from_u16(info.http)
@@ -381,6 +384,37 @@ mod tests {
             ApiError::VersionReplay { current: 1, got: 1 }.status(),
             StatusCode::CONFLICT
         );
+    }
+
+    /// A storage failure becomes the HTTP error with the same code and the same message.
+    #[test]
+    fn storage_errors_keep_code_and_message_over_http() {
+        use crate::storage::StorageError as S;
+        let io = || std::io::Error::from(std::io::ErrorKind::Other);
+        let all = [
+            S::InvalidPath("p".into()),
+            S::BadRequest("b".into()),
+            S::DigestMismatch {
+                expected: "e".into(),
+                actual: "a".into(),
+            },
+            S::LengthMismatch {
+                expected: 1,
+                actual: 2,
+            },
+            S::TooLarge { max: 3 },
+            S::UploadInterrupted(io()),
+            S::StorageFull(io()),
+            S::io("w", io()),
+            S::io("w", std::io::Error::from(std::io::ErrorKind::StorageFull)),
+            S::Config("c".into()),
+            S::Internal("i".into()),
+        ];
+        for e in all {
+            let (code, message) = (e.code(), e.to_string());
+            let api = ApiError::from(e);
+            assert_eq!((api.code(), api.to_string()), (code, message));
+        }
     }
 
     #[test]

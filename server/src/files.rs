@@ -380,6 +380,7 @@ pub fn content_type(name: &str) -> &'static str {
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+    use x0x_dist_manifests::codes::Coded as _;
 
     fn cond(h: &[(&'static str, &'static str)]) -> HeaderMap {
         let mut m = HeaderMap::new();

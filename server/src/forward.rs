@@ -24,6 +24,7 @@ use x0x_dist_manifests::{Root, Signed, Timestamp};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::storage::ObjectKey;
+use x0x_dist_manifests::codes::Coded as _;
 
 /// How long to wait for a TCP (and TLS) connection to the leader.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -205,7 +206,7 @@ pub async fn watch(st: Arc<AppState>) {
     loop {
         tokio::time::sleep(every).await;
         if let Err(e) = set_expiry_metric(&st).await {
-            tracing::warn!(code = e.code(), error = %e, "reading the shared timestamp failed");
+            tracing::warn!(code = e.code().as_str(), error = %e, "reading the shared timestamp failed");
         }
     }
 }

@@ -113,7 +113,7 @@ impl Metrics {
     }
 
     /// Records a role submission outcome (`Err(code)` for a rejection).
-    pub fn publish(&self, outcome: Result<(), &str>) {
+    pub fn publish(&self, outcome: Result<(), x0x_dist_manifests::codes::Code>) {
         match outcome {
             Ok(()) => {
                 self.publishes_ok.fetch_add(1, Relaxed);
@@ -121,7 +121,7 @@ impl Metrics {
             Err(code) => {
                 self.publishes_rejected.fetch_add(1, Relaxed);
                 if let Ok(mut m) = self.failures.lock() {
-                    *m.entry(code.to_owned()).or_default() += 1;
+                    *m.entry(code.as_str().to_owned()).or_default() += 1;
                 }
             }
         }
@@ -238,7 +238,7 @@ mod tests {
         let m = Metrics::default();
         m.record(Group::Targets, 200, 1000, Duration::from_millis(2));
         m.record(Group::Targets, 404, 10, Duration::from_secs(100));
-        m.publish(Err("metadata.expired"));
+        m.publish(Err(x0x_dist_manifests::codes::Code::MetadataExpired));
         let t = m.render();
         assert!(
             t.contains("x0x_dist_http_requests_total{route=\"targets\",status=\"2xx\"} 1"),

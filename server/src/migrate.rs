@@ -19,8 +19,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use x0x_dist_manifests::codes;
-use x0x_dist_repository::error::CliError;
+use x0x_dist_manifests::codes::Code;
 
 use crate::error::ApiError;
 use crate::storage::{
@@ -81,7 +80,7 @@ impl Progress for NoProgress {
 pub const DEFAULT_PARALLEL: usize = 4;
 
 fn meta_key(name: &str) -> Result<ObjectKey, ApiError> {
-    ObjectKey::metadata(name)
+    Ok(ObjectKey::metadata(name)?)
 }
 
 fn root_key() -> ObjectKey {
@@ -91,8 +90,8 @@ fn root_key() -> ObjectKey {
 /// Checks that `src` holds a repository and `dst` holds nothing or the same one; returns the source's root.
 async fn check_same_repository(src: &dyn Store, dst: &dyn Store) -> anyhow::Result<bytes::Bytes> {
     let root = src.get_object(&root_key()).await?.ok_or_else(|| {
-        CliError::new(
-            codes::REPO_NOT_FOUND,
+        x0x_dist_repository::Error::new(
+            Code::RepoNotFound,
             format!(
                 "{} holds no repository (no metadata/1.root.json)",
                 src.describe()
@@ -101,8 +100,8 @@ async fn check_same_repository(src: &dyn Store, dst: &dyn Store) -> anyhow::Resu
     })?;
     if let Some(theirs) = dst.get_object(&root_key()).await? {
         if theirs.bytes != root.bytes {
-            return Err(CliError::new(
-                codes::REPO_DIFFERENT,
+            return Err(x0x_dist_repository::Error::new(
+                Code::RepoDifferent,
                 format!(
                     "{} already holds a different repository (its metadata/1.root.json differs from {}'s); \
                      migrate into an empty destination",
@@ -130,8 +129,8 @@ pub async fn copy(
         .get_object(&ObjectKey::timestamp())
         .await?
         .ok_or_else(|| {
-            CliError::new(
-                codes::REPO_CORRUPT,
+            x0x_dist_repository::Error::new(
+                Code::RepoCorrupt,
                 format!("{} has no metadata/timestamp.json", src.describe()),
             )
         })?;
@@ -159,8 +158,8 @@ pub async fn copy(
             };
             match theirs {
                 Some(t) if t.bytes == mine => Ok(Some((key, false))),
-                Some(_) if key.is_immutable() => Err(CliError::new(
-                    codes::REPO_DIFFERENT,
+                Some(_) if key.is_immutable() => Err(x0x_dist_repository::Error::new(
+                    Code::RepoDifferent,
                     format!(
                         "{} holds a different {key} than {}: the destination diverged from the source; \
                          nothing was copied",
@@ -294,8 +293,8 @@ async fn copy_blob(
     match dst.blob_len(digest).await? {
         Some(l) if l == len => return Ok(false),
         Some(l) => {
-            return Err(CliError::new(
-                codes::REPO_CORRUPT,
+            return Err(x0x_dist_repository::Error::new(
+                Code::RepoCorrupt,
                 format!(
                     "{} has blob {digest} with {l} bytes, the source {len}: remove it from the destination and \
                      re-run",
@@ -443,8 +442,8 @@ pub async fn verify(
     problems.sort();
     let n = problems.len();
     let shown: Vec<&str> = problems.iter().take(20).map(String::as_str).collect();
-    Err(CliError::new(
-        codes::REPO_CORRUPT,
+    Err(x0x_dist_repository::Error::new(
+        Code::RepoCorrupt,
         format!(
             "{} is not a faithful copy of {}: {n} problem{}: {}{}; remove what is damaged from the destination \
              and re-run `x0x-dist migrate` (a source that changed since the copy: just re-run it)",

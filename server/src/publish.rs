@@ -92,8 +92,8 @@ impl OnlineKeys {
 async fn write_meta(store: &dyn Store, name: &str, bytes: Vec<u8>) -> Result<(), ApiError> {
     store
         .put_object(&ObjectKey::metadata(name)?, bytes.into())
-        .await
-        .map(drop)
+        .await?;
+    Ok(())
 }
 
 /// Writes the next snapshot (with `changes` applied to its meta, or unchanged), then the next timestamp (the
@@ -435,7 +435,7 @@ pub async fn read_role(
         .and_then(|v| v.parse::<u64>().ok());
     let too_large = |size: Option<u64>| {
         ApiError::Metadata {
-        code: x0x_dist_manifests::codes::METADATA_TOO_LARGE,
+        code: x0x_dist_manifests::codes::Code::MetadataTooLarge,
         detail: format!(
             "the submitted role is {} bytes, over this server's limit of {max} bytes for a package role; \
              the server's operator raises it with `[limits] max_metadata_bytes` in its config file \

@@ -172,17 +172,17 @@ pub fn router(state: Arc<AppState>) -> Router {
 }
 
 /// The code an error answer rendered by something other than [`ApiError`] gets, by its status.
-fn code_for_status(status: StatusCode) -> &'static str {
-    use x0x_dist_manifests::codes;
+fn code_for_status(status: StatusCode) -> x0x_dist_manifests::codes::Code {
+    use x0x_dist_manifests::codes::Code;
     match status {
-        StatusCode::NOT_FOUND => codes::REQUEST_NOT_FOUND,
-        StatusCode::REQUEST_TIMEOUT => codes::REQUEST_TIMEOUT,
-        StatusCode::PAYLOAD_TOO_LARGE => codes::REQUEST_TOO_LARGE,
-        StatusCode::RANGE_NOT_SATISFIABLE => codes::REQUEST_RANGE_NOT_SATISFIABLE,
-        StatusCode::UNAUTHORIZED => codes::AUTH_MISSING,
-        StatusCode::FORBIDDEN => codes::AUTH_FORBIDDEN,
-        s if s.is_client_error() => codes::USAGE_INVALID,
-        _ => codes::INTERNAL,
+        StatusCode::NOT_FOUND => Code::RequestNotFound,
+        StatusCode::REQUEST_TIMEOUT => Code::RequestTimeout,
+        StatusCode::PAYLOAD_TOO_LARGE => Code::RequestTooLarge,
+        StatusCode::RANGE_NOT_SATISFIABLE => Code::RequestRangeNotSatisfiable,
+        StatusCode::UNAUTHORIZED => Code::AuthMissing,
+        StatusCode::FORBIDDEN => Code::AuthForbidden,
+        s if s.is_client_error() => Code::UsageInvalid,
+        _ => Code::Internal,
     }
 }
 
@@ -212,7 +212,7 @@ async fn coded_errors(resp: Response) -> Response {
         crate::error::quote(&text)
     };
     let body = crate::wire::ErrorBody {
-        code: code_for_status(status).to_owned(),
+        code: code_for_status(status).as_str().to_owned(),
         detail,
     };
     parts.headers.remove(header::CONTENT_LENGTH);
@@ -235,14 +235,14 @@ async fn fallback(req: Request) -> Response {
 async fn method_not_allowed(req: Request) -> Response {
     let mut r = (
         StatusCode::METHOD_NOT_ALLOWED,
-        axum::Json(crate::wire::ErrorBody {
-            code: "usage.invalid".into(),
-            detail: format!(
+        axum::Json(crate::wire::ErrorBody::new(
+            x0x_dist_manifests::codes::Code::UsageInvalid,
+            format!(
                 "method {} not allowed on {}",
                 req.method(),
                 crate::error::quote(req.uri().path())
             ),
-        }),
+        )),
     )
         .into_response();
     r.extensions_mut().insert(NoRoute);

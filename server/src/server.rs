@@ -18,6 +18,7 @@ use crate::connections::{AcceptBackoff, ConnLimit, ConnWatch};
 use crate::publish::{self, Published};
 use crate::state::AppState;
 use crate::storage::ObjectKey;
+use x0x_dist_manifests::codes::Coded as _;
 
 /// [`publish::refresh_if_due`] on this server's store, keys and settings, now (the caller holds `repo_lock`).
 async fn refresh_if_due(
@@ -73,7 +74,9 @@ pub async fn refresher(st: Arc<AppState>) {
                 tracing::info!(expires = %publish::fmt_time(exp), "timestamp re-signed");
             }
             Ok(None) => {}
-            Err(e) => tracing::error!(code = e.code(), error = %e, "timestamp refresh failed"),
+            Err(e) => {
+                tracing::error!(code = e.code().as_str(), error = %e, "timestamp refresh failed");
+            }
         }
     }
 }
@@ -101,7 +104,7 @@ pub async fn store_poller(st: Arc<AppState>) {
                 }
             }
             Err(e) => {
-                tracing::warn!(code = e.code(), error = %e, store = %st.store.describe(), "polling the store failed");
+                tracing::warn!(code = e.code().as_str(), error = %e, store = %st.store.describe(), "polling the store failed");
             }
         }
     }
@@ -143,7 +146,7 @@ pub async fn serve_on(
     // Keep the code (config.invalid, io.error for an unreachable object store...) for the CLI's exit and hint.
     let state = Arc::new(
         AppState::new(config)
-            .map_err(|e| x0x_dist_repository::error::CliError::new(e.code(), e.to_string()))?,
+            .map_err(|e| x0x_dist_repository::Error::new(e.code(), e.to_string()))?,
     );
     serve_state_on(listener, state, shutdown).await
 }

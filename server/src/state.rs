@@ -26,6 +26,7 @@ use crate::storage::local::LocalStore;
 use crate::storage::s3::S3Store;
 use crate::storage::{ETag, ObjectKey, Store};
 use crate::tokens::Tokens;
+use x0x_dist_manifests::codes::Coded as _;
 
 /// Everything handlers share.
 pub struct AppState {
@@ -112,7 +113,7 @@ impl AppState {
     /// poller last saw.
     pub async fn mutable_stamp(&self, key: &ObjectKey) -> Result<Option<ETag>, ApiError> {
         if self.store.etag_is_cheap() {
-            self.store.object_etag(key).await
+            Ok(self.store.object_etag(key).await?)
         } else {
             self.published_timestamp().await
         }
@@ -236,7 +237,7 @@ impl AppState {
         let st = st.clone();
         tokio::spawn(async move {
             if let Err(e) = st.views.get(&*st).await {
-                tracing::debug!(code = e.code(), error = %e, "package view not rebuilt");
+                tracing::debug!(code = e.code().as_str(), error = %e, "package view not rebuilt");
             }
         });
     }

@@ -107,6 +107,7 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use x0x_dist_manifests::codes::Coded as _;
     use x0x_dist_repository::tokens::{create, token_file, TOKEN_PREFIX};
 
     #[tokio::test]

@@ -14,6 +14,17 @@ pub struct ErrorBody {
     pub detail: String,
 }
 
+impl ErrorBody {
+    /// The body of an error with code `code`. (`code` stays a string when read: a newer server may answer a
+    /// code this client does not know.)
+    pub fn new(code: x0x_dist_manifests::codes::Code, detail: impl Into<String>) -> Self {
+        Self {
+            code: code.as_str().to_owned(),
+            detail: detail.into(),
+        }
+    }
+}
+
 /// What a successful publish did.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PublishReport {
@@ -27,4 +38,17 @@ pub struct PublishReport {
     pub timestamp_version: u64,
     /// Target paths added by this publish.
     pub added: Vec<String>,
+}
+
+/// How many characters of untrusted input an error detail quotes ([`quote`]).
+pub const QUOTE_CHARS: usize = 200;
+
+/// Untrusted input (a request path, a file name) as an error detail quotes it: the first [`QUOTE_CHARS`]
+/// characters, in double quotes with control characters and quotes escaped (Rust's `{:?}`), then `…` and the
+/// full length when it was cut.
+pub fn quote(s: &str) -> String {
+    match s.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}… ({} bytes)", &s[..cut], s.len()),
+    }
 }

@@ -14,9 +14,9 @@ use axum::http::StatusCode;
 use bytes::Bytes;
 use common::*;
 use futures_util::future::BoxFuture;
-use x0x_dist_server::error::ApiError;
 use x0x_dist_server::state::AppState;
 use x0x_dist_server::storage::local::LocalStore;
+use x0x_dist_server::storage::StorageError;
 use x0x_dist_server::storage::{
     Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
 };
@@ -53,14 +53,14 @@ impl Store for Polled {
     fn get_object<'a>(
         &'a self,
         key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<Object>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<Object>, StorageError>> {
         self.gets.fetch_add(1, Ordering::SeqCst);
         self.inner.get_object(key)
     }
     fn object_etag<'a>(
         &'a self,
         key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<ETag>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<ETag>, StorageError>> {
         if *key == ObjectKey::timestamp() {
             self.etag_reads.fetch_add(1, Ordering::SeqCst);
         }
@@ -70,16 +70,22 @@ impl Store for Polled {
         &'a self,
         key: &'a ObjectKey,
         bytes: Bytes,
-    ) -> BoxFuture<'a, Result<ETag, ApiError>> {
+    ) -> BoxFuture<'a, Result<ETag, StorageError>> {
         self.inner.put_object(key, bytes)
     }
-    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, ApiError>> {
+    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
         self.inner.list(area)
     }
-    fn read_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<ByteStream, ApiError>> {
+    fn read_blob<'a>(
+        &'a self,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         self.inner.read_blob(digest)
     }
-    fn blob_len<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, ApiError>> {
+    fn blob_len<'a>(
+        &'a self,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
         self.inner.blob_len(digest)
     }
     fn put_blob<'a>(
@@ -87,33 +93,33 @@ impl Store for Polled {
         digest: &'a Digest,
         body: ByteStream,
         limits: PutLimits,
-    ) -> BoxFuture<'a, Result<PutOutcome, ApiError>> {
+    ) -> BoxFuture<'a, Result<PutOutcome, StorageError>> {
         self.inner.put_blob(digest, body, limits)
     }
     fn link_target<'a>(
         &'a self,
         path: &'a ObjectPath,
         digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<(), ApiError>> {
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         self.inner.link_target(path, digest)
     }
     fn target_len<'a>(
         &'a self,
         path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Option<u64>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
         self.inner.target_len(path)
     }
     fn read_target<'a>(
         &'a self,
         path: &'a ObjectPath,
         range: Range<u64>,
-    ) -> BoxFuture<'a, Result<ByteStream, ApiError>> {
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         self.inner.read_target(path, range)
     }
     fn read_target_all<'a>(
         &'a self,
         path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Bytes, ApiError>> {
+    ) -> BoxFuture<'a, Result<Bytes, StorageError>> {
         self.inner.read_target_all(path)
     }
 }

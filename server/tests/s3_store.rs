@@ -9,6 +9,7 @@
 //! run writes under its own prefix of the bucket, so runs never collide.
 use std::collections::HashMap;
 use std::time::Duration;
+use x0x_dist_manifests::codes::Coded as _;
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;

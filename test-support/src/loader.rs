@@ -533,6 +533,6 @@ pub fn candidate<'a>(
 ) -> &'a x0x_dist_loader::resolve::Candidate {
     res.candidates
         .iter()
-        .find(|c| c.platform == platform)
+        .find(|c| c.platform_name() == platform)
         .unwrap_or_else(|| panic!("no {platform} candidate"))
 }

@@ -83,7 +83,7 @@ pub fn run(c: &BundleCommand) -> anyhow::Result<()> {
 }
 
 fn usage(msg: String) -> anyhow::Error {
-    mirror::MirrorError::Usage(msg).into()
+    x0x_dist_repository::Error::Usage(msg).into()
 }
 
 fn export(a: &ExportArgs) -> anyhow::Result<()> {
@@ -112,8 +112,8 @@ fn export(a: &ExportArgs) -> anyhow::Result<()> {
             .metadata()
             .is_dir()
         {
-            return Err(x0x_dist_repository::error::CliError::new(
-                "repo.not_found",
+            return Err(x0x_dist_repository::Error::new(
+                x0x_dist_manifests::codes::Code::RepoNotFound,
                 format!(
                     "{} is not a repository or mirror (no metadata/ in it): pass the directory `x0x-dist serve \
                      --repo` serves, or --from URL to export from a server",

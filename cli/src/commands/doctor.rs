@@ -162,12 +162,12 @@ fn inspect_repo(
     let (repo, mut res) = rt.block_on(client.resolve(&a.package, &range, host, None))?;
     // A candidate already cached: check its ELF too, as `best` would after a download.
     for c in &mut res.candidates {
-        if c.rank.is_none() || c.kind != "native" {
+        if c.rank.is_none() || c.kind != Some(resolve::Kind::Native) {
             continue;
         }
         if let Some(path) = client.cache().get(
-            &c.sha256,
-            x0x_dist_loader::cache::blob_ext(&c.path),
+            &c.sha256_hex(),
+            x0x_dist_loader::cache::blob_ext(c.path.as_str()),
             c.length,
             true,
         )? {
@@ -177,7 +177,7 @@ fn inspect_repo(
             }
         }
     }
-    let taken = res.usable().next().map(|c| c.path.clone());
+    let taken = res.usable().next().map(|c| c.path.to_string());
     let status = if taken.is_some() {
         "ok"
     } else {

@@ -1,6 +1,7 @@
 //! `x0x-dist fetch`: a verified download of a release (or one/all of its targets) into a directory, through the
 //! loader library's TUF client and cache.
 use std::path::PathBuf;
+use x0x_dist_manifests::codes::Code;
 
 use anyhow::Context as _;
 use x0x_dist_loader::cache::Cache;
@@ -110,8 +111,8 @@ pub fn make_client(
 ) -> anyhow::Result<Client> {
     if !server.contains("://") && !std::path::Path::new(server).is_dir() {
         // `127.0.0.1:8080` would otherwise be read as a directory of that name and fail later, confusingly.
-        return Err(x0x_dist_repository::error::CliError::new(
-            x0x_dist_manifests::codes::USAGE_INVALID,
+        return Err(x0x_dist_repository::Error::new(
+            Code::UsageInvalid,
             format!(
                 "repository {server:?} is neither a URL (http://, https://, file://) nor a directory; \
                  did you mean http://{server}?"
@@ -145,7 +146,7 @@ fn warn_verify_failures(
                  is a security event: report it to the repository operator",
                 c.path,
                 c.reason.trim_start_matches("rejected: "),
-                sel.candidate.platform
+                sel.candidate.platform_name()
             );
         }
     }
@@ -170,8 +171,8 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
             // repository is contacted (an http location, never a file:// one, which offline still reads).
             None if a.offline || env::offline() => "http://offline.invalid/",
             None => {
-                return Err(x0x_dist_repository::error::CliError::new(
-                    x0x_dist_manifests::codes::USAGE_INVALID,
+                return Err(x0x_dist_repository::Error::new(
+                    Code::UsageInvalid,
                     format!(
                     "no repository: pass --server URL (or {}) or --bundle FILE (with --offline, \
                          neither: the cache is used)",
@@ -190,8 +191,8 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
         a.version.clone()
     };
     let range = semver::VersionReq::parse(&spec).map_err(|e| {
-        x0x_dist_repository::error::CliError::new(
-            x0x_dist_manifests::codes::USAGE_INVALID,
+        x0x_dist_repository::Error::new(
+            Code::UsageInvalid,
             format!(
                 "--version {:?} is not a version or semver range (`0.3.1`, `^0.3`, `*`): {e}",
                 a.version
@@ -224,8 +225,8 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
         use x0x_dist_manifests::Platform;
         if Platform::from_name(t).is_err() && Platform::from_triple(t).is_err() {
             let known: Vec<&str> = Platform::ALL.iter().map(|p| p.name()).collect();
-            return Err(x0x_dist_repository::error::CliError::new(
-                "platform.unknown",
+            return Err(x0x_dist_repository::Error::new(
+                x0x_dist_manifests::codes::Code::PlatformUnknown,
                 format!(
                     "--target {t} is neither a napi platform name nor a Rust triple x0x-dist knows (one of: {})",
                     known.join(", ")
@@ -272,23 +273,24 @@ pub fn run(a: &FetchArgs) -> anyhow::Result<()> {
         let name = s
             .candidate
             .path
+            .as_str()
             .rsplit('/')
             .next()
-            .unwrap_or(&s.candidate.path);
+            .unwrap_or(s.candidate.path.as_str());
         let dest = a.out.join(name);
         client.cache().export(&s.path, &dest)?;
         if !a.json {
             println!(
                 "{}  {}  {} bytes  -> {}",
                 s.candidate.path,
-                s.candidate.sha256,
+                s.candidate.sha256_hex(),
                 s.candidate.length,
                 dest.display()
             );
         }
         report.push(serde_json::json!({
-            "path": s.candidate.path, "platform": s.candidate.platform, "triple": s.candidate.triple,
-            "sha256": s.candidate.sha256, "length": s.candidate.length, "file": dest, "reason": s.candidate.reason,
+            "path": s.candidate.path.as_str(), "platform": s.candidate.platform_name(),
+            "triple": s.candidate.triple(), "sha256": s.candidate.sha256_hex(), "length": s.candidate.length, "file": dest, "reason": s.candidate.reason,
         }));
     }
     if a.json {

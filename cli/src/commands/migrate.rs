@@ -1,5 +1,5 @@
 //! `x0x-dist migrate --from SRC --to DST`: copy a repository between stores, then verify the copy.
-use x0x_dist_manifests::codes;
+use x0x_dist_manifests::codes::Code;
 use x0x_dist_server::config::{env, S3Settings};
 use x0x_dist_server::migrate;
 
@@ -65,8 +65,8 @@ pub fn run(a: &MigrateArgs) -> anyhow::Result<()> {
             .metadata()
             .is_dir()
     {
-        return Err(x0x_dist_repository::error::CliError::new(
-            codes::REPO_NOT_FOUND,
+        return Err(x0x_dist_repository::Error::new(
+            Code::RepoNotFound,
             format!("{} holds no repository (no metadata/ directory)", a.from),
         )
         .into());

@@ -92,7 +92,7 @@ impl SelectionArgs {
             .as_deref()
             .map(semver::VersionReq::parse)
             .transpose()
-            .map_err(|e| mirror::MirrorError::Usage(format!("--versions: {e}")))?;
+            .map_err(|e| x0x_dist_repository::Error::Usage(format!("--versions: {e}")))?;
         // A typo would otherwise select nothing and succeed: an empty mirror or bundle, found out too late.
         for t in &self.targets {
             if t.parse::<x0x_dist_manifests::Platform>().is_err() {
@@ -136,7 +136,7 @@ fn init(a: &InitArgs) -> anyhow::Result<()> {
         .online_keys()
         .exists()
     {
-        return Err(mirror::MirrorError::Usage(format!(
+        return Err(x0x_dist_repository::Error::Usage(format!(
             "{} is an origin repository (it holds online keys), not a mirror",
             a.repo.display()
         ))
@@ -177,7 +177,7 @@ fn sync(a: &SyncArgs) -> anyhow::Result<()> {
         (Some(p), _) => read_root(p)?,
         (None, Some(s)) => s.root.clone(),
         (None, None) => {
-            return Err(mirror::MirrorError::Usage(format!(
+            return Err(x0x_dist_repository::Error::Usage(format!(
                 "{} is not a mirror yet: pass --root ROOT.json (the upstream root you trust)",
                 a.repo.display()
             ))
@@ -188,7 +188,9 @@ fn sync(a: &SyncArgs) -> anyhow::Result<()> {
         (Some(f), _) => f.clone(),
         (None, Some(u)) => u,
         (None, None) => {
-            return Err(mirror::MirrorError::Usage("no upstream: pass --from URL".into()).into())
+            return Err(
+                x0x_dist_repository::Error::Usage("no upstream: pass --from URL".into()).into(),
+            )
         }
     };
     let sel = a.select.selection()?;

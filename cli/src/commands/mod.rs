@@ -18,11 +18,10 @@ pub mod verify;
 
 use std::process::ExitCode;
 
-use x0x_dist_manifests::codes::{self, Coded};
-use x0x_dist_repository::repo::RepoError;
+use x0x_dist_manifests::codes::{Code, Coded};
 
 /// The stable code of an error: the first error in the chain that carries one.
-pub fn code_of(err: &anyhow::Error) -> &'static str {
+pub fn code_of(err: &anyhow::Error) -> Code {
     if let Some(code) = err.chain().find_map(coded) {
         return code;
     }
@@ -31,113 +30,111 @@ pub fn code_of(err: &anyhow::Error) -> &'static str {
         .chain()
         .any(|c| c.downcast_ref::<std::io::Error>().is_some())
     {
-        return codes::IO_ERROR;
+        return Code::IoError;
     }
-    codes::INTERNAL
+    Code::Internal
 }
 
 /// The code `cause` carries, if it is one of the project's coded errors ([`Coded`]) or a server's answer with a
 /// code of the table.
-fn coded(cause: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+fn coded(cause: &(dyn std::error::Error + 'static)) -> Option<Code> {
     fn as_coded<E: Coded + std::error::Error + 'static>(
         cause: &(dyn std::error::Error + 'static),
-    ) -> Option<&'static str> {
+    ) -> Option<Code> {
         cause.downcast_ref::<E>().map(Coded::code)
     }
     as_coded::<x0x_dist_manifests::Error>(cause)
         .or_else(|| as_coded::<x0x_dist_loader::Error>(cause))
-        .or_else(|| as_coded::<x0x_dist_repository::mirror::MirrorError>(cause))
-        .or_else(|| as_coded::<RepoError>(cause))
+        .or_else(|| as_coded::<x0x_dist_repository::Error>(cause))
         .or_else(|| as_coded::<x0x_dist_server::error::ApiError>(cause))
         .or_else(|| {
             let e = cause.downcast_ref::<x0x_dist::client::RemoteError>()?;
-            codes::info(&e.code).map(|i| i.code)
+            Code::parse(&e.code)
         })
-        .or_else(|| as_coded::<x0x_dist_repository::error::CliError>(cause))
 }
 
 /// What to do next after an error with this code: one line printed under `error[...]` (`help: ...`).
 /// Codes whose messages already say what to do (e.g. `repo.not_found` names `x0x-dist init`) have none.
-pub fn next_step(code: &str) -> Option<&'static str> {
+pub fn next_step(code: Code) -> Option<&'static str> {
     Some(match code {
-        codes::NETWORK_UNREACHABLE => {
+        Code::NetworkUnreachable => {
             "check the URL (the server's base URL, e.g. http://127.0.0.1:8080) and that the server is \
              running: `curl URL/healthz` answers `ok`"
         }
-        codes::NETWORK_HTTP_STATUS | codes::REQUEST_NOT_FOUND => {
+        Code::NetworkHttpStatus | Code::RequestNotFound => {
             "pass the server's base URL (e.g. http://127.0.0.1:8080), not a path under /tuf or /api"
         }
-        codes::AUTH_MISSING | codes::AUTH_INVALID => {
+        Code::AuthMissing | Code::AuthInvalid => {
             "pass a token printed by `x0x-dist token create --repo DIR --package NAME` (run against the \
              server's repository) with --token or X0X_DIST_TOKEN"
         }
-        codes::AUTH_FORBIDDEN => {
+        Code::AuthForbidden => {
             "this token may publish other packages only: create one for this package with \
              `x0x-dist token create --repo DIR --package NAME`"
         }
-        codes::KEY_NOT_AUTHORIZED => {
+        Code::KeyNotAuthorized => {
             "sign with a publisher key of the package (the secret half of a FILE.pub given to \
              `x0x-dist package add --repo DIR NAME --publisher-key FILE.pub`)"
         }
-        codes::KEY_FILE_INVALID => {
+        Code::KeyFileInvalid => {
             "publisher keys come from `x0x-dist keygen --out FILE`: FILE is the secret key (--key), \
              FILE.pub the public key (--publisher-key)"
         }
-        codes::PACKAGE_NOT_FOUND => {
+        Code::PackageNotFound => {
             "check the package name; a repository's owner delegates a new package with \
              `x0x-dist package add --repo DIR NAME --publisher-key FILE.pub`"
         }
-        codes::VERSION_EXISTS | codes::TARGET_CHANGED => {
+        Code::VersionExists | Code::TargetChanged => {
             "published versions are immutable: publish the change as a new version"
         }
-        codes::VERSION_NOT_FOUND | codes::TARGET_NOT_FOUND => {
+        Code::VersionNotFound | Code::TargetNotFound => {
             "see what is published: `x0x-dist doctor --server URL --root ROOT.json` or \
              GET URL/api/v1/packages/NAME"
         }
-        codes::PLATFORM_UNKNOWN => {
+        Code::PlatformUnknown => {
             "use napi platform names (linux-x64-gnu, darwin-arm64, win32-x64-msvc, wasm32-wasip1, ...) \
              and napi file names (x0x.linux-x64-gnu.node, x0x.wasm32-wasip1.wasm)"
         }
-        codes::METADATA_EXPIRED => {
+        Code::MetadataExpired => {
             "a server re-signs its timestamp itself (is it running? a mirror: is its upstream \
              reachable?); for air-gapped installs from an old bundle the operator may set \
              X0X_DIST_ALLOW_EXPIRED_AFTER (docs/air-gapped.md)"
         }
-        codes::METADATA_ROLLBACK => {
+        Code::MetadataRollback => {
             "the repository serves older metadata than this client already trusts (a stale mirror, \
              or a replay): point it at an up-to-date repository"
         }
-        codes::METADATA_MALFORMED => {
+        Code::MetadataMalformed => {
             "check the file is TUF metadata; --root wants a root.json (DIR/metadata/1.root.json of the \
              repository, or the root.json shipped in the x0x package)"
         }
-        codes::METADATA_SIGNATURE_INVALID
-        | codes::METADATA_THRESHOLD_NOT_MET
-        | codes::METADATA_DIGEST_MISMATCH
-        | codes::METADATA_LENGTH_MISMATCH
-        | codes::TARGET_DIGEST_MISMATCH
-        | codes::TARGET_LENGTH_MISMATCH => {
+        Code::MetadataSignatureInvalid
+        | Code::MetadataThresholdNotMet
+        | Code::MetadataDigestMismatch
+        | Code::MetadataLengthMismatch
+        | Code::TargetDigestMismatch
+        | Code::TargetLengthMismatch => {
             "nothing was stored or loaded; check --root is this repository's root.json, then report \
              it to the repository's operator (the bytes served do not match what was signed)"
         }
-        codes::BUNDLE_INVALID => {
+        Code::BundleInvalid => {
             "the file is not an x0x-dist bundle or is damaged (`tar tvf FILE` lists bundle.json first); \
              export a new one with `x0x-dist bundle export`"
         }
-        codes::TARGET_PLATFORM_MISMATCH => {
+        Code::TargetPlatformMismatch => {
             "the file's bytes are a build for another platform (`file FILE` shows its machine): name it for \
              the platform it was built for, or rebuild it for the named one (`cargo xtask build`)"
         }
-        codes::PUBLISH_CONFLICT => "another publish of this package is in progress: retry",
-        codes::STORAGE_FULL => "free space on the server's disk and retry: nothing was changed",
-        codes::LOADER_OFFLINE => {
+        Code::PublishConflict => "another publish of this package is in progress: retry",
+        Code::StorageFull => "free space on the server's disk and retry: nothing was changed",
+        Code::LoaderOffline => {
             "unset X0X_DIST_OFFLINE / drop --offline, or fill the cache first (`x0x-dist bundle import \
              FILE --cache DIR --root ROOT.json`)"
         }
-        codes::LOADER_NO_CANDIDATE | codes::LOADER_LOAD_FAILED => {
+        Code::LoaderNoCandidate | Code::LoaderLoadFailed => {
             "`x0x-dist doctor --server URL --root ROOT.json` shows every candidate and why it was rejected"
         }
-        codes::INTERNAL => "this is a bug: please report it with the command and this output",
+        Code::Internal => "this is a bug: please report it with the command and this output",
         _ => return None,
     })
 }
@@ -156,7 +153,7 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
             if let Some(help) = next_step(code) {
                 eprintln!("  help: {help}");
             }
-            ExitCode::from(codes::exit_status(code))
+            ExitCode::from(code.exit())
         }
     }
 }
@@ -167,8 +164,8 @@ pub fn time_arg(at: Option<&str>) -> anyhow::Result<time::OffsetDateTime> {
         None => Ok(time::OffsetDateTime::now_utc()),
         Some(s) => time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
             .map_err(|e| {
-                x0x_dist_repository::error::CliError::new(
-                    codes::USAGE_INVALID,
+                x0x_dist_repository::Error::new(
+                    Code::UsageInvalid,
                     format!("--at {s:?} is not an RFC 3339 time (e.g. 2030-01-01T00:00:00Z): {e}"),
                 )
                 .into()
@@ -184,7 +181,7 @@ mod tests {
     /// finds it behind context.
     #[test]
     fn coded_errors_use_codes_of_the_table() {
-        let samples: Vec<(&'static str, anyhow::Error)> = vec![
+        let samples: Vec<(Code, anyhow::Error)> = vec![
             (
                 Coded::code(&x0x_dist_manifests::Error::SpecVersion("2.0".into())),
                 x0x_dist_manifests::Error::SpecVersion("2.0".into()).into(),
@@ -201,25 +198,20 @@ mod tests {
                 x0x_dist_loader::Error::NotElf.into(),
             ),
             (
-                Coded::code(&RepoError::Exists("/r".into())),
-                RepoError::Exists("/r".into()).into(),
+                Coded::code(&x0x_dist_repository::Error::Exists("/r".into())),
+                x0x_dist_repository::Error::Exists("/r".into()).into(),
             ),
             (
-                Coded::code(&RepoError::Usage("u".into())),
-                RepoError::Usage("u".into()).into(),
+                Coded::code(&x0x_dist_repository::Error::Usage("u".into())),
+                x0x_dist_repository::Error::Usage("u".into()).into(),
             ),
             (
-                Coded::code(&x0x_dist_repository::mirror::MirrorError::NotMirror(
-                    "/m".into(),
-                )),
-                x0x_dist_repository::mirror::MirrorError::NotMirror("/m".into()).into(),
+                Coded::code(&x0x_dist_repository::Error::NotMirror("/m".into())),
+                x0x_dist_repository::Error::NotMirror("/m".into()).into(),
             ),
             (
-                Coded::code(&x0x_dist_repository::mirror::MirrorError::Repo(
-                    RepoError::Corrupt("c".into()),
-                )),
-                x0x_dist_repository::mirror::MirrorError::Repo(RepoError::Corrupt("c".into()))
-                    .into(),
+                Coded::code(&x0x_dist_repository::Error::Corrupt("c".into())),
+                x0x_dist_repository::Error::Corrupt("c".into()).into(),
             ),
             (
                 Coded::code(&x0x_dist_server::error::ApiError::MissingToken),
@@ -230,16 +222,16 @@ mod tests {
                 x0x_dist_server::error::ApiError::NotFound("n".into()).into(),
             ),
             (
-                Coded::code(&x0x_dist_repository::error::CliError::new(
-                    codes::BUNDLE_INVALID,
-                    "b",
-                )),
-                x0x_dist_repository::error::CliError::new(codes::BUNDLE_INVALID, "b").into(),
+                Coded::code(&x0x_dist_repository::Error::new(Code::BundleInvalid, "b")),
+                x0x_dist_repository::Error::new(Code::BundleInvalid, "b").into(),
             ),
         ];
         for (code, err) in samples {
-            assert!(codes::info(code).is_some(), "{code} is not in codes::CODES");
-            assert_ne!(code, codes::INTERNAL, "{err}");
+            assert!(
+                x0x_dist_manifests::codes::info(code.as_str()).is_some(),
+                "{code} is not in codes::CODES"
+            );
+            assert_ne!(code, Code::Internal, "{err}");
             let err = err.context("while testing");
             assert_eq!(code_of(&err), code, "{err:#}");
         }

@@ -73,7 +73,7 @@ fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist_repository::lo
         .metadata()
         .is_dir()
     {
-        return Err(x0x_dist_repository::repo::RepoError::NotFound(repo.to_owned()).into());
+        return Err(x0x_dist_repository::Error::NotFound(repo.to_owned()).into());
     }
     x0x_dist_repository::lock::lock(repo, || {
         eprintln!(

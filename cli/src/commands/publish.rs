@@ -1,5 +1,6 @@
 //! `x0x-dist publish`: publish a release to a server.
 use std::path::PathBuf;
+use x0x_dist_manifests::codes::Code;
 
 use anyhow::Context as _;
 use x0x_dist_server::config::env;
@@ -59,8 +60,8 @@ pub struct PublishArgs {
 pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
     if !(a.server.starts_with("http://") || a.server.starts_with("https://")) {
         // Without a scheme the HTTP client fails with a bare "builder error", retried as if transient.
-        return Err(x0x_dist_repository::error::CliError::new(
-            x0x_dist_manifests::codes::USAGE_INVALID,
+        return Err(x0x_dist_repository::Error::new(
+            Code::UsageInvalid,
             format!(
                 "--server {:?} is not an http(s) URL; did you mean http://{}?",
                 a.server, a.server
@@ -79,8 +80,8 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         (None, None) => String::new(),
     };
     if token.is_empty() {
-        return Err(x0x_dist_repository::error::CliError::new(
-            x0x_dist_manifests::codes::AUTH_MISSING,
+        return Err(x0x_dist_repository::Error::new(
+            x0x_dist_manifests::codes::Code::AuthMissing,
             format!(
                 "no upload token: pass --token-file FILE or set {} (from `x0x-dist token create`)",
                 env::TOKEN

@@ -1,6 +1,7 @@
 //! `x0x-dist serve`: run the artifact server.
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use x0x_dist_manifests::codes::Code;
 
 use x0x_dist_server::config::{env, Config, LogFormat};
 
@@ -87,8 +88,8 @@ impl ServeArgs {
                 {
                     e
                 } else {
-                    x0x_dist_repository::error::CliError::new(
-                        x0x_dist_manifests::codes::CONFIG_INVALID,
+                    x0x_dist_repository::Error::new(
+                        Code::ConfigInvalid,
                         format!("{e:#} (keys and sections: docs/server.md, \"Configuration\")"),
                     )
                     .into()
@@ -142,8 +143,8 @@ impl ServeArgs {
             c.limits.max_connections = Some(n);
         }
         if c.storage.repo.as_os_str().is_empty() && c.storage.url.is_none() {
-            return Err(x0x_dist_repository::error::CliError::new(
-                "usage.invalid",
+            return Err(x0x_dist_repository::Error::new(
+                x0x_dist_manifests::codes::Code::UsageInvalid,
                 format!(
                     "no repository: pass --repo DIR (or set {} or [storage] repo)",
                     env::REPO
@@ -152,8 +153,8 @@ impl ServeArgs {
             .into());
         }
         if c.timestamp.refresh_before_secs >= c.timestamp.expiry_secs {
-            return Err(x0x_dist_repository::error::CliError::new(
-                "usage.invalid",
+            return Err(x0x_dist_repository::Error::new(
+                x0x_dist_manifests::codes::Code::UsageInvalid,
                 "timestamp refresh_before_secs must be below expiry_secs",
             )
             .into());
@@ -191,7 +192,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         && !repo.join("mirror/upstream.json").exists()
         && !repo.join("metadata/root.json").exists()
     {
-        return Err(x0x_dist_repository::repo::RepoError::NotFound(repo.clone()).into());
+        return Err(x0x_dist_repository::Error::NotFound(repo.clone()).into());
     }
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log.filter)?;
     let sub = tracing_subscriber::fmt()
@@ -217,8 +218,8 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
                 .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
         });
         if in_use {
-            x0x_dist_repository::error::CliError::new(
-                x0x_dist_manifests::codes::IO_ERROR,
+            x0x_dist_repository::Error::new(
+                x0x_dist_manifests::codes::Code::IoError,
                 format!(
                     "{listen} is already in use\n  help: another `x0x-dist serve`? `ss -ltnp 'sport = :{}'` \
                      shows which process: stop it, or listen elsewhere with --listen 127.0.0.1:PORT \

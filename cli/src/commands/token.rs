@@ -50,8 +50,8 @@ fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
     {
         return Ok(());
     }
-    Err(x0x_dist_repository::error::CliError::new(
-        "repo.not_found",
+    Err(x0x_dist_repository::Error::new(
+        x0x_dist_manifests::codes::Code::RepoNotFound,
         format!(
             "{} is not a repository (run `x0x-dist init --repo DIR`)",
             repo.display()

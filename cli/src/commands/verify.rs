@@ -33,8 +33,8 @@ pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
     // `--repo ./repo/metadata` is a repository's metadata folder, not a place to run `init`.
     if a.repo.join("1.root.json").is_file() && !a.repo.join("metadata").is_dir() {
         let parent = a.repo.parent().unwrap_or(&a.repo);
-        return Err(x0x_dist_repository::error::CliError::new(
-            x0x_dist_manifests::codes::USAGE_INVALID,
+        return Err(x0x_dist_repository::Error::new(
+            x0x_dist_manifests::codes::Code::UsageInvalid,
             format!(
                 "{} is the metadata folder of a repository: pass the repository directory, --repo {}",
                 a.repo.display(),

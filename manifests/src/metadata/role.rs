@@ -124,6 +124,7 @@ pub trait NewRole: Sized {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::Coded as _;
 
     #[test]
     fn role_types_are_the_tuf_names() {

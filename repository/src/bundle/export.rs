@@ -26,7 +26,7 @@ fn chain_files(dir: &Path, set: &TrustedSet) -> Result<Vec<(String, Vec<u8>)>> {
         .into_iter()
         .map(|n| {
             let p = l.metadata_file(&n);
-            let b = std::fs::read(&p).map_err(MirrorError::io("reading", &p))?;
+            let b = std::fs::read(&p).map_err(Error::io("reading", &p))?;
             Ok((n, b))
         })
         .collect()
@@ -109,11 +109,11 @@ pub fn export(
     let tmp = tempfile::Builder::new()
         .prefix(".x0x-bundle-")
         .tempfile_in(parent)
-        .map_err(MirrorError::io("creating a temporary file in", parent))?;
+        .map_err(Error::io("creating a temporary file in", parent))?;
     let mtime = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
     {
         let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
-        let werr = |e| MirrorError::io("writing", out)(e);
+        let werr = |e| Error::io("writing", out)(e);
         let toc_bytes = serde_json::to_vec_pretty(&toc).expect("TOC serializes");
         write_entry(&mut w, TOC_NAME, &toc_bytes, mtime, out)?;
         for (n, b) in &meta {
@@ -130,7 +130,7 @@ pub fn export(
     // on import, so a file torn by a crash is refused (`bundle.invalid`), never trusted; re-export it.
     let bytes = tmp.as_file().metadata().map_or(0, |m| m.len());
     tmp.persist(out)
-        .map_err(|e| MirrorError::io("renaming into", out)(e.error))?;
+        .map_err(|e| Error::io("renaming into", out)(e.error))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -145,7 +145,7 @@ pub fn export(
 
 fn write_entry(w: &mut impl Write, name: &str, data: &[u8], mtime: u64, out: &Path) -> Result<()> {
     let h = tar::header(name, data.len() as u64, mtime).map_err(|e| bad(out, e.0))?;
-    let werr = |e| MirrorError::io("writing", out)(e);
+    let werr = |e| Error::io("writing", out)(e);
     w.write_all(&h).map_err(werr)?;
     w.write_all(data).map_err(werr)?;
     w.write_all(&[0u8; tar::BLOCK][..tar::padding(data.len() as u64)])
@@ -161,17 +161,15 @@ fn copy_target(
     out: &Path,
 ) -> Result<()> {
     let src = crate::repo::Layout::new(dir).target_stored(&job.stored);
-    let mut src_f = std::fs::File::open(&src).map_err(MirrorError::io("opening", &src))?;
+    let mut src_f = std::fs::File::open(&src).map_err(Error::io("opening", &src))?;
     let name = format!("targets/{}", job.stored);
     let h = tar::header(&name, job.file.length, mtime).map_err(|e| bad(out, e.0))?;
-    let werr = |e| MirrorError::io("writing", out)(e);
+    let werr = |e| Error::io("writing", out)(e);
     out_w.write_all(&h).map_err(werr)?;
     let mut got = 0u64;
     loop {
         let mut buf = hasher.buffer();
-        let n = src_f
-            .read(&mut buf)
-            .map_err(MirrorError::io("reading", &src))?;
+        let n = src_f.read(&mut buf).map_err(Error::io("reading", &src))?;
         if n == 0 {
             hasher.recycle(buf);
             break;

@@ -120,7 +120,7 @@ pub fn import_repo(
     now: OffsetDateTime,
 ) -> Result<ImportReport> {
     if crate::repo::Layout::new(dir).online_keys().exists() {
-        return Err(MirrorError::Usage(format!(
+        return Err(Error::Usage(format!(
             "{} is an origin repository (it holds online keys); import bundles into a mirror directory",
             dir.display()
         )));
@@ -130,7 +130,7 @@ pub fn import_repo(
         None => {
             mirror::Settings::load(dir)
                 .map_err(|_| {
-                    MirrorError::Usage(format!(
+                    Error::Usage(format!(
                     "{} is not a mirror yet: pass --root ROOT.json (the upstream root you trust)",
                     dir.display()
                 ))
@@ -138,19 +138,19 @@ pub fn import_repo(
                 .root
         }
     };
-    std::fs::create_dir_all(dir).map_err(MirrorError::io("creating", dir))?;
+    std::fs::create_dir_all(dir).map_err(Error::io("creating", dir))?;
     // One writer at a time (the server's publishes, `package release`, other imports): see `crate::lock`.
     let _lock = crate::lock::lock(dir, || {
         tracing::warn!("waiting for another writer of {} to finish", dir.display());
     })
-    .map_err(MirrorError::io("locking", &crate::lock::lock_path(dir)))?;
+    .map_err(Error::io("locking", &crate::lock::lock_path(dir)))?;
     let sd = mirror::state_dir(dir);
-    std::fs::create_dir_all(&sd).map_err(MirrorError::io("creating", &sd))?;
+    std::fs::create_dir_all(&sd).map_err(Error::io("creating", &sd))?;
     remove_stale_staging(&sd);
     let staging = tempfile::Builder::new()
         .prefix(STAGING_PREFIX)
         .tempdir_in(&sd)
-        .map_err(MirrorError::io("creating a staging directory in", &sd))?;
+        .map_err(Error::io("creating a staging directory in", &sd))?;
     // Targets are durable (synced) when this returns; those the mirror already holds are not unpacked.
     let Unpacked { toc, present } = unpack_with(bundle, staging.path(), Some(dir))?;
     let at = policy_clock(now)?;
@@ -173,10 +173,10 @@ pub fn import_repo(
         let src = crate::repo::Layout::new(staging.path()).target_stored(&j.stored);
         let dest = crate::repo::Layout::new(dir).target_stored(&j.stored);
         let parent = dest.parent().expect("has parent");
-        std::fs::create_dir_all(parent).map_err(MirrorError::io("creating", parent))?;
+        std::fs::create_dir_all(parent).map_err(Error::io("creating", parent))?;
         // Synced when unpacked; the directories are synced once for all targets below.
         #[allow(clippy::disallowed_methods)]
-        std::fs::rename(&src, &dest).map_err(MirrorError::io("renaming into", &dest))?;
+        std::fs::rename(&src, &dest).map_err(Error::io("renaming into", &dest))?;
         // The new name, and every directory created on the way, must be durable before the metadata.
         let mut d = parent;
         while d.starts_with(crate::repo::Layout::new(dir).targets()) && dirs.insert(d.to_owned()) {
@@ -197,7 +197,7 @@ pub fn import_repo(
     names.push("timestamp.json".into());
     for n in &names {
         let src = crate::repo::Layout::new(staging.path()).metadata_file(n);
-        let b = std::fs::read(&src).map_err(MirrorError::io("reading", &src))?;
+        let b = std::fs::read(&src).map_err(Error::io("reading", &src))?;
         let dest = l.metadata_file(n);
         // An identical file is already there and durable (re-importing the same bundle writes nothing).
         if std::fs::read(&dest).is_ok_and(|cur| cur == b) {
@@ -226,10 +226,8 @@ pub fn import_repo(
 /// target it verifies, so later `fetch --offline` and loaders using that cache need nothing else.
 pub async fn import_cache(bundle: &Path, cache_dir: &Path, root: &[u8]) -> Result<ImportReport> {
     use x0x_dist_loader::fetch::{FetchOptions, Fetcher, Location, NoProgress};
-    let staging = tempfile::tempdir().map_err(MirrorError::io(
-        "creating",
-        Path::new("temporary directory"),
-    ))?;
+    let staging =
+        tempfile::tempdir().map_err(Error::io("creating", Path::new("temporary directory")))?;
     let toc = unpack(bundle, staging.path())?;
     let fetcher = Fetcher::new(
         Location::Dir(staging.path().to_owned()),
@@ -259,11 +257,11 @@ pub async fn import_cache(bundle: &Path, cache_dir: &Path, root: &[u8]) -> Resul
             if !wanted.contains(path.as_str()) {
                 continue;
             }
-            let file = repo.target(&path)?;
+            let file = repo.target(path.as_str())?;
             let sha = file.sha256()?.to_hex();
-            let stored = repo.stored_path(&path, &sha);
+            let stored = repo.stored_path(path.as_str(), &sha);
             cache
-                .get_or_fetch(&fetcher, &stored, &path, &file, &NoProgress)
+                .get_or_fetch(&fetcher, &stored, path.as_str(), &file, &NoProgress)
                 .await?;
             report.targets += 1;
             report.bytes += file.length;

@@ -60,7 +60,8 @@ use time::OffsetDateTime;
 use x0x_dist_manifests::metadata::{Signed, Timestamp};
 use x0x_dist_manifests::verify::TrustedSet;
 
-use crate::mirror::{self, Job, MirrorError, Result, Selection};
+use crate::error::{Error, Result};
+use crate::mirror::{self, Job, Selection};
 use crate::repo::{self, Layout};
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -72,8 +73,8 @@ fn hex_sha(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
-fn bad(path: &Path, detail: impl Into<String>) -> MirrorError {
-    MirrorError::Bundle {
+fn bad(path: &Path, detail: impl Into<String>) -> Error {
+    Error::Bundle {
         path: path.to_owned(),
         detail: detail.into(),
     }

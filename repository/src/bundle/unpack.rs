@@ -49,7 +49,7 @@ const WRITEBACK_STEP: u64 = 8 << 20;
 /// - every unpacked target is made durable: write-back is started as it is written and `fdatasync` runs on a
 ///   worker thread while the next entry is unpacked; this returns only once all of them are synced.
 pub(super) fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Result<Unpacked> {
-    let f = std::fs::File::open(bundle).map_err(MirrorError::io("opening", bundle))?;
+    let f = std::fs::File::open(bundle).map_err(Error::io("opening", bundle))?;
     let mut r = tar::Reader::new(std::io::BufReader::with_capacity(PipelinedHash::CHUNK, f));
     let first = r
         .next_entry()
@@ -88,7 +88,7 @@ pub(super) fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Re
         }
     }
     for d in ["metadata", "targets"] {
-        std::fs::create_dir_all(into.join(d)).map_err(MirrorError::io("creating", into))?;
+        std::fs::create_dir_all(into.join(d)).map_err(Error::io("creating", into))?;
     }
     let syncer = dest.map(|_| x0x_dist_durable::overlap::Syncer::new());
     let mut hasher = PipelinedHash::new();
@@ -124,12 +124,12 @@ pub(super) fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Re
             }
         }
         if let Some(p) = path.parent() {
-            std::fs::create_dir_all(p).map_err(MirrorError::io("creating", p))?;
+            std::fs::create_dir_all(p).map_err(Error::io("creating", p))?;
         }
         // A fresh file in the staging directory, synced by the Syncer before anything names it.
         #[allow(clippy::disallowed_methods)]
         let out = std::sync::Arc::new(
-            std::fs::File::create(&path).map_err(MirrorError::io("creating", &path))?,
+            std::fs::File::create(&path).map_err(Error::io("creating", &path))?,
         );
         let writeback = syncer.is_some() && is_target;
         let (mut written, mut flushed) = (0u64, 0u64);
@@ -153,7 +153,7 @@ pub(super) fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Re
             chunk.truncate(n);
             (&*out)
                 .write_all(&chunk)
-                .map_err(MirrorError::io("writing", &path))?;
+                .map_err(Error::io("writing", &path))?;
             hasher.hash(chunk);
             written += n as u64;
             if let (Some(s), true) = (&syncer, writeback && written - flushed >= WRITEBACK_STEP) {
@@ -184,7 +184,7 @@ pub(super) fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Re
     }
     if let Some(s) = syncer {
         s.finish()
-            .map_err(|(path, e)| MirrorError::io("syncing", &path)(e))?;
+            .map_err(|(path, e)| Error::io("syncing", &path)(e))?;
     }
     Ok(Unpacked { toc, present })
 }

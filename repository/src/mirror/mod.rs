@@ -29,81 +29,13 @@ use std::sync::Arc;
 use semver::VersionReq;
 use time::OffsetDateTime;
 use x0x_dist_loader::fetch::{FetchOptions, Fetcher, Location, NoProgress, Progress};
-use x0x_dist_manifests::codes;
+use x0x_dist_manifests::codes::Coded as _;
 use x0x_dist_manifests::metadata::{Root, Signed, Snapshot, Targets, Timestamp};
 use x0x_dist_manifests::verify::{Lookup, TrustedSet};
 use x0x_dist_manifests::{Role as _, TargetFile, TargetPath};
 
-use crate::repo::{self, FileError, Layout, RepoError};
-
-/// Failures of mirroring and bundles (one enum for both: they share the verification pipeline).
-#[derive(Debug, thiserror::Error)]
-pub enum MirrorError {
-    /// A metadata or key model failure (carries its own code: `metadata.expired`, `metadata.rollback`, ...).
-    #[error(transparent)]
-    Model(#[from] x0x_dist_manifests::Error),
-    /// A loader failure (network, digest and length checks).
-    #[error(transparent)]
-    Loader(#[from] x0x_dist_loader::Error),
-    /// A repository failure.
-    #[error(transparent)]
-    Repo(#[from] RepoError),
-    /// A local file operation failed.
-    #[error(transparent)]
-    Io(#[from] FileError),
-    /// A bundle file is malformed or does not match its metadata.
-    #[error("bundle {}: {detail}", path.display())]
-    Bundle {
-        /// The bundle file.
-        path: PathBuf,
-        /// What is wrong.
-        detail: String,
-    },
-    /// The directory is not a mirror (no `mirror/root.json`).
-    #[error("{} is not a mirror (run `x0x-dist mirror init --repo {} --upstream URL --root ROOT.json`)", .0.display(), .0.display())]
-    NotMirror(PathBuf),
-    /// The upstream does not have a metadata file the chain needs.
-    #[error("upstream {upstream} has no metadata {name}")]
-    UpstreamMissing {
-        /// The upstream.
-        upstream: String,
-        /// The file.
-        name: String,
-    },
-    /// Invalid arguments.
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl MirrorError {
-    /// The stable code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Model(e) => e.code(),
-            Self::Loader(e) => e.code(),
-            Self::Repo(e) => e.code(),
-            Self::Io { .. } => codes::IO_ERROR,
-            Self::Bundle { .. } => codes::BUNDLE_INVALID,
-            Self::NotMirror(_) | Self::UpstreamMissing { .. } => codes::REPO_NOT_FOUND,
-            Self::Usage(_) => codes::USAGE_INVALID,
-        }
-    }
-
-    /// For `map_err`: an I/O failure of `what` on `path` as [`MirrorError::Io`].
-    pub fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> Self + 'a {
-        let file_error = repo::io(what, path);
-        move |source| Self::Io(file_error(source))
-    }
-}
-
-impl codes::Coded for MirrorError {
-    fn code(&self) -> &'static str {
-        MirrorError::code(self)
-    }
-}
-
-/// This module's result type.
-pub type Result<T, E = MirrorError> = std::result::Result<T, E>;
+use crate::error::{Error, Result};
+use crate::repo::{self, Layout};
 
 /// `DIR/mirror/`.
 pub fn state_dir(dir: &Path) -> PathBuf {
@@ -136,9 +68,9 @@ impl Settings {
         let root = match std::fs::read(&rf) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(MirrorError::NotMirror(dir.to_owned()))
+                return Err(Error::NotMirror(dir.to_owned()))
             }
-            Err(e) => return Err(MirrorError::io("reading", &rf)(e)),
+            Err(e) => return Err(Error::io("reading", &rf)(e)),
         };
         let uf = state_dir(dir).join("upstream.json");
         let upstream = match std::fs::read(&uf) {
@@ -190,7 +122,7 @@ async fn get(fetcher: &Fetcher, name: &str, limit: usize) -> Result<Option<Vec<u
 async fn need(fetcher: &Fetcher, name: &str, limit: usize) -> Result<Vec<u8>> {
     get(fetcher, name, limit)
         .await?
-        .ok_or_else(|| MirrorError::UpstreamMissing {
+        .ok_or_else(|| Error::UpstreamMissing {
             upstream: fetcher.location().to_string(),
             name: name.to_owned(),
         })
@@ -342,10 +274,10 @@ pub async fn pull_metadata(
             crate::lock::lock(&dir, || {
                 tracing::warn!("waiting for another writer of {} to finish", dir.display());
             })
-            .map_err(MirrorError::io("locking", &crate::lock::lock_path(&dir)))
+            .map_err(Error::io("locking", &crate::lock::lock_path(&dir)))
         })
         .await
-        .map_err(|e| MirrorError::Usage(format!("lock task: {e}")))??
+        .map_err(|e| Error::Usage(format!("lock task: {e}")))??
     };
     check_not_older(dir, &ts_bytes)?;
     let l = Layout::new(dir);
@@ -452,9 +384,9 @@ pub fn select(set: &TrustedSet, sel: &Selection) -> Result<Vec<Job>> {
                 .and_then(|t| t.signed().delegations.as_ref())
                 .is_some_and(|d| d.roles.iter().any(|r| &r.name == p))
             {
-                return Err(MirrorError::Loader(
-                    x0x_dist_loader::Error::PackageNotFound { package: p.clone() },
-                ));
+                return Err(Error::Loader(x0x_dist_loader::Error::PackageNotFound {
+                    package: p.clone(),
+                }));
             }
         }
     }
@@ -475,15 +407,15 @@ pub async fn fetch_target(
     }
     let sha = job.file.sha256()?.to_hex();
     let partial_dir = state_dir(dir).join("partial");
-    std::fs::create_dir_all(&partial_dir).map_err(MirrorError::io("creating", &partial_dir))?;
+    std::fs::create_dir_all(&partial_dir).map_err(Error::io("creating", &partial_dir))?;
     let part = partial_dir.join(format!("{sha}.part"));
     fetcher
         .target_file(&job.stored, job.path.as_str(), &job.file, &part, progress)
         .await?;
     let parent = dest.parent().expect("targets path has a parent");
-    std::fs::create_dir_all(parent).map_err(MirrorError::io("creating", parent))?;
+    std::fs::create_dir_all(parent).map_err(Error::io("creating", parent))?;
     // Synced before the metadata that names it is written.
-    x0x_dist_durable::persist(&part, &dest).map_err(MirrorError::io("storing", &dest))?;
+    x0x_dist_durable::persist(&part, &dest).map_err(Error::io("storing", &dest))?;
     Ok(true)
 }
 
@@ -537,8 +469,7 @@ pub async fn sync(
     }
     let mut first_err = None;
     while let Some(joined) = tasks.join_next().await {
-        let (job, r) =
-            joined.map_err(|e| MirrorError::Usage(format!("download task failed: {e}")))?;
+        let (job, r) = joined.map_err(|e| Error::Usage(format!("download task failed: {e}")))?;
         match r {
             Ok(true) => {
                 report.downloaded += 1;
@@ -546,7 +477,7 @@ pub async fn sync(
             }
             Ok(false) => report.present += 1,
             Err(e) => {
-                tracing::warn!(target = job.path.as_str(), code = e.code(), error = %e, "target not mirrored");
+                tracing::warn!(target = job.path.as_str(), code = e.code().as_str(), error = %e, "target not mirrored");
                 first_err.get_or_insert(e);
             }
         }

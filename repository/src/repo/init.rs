@@ -2,7 +2,7 @@
 
 use super::{
     create_private_dir, generate_key, io, write_atomic, write_key_pair, BTreeMap, Delegations,
-    Expiry, Layout, NewRole, OffsetDateTime, Path, RepoError, Result, Root, Signed, SigningKey,
+    Error, Expiry, Layout, NewRole, OffsetDateTime, Path, Result, Root, Signed, SigningKey,
     Snapshot, Targets, Timestamp,
 };
 
@@ -20,7 +20,7 @@ pub fn init(dir: &Path, now: OffsetDateTime, expiry: &Expiry) -> Result<InitRepo
         || l.metadata_file("1.root.json").exists()
         || l.key_file("root").exists()
     {
-        return Err(RepoError::Exists(dir.to_owned()));
+        return Err(Error::Exists(dir.to_owned()));
     }
     create_private_dir(&l.offline_keys())?;
     create_private_dir(&l.online_keys())?;

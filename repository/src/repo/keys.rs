@@ -1,8 +1,8 @@
 //! Key files: generating, writing and reading ed25519 key pairs.
 
 use super::{
-    parse_public_key_file, public_key_file, read, write_atomic, Path, PathBuf, PublicKey,
-    RepoError, Result, SigningKey,
+    parse_public_key_file, public_key_file, read, write_atomic, Error, Path, PathBuf, PublicKey,
+    Result, SigningKey,
 };
 
 /// A fresh ed25519 key from the operating system's randomness.
@@ -18,7 +18,7 @@ pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<PathBuf> {
     let public = PathBuf::from(format!("{}.pub", path.display()));
     for p in [path, &public] {
         if p.exists() {
-            return Err(RepoError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "{} exists; refusing to overwrite a key",
                 p.display()
             )));

@@ -1,7 +1,7 @@
 //! Loading and verifying the trusted chain from a repository directory or any metadata source.
 
 use super::{
-    read_metadata, BTreeMap, Layout, MetaFile, OffsetDateTime, Path, RepoError, Result, TrustedSet,
+    read_metadata, BTreeMap, Error, Layout, MetaFile, OffsetDateTime, Path, Result, TrustedSet,
 };
 
 /// Where [`load_trusted_with`] reads metadata: a repository directory ([`Layout`]) or the server's store.
@@ -41,7 +41,7 @@ pub fn load_trusted(
 ) -> Result<TrustedSet> {
     let first = Layout::new(dir).metadata_file("1.root.json");
     if trusted_root.is_none() && !first.exists() {
-        return Err(RepoError::NotFound(dir.to_owned()));
+        return Err(Error::NotFound(dir.to_owned()));
     }
     load_trusted_from(dir, &read_metadata(trusted_root.unwrap_or(&first))?, now)
 }
@@ -79,7 +79,7 @@ pub fn load_trusted_with(
         .unwrap_or_default();
     let tv = snap
         .get("targets.json")
-        .ok_or_else(|| RepoError::Corrupt("snapshot does not list targets.json".to_owned()))?
+        .ok_or_else(|| Error::Corrupt("snapshot does not list targets.json".to_owned()))?
         .version;
     set.update_targets(&l.read(&format!("{tv}.targets.json"))?)?;
     // Delegated roles, breadth-first from `targets`, each verified with its delegator's keys.

@@ -18,13 +18,12 @@
 //! timestamp rename is the commit point, so readers see the previous or the next complete state. Secret key
 //! files are created with mode 0600 (never readable by others, even briefly).
 //!
-//! Errors: [`RepoError`], whose [`RepoError::code`] is a stable code from `x0x_dist_manifests::codes`.
+//! Errors: the crate's [`crate::Error`], whose code is a stable code from `x0x_dist_manifests::codes`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use time::{Duration, OffsetDateTime};
-use x0x_dist_manifests::codes;
 use x0x_dist_manifests::keys::{parse_public_key_file, public_key_file};
 use x0x_dist_manifests::metadata::{DelegatedRole, Delegations, MetaFile, NewRole};
 use x0x_dist_manifests::verify::{Lookup, TrustedSet};
@@ -33,7 +32,6 @@ use x0x_dist_manifests::{
     TargetFile, TargetPath, Targets, Timestamp, Version,
 };
 
-mod error;
 mod init;
 mod keys;
 mod layout;
@@ -41,8 +39,8 @@ mod load;
 mod package;
 mod verify;
 
-pub(crate) use error::io;
-pub use error::{FileError, RepoError, Result};
+pub(crate) use crate::error::io;
+use crate::error::{Error, Result};
 use init::commit_snapshot;
 pub use init::{init, InitReport};
 pub use keys::{generate_key, read_public_key, read_secret_key, write_key_pair};
@@ -84,6 +82,7 @@ impl Default for Expiry {
 #[allow(clippy::disallowed_methods)] // tests write fixtures directly
 mod tests {
     use super::*;
+    use x0x_dist_manifests::codes::Coded as _;
 
     fn now() -> OffsetDateTime {
         OffsetDateTime::now_utc()

@@ -2,8 +2,8 @@
 
 use super::{
     commit_snapshot, load_trusted, read_secret_key, write_atomic, BTreeMap, DelegatedRole,
-    Delegations, Expiry, Layout, NewRole, OffsetDateTime, PackageName, Path, Platform, PublicKey,
-    RepoError, Result, Signed, SigningKey, Snapshot, TargetCustom, TargetFile, TargetPath, Targets,
+    Delegations, Error, Expiry, Layout, NewRole, OffsetDateTime, PackageName, Path, Platform,
+    PublicKey, Result, Signed, SigningKey, Snapshot, TargetCustom, TargetFile, TargetPath, Targets,
     Timestamp, TrustedSet, Version,
 };
 
@@ -45,7 +45,7 @@ impl Current {
             .get(role)
             .is_some_and(|r| r.keyids.contains(k.key_id()))
         {
-            return Err(RepoError::KeyNotAuthorized {
+            return Err(Error::KeyNotAuthorized {
                 keyid: k.key_id().to_string(),
                 role: role.to_owned(),
             });
@@ -86,7 +86,7 @@ pub fn add_package(
     expiry: &Expiry,
 ) -> Result<u64> {
     if threshold == 0 || threshold > publisher_keys.len() as u64 {
-        return Err(RepoError::Usage(format!(
+        return Err(Error::Usage(format!(
             "threshold {threshold} must be between 1 and the number of publisher keys ({})",
             publisher_keys.len()
         )));
@@ -100,7 +100,7 @@ pub fn add_package(
         extra: BTreeMap::new(),
     });
     if d.roles.iter().any(|r| r.name == package.as_str()) {
-        return Err(RepoError::PackageExists(package.to_string()));
+        return Err(Error::PackageExists(package.to_string()));
     }
     for k in publisher_keys {
         k.ed25519()?;
@@ -153,15 +153,15 @@ pub fn release(
         .delegations
         .as_ref()
         .and_then(|d| d.roles.iter().find(|r| r.name == package.as_str()))
-        .ok_or_else(|| RepoError::PackageNotFound(package.to_string()))?;
+        .ok_or_else(|| Error::PackageNotFound(package.to_string()))?;
     if !deleg.keys.keyids.contains(publisher.key_id()) {
-        return Err(RepoError::KeyNotAuthorized {
+        return Err(Error::KeyNotAuthorized {
             keyid: publisher.key_id().to_string(),
             role: package.to_string(),
         });
     }
     if deleg.keys.threshold > 1 {
-        return Err(RepoError::Usage(format!(
+        return Err(Error::Usage(format!(
             "role {package} needs {} signatures; local release signs with one key",
             deleg.keys.threshold
         )));
@@ -175,24 +175,22 @@ pub fn release(
         .keys()
         .any(|p| p.package_target().is_ok_and(|p| p.version() == version))
     {
-        return Err(RepoError::VersionExists(format!("{package}@{version}")));
+        return Err(Error::VersionExists(format!("{package}@{version}")));
     }
     if artifacts.is_empty() {
-        return Err(RepoError::Usage(
-            "a release needs at least one file".to_owned(),
-        ));
+        return Err(Error::Usage("a release needs at least one file".to_owned()));
     }
     // Every file is checked before anything is written.
     for a in artifacts {
         let (pkg, platform) = Platform::parse_file_name(&a.file_name)?;
         if &pkg != package {
-            return Err(RepoError::Usage(format!(
+            return Err(Error::Usage(format!(
                 "{} is not a file of package {package}",
                 a.file_name
             )));
         }
         x0x_dist_loader::artifact::check(platform, &a.data).map_err(|mismatch| {
-            RepoError::PlatformMismatch {
+            Error::PlatformMismatch {
                 file: a.file_name.clone(),
                 mismatch,
             }

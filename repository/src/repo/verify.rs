@@ -1,7 +1,7 @@
 //! `verify`: every metadata file and every target of a repository.
 
 use super::{
-    load_trusted, read, read_metadata, Layout, Lookup, OffsetDateTime, Path, RepoError, Result,
+    load_trusted, read, read_metadata, Error, Layout, Lookup, OffsetDateTime, Path, Result,
 };
 
 /// What `verify` checked.
@@ -36,7 +36,7 @@ pub fn verify(
     let latest = read_metadata(&l.metadata_file(&format!("{}.root.json", report.root_version)))?;
     if let Ok(copy) = std::fs::read(l.metadata_file("root.json")) {
         if copy != latest {
-            return Err(RepoError::Corrupt(format!(
+            return Err(Error::Corrupt(format!(
                 "root.json is not {}.root.json",
                 report.root_version
             )));
@@ -48,7 +48,7 @@ pub fn verify(
             match set.resolve_target(path.as_str())? {
                 Lookup::Found { role: r, .. } if &r == role => {}
                 _ => {
-                    return Err(RepoError::Corrupt(format!(
+                    return Err(Error::Corrupt(format!(
                         "role {role} lists {path}, which it is not trusted for"
                     )))
                 }

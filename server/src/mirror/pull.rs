@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use x0x_dist_manifests::codes::{Code, Coded as _};
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -22,9 +23,7 @@ use x0x_dist_loader::fetch::{Fetcher, NoProgress};
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_repository::repo::Layout;
 
-use x0x_dist_repository::mirror::{
-    fetch_target, pull_metadata, select, MirrorError, Selection, Settings,
-};
+use x0x_dist_repository::mirror::{fetch_target, pull_metadata, select, Selection, Settings};
 
 /// Pull-through state.
 #[derive(Debug)]
@@ -45,7 +44,7 @@ impl PullThrough {
         settings: &Settings,
         upstream: &str,
         interval: Duration,
-    ) -> x0x_dist_repository::mirror::Result<Self> {
+    ) -> x0x_dist_repository::Result<Self> {
         Ok(Self {
             dir,
             root: settings.root.clone(),
@@ -58,7 +57,10 @@ impl PullThrough {
 
     /// The verified upstream metadata, pulled again if older than the interval (or `force`). Falls back to the
     /// previous pull when the upstream fails.
-    pub async fn metadata(&self, force: bool) -> Result<Arc<TrustedSet>, MirrorError> {
+    pub async fn metadata(
+        &self,
+        force: bool,
+    ) -> Result<Arc<TrustedSet>, x0x_dist_repository::Error> {
         let mut last = self.last.lock().await;
         if let Some((at, set)) = last.as_ref() {
             if !force && at.elapsed() < self.interval {
@@ -90,7 +92,7 @@ impl PullThrough {
                 Ok(set)
             }
             Err(e) => {
-                tracing::warn!(code = e.code(), error = %e, "mirror: upstream metadata pull failed; serving what the mirror has");
+                tracing::warn!(code = e.code().as_str(), error = %e, "mirror: upstream metadata pull failed; serving what the mirror has");
                 match last.as_ref() {
                     Some((_, set)) => {
                         let set = set.clone();
@@ -106,7 +108,7 @@ impl PullThrough {
 
     /// Makes sure the target stored at `stored` (relative to `targets/`) is in the mirror, if verified upstream
     /// metadata lists it. `Ok(false)`: no verified metadata lists it (the handler answers 404).
-    pub async fn target(&self, stored: &str) -> Result<bool, MirrorError> {
+    pub async fn target(&self, stored: &str) -> Result<bool, x0x_dist_repository::Error> {
         let lock = {
             let mut map = self.inflight.lock().expect("inflight lock");
             map.entry(stored.to_owned()).or_default().clone()
@@ -139,15 +141,15 @@ impl PullThrough {
     }
 }
 
-fn failure(e: &MirrorError) -> Response {
+fn failure(e: &x0x_dist_repository::Error) -> Response {
     // Whatever went wrong upstream (unreachable, tampered bytes, bad metadata), the mirror is a gateway that
     // could not get a verified answer.
     let mut r = (
         StatusCode::BAD_GATEWAY,
-        axum::Json(crate::wire::ErrorBody {
-            code: e.code().to_owned(),
-            detail: format!("mirror upstream: {e}"),
-        }),
+        axum::Json(crate::wire::ErrorBody::new(
+            e.code(),
+            format!("mirror upstream: {e}"),
+        )),
     )
         .into_response();
     r.extensions_mut()
@@ -187,12 +189,14 @@ pub async fn middleware(
             && !Layout::new(&m.dir).target_stored(stored).is_file()
         {
             if let Err(e) = m.target(stored).await {
-                tracing::warn!(target = stored, code = e.code(), error = %e, "mirror: target refused");
+                tracing::warn!(target = stored, code = e.code().as_str(), error = %e, "mirror: target refused");
                 let code = e.code();
-                if code == x0x_dist_manifests::codes::TARGET_DIGEST_MISMATCH
-                    || code == x0x_dist_manifests::codes::TARGET_LENGTH_MISMATCH
-                {
-                    st.metrics.target_verify_failed(&target_name(stored), code);
+                if matches!(
+                    code,
+                    Code::TargetDigestMismatch | Code::TargetLengthMismatch
+                ) {
+                    st.metrics
+                        .target_verify_failed(&target_name(stored), code.as_str());
                 }
                 return failure(&e);
             }
@@ -234,7 +238,7 @@ pub async fn startup(
         None => None,
     };
     if !Layout::new(&dir).metadata_file("timestamp.json").is_file() {
-        anyhow::bail!(MirrorError::Usage(format!(
+        anyhow::bail!(x0x_dist_repository::Error::Usage(format!(
             "mirror {} has no metadata yet and its upstream did not answer: run `x0x-dist mirror sync` or `x0x-dist bundle import` first",
             dir.display()
         )));
@@ -251,10 +255,10 @@ pub async fn startup(
 
 /// Verifies the mirror's metadata chain at a time when it was valid (so an expired but authentic mirror still
 /// starts and serves; clients apply expiry themselves).
-fn check_signatures(dir: &std::path::Path, root: &[u8]) -> Result<(), MirrorError> {
+fn check_signatures(dir: &std::path::Path, root: &[u8]) -> Result<(), x0x_dist_repository::Error> {
     use x0x_dist_manifests::metadata::{Signed, Timestamp};
     let ts = std::fs::read(Layout::new(dir).metadata_file("timestamp.json")).map_err(
-        MirrorError::io("reading", &dir.join("metadata/timestamp.json")),
+        x0x_dist_repository::Error::io("reading", &dir.join("metadata/timestamp.json")),
     )?;
     let ts = Signed::<Timestamp>::from_slice(&ts)?;
     // One second before the timestamp expires: every role it pins must be valid then too, or it was never valid.

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::state::AppState;
+use x0x_dist_manifests::codes::Coded as _;
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> Response {

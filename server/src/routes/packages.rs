@@ -15,6 +15,7 @@ use crate::publish;
 use crate::published::{self, Published};
 use crate::state::AppState;
 use crate::views::TargetView;
+use x0x_dist_manifests::codes::Coded as _;
 
 fn check_name(name: &str) -> Result<PackageName, ApiError> {
     name.parse::<PackageName>()
@@ -65,7 +66,7 @@ pub async fn resolve(
     check_name(&name)?;
     let range_s = q.range.as_deref().unwrap_or("*");
     let range = semver::VersionReq::parse(range_s).map_err(|e| ApiError::Metadata {
-        code: "package.version_invalid",
+        code: x0x_dist_manifests::codes::Code::PackageVersionInvalid,
         detail: format!("invalid range {range_s:?}: {e}"),
     })?;
     let platform = q
@@ -193,7 +194,7 @@ pub async fn submit_role(
         }
         Err(e) => {
             st.metrics.publish(Err(e.code()));
-            tracing::info!(token, package = %name, code = e.code(), error = %e, "publish rejected");
+            tracing::info!(token, package = %name, code = e.code().as_str(), error = %e, "publish rejected");
         }
     }
     Ok(axum::Json(result?).into_response())

@@ -125,7 +125,7 @@ pub async fn target(
         let etag = format!("\"{}\"", &h[..32]);
         let store = st.store.clone();
         return files::serve_stream(&cond, len, &etag, cache_control, ctype, |r| async move {
-            store.read_target(&path, r).await
+            Ok(store.read_target(&path, r).await?)
         })
         .await;
     }
@@ -133,7 +133,7 @@ pub async fn target(
     let etag = format!("\"len-{len}\"");
     let store = st.store.clone();
     files::serve_stream(&cond, len, &etag, cache_control, ctype, |r| async move {
-        store.read_target(&path, r).await
+        Ok(store.read_target(&path, r).await?)
     })
     .await
 }
@@ -146,7 +146,7 @@ mod tests {
         ObjectKey::Metadata(name.to_owned()).is_immutable()
     }
 
-    fn check_metadata_name(name: &str) -> Result<ObjectKey, ApiError> {
+    fn check_metadata_name(name: &str) -> Result<ObjectKey, crate::storage::StorageError> {
         ObjectKey::metadata(name)
     }
 

@@ -17,10 +17,13 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::Platform;
-use x0x_dist_repository::repo::{FileError, MetadataSource, RepoError};
+use x0x_dist_repository::error::FileError;
+use x0x_dist_repository::repo::MetadataSource;
+use x0x_dist_repository::Error as RepoError;
 
 use crate::state::AppState;
 use crate::storage::{ObjectKey, Store};
+use x0x_dist_manifests::codes::Coded as _;
 
 /// The store's metadata as a [`MetadataSource`], for a blocking thread (each read waits for the store).
 struct StoreSource {
@@ -29,7 +32,7 @@ struct StoreSource {
 }
 
 impl MetadataSource for StoreSource {
-    fn read(&mut self, name: &str) -> x0x_dist_repository::repo::Result<Vec<u8>> {
+    fn read(&mut self, name: &str) -> x0x_dist_repository::Result<Vec<u8>> {
         let failed = |source: std::io::Error| {
             RepoError::Io(FileError {
                 what: "reading",
@@ -60,7 +63,7 @@ fn load_trusted(
     st: &AppState,
     rt: tokio::runtime::Handle,
     now: OffsetDateTime,
-) -> x0x_dist_repository::repo::Result<TrustedSet> {
+) -> x0x_dist_repository::Result<TrustedSet> {
     let mut src = StoreSource {
         store: st.store.clone(),
         rt,

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use super::{
     Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
 };
-use crate::error::ApiError;
+use crate::storage::StorageError;
 use x0x_dist_repository::repo::Layout;
 
 /// Read chunk size when streaming a file to a client.
@@ -37,12 +37,12 @@ pub struct LocalStore {
 impl LocalStore {
     /// Opens (creating the directories if needed) a store rooted at the repository directory `root`, and removes
     /// leftovers of interrupted uploads from `tmp/`.
-    pub fn open(root: impl Into<PathBuf>) -> Result<Self, ApiError> {
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
         let root = root.into();
         let layout = Layout::new(&root);
         for p in [layout.blobs(), layout.targets(), layout.tmp()] {
             fs_err::create_dir_all(&p)
-                .map_err(|e| ApiError::io(format!("creating {}", p.display()), e))?;
+                .map_err(|e| StorageError::io(format!("creating {}", p.display()), e))?;
         }
         let tmp = layout.tmp();
         if let Ok(rd) = fs_err::read_dir(&tmp) {
@@ -87,10 +87,10 @@ impl LocalStore {
         digest: &Digest,
         mut body: ByteStream,
         limits: PutLimits,
-    ) -> Result<PutOutcome, ApiError> {
+    ) -> Result<PutOutcome, StorageError> {
         if let Some(len) = limits.expected_len {
             if len > limits.max_bytes {
-                return Err(ApiError::TooLarge {
+                return Err(StorageError::TooLarge {
                     max: limits.max_bytes,
                 });
             }
@@ -100,7 +100,7 @@ impl LocalStore {
         let guard = TmpGuard(Some(tmp.clone()));
         let file = tokio::fs::File::create(&tmp)
             .await
-            .map_err(|e| ApiError::io("creating upload file", e))?;
+            .map_err(|e| StorageError::io("creating upload file", e))?;
         let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUF, file);
         let mut hasher = sha2::Sha256::new();
         let mut n: u64 = 0;
@@ -108,22 +108,22 @@ impl LocalStore {
             let next = tokio::time::timeout(limits.idle_timeout, body.next())
                 .await
                 .map_err(|_| {
-                    ApiError::UploadInterrupted(std::io::Error::new(
+                    StorageError::UploadInterrupted(std::io::Error::new(
                         std::io::ErrorKind::TimedOut,
                         format!("no data for {}s", limits.idle_timeout.as_secs()),
                     ))
                 })?;
             let Some(chunk) = next else { break };
-            let chunk = chunk.map_err(ApiError::UploadInterrupted)?;
+            let chunk = chunk.map_err(StorageError::UploadInterrupted)?;
             n += chunk.len() as u64;
             if n > limits.max_bytes {
-                return Err(ApiError::TooLarge {
+                return Err(StorageError::TooLarge {
                     max: limits.max_bytes,
                 });
             }
             if let Some(len) = limits.expected_len {
                 if n > len {
-                    return Err(ApiError::LengthMismatch {
+                    return Err(StorageError::LengthMismatch {
                         expected: len,
                         actual: n,
                     });
@@ -132,11 +132,11 @@ impl LocalStore {
             hasher.update(&chunk);
             out.write_all(&chunk)
                 .await
-                .map_err(|e| ApiError::io("writing upload", e))?;
+                .map_err(|e| StorageError::io("writing upload", e))?;
         }
         if let Some(len) = limits.expected_len {
             if n != len {
-                return Err(ApiError::LengthMismatch {
+                return Err(StorageError::LengthMismatch {
                     expected: len,
                     actual: n,
                 });
@@ -144,18 +144,18 @@ impl LocalStore {
         }
         let actual = hex::encode(hasher.finalize());
         if actual != digest.to_hex() {
-            return Err(ApiError::DigestMismatch {
+            return Err(StorageError::DigestMismatch {
                 expected: digest.to_string(),
                 actual,
             });
         }
         out.flush()
             .await
-            .map_err(|e| ApiError::io("writing upload", e))?;
+            .map_err(|e| StorageError::io("writing upload", e))?;
         let file = out.into_inner();
         file.sync_all()
             .await
-            .map_err(|e| ApiError::io("syncing upload", e))?;
+            .map_err(|e| StorageError::io("syncing upload", e))?;
         drop(file);
         if let Ok(meta) = tokio::fs::metadata(&final_path).await {
             return Ok(PutOutcome::Existed { len: meta.len() });
@@ -164,13 +164,13 @@ impl LocalStore {
         #[allow(clippy::disallowed_methods)]
         tokio::fs::rename(&tmp, &final_path)
             .await
-            .map_err(|e| ApiError::io("publishing blob", e))?;
+            .map_err(|e| StorageError::io("publishing blob", e))?;
         guard.disarm();
         sync_dir(final_path.parent().unwrap_or(&self.root)).await?;
         Ok(PutOutcome::Created { len: n })
     }
 
-    async fn link_inner(&self, path: &ObjectPath, digest: &Digest) -> Result<(), ApiError> {
+    async fn link_inner(&self, path: &ObjectPath, digest: &Digest) -> Result<(), StorageError> {
         let blob = self.blob_path(digest);
         let dest = self.target_path(path);
         if let (Ok(a), Ok(b)) = (
@@ -184,17 +184,17 @@ impl LocalStore {
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
         tokio::fs::create_dir_all(&dir)
             .await
-            .map_err(|e| ApiError::io("creating target directory", e))?;
+            .map_err(|e| StorageError::io("creating target directory", e))?;
         let tmp = self.tmp_path();
         let guard = TmpGuard(Some(tmp.clone()));
         tokio::fs::hard_link(&blob, &tmp)
             .await
-            .map_err(|e| ApiError::io("linking target", e))?;
+            .map_err(|e| StorageError::io("linking target", e))?;
         // Durable: the directory is synced below.
         #[allow(clippy::disallowed_methods)]
         tokio::fs::rename(&tmp, &dest)
             .await
-            .map_err(|e| ApiError::io("publishing target", e))?;
+            .map_err(|e| StorageError::io("publishing target", e))?;
         guard.disarm();
         sync_dir(&dir).await
     }
@@ -229,12 +229,12 @@ impl Drop for TmpGuard {
 }
 
 /// fsyncs a directory so a rename inside it is durable.
-pub async fn sync_dir(dir: &Path) -> Result<(), ApiError> {
+pub async fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || x0x_dist_durable::sync_dir(&dir))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(|e| ApiError::io("syncing directory", e))
+        .map_err(|e| StorageError::Internal(e.to_string()))?
+        .map_err(|e| StorageError::io("syncing directory", e))
 }
 
 /// What identifies one version of a local file: every writer replaces it by an atomic rename, which installs a
@@ -274,17 +274,17 @@ fn etag_of(m: &std::fs::Metadata) -> ETag {
 }
 
 /// Walks `dir` and returns every regular file's path relative to it, `/`-separated.
-fn walk_files(dir: &Path) -> Result<Vec<String>, ApiError> {
+fn walk_files(dir: &Path) -> Result<Vec<String>, StorageError> {
     let mut out = Vec::new();
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((d, prefix)) = stack.pop() {
         let rd = match std::fs::read_dir(&d) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(ApiError::io(format!("listing {}", d.display()), e)),
+            Err(e) => return Err(StorageError::io(format!("listing {}", d.display()), e)),
         };
         for ent in rd {
-            let ent = ent.map_err(|e| ApiError::io(format!("listing {}", d.display()), e))?;
+            let ent = ent.map_err(|e| StorageError::io(format!("listing {}", d.display()), e))?;
             let name = ent.file_name().to_string_lossy().into_owned();
             if name.starts_with('.') {
                 continue; // temporary files of writers in progress
@@ -296,7 +296,7 @@ fn walk_files(dir: &Path) -> Result<Vec<String>, ApiError> {
             };
             let ft = ent
                 .file_type()
-                .map_err(|e| ApiError::io(format!("listing {}", d.display()), e))?;
+                .map_err(|e| StorageError::io(format!("listing {}", d.display()), e))?;
             if ft.is_dir() {
                 stack.push((ent.path(), rel));
             } else if ft.is_file() {
@@ -315,32 +315,34 @@ impl Store for LocalStore {
     fn get_object<'a>(
         &'a self,
         key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<Object>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<Object>, StorageError>> {
         let path = self.object_path(key);
         async move {
-            tokio::task::spawn_blocking(move || -> Result<Option<Object>, ApiError> {
+            tokio::task::spawn_blocking(move || -> Result<Option<Object>, StorageError> {
                 let mut f = match std::fs::File::open(&path) {
                     Ok(f) => f,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) => return Err(ApiError::io(format!("opening {}", path.display()), e)),
+                    Err(e) => {
+                        return Err(StorageError::io(format!("opening {}", path.display()), e))
+                    }
                 };
                 // The tag and the bytes come from the same open file, so they describe the same version.
                 let meta = f
                     .metadata()
-                    .map_err(|e| ApiError::io(format!("stat {}", path.display()), e))?;
+                    .map_err(|e| StorageError::io(format!("stat {}", path.display()), e))?;
                 if !meta.is_file() {
                     return Ok(None);
                 }
                 let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
                 std::io::Read::read_to_end(&mut f, &mut bytes)
-                    .map_err(|e| ApiError::io(format!("reading {}", path.display()), e))?;
+                    .map_err(|e| StorageError::io(format!("reading {}", path.display()), e))?;
                 Ok(Some(Object {
                     bytes: bytes.into(),
                     etag: etag_of(&meta),
                 }))
             })
             .await
-            .map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
+            .map_err(|e| StorageError::Internal(format!("task failed: {e}")))?
         }
         .boxed()
     }
@@ -348,13 +350,13 @@ impl Store for LocalStore {
     fn object_etag<'a>(
         &'a self,
         key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<ETag>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<ETag>, StorageError>> {
         // A plain stat: microseconds on a local disk, cheaper than a trip through the blocking pool.
         let r = match std::fs::metadata(self.object_path(key)) {
             Ok(m) if m.is_file() => Ok(Some(etag_of(&m))),
             Ok(_) => Ok(None),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(ApiError::io(format!("stat {key}"), e)),
+            Err(e) => Err(StorageError::io(format!("stat {key}"), e)),
         };
         futures_util::future::ready(r).boxed()
     }
@@ -363,7 +365,7 @@ impl Store for LocalStore {
         &'a self,
         key: &'a ObjectKey,
         bytes: Bytes,
-    ) -> BoxFuture<'a, Result<ETag, ApiError>> {
+    ) -> BoxFuture<'a, Result<ETag, StorageError>> {
         let path = self.object_path(key);
         let tmp_dir = self.layout.tmp();
         let mode = match key {
@@ -371,29 +373,30 @@ impl Store for LocalStore {
             ObjectKey::Metadata(_) => x0x_dist_durable::Mode::Public,
         };
         async move {
-            tokio::task::spawn_blocking(move || -> Result<ETag, ApiError> {
+            tokio::task::spawn_blocking(move || -> Result<ETag, StorageError> {
                 // `metadata/` of a store that is being filled (`migrate` into a new directory).
                 if let Some(dir) = path.parent().filter(|d| !d.is_dir()) {
                     fs_err::create_dir_all(dir)
-                        .map_err(|e| ApiError::io(format!("creating {}", dir.display()), e))?;
+                        .map_err(|e| StorageError::io(format!("creating {}", dir.display()), e))?;
                     if let Some(up) = dir.parent() {
-                        x0x_dist_durable::sync_dir(up)
-                            .map_err(|e| ApiError::io(format!("syncing {}", up.display()), e))?;
+                        x0x_dist_durable::sync_dir(up).map_err(|e| {
+                            StorageError::io(format!("syncing {}", up.display()), e)
+                        })?;
                     }
                 }
                 x0x_dist_durable::write_atomic_in(&tmp_dir, &path, &bytes, mode)
-                    .map_err(|e| ApiError::io(format!("writing {}", path.display()), e))?;
+                    .map_err(|e| StorageError::io(format!("writing {}", path.display()), e))?;
                 let m = std::fs::metadata(&path)
-                    .map_err(|e| ApiError::io(format!("stat {}", path.display()), e))?;
+                    .map_err(|e| StorageError::io(format!("stat {}", path.display()), e))?;
                 Ok(etag_of(&m))
             })
             .await
-            .map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
+            .map_err(|e| StorageError::Internal(format!("task failed: {e}")))?
         }
         .boxed()
     }
 
-    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, ApiError>> {
+    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
         let dir = match area {
             Area::Blobs => self.layout.blobs(),
             Area::Targets => self.layout.targets(),
@@ -402,22 +405,28 @@ impl Store for LocalStore {
         async move {
             tokio::task::spawn_blocking(move || walk_files(&dir))
                 .await
-                .map_err(|e| ApiError::Internal(format!("task failed: {e}")))?
+                .map_err(|e| StorageError::Internal(format!("task failed: {e}")))?
         }
         .boxed()
     }
 
-    fn read_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<ByteStream, ApiError>> {
+    fn read_blob<'a>(
+        &'a self,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         async move {
             let f = tokio::fs::File::open(self.blob_path(digest))
                 .await
-                .map_err(|e| ApiError::io("opening blob", e))?;
+                .map_err(|e| StorageError::io("opening blob", e))?;
             Ok(tokio_util::io::ReaderStream::with_capacity(f, READ_CHUNK).boxed())
         }
         .boxed()
     }
 
-    fn blob_len<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, ApiError>> {
+    fn blob_len<'a>(
+        &'a self,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
         async move { file_len(&self.blob_path(digest)).await }.boxed()
     }
 
@@ -426,7 +435,7 @@ impl Store for LocalStore {
         digest: &'a Digest,
         body: ByteStream,
         limits: PutLimits,
-    ) -> BoxFuture<'a, Result<PutOutcome, ApiError>> {
+    ) -> BoxFuture<'a, Result<PutOutcome, StorageError>> {
         self.put_inner(digest, body, limits).boxed()
     }
 
@@ -434,14 +443,14 @@ impl Store for LocalStore {
         &'a self,
         path: &'a ObjectPath,
         digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<(), ApiError>> {
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         self.link_inner(path, digest).boxed()
     }
 
     fn target_len<'a>(
         &'a self,
         path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Option<u64>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
         async move { file_len(&self.target_path(path)).await }.boxed()
     }
 
@@ -449,15 +458,15 @@ impl Store for LocalStore {
         &'a self,
         path: &'a ObjectPath,
         range: Range<u64>,
-    ) -> BoxFuture<'a, Result<ByteStream, ApiError>> {
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         async move {
             let mut f = tokio::fs::File::open(self.target_path(path))
                 .await
-                .map_err(|e| ApiError::io("opening target", e))?;
+                .map_err(|e| StorageError::io("opening target", e))?;
             if range.start > 0 {
                 f.seek(std::io::SeekFrom::Start(range.start))
                     .await
-                    .map_err(|e| ApiError::io("seeking target", e))?;
+                    .map_err(|e| StorageError::io("seeking target", e))?;
             }
             let remaining = range.end - range.start;
             let stream =
@@ -489,23 +498,23 @@ impl Store for LocalStore {
     fn read_target_all<'a>(
         &'a self,
         path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Bytes, ApiError>> {
+    ) -> BoxFuture<'a, Result<Bytes, StorageError>> {
         async move {
             tokio::fs::read(self.target_path(path))
                 .await
                 .map(Bytes::from)
-                .map_err(|e| ApiError::io("reading target", e))
+                .map_err(|e| StorageError::io("reading target", e))
         }
         .boxed()
     }
 }
 
-async fn file_len(p: &Path) -> Result<Option<u64>, ApiError> {
+async fn file_len(p: &Path) -> Result<Option<u64>, StorageError> {
     match tokio::fs::metadata(p).await {
         Ok(m) if m.is_file() => Ok(Some(m.len())),
         Ok(_) => Ok(None),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(ApiError::io("stat", e)),
+        Err(e) => Err(StorageError::io("stat", e)),
     }
 }
 
@@ -513,6 +522,7 @@ async fn file_len(p: &Path) -> Result<Option<u64>, ApiError> {
 mod tests {
     use super::*;
     use std::time::Duration;
+    use x0x_dist_manifests::codes::Coded as _;
 
     fn limits(max: u64, expected_len: Option<u64>) -> PutLimits {
         PutLimits {

@@ -21,16 +21,17 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
-use crate::error::ApiError;
+mod error;
+pub use error::StorageError;
 pub use x0x_dist_repository::object_path::{check_segment, ObjectPath};
 
 /// A SHA-256 digest: the manifests crate's validated type, so one SHA-256 type exists across crates.
 pub use x0x_dist_manifests::Sha256 as Digest;
 
-/// Parses 64 lowercase hex characters as a [`Digest`]; anything else is [`ApiError::InvalidPath`].
-pub fn parse_digest(s: &str) -> Result<Digest, ApiError> {
+/// Parses 64 lowercase hex characters as a [`Digest`]; anything else is [`StorageError::InvalidPath`].
+pub fn parse_digest(s: &str) -> Result<Digest, StorageError> {
     s.parse().map_err(|_| {
-        ApiError::InvalidPath(format!("not a lowercase hex SHA-256: {:?}", truncate(s)))
+        StorageError::InvalidPath(format!("not a lowercase hex SHA-256: {:?}", truncate(s)))
     })
 }
 
@@ -79,17 +80,14 @@ pub enum ObjectKey {
 
 impl ObjectKey {
     /// `metadata/<name>`, validated (one segment of `[A-Za-z0-9._+-]`, not starting with `.`, ending in `.json`).
-    pub fn metadata(name: &str) -> Result<Self, ApiError> {
+    pub fn metadata(name: &str) -> Result<Self, StorageError> {
         check_segment(name).map_err(|why| {
-            ApiError::InvalidPath(format!(
-                "{why}: metadata file {}",
-                crate::error::quote(name)
-            ))
+            StorageError::InvalidPath(format!("{why}: metadata file {}", crate::wire::quote(name)))
         })?;
         if !name.ends_with(".json") || name.len() <= ".json".len() {
-            return Err(ApiError::InvalidPath(format!(
+            return Err(StorageError::InvalidPath(format!(
                 "metadata file names end in .json: {}",
-                crate::error::quote(name)
+                crate::wire::quote(name)
             )));
         }
         Ok(Self::Metadata(name.to_owned()))
@@ -156,7 +154,7 @@ pub enum Area {
 pub fn open(
     spec: &str,
     s3: &crate::config::S3Settings,
-) -> Result<std::sync::Arc<dyn Store>, ApiError> {
+) -> Result<std::sync::Arc<dyn Store>, StorageError> {
     if spec.starts_with("s3://") {
         let cfg = crate::config::StorageConfig {
             url: Some(spec.to_owned()),
@@ -166,7 +164,7 @@ pub fn open(
         return Ok(std::sync::Arc::new(s3::S3Store::open(&cfg)?));
     }
     if spec.is_empty() {
-        return Err(ApiError::BadRequest(
+        return Err(StorageError::BadRequest(
             "empty store: pass a directory or s3://BUCKET/PREFIX".into(),
         ));
     }
@@ -189,14 +187,14 @@ pub trait Store: Send + Sync + 'static {
     fn get_object<'a>(
         &'a self,
         key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<Object>, ApiError>>;
+    ) -> BoxFuture<'a, Result<Option<Object>, StorageError>>;
 
     /// The tag of the current version of an object, or `None`: a cheap check (local: one `stat`; S3: `HEAD`)
     /// that tells whether a cached copy is still current.
     fn object_etag<'a>(
         &'a self,
         key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<ETag>, ApiError>>;
+    ) -> BoxFuture<'a, Result<Option<ETag>, StorageError>>;
 
     /// Replaces (or creates) an object atomically and durably: readers see the old bytes or the new, never a
     /// mix; once this returns, the new bytes survive a crash. Returns the new version's tag.
@@ -204,16 +202,22 @@ pub trait Store: Send + Sync + 'static {
         &'a self,
         key: &'a ObjectKey,
         bytes: Bytes,
-    ) -> BoxFuture<'a, Result<ETag, ApiError>>;
+    ) -> BoxFuture<'a, Result<ETag, StorageError>>;
 
     /// Every name in `area` (see [`Area`]), for `migrate` and verification; order unspecified.
-    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, ApiError>>;
+    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, StorageError>>;
 
     /// Reads a whole blob (for `migrate`; blobs are read whole only there).
-    fn read_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<ByteStream, ApiError>>;
+    fn read_blob<'a>(
+        &'a self,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>>;
 
     /// The length of a stored blob, or `None`.
-    fn blob_len<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, ApiError>>;
+    fn blob_len<'a>(
+        &'a self,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>>;
 
     /// Streams `body` into a new blob named `digest`, enforcing `limits`; see the module invariants.
     fn put_blob<'a>(
@@ -221,33 +225,33 @@ pub trait Store: Send + Sync + 'static {
         digest: &'a Digest,
         body: ByteStream,
         limits: PutLimits,
-    ) -> BoxFuture<'a, Result<PutOutcome, ApiError>>;
+    ) -> BoxFuture<'a, Result<PutOutcome, StorageError>>;
 
     /// Makes the blob `digest` visible as the published target `path` (idempotent if it already points there).
     fn link_target<'a>(
         &'a self,
         path: &'a ObjectPath,
         digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<(), ApiError>>;
+    ) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// The length of a published target, or `None`.
     fn target_len<'a>(
         &'a self,
         path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Option<u64>, ApiError>>;
+    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>>;
 
     /// Reads `range` of a published target as a stream (the caller checked the range against the length).
     fn read_target<'a>(
         &'a self,
         path: &'a ObjectPath,
         range: Range<u64>,
-    ) -> BoxFuture<'a, Result<ByteStream, ApiError>>;
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>>;
 
     /// Reads a whole published target into memory (for the in-memory cache of small immutable files).
     fn read_target_all<'a>(
         &'a self,
         path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Bytes, ApiError>>;
+    ) -> BoxFuture<'a, Result<Bytes, StorageError>>;
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ use super::{
     PutOutcome, Store,
 };
 use crate::config::{env, StorageConfig};
-use crate::error::ApiError;
+use crate::storage::StorageError;
 
 /// Bodies up to this size are buffered and stored with a single `PutObject` once verified.
 pub const SINGLE_PUT_MAX: usize = 8 << 20;
@@ -94,9 +94,9 @@ pub struct S3Url {
 impl S3Url {
     /// Parses `s3://BUCKET` or `s3://BUCKET/PREFIX` (a trailing `/` is ignored). Every prefix segment obeys the
     /// rules of target paths (`[A-Za-z0-9._+-]`, no `.`/`..`, no empty segment).
-    pub fn parse(url: &str) -> Result<Self, ApiError> {
+    pub fn parse(url: &str) -> Result<Self, StorageError> {
         let bad = |why: String| {
-            ApiError::Config(format!(
+            StorageError::Config(format!(
                 "[storage] url / --storage / {} {url:?}: {why}; write s3://BUCKET or s3://BUCKET/PREFIX, e.g. \
                  s3://x0x-dist/prod",
                 env::STORAGE
@@ -138,12 +138,12 @@ fn env_first(names: &[&str]) -> Option<String> {
         .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
 }
 
-fn store_err(what: impl Into<String>, e: object_store::Error) -> ApiError {
+fn store_err(what: impl Into<String>, e: object_store::Error) -> StorageError {
     let kind = match &e {
         object_store::Error::NotFound { .. } => std::io::ErrorKind::NotFound,
         _ => std::io::ErrorKind::Other,
     };
-    ApiError::Io {
+    StorageError::Io {
         what: what.into(),
         source: std::io::Error::new(kind, e),
     }
@@ -177,9 +177,9 @@ impl S3Store {
     /// on AWS without any of these, the instance's credentials. Region: `[storage.s3] region`, else `AWS_REGION` /
     /// `AWS_DEFAULT_REGION`, else `us-east-1`. Blocks the calling thread for the check (fine at
     /// startup, also inside a runtime: the check runs on its own thread and client).
-    pub fn open(config: &StorageConfig) -> Result<Self, ApiError> {
+    pub fn open(config: &StorageConfig) -> Result<Self, StorageError> {
         let url = config.url.as_deref().ok_or_else(|| {
-            ApiError::Config(format!(
+            StorageError::Config(format!(
                 "no object store configured: set [storage] url, --storage or {}",
                 env::STORAGE
             ))
@@ -202,7 +202,7 @@ impl S3Store {
             Some(ep) => {
                 let http = ep.starts_with("http://");
                 if !http && !ep.starts_with("https://") {
-                    return Err(ApiError::Config(format!(
+                    return Err(StorageError::Config(format!(
                         "[storage.s3] endpoint / --s3-endpoint / {} {ep:?}: write an http:// or https:// URL, \
                          e.g. http://127.0.0.1:3900",
                         env::S3_ENDPOINT
@@ -230,7 +230,7 @@ impl S3Store {
                         env_first(&["AWS_SESSION_TOKEN"]),
                     ),
                 },
-                _ => return Err(ApiError::Config(
+                _ => return Err(StorageError::Config(
                     "[storage.s3] sets only one of access_key_id and secret_access_key: set both"
                         .into(),
                 )),
@@ -244,7 +244,7 @@ impl S3Store {
             }
             (None, None) if s3.endpoint.is_none() => {} // AWS: the instance's credentials
             _ => {
-                return Err(ApiError::Config(format!(
+                return Err(StorageError::Config(format!(
                     "no credentials for {endpoint}: set [storage.s3] access_key_id and secret_access_key, {} and \
                      {}, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
                     env::S3_ACCESS_KEY_ID,
@@ -261,7 +261,7 @@ impl S3Store {
         let client = || ClientOptions::new().with_allow_http(allow_http);
         let build = |b: AmazonS3Builder| {
             b.build()
-                .map_err(|e| ApiError::Config(format!("object store {where_}: {e}")))
+                .map_err(|e| StorageError::Config(format!("object store {where_}: {e}")))
         };
         let ops = build(
             builder
@@ -298,11 +298,11 @@ impl S3Store {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|e| ApiError::Internal(format!("runtime for the S3 check: {e}")))?;
+                    .map_err(|e| StorageError::Internal(format!("runtime for the S3 check: {e}")))?;
                 rt.block_on(probe.list_with_delimiter(root.as_ref()))
                     .map(|_| ())
                     .map_err(|e| {
-                        ApiError::Io {
+                        StorageError::Io {
                             what: format!(
                                 "{where_}: the object store does not answer a listing ({e}); check that the \
                                  endpoint is up, the bucket exists and the key may read and write it"
@@ -312,7 +312,7 @@ impl S3Store {
                     })
             })
             .join()
-            .unwrap_or_else(|_| Err(ApiError::Internal("the S3 check panicked".into())))
+            .unwrap_or_else(|_| Err(StorageError::Internal("the S3 check panicked".into())))
         });
         checked?;
         Ok(Self {
@@ -352,7 +352,7 @@ impl S3Store {
     }
 
     /// `HEAD`: the object's metadata, or `None` if it does not exist.
-    async fn head(&self, p: &Path) -> Result<Option<ObjectMeta>, ApiError> {
+    async fn head(&self, p: &Path) -> Result<Option<ObjectMeta>, StorageError> {
         match self.ops.head(p).await {
             Ok(m) => Ok(Some(m)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -365,10 +365,10 @@ impl S3Store {
         digest: &Digest,
         body: ByteStream,
         limits: PutLimits,
-    ) -> Result<PutOutcome, ApiError> {
+    ) -> Result<PutOutcome, StorageError> {
         if let Some(len) = limits.expected_len {
             if len > limits.max_bytes {
-                return Err(ApiError::TooLarge {
+                return Err(StorageError::TooLarge {
                     max: limits.max_bytes,
                 });
             }
@@ -450,7 +450,7 @@ impl S3Store {
         Ok(PutOutcome::Created { len: n })
     }
 
-    async fn link_inner(&self, path: &ObjectPath, digest: &Digest) -> Result<(), ApiError> {
+    async fn link_inner(&self, path: &ObjectPath, digest: &Digest) -> Result<(), StorageError> {
         let blob = self.blob_path(digest);
         let dest = self.target_path(path);
         // Targets are content-addressed (`<sha256>.<file>`): one that exists with the blob's length is this blob.
@@ -467,7 +467,11 @@ impl S3Store {
             .map_err(|e| store_err(format!("copying {blob} to {dest}"), e))
     }
 
-    async fn get_stream(&self, p: Path, range: Option<Range<u64>>) -> Result<ByteStream, ApiError> {
+    async fn get_stream(
+        &self,
+        p: Path,
+        range: Option<Range<u64>>,
+    ) -> Result<ByteStream, StorageError> {
         if range.as_ref().is_some_and(|r| r.start >= r.end) {
             return Ok(futures_util::stream::empty().boxed());
         }
@@ -592,27 +596,27 @@ impl Receiver {
     }
 
     /// The next chunk (hashed and within the limits), or `None` at the end of the body.
-    async fn next(&mut self) -> Result<Option<Bytes>, ApiError> {
+    async fn next(&mut self) -> Result<Option<Bytes>, StorageError> {
         let limits = self.limits;
         let next = tokio::time::timeout(limits.idle_timeout, self.body.next())
             .await
             .map_err(|_| {
-                ApiError::UploadInterrupted(std::io::Error::new(
+                StorageError::UploadInterrupted(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
                     format!("no data for {}s", limits.idle_timeout.as_secs()),
                 ))
             })?;
         let Some(chunk) = next else { return Ok(None) };
-        let chunk = chunk.map_err(ApiError::UploadInterrupted)?;
+        let chunk = chunk.map_err(StorageError::UploadInterrupted)?;
         self.n += chunk.len() as u64;
         if self.n > limits.max_bytes {
-            return Err(ApiError::TooLarge {
+            return Err(StorageError::TooLarge {
                 max: limits.max_bytes,
             });
         }
         if let Some(len) = limits.expected_len {
             if self.n > len {
-                return Err(ApiError::LengthMismatch {
+                return Err(StorageError::LengthMismatch {
                     expected: len,
                     actual: self.n,
                 });
@@ -623,10 +627,10 @@ impl Receiver {
     }
 
     /// After the last chunk: the declared length and the digest; the length received.
-    fn finish(&mut self, digest: &Digest) -> Result<u64, ApiError> {
+    fn finish(&mut self, digest: &Digest) -> Result<u64, StorageError> {
         if let Some(len) = self.limits.expected_len {
             if self.n != len {
-                return Err(ApiError::LengthMismatch {
+                return Err(StorageError::LengthMismatch {
                     expected: len,
                     actual: self.n,
                 });
@@ -634,7 +638,7 @@ impl Receiver {
         }
         let actual = hex::encode(std::mem::take(&mut self.hasher).finalize());
         if actual != digest.to_hex() {
-            return Err(ApiError::DigestMismatch {
+            return Err(StorageError::DigestMismatch {
                 expected: digest.to_string(),
                 actual,
             });
@@ -661,7 +665,7 @@ impl Store for S3Store {
     fn get_object<'a>(
         &'a self,
         key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<Object>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<Object>, StorageError>> {
         async move {
             let p = self.path(&key.as_key());
             let r = match self.ops.get(&p).await {
@@ -683,7 +687,7 @@ impl Store for S3Store {
     fn object_etag<'a>(
         &'a self,
         key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<ETag>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<ETag>, StorageError>> {
         async move {
             Ok(self
                 .head(&self.path(&key.as_key()))
@@ -697,7 +701,7 @@ impl Store for S3Store {
         &'a self,
         key: &'a ObjectKey,
         bytes: Bytes,
-    ) -> BoxFuture<'a, Result<ETag, ApiError>> {
+    ) -> BoxFuture<'a, Result<ETag, StorageError>> {
         async move {
             let p = self.path(&key.as_key());
             let opts = PutOptions::from(content_type("application/json"));
@@ -708,17 +712,17 @@ impl Store for S3Store {
                 .map_err(|e| store_err(format!("PUT {p}"), e))?;
             match r.e_tag {
                 Some(t) => Ok(ETag(t)),
-                None => self
-                    .head(&p)
-                    .await?
-                    .map(|m| etag_of(&m))
-                    .ok_or_else(|| ApiError::Internal(format!("{p} vanished right after PUT"))),
+                None => {
+                    self.head(&p).await?.map(|m| etag_of(&m)).ok_or_else(|| {
+                        StorageError::Internal(format!("{p} vanished right after PUT"))
+                    })
+                }
             }
         }
         .boxed()
     }
 
-    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, ApiError>> {
+    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
         let dir = match area {
             Area::Blobs => "blobs/sha256",
             Area::Targets => "targets",
@@ -743,11 +747,17 @@ impl Store for S3Store {
         .boxed()
     }
 
-    fn read_blob<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<ByteStream, ApiError>> {
+    fn read_blob<'a>(
+        &'a self,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         self.get_stream(self.blob_path(digest), None).boxed()
     }
 
-    fn blob_len<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Option<u64>, ApiError>> {
+    fn blob_len<'a>(
+        &'a self,
+        digest: &'a Digest,
+    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
         async move { Ok(self.head(&self.blob_path(digest)).await?.map(|m| m.size)) }.boxed()
     }
 
@@ -756,7 +766,7 @@ impl Store for S3Store {
         digest: &'a Digest,
         body: ByteStream,
         limits: PutLimits,
-    ) -> BoxFuture<'a, Result<PutOutcome, ApiError>> {
+    ) -> BoxFuture<'a, Result<PutOutcome, StorageError>> {
         self.put_inner(digest, body, limits).boxed()
     }
 
@@ -764,14 +774,14 @@ impl Store for S3Store {
         &'a self,
         path: &'a ObjectPath,
         digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<(), ApiError>> {
+    ) -> BoxFuture<'a, Result<(), StorageError>> {
         self.link_inner(path, digest).boxed()
     }
 
     fn target_len<'a>(
         &'a self,
         path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Option<u64>, ApiError>> {
+    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
         async move { Ok(self.head(&self.target_path(path)).await?.map(|m| m.size)) }.boxed()
     }
 
@@ -779,14 +789,14 @@ impl Store for S3Store {
         &'a self,
         path: &'a ObjectPath,
         range: Range<u64>,
-    ) -> BoxFuture<'a, Result<ByteStream, ApiError>> {
+    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
         self.get_stream(self.target_path(path), Some(range)).boxed()
     }
 
     fn read_target_all<'a>(
         &'a self,
         path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Bytes, ApiError>> {
+    ) -> BoxFuture<'a, Result<Bytes, StorageError>> {
         async move {
             let p = self.target_path(path);
             self.streams
@@ -804,6 +814,7 @@ impl Store for S3Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use x0x_dist_manifests::codes::Coded as _;
 
     #[test]
     fn urls() {
