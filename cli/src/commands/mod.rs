@@ -144,6 +144,11 @@ pub fn next_step(code: &str) -> Option<&'static str> {
 
 /// Prints an error as `error[<code>]: <message>: <cause>...` on stderr and maps it to its exit status.
 pub fn finish(result: anyhow::Result<()>) -> ExitCode {
+    finish_with(result, next_step)
+}
+
+/// [`finish`] with a command's own `help:` lines: `hint` answers first, [`next_step`] for the codes it leaves.
+pub fn finish_with(result: anyhow::Result<()>, hint: fn(&str) -> Option<&'static str>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -153,7 +158,7 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
                 "error[{code}]: {}",
                 x0x_dist::terminal::escape(&format!("{e:#}"))
             );
-            if let Some(help) = next_step(code) {
+            if let Some(help) = hint(code).or_else(|| next_step(code)) {
                 eprintln!("  help: {help}");
             }
             ExitCode::from(codes::exit_status(code))
