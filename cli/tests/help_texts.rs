@@ -216,13 +216,14 @@ fn verify_digest_mismatch_help_speaks_of_the_repository() {
     let mut tampered = bytes.clone();
     *tampered.last_mut().unwrap() ^= 1;
     std::fs::write(&stored, &tampered).unwrap();
-    let out = bin().args(["verify", "--repo"]).arg(&repo).output().unwrap();
+    let out = bin()
+        .args(["verify", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        err.starts_with("error[target.digest_mismatch]"),
-        "{err}"
-    );
+    assert!(err.starts_with("error[target.digest_mismatch]"), "{err}");
     let help: String = err
         .lines()
         .filter(|l| l.starts_with("  help"))

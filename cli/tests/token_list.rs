@@ -9,12 +9,12 @@ fn create(repo: &std::path::Path, packages: &[&str]) -> String {
     }
     let out = cmd.output().unwrap();
     assert!(out.status.success(), "{out:?}");
-    // "created token <id> for ..." on stderr.
-    String::from_utf8(out.stderr)
-        .unwrap()
-        .split_whitespace()
-        .nth(2)
-        .unwrap()
+    // "created token <id> for ..." on stderr (after warnings: these packages are not delegated).
+    let err = String::from_utf8(out.stderr).unwrap();
+    err.lines()
+        .find_map(|l| l.strip_prefix("created token "))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{err}"))
         .to_owned()
 }
 
@@ -79,7 +79,9 @@ fn token_list_is_an_aligned_table_with_a_header_and_json() {
         ""
     );
     let json: serde_json::Value = serde_json::from_str(&run_ok(
-        bin().args(["token", "list", "--json", "--repo"]).arg(&empty),
+        bin()
+            .args(["token", "list", "--json", "--repo"])
+            .arg(&empty),
     ))
     .unwrap();
     assert_eq!(json, serde_json::json!([]));
