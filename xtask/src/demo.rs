@@ -46,11 +46,12 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // Without --quiet: cargo's own progress (a bar on a terminal, `Compiling ...` lines otherwise).
     phase("building x0x-dist (release; first run about 5 min)", || {
-        run_cmd(
-            Command::new(&cargo)
-                .current_dir(&ws)
-                .args(["build", "--release", "-p", "x0x-dist"]),
-        )
+        run_cmd(Command::new(&cargo).current_dir(&ws).args([
+            "build",
+            "--release",
+            "-p",
+            "x0x-dist",
+        ]))
     })?;
     let bin = target_dir(&ws).join("release/x0x-dist");
 
