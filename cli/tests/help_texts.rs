@@ -194,6 +194,7 @@ fn serve_listen_accepts_localhost_and_says_when_the_port_is_taken() {
 /// `verify` checks a repository on this disk: a target that does not hash to what its role pins is a damaged
 /// or changed file in DIR, and the help names only what `verify` has (not a server, not `--root` as the fix).
 #[test]
+#[allow(clippy::disallowed_methods)] // test fixtures, and a tampered target file
 fn verify_digest_mismatch_help_speaks_of_the_repository() {
     let t = tempfile::tempdir().unwrap();
     let repo = t.path().join("repo");

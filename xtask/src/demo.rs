@@ -478,7 +478,7 @@ mod tests {
         let sink = std::sync::Arc::clone(&lines);
         let r: anyhow::Result<()> = super::phase_with(
             "x",
-            Duration::from_secs(60),
+            Duration::from_mins(1),
             move |l| sink.lock().unwrap().push(l),
             || anyhow::bail!("no"),
         );
@@ -490,7 +490,7 @@ mod tests {
     fn elapsed_times_read_as_minutes_and_seconds() {
         assert_eq!(elapsed(Duration::from_millis(12_900)), "12 s");
         assert_eq!(elapsed(Duration::from_secs(245)), "4 min 05 s");
-        assert_eq!(elapsed(Duration::from_secs(900)), "15 min 00 s");
+        assert_eq!(elapsed(Duration::from_mins(15)), "15 min 00 s");
     }
 
     #[test]

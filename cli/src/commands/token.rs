@@ -122,10 +122,12 @@ fn table(tokens: &[x0x_dist_repository::tokens::TokenRecord]) -> String {
             .unwrap_or(0)
     };
     let (w0, w1) = (width(0), width(1));
-    std::iter::once(&header)
-        .chain(&rows)
-        .map(|[id, created, packages]| format!("{id:<w0$}  {created:<w1$}  {packages}\n"))
-        .collect()
+    let mut out = String::new();
+    for [id, created, packages] in std::iter::once(&header).chain(&rows) {
+        use std::fmt::Write as _;
+        let _ = writeln!(out, "{id:<w0$}  {created:<w1$}  {packages}");
+    }
+    out
 }
 
 /// `2026-12-07T19:33:27.123456789Z` as `2026-12-07 19:33:27Z`; a value that is not RFC 3339 as it is.
