@@ -4,6 +4,12 @@
 #
 #   X0X_TOOLCHAINS  where tools go (default ./.toolchains, ignored by git)
 #
+#   scripts/toolchains.sh              everything (CI, `cargo xtask build --targets all`)
+#   scripts/toolchains.sh --only wasm  only what `cargo xtask build --targets host,wasm` needs (`cargo xtask demo`):
+#                                      Debian's rustc-web + std source and lld, zig, the wasm32-wasip1 sysroot and
+#                                      the napi-rs CLI; no cross gcc, mingw, qemu, Wine, foreign Node.js runtimes
+#                                      or wasip1-threads sysroot. A later full run adds the rest.
+#
 # Why this shape (see docs/building.md): rustup here has only the host std and cannot download targets, so every
 # other target's std is built from Debian's rust-web-src with Debian's rustc-web (the same 1.96 version; it needs
 # RUSTC_BOOTSTRAP=1 for -Zbuild-std). zig (PyPI wheel) links the glibc-2.17-floor, musl and macOS builds without
@@ -14,10 +20,16 @@ cd "$(dirname "$0")/.."
 ROOT=${X0X_TOOLCHAINS:-$PWD/.toolchains}; mkdir -p "$ROOT"; ROOT=$(cd "$ROOT" && pwd -P)  # physical: a symlinked .toolchains (worktrees, CI clones) keeps working when the link goes
 APT="apt-get -o DPkg::Lock::Timeout=900 install -y -q --no-install-recommends"
 log() { echo "toolchains: $*"; }
+ONLY=all
+case "${1:-}" in
+  "") ;;
+  --only) case "${2:-}" in wasm) ONLY=wasm ;; *) echo "toolchains: --only takes wasm" >&2; exit 2 ;; esac ;;
+  *) echo "usage: scripts/toolchains.sh [--only wasm]" >&2; exit 2 ;;
+esac
 
 # 1. Debian packages: rustc 1.96 + std source (build-std), linkers and sysroots, runners, Mach-O/ELF tools.
-pkgs=(rustc-web cargo-web rust-web-src lld-19 llvm-19 file
-      gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64
+pkgs=(rustc-web cargo-web rust-web-src lld-19 llvm-19 file)
+[ "$ONLY" = wasm ] || pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-mingw-w64-x86-64
       libc6-armhf-cross libstdc++6-armhf-cross libatomic1-armhf-cross
       qemu-user wine64)
 need=(); for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
@@ -72,6 +84,18 @@ if [ ! -f "$S/.complete" ]; then
   touch "$S/.complete"
 fi
 printf '#!/bin/sh\nexec /usr/bin/rustc --sysroot %s "$@"\n' "$S" > "$ROOT/rustc-wasi"; chmod +x "$ROOT/rustc-wasi"
+# 7. The napi-rs CLI and the WASI runtime for the core (exact pins in core/package-lock.json).
+npm_ci_core() {
+  if [ ! -x core/node_modules/.bin/napi ] || [ core/package-lock.json -nt core/node_modules/.package-lock.json ]; then
+    log "npm ci in core/"
+    ( cd core && npm ci --no-audit --no-fund -q >/dev/null )
+  fi
+}
+if [ "$ONLY" = wasm ]; then
+  npm_ci_core
+  log "ok (--only wasm: host and wasm32-wasip1 builds; run without --only for every target)"
+  exit 0
+fi
 # wasm32-wasip1-threads: std + sid's wasix-libc (vendored, SHA-256 checked) + a WASIX -> wasi-threads shim
 # (scripts/wasi-threads/sysroot.sh says why; ~2-4 min from scratch, skipped when its inputs are unchanged).
 bash scripts/wasi-threads/sysroot.sh "$ROOT"
@@ -126,9 +150,5 @@ C
     "$ROOT/wine-shim/bcryptprimitives.c" -ladvapi32
 fi
 
-# 7. The napi-rs CLI and the WASI runtime for the core (exact pins in core/package-lock.json).
-if [ ! -x core/node_modules/.bin/napi ] || [ core/package-lock.json -nt core/node_modules/.package-lock.json ]; then
-  log "npm ci in core/"
-  ( cd core && npm ci --no-audit --no-fund -q >/dev/null )
-fi
+npm_ci_core
 log ok

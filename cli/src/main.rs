@@ -141,5 +141,12 @@ fn main() -> ExitCode {
             Ok(())
         }
     };
-    commands::finish(result)
+    match cli.command {
+        // A repository on this disk: its hints name DIR and verify's own flags, not a server's.
+        Command::Verify(_) => commands::finish_with(result, |_, code| {
+            commands::verify::next_step(code).map(str::to_owned)
+        }),
+        Command::Serve(_) => commands::finish_with(result, commands::serve::next_step),
+        _ => commands::finish(result),
+    }
 }

@@ -190,3 +190,46 @@ fn serve_listen_accepts_localhost_and_says_when_the_port_is_taken() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `verify` checks a repository on this disk: a target that does not hash to what its role pins is a damaged
+/// or changed file in DIR, and the help names only what `verify` has (not a server, not `--root` as the fix).
+#[test]
+#[allow(clippy::disallowed_methods)] // test fixtures, and a tampered target file
+fn verify_digest_mismatch_help_speaks_of_the_repository() {
+    let t = tempfile::tempdir().unwrap();
+    let repo = t.path().join("repo");
+    let (key, _token) = common::cli::setup_repo(&repo);
+    let wasm = t.path().join("x0x.wasm32-wasip1.wasm");
+    let bytes =
+        x0x_dist_loader::artifact::minimal_build(x0x_dist_manifests::Platform::Wasm32Wasip1, b"w");
+    std::fs::write(&wasm, &bytes).unwrap();
+    common::cli::run_ok(
+        bin()
+            .args(["package", "release", "--repo"])
+            .arg(&repo)
+            .args(["x0x", "--version", "0.1.0", "--key"])
+            .arg(&key)
+            .arg(&wasm),
+    );
+    common::cli::run_ok(bin().args(["verify", "--repo"]).arg(&repo));
+    let sha = x0x_dist_manifests::Sha256::digest(&bytes);
+    let stored = repo.join(format!("targets/x0x/0.1.0/{sha}.x0x.wasm32-wasip1.wasm"));
+    let mut tampered = bytes.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    std::fs::write(&stored, &tampered).unwrap();
+    let out = bin()
+        .args(["verify", "--repo"])
+        .arg(&repo)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.starts_with("error[target.digest_mismatch]"), "{err}");
+    let help: String = err
+        .lines()
+        .filter(|l| l.starts_with("  help"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!help.contains("--root"), "{help}");
+    snapshot("verify-digest-mismatch-help", &help);
+}

@@ -42,34 +42,46 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let key = data.join("publisher.key");
     let token_file = data.join("upload-token");
 
-    step("building x0x-dist (release)");
+    let started = Instant::now();
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(&cargo)
-        .current_dir(&ws)
-        .args(["build", "--release", "--quiet", "-p", "x0x-dist"])
-        .status()
-        .context("failed to run cargo")?;
-    if !status.success() {
-        bail!("building x0x-dist failed");
-    }
+    // Without --quiet: cargo's own progress (a bar on a terminal, `Compiling ...` lines otherwise).
+    phase("building x0x-dist (release; first run about 5 min)", || {
+        run_cmd(Command::new(&cargo).current_dir(&ws).args([
+            "build",
+            "--release",
+            "-p",
+            "x0x-dist",
+        ]))
+    })?;
     let bin = target_dir(&ws).join("release/x0x-dist");
 
     if !args.no_build {
         if !ws.join(".toolchains/rustc-wasi").exists() {
-            step("installing the WASM toolchain (scripts/toolchains.sh; first run only)");
-            run_cmd(
-                Command::new("bash")
-                    .arg(ws.join("scripts/toolchains.sh"))
-                    .current_dir(&ws),
+            // Only what a host + wasm32-wasip1 build needs: no cross compilers, Wine or qemu.
+            phase(
+                "installing the toolchains for host + WASM builds (scripts/toolchains.sh --only wasm; \
+                 first run only, a few minutes)",
+                || {
+                    run_cmd(
+                        Command::new("bash")
+                            .arg(ws.join("scripts/toolchains.sh"))
+                            .args(["--only", "wasm"])
+                            .current_dir(&ws),
+                    )
+                },
             )?;
         }
-        step("building the core for this host and wasm32-wasip1");
         let me = std::env::current_exe().context("failed to find the xtask binary")?;
-        run_cmd(
-            Command::new(me)
-                .current_dir(&ws)
-                .args(["build", "--targets", "host,wasm", "--out"])
-                .arg(&build_dir),
+        phase(
+            "building the core for this host and wasm32-wasip1 (release, LTO; first run 10-15 min)",
+            || {
+                run_cmd(
+                    Command::new(&me)
+                        .current_dir(&ws)
+                        .args(["build", "--targets", "host,wasm", "--out"])
+                        .arg(&build_dir),
+                )
+            },
         )?;
     }
     let files = release_files(&build_dir)?;
@@ -80,7 +92,20 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     } else {
         step(&format!("creating a repository in {}", repo.display()));
         run_cmd(Command::new(&bin).arg("init").arg("--repo").arg(&repo))?;
-        run_cmd(Command::new(&bin).arg("keygen").arg("--out").arg(&key))?;
+        let out = Command::new(&bin)
+            .arg("keygen")
+            .arg("--out")
+            .arg(&key)
+            .stderr(Stdio::inherit())
+            .output()
+            .context("failed to run x0x-dist keygen")?;
+        if !out.status.success() {
+            bail!("x0x-dist keygen failed ({})", out.status);
+        }
+        step(&format!(
+            "publisher key id: {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        ));
         run_cmd(
             Command::new(&bin)
                 .args(["package", "add", "--repo"])
@@ -147,7 +172,10 @@ pub fn run(args: &DemoArgs) -> Result<()> {
     let tgz = pack(&ws, &repo, &url, &build_dir, &version, &data)?;
 
     println!();
-    println!("x0x-dist demo is serving {url}");
+    println!(
+        "x0x-dist demo is serving {url} (ready after {})",
+        elapsed(started.elapsed())
+    );
     println!("  packages:      {url}/api/v1/packages/{PACKAGE}");
     println!("  web UI:        {url}/");
     println!("  TUF metadata:  {url}/tuf/metadata/timestamp.json");
@@ -193,6 +221,58 @@ impl Drop for Guard {
 
 fn step(what: &str) {
     eprintln!("demo: {what}");
+}
+
+/// Runs one long step between a `demo: <what>` line and a `demo: done in ...` line, with a
+/// `demo: ... still running (N min M s)` line every [`HEARTBEAT`] in between: the builds print little for
+/// minutes at a time (LTO, the napi CLI), and a silent terminal looks hung.
+fn phase<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    phase_with(what, HEARTBEAT, |line| step(&line), f)
+}
+
+/// [`phase`] with the heartbeat interval and the line sink as parameters (tests use short ones).
+fn phase_with<T>(
+    what: &str,
+    every: Duration,
+    say: impl Fn(String) + Send + Sync + 'static,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    let say = std::sync::Arc::new(say);
+    say(what.to_owned());
+    let start = Instant::now();
+    let (done, stop) = std::sync::mpsc::channel::<()>();
+    let short = what.split(" (").next().unwrap_or(what).to_owned();
+    let beat = {
+        let say = std::sync::Arc::clone(&say);
+        std::thread::spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(every) {
+                say(format!(
+                    "{short}: still running ({})",
+                    elapsed(start.elapsed())
+                ));
+            }
+        })
+    };
+    let r = f();
+    drop(done);
+    let _ = beat.join();
+    if r.is_ok() {
+        say(format!("done in {}", elapsed(start.elapsed())));
+    }
+    r
+}
+
+/// How often [`phase`] says a step is still running.
+const HEARTBEAT: Duration = Duration::from_secs(30);
+
+/// `4 min 05 s`, `12 s`.
+fn elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
 }
 
 fn run_cmd(cmd: &mut Command) -> Result<()> {
@@ -368,7 +448,50 @@ fn write_secret(path: &Path, text: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::ensure_free;
+    use super::{elapsed, ensure_free};
+    use std::time::Duration;
+
+    #[test]
+    fn a_long_phase_says_it_is_still_running_then_how_long_it_took() {
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let sink = std::sync::Arc::clone(&lines);
+        let r = super::phase_with(
+            "building the core (first run 10-15 min)",
+            Duration::from_millis(40),
+            move |l| sink.lock().unwrap().push(l),
+            || {
+                std::thread::sleep(Duration::from_millis(200));
+                Ok(7)
+            },
+        );
+        assert_eq!(r.unwrap(), 7);
+        let lines = lines.lock().unwrap().clone();
+        assert_eq!(lines[0], "building the core (first run 10-15 min)");
+        let beats = lines
+            .iter()
+            .filter(|l| l.starts_with("building the core: still running ("))
+            .count();
+        assert!(beats >= 2, "{lines:?}");
+        assert_eq!(lines.last().unwrap(), "done in 0 s", "{lines:?}");
+        // A failed step ends without "done".
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let sink = std::sync::Arc::clone(&lines);
+        let r: anyhow::Result<()> = super::phase_with(
+            "x",
+            Duration::from_mins(1),
+            move |l| sink.lock().unwrap().push(l),
+            || anyhow::bail!("no"),
+        );
+        assert!(r.is_err());
+        assert_eq!(*lines.lock().unwrap(), vec!["x".to_owned()]);
+    }
+
+    #[test]
+    fn elapsed_times_read_as_minutes_and_seconds() {
+        assert_eq!(elapsed(Duration::from_millis(12_900)), "12 s");
+        assert_eq!(elapsed(Duration::from_secs(245)), "4 min 05 s");
+        assert_eq!(elapsed(Duration::from_mins(15)), "15 min 00 s");
+    }
 
     #[test]
     fn an_address_in_use_is_refused_with_the_way_out() {

@@ -66,7 +66,7 @@ pub fn next_step(code: Code) -> Option<&'static str> {
         }
         Code::AuthMissing | Code::AuthInvalid => {
             "pass a token printed by `x0x-dist token create --repo DIR --package NAME` (run against the \
-             server's repository) with --token or X0X_DIST_TOKEN"
+             server's repository) with --token-file FILE, X0X_DIST_TOKEN or --token"
         }
         Code::AuthForbidden => {
             "this token may publish other packages only: create one for this package with \
@@ -141,6 +141,15 @@ pub fn next_step(code: Code) -> Option<&'static str> {
 
 /// Prints an error as `error[<code>]: <message>: <cause>...` on stderr and maps it to its exit status.
 pub fn finish(result: anyhow::Result<()>) -> ExitCode {
+    finish_with(result, |_, _| None)
+}
+
+/// [`finish`] with a command's own `help:` lines: `hint` (given the error and its code) answers first,
+/// [`next_step`] for what it leaves.
+pub fn finish_with(
+    result: anyhow::Result<()>,
+    hint: impl Fn(&anyhow::Error, Code) -> Option<String>,
+) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -150,7 +159,7 @@ pub fn finish(result: anyhow::Result<()>) -> ExitCode {
                 "error[{code}]: {}",
                 x0x_dist::terminal::escape(&format!("{e:#}"))
             );
-            if let Some(help) = next_step(code) {
+            if let Some(help) = hint(&e, code).or_else(|| next_step(code).map(str::to_owned)) {
                 eprintln!("  help: {help}");
             }
             ExitCode::from(code.exit())

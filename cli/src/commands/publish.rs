@@ -20,8 +20,8 @@ pub const LONG_ABOUT: &str = concat!(
     "  x0x-dist publish --server http://127.0.0.1:8080 --token-file token --key ci.key \\\n",
     "      --package x0x --version 0.1.0 dist/x0x.linux-x64-gnu.node dist/x0x.wasm32-wasip1.wasm\n",
     "\n",
-    "The token: --token-file FILE or X0X_DIST_TOKEN (in CI, a secret variable); --token TOKEN puts it in the\n",
-    "process list, where other local users can read it.\n",
+    "The token: --token-file FILE or X0X_DIST_TOKEN (in CI, a secret variable); --token TOKEN puts it in\n",
+    "the process list, where other local users can read it.\n",
     "Environment: X0X_DIST_TOKEN, X0X_DIST_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
 ))]
 pub struct PublishArgs {

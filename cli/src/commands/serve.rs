@@ -72,7 +72,7 @@ pub struct ServeArgs {
     pub publish_via: Option<String>,
     /// Most connections open at once; more are answered 503 `server.overloaded` [default: (soft
     /// RLIMIT_NOFILE - 64) / 2; see docs/server.md, "Deployment"].
-    #[arg(long, env = env::MAX_CONNECTIONS)]
+    #[arg(long, env = env::MAX_CONNECTIONS, hide_env_values = true)]
     pub max_connections: Option<usize>,
 }
 
@@ -213,23 +213,28 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         x0x_dist_server::server::shutdown_signal(),
     ))
     .map_err(|e| {
-        let in_use = e.chain().any(|c| {
+        let in_use = e.chain().find_map(|c| {
             c.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::AddrInUse)
+                .filter(|io| io.kind() == std::io::ErrorKind::AddrInUse)
         });
-        if in_use {
-            x0x_dist_repository::Error::new(
-                x0x_dist_manifests::codes::Code::IoError,
-                format!(
-                    "{listen} is already in use\n  help: another `x0x-dist serve`? `ss -ltnp 'sport = :{}'` \
-                     shows which process: stop it, or listen elsewhere with --listen 127.0.0.1:PORT \
-                     (or localhost:PORT)",
-                    listen.port()
-                ),
-            )
-            .into()
-        } else {
-            e
+        match in_use {
+            Some(io) => PortInUse(listen, std::io::Error::new(io.kind(), io.to_string())).into(),
+            None => e,
         }
     })
+}
+
+/// `--listen` names an address another process holds (`io.error`, with the way out as its `help:` line).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is already in use")]
+pub struct PortInUse(pub SocketAddr, #[source] pub std::io::Error);
+
+/// `serve`'s `help:` line for a port in use (the general one, [`super::next_step`], for everything else).
+pub fn next_step(e: &anyhow::Error, _code: x0x_dist_manifests::codes::Code) -> Option<String> {
+    let PortInUse(listen, _) = e.chain().find_map(|c| c.downcast_ref::<PortInUse>())?;
+    Some(format!(
+        "another `x0x-dist serve`? `ss -ltnp 'sport = :{}'` shows which process: stop it, or listen \
+         elsewhere with --listen 127.0.0.1:PORT (or localhost:PORT)",
+        listen.port()
+    ))
 }

@@ -24,7 +24,7 @@ pub struct TokenListArgs {
     /// Repository directory.
     #[arg(long)]
     pub repo: PathBuf,
-    /// Print JSON (an array of {id, packages, created}).
+    /// Print JSON (an array of {id, packages, created}; created in full RFC 3339).
     #[arg(long)]
     pub json: bool,
 }
@@ -100,6 +100,56 @@ fn stdout_file_warning() -> Option<String> {
     None
 }
 
+/// `token list`'s table: a header (ID, CREATED, PACKAGES) and one row per token, columns padded to their
+/// widest cell; the creation time to the second (UTC), packages comma-separated in the last column.
+fn table(tokens: &[x0x_dist_repository::tokens::TokenRecord]) -> String {
+    let rows: Vec<[String; 3]> = tokens
+        .iter()
+        .map(|t| {
+            [
+                t.id.clone(),
+                to_the_second(&t.created),
+                t.packages.join(", "),
+            ]
+        })
+        .collect();
+    let header = ["ID", "CREATED", "PACKAGES"].map(str::to_owned);
+    let width = |i: usize| {
+        std::iter::once(&header)
+            .chain(&rows)
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1) = (width(0), width(1));
+    let mut out = String::new();
+    for [id, created, packages] in std::iter::once(&header).chain(&rows) {
+        use std::fmt::Write as _;
+        let _ = writeln!(out, "{id:<w0$}  {created:<w1$}  {packages}");
+    }
+    out
+}
+
+/// `2026-12-07T19:33:27.123456789Z` as `2026-12-07 19:33:27Z`; a value that is not RFC 3339 as it is.
+fn to_the_second(created: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(created, &Rfc3339) {
+        Ok(t) => {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            format!(
+                "{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        }
+        Err(_) => created.to_owned(),
+    }
+}
+
 /// Runs `token ...`.
 pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
     match cmd {
@@ -163,10 +213,7 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
                     a.repo.display()
                 );
             } else {
-                println!("{:<14} {:<22} packages", "id", "created");
-                for t in &tokens {
-                    println!("{:<14} {:<22} {}", t.id, t.created, t.packages.join(","));
-                }
+                print!("{}", table(&tokens));
             }
             Ok(())
         }

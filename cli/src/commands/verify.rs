@@ -27,6 +27,27 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
+/// `verify`'s `help:` line where the general one ([`super::next_step`]) speaks of a server or a download:
+/// here the bytes that do not match are files in DIR, and only `--repo`, `--root` and `--at` exist.
+pub fn next_step(code: x0x_dist_manifests::codes::Code) -> Option<&'static str> {
+    use x0x_dist_manifests::codes::Code;
+    Some(match code {
+        Code::MetadataDigestMismatch
+        | Code::MetadataLengthMismatch
+        | Code::TargetDigestMismatch
+        | Code::TargetLengthMismatch => {
+            "the file the error names (under DIR/metadata or DIR/targets) differs from what the signed \
+             metadata pins: the disk was damaged or the file was changed; restore it from a backup, \
+             then run `x0x-dist verify --repo DIR` again"
+        }
+        Code::MetadataSignatureInvalid | Code::MetadataThresholdNotMet => {
+            "the metadata is not signed by the keys the trusted root names: check --root (default \
+             DIR/metadata/1.root.json) is this repository's root, or restore the file from a backup"
+        }
+        _ => return None,
+    })
+}
+
 /// Runs `verify`.
 pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
     let now = super::time_arg(a.at.as_deref())?;

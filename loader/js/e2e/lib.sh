@@ -13,7 +13,7 @@
 #   publish VERSION FILE...                         `$BIN publish` of x0x VERSION to the running server
 #   start_verdaccio VERDACCIO_BIN                   a local Verdaccio (no uplinks, web UI off) and a user:
 #                                                   sets VPORT, REG and the npm userconfig $T/npmrc
-#   seed_registry PACKAGE_JSON                      the closure of that package.json's dependencies, packed
+#   seed_registry PACKAGE_JSON                      the closure of that package.json's dependencies and peers, packed
 #                                                   from the public registry, published to the Verdaccio
 WS=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
@@ -117,7 +117,7 @@ YAML
 seed_registry() {
   mkdir -p "$T/deps" "$T/seed"
   node -e "const p = require('$1'); require('fs').writeFileSync('$T/deps/package.json',
-    JSON.stringify({ name: 'seed', version: '1.0.0', private: true, dependencies: p.dependencies }))"
+    JSON.stringify({ name: 'seed', version: '1.0.0', private: true, dependencies: { ...p.dependencies, ...p.peerDependencies } }))"
   (cd "$T/deps" && timeout 300 npm install --ignore-scripts --package-lock-only >/dev/null) || fail "resolving x0x's dependencies"
   mapfile -t SEED < <(node -e "
     const l = require('$T/deps/package-lock.json');

@@ -50,6 +50,9 @@ C1=$T/cache1
 out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1) || true
 has "$out" "^ok object" || fail "require after npm install: $out"
 has "$out" "warm: linux-x64-gnu" || fail "first require was not warm: $out"
+# The WASM runtime is an optional peer of x0x: a native host does not get it.
+[ ! -e "$T/npm1/node_modules/@napi-rs/wasm-runtime" ] && [ ! -e "$T/npm1/node_modules/@emnapi/core" ] ||
+  fail "npm install x0x installed the WASM runtime on a native host"
 
 step "npm install --ignore-scripts: resolution at first require"
 project npm2
@@ -74,22 +77,32 @@ project pnpm1
 out=$(run_in "$T/pnpm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cache4 X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1) || true
 has "$out" "^ok object" || fail "require under pnpm: $out"
 
+step "forced WASM without the runtime: loader.load_failed says what to install"
+out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cache-noruntime X0X_WASM_FLAVOR=wasip1 node --no-warnings -e "$CALL" 2>&1) || true
+has "$out" "npm install @napi-rs/wasm-runtime@" || fail "forced WASM, no runtime: $out"
+
+step "a WASM project: x0x + the runtime pins from its peerDependencies"
+project npmw
+PEERS=$(node -p "Object.entries(require('$T/npm1/node_modules/x0x/package.json').peerDependencies).map(([k, v]) => k + '@' + v).join(' ')")
+# shellcheck disable=SC2086 # one word per package
+(cd "$T/npmw" && npm install --no-save "$TGZ" $PEERS >/dev/null) || fail "npm install x0x $PEERS"
+
 step "X0X_WASM_FLAVOR=wasip1: the wasm32-wasip1 build through @napi-rs/wasm-runtime, verified bytes"
-out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_WASM_FLAVOR=wasip1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1) || true
+out=$(run_in "$T/npmw" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_WASM_FLAVOR=wasip1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1) || true
 has "$out" "loaded wasm32-wasip1 from repository" || fail "forced WASM: $out"
 has "$out" "^ok object" || fail "forced WASM call: $out"
-out=$(run_in "$T/npm1" X0X_DIST_CACHE=$C1 X0X_WASM_FLAVOR=wasip1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1) || true
+out=$(run_in "$T/npmw" X0X_DIST_CACHE=$C1 X0X_WASM_FLAVOR=wasip1 X0X_DIST_DEBUG=1 node --no-warnings -e "$CALL" 2>&1) || true
 has "$out" "warm: wasm32-wasip1" || fail "forced WASM warm: $out"
 
 if [ -f "$BUILD/x0x.wasm32-wasip1-threads.wasm" ]; then
   step "X0X_FORCE_WASM=1 (and napi-rs's NAPI_RS_FORCE_WASI=error): wasm32-wasip1-threads preferred, its work on WASI threads"
   THREADS_CALL="const x = require('x0x'); x.threading().then((t) => console.log('threading', JSON.stringify(t)))"
-  out=$(run_in "$T/npm1" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_FORCE_WASM=1 X0X_DIST_DEBUG=1 node --no-warnings -e "$THREADS_CALL" 2>&1) || true
+  out=$(run_in "$T/npmw" X0X_DIST_URL=$URL X0X_DIST_CACHE=$C1 X0X_FORCE_WASM=1 X0X_DIST_DEBUG=1 node --no-warnings -e "$THREADS_CALL" 2>&1) || true
   has "$out" "WASM: wasm32-wasip1-threads preferred over wasm32-wasip1 (shared WebAssembly.Memory" || fail "no flavour reason: $out"
   has "$out" "loaded wasm32-wasip1-threads from" || fail "X0X_FORCE_WASM=1: $out"
   has "$out" 'threading {"asyncOffJsThread":true,"spawn":true' || fail "not on WASI threads: $out"
   # napi-rs's NAPI_RS_FORCE_WASI=error is the same mode as X0X_FORCE_WASM=1: the warm record of the run above.
-  out=$(run_in "$T/npm1" X0X_DIST_CACHE=$C1 NAPI_RS_FORCE_WASI=error X0X_DIST_DEBUG=1 node --no-warnings -e "$THREADS_CALL" 2>&1) || true
+  out=$(run_in "$T/npmw" X0X_DIST_CACHE=$C1 NAPI_RS_FORCE_WASI=error X0X_DIST_DEBUG=1 node --no-warnings -e "$THREADS_CALL" 2>&1) || true
   has "$out" "warm: wasm32-wasip1-threads" || fail "NAPI_RS_FORCE_WASI=error: $out"
   has "$out" 'threading {"asyncOffJsThread":true,"spawn":true' || fail "NAPI_RS_FORCE_WASI=error, not on WASI threads: $out"
 fi

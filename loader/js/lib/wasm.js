@@ -54,10 +54,9 @@ function deferredModule(load) {
  * `@napi-rs/wasm-runtime` as the glue would get it, but with [`DEFERRED`] modules deferred. Falls back to a plain
  * require when the runtime's CommonJS entry is not a `.cjs` file (a layout this was not written for).
  */
-function requireRuntime(id, parent, realRequire) {
-  const file = Module._resolveFilename(id, parent);
+function requireRuntime(file, parent, realRequire) {
   if (Module._cache[file]) return Module._cache[file].exports;
-  if (!file.endsWith('.cjs')) return realRequire(id);
+  if (!file.endsWith('.cjs')) return realRequire(file);
   const m = new Module(file, parent);
   m.filename = file;
   m.paths = Module._nodeModulePaths(path.dirname(file));
@@ -83,14 +82,65 @@ function gluePath(pkgDir, pkg, threads = false) {
   return fs.existsSync(p) ? p : null;
 }
 
+const RUNTIME = '@napi-rs/wasm-runtime';
+
+function readJson(file) {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Where the WASM runtime is looked up: the package itself (a runtime the project installed, hoisted next to it),
+ * then the WASM platform packages (`@<scope>/core-wasm32-wasip1`, `-threads`), which depend on it. The packed
+ * package only lists it as optional peer dependencies, so native hosts never install it (docs/loader.md, "WASM").
+ */
+function runtimeDirs(pkgDir, pkg) {
+  const dirs = [pkgDir];
+  const scope = (readJson(path.join(pkgDir, 'release.json')) || {}).scope || pkg;
+  for (const flavour of ['wasm32-wasip1', 'wasm32-wasip1-threads']) {
+    try {
+      dirs.push(path.dirname(require.resolve(`@${scope}/core-${flavour}/package.json`, { paths: [pkgDir] })));
+    } catch {
+      // not installed
+    }
+  }
+  return { dirs, scope };
+}
+
+/** The `npm install` that brings the runtime: the WASM platform package when one was packed, else the pins. */
+function runtimeInstall(pkgDir, pkg, scope, threads) {
+  const pj = readJson(path.join(pkgDir, 'package.json')) || {};
+  const pins = Object.entries(pj.peerDependencies || {}).map(([k, v]) => `${k}@${v}`);
+  const platform = pj.optionalDependencies && pj.version ? `@${scope}/core-${threads ? 'wasm32-wasip1-threads' : 'wasm32-wasip1'}@${pj.version}` : null;
+  const all = pins.length ? pins.join(' ') : RUNTIME;
+  return platform ? `npm install ${platform} (or ${all})` : `npm install ${all}`;
+}
+
 /** Instantiate verified WASM `bytes`; returns the addon's exports. */
 function loadWasm(bytes, { pkgDir, pkg, threads = false }) {
   const glue = gluePath(pkgDir, pkg, threads);
   if (!glue) throw err('loader.load_failed', `no WASI glue (${threads ? `${pkg}.wasi.cjs` : `${pkg}.wasip1.cjs`}) in ${pkgDir}`);
-  try {
-    require.resolve('@napi-rs/wasm-runtime', { paths: [pkgDir] });
-  } catch (e) {
-    throw err('loader.load_failed', `@napi-rs/wasm-runtime is not installed next to ${pkgDir} (it is a dependency of ${pkg}: reinstall without --omit=prod)`, { cause: e });
+  const { dirs, scope } = runtimeDirs(pkgDir, pkg);
+  let cause;
+  let runtimeFile;
+  for (const d of dirs) {
+    try {
+      // Resolved from that directory (under Yarn PnP: as a dependency of that package), then loaded by path.
+      runtimeFile = require.resolve(RUNTIME, { paths: [d] });
+      break;
+    } catch (e) {
+      cause ??= e;
+    }
+  }
+  if (!runtimeFile) {
+    throw err(
+      'loader.load_failed',
+      `the WASM build needs its runtime (${RUNTIME}), which ${pkg} does not install by default (native hosts never need it): ${runtimeInstall(pkgDir, pkg, scope, threads)}`,
+      { cause },
+    );
   }
   const fsView = verifiedFs(bytes);
   const m = new Module(glue, module);
@@ -99,7 +149,7 @@ function loadWasm(bytes, { pkgDir, pkg, threads = false }) {
   const realRequire = m.require.bind(m);
   m.require = (id) => {
     if (id === 'fs' || id === 'node:fs') return fsView;
-    if (id === '@napi-rs/wasm-runtime') return requireRuntime(id, m, realRequire);
+    if (id === RUNTIME) return requireRuntime(runtimeFile, m, realRequire);
     return realRequire(id);
   };
   try {

@@ -40,11 +40,20 @@ const path = require('path');
 const { spawnSync } = require('child_process');
 
 const HERE = path.join(__dirname, '..');
+// The WASM runtime (the napi WASI glue requires it; 3.2 MB of node_modules). Only WASM loads use it, so `x0x`
+// lists it as OPTIONAL peer dependencies (npm, pnpm, yarn install no optional peer by default: native hosts never
+// get it, but when present its version is checked); the WASM platform packages depend on it, so installing one
+// (`npm install @x0x/core-wasm32-wasip1`) brings it. Without platform packages, WASM users install these pins
+// (the loader's loader.load_failed message prints the command). Exact pins: the WASM module is built against
+// emnapi 2.0.0-beta.2 (core/package.json), and @emnapi/core must match the emnapi it was built with.
 const PINS = {
   '@napi-rs/wasm-runtime': '1.2.7',
   '@emnapi/core': '2.0.0-beta.2',
   '@emnapi/runtime': '2.0.0-beta.2',
 };
+
+/** `peerDependenciesMeta` making every pin optional. */
+const OPTIONAL_PEERS = Object.fromEntries(Object.keys(PINS).map((k) => [k, { optional: true }]));
 
 /** Flags that take no value. */
 const SWITCHES = new Set(['platform-packages']);
@@ -93,6 +102,8 @@ function platformPackageJson({ name, scope, version, platform: p, file }) {
     ...npmConstraints(p),
     main: file,
     files: [file],
+    // The WASM build brings the runtime that loads it; native packages need nothing.
+    dependencies: p.kind === 'wasm' ? PINS : undefined,
     publishConfig: { access: 'public' },
   };
 }
@@ -102,7 +113,8 @@ function platformReadme({ name, scope, version, platform: p, file }) {
   const how =
     p.kind === 'wasm'
       ? `It is not an optional dependency of \`${name}\`: install it explicitly (\`npm install ${pkgName}@${version}\`) on hosts\n` +
-        'where no native build fits; `require(\'' + name + '\')` then loads it when no native binary loads.\n'
+        'where no native build fits; `require(\'' + name + '\')` then loads it when no native binary loads. It depends on the\n' +
+        `WASM runtime (${Object.entries(PINS).map(([k, v]) => `\`${k}@${v}\``).join(', ')}), which \`${name}\` itself does not install.\n`
       : `\`npm install ${name}\` installs it on ${p.name} hosts only (it is an optional dependency of \`${name}\` with\n` +
         'npm\'s `os`/`cpu`/`libc` fields).\n';
   return (
@@ -301,7 +313,9 @@ async function assemble(a, { name, scope, out, stage }) {
     path.join(pkgDir, 'README.md'),
     `# ${name}\n\nThe ${name} core for Node.js. \`require('${name}')\` loads the prebuilt binary for this host (or the WebAssembly build),\n` +
       'verified against signed TUF metadata before it is loaded. Configuration: X0X_DIST_URL, X0X_DIST_BUNDLE, X0X_DIST_CACHE,\n' +
-      `X0X_DIST_OFFLINE, X0X_DIST_ROOT, X0X_NATIVE_PATH, X0X_FORCE_WASM, X0X_DIST_VERIFY (see docs/loader.md in x0x-dist).\n${platformNote}`,
+      `X0X_DIST_OFFLINE, X0X_DIST_ROOT, X0X_NATIVE_PATH, X0X_FORCE_WASM, X0X_DIST_VERIFY (see docs/loader.md in x0x-dist).\n${platformNote}` +
+      `\nThe WebAssembly build needs its runtime, which native hosts never install (optional peer dependencies):\n` +
+      `\`npm install ${Object.entries(PINS).map(([k, v]) => `${k}@${v}`).join(' ')}\`${wasmPkgs.length ? ` (or install ${wasmPkgs.map((w) => `\`${w}\``).join(' / ')}, which brings it)` : ''}.\n`,
   );
   const pkgJson = {
     name,
@@ -315,7 +329,8 @@ async function assemble(a, { name, scope, out, stage }) {
     // allow-list entry is a liability): resolution happens at the first require('x0x'); `npx x0x prefetch`
     // does it at install time for those who want that (docs/loader.md, "Installing").
     bin: { [name]: 'bin/x0x.js' },
-    dependencies: PINS,
+    peerDependencies: PINS,
+    peerDependenciesMeta: OPTIONAL_PEERS,
     optionalDependencies: Object.keys(optional).length ? optional : undefined,
     files: ['index.js', 'index.d.ts', 'postinstall.js', 'bin/', 'lib/', 'metadata/', 'root.json', 'platforms.json', 'release.json', `${name}.wasip1.cjs`, `${name}.wasi.cjs`, 'wasi-worker.mjs'],
   };

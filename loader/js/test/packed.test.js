@@ -295,3 +295,15 @@ test('packed x0x declares no lifecycle script; its bin `x0x prefetch` fills the 
   assert.equal(unknown.status, 2);
   assert.match(unknown.stderr, /unknown command "prefech".*npx x0x --help/);
 });
+
+// Issue 21: the WASM runtime (3.2 MB of node_modules) is not installed on native hosts: optional peers only.
+test('packed x0x lists the WASM runtime as optional peerDependencies, not dependencies', { skip }, () => {
+  const s = setup(h.tmpdir());
+  const pj = JSON.parse(fs.readFileSync(path.join(s.project, 'node_modules', 'x0x', 'package.json'), 'utf8'));
+  const { PINS } = require('../scripts/pack');
+  assert.equal(pj.dependencies, undefined);
+  assert.deepEqual(pj.peerDependencies, PINS);
+  for (const k of Object.keys(PINS)) assert.deepEqual(pj.peerDependenciesMeta[k], { optional: true }, k);
+  const readme = fs.readFileSync(path.join(s.project, 'node_modules', 'x0x', 'README.md'), 'utf8');
+  assert.match(readme, /npm install @napi-rs\/wasm-runtime@1\.2\.7 @emnapi\/core@/);
+});

@@ -82,3 +82,39 @@ exports.version = '0.10.5'`);
   const again = loadWasm(Buffer.from('again'), { pkgDir: d, pkg: 'x0x' });
   assert.equal(again.runtime, out.runtime);
 });
+
+test('the runtime is not a dependency of the packed package: found in a WASM platform package, else the error says what to install', () => {
+  const d = h.tmpdir();
+  const x0x = path.join(d, 'node_modules', 'x0x');
+  fs.mkdirSync(x0x, { recursive: true });
+  fs.writeFileSync(path.join(x0x, 'package.json'), JSON.stringify({
+    name: 'x0x', version: '0.3.1',
+    peerDependencies: { '@napi-rs/wasm-runtime': '1.2.7', '@emnapi/core': '2.0.0-beta.2' },
+    optionalDependencies: { '@x0x/core-linux-x64-gnu': '0.3.1' },
+  }));
+  fs.writeFileSync(path.join(x0x, 'release.json'), '{"package":"x0x","version":"0.3.1","scope":"x0x"}');
+  fs.writeFileSync(path.join(x0x, 'x0x.wasip1.cjs'), GLUE);
+  // Nothing installed: the message names the platform package that brings the runtime, and the pins.
+  assert.throws(
+    () => loadWasm(Buffer.from('x'), { pkgDir: x0x, pkg: 'x0x' }),
+    (e) => e.code === 'loader.load_failed' &&
+      e.message.includes('npm install @x0x/core-wasm32-wasip1@0.3.1 (or @napi-rs/wasm-runtime@1.2.7 @emnapi/core@2.0.0-beta.2)'),
+  );
+  // The runtime nested under the WASM platform package (npm did not hoist it): the glue still finds it there.
+  const plat = path.join(d, 'node_modules', '@x0x', 'core-wasm32-wasip1');
+  const rt = path.join(plat, 'node_modules', '@napi-rs', 'wasm-runtime');
+  fs.mkdirSync(rt, { recursive: true });
+  fs.writeFileSync(path.join(plat, 'package.json'), '{"name":"@x0x/core-wasm32-wasip1","version":"0.3.1"}');
+  fs.writeFileSync(path.join(rt, 'package.json'), '{"name":"@napi-rs/wasm-runtime","version":"1.2.7","main":"index.js"}');
+  fs.writeFileSync(path.join(rt, 'index.js'), 'exports.instantiateNapiModuleSync = (b) => ({ loaded: "nested " + Buffer.from(b) })');
+  assert.equal(loadWasm(Buffer.from('verified'), { pkgDir: x0x, pkg: 'x0x' }).loaded, 'nested verified');
+});
+
+test('pack.js: x0x lists the runtime as optional peers only; the WASM platform packages depend on it', () => {
+  const { PINS, platformPackageJson } = require('../scripts/pack');
+  const wasmPkg = platformPackageJson({ name: 'x0x', scope: 'x0x', version: '0.3.1', platform: { name: 'wasm32-wasip1', kind: 'wasm', triple: 'wasm32-wasip1' }, file: 'x0x.wasm32-wasip1.wasm' });
+  assert.deepEqual(wasmPkg.dependencies, PINS);
+  const native = platformPackageJson({ name: 'x0x', scope: 'x0x', version: '0.3.1', platform: { name: 'linux-x64-gnu', kind: 'native', triple: 'x86_64-unknown-linux-gnu', os: 'linux', arch: 'x64', libc: 'glibc' }, file: 'x0x.linux-x64-gnu.node' });
+  assert.equal(native.dependencies, undefined);
+  for (const v of Object.values(PINS)) assert.doesNotMatch(v, /[~^<>*]/, 'exact pins');
+});
