@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
 # All Rust tests of the workspace.
 set -euo pipefail
-cargo test --workspace
+# --no-fail-fast: every failing test binary is reported, not only the first.
+cargo test --workspace --no-fail-fast

@@ -136,15 +136,24 @@ mod tests {
             "package.exists"
         );
         let v: Version = "0.3.1".parse().unwrap();
+        // Real-looking builds: a release checks each file's bytes against the platform its name claims.
+        let native = x0x_dist_loader::artifact::minimal_build(
+            Platform::from_name("linux-x64-gnu").unwrap(),
+            b"native",
+        );
+        let wasm = x0x_dist_loader::artifact::minimal_build(
+            Platform::from_name("wasm32-wasip1").unwrap(),
+            b"wasm",
+        );
         let arts = vec![
             Artifact {
                 file_name: "x0x.linux-x64-gnu.node".into(),
-                data: b"native".to_vec(),
+                data: native.clone(),
                 glibc_floor: Some("2.17".into()),
             },
             Artifact {
                 file_name: "x0x.wasm32-wasip1.wasm".into(),
-                data: b"wasm".to_vec(),
+                data: wasm.clone(),
                 glibc_floor: None,
             },
         ];
@@ -167,20 +176,25 @@ mod tests {
             "key.not_authorized"
         );
         let rep = verify(rd, None, now()).unwrap();
-        assert_eq!((rep.targets, rep.target_bytes), (2, 10));
+        assert_eq!(
+            (rep.targets, rep.target_bytes),
+            (2, (native.len() + wasm.len()) as u64)
+        );
 
         // Tampering with a published target is caught.
         let l = Layout::new(rd);
         let path: TargetPath = "x0x/0.3.1/x0x.wasm32-wasip1.wasm".parse().unwrap();
-        let file = l.target_file(&path, &Sha256::digest(b"wasm"));
-        std::fs::write(&file, b"WASM").unwrap();
+        let file = l.target_file(&path, &Sha256::digest(&wasm));
+        let mut tampered = wasm.clone();
+        tampered[wasm.len() - 1] ^= 1;
+        std::fs::write(&file, &tampered).unwrap();
         assert_eq!(
             verify(rd, None, now()).unwrap_err().code(),
             "target.digest_mismatch"
         );
         std::fs::remove_file(&file).unwrap();
         assert_eq!(verify(rd, None, now()).unwrap_err().code(), "io.error");
-        std::fs::write(&file, b"wasm").unwrap();
+        std::fs::write(&file, &wasm).unwrap();
         verify(rd, None, now()).unwrap();
         // Expired at a later verification time.
         assert_eq!(
