@@ -174,11 +174,32 @@ function sweepTmp(cacheDir) {
   return removed;
 }
 
-/** Atomically publish `tmp` as `dest`, read-only. */
+/**
+ * Make the entries of `dir` durable (a rename into it, a new file): fsync of the directory itself, as the Rust
+ * side does (durable/). Without it a crash can lose a renamed file whose bytes were synced, and with it the
+ * rollback reference (trust.js) that must never go back. Windows cannot open a directory for fsync: skipped.
+ */
+function syncDir(dir) {
+  if (process.platform === 'win32') return;
+  let fd;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | (fs.constants.O_DIRECTORY || 0));
+    fs.fsyncSync(fd);
+  } catch (e) {
+    // EINVAL/ENOTSUP: a filesystem that cannot sync a directory (some network and FUSE mounts): nothing more to do.
+    if (e && (e.code === 'EINVAL' || e.code === 'ENOTSUP' || e.code === 'EPERM')) return;
+    throw err('io.error', `cannot sync directory ${dir}`, { cause: e });
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Atomically and durably publish `tmp` as `dest`, read-only. */
 function publish(tmp, dest) {
   try {
     fs.chmodSync(tmp, 0o444);
     fs.renameSync(tmp, dest);
+    syncDir(path.dirname(dest));
   } catch (e) {
     try {
       fs.unlinkSync(tmp);
@@ -189,7 +210,7 @@ function publish(tmp, dest) {
   }
 }
 
-/** Write `bytes` (already verified) to `dest` atomically and read-only. */
+/** Write `bytes` (already verified) to `dest` atomically and durably (file, then its directory), read-only. */
 function writeAtomic(cacheDir, dest, bytes, mode = 0o444) {
   const tmp = tmpPath(cacheDir);
   try {
@@ -205,7 +226,10 @@ function writeAtomic(cacheDir, dest, bytes, mode = 0o444) {
     throw err('io.error', `cannot write ${tmp}`, { cause: e });
   }
   if (mode === 0o444) publish(tmp, dest);
-  else fs.renameSync(tmp, dest);
+  else {
+    fs.renameSync(tmp, dest);
+    syncDir(path.dirname(dest));
+  }
 }
 
 /** Hash a file (full read). */
@@ -355,6 +379,7 @@ module.exports = {
   TMP_STALE_MS,
   publish,
   writeAtomic,
+  syncDir,
   sha256File,
   withLock,
   withLockSync,

@@ -1,0 +1,60 @@
+'use strict';
+// Issue 22, item 4: the JS cache's records and the rollback reference (trust.js persists the trusted metadata
+// through cache.writeAtomic) are durable as in Rust (durable/): the file is fsynced before its rename, and the
+// directory after it, so a crash cannot bring back an older trusted timestamp (a rollback) or lose a blob. Read
+// from the real system calls with strace.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const CACHE = path.join(__dirname, '..', 'lib', 'cache.js');
+const haveStrace = spawnSync('strace', ['-V']).status === 0;
+
+/** The system calls `script` makes (strace -f: openat, fsync, rename), one a line. */
+function traced(script) {
+  const t = fs.mkdtempSync(path.join(os.tmpdir(), 'x0x-durable-'));
+  const log = path.join(t, 'strace.log');
+  const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat,fsync,rename,renameat,renameat2', '-o', log, process.execPath, '-e', script], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = fs.readFileSync(log, 'utf8').split('\n');
+  fs.rmSync(t, { recursive: true, force: true });
+  return lines;
+}
+
+/** Asserts: `dest` was renamed into place after an fsync of its file, and its directory was fsynced after. */
+function assertDurable(lines, dir, dest) {
+  const renameAt = lines.findIndex((l) => /rename/.test(l) && l.includes(JSON.stringify(dest)));
+  assert.ok(renameAt > 0, `no rename to ${dest}:\n${lines.join('\n')}`);
+  assert.ok(lines.slice(0, renameAt).some((l) => /fsync\(/.test(l)), 'the file is fsynced before its rename');
+  const dirOpen = lines.slice(renameAt).find((l) => /openat\(/.test(l) && l.includes(JSON.stringify(dir)) && /O_DIRECTORY/.test(l));
+  assert.ok(dirOpen, `the directory ${dir} is opened after the rename:\n${lines.slice(renameAt).join('\n')}`);
+  const fd = /= (\d+)\s*$/.exec(dirOpen)[1];
+  assert.ok(
+    lines.slice(lines.indexOf(dirOpen)).some((l) => new RegExp(`fsync\\(${fd}\\)`).test(l)),
+    `fsync of the directory's descriptor ${fd} after the rename`
+  );
+}
+
+test('a record (mode 0644, e.g. trusted metadata) and a blob (0444) are durable: file, rename, directory', { skip: !haveStrace && 'strace is not installed (scripts/setup.d/70-mirror.sh installs it)' }, () => {
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'x0x-durable-cache-'));
+  try {
+    for (const d of ['tmp', 'metadata', 'blobs']) fs.mkdirSync(path.join(cacheDir, d), { mode: 0o700 });
+    const meta = path.join(cacheDir, 'metadata', 'timestamp.json');
+    const blob = path.join(cacheDir, 'blobs', `${'ab'.repeat(32)}.node`);
+    const lines = traced(`
+      const cache = require(${JSON.stringify(CACHE)});
+      cache.writeAtomic(${JSON.stringify(cacheDir)}, ${JSON.stringify(meta)}, Buffer.from('{"signed":{}}'), 0o644);
+      cache.writeAtomic(${JSON.stringify(cacheDir)}, ${JSON.stringify(blob)}, Buffer.from('bytes'));`);
+    assertDurable(lines, path.dirname(meta), meta);
+    assertDurable(lines, path.dirname(blob), blob);
+    assert.equal(fs.readFileSync(meta, 'utf8'), '{"signed":{}}');
+    assert.equal(fs.statSync(blob).mode & 0o777, 0o444);
+  } finally {
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  }
+});
