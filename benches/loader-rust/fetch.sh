@@ -20,7 +20,7 @@ PORT=$(port)
 URL=http://127.0.0.1:$PORT
 "$B" serve --repo "$W/repo" --listen "127.0.0.1:$PORT" >serve.log 2>&1 & PID=$!
 wait_port "$PORT"
-mkdir rel && { printf '\0asm\1\0\0\0'; head -c $((32 * 1024 * 1024 - 8)) /dev/urandom; } > rel/x0x.wasm32-wasip1.wasm
+mkdir rel && python3 "$WS/scripts/fake-build.py" wasm32-wasip1 $((32 * 1024 * 1024)) rel/x0x.wasm32-wasip1.wasm
 "$B" publish --server "$URL" --token "$TOKEN" --key "$W/pub.key" --package x0x --version 1.0.0 rel/* >/dev/null
 ROOT="$W/repo/metadata/1.root.json"
 BLOB_URL="$URL/tuf/targets/x0x/1.0.0/$(ls repo/targets/x0x/1.0.0/ | head -1)"

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use common::cli::{bin, free_port, publish, run_ok, setup_repo, start_server};
 use crash_checks::no_partial_files;
+use x0x_dist_loader::artifact::minimal_build;
+use x0x_dist_manifests::Platform;
 
 #[test]
 #[ignore = "slow (~1-2 min): run by .ci/stages/40-server.sh with --include-ignored"]
@@ -26,12 +28,18 @@ fn kill_9_during_publishes_then_restart() {
         // ~3 MiB per release so uploads are in flight when the kill lands.
         std::fs::write(
             dir.join("x0x.wasm32-wasip1.wasm"),
-            vec![u8::try_from(i).unwrap(); 2 << 20],
+            minimal_build(
+                Platform::Wasm32Wasip1,
+                &vec![u8::try_from(i).unwrap(); 2 << 20],
+            ),
         )
         .unwrap();
         std::fs::write(
             dir.join("x0x.darwin-arm64.node"),
-            format!("darwin build {i}").repeat(60_000),
+            minimal_build(
+                Platform::DarwinArm64,
+                format!("darwin build {i}").repeat(60_000).as_bytes(),
+            ),
         )
         .unwrap();
         let port = free_port();
@@ -67,7 +75,11 @@ fn kill_9_during_publishes_then_restart() {
     );
     let dir = dist.join("final");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("x0x.wasm32-wasip1.wasm"), b"final").unwrap();
+    std::fs::write(
+        dir.join("x0x.wasm32-wasip1.wasm"),
+        minimal_build(Platform::Wasm32Wasip1, b"final"),
+    )
+    .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let out = run_ok(publish(&url, &token, &key, "2.0.0").arg(dir.join("x0x.wasm32-wasip1.wasm")));
     assert!(out.contains("published x0x 2.0.0"), "{out}");

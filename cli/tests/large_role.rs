@@ -129,7 +129,14 @@ fn a_10k_target_role_publishes_and_the_next_publish_still_works() {
     for (n, version) in ["1000.0.0", "1000.0.1"].into_iter().enumerate() {
         let wasm = tmp.path().join(format!("{n}/x0x.wasm32-wasip1.wasm"));
         std::fs::create_dir_all(wasm.parent().unwrap()).unwrap();
-        std::fs::write(&wasm, format!("\0asm\x01\0\0\0 {version}")).unwrap();
+        std::fs::write(
+            &wasm,
+            x0x_dist_loader::artifact::minimal_build(
+                x0x_dist_manifests::Platform::Wasm32Wasip1,
+                version.as_bytes(),
+            ),
+        )
+        .unwrap();
         let t = Instant::now();
         let out = run_ok(&mut publish(&url, &token, &key, version, &wasm));
         assert!(out.contains(&format!("published x0x {version}")), "{out}");
@@ -158,7 +165,14 @@ fn a_role_over_the_limit_is_metadata_too_large_naming_limit_size_and_setting() {
     let (key, token) = setup_repo(&repo);
     let (mut server, url) = serve(tmp.path(), &repo, Some(300));
     let wasm = tmp.path().join("x0x.wasm32-wasip1.wasm");
-    std::fs::write(&wasm, b"\0asm\x01\0\0\0 big").unwrap();
+    std::fs::write(
+        &wasm,
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            b"big",
+        ),
+    )
+    .unwrap();
     let err = fails(
         &mut publish(&url, &token, &key, "1.0.0", &wasm),
         3,

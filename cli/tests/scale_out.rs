@@ -93,7 +93,14 @@ fn wasm(dir: &Path, package: &str, version: &str) -> PathBuf {
     let p = dir.join(format!("{package}-{version}"));
     std::fs::create_dir_all(&p).unwrap();
     let f = p.join(format!("{package}.wasm32-wasip1.wasm"));
-    std::fs::write(&f, format!("\0asm\x01\0\0\0 {package} {version}")).unwrap();
+    std::fs::write(
+        &f,
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            format!("{package} {version}").as_bytes(),
+        ),
+    )
+    .unwrap();
     f
 }
 
@@ -231,7 +238,10 @@ fn published_repo(tmp: &Path) -> (PathBuf, PathBuf) {
     std::fs::copy("/bin/true", dist.join("x0x.linux-x64-gnu.node")).unwrap();
     std::fs::write(
         dist.join("x0x.wasm32-wasip1.wasm"),
-        b"\0asm\x01\0\0\0 0.1.0",
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            b"0.1.0",
+        ),
     )
     .unwrap();
     run_ok(

@@ -16,7 +16,14 @@ fn publish_reads_the_token_from_a_file() {
     let token_file = tmp.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     let wasm = tmp.path().join("x0x.wasm32-wasip1.wasm");
-    std::fs::write(&wasm, b"\0asm\x01\0\0\0 token-file").unwrap();
+    std::fs::write(
+        &wasm,
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            b"token-file",
+        ),
+    )
+    .unwrap();
     let url = format!("http://127.0.0.1:{port}");
     let publish = |version: &str| {
         let mut c = bin();
