@@ -48,7 +48,14 @@ fn python_tuf_downloads_from_the_server() {
     let dist = tmp.path().join("dist");
     std::fs::create_dir_all(&dist).unwrap();
     std::fs::copy("/bin/true", dist.join("x0x.linux-x64-gnu.node")).unwrap();
-    std::fs::write(dist.join("x0x.wasm32-wasip1.wasm"), vec![42u8; 300_000]).unwrap();
+    std::fs::write(
+        dist.join("x0x.wasm32-wasip1.wasm"),
+        x0x_dist_loader::artifact::minimal_build(
+            x0x_dist_manifests::Platform::Wasm32Wasip1,
+            &[42u8; 300_000],
+        ),
+    )
+    .unwrap();
     for (version, files) in [
         ("0.3.0", vec!["x0x.wasm32-wasip1.wasm"]),
         (
