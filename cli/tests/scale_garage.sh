@@ -187,7 +187,7 @@ pytuf "$LB" x0x/0.2.0/x0x.wasm32-wasip1.wasm "$W/d2/x0x.wasm32-wasip1.wasm" \
 
 step "e1. kill -9 of the leader while a 40 MiB blob uploads through it (multipart upload open)"
 mkdir -p "$W/big"
-head -c $((40 << 20)) /dev/urandom >"$W/big/x0x.wasm32-wasip1.wasm"
+python3 scripts/fake-build.py wasm32-wasip1 $((40 << 20)) "$W/big/x0x.wasm32-wasip1.wasm"
 before=$(curl -fsS "$BURL/tuf/metadata/timestamp.json")
 publish_bg "$W/pbig.out" "$A" "$TOK" x0x 0.3.0 "$W/big/x0x.wasm32-wasip1.wasm"; pp=$BG
 # Mid-upload: the leader has begun the blob's multipart upload in the bucket (after the first 8 MiB part).
@@ -210,7 +210,7 @@ out=$(publish "$LB" "$TOK" x0x 0.3.0 "$W/big/x0x.wasm32-wasip1.wasm") || fail "r
 grep -q "published x0x 0.3.0" <<<"$out" || fail "retried publish 0.3.0: $out"
 
 step "e2. kill -9 of the follower mid-forward (leader stopped with SIGSTOP, so the forward waits)"
-mkdir -p "$W/d4"; head -c 100000 /dev/urandom >"$W/d4/x0x.wasm32-wasip1.wasm"
+mkdir -p "$W/d4"; python3 scripts/fake-build.py wasm32-wasip1 100000 "$W/d4/x0x.wasm32-wasip1.wasm"
 # The blob first (blob uploads do not involve the leader), then the role with the leader frozen.
 before=$(curl -fsS "$BURL/tuf/metadata/timestamp.json")
 kill -STOP "$PIDA"
@@ -241,7 +241,7 @@ step "e3. kill -9 of the leader at points of a publish's commit (role, snapshot,
 committed=0 partial=0
 i=0
 for d in 0.1 0.25 0.4 0.55 0.7; do
-  i=$((i + 1)); v=0.7.$i; mkdir -p "$W/d7-$v"; head -c 2000 /dev/urandom >"$W/d7-$v/x0x.wasm32-wasip1.wasm"
+  i=$((i + 1)); v=0.7.$i; mkdir -p "$W/d7-$v"; python3 scripts/fake-build.py wasm32-wasip1 2000 "$W/d7-$v/x0x.wasm32-wasip1.wasm"
   sha=$(sha256sum "$W/d7-$v/x0x.wasm32-wasip1.wasm" | cut -d' ' -f1)
   n0=$(meta_objects)
   publish_bg "$W/p7.out" "$A" "$TOK" x0x "$v" "$W/d7-$v/x0x.wasm32-wasip1.wasm"; pp=$BG
@@ -282,7 +282,7 @@ echo "scale_garage: node 2 down: 8 metadata reads + python-tuf refresh and 3 dow
 bash scripts/garage-cluster.sh node-start "$GDIR" 2
 
 step "g. a publish through A is served by B within poll_secs (1 s) + slack"
-mkdir -p "$W/d5"; head -c 1000 /dev/urandom >"$W/d5/x0x.wasm32-wasip1.wasm"
+mkdir -p "$W/d5"; python3 scripts/fake-build.py wasm32-wasip1 1000 "$W/d5/x0x.wasm32-wasip1.wasm"
 v0=$(ts_version "$BURL")
 publish "$A" "$TOK" x0x 0.5.0 "$W/d5/x0x.wasm32-wasip1.wasm" >/dev/null
 t=$(now_ms)
@@ -294,7 +294,7 @@ lag=$(($(now_ms) - t))
 echo "scale_garage: visible on the follower ${lag} ms after the leader's publish returned (poll_secs 1)"
 [ "$lag" -le 2500 ] || fail "visibility lag ${lag} ms > poll_secs + 1.5 s"
 # And the other way: a publish through B is committed by A, so A serves it at once.
-mkdir -p "$W/d6"; head -c 1000 /dev/urandom >"$W/d6/x0x.wasm32-wasip1.wasm"
+mkdir -p "$W/d6"; python3 scripts/fake-build.py wasm32-wasip1 1000 "$W/d6/x0x.wasm32-wasip1.wasm"
 # The follower that forwarded it serves it at once too (it records the new timestamp; it does not wait for its
 # poller): the timestamp and the package view, on the very next request. Shown on a third replica C, a
 # follower whose poller never runs during the test (--poll-secs 3600), so only the forward can have told it.
