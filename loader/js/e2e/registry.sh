@@ -144,9 +144,15 @@ npm_in install "x0x@$VERSION" --omit=optional --ignore-scripts >/dev/null 2>&1 |
 out=$(cd "$P" && X0X_DIST_URL=$URL X0X_DIST_CACHE=$T/cache-omit X0X_DIST_DEBUG=1 node -e "$CALL" 2>&1) || true
 has "$out" "loaded linux-x64-gnu from repository" || fail "--omit=optional with X0X_DIST_URL: $out"
 has "$out" "^ok object" || fail "--omit=optional call: $out"
+# x0x remembers the repository pack.js --repo gave it (issue 21): unreachable (no network), the error says so
+# first and names the omitted platform package.
 out=$(cd "$P" && X0X_DIST_CACHE=$T/cache-omit2 "${NONET[@]}" node -e "$PROBE" 2>&1) || true
-[ "$(head -1 <<<"$out")" = "loader.no_candidate loader.offline" ] || fail "--omit=optional without a repository: $out"
-has "$out" "X0X_DIST_URL" || fail "the error does not name X0X_DIST_URL: $out"
+[ "$(head -1 <<<"$out")" = "loader.no_candidate network.unreachable" ] || fail "--omit=optional, default repository unreachable: $out"
+has "$out" "default repository $URL" || fail "the error does not name the package's default repository: $out"
+has "$out" "@x0x/core-linux-x64-gnu" || fail "the error does not name the omitted platform package: $out"
+# With the network off by setting: loader.offline, naming every other way in.
+out=$(cd "$P" && X0X_DIST_CACHE=$T/cache-omit3 X0X_DIST_OFFLINE=1 "${NONET[@]}" node -e "$PROBE" 2>&1) || true
+[ "$(head -1 <<<"$out")" = "loader.no_candidate loader.offline" ] || fail "--omit=optional, offline: $out"
 has "$out" "X0X_DIST_BUNDLE" || fail "the error does not name X0X_DIST_BUNDLE: $out"
 has "$out" "@x0x/core-linux-x64-gnu" || fail "the error does not name the omitted platform package: $out"
 
