@@ -52,7 +52,7 @@ fn python_tuf_downloads_from_the_server() {
         dist.join("x0x.wasm32-wasip1.wasm"),
         x0x_dist_loader::artifact::minimal_build(
             x0x_dist_manifests::Platform::Wasm32Wasip1,
-            &[42u8; 300_000],
+            &vec![42u8; 300_000],
         ),
     )
     .unwrap();
