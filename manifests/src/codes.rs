@@ -117,6 +117,24 @@ codes! {
     NetworkHttpStatus = "network.http_status", 7, 502, "The remote answered with an unexpected HTTP status.";
     NetworkTimeout = "network.timeout", 7, 504, "A download did not complete within its total deadline (`X0X_DIST_DEADLINE_MS` in the JavaScript loader: a server sending too slowly, not only one that stopped); the message names the URL.";
     BundleInvalid = "bundle.invalid", 3, 400, "A bundle file is malformed or its contents do not match its metadata.";
+    // Trusted publishing (OIDC) and staged releases.
+    OidcMalformed = "oidc.malformed", 9, 401, "The presented CI ID token is not a compact JWS (three base64url parts, JSON header and claims), or a claim has the wrong type; nothing was changed.";
+    OidcTooLarge = "oidc.too_large", 9, 413, "The presented CI ID token is larger than the server accepts (16 KiB); it was refused before parsing.";
+    OidcAlgorithm = "oidc.algorithm", 9, 401, "The ID token's `alg` is `none`, symmetric (`HS*`) or not one the issuer may use (RS*, PS*, ES256, ES384, EdDSA).";
+    OidcKid = "oidc.kid", 9, 401, "The ID token's `kid` names no key of the issuer's JWKS, even after re-reading it (a forged or rotated-out key).";
+    OidcSignature = "oidc.signature", 9, 401, "The ID token's signature does not verify with the issuer's key its `kid` names.";
+    OidcIss = "oidc.iss", 9, 401, "The ID token's `iss` is not the issuer of the package's trusted-publishing policy.";
+    OidcAud = "oidc.aud", 9, 401, "The ID token's `aud` does not contain the audience of the package's trusted-publishing policy.";
+    OidcExp = "oidc.exp", 9, 401, "The ID token is expired (`exp` past, beyond the allowed clock skew) or has no `exp`.";
+    OidcNbf = "oidc.nbf", 9, 401, "The ID token is not valid yet (`nbf` in the future beyond the allowed clock skew).";
+    OidcIat = "oidc.iat", 9, 401, "The ID token's `iat` is missing, in the future beyond the allowed clock skew, or too far in the past.";
+    OidcJti = "oidc.jti", 9, 401, "The ID token has no `jti`, or was already exchanged (a replay).";
+    OidcClaim = "oidc.claim", 9, 403, "A claim the package's trusted-publishing policy requires (`repository`, `workflow_ref`, ...) is missing or has another value; the detail names the claim.";
+    OidcNoPolicy = "oidc.no_policy", 9, 403, "The package has no trusted-publishing policy (`x0x-dist package trust`), or its policy does not verify against the top-level targets keys.";
+    OidcIssuerUnavailable = "oidc.issuer_unavailable", 7, 502, "The issuer's discovery document (`/.well-known/openid-configuration`) or JWKS could not be fetched or is invalid.";
+    ReleaseNotStaged = "release.not_staged", 5, 404, "No staged release of this package has that version (`GET /api/v1/packages/NAME/staged` lists them).";
+    ReleaseSelfApproval = "release.self_approval", 9, 403, "A staged release must be approved or rejected by another identity (token or OIDC subject) than the one that staged it.";
+    ReleaseNeedsKey = "release.needs_key", 2, 400, "The package's policy does not let the server sign with its online key: the release must be signed with a publisher key (`--key`).";
     // Loader.
     LoaderNoCandidate = "loader.no_candidate", 10, 500, "No native binary or WASM build could be resolved, verified and loaded for this host.";
     LoaderLoadFailed = "loader.load_failed", 10, 500, "A verified binary failed to load (e.g. glibc too old); the next candidate is tried.";

@@ -15,5 +15,6 @@ pub mod mirror;
 pub mod object_path;
 pub mod repo;
 pub mod tokens;
+pub mod trust;
 
 pub use error::{Error, Result};

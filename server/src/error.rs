@@ -147,6 +147,15 @@ pub enum ApiError {
     /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
+    /// Trusted publishing and staged releases (`oidc.*`, `release.*`): the code names what was refused (the
+    /// claim, the approval), the detail says why.
+    #[error("{detail}")]
+    Refused {
+        /// Stable code, e.g. `oidc.aud`.
+        code: Code,
+        /// Human detail (untrusted values quoted).
+        detail: String,
+    },
 }
 
 /// Reads a whole request body of at most `max` bytes (a role submission): `request.too_large` beyond it, an
@@ -243,6 +252,7 @@ impl Coded for ApiError {
             Self::LeaderUnavailable(_) => Code::PublishLeaderUnavailable,
             Self::Config(_) => Code::ConfigInvalid,
             Self::Internal(_) => Code::Internal,
+            Self::Refused { code, .. } => *code,
         }
     }
 }

@@ -11,6 +11,7 @@
 // URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
 
+pub mod auth;
 pub mod config;
 pub mod connections;
 pub mod error;
@@ -19,12 +20,14 @@ pub mod forward;
 pub mod metrics;
 pub mod migrate;
 pub mod mirror;
+pub mod oidc;
 pub mod openapi;
 pub mod publish;
 pub mod published;
 pub mod router;
 pub mod routes;
 pub mod server;
+pub mod staging;
 pub mod state;
 pub mod storage;
 pub mod tokens;

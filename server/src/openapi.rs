@@ -98,6 +98,46 @@ pub fn document() -> Value {
                         err_responses(&[("400", "Rejected metadata (stable code)"), ("401", "No or unknown token"), ("403", "Token not scoped to this package"), ("404", "Unknown package"), ("409", "Concurrent publish, replayed version, changed target or existing version"), ("507", "Storage full")])),
                 },
             },
+            "/api/v1/packages/{name}/releases": {
+                "post": {
+                    "summary": "A release without a client signature: {version, targets, stage}. stage=true checks it (paths, custom fields, blobs, platform) and records it as staged, in no signed role; otherwise the server signs it with its online packages key (policy sign_online), recording the uploader's OIDC claims as custom.provenance",
+                    "security": bearer,
+                    "parameters": [name],
+                    "requestBody": {"required": true, "content": {"application/json": {}}},
+                    "responses": merge(json!({"200": {"description": "Staged {staged, package, version, staged_by, targets} or published {package, version, snapshot_version, timestamp_version, added}"}}),
+                        err_responses(&[("400", "Invalid release, or release.needs_key"), ("401", "No or unknown token"), ("403", "Token not scoped to this package"), ("409", "Version exists or is staged")])),
+                },
+            },
+            "/api/v1/packages/{name}/staged": {
+                "get": {"summary": "Staged releases of the package (unsigned JSON; never served under /tuf/)", "parameters": [name],
+                        "responses": {"200": {"description": "{package, staged: [{version, targets, staged_by, staged_at, provenance}]}"}}},
+            },
+            "/api/v1/packages/{name}/staged/{version}/approve": {
+                "post": {
+                    "summary": "Approve a staged release by another identity than the stager's: body empty (the server signs online) or the approver's signed role adding exactly the staged targets",
+                    "security": bearer,
+                    "parameters": [name, param("version", "path", "Staged version")],
+                    "responses": merge(json!({"200": {"description": "Published: {package, version, snapshot_version, timestamp_version, added}"}}),
+                        err_responses(&[("403", "release.self_approval"), ("404", "release.not_staged")])),
+                },
+            },
+            "/api/v1/packages/{name}/staged/{version}/reject": {
+                "post": {
+                    "summary": "Drop a staged release (another identity than the stager's)",
+                    "security": bearer,
+                    "parameters": [name, param("version", "path", "Staged version")],
+                    "responses": merge(json!({"200": {"description": "{rejected, package, version}"}}),
+                        err_responses(&[("403", "release.self_approval"), ("404", "release.not_staged")])),
+                },
+            },
+            "/api/v1/oidc/token": {
+                "post": {
+                    "summary": "Trusted publishing: exchange a CI provider's OIDC ID token ({package, token}) for a short-lived upload token scoped to the package (docs/trusted-publishing.md)",
+                    "requestBody": {"required": true, "content": {"application/json": {}}},
+                    "responses": merge(json!({"200": {"description": "{token, package, expires, principal, sign_online}"}}),
+                        err_responses(&[("401", "oidc.malformed, oidc.algorithm, oidc.kid, oidc.signature, oidc.iss, oidc.aud, oidc.exp, oidc.nbf, oidc.iat, oidc.jti"), ("403", "oidc.claim, oidc.no_policy"), ("413", "oidc.too_large"), ("502", "oidc.issuer_unavailable")])),
+                },
+            },
             "/": {"get": {"summary": "Web UI: trust status, packages, platform matrix, hashes and expiry (HTML)", "responses": {"200": {"description": "text/html"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
             "/readyz": {"get": {"summary": "Readiness: repository loaded, timestamp valid", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},

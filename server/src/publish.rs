@@ -190,7 +190,7 @@ pub async fn refresh_if_due(
 }
 
 /// A new target to link.
-struct NewTarget {
+pub(crate) struct NewTarget {
     path: String,
     platform: Platform,
     object: ObjectPath,
@@ -199,12 +199,15 @@ struct NewTarget {
 }
 
 /// Checks the submission against the current state (steps 1-5 of the module docs, blobs excepted).
+/// `online`: the server built and signed the role itself, so its new targets may carry the `provenance` it wrote
+/// (a role a client signed may not: provenance in this repository is always the server's).
 fn check_submission(
     cur: &Published,
     old_role: Option<&[u8]>,
     pkg: &PackageName,
     bytes: &[u8],
     now: OffsetDateTime,
+    online: bool,
 ) -> Result<(Signed<Targets>, Vec<NewTarget>), ApiError> {
     let package = pkg.as_str();
     let (delegation, keys) = cur.delegation(package)?;
@@ -232,8 +235,27 @@ fn check_submission(
         Some(b) => Signed::<Targets>::from_slice(b)?.signed().targets.clone(),
         None => BTreeMap::new(),
     };
-    for (path, t) in &old_targets {
-        match new.signed().targets.get(path) {
+    let added = check_new_targets(
+        delegation,
+        &old_targets,
+        &new.signed().targets,
+        pkg,
+        online,
+    )?;
+    Ok((new, added))
+}
+
+/// Step 4 and 5 of the module docs over the targets of a role (`new`) and those of the current one (`old`);
+/// returns the targets to add. Also what a staged release is checked with ([`crate::staging`]).
+pub(crate) fn check_new_targets(
+    delegation: &x0x_dist_manifests::metadata::DelegatedRole,
+    old_targets: &BTreeMap<x0x_dist_manifests::TargetName, x0x_dist_manifests::TargetFile>,
+    new_targets: &BTreeMap<x0x_dist_manifests::TargetName, x0x_dist_manifests::TargetFile>,
+    pkg: &PackageName,
+    online: bool,
+) -> Result<Vec<NewTarget>, ApiError> {
+    for (path, t) in old_targets {
+        match new_targets.get(path) {
             Some(n) if n == t => {}
             _ => return Err(ApiError::TargetChanged(path.to_string())),
         }
@@ -245,7 +267,7 @@ fn check_submission(
         .map(|p| p.package_target().map(|p| p.version().to_string()))
         .collect::<Result<_, _>>()?;
     let mut added = Vec::new();
-    for (path, t) in &new.signed().targets {
+    for (path, t) in new_targets {
         if old_targets.contains_key(path) {
             continue;
         }
@@ -316,6 +338,11 @@ fn check_submission(
             path.version(),
             path.file_name()
         ))?;
+        if !online && custom.extra.contains_key("provenance") {
+            return Err(invalid(
+                "custom.provenance is written by the server only (trusted publishing with sign_online)".into(),
+            ));
+        }
         added.push(NewTarget {
             path: p.to_owned(),
             platform,
@@ -324,7 +351,7 @@ fn check_submission(
             length: t.length,
         });
     }
-    Ok((new, added))
+    Ok(added)
 }
 
 /// Step 6 of the module docs: reads the blob of `t` and checks its bytes against its platform (off the async
@@ -350,29 +377,10 @@ async fn check_content(store: &dyn Store, t: &NewTarget) -> Result<(), ApiError>
     .await
 }
 
-/// Publishes a submitted role of `package` (see the module docs).
-pub async fn publish(
-    st: &AppState,
-    pkg: &PackageName,
-    bytes: Vec<u8>,
-) -> Result<PublishReport, ApiError> {
-    let package = pkg.as_str();
-    let _slot = st.claim(package)?;
-    let _lock = st.repo_lock.lock().await;
-    // Held from reading the current state to the commit, against offline writers in other processes.
-    let _writer = writer_lock(st.local_dir.as_deref()).await?;
-    let now = OffsetDateTime::now_utc();
-    let cur = Published::load(&*st.store).await?;
-    // The package must be delegated before its role is read.
-    cur.delegation(package)?;
-    let old_role = cur.load_role_bytes(&*st.store, package).await?;
-    let pkg = pkg.clone();
-    let (cur, new, added, bytes) = blocking(move || {
-        let (new, added) = check_submission(&cur, old_role.as_deref(), &pkg, &bytes, now)?;
-        Ok((cur, new, added, bytes))
-    })
-    .await?;
-    for t in &added {
+/// Every new target's blob is present with its declared length, and its bytes are a build for its platform
+/// (steps 5 and 6 of the module docs).
+pub(crate) async fn check_blobs(st: &AppState, added: &[NewTarget]) -> Result<(), ApiError> {
+    for t in added {
         match st.store.blob_len(&t.digest).await? {
             None => {
                 return Err(ApiError::BlobMissing(format!(
@@ -391,9 +399,46 @@ pub async fn publish(
             Some(_) => {}
         }
     }
-    for t in &added {
+    for t in added {
         check_content(&*st.store, t).await?;
     }
+    Ok(())
+}
+
+/// Publishes a submitted role of `package` (see the module docs).
+pub async fn publish(
+    st: &AppState,
+    pkg: &PackageName,
+    bytes: Vec<u8>,
+) -> Result<PublishReport, ApiError> {
+    publish_role(st, pkg, bytes, false).await
+}
+
+/// [`publish`], for a role the server signed with its online packages key (`online`: its new targets may carry
+/// the server's `provenance`).
+pub(crate) async fn publish_role(
+    st: &AppState,
+    pkg: &PackageName,
+    bytes: Vec<u8>,
+    online: bool,
+) -> Result<PublishReport, ApiError> {
+    let package = pkg.as_str();
+    let _slot = st.claim(package)?;
+    let _lock = st.repo_lock.lock().await;
+    // Held from reading the current state to the commit, against offline writers in other processes.
+    let _writer = writer_lock(st.local_dir.as_deref()).await?;
+    let now = OffsetDateTime::now_utc();
+    let cur = Published::load(&*st.store).await?;
+    // The package must be delegated before its role is read.
+    cur.delegation(package)?;
+    let old_role = cur.load_role_bytes(&*st.store, package).await?;
+    let pkg = pkg.clone();
+    let (cur, new, added, bytes) = blocking(move || {
+        let (new, added) = check_submission(&cur, old_role.as_deref(), &pkg, &bytes, now, online)?;
+        Ok((cur, new, added, bytes))
+    })
+    .await?;
+    check_blobs(st, &added).await?;
     for t in &added {
         st.store.link_target(&t.object, &t.digest).await?;
     }

@@ -7,14 +7,14 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put, MethodRouter};
+use axum::routing::{get, post, put, MethodRouter};
 use axum::Router;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate as _, SizeAbove};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 use crate::error::{ApiError, ErrorLogged};
 use crate::metrics::Group;
-use crate::routes::{blobs, ops, packages, tuf, ui};
+use crate::routes::{blobs, oidc, ops, packages, releases, tuf, ui};
 use crate::state::AppState;
 
 pub use crate::wire::REQUEST_ID;
@@ -78,6 +78,31 @@ pub const ROUTES: &[Route] = &[
         group: Group::Publish,
     },
     Route {
+        path: "/api/v1/packages/{name}/releases",
+        methods: &["post"],
+        group: Group::Publish,
+    },
+    Route {
+        path: "/api/v1/packages/{name}/staged",
+        methods: &["get"],
+        group: Group::Api,
+    },
+    Route {
+        path: "/api/v1/packages/{name}/staged/{version}/approve",
+        methods: &["post"],
+        group: Group::Publish,
+    },
+    Route {
+        path: "/api/v1/packages/{name}/staged/{version}/reject",
+        methods: &["post"],
+        group: Group::Publish,
+    },
+    Route {
+        path: "/api/v1/oidc/token",
+        methods: &["post"],
+        group: Group::Publish,
+    },
+    Route {
         path: "/",
         methods: &["get"],
         group: Group::Other,
@@ -114,6 +139,11 @@ fn handlers(path: &str) -> MethodRouter<Arc<AppState>> {
         "/api/v1/packages/{name}" => get(packages::show),
         "/api/v1/packages/{name}/resolve" => get(packages::resolve),
         "/api/v1/packages/{name}/role" => get(packages::current_role).post(packages::submit_role),
+        "/api/v1/packages/{name}/releases" => post(releases::create),
+        "/api/v1/packages/{name}/staged" => get(releases::list),
+        "/api/v1/packages/{name}/staged/{version}/approve" => post(releases::approve),
+        "/api/v1/packages/{name}/staged/{version}/reject" => post(releases::reject),
+        "/api/v1/oidc/token" => post(oidc::exchange),
         "/" => get(ui::index),
         "/healthz" => get(ops::healthz),
         "/readyz" => get(ops::readyz),

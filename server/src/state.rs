@@ -53,6 +53,8 @@ pub struct AppState {
     pub cache: MemCache,
     /// Upload tokens.
     pub tokens: Tokens,
+    /// Trusted publishing: issuers' keys and the ID tokens already exchanged.
+    pub oidc: crate::oidc::Oidc,
     /// Prometheus metrics.
     pub metrics: Metrics,
     /// Packages with a publish in progress (a second concurrent publish gets 409).
@@ -93,6 +95,7 @@ impl AppState {
         Self {
             cache: MemCache::new(config.cache.memory_bytes, config.cache.max_file_bytes),
             tokens: Tokens::new(store.clone()),
+            oidc: crate::oidc::Oidc::default(),
             metrics: Metrics::default(),
             publishing: Mutex::new(HashSet::new()),
             repo_lock: tokio::sync::Mutex::new(()),

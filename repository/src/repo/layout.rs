@@ -69,6 +69,24 @@ impl Layout {
     pub fn tokens_file(&self) -> PathBuf {
         self.root.join(TOKEN_FILE)
     }
+    /// `DIR/trust/<package>.json`: the package's signed trusted-publishing policy ([`crate::trust`]).
+    pub fn trust_file(&self, package: &str) -> PathBuf {
+        self.root.join("trust").join(format!("{package}.json"))
+    }
+    /// `DIR/staging/<package>.json`: the package's staged releases, not yet in any signed role (the server's).
+    pub fn staging_file(&self, package: &str) -> PathBuf {
+        self.root.join("staging").join(format!("{package}.json"))
+    }
+    /// `<keys>/packages.key` under the online keys: the key the server signs a package role with when the
+    /// package's policy says `sign_online` ([`crate::trust`]).
+    pub fn online_packages_key(&self) -> PathBuf {
+        self.online_keys().join(crate::trust::PACKAGES_KEY_FILE)
+    }
+    /// `<keys>/upload-token.key` under the online keys: the MAC key of the short-lived upload tokens the OIDC
+    /// exchange issues ([`crate::trust`]).
+    pub fn upload_token_key(&self) -> PathBuf {
+        self.online_keys().join(crate::trust::UPLOAD_TOKEN_KEY_FILE)
+    }
     /// Where a published target's bytes live: `DIR/targets/<package>/<version>/<sha256>.<file>`.
     pub fn target_file(&self, path: &TargetPath, sha256: &Sha256) -> PathBuf {
         self.targets()

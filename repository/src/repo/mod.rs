@@ -48,7 +48,7 @@ use layout::{create_private_dir, read, read_metadata};
 pub use layout::{sync_dir, write_atomic, Layout, TOKEN_FILE};
 pub(crate) use load::unloaded_delegations;
 pub use load::{load_trusted, load_trusted_from, load_trusted_with, MetadataSource};
-pub use package::{add_package, release, Artifact};
+pub use package::{add_delegation_key, add_package, release, Artifact};
 pub use verify::{verify, VerifyReport};
 
 /// Default lifetimes of newly signed metadata.

@@ -124,6 +124,59 @@ pub fn add_package(
     Ok(v)
 }
 
+/// Adds `key` to the keys `package`'s delegation trusts (trusted publishing with `sign_online`: the server's
+/// online packages key, [`crate::trust`]), re-signing the top-level targets and committing a new snapshot and
+/// timestamp as [`add_package`] does. `Ok(None)` if the delegation already lists the key. Refused when the
+/// delegation's threshold is above 1 (the online key alone could not meet it: the package keeps developer
+/// signing, PEP 480 style).
+pub fn add_delegation_key(
+    dir: &Path,
+    package: &PackageName,
+    key: &PublicKey,
+    now: OffsetDateTime,
+    expiry: &Expiry,
+) -> Result<Option<u64>> {
+    let cur = Current::load(dir, now)?;
+    let mut targets = cur.top_targets().clone();
+    let keyid = key.key_id()?;
+    let d = targets
+        .delegations
+        .as_mut()
+        .ok_or_else(|| Error::PackageNotFound(package.to_string()))?;
+    let role = d
+        .roles
+        .iter_mut()
+        .find(|r| r.name == package.as_str())
+        .ok_or_else(|| Error::PackageNotFound(package.to_string()))?;
+    if role.keys.keyids.contains(&keyid) {
+        return Ok(None);
+    }
+    if role.keys.threshold > 1 {
+        return Err(Error::Usage(format!(
+            "package {package} needs {} publisher signatures per release; the server's online key alone cannot \
+             meet that threshold (keep developer signing, or delegate with --threshold 1)",
+            role.keys.threshold
+        )));
+    }
+    key.ed25519()?;
+    role.keys.keyids.push(keyid.clone());
+    d.keys.insert(keyid, key.clone());
+    let targets_key = cur.key("targets")?;
+    targets.version = targets.version.saturating_add(1);
+    targets.expires = (now + expiry.targets)
+        .replace_nanosecond(0)
+        .unwrap_or(now + expiry.targets);
+    let v = targets.version;
+    let signed = Signed::new(targets, &[&targets_key])?;
+    write_atomic(
+        &cur.l.metadata_file(&format!("{v}.targets.json")),
+        &signed.to_bytes(),
+        false,
+    )?;
+    cur.commit(&[("targets", v)], now, expiry)?;
+    Ok(Some(v))
+}
+
 /// One artifact of a release: its napi file name and bytes.
 #[derive(Debug, Clone)]
 pub struct Artifact {

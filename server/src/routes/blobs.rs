@@ -35,14 +35,9 @@ pub struct BlobQuery {
 }
 
 async fn auth(st: &AppState, headers: &HeaderMap, q: &BlobQuery) -> Result<String, ApiError> {
-    st.tokens
-        .authorize(
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-            q.package.as_deref(),
-        )
-        .await
+    Ok(crate::auth::from_headers(st, headers, q.package.as_deref())
+        .await?
+        .id)
 }
 
 /// `PUT /api/v1/blobs/sha256/{hex}`: streams the body to storage while hashing; see [`crate::storage`].

@@ -1,6 +1,8 @@
 //! HTTP handlers, one module per resource.
 pub mod blobs;
+pub mod oidc;
 pub mod ops;
 pub mod packages;
+pub mod releases;
 pub mod tuf;
 pub mod ui;

@@ -175,15 +175,9 @@ pub async fn submit_role(
     if let Some(leader) = &st.config.replica.publish_via {
         return crate::forward::submit_role(&st, leader, &name, &headers, body).await;
     }
-    let token = st
-        .tokens
-        .authorize(
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-            Some(&name),
-        )
-        .await?;
+    let token = crate::auth::from_headers(&st, &headers, Some(&name))
+        .await?
+        .id;
     let body = publish::read_role(&st, &headers, body).await?;
     let result = publish::publish(&st, &pkg, body.to_vec()).await;
     match &result {

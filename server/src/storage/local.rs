@@ -79,6 +79,8 @@ impl LocalStore {
         match key {
             ObjectKey::Metadata(name) => self.layout.metadata_file(name),
             ObjectKey::Tokens => self.layout.tokens_file(),
+            ObjectKey::Trust(p) => self.layout.trust_file(p.as_str()),
+            ObjectKey::Staging(p) => self.layout.staging_file(p.as_str()),
         }
     }
 
@@ -369,8 +371,8 @@ impl Store for LocalStore {
         let path = self.object_path(key);
         let tmp_dir = self.layout.tmp();
         let mode = match key {
-            ObjectKey::Tokens => x0x_dist_durable::Mode::Private,
-            ObjectKey::Metadata(_) => x0x_dist_durable::Mode::Public,
+            ObjectKey::Tokens | ObjectKey::Staging(_) => x0x_dist_durable::Mode::Private,
+            ObjectKey::Metadata(_) | ObjectKey::Trust(_) => x0x_dist_durable::Mode::Public,
         };
         async move {
             tokio::task::spawn_blocking(move || -> Result<ETag, StorageError> {

@@ -76,6 +76,10 @@ pub enum ObjectKey {
     Metadata(String),
     /// `tokens.json`: the upload tokens (hashes only), private to the operator.
     Tokens,
+    /// `trust/<package>.json`: a package's signed trusted-publishing policy ([`x0x_dist_repository::trust`]).
+    Trust(x0x_dist_manifests::PackageName),
+    /// `staging/<package>.json`: a package's staged releases ([`crate::staging`]); never served.
+    Staging(x0x_dist_manifests::PackageName),
 }
 
 impl ObjectKey {
@@ -104,6 +108,8 @@ impl ObjectKey {
         match self {
             Self::Metadata(name) => format!("metadata/{name}"),
             Self::Tokens => x0x_dist_repository::tokens::TOKEN_FILE.to_owned(),
+            Self::Trust(p) => format!("trust/{p}.json"),
+            Self::Staging(p) => format!("staging/{p}.json"),
         }
     }
 
@@ -113,7 +119,7 @@ impl ObjectKey {
             Self::Metadata(name) => name.split_once('.').is_some_and(|(n, rest)| {
                 !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
             }),
-            Self::Tokens => false,
+            Self::Tokens | Self::Trust(_) | Self::Staging(_) => false,
         }
     }
 }
