@@ -21,6 +21,8 @@ use x0x_dist_manifests::{
 };
 use x0x_dist_server::wire::{ErrorBody, PublishReport};
 
+pub mod lifecycle;
+
 /// One file of a release.
 #[derive(Debug, Clone)]
 pub struct ReleaseFile {

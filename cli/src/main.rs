@@ -48,6 +48,9 @@ enum Command {
     /// Publish a release (napi-named files) to a server: upload, sign the package role, submit.
     #[command(long_about = commands::publish::LONG_ABOUT)]
     Publish(commands::publish::PublishArgs),
+    /// Approve or reject a staged release (`publish --stage`), as another identity than the stager.
+    #[command(subcommand)]
+    Release(commands::release::ReleaseCommand),
     /// Download a release verified against TUF metadata (best build for this host, --target, or --all-targets).
     #[command(long_about = commands::fetch::LONG_ABOUT)]
     Fetch(commands::fetch::FetchArgs),
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve::run(a),
         Command::Token(c) => commands::token::run(c),
         Command::Publish(a) => commands::publish::run(a),
+        Command::Release(c) => commands::release::run(c),
         Command::Fetch(a) => commands::fetch::run(a),
         Command::Doctor(a) => commands::doctor::run(a),
         Command::Mirror(c) => commands::mirror::run(c),

@@ -12,6 +12,7 @@ pub mod migrate;
 pub mod mirror;
 pub mod package;
 pub mod publish;
+pub mod release;
 pub mod serve;
 pub mod token;
 pub mod verify;

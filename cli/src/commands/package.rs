@@ -16,6 +16,42 @@ pub enum PackageCommand {
     /// repositories; needs DIR/online/ keys). Target metadata is inferred from napi file names
     /// (`x0x.linux-x64-gnu.node`, `x0x.wasm32-wasip1.wasm`).
     Release(ReleaseArgs),
+    /// Trust a CI identity to publish the package without long-lived secrets (trusted publishing, OIDC): writes
+    /// DIR/trust/NAME.json signed with the offline targets key (docs/trusted-publishing.md). With
+    /// --sign-online, also adds the server's online packages key (DIR/online/packages.key, created if needed)
+    /// to the package's delegation, so the server signs releases itself and records the CI claims as provenance.
+    Trust(TrustArgs),
+}
+
+/// Arguments of `package trust`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist package trust --repo ./repo x0x --issuer https://token.actions.githubusercontent.com \\\n",
+    "      --audience x0x-dist --claim repository=x0x-org/x0x \\\n",
+    "      --claim workflow_ref=x0x-org/x0x/.github/workflows/release.yml@refs/heads/main --sign-online\n",
+    "  x0x-dist package trust --repo ./repo x0x --issuer https://gitlab.com --audience x0x-dist \\\n",
+    "      --claim project_path=x0x-org/x0x --claim ref_protected=true\n",
+))]
+pub struct TrustArgs {
+    /// Repository directory.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// Package name.
+    pub name: String,
+    /// OpenID issuer URL, exactly as in the tokens' `iss` (https; http only on loopback).
+    #[arg(long)]
+    pub issuer: String,
+    /// Audience the tokens must carry in `aud`.
+    #[arg(long)]
+    pub audience: String,
+    /// A claim the token must carry with exactly this value, as NAME=VALUE; repeat for several.
+    #[arg(long = "claim", value_name = "NAME=VALUE")]
+    pub claims: Vec<String>,
+    /// Let the server sign this package's releases with its online key (PEP 458 style) and record the CI
+    /// claims as signed provenance; without it releases stay signed by the publisher key (PEP 480 style).
+    #[arg(long)]
+    pub sign_online: bool,
 }
 
 /// Arguments of `package add`.
@@ -92,6 +128,48 @@ fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist_repository::lo
 pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
     let now = time::OffsetDateTime::now_utc();
     match cmd {
+        PackageCommand::Trust(a) => {
+            let name: PackageName = a.name.parse()?;
+            let mut claims = std::collections::BTreeMap::new();
+            for c in &a.claims {
+                let (k, v) = c.split_once('=').ok_or_else(|| {
+                    x0x_dist_repository::Error::new(
+                        x0x_dist_manifests::codes::Code::UsageInvalid,
+                        format!("--claim {c:?} is not NAME=VALUE"),
+                    )
+                })?;
+                claims.insert(k.to_owned(), v.to_owned());
+            }
+            x0x_dist_repository::trust::check_issuer(a.issuer.trim_end_matches('/')).map_err(|e| {
+                x0x_dist_repository::Error::new(x0x_dist_manifests::codes::Code::UsageInvalid, e)
+            })?;
+            let _writer = writer_lock(&a.repo)?;
+            let spec = x0x_dist_repository::trust::PolicySpec {
+                issuer: a.issuer.clone(),
+                audience: a.audience.clone(),
+                claims,
+                sign_online: a.sign_online,
+            };
+            let r = x0x_dist_repository::trust::set_policy(&a.repo, &name, spec, now, &Expiry::default())
+                .with_context(|| format!("setting the trusted-publishing policy of {name}"))?;
+            println!(
+                "trusted {} (aud {}) to publish {name}{} (policy version {}, signed with the targets key)",
+                r.policy.issuer,
+                r.policy.audience,
+                if r.policy.sign_online { ", signed online by the server" } else { "" },
+                r.policy.version
+            );
+            for (k, v) in &r.policy.claims {
+                println!("  requires {k} = {v}");
+            }
+            if let Some(v) = r.targets_version {
+                println!("  added the online packages key to the delegation (targets version {v})");
+            }
+            if r.created_mac_key {
+                println!("  created the upload-token key in the online keys directory (copy it to every replica)");
+            }
+            Ok(())
+        }
         PackageCommand::Add(a) => {
             let name: PackageName = a.name.parse()?;
             let keys = a

@@ -36,9 +36,18 @@ pub struct PublishArgs {
     /// --token and X0X_DIST_TOKEN.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Publisher secret key file (from `x0x-dist keygen`).
+    /// Publisher secret key file (from `x0x-dist keygen`). Not needed with --stage, nor for a package whose
+    /// trusted-publishing policy lets the server sign online (`package trust --sign-online`).
     #[arg(long)]
-    pub key: PathBuf,
+    pub key: Option<PathBuf>,
+    /// Upload and verify the release but do not sign it in: it stays staged (listed by the API, never served
+    /// to loaders) until another identity runs `x0x-dist release approve`.
+    #[arg(long)]
+    pub stage: bool,
+    /// Trusted publishing: read a CI provider's OIDC ID token from FILE and exchange it for a short-lived upload
+    /// token (instead of --token); docs/trusted-publishing.md shows how GitHub Actions and GitLab obtain one.
+    #[arg(long, value_name = "FILE", env = "X0X_DIST_OIDC_TOKEN_FILE")]
+    pub oidc_token_file: Option<PathBuf>,
     /// Package name.
     #[arg(long)]
     pub package: String,
@@ -79,6 +88,13 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         (Some(t), None) => t.clone(),
         (None, None) => String::new(),
     };
+    let token = match &a.oidc_token_file {
+        Some(f) => exchange(a, f)?,
+        None => token,
+    };
+    if a.stage || a.key.is_none() {
+        return run_lifecycle(a, &token);
+    }
     if token.is_empty() {
         return Err(x0x_dist_repository::Error::new(
             x0x_dist_manifests::codes::Code::AuthMissing,
@@ -89,8 +105,9 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(&a.key)?)
-        .with_context(|| format!("reading key {}", a.key.display()))?;
+    let key_path = a.key.as_ref().expect("checked above");
+    let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(key_path)?)
+        .with_context(|| format!("reading key {}", key_path.display()))?;
     let package = a.package.parse()?;
     let version = a.version.parse()?;
     let root = a.root.as_ref().map(fs_err::read).transpose()?;
@@ -129,4 +146,77 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Trusted publishing: exchanges the CI ID token in `file` for an upload token of the package.
+pub fn exchange(a: &PublishArgs, file: &std::path::Path) -> anyhow::Result<String> {
+    exchange_for(&a.server, &a.package, file)
+}
+
+/// Exchanges the CI ID token in `file` at `server` for an upload token of `package` (also `release`'s).
+pub fn exchange_for(server: &str, package: &str, file: &std::path::Path) -> anyhow::Result<String> {
+    let package: x0x_dist_manifests::PackageName = package.parse()?;
+    let id_token = fs_err::read_to_string(file)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let mut client = x0x_dist::client::Client::new(server, "")?;
+        let v = client.exchange_oidc(&package, id_token.trim()).await?;
+        eprintln!(
+            "exchanged the CI ID token for an upload token of {package} ({})",
+            v.get("principal").and_then(serde_json::Value::as_str).unwrap_or("?")
+        );
+        Ok(v.get("token")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned())
+    })
+}
+
+/// `publish --stage`, `publish` through trusted publishing (`--oidc-token-file`), or without `--key` (the server
+/// signs online): upload the files, then `POST /api/v1/packages/NAME/releases`.
+fn run_lifecycle(a: &PublishArgs, token: &str) -> anyhow::Result<()> {
+    let package: x0x_dist_manifests::PackageName = a.package.parse()?;
+    let version: x0x_dist_manifests::Version = a.version.parse()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let client = x0x_dist::client::Client::new(&a.server, token)?;
+        if token.is_empty() {
+            return Err(x0x_dist_repository::Error::new(
+                Code::AuthMissing,
+                format!(
+                    "no upload token: pass --token-file FILE, set {}, or --oidc-token-file FILE",
+                    env::TOKEN
+                ),
+            )
+            .into());
+        }
+        let files = a
+            .files
+            .iter()
+            .map(|p| x0x_dist::client::inspect_file(&package, p))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let targets = x0x_dist::client::lifecycle::release_targets(&package, &version, &files)?;
+        for f in &files {
+            client.upload(&package, f).await?;
+        }
+        let v = client.release(&package, &version, &targets, a.stage).await?;
+        if a.stage {
+            println!(
+                "staged {package} {version} ({} file(s)); another identity approves it with \
+                 `x0x-dist release approve {package} {version}`",
+                files.len()
+            );
+        } else {
+            println!(
+                "published {package} {version} signed by the server's online key (role version {}, snapshot {})",
+                v.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0),
+                v.get("snapshot_version").and_then(serde_json::Value::as_u64).unwrap_or(0)
+            );
+        }
+        Ok(())
+    })
 }

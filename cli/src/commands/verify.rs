@@ -70,6 +70,7 @@ pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
     }
     let r = repo::verify(&a.repo, a.root.as_deref(), now)
         .with_context(|| format!("verifying {}", a.repo.display()))?;
+    let provenance = provenance(&a.repo, a.root.as_deref(), now)?;
     if a.json {
         println!(
             "{}",
@@ -79,6 +80,7 @@ pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
                 "metadata_files": r.metadata_files,
                 "targets": r.targets,
                 "target_bytes": r.target_bytes,
+                "provenance": provenance.iter().map(|(p, v)| serde_json::json!({"target": p, "provenance": v})).collect::<Vec<_>>(),
             })
         );
     } else {
@@ -86,6 +88,40 @@ pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
             "ok: root v{}, {} metadata files, {} targets ({} bytes) verified",
             r.root_version, r.metadata_files, r.targets, r.target_bytes
         );
+        for (path, v) in &provenance {
+            let fields: Vec<String> = v
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            println!(
+                "provenance {path} (signed by the server's online key): {}",
+                x0x_dist::terminal::escape(&fields.join(" "))
+            );
+        }
     }
     Ok(())
+}
+
+/// The `custom.provenance` of every verified target (trusted publishing with `sign_online`: the CI claims the
+/// server checked, signed with its online packages key), by target path.
+fn provenance(
+    repo: &std::path::Path,
+    root: Option<&std::path::Path>,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+    let set = repo::load_trusted(repo, root, now)?;
+    let mut out = Vec::new();
+    for role in set.all_targets().values() {
+        for (path, t) in &role.signed().targets {
+            if let Some(p) = t.custom.as_ref().and_then(|c| c.get("provenance")) {
+                out.push((path.to_string(), p.clone()));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
