@@ -20,3 +20,4 @@ pub mod live;
 pub mod loader;
 pub mod logs;
 pub mod mirror;
+pub mod oidc;

@@ -44,7 +44,16 @@ pub async fn show(
         .packages
         .get(&name)
         .ok_or_else(|| ApiError::PackageNotFound(name.clone()))?;
-    Ok(axum::Json(p).into_response())
+    let mut v = serde_json::to_value(p).map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Staged releases (in no signed role; `crate::staging`), for the web UI and API clients.
+    let staged = crate::staging::load(&st, &check_name(&name)?).await?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "staged".into(),
+            serde_json::json!(staged.staged.iter().map(|s| serde_json::json!({"version": s.version, "staged_by": s.staged_by, "staged_at": s.staged_at, "targets": s.targets.keys().collect::<Vec<_>>()})).collect::<Vec<_>>()),
+        );
+    }
+    Ok(axum::Json(v).into_response())
 }
 
 /// Query of `resolve`.

@@ -1,0 +1,87 @@
+// A local CI issuer for the trusted-publishing tests: two real OpenID providers (the npm package
+// `oidc-provider`, OpenID Certified, installed by scripts/setup.d/66-oidc-provider.sh) on loopback, "ci" and
+// "other", each with its own RSA signing key, discovery document and JWKS.
+//
+// A CI runner asks its provider for an ID token with custom claims (GitHub's `repository`, `workflow_ref`, ...).
+// The simplest real flow oidc-provider offers for that is a custom grant at its token endpoint: the client
+// `x0x-ci` (client_secret_post) sends grant_type=urn:x0x:ci-id-token with `claims` (JSON), and the provider
+// issues an ID token through its own IdToken model (signed with its keystore, `kid` set, iss/aud/iat/exp its own).
+// Optional `expires_at` (epoch seconds; in the past for an expired token).
+//
+// `POST /forge` (not part of the provider) returns tokens an attacker could make: signed with a key the issuer
+// never published, under an unknown `kid` or under the issuer's real `kid`.
+//
+// Prints one JSON line {"ci": URL, "other": URL} on stdout once both listen; runs until killed.
+// Env: OIDC_PROVIDER_DIR = the directory whose node_modules holds oidc-provider (and its dependency jose).
+import http from 'node:http';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+
+const dir = process.env.OIDC_PROVIDER_DIR;
+if (!dir) throw new Error('OIDC_PROVIDER_DIR is not set');
+const mod = (p) => import(pathToFileURL(path.join(dir, 'node_modules', p)).href);
+const { default: Provider } = await mod('oidc-provider/lib/index.js');
+const jose = await mod('jose/dist/webapi/index.js');
+
+const GRANT = 'urn:x0x:ci-id-token';
+
+async function start(name) {
+  const server = http.createServer();
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const issuer = `http://127.0.0.1:${server.address().port}`;
+  const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await jose.exportJWK(privateKey)), kid: `${name}-key-1`, alg: 'RS256', use: 'sig' };
+  const provider = new Provider(issuer, {
+    clients: [{
+      client_id: 'x0x-ci',
+      client_secret: 'ci-secret',
+      grant_types: [GRANT],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_post',
+      id_token_signed_response_alg: 'RS256',
+    }],
+    jwks: { keys: [jwk] },
+    features: { devInteractions: { enabled: false } },
+    ttl: { IdToken: 300 },
+  });
+  provider.registerGrantType(GRANT, async (ctx) => {
+    const params = ctx.oidc.params;
+    const claims = JSON.parse(params.claims || '{}');
+    const token = new provider.IdToken({ sub: claims.sub || 'repo:x0x-org/x0x:ref:refs/heads/main' }, { ctx });
+    token.scope = 'openid';
+    for (const [k, v] of Object.entries(claims)) if (k !== 'sub') token.set(k, v);
+    token.set('jti', randomUUID());
+    const expiresAt = params.expires_at ? Number(params.expires_at) : undefined;
+    ctx.body = { id_token: await token.issue({ use: 'idtoken', expiresAt }), token_type: 'N_A' };
+  }, ['claims', 'expires_at']);
+  const forge = async (body) => {
+    const { privateKey: evil } = await jose.generateKeyPair('RS256');
+    const kid = body.kind === 'real_kid' ? jwk.kid : 'forged-kid';
+    const now = Math.floor(Date.now() / 1000);
+    return new jose.SignJWT({ ...(body.claims || {}), jti: randomUUID() })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(issuer).setAudience('x0x-ci').setSubject(body.claims?.sub || 'repo:x0x-org/x0x:ref:refs/heads/main')
+      .setIssuedAt(now).setExpirationTime(now + 300)
+      .sign(evil);
+  };
+  const callback = provider.callback();
+  server.on('request', (req, res) => {
+    if (req.method === 'POST' && req.url === '/forge') {
+      let data = '';
+      req.on('data', (c) => { data += c; });
+      req.on('end', async () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ id_token: await forge(JSON.parse(data || '{}')) }));
+      });
+      return;
+    }
+    callback(req, res);
+  });
+  return issuer;
+}
+
+const ci = await start('ci');
+const other = await start('other');
+process.stdout.write(`${JSON.stringify({ ci, other })}\n`);
