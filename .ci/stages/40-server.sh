@@ -20,7 +20,7 @@ scripts/deadline.sh 600 cargo test -p x0x-dist-repository -p x0x-dist-server --l
 # shellcheck disable=SC2046 # word splitting of the --test list is intended
 scripts/deadline.sh 900 cargo test -p x0x-dist-server $(args serving publishing uploads openapi timestamp_refresh logging disk_full replicas error_bodies) -- --include-ignored
 # shellcheck disable=SC2046
-scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown python_tuf crash_recovery connection_limits large_role terminal_escapes token_file) -- --include-ignored
+scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown python_tuf crash_recovery connection_limits large_role terminal_escapes token_file trusted_publishing) -- --include-ignored
 HADOLINT=${X0X_TOOLCHAINS:-$PWD/.toolchains}/venv/bin/hadolint
 "$HADOLINT" --config docker/hadolint.yaml docker/Dockerfile
 echo "server stage ok"

@@ -21,11 +21,18 @@ const WORKFLOW: &str = "x0x-org/x0x/.github/workflows/release.yml@refs/heads/mai
 
 fn get(port: u16, path: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let status = out[9..12].parse().unwrap();
-    let body = out.split_once("\r\n\r\n").map(|x| x.1.to_owned()).unwrap_or_default();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -35,7 +42,10 @@ fn metadata_state(repo: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| {
             let e = e.unwrap();
-            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap())
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
         })
         .collect();
     v.sort();
@@ -59,10 +69,17 @@ fn trusted_publishing_and_staged_releases() {
             .arg(&repo)
             .args(["x0x", "--issuer", &issuer.ci, "--audience", "x0x-ci"])
             .args(["--claim", &format!("repository={REPO}")])
-            .args(["--claim", &format!("workflow_ref={WORKFLOW}"), "--sign-online"]),
+            .args([
+                "--claim",
+                &format!("workflow_ref={WORKFLOW}"),
+                "--sign-online",
+            ]),
     );
     let policy = std::fs::read_to_string(repo.join("trust/x0x.json")).unwrap();
-    assert!(policy.contains("\"signatures\"") && policy.contains("x0x-trust"), "{policy}");
+    assert!(
+        policy.contains("\"signatures\"") && policy.contains("x0x-trust"),
+        "{policy}"
+    );
     let port = free_port();
     let mut server = start_server(&repo, port);
     let url = format!("http://127.0.0.1:{port}");
@@ -104,29 +121,59 @@ fn trusted_publishing_and_staged_releases() {
     let alg_none = {
         let t = fresh();
         let claims = t.split('.').nth(1).unwrap().to_owned();
-        format!("{}.{claims}.", b64.encode(br#"{"alg":"none","kid":"ci-key-1"}"#))
+        format!(
+            "{}.{claims}.",
+            b64.encode(br#"{"alg":"none","kid":"ci-key-1"}"#)
+        )
     };
     let hs256 = {
         let t = fresh();
         let claims = t.split('.').nth(1).unwrap().to_owned();
-        format!("{}.{claims}.AAAA", b64.encode(br#"{"alg":"HS256","kid":"ci-key-1"}"#))
+        format!(
+            "{}.{claims}.AAAA",
+            b64.encode(br#"{"alg":"HS256","kid":"ci-key-1"}"#)
+        )
     };
     let cases: Vec<(&str, String, i32)> = vec![
-        ("oidc.iss", Issuer::id_token(&issuer.other, &good_claims(), None), 9),
         (
-            "oidc.claim",
-            Issuer::id_token(&issuer.ci, &json!({"repository": "evil/x0x", "workflow_ref": WORKFLOW}), None),
+            "oidc.iss",
+            Issuer::id_token(&issuer.other, &good_claims(), None),
             9,
         ),
         (
             "oidc.claim",
-            Issuer::id_token(&issuer.ci, &json!({"repository": REPO, "workflow_ref": "x0x-org/x0x/.github/workflows/other.yml@refs/heads/main"}), None),
+            Issuer::id_token(
+                &issuer.ci,
+                &json!({"repository": "evil/x0x", "workflow_ref": WORKFLOW}),
+                None,
+            ),
             9,
         ),
-        ("oidc.exp", Issuer::id_token(&issuer.ci, &good_claims(), Some(now - 600)), 9),
+        (
+            "oidc.claim",
+            Issuer::id_token(
+                &issuer.ci,
+                &json!({"repository": REPO, "workflow_ref": "x0x-org/x0x/.github/workflows/other.yml@refs/heads/main"}),
+                None,
+            ),
+            9,
+        ),
+        (
+            "oidc.exp",
+            Issuer::id_token(&issuer.ci, &good_claims(), Some(now - 600)),
+            9,
+        ),
         ("oidc.jti", good.clone(), 9),
-        ("oidc.kid", Issuer::forged(&issuer.ci, "unknown_kid", &good_claims()), 9),
-        ("oidc.signature", Issuer::forged(&issuer.ci, "real_kid", &good_claims()), 9),
+        (
+            "oidc.kid",
+            Issuer::forged(&issuer.ci, "unknown_kid", &good_claims()),
+            9,
+        ),
+        (
+            "oidc.signature",
+            Issuer::forged(&issuer.ci, "real_kid", &good_claims()),
+            9,
+        ),
         ("oidc.algorithm", alg_none, 9),
         ("oidc.algorithm", hs256, 9),
         ("oidc.malformed", "not-a-jwt".into(), 9),
@@ -136,7 +183,11 @@ fn trusted_publishing_and_staged_releases() {
     for (code, id_token, exit) in &cases {
         fails(&mut publish_oidc(id_token, "1.0.1"), *exit, code);
     }
-    assert_eq!(metadata_state(&repo), before, "a refused token changed the repository");
+    assert_eq!(
+        metadata_state(&repo),
+        before,
+        "a refused token changed the repository"
+    );
 
     // Staged: uploaded and checked, in no signed role, not under /tuf/.
     let stage = |version: &str| {
@@ -147,26 +198,46 @@ fn trusted_publishing_and_staged_releases() {
         c
     };
     run_ok(&mut stage("1.1.0"));
-    assert_eq!(metadata_state(&repo), before, "staging changed the signed metadata");
+    assert_eq!(
+        metadata_state(&repo),
+        before,
+        "staging changed the signed metadata"
+    );
     let (s, staged) = get(port, "/api/v1/packages/x0x/staged");
-    assert!(s == 200 && staged.contains("x0x/1.1.0/x0x.wasm32-wasip1.wasm"), "{staged}");
+    assert!(
+        s == 200 && staged.contains("x0x/1.1.0/x0x.wasm32-wasip1.wasm"),
+        "{staged}"
+    );
     let (_, role) = get(port, "/api/v1/packages/x0x/role");
-    assert!(!role.contains("1.1.0"), "a staged release is in the signed role");
+    assert!(
+        !role.contains("1.1.0"),
+        "a staged release is in the signed role"
+    );
     let (_, show) = get(port, "/api/v1/packages/x0x");
-    assert!(show.contains("\"staged\"") && show.contains("1.1.0"), "{show}");
+    assert!(
+        show.contains("\"staged\"") && show.contains("1.1.0"),
+        "{show}"
+    );
     fails(&mut stage("1.1.0"), 6, "version.exists");
 
     // Self-approval refused; another token approves; unknown versions are not staged.
     let approve = |tok: &str, version: &str| {
         let mut c = bin();
-        c.args(["release", "approve", "x0x", version, "--server", &url, "--token", tok]);
+        c.args([
+            "release", "approve", "x0x", version, "--server", &url, "--token", tok,
+        ]);
         c
     };
     fails(&mut approve(&token, "1.1.0"), 9, "release.self_approval");
     assert_eq!(metadata_state(&repo), before);
-    let reviewer = run_ok(bin().args(["token", "create", "--repo"]).arg(&repo).args(["--package", "x0x"]))
-        .trim()
-        .to_owned();
+    let reviewer = run_ok(
+        bin()
+            .args(["token", "create", "--repo"])
+            .arg(&repo)
+            .args(["--package", "x0x"]),
+    )
+    .trim()
+    .to_owned();
     fails(&mut approve(&reviewer, "9.9.9"), 5, "release.not_staged");
     let out = run_ok(&mut approve(&reviewer, "1.1.0"));
     assert!(out.contains("approved x0x 1.1.0"), "{out}");
@@ -175,13 +246,19 @@ fn trusted_publishing_and_staged_releases() {
     let (_, staged) = get(port, "/api/v1/packages/x0x/staged");
     assert!(!staged.contains("1.1.0"), "{staged}");
     let verified = run_ok(bin().args(["verify", "--repo"]).arg(&repo));
-    assert!(verified.contains("provenance x0x/1.1.0/x0x.wasm32-wasip1.wasm") && verified.contains("approved_by=token:"), "{verified}");
+    assert!(
+        verified.contains("provenance x0x/1.1.0/x0x.wasm32-wasip1.wasm")
+            && verified.contains("approved_by=token:"),
+        "{verified}"
+    );
 
     // Reject: by another identity only.
     run_ok(&mut stage("1.2.0"));
     let reject = |tok: &str| {
         let mut c = bin();
-        c.args(["release", "reject", "x0x", "1.2.0", "--server", &url, "--token", tok]);
+        c.args([
+            "release", "reject", "x0x", "1.2.0", "--server", &url, "--token", tok,
+        ]);
         c
     };
     fails(&mut reject(&token), 9, "release.self_approval");
@@ -202,7 +279,11 @@ fn python_tuf_refresh(url: &str, repo: &Path, work: &Path) {
         std::path::PathBuf::from,
     );
     let python = tc.join("venv/bin/python");
-    assert!(python.exists(), "{} missing: run scripts/setup.sh", python.display());
+    assert!(
+        python.exists(),
+        "{} missing: run scripts/setup.sh",
+        python.display()
+    );
     let script = r#"
 import os, sys
 from tuf.ngclient import Updater

@@ -133,9 +133,10 @@ pub fn verify_policy(
     now: OffsetDateTime,
 ) -> x0x_dist_manifests::Result<TrustPolicy> {
     let signed = Signed::<TrustPolicy>::from_slice(bytes)?;
-    let role = root.roles.get("targets").ok_or_else(|| {
-        malformed("root metadata", "no targets role".into())
-    })?;
+    let role = root
+        .roles
+        .get("targets")
+        .ok_or_else(|| malformed("root metadata", "no targets role".into()))?;
     signed.verify("targets (trust policy)", &root.keys, role)?;
     signed.check_not_expired(&format!("trust policy of {package}"), now)?;
     if signed.signed().package.as_str() != package {
@@ -207,9 +208,7 @@ pub fn set_policy(
     }
     let path = l.trust_file(package.as_str());
     let previous = match std::fs::read(&path) {
-        Ok(b) => Signed::<TrustPolicy>::from_slice(&b)
-            .map(|s| s.signed().version)
-            .unwrap_or(0),
+        Ok(b) => Signed::<TrustPolicy>::from_slice(&b).map_or(0, |s| s.signed().version),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
         Err(e) => return Err(Error::io("reading", &path)(e)),
     };

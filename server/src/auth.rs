@@ -29,7 +29,11 @@ pub async fn authorize(
         .map(str::trim);
     if let Some(token) = bearer.filter(|t| t.starts_with(upload_token::PREFIX)) {
         let key = upload_token::load_key(&st.keys_dir)?;
-        let claims = upload_token::verify(&key, token, time::OffsetDateTime::now_utc().unix_timestamp())?;
+        let claims = upload_token::verify(
+            &key,
+            token,
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )?;
         if let Some(p) = package {
             if claims.pkg != p {
                 return Err(ApiError::Forbidden(p.to_owned()));

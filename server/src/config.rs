@@ -54,6 +54,9 @@ pub mod env {
     pub const UPSTREAM: &str = "X0X_DIST_UPSTREAM";
     /// Upload token for `x0x-dist publish`.
     pub const TOKEN: &str = "X0X_DIST_TOKEN";
+    /// Trusted publishing: a file holding the CI's OIDC ID token, exchanged by `x0x-dist publish` for an upload
+    /// token (docs/trusted-publishing.md).
+    pub const OIDC_TOKEN_FILE: &str = "X0X_DIST_OIDC_TOKEN_FILE";
     /// Object storage instead of the repository directory: `s3://BUCKET/PREFIX` (`[storage] url`).
     pub const STORAGE: &str = "X0X_DIST_STORAGE";
     /// S3 endpoint URL, e.g. `http://127.0.0.1:3900` for a self-hosted engine (`[storage.s3] endpoint`).

@@ -246,13 +246,12 @@ impl Coded for ApiError {
             Self::TargetMismatch(_) => Code::TargetDigestMismatch,
             Self::TargetInvalid { .. } => Code::TargetCustomInvalid,
             Self::PlatformMismatch { .. } => Code::TargetPlatformMismatch,
-            Self::Metadata { code, .. } => *code,
+            Self::Metadata { code, .. } | Self::Refused { code, .. } => *code,
             Self::StorageFull(_) => Code::StorageFull,
             Self::Io { .. } => Code::IoError,
             Self::LeaderUnavailable(_) => Code::PublishLeaderUnavailable,
             Self::Config(_) => Code::ConfigInvalid,
             Self::Internal(_) => Code::Internal,
-            Self::Refused { code, .. } => *code,
         }
     }
 }

@@ -235,13 +235,7 @@ fn check_submission(
         Some(b) => Signed::<Targets>::from_slice(b)?.signed().targets.clone(),
         None => BTreeMap::new(),
     };
-    let added = check_new_targets(
-        delegation,
-        &old_targets,
-        &new.signed().targets,
-        pkg,
-        online,
-    )?;
+    let added = check_new_targets(delegation, &old_targets, &new.signed().targets, pkg, online)?;
     Ok((new, added))
 }
 

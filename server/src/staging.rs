@@ -85,7 +85,11 @@ fn now_rfc3339() -> String {
 
 /// The package's staged releases.
 pub async fn load(st: &AppState, pkg: &PackageName) -> Result<StagingFile, ApiError> {
-    match st.store.get_object(&ObjectKey::Staging(pkg.clone())).await? {
+    match st
+        .store
+        .get_object(&ObjectKey::Staging(pkg.clone()))
+        .await?
+    {
         None => Ok(StagingFile::default()),
         Some(o) => serde_json::from_slice(&o.bytes)
             .map_err(|e| ApiError::Internal(format!("staging/{pkg}.json is invalid: {e}"))),
@@ -113,7 +117,9 @@ pub async fn policy(
         .ok_or_else(|| {
             refuse(
                 Code::OidcNoPolicy,
-                format!("package {pkg} has no trusted-publishing policy (`x0x-dist package trust`)"),
+                format!(
+                    "package {pkg} has no trusted-publishing policy (`x0x-dist package trust`)"
+                ),
             )
         })?;
     let cur = Published::load(&*st.store).await?;
@@ -143,7 +149,9 @@ async fn check_release(
     targets: &BTreeMap<TargetName, TargetFile>,
 ) -> Result<(), ApiError> {
     if targets.is_empty() {
-        return Err(ApiError::BadRequest("a release needs at least one target".into()));
+        return Err(ApiError::BadRequest(
+            "a release needs at least one target".into(),
+        ));
     }
     for path in targets.keys() {
         let p = path.package_target()?;
@@ -326,8 +334,8 @@ pub async fn approve(
     let file = load(st, pkg).await?;
     let rec = file.staged[find(&file, pkg, version)?].clone();
     not_self(&rec, who, "approve")?;
-    let report = match role {
-        Some(bytes) => {
+    let report = if let Some(bytes) = role {
+        {
             let cur = Published::load(&*st.store).await?;
             let old = cur.load_role_bytes(&*st.store, pkg.as_str()).await?;
             let (staged, b2) = (rec.targets.clone(), bytes.clone());
@@ -346,7 +354,11 @@ pub async fn approve(
                     .collect();
                 if added != staged {
                     return Err(ApiError::TargetInvalid {
-                        path: format!("{}", added.keys().next().map(ToString::to_string).unwrap_or_default()),
+                        path: staged
+                            .keys()
+                            .next()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
                         reason: "an approving role must add exactly the staged targets".into(),
                     });
                 }
@@ -355,16 +367,15 @@ pub async fn approve(
             .await?;
             crate::publish::publish_role(st, pkg, bytes, false).await?
         }
-        None => {
-            let bytes = sign_online(
-                st,
-                pkg,
-                &rec.targets,
-                provenance(&rec.staged_by, &rec.provenance, Some(&who.principal)),
-            )
-            .await?;
-            crate::publish::publish_role(st, pkg, bytes, true).await?
-        }
+    } else {
+        let bytes = sign_online(
+            st,
+            pkg,
+            &rec.targets,
+            provenance(&rec.staged_by, &rec.provenance, Some(&who.principal)),
+        )
+        .await?;
+        crate::publish::publish_role(st, pkg, bytes, true).await?
     };
     drop_staged(st, pkg, version).await?;
     Ok(report)

@@ -39,8 +39,14 @@ fn post(base: &str, path: &str, content_type: &str, body: &str) -> String {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let (head, rest) = out.split_once("\r\n\r\n").expect("an HTTP answer");
-    assert!(head.starts_with("HTTP/1.1 200"), "issuer answered {head}: {rest}");
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "issuer answered {head}: {rest}"
+    );
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         // Decode chunked framing.
         let mut body = String::new();
         let mut r = rest;
@@ -61,7 +67,9 @@ fn post(base: &str, path: &str, content_type: &str, body: &str) -> String {
 fn form_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -72,7 +80,8 @@ impl Issuer {
     pub fn start() -> Self {
         let dir = provider_dir();
         assert!(
-            dir.join("node_modules/oidc-provider/package.json").is_file(),
+            dir.join("node_modules/oidc-provider/package.json")
+                .is_file(),
             "oidc-provider is not installed under {}: run scripts/setup.d/66-oidc-provider.sh",
             dir.display()
         );
@@ -105,7 +114,7 @@ impl Issuer {
             form_escape(&claims.to_string())
         );
         if let Some(e) = expires_at {
-            body.push_str(&format!("&expires_at={e}"));
+            body = format!("{body}&expires_at={e}");
         }
         let v: serde_json::Value = serde_json::from_str(&post(
             base,

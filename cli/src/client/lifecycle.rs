@@ -65,7 +65,7 @@ impl Client {
             .unwrap_or_default();
         let v = self.post_json("/api/v1/oidc/token", body, false).await?;
         if let Some(t) = v.get("token").and_then(Value::as_str) {
-            self.token = t.to_owned();
+            t.clone_into(&mut self.token);
         }
         Ok(v)
     }

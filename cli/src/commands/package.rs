@@ -140,9 +140,14 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
                 })?;
                 claims.insert(k.to_owned(), v.to_owned());
             }
-            x0x_dist_repository::trust::check_issuer(a.issuer.trim_end_matches('/')).map_err(|e| {
-                x0x_dist_repository::Error::new(x0x_dist_manifests::codes::Code::UsageInvalid, e)
-            })?;
+            x0x_dist_repository::trust::check_issuer(a.issuer.trim_end_matches('/')).map_err(
+                |e| {
+                    x0x_dist_repository::Error::new(
+                        x0x_dist_manifests::codes::Code::UsageInvalid,
+                        e,
+                    )
+                },
+            )?;
             let _writer = writer_lock(&a.repo)?;
             let spec = x0x_dist_repository::trust::PolicySpec {
                 issuer: a.issuer.clone(),
@@ -150,8 +155,14 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
                 claims,
                 sign_online: a.sign_online,
             };
-            let r = x0x_dist_repository::trust::set_policy(&a.repo, &name, spec, now, &Expiry::default())
-                .with_context(|| format!("setting the trusted-publishing policy of {name}"))?;
+            let r = x0x_dist_repository::trust::set_policy(
+                &a.repo,
+                &name,
+                spec,
+                now,
+                &Expiry::default(),
+            )
+            .with_context(|| format!("setting the trusted-publishing policy of {name}"))?;
             println!(
                 "trusted {} (aud {}) to publish {name}{} (policy version {}, signed with the targets key)",
                 r.policy.issuer,

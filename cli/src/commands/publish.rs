@@ -46,7 +46,7 @@ pub struct PublishArgs {
     pub stage: bool,
     /// Trusted publishing: read a CI provider's OIDC ID token from FILE and exchange it for a short-lived upload
     /// token (instead of --token); docs/trusted-publishing.md shows how GitHub Actions and GitLab obtain one.
-    #[arg(long, value_name = "FILE", env = "X0X_DIST_OIDC_TOKEN_FILE")]
+    #[arg(long, value_name = "FILE", env = env::OIDC_TOKEN_FILE, hide_env_values = true)]
     pub oidc_token_file: Option<PathBuf>,
     /// Package name.
     #[arg(long)]
@@ -165,7 +165,9 @@ pub fn exchange_for(server: &str, package: &str, file: &std::path::Path) -> anyh
         let v = client.exchange_oidc(&package, id_token.trim()).await?;
         eprintln!(
             "exchanged the CI ID token for an upload token of {package} ({})",
-            v.get("principal").and_then(serde_json::Value::as_str).unwrap_or("?")
+            v.get("principal")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("?")
         );
         Ok(v.get("token")
             .and_then(serde_json::Value::as_str)

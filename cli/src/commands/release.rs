@@ -120,9 +120,7 @@ pub fn run(cmd: &ReleaseCommand) -> anyhow::Result<()> {
                 let targets: std::collections::BTreeMap<TargetName, TargetFile> =
                     serde_json::from_value(rec.get("targets").cloned().unwrap_or_default())?;
                 let root = a.root.as_ref().map(fs_err::read).transpose()?;
-                let current = client
-                    .current_role(&package, root.as_deref(), &key)
-                    .await?;
+                let current = client.current_role(&package, root.as_deref(), &key).await?;
                 let cur = current.as_ref().map(Signed::signed);
                 let mut role = Targets::empty(
                     cur.map_or(1, |c| c.version + 1),
@@ -139,8 +137,14 @@ pub fn run(cmd: &ReleaseCommand) -> anyhow::Result<()> {
         println!(
             "approved {package} {} (role version {}, signed by {})",
             a.version,
-            v.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0),
-            if a.key.is_some() { "your key" } else { "the server's online key" }
+            v.get("version")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0),
+            if a.key.is_some() {
+                "your key"
+            } else {
+                "the server's online key"
+            }
         );
         Ok(())
     })

@@ -93,7 +93,12 @@ pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
                 .as_object()
                 .map(|m| {
                     m.iter()
-                        .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+                        .map(|(k, v)| {
+                            format!(
+                                "{k}={}",
+                                v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();

@@ -130,8 +130,7 @@ impl JwksCache {
                 return Err(unavailable(format!("{url} is over {MAX_DOC_BYTES} bytes")));
             }
         }
-        serde_json::from_slice(&body)
-            .map_err(|e| unavailable(format!("{url} is not JSON: {e}")))
+        serde_json::from_slice(&body).map_err(|e| unavailable(format!("{url} is not JSON: {e}")))
     }
 
     async fn fetch(&self, issuer: &str) -> Result<JwkSet, ApiError> {

@@ -119,7 +119,9 @@ fn parse(token: &str) -> Result<Parts, ApiError> {
     let malformed = |why: &str| refuse(Code::OidcMalformed, format!("the ID token {why}"));
     let mut it = token.split('.');
     let (Some(h), Some(c), Some(_sig), None) = (it.next(), it.next(), it.next(), it.next()) else {
-        return Err(malformed("is not a compact JWS (three dot-separated parts)"));
+        return Err(malformed(
+            "is not a compact JWS (three dot-separated parts)",
+        ));
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let json = |part: &str, what: &str| -> Result<Map<String, Value>, ApiError> {
@@ -163,9 +165,16 @@ fn algorithm(header: &Map<String, Value>) -> Result<Algorithm, ApiError> {
 fn int_claim(claims: &Map<String, Value>, name: &str, code: Code) -> Result<Option<i64>, ApiError> {
     match claims.get(name) {
         None => Ok(None),
-        Some(v) => v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)).map(Some).ok_or_else(|| {
-            refuse(code, format!("the ID token's {name} is not a number of seconds"))
-        }),
+        Some(v) => v
+            .as_i64()
+            .or_else(|| v.as_f64().map(|f| f as i64))
+            .map(Some)
+            .ok_or_else(|| {
+                refuse(
+                    code,
+                    format!("the ID token's {name} is not a number of seconds"),
+                )
+            }),
     }
 }
 
@@ -183,7 +192,10 @@ fn check_times(claims: &Map<String, Value>, now: i64) -> Result<i64, ApiError> {
         if nbf > now + CLOCK_SKEW {
             return Err(refuse(
                 Code::OidcNbf,
-                format!("the ID token is not valid for another {} s (nbf {nbf})", nbf - now),
+                format!(
+                    "the ID token is not valid for another {} s (nbf {nbf})",
+                    nbf - now
+                ),
             ));
         }
     }
@@ -192,7 +204,10 @@ fn check_times(claims: &Map<String, Value>, now: i64) -> Result<i64, ApiError> {
     if iat > now + CLOCK_SKEW {
         return Err(refuse(
             Code::OidcIat,
-            format!("the ID token was issued {} s in the future (iat {iat})", iat - now),
+            format!(
+                "the ID token was issued {} s in the future (iat {iat})",
+                iat - now
+            ),
         ));
     }
     if exp - iat > MAX_LIFETIME {
@@ -220,7 +235,9 @@ fn check_audience(claims: &Map<String, Value>, audience: &str) -> Result<(), Api
             Code::OidcAud,
             format!(
                 "the ID token's aud {} does not contain the policy's audience {}",
-                claims.get("aud").map_or_else(|| "(none)".into(), |v| quote(&v.to_string())),
+                claims
+                    .get("aud")
+                    .map_or_else(|| "(none)".into(), |v| quote(&v.to_string())),
                 quote(audience)
             ),
         ))
@@ -258,7 +275,11 @@ impl Oidc {
     ) -> Result<VerifiedToken, ApiError> {
         let parts = parse(token)?;
         let alg = algorithm(&parts.header)?;
-        let iss = parts.claims.get("iss").and_then(Value::as_str).unwrap_or("");
+        let iss = parts
+            .claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if iss != policy.issuer {
             return Err(refuse(
                 Code::OidcIss,
@@ -309,7 +330,12 @@ impl Oidc {
             .get("jti")
             .and_then(Value::as_str)
             .filter(|j| !j.is_empty() && j.len() <= 512)
-            .ok_or_else(|| refuse(Code::OidcJti, "the ID token has no jti (needed to refuse replays)"))?;
+            .ok_or_else(|| {
+                refuse(
+                    Code::OidcJti,
+                    "the ID token has no jti (needed to refuse replays)",
+                )
+            })?;
         self.remember(iss, jti, exp, now)?;
         let subject = parts
             .claims
@@ -353,7 +379,10 @@ impl Oidc {
         if seen.contains_key(&key) {
             return Err(refuse(
                 Code::OidcJti,
-                format!("the ID token with jti {} was already exchanged (a replay)", quote(jti)),
+                format!(
+                    "the ID token with jti {} was already exchanged (a replay)",
+                    quote(jti)
+                ),
             ));
         }
         if seen.len() >= MAX_REMEMBERED {
@@ -385,8 +414,15 @@ mod tests {
         assert_eq!(code("abc"), Some("oidc.malformed"));
         assert_eq!(code("a.b.c.d"), Some("oidc.malformed"));
         assert_eq!(code("!!.e30.x"), Some("oidc.malformed"));
-        assert_eq!(code(&"a".repeat(MAX_TOKEN_BYTES + 1)), Some("oidc.too_large"));
-        let none = format!("{}.{}.", b64(&serde_json::json!({"alg": "none"})), b64(&serde_json::json!({})));
+        assert_eq!(
+            code(&"a".repeat(MAX_TOKEN_BYTES + 1)),
+            Some("oidc.too_large")
+        );
+        let none = format!(
+            "{}.{}.",
+            b64(&serde_json::json!({"alg": "none"})),
+            b64(&serde_json::json!({}))
+        );
         let p = parse(&none).unwrap();
         assert_eq!(algorithm(&p.header).unwrap_err().code(), "oidc.algorithm");
         for alg in ["HS256", "HS512", "", "none", "None"] {
@@ -399,26 +435,49 @@ mod tests {
     fn times_with_skew() {
         let c = |v: Value| v.as_object().unwrap().clone();
         let now = 1_000_000;
-        assert!(check_times(&c(serde_json::json!({"exp": now - 59, "iat": now - 300})), now).is_ok());
+        assert!(check_times(
+            &c(serde_json::json!({"exp": now - 59, "iat": now - 300})),
+            now
+        )
+        .is_ok());
         let code = |v: Value| check_times(&c(v), now).unwrap_err().code().as_str();
-        assert_eq!(code(serde_json::json!({"exp": now - 61, "iat": now - 300})), "oidc.exp");
+        assert_eq!(
+            code(serde_json::json!({"exp": now - 61, "iat": now - 300})),
+            "oidc.exp"
+        );
         assert_eq!(code(serde_json::json!({"iat": now})), "oidc.exp");
-        assert_eq!(code(serde_json::json!({"exp": "soon", "iat": now})), "oidc.exp");
-        assert_eq!(code(serde_json::json!({"exp": now + 300, "nbf": now + 61, "iat": now})), "oidc.nbf");
-        assert_eq!(code(serde_json::json!({"exp": now + 300, "iat": now + 61})), "oidc.iat");
+        assert_eq!(
+            code(serde_json::json!({"exp": "soon", "iat": now})),
+            "oidc.exp"
+        );
+        assert_eq!(
+            code(serde_json::json!({"exp": now + 300, "nbf": now + 61, "iat": now})),
+            "oidc.nbf"
+        );
+        assert_eq!(
+            code(serde_json::json!({"exp": now + 300, "iat": now + 61})),
+            "oidc.iat"
+        );
         assert_eq!(code(serde_json::json!({"exp": now + 300})), "oidc.iat");
         assert_eq!(
             code(serde_json::json!({"exp": now + MAX_LIFETIME + 10, "iat": now})),
             "oidc.exp"
         );
-        assert!(check_times(&c(serde_json::json!({"exp": now + 300, "nbf": now + 59, "iat": now + 59})), now).is_ok());
+        assert!(check_times(
+            &c(serde_json::json!({"exp": now + 300, "nbf": now + 59, "iat": now + 59})),
+            now
+        )
+        .is_ok());
     }
 
     #[test]
     fn replay_is_refused() {
         let o = Oidc::default();
         o.remember("https://i", "j1", 100, 0).unwrap();
-        assert_eq!(o.remember("https://i", "j1", 100, 1).unwrap_err().code(), "oidc.jti");
+        assert_eq!(
+            o.remember("https://i", "j1", 100, 1).unwrap_err().code(),
+            "oidc.jti"
+        );
         o.remember("https://other", "j1", 100, 1).unwrap();
     }
 }

@@ -120,15 +120,30 @@ mod tests {
         assert!(t.starts_with(PREFIX));
         assert_eq!(verify(&key, &t, 999).unwrap(), c);
         assert_eq!(verify(&key, &t, 1000).unwrap_err().code(), "auth.invalid");
-        assert_eq!(verify(&[8u8; 32], &t, 0).unwrap_err().code(), "auth.invalid");
+        assert_eq!(
+            verify(&[8u8; 32], &t, 0).unwrap_err().code(),
+            "auth.invalid"
+        );
         // Another package in the claims, the old MAC: refused.
-        let forged = issue(&[9u8; 32], &UploadClaims { pkg: "other".into(), ..c.clone() }).unwrap();
+        let forged = issue(
+            &[9u8; 32],
+            &UploadClaims {
+                pkg: "other".into(),
+                ..c.clone()
+            },
+        )
+        .unwrap();
         let (body, _) = forged.rsplit_once('.').unwrap();
         let (_, tag) = t.rsplit_once('.').unwrap();
         assert_eq!(
-            verify(&key, &format!("{body}.{tag}"), 0).unwrap_err().code(),
+            verify(&key, &format!("{body}.{tag}"), 0)
+                .unwrap_err()
+                .code(),
             "auth.invalid"
         );
-        assert_eq!(verify(&key, "x0xo_garbage", 0).unwrap_err().code(), "auth.invalid");
+        assert_eq!(
+            verify(&key, "x0xo_garbage", 0).unwrap_err().code(),
+            "auth.invalid"
+        );
     }
 }

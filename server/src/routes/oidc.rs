@@ -56,7 +56,9 @@ pub async fn exchange(
         other => other?,
     };
     let req: ExchangeRequest = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!("the body is not {{\"package\": NAME, \"token\": JWT}}: {e}"))
+        ApiError::BadRequest(format!(
+            "the body is not {{\"package\": NAME, \"token\": JWT}}: {e}"
+        ))
     })?;
     let pkg: PackageName = req
         .package

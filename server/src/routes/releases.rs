@@ -91,5 +91,8 @@ pub async fn reject(
     let r = staging::reject(&st, &pkg, &version, &who).await;
     done(&st, &name, "rejected", &r);
     let r = r?;
-    Ok(axum::Json(serde_json::json!({"rejected": true, "package": name, "version": r.version})).into_response())
+    Ok(
+        axum::Json(serde_json::json!({"rejected": true, "package": name, "version": r.version}))
+            .into_response(),
+    )
 }
