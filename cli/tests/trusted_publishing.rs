@@ -266,6 +266,40 @@ fn trusted_publishing_and_staged_releases() {
     let (_, staged) = get(port, "/api/v1/packages/x0x/staged");
     assert!(!staged.contains("1.2.0"), "{staged}");
 
+    // Through a follower replica (`serve --publish-via LEADER`): the exchange and the online-signed release are
+    // forwarded to the leader, whose replay cache then refuses the same token at the leader too.
+    let fport = free_port();
+    let mut follower = bin()
+        .args(["serve", "--repo"])
+        .arg(&repo)
+        .args([
+            "--listen",
+            &format!("127.0.0.1:{fport}"),
+            "--publish-via",
+            &url,
+            "--log",
+            "warn",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    x0x_dist_test_support::cli::wait_healthy(&mut follower, fport, || "follower".into());
+    let furl = format!("http://127.0.0.1:{fport}");
+    let via_follower = fresh();
+    std::fs::write(&tok_file, &via_follower).unwrap();
+    let out = run_ok(
+        bin()
+            .args(["publish", "--server", &furl, "--oidc-token-file"])
+            .arg(&tok_file)
+            .args(["--package", "x0x", "--version", "1.3.0"])
+            .arg(&file),
+    );
+    assert!(out.contains("signed by the server's online key"), "{out}");
+    fails(&mut publish_oidc(&via_follower, "1.3.1"), 9, "oidc.jti");
+    let _ = follower.kill();
+    let _ = follower.wait();
+
     // python-tuf verifies the repository the server signed online.
     python_tuf_refresh(&url, &repo, dir.path());
     let _ = server.kill();

@@ -80,18 +80,48 @@ pub async fn submit_role(
     body: Body,
 ) -> Result<Response, ApiError> {
     // Refuse early what the leader would refuse anyway (and do not make it read the body).
-    let auth = headers
+    let auth = bearer(headers)?;
+    let body: Bytes = crate::publish::read_role(st, headers, body).await?;
+    relay(
+        st,
+        leader,
+        &format!("/api/v1/packages/{name}/role"),
+        name,
+        Some(auth),
+        headers,
+        body,
+    )
+    .await
+}
+
+/// The request's `Authorization: Bearer …` header, or `auth.missing` (what the leader would answer).
+pub fn bearer(headers: &HeaderMap) -> Result<axum::http::HeaderValue, ApiError> {
+    Ok(headers
         .get(header::AUTHORIZATION)
         .filter(|v| v.to_str().is_ok_and(|s| s.starts_with("Bearer ")))
         .ok_or(ApiError::MissingToken)?
-        .clone();
-    let body: Bytes = crate::publish::read_role(st, headers, body).await?;
+        .clone())
+}
+
+/// Posts `body` to `path` on the leader (with `auth` when given) and relays its answer verbatim: role
+/// submissions, and the other writes only the leader makes (the OIDC exchange, whose replay cache lives in the
+/// leader's memory; releases signed online, staging, approvals — `crate::staging`). `name` is the package, for
+/// logs.
+pub async fn relay(
+    st: &Arc<AppState>,
+    leader: &str,
+    path: &str,
+    name: &str,
+    auth: Option<axum::http::HeaderValue>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let base = leader_base(leader)?;
-    let url = format!("{base}/api/v1/packages/{name}/role");
-    let mut req = client()
-        .post(&url)
-        .header(header::AUTHORIZATION, auth)
-        .body(body);
+    let url = format!("{base}{path}");
+    let mut req = client().post(&url).body(body);
+    if let Some(auth) = auth {
+        req = req.header(header::AUTHORIZATION, auth);
+    }
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         req = req.header(header::CONTENT_TYPE, ct.clone());
     }

@@ -41,7 +41,7 @@ pub struct ExchangeResponse {
 /// `POST /api/v1/oidc/token`.
 pub async fn exchange(
     State(st): State<Arc<AppState>>,
-    _headers: HeaderMap,
+    headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     // The ID token plus a package name and JSON punctuation.
@@ -55,6 +55,11 @@ pub async fn exchange(
         }
         other => other?,
     };
+    if let Some(leader) = &st.config.replica.publish_via {
+        // The replay cache lives in the leader's memory: one process sees every `jti`.
+        return crate::forward::relay(&st, leader, "/api/v1/oidc/token", "-", None, &headers, body)
+            .await;
+    }
     let req: ExchangeRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "the body is not {{\"package\": NAME, \"token\": JWT}}: {e}"

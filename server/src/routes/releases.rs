@@ -18,6 +18,13 @@ fn check_name(name: &str) -> Result<PackageName, ApiError> {
         .map_err(|e| ApiError::InvalidPath(e.to_string()))
 }
 
+/// A staged version from a URL path: a semantic version (it becomes a URL path segment when forwarded).
+fn check_version(v: &str) -> Result<String, ApiError> {
+    v.parse::<x0x_dist_manifests::Version>()
+        .map(|v| v.to_string())
+        .map_err(|e| ApiError::InvalidPath(e.to_string()))
+}
+
 fn done(st: &Arc<AppState>, name: &str, what: &str, r: &Result<impl std::fmt::Debug, ApiError>) {
     match r {
         Ok(_) => {
@@ -38,6 +45,12 @@ pub async fn create(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let pkg = check_name(&name)?;
+    if let Some(leader) = &st.config.replica.publish_via {
+        let auth = crate::forward::bearer(&headers)?;
+        let body = crate::publish::read_role(&st, &headers, body).await?;
+        let path = format!("/api/v1/packages/{name}/releases");
+        return crate::forward::relay(&st, leader, &path, &name, Some(auth), &headers, body).await;
+    }
     let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
     let body = crate::publish::read_role(&st, &headers, body).await?;
     let req: ReleaseRequest = serde_json::from_slice(&body)
@@ -72,6 +85,15 @@ pub async fn approve(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let pkg = check_name(&name)?;
+    if let Some(leader) = &st.config.replica.publish_via {
+        let auth = crate::forward::bearer(&headers)?;
+        let body = crate::publish::read_role(&st, &headers, body).await?;
+        let path = format!(
+            "/api/v1/packages/{name}/staged/{}/approve",
+            check_version(&version)?
+        );
+        return crate::forward::relay(&st, leader, &path, &name, Some(auth), &headers, body).await;
+    }
     let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
     let body = crate::publish::read_role(&st, &headers, body).await?;
     let role = (!body.is_empty()).then(|| body.to_vec());
@@ -87,6 +109,23 @@ pub async fn reject(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let pkg = check_name(&name)?;
+    if let Some(leader) = &st.config.replica.publish_via {
+        let auth = crate::forward::bearer(&headers)?;
+        let path = format!(
+            "/api/v1/packages/{name}/staged/{}/reject",
+            check_version(&version)?
+        );
+        return crate::forward::relay(
+            &st,
+            leader,
+            &path,
+            &name,
+            Some(auth),
+            &headers,
+            axum::body::Bytes::new(),
+        )
+        .await;
+    }
     let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
     let r = staging::reject(&st, &pkg, &version, &who).await;
     done(&st, &name, "rejected", &r);
