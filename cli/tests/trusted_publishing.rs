@@ -300,6 +300,97 @@ fn trusted_publishing_and_staged_releases() {
     let _ = follower.kill();
     let _ = follower.wait();
 
+    // Yank and revoke (issue 23 item 3, server side): the signed `revocations` role, listed by the snapshot.
+    let withdraw = |verb: &str, version: &str, extra: &[&str]| {
+        let mut c = bin();
+        c.args([
+            "release", verb, "x0x", version, "--server", &url, "--token", &reviewer,
+        ])
+        .args(extra);
+        c
+    };
+    run_ok(&mut withdraw(
+        "yank",
+        "1.0.0",
+        &["--reason", "crashes on musl"],
+    ));
+    run_ok(&mut withdraw(
+        "revoke",
+        "1.1.0",
+        &[
+            "--reason",
+            "CVE-2026-0001",
+            "--advisory",
+            "https://example.com/adv/1",
+        ],
+    ));
+    let before = metadata_state(&repo);
+    fails(
+        &mut withdraw("yank", "1.1.0", &["--reason", "again"]),
+        6,
+        "release.revoked",
+    );
+    fails(
+        &mut withdraw("revoke", "1.1.0", &["--reason", "again"]),
+        6,
+        "release.revoked",
+    );
+    fails(
+        &mut withdraw("yank", "9.9.9", &["--reason", "none"]),
+        5,
+        "version.not_found",
+    );
+    fails(
+        &mut withdraw("yank", "1.0.0", &["--reason", ""]),
+        2,
+        "usage.invalid",
+    );
+    assert_eq!(
+        metadata_state(&repo),
+        before,
+        "a refused withdrawal changed the repository"
+    );
+    {
+        use x0x_dist_manifests::metadata::{RevocationState, Revocations};
+        use x0x_dist_manifests::{Root, Signed, Snapshot, Timestamp};
+        let read = |n: &str| std::fs::read(repo.join("metadata").join(n)).unwrap();
+        let ts = Signed::<Timestamp>::from_slice(&read("timestamp.json")).unwrap();
+        let snap = Signed::<Snapshot>::from_slice(&read(&format!(
+            "{}.snapshot.json",
+            ts.signed().snapshot_meta().version
+        )))
+        .unwrap();
+        let rv = snap.signed().meta["revocations.json"].version;
+        assert_eq!(rv, 2);
+        let (_, rev_json) = get(port, &format!("/tuf/metadata/{rv}.revocations.json"));
+        let rev = Signed::<Revocations>::from_slice(rev_json.as_bytes()).unwrap();
+        let root = Signed::<Root>::from_slice(&read("root.json")).unwrap();
+        rev.verify(
+            "revocations",
+            &root.signed().keys,
+            &root.signed().roles["snapshot"],
+        )
+        .expect("signed by the online snapshot key root names");
+        let y = rev.signed().get("x0x", "1.0.0").unwrap();
+        assert_eq!(
+            (y.state, y.reason.as_str()),
+            (RevocationState::Yanked, "crashes on musl")
+        );
+        let r = rev.signed().get("x0x", "1.1.0").unwrap();
+        assert_eq!(r.state, RevocationState::Revoked);
+        assert_eq!(r.advisory.as_deref(), Some("https://example.com/adv/1"));
+    }
+    run_ok(bin().args(["verify", "--repo"]).arg(&repo));
+    fails(
+        bin()
+            .args(["package", "add", "--repo"])
+            .arg(&repo)
+            .args(["revocations", "--publisher-key"])
+            .arg(dir.path().join("publisher.key.pub")),
+        2,
+        "usage.invalid",
+    );
+
     // python-tuf verifies the repository the server signed online.
     python_tuf_refresh(&url, &repo, dir.path());
     let _ = server.kill();

@@ -134,6 +134,7 @@ codes! {
     OidcIssuerUnavailable = "oidc.issuer_unavailable", 7, 502, "The issuer's discovery document (`/.well-known/openid-configuration`) or JWKS could not be fetched or is invalid.";
     ReleaseNotStaged = "release.not_staged", 5, 404, "No staged release of this package has that version (`GET /api/v1/packages/NAME/staged` lists them).";
     ReleaseSelfApproval = "release.self_approval", 9, 403, "A staged release must be approved or rejected by another identity (token or OIDC subject) than the one that staged it.";
+    ReleaseRevoked = "release.revoked", 6, 409, "The release is revoked: it cannot be yanked or revoked again (a revocation is final).";
     ReleaseNeedsKey = "release.needs_key", 2, 400, "The package's policy does not let the server sign with its online key: the release must be signed with a publisher key (`--key`).";
     // Loader.
     LoaderNoCandidate = "loader.no_candidate", 10, 500, "No native binary or WASM build could be resolved, verified and loaded for this host.";

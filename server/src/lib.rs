@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod publish;
 pub mod published;
+pub mod revocations;
 pub mod router;
 pub mod routes;
 pub mod server;

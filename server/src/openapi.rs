@@ -130,6 +130,16 @@ pub fn document() -> Value {
                         err_responses(&[("403", "release.self_approval"), ("404", "release.not_staged")])),
                 },
             },
+            "/api/v1/packages/{name}/revocations": {
+                "post": {
+                    "summary": "Yank or revoke a published release ({version, state: yanked|revoked, reason, advisory}): writes the next N.revocations.json (signed with the online snapshot key), snapshot and timestamp",
+                    "security": bearer,
+                    "parameters": [name],
+                    "requestBody": {"required": true, "content": {"application/json": {}}},
+                    "responses": merge(json!({"200": {"description": "{package, version, state, revocations_version, snapshot_version}"}}),
+                        err_responses(&[("401", "No or unknown token"), ("403", "Token not scoped to this package"), ("404", "version.not_found"), ("409", "release.revoked")])),
+                },
+            },
             "/api/v1/oidc/token": {
                 "post": {
                     "summary": "Trusted publishing: exchange a CI provider's OIDC ID token ({package, token}) for a short-lived upload token scoped to the package (docs/trusted-publishing.md)",

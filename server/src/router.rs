@@ -98,6 +98,11 @@ pub const ROUTES: &[Route] = &[
         group: Group::Publish,
     },
     Route {
+        path: "/api/v1/packages/{name}/revocations",
+        methods: &["post"],
+        group: Group::Publish,
+    },
+    Route {
         path: "/api/v1/oidc/token",
         methods: &["post"],
         group: Group::Publish,
@@ -143,6 +148,7 @@ fn handlers(path: &str) -> MethodRouter<Arc<AppState>> {
         "/api/v1/packages/{name}/staged" => get(releases::list),
         "/api/v1/packages/{name}/staged/{version}/approve" => post(releases::approve),
         "/api/v1/packages/{name}/staged/{version}/reject" => post(releases::reject),
+        "/api/v1/packages/{name}/revocations" => post(releases::revoke),
         "/api/v1/oidc/token" => post(oidc::exchange),
         "/" => get(ui::index),
         "/healthz" => get(ops::healthz),

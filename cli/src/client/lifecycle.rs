@@ -129,4 +129,25 @@ impl Client {
         )
         .await
     }
+
+    /// `POST /api/v1/packages/{package}/revocations`: yank or revoke a published release.
+    pub async fn withdraw(
+        &self,
+        package: &PackageName,
+        version: &str,
+        state: &str,
+        reason: &str,
+        advisory: Option<&str>,
+    ) -> Result<Value, RemoteError> {
+        let body = serde_json::to_vec(&serde_json::json!({
+            "version": version, "state": state, "reason": reason, "advisory": advisory,
+        }))
+        .unwrap_or_default();
+        self.post_json(
+            &format!("/api/v1/packages/{package}/revocations"),
+            body,
+            true,
+        )
+        .await
+    }
 }

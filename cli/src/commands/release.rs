@@ -17,6 +17,31 @@ pub enum ReleaseCommand {
     Approve(ReleaseArgs),
     /// Drop a staged release (another identity than the stager's).
     Reject(ReleaseArgs),
+    /// Yank a published release: loaders never pick it for a new install but still load it where a lockfile
+    /// or cache pins it, with a warning naming the reason. Written to the signed `revocations` role.
+    Yank(WithdrawArgs),
+    /// Revoke a published release: loaders refuse to load it, even from a warm cache. Final (a revoked release
+    /// cannot be yanked or revoked again). Written to the signed `revocations` role.
+    Revoke(WithdrawArgs),
+}
+
+/// Arguments of `release yank|revoke`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist release yank x0x 1.2.0 --reason \"crashes on musl\" --server https://dist.example --token-file t\n",
+    "  x0x-dist release revoke x0x 1.2.0 --reason \"CVE-2026-1234\" --advisory https://example.com/adv \\\n",
+    "      --server https://dist.example --token-file t\n",
+))]
+pub struct WithdrawArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// Why (one line; loaders show it).
+    #[arg(long)]
+    pub reason: String,
+    /// Advisory URL (what happened, which version to move to).
+    #[arg(long)]
+    pub advisory: Option<String>,
 }
 
 /// Arguments of `release approve|reject`.
@@ -84,6 +109,8 @@ pub fn run(cmd: &ReleaseCommand) -> anyhow::Result<()> {
     let (a, approve) = match cmd {
         ReleaseCommand::Approve(a) => (a, true),
         ReleaseCommand::Reject(a) => (a, false),
+        ReleaseCommand::Yank(w) => return withdraw(w, "yanked"),
+        ReleaseCommand::Revoke(w) => return withdraw(w, "revoked"),
     };
     let package: PackageName = a.package.parse()?;
     let token = token(a)?;
@@ -145,6 +172,38 @@ pub fn run(cmd: &ReleaseCommand) -> anyhow::Result<()> {
             } else {
                 "the server's online key"
             }
+        );
+        Ok(())
+    })
+}
+
+fn withdraw(w: &WithdrawArgs, state: &str) -> anyhow::Result<()> {
+    let a = &w.release;
+    let package: PackageName = a.package.parse()?;
+    let token = token(a)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let client = x0x_dist::client::Client::new(&a.server, &token)?;
+        let v = client
+            .withdraw(
+                &package,
+                &a.version,
+                state,
+                &w.reason,
+                w.advisory.as_deref(),
+            )
+            .await?;
+        println!(
+            "{state} {package} {} (revocations version {}, snapshot {})",
+            a.version,
+            v.get("revocations_version")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0),
+            v.get("snapshot_version")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0)
         );
         Ok(())
     })

@@ -90,6 +90,7 @@ macro_rules! new_role {
 mod commit;
 mod delegation;
 mod meta_file;
+mod revocations;
 mod role;
 mod root;
 mod signed;
@@ -101,6 +102,7 @@ mod timestamp;
 pub use commit::{sign_snapshot_and_timestamp, SnapshotCommit};
 pub use delegation::{path_matches, DelegatedRole, Delegations};
 pub use meta_file::MetaFile;
+pub use revocations::{Revocation, RevocationState, Revocations, REVOCATIONS_ROLE};
 use role::{check_common, check_keys, check_role_keys, RoleChecks};
 pub use role::{NewRole, Role, RoleKeys, RoleType};
 pub use root::Root;

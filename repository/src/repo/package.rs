@@ -91,6 +91,11 @@ pub fn add_package(
             publisher_keys.len()
         )));
     }
+    if package.as_str() == x0x_dist_manifests::metadata::REVOCATIONS_ROLE {
+        return Err(Error::Usage(format!(
+            "{package} is reserved: the signed `revocations` role (yanks and revocations) has that name"
+        )));
+    }
     let cur = Current::load(dir, now)?;
     let targets_key = cur.key("targets")?;
     let mut targets = cur.top_targets().clone();

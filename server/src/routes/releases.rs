@@ -135,3 +135,26 @@ pub async fn reject(
             .into_response(),
     )
 }
+
+/// `POST /api/v1/packages/{name}/revocations`: yank or revoke a published release (`crate::revocations`).
+pub async fn revoke(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Result<Response, ApiError> {
+    let pkg = check_name(&name)?;
+    if let Some(leader) = &st.config.replica.publish_via {
+        let auth = crate::forward::bearer(&headers)?;
+        let body = crate::publish::read_role(&st, &headers, body).await?;
+        let path = format!("/api/v1/packages/{name}/revocations");
+        return crate::forward::relay(&st, leader, &path, &name, Some(auth), &headers, body).await;
+    }
+    let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
+    let body = crate::publish::read_role(&st, &headers, body).await?;
+    let req: crate::revocations::RevokeRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("not a revocation request: {e}")))?;
+    let r = crate::revocations::set(&st, &pkg, req, &who).await;
+    done(&st, &name, "withdrawn", &r);
+    Ok(axum::Json(r?).into_response())
+}
