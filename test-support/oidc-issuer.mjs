@@ -33,15 +33,17 @@ async function start(name) {
   const { privateKey } = await jose.generateKeyPair('RS256', { extractable: true });
   const jwk = { ...(await jose.exportJWK(privateKey)), kid: `${name}-key-1`, alg: 'RS256', use: 'sig' };
   const provider = new Provider(issuer, {
-    clients: [{
-      client_id: 'x0x-ci',
+    // Each client's ID tokens carry its id as `aud`: `x0x-ci` is the audience the tests trust, `other-audience`
+    // a job asking for a token meant for someone else.
+    clients: ['x0x-ci', 'other-audience'].map((id) => ({
+      client_id: id,
       client_secret: 'ci-secret',
       grant_types: [GRANT],
       response_types: [],
       redirect_uris: [],
       token_endpoint_auth_method: 'client_secret_post',
       id_token_signed_response_alg: 'RS256',
-    }],
+    })),
     jwks: { keys: [jwk] },
     features: { devInteractions: { enabled: false } },
     ttl: { IdToken: 300 },

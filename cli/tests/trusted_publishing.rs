@@ -62,7 +62,7 @@ fn trusted_publishing_and_staged_releases() {
     let issuer = Issuer::start();
     let dir = tempfile::tempdir().unwrap();
     let repo = dir.path().join("repo");
-    let (_key, token) = setup_repo(&repo);
+    let (key, token) = setup_repo(&repo);
     run_ok(
         bin()
             .args(["package", "trust", "--repo"])
@@ -251,6 +251,18 @@ fn trusted_publishing_and_staged_releases() {
             && verified.contains("approved_by=token:"),
         "{verified}"
     );
+
+    // Approval with a publisher key: the approver signs the role (no server provenance in a client-signed one).
+    run_ok(&mut stage("1.4.0"));
+    let out = run_ok(approve(&reviewer, "1.4.0").arg("--key").arg(&key));
+    assert!(
+        out.contains("approved x0x 1.4.0") && out.contains("your key"),
+        "{out}"
+    );
+    let (_, role) = get(port, "/api/v1/packages/x0x/role");
+    assert!(role.contains("x0x/1.4.0/x0x.wasm32-wasip1.wasm"), "{role}");
+    let verified = run_ok(bin().args(["verify", "--repo"]).arg(&repo));
+    assert!(!verified.contains("provenance x0x/1.4.0"), "{verified}");
 
     // Reject: by another identity only.
     run_ok(&mut stage("1.2.0"));

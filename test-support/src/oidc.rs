@@ -109,8 +109,18 @@ impl Issuer {
     /// An ID token from the issuer at `base` with `claims` (its `aud` is the client id `x0x-ci`); `expires_at`
     /// (epoch seconds) overrides the 300 s lifetime.
     pub fn id_token(base: &str, claims: &serde_json::Value, expires_at: Option<i64>) -> String {
+        Self::id_token_for(base, "x0x-ci", claims, expires_at)
+    }
+
+    /// [`Issuer::id_token`] for the client `client` (its id is the token's `aud`: `x0x-ci` or `other-audience`).
+    pub fn id_token_for(
+        base: &str,
+        client: &str,
+        claims: &serde_json::Value,
+        expires_at: Option<i64>,
+    ) -> String {
         let mut body = format!(
-            "grant_type=urn%3Ax0x%3Aci-id-token&client_id=x0x-ci&client_secret=ci-secret&claims={}",
+            "grant_type=urn%3Ax0x%3Aci-id-token&client_id={client}&client_secret=ci-secret&claims={}",
             form_escape(&claims.to_string())
         );
         if let Some(e) = expires_at {
