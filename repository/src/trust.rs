@@ -35,10 +35,7 @@ use crate::repo::{self, Expiry, Layout};
 
 /// `_type` of a policy's `signed`.
 pub const TRUST_TYPE: &str = "x0x-trust";
-/// File name of the online key that signs package roles for `sign_online` policies.
-pub const PACKAGES_KEY_FILE: &str = "packages.key";
-/// File name of the upload-token MAC key.
-pub const UPLOAD_TOKEN_KEY_FILE: &str = "upload-token.key";
+pub use crate::repo::{PACKAGES_KEY_FILE, UPLOAD_TOKEN_KEY_FILE};
 /// Claims a policy may not pin: they are checked on their own (`iss`, `aud`, times, `jti`) or change every run.
 pub const RESERVED_CLAIMS: &[&str] = &["iss", "aud", "exp", "nbf", "iat", "jti"];
 

@@ -5,6 +5,12 @@ use super::{io, Path, PathBuf, Result, Sha256, TargetPath, Targets};
 /// The upload-token file's name in a repository directory (`DIR/tokens.json`; the same key in an object store).
 pub const TOKEN_FILE: &str = "tokens.json";
 
+/// File name, in the online keys directory, of the key that signs package roles for trusted-publishing policies
+/// with `sign_online` (`crate::trust`).
+pub const PACKAGES_KEY_FILE: &str = "packages.key";
+/// File name, in the online keys directory, of the MAC key of OIDC-issued upload tokens (`crate::trust`).
+pub const UPLOAD_TOKEN_KEY_FILE: &str = "upload-token.key";
+
 /// Paths inside a repository directory.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -69,7 +75,7 @@ impl Layout {
     pub fn tokens_file(&self) -> PathBuf {
         self.root.join(TOKEN_FILE)
     }
-    /// `DIR/trust/<package>.json`: the package's signed trusted-publishing policy ([`crate::trust`]).
+    /// `DIR/trust/<package>.json`: the package's signed trusted-publishing policy (`crate::trust`).
     pub fn trust_file(&self, package: &str) -> PathBuf {
         self.root.join("trust").join(format!("{package}.json"))
     }
@@ -78,14 +84,14 @@ impl Layout {
         self.root.join("staging").join(format!("{package}.json"))
     }
     /// `<keys>/packages.key` under the online keys: the key the server signs a package role with when the
-    /// package's policy says `sign_online` ([`crate::trust`]).
+    /// package's policy says `sign_online` (`crate::trust`).
     pub fn online_packages_key(&self) -> PathBuf {
-        self.online_keys().join(crate::trust::PACKAGES_KEY_FILE)
+        self.online_keys().join(PACKAGES_KEY_FILE)
     }
     /// `<keys>/upload-token.key` under the online keys: the MAC key of the short-lived upload tokens the OIDC
-    /// exchange issues ([`crate::trust`]).
+    /// exchange issues (`crate::trust`).
     pub fn upload_token_key(&self) -> PathBuf {
-        self.online_keys().join(crate::trust::UPLOAD_TOKEN_KEY_FILE)
+        self.online_keys().join(UPLOAD_TOKEN_KEY_FILE)
     }
     /// Where a published target's bytes live: `DIR/targets/<package>/<version>/<sha256>.<file>`.
     pub fn target_file(&self, path: &TargetPath, sha256: &Sha256) -> PathBuf {

@@ -45,7 +45,9 @@ use init::commit_snapshot;
 pub use init::{init, InitReport};
 pub use keys::{generate_key, read_public_key, read_secret_key, write_key_pair};
 use layout::{create_private_dir, read, read_metadata};
-pub use layout::{sync_dir, write_atomic, Layout, TOKEN_FILE};
+pub use layout::{
+    sync_dir, write_atomic, Layout, PACKAGES_KEY_FILE, TOKEN_FILE, UPLOAD_TOKEN_KEY_FILE,
+};
 pub(crate) use load::unloaded_delegations;
 pub use load::{load_trusted, load_trusted_from, load_trusted_with, MetadataSource};
 pub use package::{add_delegation_key, add_package, release, Artifact};

@@ -130,7 +130,7 @@ pub fn add_package(
 }
 
 /// Adds `key` to the keys `package`'s delegation trusts (trusted publishing with `sign_online`: the server's
-/// online packages key, [`crate::trust`]), re-signing the top-level targets and committing a new snapshot and
+/// online packages key, `crate::trust`), re-signing the top-level targets and committing a new snapshot and
 /// timestamp as [`add_package`] does. `Ok(None)` if the delegation already lists the key. Refused when the
 /// delegation's threshold is above 1 (the online key alone could not meet it: the package keeps developer
 /// signing, PEP 480 style).
