@@ -73,6 +73,8 @@ impl Entry {
                 repo::verify(&chain.repo, Some(&root), now)?;
             }
             Entry::MirrorSync => {
+                // As `mirror init` leaves it.
+                std::fs::create_dir_all(dest.join("metadata"))?;
                 let fetcher = mirror::upstream_fetcher(url)?;
                 mirror::sync(
                     dest,

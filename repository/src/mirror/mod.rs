@@ -279,6 +279,9 @@ pub async fn pull_metadata(
         .unwrap_or_default();
     files.insert("root.json".into(), latest_root);
     let ts = set.timestamp().cloned().expect("timestamp loaded");
+    // Every target as a client finds it: TUF's search re-verifies a role reached through a delegator other
+    // than the one it was loaded by (a diamond). A chain a client would refuse is never served.
+    select(&set, &Selection::default())?;
     // Everything verified: store, timestamp last (the commit point for readers).
     let mut report = PullReport {
         timestamp_version: ts.signed().version,
