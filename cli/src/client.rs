@@ -294,15 +294,14 @@ impl Client {
             }
             e => x0x_dist_repository::repo::walk_error(e),
         };
-        let root_bytes = match root {
-            Some(r) => r.to_vec(),
-            None => {
-                let name = "1.root.json";
-                source
-                    .read(name, Root::MAX_SIZE as u64)
-                    .await?
-                    .ok_or_else(|| refused(source.missing(name)))?
-            }
+        let root_bytes = if let Some(r) = root {
+            r.to_vec()
+        } else {
+            let name = "1.root.json";
+            source
+                .read(name, Root::MAX_SIZE as u64)
+                .await?
+                .ok_or_else(|| refused(source.missing(name)))?
         };
         let mut keep = NoPersistence;
         let mut walk = tuf::refresh(
@@ -335,11 +334,11 @@ impl Client {
             )
             .into());
         }
-        let published = walk
+        let has_role = walk
             .trusted()
             .snapshot()
             .is_some_and(|s| s.signed().meta.contains_key(&format!("{package}.json")));
-        if !published {
+        if !has_role {
             return Ok(None);
         }
         walk.load_role(package.as_str(), "targets")
@@ -502,18 +501,18 @@ pub async fn publish(
     }
     // Before any byte is uploaded: the key must be one of the package's delegation (`key.not_authorized`)
     // and the version must be new (`version.exists`); the token's scope is checked by the first upload.
+    let build = |current: Option<&Signed<Targets>>| {
+        next_role(
+            current.map(Signed::signed),
+            req.package,
+            req.version,
+            &files,
+            time::OffsetDateTime::now_utc() + req.expires_in,
+            req.key,
+        )
+    };
     let mut current = Some(client.current_role(req.package, req.root, req.key).await?);
-    next_role(
-        current
-            .as_ref()
-            .and_then(|c| c.as_ref())
-            .map(Signed::signed),
-        req.package,
-        req.version,
-        &files,
-        time::OffsetDateTime::now_utc() + req.expires_in,
-        req.key,
-    )?;
+    build(current.as_ref().and_then(Option::as_ref))?;
     for f in &files {
         client.upload(req.package, f).await?;
     }
@@ -523,14 +522,7 @@ pub async fn publish(
             Some(c) => c,
             None => client.current_role(req.package, req.root, req.key).await?,
         };
-        let role = next_role(
-            current.as_ref().map(Signed::signed),
-            req.package,
-            req.version,
-            &files,
-            time::OffsetDateTime::now_utc() + req.expires_in,
-            req.key,
-        )?;
+        let role = build(current.as_ref())?;
         match client.submit(req.package, &role).await {
             Ok(r) => return Ok((r, files)),
             Err(e)

@@ -16,10 +16,12 @@ async fn fetch_all(c: &Client, url: &str) -> Result<usize, x0x_dist_loader::Erro
     let mut n = 0;
     for (path, _) in repo.package_targets()? {
         let file = repo.target(path.as_str())?;
-        let sha = file.sha256().map_err(|source| x0x_dist_loader::Error::Metadata {
-            context: path.to_string(),
-            source,
-        })?;
+        let sha = file
+            .sha256()
+            .map_err(|source| x0x_dist_loader::Error::Metadata {
+                context: path.to_string(),
+                source,
+            })?;
         let stored = repo.stored_path(path.as_str(), &sha.to_hex());
         c.cache()
             .get_or_fetch(&fetcher, &stored, path.as_str(), &file, &NoProgress)

@@ -23,7 +23,7 @@ use x0x_dist_manifests::{
     PackageName, Platform, Role, Root, Signed, SigningKey, Snapshot, TargetFile, Targets, Timestamp,
 };
 
-use crate::loader::key;
+use crate::loader::{key, timestamp_pinning};
 
 /// One tampering.
 #[derive(Clone, Copy)]
@@ -234,7 +234,9 @@ impl Chain {
             .collect();
         let file = Platform::Wasm32Wasip1.file_name(&pkg);
         let sha = hex::encode(sha2::Sha256::digest(&data));
-        let blob = self.repo.join(format!("targets/x0x/{version}/{sha}.{file}"));
+        let blob = self
+            .repo
+            .join(format!("targets/x0x/{version}/{sha}.{file}"));
         std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
         std::fs::write(&blob, &data).unwrap();
         self.x0x.targets.insert(
@@ -308,14 +310,12 @@ impl Chain {
     /// `expires`.
     fn timestamp(&mut self, snapshot: &[u8], expires: OffsetDateTime) -> Vec<u8> {
         self.timestamp_version += 1;
-        let mut t = Timestamp::empty(self.timestamp_version, expires);
-        let mut m = MetaFile::version(self.snapshot_version);
-        m.length = Some(snapshot.len() as u64);
-        m.hashes = Some(BTreeMap::from([(
-            "sha256".to_owned(),
-            hex::encode(sha2::Sha256::digest(snapshot)),
-        )]));
-        t.meta.insert("snapshot.json".into(), m);
+        let t = timestamp_pinning(
+            self.timestamp_version,
+            expires,
+            self.snapshot_version,
+            snapshot,
+        );
         let b = sign(t, &[&key("timestamp")]);
         self.write("timestamp.json", &b);
         self.timestamps.push(b.clone());
@@ -326,12 +326,9 @@ impl Chain {
     /// attacker's key, which signs the new `x0x`. Reached through `targets`, `x0x` must be verified with
     /// `targets`' keys for it, whatever was loaded through `other`.
     fn diamond(&mut self) -> Vec<Vec<u8>> {
-        let mut other = DelegatedRole::for_package(
-            &"other".parse().unwrap(),
-            &[key("other").public()],
-            1,
-        )
-        .unwrap();
+        let mut other =
+            DelegatedRole::for_package(&"other".parse().unwrap(), &[key("other").public()], 1)
+                .unwrap();
         other.terminating = false;
         let x0x =
             DelegatedRole::for_package(&"x0x".parse().unwrap(), &[key("publisher").public()], 1)
@@ -378,11 +375,9 @@ impl Chain {
         }
         let ts: Signed<Timestamp> = Signed::from_slice(&self.file("timestamp.json"))
             .unwrap_or_else(|_| Signed::from_slice(&self.timestamps[0]).unwrap());
-        let current: Targets = Signed::<Targets>::from_slice(&self.file(&format!(
-            "{}.x0x.json",
-            self.x0x.version
-        )))
-        .map_or_else(|_| self.x0x.clone(), |s| s.signed().clone());
+        let current: Targets =
+            Signed::<Targets>::from_slice(&self.file(&format!("{}.x0x.json", self.x0x.version)))
+                .map_or_else(|_| self.x0x.clone(), |s| s.signed().clone());
         for (path, f) in &current.targets {
             let sha = f.hashes["sha256"].clone();
             let (dir, file) = path.as_str().rsplit_once('/').unwrap();

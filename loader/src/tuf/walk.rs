@@ -214,7 +214,7 @@ fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
-impl<'a> Walk<'a> {
+impl Walk<'_> {
     /// The verified set.
     pub fn trusted(&self) -> &TrustedSet {
         &self.trusted
@@ -250,7 +250,7 @@ impl<'a> Walk<'a> {
             .ok_or_else(|| self.source.missing(name))
     }
 
-    fn from_source(&self, name: &str) -> impl FnOnce(x0x_dist_manifests::Error) -> Error {
+    fn refused(&self, name: &str) -> impl FnOnce(x0x_dist_manifests::Error) -> Error {
         meta_err(format!("{name} from {}", self.source.describe()))
     }
 
@@ -288,7 +288,7 @@ impl<'a> Walk<'a> {
             };
             self.trusted
                 .update_root(&bytes)
-                .map_err(self.from_source(&name))?;
+                .map_err(self.refused(&name))?;
             self.persist.accept(Accepted::Root {
                 version,
                 bytes: &bytes,
@@ -332,7 +332,7 @@ impl<'a> Walk<'a> {
             let before = self.trusted.timestamp().map(|t| t.signed().version);
             self.trusted
                 .update_timestamp(&bytes)
-                .map_err(self.from_source(name))?;
+                .map_err(self.refused(name))?;
             let changed = before != self.trusted.timestamp().map(|t| t.signed().version);
             if changed {
                 self.persist.accept(Accepted::Timestamp(&bytes))?;
@@ -354,7 +354,7 @@ impl<'a> Walk<'a> {
         let bytes = self.need(&name, Snapshot::MAX_SIZE).await?;
         self.trusted
             .update_snapshot(&bytes)
-            .map_err(self.from_source(&name))?;
+            .map_err(self.refused(&name))?;
         self.persist.accept(Accepted::Snapshot {
             version: pinned,
             name: &name,
@@ -396,7 +396,7 @@ impl<'a> Walk<'a> {
         let bytes = self.need(&name, Targets::MAX_SIZE).await?;
         self.trusted
             .update_delegated(&bytes, role, delegator)
-            .map_err(self.from_source(&name))?;
+            .map_err(self.refused(&name))?;
         self.persist.accept(Accepted::Role {
             role,
             version: pinned,
