@@ -10,7 +10,7 @@
 //! snapshot role with threshold 2 (two keys, so a duplicated key id could reach it if counted twice).
 //!
 //! A case is *stateful* when only a client that remembers what it trusted can tell (a rollback to an older,
-//! validly signed chain): entry points with memory (the loader's cache, a mirror, a bundle's destination)
+//! validly signed chain, or a new snapshot pinning a role below the version trusted before): entry points with memory (the loader's cache, a mirror, a bundle's destination)
 //! accept the good chain first and must then refuse the case; those without (repository verify, the
 //! publishing client) run it only as a control that they accept it (they have nothing to compare with).
 use std::collections::BTreeMap;
@@ -56,6 +56,17 @@ pub const CASES: &[Case] = &[
             let old = c.timestamps[0].clone();
             c.write("timestamp.json", &old);
             vec![old]
+        },
+    },
+    Case {
+        name: "role rollback: a new snapshot pins x0x v1 after v2",
+        code: "metadata.rollback",
+        stateful: true,
+        apply: |c| {
+            c.x0x.version = 1;
+            let snap = c.write_snapshot();
+            c.timestamp(&snap, c.expires);
+            vec![snap]
         },
     },
     Case {
@@ -373,11 +384,22 @@ impl Chain {
             let b = self.file(&n);
             entries.push((format!("metadata/{n}"), b, None));
         }
+        // The targets of the x0x role the served timestamp leads to (timestamp → snapshot → x0x), so the
+        // bundle lists exactly what that chain lists; the newest role when the chain does not parse.
         let ts: Signed<Timestamp> = Signed::from_slice(&self.file("timestamp.json"))
             .unwrap_or_else(|_| Signed::from_slice(&self.timestamps[0]).unwrap());
-        let current: Targets =
-            Signed::<Targets>::from_slice(&self.file(&format!("{}.x0x.json", self.x0x.version)))
-                .map_or_else(|_| self.x0x.clone(), |s| s.signed().clone());
+        let pinned_x0x = std::fs::read(self.meta(&format!(
+            "{}.snapshot.json",
+            ts.signed().snapshot_meta().version
+        )))
+        .ok()
+        .and_then(|b| Signed::<Snapshot>::from_slice(&b).ok())
+        .and_then(|s| s.signed().meta.get("x0x.json").map(|m| m.version))
+        .unwrap_or(self.x0x.version);
+        let current: Targets = Signed::<Targets>::from_slice(&self.file(&format!(
+            "{pinned_x0x}.x0x.json"
+        )))
+        .map_or_else(|_| self.x0x.clone(), |s| s.signed().clone());
         for (path, f) in &current.targets {
             let sha = f.hashes["sha256"].clone();
             let (dir, file) = path.as_str().rsplit_once('/').unwrap();
