@@ -75,8 +75,9 @@ pub fn retry_after(value: &str) -> Option<Duration> {
 /// that `transient` does not call worth another attempt, or `retries` retries are used up. `transient`
 /// answers `Some(retry_after)` for a retryable failure (`retry_after`: what the server asked for, if
 /// anything). Before retry `n` (1 for the first) it awaits `sleep(delay(first, n - 1, jitter(), retry_after))`:
-/// the caller passes its runtime's sleep, so this crate stays free of one. The publishing client's uploads
-/// and submissions go through it; the loader's reads apply the same policy in its fetcher.
+/// the caller passes its runtime's sleep, so this crate stays free of one. The one retry loop of the Rust
+/// clients: the loader's fetcher (every metadata and target read) and the publishing client's uploads and
+/// submissions go through it.
 pub async fn run<T, E, A, AF, S, SF>(
     retries: u32,
     first: Duration,

@@ -396,10 +396,9 @@ impl Chain {
         .and_then(|b| Signed::<Snapshot>::from_slice(&b).ok())
         .and_then(|s| s.signed().meta.get("x0x.json").map(|m| m.version))
         .unwrap_or(self.x0x.version);
-        let current: Targets = Signed::<Targets>::from_slice(&self.file(&format!(
-            "{pinned_x0x}.x0x.json"
-        )))
-        .map_or_else(|_| self.x0x.clone(), |s| s.signed().clone());
+        let current: Targets =
+            Signed::<Targets>::from_slice(&self.file(&format!("{pinned_x0x}.x0x.json")))
+                .map_or_else(|_| self.x0x.clone(), |s| s.signed().clone());
         for (path, f) in &current.targets {
             let sha = f.hashes["sha256"].clone();
             let (dir, file) = path.as_str().rsplit_once('/').unwrap();
