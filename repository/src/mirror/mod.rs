@@ -169,7 +169,7 @@ pub(crate) struct Served<'a> {
 }
 
 impl<'a> Served<'a> {
-    /// The files `dir` serves now (none yet: nothing is a reference).
+    /// The files `dir` serves now, as the references; nothing collected yet.
     pub(crate) fn new(dir: &'a Path) -> Self {
         Self {
             dir,
