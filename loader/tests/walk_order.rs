@@ -1,6 +1,8 @@
 //! The one chain walk (`x0x_dist_loader::tuf::refresh`) loads every delegated role in TUF's pre-order
 //! depth-first order with `Scope::All` (a role's whole subtree before its next sibling), as the mirror,
 //! bundles and `verify` use it; a role the snapshot does not list (delegated, never published) is skipped.
+// Tests write fixtures directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 use std::collections::BTreeMap;
 
 use time::{Duration, OffsetDateTime};
