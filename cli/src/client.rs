@@ -1,23 +1,27 @@
 //! The publishing client behind `x0x-dist publish`: inspects release files, reads the package's current role
 //! through the TUF workflow (verified), builds and signs the next role, uploads blobs and submits the role.
 //!
-//! Trust: the current role is read with [`x0x_dist_manifests::verify::TrustedSet`] starting from `--root` if
-//! given, else from the server's `1.root.json` (trust on first use) rotated forward through `N.root.json`. The
-//! publisher key must be one of the delegation's keys. Transient failures (connection errors and the statuses
-//! of the shared policy, [`x0x_dist_manifests::retry`]) are retried with its backoff; a submission that loses a race (`publish.conflict`,
-//! `metadata.rollback`) is rebuilt on top of the new current role and resubmitted.
+//! Trust: the current role is read by the loader's one chain walk ([`x0x_dist_loader::tuf::refresh`], every
+//! decision [`x0x_dist_manifests::verify::TrustedSet`]'s) over the loader's fetcher (size limits, retries),
+//! starting from `--root` if given, else from the server's `1.root.json` (trust on first use) rotated forward
+//! through `N.root.json`; nothing is persisted. The publisher key must be one of the delegation's keys
+//! (checked before the package's role is read). Transient failures of uploads and submissions (connection
+//! errors and the statuses of the shared policy) are retried by [`x0x_dist_manifests::retry::run`]; a
+//! submission that loses a race (`publish.conflict`, `metadata.rollback`) is rebuilt on top of the new
+//! current role and resubmitted.
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use x0x_dist_manifests::codes::Code;
 
 use anyhow::Context as _;
+use x0x_dist_loader::fetch::{FetchOptions, Fetcher, Location};
+use x0x_dist_loader::tuf::{self, MetadataSource as _, NoPersistence, Scope, WalkOptions};
 use x0x_dist_manifests::metadata::NewRole as _;
 use x0x_dist_manifests::retry;
-use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::{
-    Libc, PackageName, Platform, Sha256, Signed, SigningKey, TargetCustom, TargetFile, TargetPath,
-    Targets, Version,
+    Libc, PackageName, Platform, Role as _, Root, Sha256, Signed, SigningKey, TargetCustom,
+    TargetFile, TargetPath, Targets, Version,
 };
 use x0x_dist_server::wire::{ErrorBody, PublishReport};
 
@@ -218,9 +222,6 @@ fn transport(e: &reqwest::Error) -> RemoteError {
     }
 }
 
-/// Attempts at one request: the first and the shared policy's retries.
-const ATTEMPTS: u32 = retry::RETRIES + 1;
-
 /// Submissions that lose a race to another publisher are rebuilt on the new state this many times.
 const CONFLICT_ATTEMPTS: u32 = 5;
 
@@ -233,6 +234,28 @@ async fn backoff(attempt: u32, retry_after: Option<Duration>) {
         retry_after,
     ))
     .await;
+}
+
+/// Runs one request under the shared retry policy ([`retry::run`]): transient failures are retried.
+async fn with_retries<T, F, Fut>(what: &str, mut once: F) -> Result<T, RemoteError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, RemoteError>>,
+{
+    retry::run(
+        retry::RETRIES,
+        retry::FIRST_DELAY,
+        |_| once(),
+        |e: &RemoteError| {
+            let again = e.transient().then_some(e.retry_after);
+            if again.is_some() {
+                tracing::warn!("retrying {what} ({e})");
+            }
+            again
+        },
+        tokio::time::sleep,
+    )
+    .await
 }
 
 impl Client {
@@ -250,30 +273,6 @@ impl Client {
         })
     }
 
-    async fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>, RemoteError> {
-        let url = format!("{}/tuf/metadata/{name}", self.base);
-        let mut attempt = 0;
-        loop {
-            let r = match self.http.get(&url).send().await {
-                Ok(r) if r.status().is_success() => {
-                    return r
-                        .bytes()
-                        .await
-                        .map(|b| Some(b.to_vec()))
-                        .map_err(|e| transport(&e))
-                }
-                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => return Ok(None),
-                Ok(r) => remote_error(r).await,
-                Err(e) => transport(&e),
-            };
-            attempt += 1;
-            if !r.transient() || attempt >= ATTEMPTS {
-                return Err(r);
-            }
-            backoff(attempt, r.retry_after).await;
-        }
-    }
-
     /// Reads and verifies the package's current role; `None` if nothing is published yet.
     pub async fn current_role(
         &self,
@@ -281,53 +280,43 @@ impl Client {
         root: Option<&[u8]>,
         publisher: &SigningKey,
     ) -> anyhow::Result<Option<Signed<Targets>>> {
+        let source = Fetcher::new(
+            Location::parse(&format!("{}/", self.base))?,
+            FetchOptions::from_env(),
+        )?;
         // A missing file usually means a URL that is not the server's base (`http://HOST:PORT/tuf`).
-        let need = |name: &str, v: Option<Vec<u8>>| {
-            v.ok_or_else(|| {
+        let base = &self.base;
+        let refused = |e: x0x_dist_loader::Error| match e {
+            x0x_dist_loader::Error::NotFound { what, .. } => {
+                let name = what.trim_start_matches("metadata ");
                 x0x_dist_repository::Error::new(
-                    x0x_dist_manifests::codes::Code::RequestNotFound,
-                    format!(
-                        "the server has no {name} ({}/tuf/metadata/{name} answers 404)",
-                        self.base
-                    ),
+                    Code::RequestNotFound,
+                    format!("the server has no {name} ({base}/tuf/metadata/{name} answers 404)"),
                 )
-            })
-        };
-        let root_bytes = match root {
-            Some(r) => r.to_vec(),
-            None => need("1.root.json", self.get_meta("1.root.json").await?)?,
-        };
-        let mut trusted = TrustedSet::new(&root_bytes, time::OffsetDateTime::now_utc())?;
-        loop {
-            let next = trusted.root().signed().version + 1;
-            match self.get_meta(&format!("{next}.root.json")).await? {
-                Some(b) => trusted.update_root(&b)?,
-                None => break,
             }
-        }
-        trusted.update_timestamp(&need(
-            "timestamp.json",
-            self.get_meta("timestamp.json").await?,
-        )?)?;
-        let sv = trusted
-            .timestamp()
-            .map(|t| t.signed().snapshot_meta().version)
-            .unwrap_or_default();
-        trusted.update_snapshot(&need(
-            "snapshot",
-            self.get_meta(&format!("{sv}.snapshot.json")).await?,
-        )?)?;
-        let snap = trusted.snapshot().context("no snapshot")?.signed().clone();
-        let tv = snap
-            .meta
-            .get("targets.json")
-            .context("snapshot lists no targets.json")?
-            .version;
-        trusted.update_targets(&need(
-            "targets",
-            self.get_meta(&format!("{tv}.targets.json")).await?,
-        )?)?;
-        let delegation = trusted
+            e => x0x_dist_repository::repo::walk_error(e),
+        };
+        let root_bytes = if let Some(r) = root {
+            r.to_vec()
+        } else {
+            let name = "1.root.json";
+            source
+                .read(name, Root::MAX_SIZE as u64)
+                .await?
+                .ok_or_else(|| refused(source.missing(name)))?
+        };
+        let mut keep = NoPersistence;
+        let mut walk = tuf::refresh(
+            &source,
+            &mut keep,
+            &root_bytes,
+            Scope::TopLevel,
+            WalkOptions::at(time::OffsetDateTime::now_utc()),
+        )
+        .await
+        .map_err(refused)?;
+        let delegation = walk
+            .trusted()
             .targets("targets")
             .and_then(|t| t.signed().delegations.as_ref())
             .and_then(|d| d.roles.iter().find(|r| r.name == package.as_str()))
@@ -347,16 +336,17 @@ impl Client {
             )
             .into());
         }
-        let Some(meta) = snap.meta.get(&format!("{package}.json")) else {
+        let has_role = walk
+            .trusted()
+            .snapshot()
+            .is_some_and(|s| s.signed().meta.contains_key(&format!("{package}.json")));
+        if !has_role {
             return Ok(None);
-        };
-        let bytes = need(
-            "package role",
-            self.get_meta(&format!("{}.{package}.json", meta.version))
-                .await?,
-        )?;
-        trusted.update_delegated(&bytes, package.as_str(), "targets")?;
-        Ok(trusted.targets(package.as_str()).cloned())
+        }
+        walk.load_role(package.as_str(), "targets")
+            .await
+            .map_err(refused)?;
+        Ok(walk.trusted().targets(package.as_str()).cloned())
     }
 
     /// Uploads a blob of `package` (skipped if the server has it), with retries and a progress bar on a terminal.
@@ -368,26 +358,18 @@ impl Client {
             f.sha256.to_hex(),
             package
         );
-        let mut attempt = 0;
-        loop {
-            let err = match self.http.head(&url).bearer_auth(&self.token).send().await {
-                Ok(r) if r.status().is_success() => return Ok(false),
+        with_retries(&format!("upload of {}", f.file_name), || async {
+            match self.http.head(&url).bearer_auth(&self.token).send().await {
+                Ok(r) if r.status().is_success() => Ok(false),
                 Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
-                    match self.put_once(&url, f).await {
-                        Ok(()) => return Ok(true),
-                        Err(e) => e,
-                    }
+                    self.put_once(&url, f).await.map(|()| true)
                 }
-                Ok(r) => remote_error(r).await,
-                Err(e) => transport(&e),
-            };
-            attempt += 1;
-            if !err.transient() || attempt >= ATTEMPTS {
-                return Err(err).with_context(|| format!("uploading {}", f.file_name));
+                Ok(r) => Err(remote_error(r).await),
+                Err(e) => Err(transport(&e)),
             }
-            tracing::warn!("retrying upload of {} ({err})", f.file_name);
-            backoff(attempt, err.retry_after).await;
-        }
+        })
+        .await
+        .with_context(|| format!("uploading {}", f.file_name))
     }
 
     async fn put_once(&self, url: &str, f: &ReleaseFile) -> Result<(), RemoteError> {
@@ -446,9 +428,8 @@ impl Client {
         let url = format!("{}/api/v1/packages/{package}/role", self.base);
         // Compact canonical JSON: the server stores these bytes as they are (`N.<package>.json`).
         let body = role.to_compact_bytes();
-        let mut attempt = 0;
-        loop {
-            let err = match self
+        with_retries(&format!("submission of {package}"), || async {
+            match self
                 .http
                 .post(&url)
                 .bearer_auth(&self.token)
@@ -458,23 +439,24 @@ impl Client {
                 .await
             {
                 Ok(r) if r.status().is_success() => {
-                    let b = r.bytes().await.map_err(|e| transport(&e))?;
-                    return serde_json::from_slice(&b).map_err(|e| RemoteError {
+                    // The role may have been committed: a lost answer is not sent again (status 1: not
+                    // transient), the next publish sees the version.
+                    let b = r.bytes().await.map_err(|e| RemoteError {
+                        status: 1,
+                        ..transport(&e)
+                    })?;
+                    serde_json::from_slice(&b).map_err(|e| RemoteError {
                         code: Code::NetworkHttpStatus.as_str().into(),
                         detail: format!("bad publish response: {e}"),
                         status: 200,
                         retry_after: None,
-                    });
+                    })
                 }
-                Ok(r) => remote_error(r).await,
-                Err(e) => transport(&e),
-            };
-            attempt += 1;
-            if !err.transient() || attempt >= ATTEMPTS {
-                return Err(err);
+                Ok(r) => Err(remote_error(r).await),
+                Err(e) => Err(transport(&e)),
             }
-            backoff(attempt, err.retry_after).await;
-        }
+        })
+        .await
     }
 }
 
@@ -521,18 +503,18 @@ pub async fn publish(
     }
     // Before any byte is uploaded: the key must be one of the package's delegation (`key.not_authorized`)
     // and the version must be new (`version.exists`); the token's scope is checked by the first upload.
+    let build = |current: Option<&Signed<Targets>>| {
+        next_role(
+            current.map(Signed::signed),
+            req.package,
+            req.version,
+            &files,
+            time::OffsetDateTime::now_utc() + req.expires_in,
+            req.key,
+        )
+    };
     let mut current = Some(client.current_role(req.package, req.root, req.key).await?);
-    next_role(
-        current
-            .as_ref()
-            .and_then(|c| c.as_ref())
-            .map(Signed::signed),
-        req.package,
-        req.version,
-        &files,
-        time::OffsetDateTime::now_utc() + req.expires_in,
-        req.key,
-    )?;
+    build(current.as_ref().and_then(Option::as_ref))?;
     for f in &files {
         client.upload(req.package, f).await?;
     }
@@ -542,14 +524,7 @@ pub async fn publish(
             Some(c) => c,
             None => client.current_role(req.package, req.root, req.key).await?,
         };
-        let role = next_role(
-            current.as_ref().map(Signed::signed),
-            req.package,
-            req.version,
-            &files,
-            time::OffsetDateTime::now_utc() + req.expires_in,
-            req.key,
-        )?;
+        let role = build(current.as_ref())?;
         match client.submit(req.package, &role).await {
             Ok(r) => return Ok((r, files)),
             Err(e)

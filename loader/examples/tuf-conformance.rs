@@ -2,18 +2,14 @@
 //! run it: `docs/conformance.md`, `scripts/tuf-conformance.sh`). Built with
 //! `cargo build -p x0x-dist-loader --example tuf-conformance`.
 //!
-//! What it exercises: every trust decision is [`TrustedSet`]'s (`manifests/src/verify.rs`), every request is
-//! the loader's [`Fetcher`] (retries, size limits, redirects), in the order of the loader's
-//! `tuf::Repository::refresh`: trusted root from METADATA_DIR, root rotation (each accepted root persisted at
-//! once), the persisted timestamp and snapshot loaded first as rollback references, then the remote
-//! timestamp → snapshot → targets, each persisted when accepted, a persisted copy reused when it verifies
-//! at the pinned version.
-//!
-//! Why not `tuf::Repository` itself: its workflow is package-scoped (it refuses a repository whose `targets`
-//! does not delegate to the package, and loads that one role), while the suite needs the generic TUF
-//! delegation search over arbitrary graphs; that search is `TrustedSet::resolve_target`, driven here as the
-//! loader's `Lookup::NeedRole` loop. METADATA_DIR uses the loader's persisted layout, which is already the
-//! protocol's: `root.json`, `timestamp.json`, `snapshot.json`, `<encoded role>.json`. The `tuf/` folder of our
+//! What it exercises: the loader's one walk of the chain, [`tuf::refresh`] (`loader/src/tuf/walk.rs`), the
+//! same code `x0x-dist fetch`, the mirror, bundles and the publishing client run: the trusted root from
+//! METADATA_DIR, root rotation, the persisted timestamp and snapshot as rollback references, timestamp →
+//! snapshot → targets, each persisted when accepted; delegated roles loaded on demand by the target search
+//! ([`tuf::Walk::resolve`]). Every trust decision is `TrustedSet`'s (`manifests/src/verify.rs`), every request
+//! the loader's [`Fetcher`]. This file is protocol glue only: arguments, METADATA_DIR as a
+//! [`tuf::CacheDir`] with [`tuf::RootFiles::Latest`] (the protocol's layout: `root.json`, `timestamp.json`,
+//! `snapshot.json`, `<encoded role>.json`), and where a downloaded target is stored. The `tuf/` folder of our
 //! server's layout is the only departure: the suite serves `metadata/` and `targets/` directly
 //! ([`Fetcher::bare_layout`]).
 //!
@@ -26,11 +22,10 @@ use std::process::ExitCode;
 
 use time::OffsetDateTime;
 use x0x_dist_loader::fetch::{Expected, FetchOptions, Fetcher, Location, NoProgress};
+use x0x_dist_loader::tuf::{self, CacheDir, RootFiles, Scope, Walk, WalkOptions};
 use x0x_dist_loader::Error;
 use x0x_dist_manifests::codes::Coded as _;
-use x0x_dist_manifests::metadata::{Root, Snapshot, Targets, Timestamp};
-use x0x_dist_manifests::verify::{encode_role_name, Lookup, TrustedSet};
-use x0x_dist_manifests::{Role, RoleType};
+use x0x_dist_manifests::verify::encode_role_name;
 
 #[derive(Default)]
 struct Args {
@@ -79,21 +74,9 @@ fn fetcher(url: &str) -> Result<Fetcher, Error> {
     .bare_layout())
 }
 
-fn meta_err(context: String) -> impl FnOnce(x0x_dist_manifests::Error) -> Error {
-    move |source| Error::Metadata { context, source }
-}
-
 fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_path_buf();
     move |source| Error::Io { op, path, source }
-}
-
-fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match std::fs::read(path) {
-        Ok(b) => Ok(Some(b)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io("read", path)(e)),
-    }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
@@ -101,174 +84,45 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .map_err(io("write", path))
 }
 
-fn not_found(name: &str, fetcher: &Fetcher) -> Error {
-    Error::NotFound {
-        what: format!("metadata {name}"),
-        location: fetcher.location().to_string(),
+/// Resolves `path` by the walk's target search, then downloads it into TARGET_DIR (unless a verified copy
+/// is there).
+async fn download(
+    walk: &mut Walk<'_>,
+    dir: &Path,
+    path: &str,
+    targets: &Fetcher,
+    target_dir: &Path,
+) -> Result<(), Error> {
+    let target = walk.resolve(path).await?;
+    let dest = target_dir.join(encode_role_name(path));
+    if dest.is_file() {
+        let bytes = std::fs::read(&dest).map_err(io("read", &dest))?;
+        if target.verify(path, &bytes).is_ok() {
+            return Ok(());
+        }
     }
-}
-
-struct Client {
-    dir: PathBuf,
-    fetcher: Fetcher,
-    trusted: TrustedSet,
-}
-
-impl Client {
-    /// The client workflow for the top-level roles (TUF §5.3–5.6), as `tuf::Repository::refresh`.
-    async fn refresh(dir: &Path, fetcher: Fetcher) -> Result<Self, Error> {
-        let root_path = dir.join("root.json");
-        let root = std::fs::read(&root_path).map_err(io("read", &root_path))?;
-        let trusted = TrustedSet::new(&root, OffsetDateTime::now_utc())
-            .map_err(meta_err("the trusted root.json".into()))?;
-        let mut c = Client {
-            dir: dir.to_path_buf(),
-            fetcher,
-            trusted,
-        };
-        let here = c.fetcher.location().to_string();
-        // Root rotation.
-        loop {
-            let name = format!("{}.root.json", c.trusted.root().signed().version + 1);
-            let Some(bytes) = c.fetcher.metadata(&name, Root::MAX_SIZE as u64).await? else {
-                break;
-            };
-            c.trusted
-                .update_root(&bytes)
-                .map_err(meta_err(format!("{name} from {here}")))?;
-            write(&root_path, &bytes)?;
+    // Every listed hash is checked (sha256 and/or sha512; another algorithm refuses the target).
+    let want = Expected::of(path, &target)?;
+    // As the loader: with consistent snapshots the file is stored as DIR/HASH.NAME, HASH the sha256 if
+    // listed, else the sha512 (parse checked both are lower-case hex).
+    let stored = if walk.trusted().root().signed().consistent_snapshot {
+        let hash = want.sha256.or(want.sha512).expect("Expected::of: a hash");
+        match path.rsplit_once('/') {
+            Some((d, f)) => format!("{d}/{hash}.{f}"),
+            None => format!("{hash}.{path}"),
         }
-        // Persisted timestamp and snapshot: rollback references (an expired timestamp still is one).
-        if let Some(b) = read_opt(&dir.join("timestamp.json"))? {
-            if c.trusted.update_timestamp(&b).is_ok() {
-                if let Some(snap) = read_opt(&dir.join("snapshot.json"))? {
-                    let _ = c.trusted.update_snapshot(&snap);
-                }
-            }
-        }
-        let bytes = c
-            .fetcher
-            .metadata("timestamp.json", Timestamp::MAX_SIZE as u64)
-            .await?
-            .ok_or_else(|| not_found("timestamp.json", &c.fetcher))?;
-        let before = c.trusted.timestamp().map(|t| t.signed().version);
-        c.trusted
-            .update_timestamp(&bytes)
-            .map_err(meta_err(format!("timestamp.json from {here}")))?;
-        if before != c.trusted.timestamp().map(|t| t.signed().version) {
-            write(&dir.join("timestamp.json"), &bytes)?;
-        }
-        let pinned = c
-            .trusted
-            .timestamp()
-            .expect("timestamp loaded")
-            .signed()
-            .snapshot_meta()
-            .version;
-        if c.trusted.snapshot().map(|s| s.signed().version) != Some(pinned) {
-            let name = c
-                .trusted
-                .metadata_file_name(pinned, RoleType::Snapshot.as_str());
-            let bytes = c
-                .fetcher
-                .metadata(&name, Snapshot::MAX_SIZE as u64)
-                .await?
-                .ok_or_else(|| not_found(&name, &c.fetcher))?;
-            c.trusted
-                .update_snapshot(&bytes)
-                .map_err(meta_err(format!("{name} from {here}")))?;
-            write(&dir.join("snapshot.json"), &bytes)?;
-        }
-        c.load_targets_role(RoleType::Targets.as_str(), RoleType::Root.as_str())
-            .await?;
-        Ok(c)
+    } else {
+        path.to_owned()
+    };
+    let tmp = dir.join(format!("download.{}.tmp", std::process::id()));
+    let r = targets
+        .target_file(&stored, path, &target, &tmp, &NoProgress)
+        .await;
+    if r.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-
-    /// Loads a targets role that snapshot pins, reusing the persisted copy when it verifies at that version.
-    async fn load_targets_role(&mut self, role: &str, delegator: &str) -> Result<(), Error> {
-        let snapshot = self.trusted.snapshot().expect("snapshot loaded");
-        let pinned = snapshot
-            .signed()
-            .meta
-            .get(&format!("{role}.json"))
-            .map(|m| m.version)
-            .ok_or_else(|| Error::Metadata {
-                context: format!("role {role} in snapshot"),
-                source: x0x_dist_manifests::Error::MissingRole(role.to_owned()),
-            })?;
-        let local_path = self.dir.join(format!("{}.json", encode_role_name(role)));
-        if let Some(local) = read_opt(&local_path)? {
-            if self
-                .trusted
-                .update_delegated(&local, role, delegator)
-                .is_ok()
-            {
-                return Ok(());
-            }
-        }
-        let name = self.trusted.metadata_file_name(pinned, role);
-        let bytes = self
-            .fetcher
-            .metadata(&name, Targets::MAX_SIZE as u64)
-            .await?
-            .ok_or_else(|| not_found(&name, &self.fetcher))?;
-        self.trusted
-            .update_delegated(&bytes, role, delegator)
-            .map_err(meta_err(format!("{name} from {}", self.fetcher.location())))?;
-        write(&local_path, &bytes)
-    }
-
-    /// The delegation search (TrustedSet::resolve_target), loading each role it asks for, then the download.
-    async fn download(
-        &mut self,
-        path: &str,
-        targets: &Fetcher,
-        target_dir: &Path,
-    ) -> Result<(), Error> {
-        let target = loop {
-            match self
-                .trusted
-                .resolve_target(path)
-                .map_err(meta_err(format!("target {path}")))?
-            {
-                Lookup::Found { target, .. } => break target,
-                Lookup::NeedRole { role, delegator } => {
-                    self.load_targets_role(&role, &delegator).await?;
-                }
-            }
-        };
-        let dest = target_dir.join(encode_role_name(path));
-        if dest.is_file() {
-            let bytes = std::fs::read(&dest).map_err(io("read", &dest))?;
-            if target.verify(path, &bytes).is_ok() {
-                return Ok(());
-            }
-        }
-        // Every listed hash is checked (sha256 and/or sha512; another algorithm refuses the target).
-        let want = Expected::of(path, &target)?;
-        // As the loader: with consistent snapshots the file is stored as DIR/HASH.NAME, HASH the sha256 if
-        // listed, else the sha512 (parse checked both are lower-case hex).
-        let stored = if self.trusted.root().signed().consistent_snapshot {
-            let hash = want.sha256.or(want.sha512).expect("Expected::of: a hash");
-            match path.rsplit_once('/') {
-                Some((d, f)) => format!("{d}/{hash}.{f}"),
-                None => format!("{hash}.{path}"),
-            }
-        } else {
-            path.to_owned()
-        };
-        let tmp = self
-            .dir
-            .join(format!("download.{}.tmp", std::process::id()));
-        let r = targets
-            .target_file(&stored, path, &target, &tmp, &NoProgress)
-            .await;
-        if r.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        r?;
-        x0x_dist_durable::persist(&tmp, &dest).map_err(io("rename", &tmp))
-    }
+    r?;
+    x0x_dist_durable::persist(&tmp, &dest).map_err(io("rename", &tmp))
 }
 
 async fn run(a: Args) -> Result<(), Error> {
@@ -289,7 +143,18 @@ async fn run(a: Args) -> Result<(), Error> {
             let url = a
                 .metadata_url
                 .ok_or_else(|| usage("--metadata-url is required"))?;
-            let mut client = Client::refresh(&dir, fetcher(&url)?).await?;
+            let root_path = dir.join("root.json");
+            let root = std::fs::read(&root_path).map_err(io("read", &root_path))?;
+            let source = fetcher(&url)?;
+            let mut kept = CacheDir::unlocked(&dir, RootFiles::Latest);
+            let mut walk = tuf::refresh(
+                &source,
+                &mut kept,
+                &root,
+                Scope::TopLevel,
+                WalkOptions::at(OffsetDateTime::now_utc()),
+            )
+            .await?;
             if cmd == "download" {
                 let base = a
                     .target_base_url
@@ -299,7 +164,7 @@ async fn run(a: Args) -> Result<(), Error> {
                     .ok_or_else(|| usage("--target-dir is required"))?;
                 let targets = fetcher(&base)?;
                 for name in &a.target_names {
-                    client.download(name, &targets, &target_dir).await?;
+                    download(&mut walk, &dir, name, &targets, &target_dir).await?;
                 }
             }
             Ok(())

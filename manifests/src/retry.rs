@@ -71,6 +71,43 @@ pub fn retry_after(value: &str) -> Option<Duration> {
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// Runs `attempt` (given the number of the attempt, 0 for the first) until it succeeds, fails with an error
+/// that `transient` does not call worth another attempt, or `retries` retries are used up. `transient`
+/// answers `Some(retry_after)` for a retryable failure (`retry_after`: what the server asked for, if
+/// anything). Before retry `n` (1 for the first) it awaits `sleep(delay(first, n - 1, jitter(), retry_after))`:
+/// the caller passes its runtime's sleep, so this crate stays free of one. The one retry loop of the Rust
+/// clients: the loader's fetcher (every metadata and target read) and the publishing client's uploads and
+/// submissions go through it.
+pub async fn run<T, E, A, AF, S, SF>(
+    retries: u32,
+    first: Duration,
+    mut attempt: A,
+    transient: impl Fn(&E) -> Option<Option<Duration>>,
+    mut sleep: S,
+) -> Result<T, E>
+where
+    A: FnMut(u32) -> AF,
+    AF: std::future::Future<Output = Result<T, E>>,
+    S: FnMut(Duration) -> SF,
+    SF: std::future::Future<Output = ()>,
+{
+    let mut n = 0;
+    loop {
+        let e = match attempt(n).await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let Some(retry_after) = transient(&e) else {
+            return Err(e);
+        };
+        if n >= retries {
+            return Err(e);
+        }
+        n += 1;
+        sleep(delay(first, n - 1, jitter(), retry_after)).await;
+    }
+}
+
 /// The policy as JSON (`manifests/vectors/retry.json`): every status from 100 to 599 that is retried, and
 /// the delays without jitter, for the JS loader's test.
 #[must_use]
@@ -94,6 +131,64 @@ pub fn vector_json() -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Polls a future that never waits (its sleeps are recorded, not slept).
+    fn ready<F: std::future::Future>(f: F) -> F::Output {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(f).poll(&mut cx) {
+            std::task::Poll::Ready(v) => v,
+            std::task::Poll::Pending => panic!("the future waited"),
+        }
+    }
+
+    #[test]
+    fn run_retries_transient_failures_only_and_at_most_retries_times() {
+        use std::cell::RefCell;
+        let slept = RefCell::new(Vec::new());
+        let sleep = |d| {
+            slept.borrow_mut().push(d);
+            std::future::ready(())
+        };
+        // Always transient: 1 + RETRIES attempts, RETRIES sleeps, each at least half the policy's delay.
+        let calls = RefCell::new(0);
+        let r: Result<(), u16> = ready(run(
+            RETRIES,
+            FIRST_DELAY,
+            |_| {
+                *calls.borrow_mut() += 1;
+                std::future::ready(Err(503))
+            },
+            |s| retryable_status(*s).then_some(None),
+            sleep,
+        ));
+        assert_eq!(r, Err(503));
+        assert_eq!(*calls.borrow(), RETRIES + 1);
+        assert_eq!(slept.borrow().len(), RETRIES as usize);
+        for (i, d) in slept.borrow().iter().enumerate() {
+            assert!(*d >= delay(FIRST_DELAY, i as u32, 0.5, None), "{i}: {d:?}");
+        }
+        // A failure that is not transient ends at once; a success after a retry is returned; Retry-After
+        // raises the delay.
+        slept.borrow_mut().clear();
+        let r: Result<u32, u16> = ready(run(
+            RETRIES,
+            FIRST_DELAY,
+            |n| std::future::ready(if n == 0 { Err(429) } else { Ok(n) }),
+            |s| retryable_status(*s).then_some(Some(Duration::from_secs(5))),
+            sleep,
+        ));
+        assert_eq!(r, Ok(1));
+        assert_eq!(*slept.borrow(), vec![Duration::from_secs(5)]);
+        let r: Result<(), u16> = ready(run(
+            RETRIES,
+            FIRST_DELAY,
+            |_| std::future::ready(Err(404)),
+            |s| retryable_status(*s).then_some(None),
+            sleep,
+        ));
+        assert_eq!(r, Err(404));
+        assert_eq!(slept.borrow().len(), 1);
+    }
+
     use super::*;
 
     #[test]

@@ -8,7 +8,8 @@
 //! - [`live`]: a real server on a loopback port in this process, and raw HTTP/1.1 requests (server/tests);
 //! - [`logs`]: capturing the server's `tracing` output (server/tests);
 //! - [`crash`]: what a repository must look like after a writer was killed (crash tests);
-//! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests).
+//! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests);
+//! - [`tamper`]: the shared tamper table every entry point that verifies a chain runs (loader/tests, cli/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
 #![allow(clippy::missing_panics_doc)]
@@ -21,3 +22,4 @@ pub mod loader;
 pub mod logs;
 pub mod mirror;
 pub mod oidc;
+pub mod tamper;

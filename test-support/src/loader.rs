@@ -174,14 +174,12 @@ impl TestRepo {
 
     pub fn write_timestamp(&mut self, snapshot_bytes: &[u8]) {
         self.timestamp_version += 1;
-        let mut t = Timestamp::empty(self.timestamp_version, self.timestamp_expires);
-        let mut m = MetaFile::version(self.snapshot_version);
-        m.length = Some(snapshot_bytes.len() as u64);
-        m.hashes = Some(BTreeMap::from([(
-            "sha256".to_owned(),
-            hex::encode(sha2::Sha256::digest(snapshot_bytes)),
-        )]));
-        t.meta.insert("snapshot.json".into(), m);
+        let t = timestamp_pinning(
+            self.timestamp_version,
+            self.timestamp_expires,
+            self.snapshot_version,
+            snapshot_bytes,
+        );
         std::fs::write(self.meta("timestamp.json"), sign(t, &[&self.timestamp_key])).unwrap();
     }
 
@@ -200,6 +198,24 @@ impl TestRepo {
         self.dir
             .join(format!("tuf/targets/x0x/{version}/{sha}.{file}"))
     }
+}
+
+/// Timestamp `version` expiring at `expires`, pinning snapshot `snapshot_version` by its length and SHA-256.
+pub fn timestamp_pinning(
+    version: u64,
+    expires: OffsetDateTime,
+    snapshot_version: u64,
+    snapshot_bytes: &[u8],
+) -> Timestamp {
+    let mut t = Timestamp::empty(version, expires);
+    let mut m = MetaFile::version(snapshot_version);
+    m.length = Some(snapshot_bytes.len() as u64);
+    m.hashes = Some(BTreeMap::from([(
+        "sha256".to_owned(),
+        hex::encode(sha2::Sha256::digest(snapshot_bytes)),
+    )]));
+    t.meta.insert("snapshot.json".into(), m);
+    t
 }
 
 /// A host with the given triple and glibc (for ranking tests independent of the machine).

@@ -10,16 +10,26 @@ use crate::error::Error;
 /// Reads the metadata file `name` of the directory repository `dir`, at most `limit` bytes; `Ok(None)` if
 /// there is no such file.
 pub(super) fn read_metadata(dir: &Path, name: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
-    let path = Location::dir_root(dir).join("metadata").join(name);
-    let file = match std::fs::File::open(&path) {
+    read_limited(
+        &Location::dir_root(dir).join("metadata").join(name),
+        name,
+        limit,
+    )
+}
+
+/// Reads at most `limit + 1` bytes of `path` (a metadata file called `name` in errors): `Ok(None)` if there is
+/// no such file, `metadata.too_large` over `limit`, so an endless file never fills memory before a signature
+/// is checked. For every synchronous metadata source (`crate::tuf::MetadataSource`).
+pub fn read_limited(path: &Path, name: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+    let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("open", &path)(e)),
+        Err(e) => return Err(Error::io("open", path)(e)),
     };
     let mut buf = Vec::new();
     file.take(limit + 1)
         .read_to_end(&mut buf)
-        .map_err(Error::io("read", &path))?;
+        .map_err(Error::io("read", path))?;
     if buf.len() as u64 > limit {
         return Err(Error::MetadataTooLarge {
             file: name.to_owned(),

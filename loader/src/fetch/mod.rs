@@ -49,6 +49,7 @@ mod progress;
 mod resume;
 mod retry;
 
+pub use file::read_limited;
 pub use hash::{sha256_file, sha256_reader, Expected};
 pub use http::MAX_REDIRECTS;
 pub use location::{redact, Location};

@@ -16,30 +16,36 @@ pub(super) enum Attempt<T> {
 }
 
 impl Fetcher {
-    /// Runs `once` until it is done or fails for good, retrying (after [`Self::backoff`]) at most
-    /// `options.retries` times. A retried target download resumes from what the failed attempt kept.
+    /// Runs `once` until it is done or fails for good, retrying (after the shared policy's delay from
+    /// [`FetchOptions::backoff`](super::FetchOptions)) at most `options.retries` times: the shared loop,
+    /// [`retry::run`]. A retried target download resumes from what the failed attempt kept.
     pub(super) async fn with_retries<T, F, Fut>(&self, url: &Url, mut once: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Attempt<T>, Error>>,
     {
-        let mut attempt = 0;
-        loop {
-            match once().await? {
-                Attempt::Done(v) => return Ok(v),
-                Attempt::Retry(e, _) if attempt >= self.options.retries => return Err(e),
-                Attempt::Retry(e, after) => {
-                    tracing::debug!(url = %redact(url.as_str()), error = %e, attempt, "retrying");
-                    self.backoff(attempt, after).await;
-                    attempt += 1;
+        retry::run(
+            self.options.retries,
+            self.options.backoff,
+            |attempt| {
+                let fut = once();
+                async move {
+                    match fut.await {
+                        Ok(Attempt::Done(v)) => Ok(v),
+                        Ok(Attempt::Retry(e, after)) => Err((e, Some(after), attempt)),
+                        Err(e) => Err((e, None, attempt)),
+                    }
                 }
-            }
-        }
-    }
-
-    /// The shared policy's delay before retry `attempt` (0 for the first), from [`FetchOptions::backoff`].
-    pub(super) async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
-        let d = retry::delay(self.options.backoff, attempt, retry::jitter(), retry_after);
-        tokio::time::sleep(d).await;
+            },
+            |(e, after, attempt)| {
+                if after.is_some() {
+                    tracing::debug!(url = %redact(url.as_str()), error = %e, attempt, "retrying");
+                }
+                *after
+            },
+            tokio::time::sleep,
+        )
+        .await
+        .map_err(|(e, ..)| e)
     }
 }

@@ -16,16 +16,23 @@ pub struct ImportReport {
     pub timestamp_version: u64,
 }
 
-/// Verifies an unpacked bundle in `staging` from `root` at `at`: the chain, then every bundled target against
-/// the verified metadata (each must be listed, by the role TUF's delegation search attributes it to).
+/// Verifies an unpacked bundle in `staging` from `root` at `at`: the chain (the loader's one walk, with what
+/// `dir` serves as the rollback references), then every bundled target against the verified metadata (each
+/// must be listed, by the role TUF's delegation search attributes it to).
 fn verify_unpacked(
     bundle: &Path,
+    dir: &Path,
     staging: &Path,
     toc: &Toc,
     root: &[u8],
     at: OffsetDateTime,
 ) -> Result<(TrustedSet, Vec<Job>)> {
-    let set = repo::load_trusted_from(staging, root, at)?;
+    let set = repo::load_trusted_with(
+        &Layout::new(staging),
+        &mut mirror::Served::new(dir),
+        root,
+        at,
+    )?;
     let jobs = mirror::select(&set, &Selection::default())?;
     let by_stored: BTreeMap<String, &Job> = jobs
         .iter()
@@ -63,35 +70,6 @@ fn verify_unpacked(
         bundled.push((*j).clone());
     }
     Ok((set, bundled))
-}
-
-fn check_rollback(dir: &Path, set: &TrustedSet) -> Result<()> {
-    let Ok(cur) = std::fs::read(Layout::new(dir).metadata_file("timestamp.json")) else {
-        return Ok(());
-    };
-    let Ok(old) = Signed::<Timestamp>::from_slice(&cur) else {
-        return Ok(());
-    };
-    let new = set.timestamp().expect("verified").signed();
-    let (o, n) = (old.signed(), new);
-    for (role, t, v) in [
-        ("timestamp", o.version, n.version),
-        (
-            "snapshot",
-            o.snapshot_meta().version,
-            n.snapshot_meta().version,
-        ),
-    ] {
-        if v < t {
-            return Err(x0x_dist_manifests::Error::Rollback {
-                role: role.into(),
-                trusted: t,
-                new: v,
-            }
-            .into());
-        }
-    }
-    Ok(())
 }
 
 /// Staging directories of imports live in `DIR/mirror/` under this prefix.
@@ -154,8 +132,8 @@ pub fn import_repo(
     // Targets are durable (synced) when this returns; those the mirror already holds are not unpacked.
     let Unpacked { toc, present } = unpack_with(bundle, staging.path(), Some(dir))?;
     let at = policy_clock(now)?;
-    let (set, jobs) = verify_unpacked(bundle, staging.path(), &toc, &root, at)?;
-    check_rollback(dir, &set)?;
+    let (set, jobs) = verify_unpacked(bundle, dir, staging.path(), &toc, &root, at)?;
+    mirror::check_not_older(dir, set.timestamp().expect("verified").signed())?;
     // Everything verified: move targets in (synced bytes, then their directories), then metadata, timestamp
     // last (the commit point).
     let mut report = ImportReport {

@@ -57,7 +57,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sha2::Digest as _;
 use time::OffsetDateTime;
-use x0x_dist_manifests::metadata::{Signed, Timestamp};
 use x0x_dist_manifests::verify::TrustedSet;
 
 use crate::error::{Error, Result};

@@ -8,10 +8,12 @@
 //!
 //! Invariants:
 //! - Nothing is stored or served before it is verified. Metadata is fetched into a staging directory and the
-//!   whole chain is verified there ([`crate::repo::load_trusted`] from the trusted root: root rotation,
-//!   timestamp, snapshot, top-level targets, every delegated role, signatures, thresholds, pinned versions,
-//!   lengths and hashes, expiry) and checked against the mirror's current timestamp and snapshot (a version
-//!   going down is `metadata.rollback`). Only then are the files copied in, role files first and
+//!   whole chain is verified by the loader's one walk ([`x0x_dist_loader::tuf::refresh`] from the trusted
+//!   root: root rotation, timestamp, snapshot, top-level targets, every delegated role in pre-order, signatures,
+//!   thresholds, pinned versions, lengths and hashes, expiry), with the mirror's served timestamp and snapshot
+//!   as its rollback references (a version going down is `metadata.rollback`) and its immutable files reused
+//!   once they verify. Accepted files are only collected; when the whole chain verified they are copied in
+//!   under the writer lock (after checking the served timestamp again), role files first and
 //!   `timestamp.json` last, each atomically.
 //! - A target is downloaded only if the verified metadata lists it, streamed into `mirror/partial/` while its
 //!   length and SHA-256 are checked (the loader's [`Fetcher::target`]), and renamed into `targets/` only when
@@ -29,9 +31,10 @@ use std::sync::Arc;
 use semver::VersionReq;
 use time::OffsetDateTime;
 use x0x_dist_loader::fetch::{FetchOptions, Fetcher, Location, NoProgress, Progress};
+use x0x_dist_loader::tuf::{self, Accepted, Persistence, Scope, WalkOptions};
 use x0x_dist_manifests::codes::Coded as _;
-use x0x_dist_manifests::metadata::{Root, Signed, Snapshot, Targets, Timestamp};
-use x0x_dist_manifests::verify::{Lookup, TrustedSet};
+use x0x_dist_manifests::metadata::{Root, Signed, Timestamp};
+use x0x_dist_manifests::verify::{encode_role_name, Lookup, TrustedSet};
 use x0x_dist_manifests::{Role as _, TargetFile, TargetPath};
 
 use crate::error::{Error, Result};
@@ -119,49 +122,99 @@ async fn get(fetcher: &Fetcher, name: &str, limit: usize) -> Result<Option<Vec<u
     Ok(fetcher.metadata(name, limit as u64).await?)
 }
 
-async fn need(fetcher: &Fetcher, name: &str, limit: usize) -> Result<Vec<u8>> {
-    get(fetcher, name, limit)
-        .await?
-        .ok_or_else(|| Error::UpstreamMissing {
-            upstream: fetcher.location().to_string(),
-            name: name.to_owned(),
-        })
-}
-
 /// Reads `DIR/metadata/name` if the mirror already has it.
 fn local(dir: &Path, name: &str) -> Option<Vec<u8>> {
     std::fs::read(Layout::new(dir).metadata_file(name)).ok()
 }
 
-/// Rollback: the mirror's current timestamp is the floor (even if it has expired since) for the timestamp and
-/// the snapshot version it names.
-fn check_not_older(dir: &Path, ts_bytes: &[u8]) -> Result<()> {
-    if let Some(cur) = local(dir, "timestamp.json") {
-        if let (Ok(old), Ok(new)) = (
-            Signed::<Timestamp>::from_slice(&cur),
-            Signed::<Timestamp>::from_slice(ts_bytes),
-        ) {
-            let (o, n) = (old.signed(), new.signed());
-            let check = |role: &str, trusted: u64, newv: u64| {
-                if newv < trusted {
-                    Err(x0x_dist_manifests::Error::Rollback {
-                        role: role.into(),
-                        trusted,
-                        new: newv,
-                    })
-                } else {
-                    Ok(())
-                }
-            };
-            check("timestamp", o.version, n.version)?;
-            check(
-                "snapshot",
-                o.snapshot_meta().version,
-                n.snapshot_meta().version,
-            )?;
+/// Rollback at commit time: `new` (a verified timestamp) must not name a lower timestamp or snapshot version
+/// than the one `dir` serves now (even an expired one, even one signed by keys rotated out since). The walk
+/// already checked the served timestamp it could verify; this holds under the writer lock, after any other
+/// writer, for mirrors and bundle imports alike.
+pub(crate) fn check_not_older(dir: &Path, new: &Timestamp) -> Result<()> {
+    let Some(cur) = local(dir, "timestamp.json") else {
+        return Ok(());
+    };
+    let Ok(old) = Signed::<Timestamp>::from_slice(&cur) else {
+        return Ok(());
+    };
+    let o = old.signed();
+    for (role, trusted, newv) in [
+        ("timestamp", o.version, new.version),
+        (
+            "snapshot",
+            o.snapshot_meta().version,
+            new.snapshot_meta().version,
+        ),
+    ] {
+        if newv < trusted {
+            return Err(x0x_dist_manifests::Error::Rollback {
+                role: role.into(),
+                trusted,
+                new: newv,
+            }
+            .into());
         }
     }
     Ok(())
+}
+
+/// The mirror's served files as the walk's persistence policy: its timestamp and the snapshot it names are the
+/// rollback references, its versioned (immutable) files are reused when they verify, and each accepted file
+/// is collected in `files` to be committed once the whole chain verified (nothing is written before).
+pub(crate) struct Served<'a> {
+    dir: &'a Path,
+    files: BTreeMap<String, Vec<u8>>,
+    timestamp: Option<Vec<u8>>,
+}
+
+impl<'a> Served<'a> {
+    /// The files `dir` serves now, as the references; nothing collected yet.
+    pub(crate) fn new(dir: &'a Path) -> Self {
+        Self {
+            dir,
+            files: BTreeMap::new(),
+            timestamp: None,
+        }
+    }
+}
+
+impl Persistence for Served<'_> {
+    fn root(&self, version: u64) -> std::result::Result<Option<Vec<u8>>, x0x_dist_loader::Error> {
+        Ok(local(self.dir, &format!("{version}.root.json")))
+    }
+    fn timestamp(&self) -> std::result::Result<Option<Vec<u8>>, x0x_dist_loader::Error> {
+        Ok(local(self.dir, "timestamp.json"))
+    }
+    fn snapshot(
+        &self,
+        pinned: u64,
+    ) -> std::result::Result<Option<Vec<u8>>, x0x_dist_loader::Error> {
+        Ok(local(self.dir, &format!("{pinned}.snapshot.json")))
+    }
+    fn role(
+        &self,
+        role: &str,
+        name: &str,
+    ) -> std::result::Result<Option<Vec<u8>>, x0x_dist_loader::Error> {
+        // Without consistent snapshots a role's file is replaced in place: never reused.
+        let mutable = name == format!("{}.json", encode_role_name(role));
+        Ok(local(self.dir, name).filter(|_| !mutable))
+    }
+    fn accept(&mut self, file: Accepted<'_>) -> std::result::Result<(), x0x_dist_loader::Error> {
+        let (name, bytes) = match file {
+            Accepted::Root { version, bytes } => (format!("{version}.root.json"), bytes),
+            Accepted::Timestamp(bytes) => {
+                self.timestamp = Some(bytes.to_vec());
+                return Ok(());
+            }
+            Accepted::Snapshot { name, bytes, .. } | Accepted::Role { name, bytes, .. } => {
+                (name.to_owned(), bytes)
+            }
+        };
+        self.files.insert(name, bytes.to_vec());
+        Ok(())
+    }
 }
 
 /// Fetches the upstream's current metadata chain, verifies it completely at `now` from the trusted `root`,
@@ -173,9 +226,8 @@ pub async fn pull_metadata(
     root: &[u8],
     now: OffsetDateTime,
 ) -> Result<(TrustedSet, PullReport)> {
-    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    let mut set = TrustedSet::new(root, now)?;
-    let first = set.root().signed().version;
+    let mut served = Served::new(dir);
+    let first = TrustedSet::new(root, now)?.root().signed().version;
     // Older roots, so clients shipping an older root can rotate through this mirror too. They are kept only
     // if they chain to the trusted root.
     if first > 1 {
@@ -195,79 +247,49 @@ pub async fn pull_metadata(
                 let ok = older[1..].iter().all(|(_, b)| chain.update_root(b).is_ok())
                     && chain.update_root(root).is_ok();
                 if ok {
-                    files.extend(older);
+                    served.files.extend(older);
                 }
             }
         }
     }
-    files.insert(format!("{first}.root.json"), root.to_vec());
-    for _ in 0..x0x_dist_loader::tuf::MAX_ROOT_ROTATIONS {
-        let name = format!("{}.root.json", set.root().signed().version + 1);
-        let bytes = match local(dir, &name) {
-            Some(b) => b,
-            None => match get(fetcher, &name, Root::MAX_SIZE).await? {
-                Some(b) => b,
-                None => break,
+    served
+        .files
+        .insert(format!("{first}.root.json"), root.to_vec());
+    let set = tuf::refresh(fetcher, &mut served, root, Scope::All, WalkOptions::at(now))
+        .await
+        .map_err(|e| match e {
+            // The upstream lacks a file its own chain names.
+            x0x_dist_loader::Error::NotFound { what, location } => Error::UpstreamMissing {
+                upstream: location,
+                name: what.trim_start_matches("metadata ").to_owned(),
             },
-        };
-        set.update_root(&bytes)?;
-        files.insert(name, bytes);
-    }
+            e => repo::walk_error(e),
+        })?
+        .into_trusted();
+    let Served {
+        mut files,
+        timestamp,
+        ..
+    } = served;
+    let latest = format!("{}.root.json", set.root().signed().version);
     let latest_root = files
-        .get(&format!("{}.root.json", set.root().signed().version))
+        .get(&latest)
         .cloned()
+        .or_else(|| local(dir, &latest))
         .unwrap_or_default();
     files.insert("root.json".into(), latest_root);
-
-    let ts_bytes = need(fetcher, "timestamp.json", Timestamp::MAX_SIZE).await?;
-    check_not_older(dir, &ts_bytes)?;
-    set.update_timestamp(&ts_bytes)?;
     let ts = set.timestamp().cloned().expect("timestamp loaded");
-    let consistent = set.root().signed().consistent_snapshot;
-    let sv = ts.signed().snapshot_meta().version;
-    let sname = set.metadata_file_name(sv, "snapshot");
-    let snap_bytes = match local(dir, &sname).filter(|_| consistent) {
-        Some(b) => b,
-        None => need(fetcher, &sname, Snapshot::MAX_SIZE).await?,
-    };
-    set.update_snapshot(&snap_bytes)?;
-    let snap = set.snapshot().cloned().expect("snapshot loaded");
-    // Every targets role the snapshot pins, breadth-first from `targets`, each verified by its delegator.
-    let tv = snap
-        .signed()
-        .meta
-        .get("targets.json")
-        .map(|m| m.version)
-        .ok_or_else(|| x0x_dist_manifests::Error::MissingRole("targets".into()))?;
-    let tname = set.metadata_file_name(tv, "targets");
-    let tbytes = match local(dir, &tname).filter(|_| consistent) {
-        Some(b) => b,
-        None => need(fetcher, &tname, Targets::MAX_SIZE).await?,
-    };
-    set.update_targets(&tbytes)?;
-    files.insert(tname, tbytes);
-    let mut queue = vec!["targets".to_owned()];
-    while let Some(delegator) = queue.pop() {
-        for (role, version) in repo::unloaded_delegations(&set, &delegator, &snap.signed().meta) {
-            let name = set.metadata_file_name(version, &role);
-            let bytes = match local(dir, &name).filter(|_| consistent) {
-                Some(b) => b,
-                None => need(fetcher, &name, Targets::MAX_SIZE).await?,
-            };
-            set.update_delegated(&bytes, &role, &delegator)?;
-            files.insert(name, bytes);
-            queue.push(role);
-        }
-    }
-    files.insert(sname, snap_bytes);
+    // Every target as a client finds it: TUF's search re-verifies a role reached through a delegator other
+    // than the one it was loaded by (a diamond). A chain a client would refuse is never served.
+    select(&set, &Selection::default())?;
     // Everything verified: store, timestamp last (the commit point for readers).
     let mut report = PullReport {
         timestamp_version: ts.signed().version,
-        snapshot_version: sv,
+        snapshot_version: ts.signed().snapshot_meta().version,
         ..PullReport::default()
     };
     // One writer at a time (bundle imports, other pulls): see `crate::lock`. Under the lock, the state may
-    // have moved on since the check above.
+    // have moved on since the walk.
     let lock = {
         let dir = dir.to_owned();
         tokio::task::spawn_blocking(move || {
@@ -279,7 +301,7 @@ pub async fn pull_metadata(
         .await
         .map_err(|e| Error::Usage(format!("lock task: {e}")))??
     };
-    check_not_older(dir, &ts_bytes)?;
+    check_not_older(dir, ts.signed())?;
     let l = Layout::new(dir);
     for (name, bytes) in &files {
         if local(dir, name).as_deref() != Some(bytes.as_slice()) {
@@ -287,9 +309,11 @@ pub async fn pull_metadata(
             report.written += 1;
         }
     }
-    if local(dir, "timestamp.json").as_deref() != Some(ts_bytes.as_slice()) {
-        repo::write_atomic(&l.metadata_file("timestamp.json"), &ts_bytes, false)?;
-        report.written += 1;
+    if let Some(ts_bytes) = timestamp {
+        if local(dir, "timestamp.json").as_deref() != Some(ts_bytes.as_slice()) {
+            repo::write_atomic(&l.metadata_file("timestamp.json"), &ts_bytes, false)?;
+            report.written += 1;
+        }
     }
     drop(lock);
     Ok((set, report))

@@ -1,34 +1,40 @@
-//! Loading and verifying the trusted chain from a repository directory or any metadata source.
+//! Loading and verifying the trusted chain from a repository directory or any metadata source: the loader's
+//! one walk of the chain ([`x0x_dist_loader::tuf::refresh`]) with every delegated role ([`Scope::All`]) and
+//! nothing persisted. A repository directory ([`Layout`]) is a [`MetadataSource`]; so are the server's store
+//! (`x0x-dist-server`'s web UI) and an unpacked bundle.
 
-use super::{
-    read_metadata, BTreeMap, Error, Layout, MetaFile, OffsetDateTime, Path, Result, TrustedSet,
-};
+use x0x_dist_loader::tuf::{self, MetadataSource, NoPersistence, Persistence, Scope, WalkOptions};
 
-/// Where [`load_trusted_with`] reads metadata: a repository directory ([`Layout`]) or the server's store.
-pub trait MetadataSource {
-    /// The bytes of `metadata/<name>` (a missing file is an error).
-    fn read(&mut self, name: &str) -> Result<Vec<u8>>;
-    /// Whether `metadata/<name>` exists.
-    fn exists(&mut self, name: &str) -> bool;
-}
+use super::{Error, Layout, OffsetDateTime, Path, Result, TrustedSet};
 
 impl MetadataSource for Layout {
-    fn read(&mut self, name: &str) -> Result<Vec<u8>> {
-        read_metadata(&self.metadata_file(name))
+    fn read<'a>(&'a self, name: &'a str, limit: u64) -> tuf::source::Read<'a> {
+        let r = tuf::source::read_limited(&self.metadata_file(name), name, limit);
+        Box::pin(std::future::ready(r))
     }
 
-    fn exists(&mut self, name: &str) -> bool {
-        self.metadata_file(name).exists()
+    fn describe(&self) -> String {
+        self.metadata().display().to_string()
+    }
+
+    /// A repository that lacks a file its own chain names is broken: an I/O failure naming the file.
+    fn missing(&self, name: &str) -> x0x_dist_loader::Error {
+        let path = self.metadata_file(name);
+        x0x_dist_loader::Error::Io {
+            op: "read",
+            path,
+            source: std::io::ErrorKind::NotFound.into(),
+        }
     }
 }
 
-/// The latest root version (highest `N.root.json` in an unbroken run from 1).
-fn latest_root_version(src: &mut dyn MetadataSource) -> u64 {
-    let mut v = 1;
-    while src.exists(&format!("{}.root.json", v + 1)) {
-        v += 1;
+/// A failure of the walk as this crate reports it: a verification failure as the model's error (its code and
+/// message, as every caller has always seen them), anything else as the loader's.
+pub fn walk_error(e: x0x_dist_loader::Error) -> Error {
+    match e {
+        x0x_dist_loader::Error::Metadata { source, .. } => Error::Model(source),
+        e => Error::Loader(e),
     }
-    v
 }
 
 /// Loads and verifies the whole chain at `now`, starting from `1.root.json` (or from `trusted_root` if
@@ -43,7 +49,11 @@ pub fn load_trusted(
     if trusted_root.is_none() && !first.exists() {
         return Err(Error::NotFound(dir.to_owned()));
     }
-    load_trusted_from(dir, &read_metadata(trusted_root.unwrap_or(&first))?, now)
+    load_trusted_from(
+        dir,
+        &super::read_metadata(trusted_root.unwrap_or(&first))?,
+        now,
+    )
 }
 
 /// [`load_trusted`] starting from the trusted root's bytes (a bundle's or a mirror's pinned root), so no
@@ -53,71 +63,24 @@ pub fn load_trusted_from(
     trusted_root: &[u8],
     now: OffsetDateTime,
 ) -> Result<TrustedSet> {
-    load_trusted_with(&mut Layout::new(dir), trusted_root, now)
+    load_trusted_with(&Layout::new(dir), &mut NoPersistence, trusted_root, now)
 }
 
-/// [`load_trusted_from`] over any [`MetadataSource`] (the web UI reads the server's store).
+/// [`load_trusted_from`] over any [`MetadataSource`] (the server's store, an unpacked bundle) with the
+/// rollback references and the reuse of `persist` (a mirror's served files). Synchronous: the source must
+/// not wait on a runtime (call it from a blocking thread).
 pub fn load_trusted_with(
-    l: &mut dyn MetadataSource,
+    source: &dyn MetadataSource,
+    persist: &mut dyn Persistence,
     trusted_root: &[u8],
     now: OffsetDateTime,
 ) -> Result<TrustedSet> {
-    let mut set = TrustedSet::new(trusted_root, now)?;
-    let start = set.root().signed().version;
-    for v in (start + 1)..=latest_root_version(l).max(start) {
-        set.update_root(&l.read(&format!("{v}.root.json"))?)?;
-    }
-    set.update_timestamp(&l.read("timestamp.json")?)?;
-    let sv = set
-        .timestamp()
-        .map(|t| t.signed().snapshot_meta().version)
-        .unwrap_or_default();
-    set.update_snapshot(&l.read(&format!("{sv}.snapshot.json"))?)?;
-    let snap = set
-        .snapshot()
-        .map(|s| s.signed().meta.clone())
-        .unwrap_or_default();
-    let tv = snap
-        .get("targets.json")
-        .ok_or_else(|| Error::Corrupt("snapshot does not list targets.json".to_owned()))?
-        .version;
-    set.update_targets(&l.read(&format!("{tv}.targets.json"))?)?;
-    // Delegated roles, breadth-first from `targets`, each verified with its delegator's keys.
-    let mut queue = vec!["targets".to_owned()];
-    while let Some(delegator) = queue.pop() {
-        for (role, version) in unloaded_delegations(&set, &delegator, &snap) {
-            set.update_delegated(
-                &l.read(&set.metadata_file_name(version, &role))?,
-                &role,
-                &delegator,
-            )?;
-            queue.push(role);
-        }
-    }
-    Ok(set)
-}
-
-/// The roles `delegator` delegates to that `snapshot` lists (a delegated role never published is not) and
-/// `set` has not loaded yet, each with the version the snapshot pins: one step of the breadth-first walk from
-/// `targets` that loads every published delegated role.
-pub(crate) fn unloaded_delegations(
-    set: &TrustedSet,
-    delegator: &str,
-    snapshot: &BTreeMap<String, MetaFile>,
-) -> Vec<(String, u64)> {
-    let Some(delegations) = set
-        .targets(delegator)
-        .and_then(|t| t.signed().delegations.as_ref())
-    else {
-        return Vec::new();
-    };
-    delegations
-        .roles
-        .iter()
-        .filter(|r| set.targets(&r.name).is_none())
-        .filter_map(|r| {
-            let m = snapshot.get(&format!("{}.json", r.name))?;
-            Some((r.name.clone(), m.version))
-        })
-        .collect()
+    tuf::refresh_blocking(
+        source,
+        persist,
+        trusted_root,
+        Scope::All,
+        WalkOptions::at(now),
+    )
+    .map_err(walk_error)
 }

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use time::{Duration, OffsetDateTime};
 use x0x_dist_manifests::keys::{parse_public_key_file, public_key_file};
-use x0x_dist_manifests::metadata::{DelegatedRole, Delegations, MetaFile, NewRole};
+use x0x_dist_manifests::metadata::{DelegatedRole, Delegations, NewRole};
 use x0x_dist_manifests::verify::{Lookup, TrustedSet};
 use x0x_dist_manifests::{
     PackageName, Platform, PublicKey, Root, Sha256, Signed, SigningKey, Snapshot, TargetCustom,
@@ -48,10 +48,10 @@ use layout::{create_private_dir, read, read_metadata};
 pub use layout::{
     sync_dir, write_atomic, Layout, PACKAGES_KEY_FILE, TOKEN_FILE, UPLOAD_TOKEN_KEY_FILE,
 };
-pub(crate) use load::unloaded_delegations;
-pub use load::{load_trusted, load_trusted_from, load_trusted_with, MetadataSource};
+pub use load::{load_trusted, load_trusted_from, load_trusted_with, walk_error};
 pub use package::{add_delegation_key, add_package, release, Artifact};
 pub use verify::{verify, VerifyReport};
+pub use x0x_dist_loader::tuf::MetadataSource;
 
 /// Default lifetimes of newly signed metadata.
 #[derive(Debug, Clone, Copy)]

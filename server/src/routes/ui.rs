@@ -3,8 +3,9 @@
 //! right now), every package with its versions as a platform matrix, and each target's size, SHA-256 and glibc
 //! floor, linking to the consistent-snapshot URL a client downloads.
 //!
-//! The page is built from the metadata, read through the store and verified by [`x0x_dist_repository::repo::load_trusted_with`]
-//! at request time (from `1.root.json`, as [`x0x_dist_repository::repo::load_trusted`] does for a directory), so what it shows
+//! The page is built from the metadata, read through the store and verified by the loader's one chain walk
+//! ([`x0x_dist_loader::tuf::refresh`]) at request time (from `1.root.json`, as
+//! [`x0x_dist_repository::repo::load_trusted`] does for a directory), so what it shows
 //! is exactly what a TUF client would accept at this moment; when verification fails the page says so with the
 //! stable error code and lists nothing as trusted.
 use std::fmt::Write as _;
@@ -15,68 +16,83 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
+use x0x_dist_loader::tuf::{self, source::Read, MetadataSource, NoPersistence, Scope, WalkOptions};
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::Platform;
-use x0x_dist_repository::error::FileError;
-use x0x_dist_repository::repo::MetadataSource;
+use x0x_dist_manifests::{Role as _, Root};
 use x0x_dist_repository::Error as RepoError;
 
 use crate::state::AppState;
 use crate::storage::{ObjectKey, Store};
 use x0x_dist_manifests::codes::Coded as _;
 
-/// The store's metadata as a [`MetadataSource`], for a blocking thread (each read waits for the store).
+/// The store's metadata as a [`MetadataSource`] of the loader's one chain walk.
 struct StoreSource {
     store: Arc<dyn Store>,
-    rt: tokio::runtime::Handle,
+}
+
+impl StoreSource {
+    fn failed(&self, name: &str, source: std::io::Error) -> x0x_dist_loader::Error {
+        x0x_dist_loader::Error::Io {
+            op: "read",
+            path: format!("metadata/{name} in {}", self.store.describe()).into(),
+            source,
+        }
+    }
 }
 
 impl MetadataSource for StoreSource {
-    fn read(&mut self, name: &str) -> x0x_dist_repository::Result<Vec<u8>> {
-        let failed = |source: std::io::Error| {
-            RepoError::Io(FileError {
-                what: "reading",
-                path: format!("metadata/{name} in {}", self.store.describe()).into(),
-                source,
-            })
-        };
-        let key =
-            ObjectKey::metadata(name).map_err(|e| failed(std::io::Error::other(e.to_string())))?;
-        match self.rt.block_on(self.store.get_object(&key)) {
-            Ok(Some(o)) => Ok(o.bytes.to_vec()),
-            Ok(None) => Err(failed(std::io::ErrorKind::NotFound.into())),
-            Err(e) => Err(failed(std::io::Error::other(e.to_string()))),
-        }
+    fn read<'a>(&'a self, name: &'a str, limit: u64) -> Read<'a> {
+        Box::pin(async move {
+            let key = ObjectKey::metadata(name)
+                .map_err(|e| self.failed(name, std::io::Error::other(e.to_string())))?;
+            match self.store.get_object(&key).await {
+                Ok(Some(o)) if o.bytes.len() as u64 > limit => {
+                    Err(x0x_dist_loader::Error::MetadataTooLarge {
+                        file: name.to_owned(),
+                        limit,
+                    })
+                }
+                Ok(Some(o)) => Ok(Some(o.bytes.to_vec())),
+                Ok(None) => Ok(None),
+                Err(e) => Err(self.failed(name, std::io::Error::other(e.to_string()))),
+            }
+        })
     }
 
-    fn exists(&mut self, name: &str) -> bool {
-        ObjectKey::metadata(name).is_ok_and(|key| {
-            self.rt
-                .block_on(self.store.object_etag(&key))
-                .is_ok_and(|e| e.is_some())
-        })
+    fn describe(&self) -> String {
+        self.store.describe()
+    }
+
+    fn missing(&self, name: &str) -> x0x_dist_loader::Error {
+        self.failed(name, std::io::ErrorKind::NotFound.into())
     }
 }
 
-/// Verifies the store's metadata chain from its `1.root.json` (on a blocking thread).
-fn load_trusted(
+/// Verifies the store's metadata chain from its `1.root.json`.
+async fn load_trusted(
     st: &AppState,
-    rt: tokio::runtime::Handle,
     now: OffsetDateTime,
 ) -> x0x_dist_repository::Result<TrustedSet> {
-    let mut src = StoreSource {
+    let src = StoreSource {
         store: st.store.clone(),
-        rt,
     };
-    if !src.exists("1.root.json") {
+    let Some(first) = src
+        .read("1.root.json", Root::MAX_SIZE as u64)
+        .await
+        .map_err(RepoError::Loader)?
+    else {
         let at = st
             .local_dir
             .clone()
             .unwrap_or_else(|| st.store.describe().into());
         return Err(RepoError::NotFound(at));
-    }
-    let first = src.read("1.root.json")?;
-    x0x_dist_repository::repo::load_trusted_with(&mut src, &first, now)
+    };
+    let mut keep = NoPersistence;
+    let walk = tuf::refresh(&src, &mut keep, &first, Scope::All, WalkOptions::at(now))
+        .await
+        .map_err(x0x_dist_repository::repo::walk_error)?;
+    Ok(walk.into_trusted())
 }
 
 /// `GET /`
@@ -84,11 +100,9 @@ pub async fn index(State(st): State<Arc<AppState>>) -> Response {
     let now = OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| OffsetDateTime::now_utc());
-    let rt = tokio::runtime::Handle::current();
-    let loaded = tokio::task::spawn_blocking(move || load_trusted(&st, rt, now))
+    let loaded = load_trusted(&st, now)
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|r| r.map_err(|e| format!("{} — {e:#}", e.code())));
+        .map_err(|e| format!("{} — {e:#}", e.code()));
     let html = render(loaded.as_ref().map_err(String::as_str), now);
     (
         [
