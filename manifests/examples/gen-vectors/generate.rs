@@ -242,7 +242,7 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
         ("publisher-a", &k.pub_a),
         ("publisher-b", &k.pub_b),
     ] {
-        let secret: Value = serde_json::from_slice(&sk.to_secret_file()).unwrap();
+        let secret: Value = serde_json::from_slice(&sk.to_secret_file().unwrap()).unwrap();
         keys_doc.insert(name.to_owned(), secret);
     }
     let mut kb = serde_json::to_vec_pretty(&json!({
@@ -688,7 +688,7 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
     let entry = raw["targets"]["x0x/0.3.1/x0x.linux-x64-gnu.node"].clone();
     raw["targets"]["x0x/0.3.1/../../../etc/passwd"] = entry;
     let canonical = x0x_dist_manifests::cjson::canonical(&raw).unwrap();
-    let doc = json!({"signatures": [k.pub_a.sign(&canonical)], "signed": raw});
+    let doc = json!({"signatures": [k.pub_a.sign(&canonical).unwrap()], "signed": raw});
     let mut b = serde_json::to_vec_pretty(&doc).unwrap();
     b.push(b'\n');
     let f = out.case_file("target-path-traversal", "1.x0x.json", b);

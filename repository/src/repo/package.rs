@@ -103,7 +103,7 @@ pub fn add_package(
         return Err(Error::PackageExists(package.to_string()));
     }
     for k in publisher_keys {
-        k.ed25519()?;
+        k.verifying_key()?;
         d.keys.insert(k.key_id()?, k.clone());
     }
     let refs: Vec<&PublicKey> = publisher_keys.iter().collect();
