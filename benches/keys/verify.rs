@@ -30,8 +30,9 @@ fn main() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/tests/data/keys");
     let msg = vec![0x5a_u8; 1024];
     for name in ["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-3072"] {
-        let key = SigningKey::from_secret_file(&std::fs::read(dir.join(format!("{name}.pem"))).unwrap())
-            .unwrap();
+        let key =
+            SigningKey::from_secret_file(&std::fs::read(dir.join(format!("{name}.pem"))).unwrap())
+                .unwrap();
         let public = key.public().clone();
         let sig = key.sign(&msg).unwrap().sig;
         let raw = hex::decode(&sig).unwrap();

@@ -11,14 +11,22 @@ use x0x_dist_manifests::keys::{parse_public_key_file, public_key_file};
 use x0x_dist_manifests::{Algorithm, PublicKey, SigningKey};
 
 fn data(name: &str) -> Vec<u8> {
-    std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/keys").join(name)).unwrap()
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/keys")
+            .join(name),
+    )
+    .unwrap()
 }
 
 fn fixtures() -> (String, Vec<(String, Value)>) {
     let doc: Value = serde_json::from_slice(&data("sslib.json")).unwrap();
     let msg = doc["message"].as_str().unwrap().to_owned();
     let keys = doc["keys"].as_object().unwrap();
-    (msg, keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+    (
+        msg,
+        keys.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+    )
 }
 
 #[test]
@@ -32,10 +40,19 @@ fn same_dict_key_id_and_signatures_as_securesystemslib() {
         assert_eq!(key.key_id().as_str(), want["keyid"], "{name}: key id");
         let public: PublicKey = serde_json::from_value(want["public"].clone()).unwrap();
         let theirs = want["sig"].as_str().unwrap();
-        assert!(public.verify(msg.as_bytes(), theirs), "{name}: securesystemslib's signature");
-        assert!(!public.verify(b"other bytes", theirs), "{name}: signature over other bytes");
+        assert!(
+            public.verify(msg.as_bytes(), theirs),
+            "{name}: securesystemslib's signature"
+        );
+        assert!(
+            !public.verify(b"other bytes", theirs),
+            "{name}: signature over other bytes"
+        );
         let ours = key.sign(msg.as_bytes()).unwrap();
-        assert!(public.verify(msg.as_bytes(), &ours.sig), "{name}: our signature");
+        assert!(
+            public.verify(msg.as_bytes(), &ours.sig),
+            "{name}: our signature"
+        );
         // Our public key file round-trips; the secret file re-reads as the same key.
         let pubfile = public_key_file(key.public()).unwrap();
         assert_eq!(&parse_public_key_file(&pubfile).unwrap(), key.public());
@@ -43,7 +60,9 @@ fn same_dict_key_id_and_signatures_as_securesystemslib() {
         assert_eq!(again.key_id(), key.key_id());
         // A secret key file is never accepted as a public one.
         assert_eq!(
-            parse_public_key_file(&data(&format!("{name}.pem"))).unwrap_err().code(),
+            parse_public_key_file(&data(&format!("{name}.pem")))
+                .unwrap_err()
+                .code(),
             "key.file_invalid"
         );
     }
@@ -67,12 +86,16 @@ fn legacy_ecdsa_keytype_verifies_like_ecdsa() {
 #[test]
 fn malformed_keys_are_refused_and_unsupported_ones_carried() {
     let (_, keys) = fixtures();
-    let rsa: PublicKey =
-        serde_json::from_value(keys.iter().find(|(n, _)| n == "rsa-3072").unwrap().1["public"].clone())
-            .unwrap();
+    let rsa: PublicKey = serde_json::from_value(
+        keys.iter().find(|(n, _)| n == "rsa-3072").unwrap().1["public"].clone(),
+    )
+    .unwrap();
     assert!(rsa.check().is_ok());
     let mut bad = rsa.clone();
-    bad.keyval.public = bad.keyval.public.replace("-----BEGIN PUBLIC KEY-----", "-----BEGIN RSA PUBLIC KEY-----");
+    bad.keyval.public = bad.keyval.public.replace(
+        "-----BEGIN PUBLIC KEY-----",
+        "-----BEGIN RSA PUBLIC KEY-----",
+    );
     assert_eq!(bad.check().unwrap_err().code(), "metadata.key_invalid");
     let mut bad = rsa.clone();
     bad.keyval.public = format!("junk\n{}", bad.keyval.public);
@@ -85,14 +108,21 @@ fn malformed_keys_are_refused_and_unsupported_ones_carried() {
     let mut unsupported = rsa.clone();
     unsupported.scheme = "rsa-pkcs1v15-sha256".to_owned();
     assert!(unsupported.check().is_ok());
-    assert_eq!(unsupported.verifying_key().unwrap_err().code(), "metadata.key_invalid");
+    assert_eq!(
+        unsupported.verifying_key().unwrap_err().code(),
+        "metadata.key_invalid"
+    );
     // Secret files: an encrypted or PKCS#1 PEM is refused with the conversion hint.
-    let e = SigningKey::from_secret_file(b"-----BEGIN EC PRIVATE KEY-----\nAA==\n-----END EC PRIVATE KEY-----\n")
-        .unwrap_err();
+    let e = SigningKey::from_secret_file(
+        b"-----BEGIN EC PRIVATE KEY-----\nAA==\n-----END EC PRIVATE KEY-----\n",
+    )
+    .unwrap_err();
     assert_eq!(e.code(), "key.file_invalid");
     assert!(e.to_string().contains("openssl pkcs8"), "{e}");
-    let e = SigningKey::from_secret_file(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-        .unwrap_err();
+    let e = SigningKey::from_secret_file(
+        b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap_err();
     assert_eq!(e.code(), "key.file_invalid");
 }
 
@@ -124,7 +154,12 @@ fn raw_r_s(der: &[u8]) -> Vec<u8> {
     let r_len = usize::from(der[3]);
     let r = &der[4..4 + r_len];
     let s = &der[4 + r_len + 2..];
-    let strip = |x: &[u8]| x.iter().skip_while(|&&b| b == 0).copied().collect::<Vec<u8>>();
+    let strip = |x: &[u8]| {
+        x.iter()
+            .skip_while(|&&b| b == 0)
+            .copied()
+            .collect::<Vec<u8>>()
+    };
     let (r, s) = (strip(r), strip(s));
     let n = r.len().max(s.len());
     let mut out = vec![0; n - r.len()];

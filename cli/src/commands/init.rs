@@ -38,7 +38,7 @@ pub fn run(a: &InitArgs) -> anyhow::Result<()> {
         &expiry,
         a.key_type.into(),
     )
-        .with_context(|| format!("creating a repository in {}", a.repo.display()))?;
+    .with_context(|| format!("creating a repository in {}", a.repo.display()))?;
     println!("created repository {}", a.repo.display());
     for (role, id) in &report.keys {
         let place = if matches!(*role, "root" | "targets") {

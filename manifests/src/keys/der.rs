@@ -74,7 +74,7 @@ impl<'a> Reader<'a> {
         let c = self.expect(INTEGER)?;
         match c {
             [] => None,
-            [b, ..] if b & 0x80 != 0 => None, // negative
+            [b, ..] if b & 0x80 != 0 => None,    // negative
             [0, b, ..] if b & 0x80 == 0 => None, // not minimal
             [0, rest @ ..] => Some(rest),
             _ => Some(c),
@@ -193,7 +193,9 @@ pub(super) fn pem_encode(der: &[u8], label: &str) -> String {
         out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
         out.push('\n');
     }
-    out.push_str(&format!("-----END {label}-----\n"));
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
     out
 }
 
@@ -203,7 +205,10 @@ mod tests {
 
     #[test]
     fn lengths_must_be_minimal_der() {
-        assert_eq!(Reader::new(&[0x04, 0x01, 0xaa]).any(), Some((4, &[0xaa][..])));
+        assert_eq!(
+            Reader::new(&[0x04, 0x01, 0xaa]).any(),
+            Some((4, &[0xaa][..]))
+        );
         assert!(Reader::new(&[0x04, 0x81, 0x01, 0xaa]).any().is_none()); // long form for 1
         assert!(Reader::new(&[0x04, 0x80, 0xaa]).any().is_none()); // indefinite
         assert!(Reader::new(&[0x04, 0x02, 0xaa]).any().is_none()); // truncated
@@ -222,7 +227,10 @@ mod tests {
     #[test]
     fn pem_is_one_canonical_block() {
         let pem = pem_encode(&[1, 2, 3, 4], "PUBLIC KEY");
-        assert_eq!(pem, "-----BEGIN PUBLIC KEY-----\nAQIDBA==\n-----END PUBLIC KEY-----\n");
+        assert_eq!(
+            pem,
+            "-----BEGIN PUBLIC KEY-----\nAQIDBA==\n-----END PUBLIC KEY-----\n"
+        );
         assert_eq!(pem_decode(&pem, "PUBLIC KEY"), Some(vec![1, 2, 3, 4]));
         assert!(pem_decode(&pem, "PRIVATE KEY").is_none());
         assert!(pem_decode(&format!("x{pem}"), "PUBLIC KEY").is_none());

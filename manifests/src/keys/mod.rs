@@ -142,7 +142,8 @@ impl PublicKey {
                 self.scheme.chars().take(40).collect::<String>()
             ))
         })?;
-        VerifyingKey::parse(alg, &self.keyval.public).map_err(|why| Error::KeyInvalid(why.to_owned()))
+        VerifyingKey::parse(alg, &self.keyval.public)
+            .map_err(|why| Error::KeyInvalid(why.to_owned()))
     }
 
     /// Parse-time check of a key listed in metadata: an unsupported type is carried (it never verifies), a
@@ -217,7 +218,8 @@ pub fn parse_public_key_file(bytes: &[u8]) -> Result<PublicKey> {
         .is_some()
     {
         return Err(Error::KeyFileInvalid(
-            "this is a PEM file (a secret key?); pass the JSON public key file (FILE.pub)".to_owned(),
+            "this is a PEM file (a secret key?); pass the JSON public key file (FILE.pub)"
+                .to_owned(),
         ));
     }
     let v = cjson::parse_strict(bytes, 64 * 1024, "key file")

@@ -149,7 +149,11 @@ impl SigningKey {
                 Some(c) if c == der::OID_P384 => {
                     ecdsa(Algorithm::EcdsaP384, &rs::ECDSA_P384_SHA384_ASN1_SIGNING)?
                 }
-                _ => return Err(bad("ecdsa key on an unsupported curve (P-256 and P-384 are)")),
+                _ => {
+                    return Err(bad(
+                        "ecdsa key on an unsupported curve (P-256 and P-384 are)",
+                    ))
+                }
             }
         } else if info.alg == der::OID_RSA {
             let kp = rs::RsaKeyPair::from_pkcs8(der)

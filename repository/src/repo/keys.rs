@@ -59,7 +59,9 @@ pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<PathBuf> {
         }
     }
     let secret = key.to_secret_file().ok_or_else(|| {
-        Error::Usage("this key is not held in a file; there is no secret key file to write".to_owned())
+        Error::Usage(
+            "this key is not held in a file; there is no secret key file to write".to_owned(),
+        )
     })?;
     write_atomic(path, &secret, true)?;
     write_atomic(&public, &public_key_file(key.public())?, false)?;
