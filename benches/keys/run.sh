@@ -13,12 +13,13 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 node "$WS/benches/keys/verify.js" "$S" >"$T/js"
 # openssl speed: ed25519 / ecdsap256 / ecdsap384 / rsa3072 (verify/s column). -mr: machine-readable lines.
 openssl speed -mr -seconds "$S" ed25519 ecdsap256 ecdsap384 rsa3072 2>/dev/null >"$T/openssl" || true
-ossl() { # ossl NAME: verify/s from openssl's -mr output
+ossl() { # ossl NAME: verify/s from openssl's -mr lines (OpenSSL 3: +F2/+F4:idx:bits:sign/s:verify/s,
+  #          +F6:idx:bits:name:sign/s:verify/s)
   case $1 in
-    ed25519) awk -F: '/^\+F6:/ && $3=="ed25519" {printf "%.0f", 1/$5; exit}' "$T/openssl" ;;
-    ecdsa-p256) awk -F: '/^\+F4:/ && $3==256 && !done {printf "%.0f", 1/$5; done=1}' "$T/openssl" ;;
-    ecdsa-p384) awk -F: '/^\+F4:/ && $3==384 {printf "%.0f", 1/$5; exit}' "$T/openssl" ;;
-    rsa-3072) awk -F: '/^\+F2:/ && $3==3072 {printf "%.0f", 1/$5; exit}' "$T/openssl" ;;
+    ed25519) awk -F: '/^\+F6:/ && $4=="Ed25519" {printf "%.0f", $6; exit}' "$T/openssl" ;;
+    ecdsa-p256) awk -F: '/^\+F4:/ && $3==256 {printf "%.0f", $5; exit}' "$T/openssl" ;;
+    ecdsa-p384) awk -F: '/^\+F4:/ && $3==384 {printf "%.0f", $5; exit}' "$T/openssl" ;;
+    rsa-3072) awk -F: '/^\+F2:/ && $3==3072 {printf "%.0f", $5; exit}' "$T/openssl" ;;
   esac
 }
 {

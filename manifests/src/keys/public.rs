@@ -71,6 +71,8 @@ pub struct VerifyingKey {
     raw: Vec<u8>,
     /// The modulus length in bytes (rsa), else 0.
     modulus_len: usize,
+    /// ed25519: the decompressed key, so a verification does not decompress it again.
+    ed25519: Option<ed25519_dalek::VerifyingKey>,
 }
 
 /// Why a supported key did not parse.
@@ -85,12 +87,13 @@ impl VerifyingKey {
                 .filter(|b| b.len() == 32)
                 .ok_or("ed25519 public key is not 32 hex-encoded bytes")?;
             let arr: [u8; 32] = raw.as_slice().try_into().expect("32 bytes");
-            ed25519_dalek::VerifyingKey::from_bytes(&arr)
+            let vk = ed25519_dalek::VerifyingKey::from_bytes(&arr)
                 .map_err(|_| "ed25519 public key is not a valid curve point")?;
             return Ok(VerifyingKey {
                 alg,
                 raw,
                 modulus_len: 0,
+                ed25519: Some(vk),
             });
         }
         let der = der::pem_decode(public, "PUBLIC KEY")
@@ -115,6 +118,7 @@ impl VerifyingKey {
                     alg,
                     raw: info.key.to_vec(),
                     modulus_len: 0,
+                    ed25519: None,
                 })
             }
             Algorithm::RsaPssSha256 => {
@@ -142,6 +146,7 @@ impl VerifyingKey {
                     alg,
                     raw: info.key.to_vec(),
                     modulus_len: n.len(),
+                    ed25519: None,
                 })
             }
             Algorithm::Ed25519 => unreachable!("handled above"),
@@ -163,16 +168,11 @@ impl VerifyingKey {
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> bool {
         match self.alg {
             Algorithm::Ed25519 => {
-                let (Ok(k), Ok(s)) = (
-                    <[u8; 32]>::try_from(self.raw.as_slice()),
-                    <[u8; 64]>::try_from(sig),
-                ) else {
+                let (Some(vk), Ok(s)) = (self.ed25519.as_ref(), <[u8; 64]>::try_from(sig)) else {
                     return false;
                 };
-                ed25519_dalek::VerifyingKey::from_bytes(&k).is_ok_and(|vk| {
-                    vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&s))
-                        .is_ok()
-                })
+                vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&s))
+                    .is_ok()
             }
             Algorithm::EcdsaP256 => UnparsedPublicKey::new(&rs::ECDSA_P256_SHA256_ASN1, &self.raw)
                 .verify(msg, sig)
