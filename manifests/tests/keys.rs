@@ -169,34 +169,50 @@ fn raw_r_s(der: &[u8]) -> Vec<u8> {
     out
 }
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use x0x_dist_manifests::metadata::RoleKeys;
+use x0x_dist_manifests::{Signed, Signer, Timestamp};
+
+/// Stands in for a hardware token: signs through a key it holds, counting calls.
+struct Token {
+    inner: SigningKey,
+    calls: AtomicUsize,
+}
+impl Signer for Token {
+    fn public_key(&self) -> &PublicKey {
+        self.inner.public()
+    }
+    fn sign_bytes(&self, msg: &[u8]) -> x0x_dist_manifests::Result<Vec<u8>> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(hex::decode(self.inner.sign(msg)?.sig).unwrap())
+    }
+}
+
+/// A signer holding a key of a type we cannot verify.
+struct Odd(PublicKey);
+impl Signer for Odd {
+    fn public_key(&self) -> &PublicKey {
+        &self.0
+    }
+    fn sign_bytes(&self, _: &[u8]) -> x0x_dist_manifests::Result<Vec<u8>> {
+        Ok(vec![])
+    }
+}
+
 /// A signer that is not a key file (what a PKCS#11 token or a KMS will be): it slots in wherever a
 /// [`SigningKey`] signs, and what it signs verifies under its public key.
 #[test]
 fn any_signer_slots_in_where_a_key_file_signs() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use x0x_dist_manifests::metadata::RoleKeys;
-    use x0x_dist_manifests::{Signed, Signer, Timestamp};
-
-    struct Token {
-        inner: SigningKey,
-        calls: AtomicUsize,
-    }
-    impl Signer for Token {
-        fn public_key(&self) -> &PublicKey {
-            self.inner.public()
-        }
-        fn sign_bytes(&self, msg: &[u8]) -> x0x_dist_manifests::Result<Vec<u8>> {
-            self.calls.fetch_add(1, Ordering::SeqCst);
-            Ok(hex::decode(self.inner.sign(msg)?.sig).unwrap())
-        }
-    }
     let token = Arc::new(Token {
         inner: SigningKey::from_secret_file(&data("ecdsa-p256.pem")).unwrap(),
         calls: AtomicUsize::new(0),
     });
     let key = SigningKey::from_signer(token.clone()).unwrap();
-    assert!(key.to_secret_file().is_none(), "no secret file for a key held elsewhere");
+    assert!(
+        key.to_secret_file().is_none(),
+        "no secret file for a key held elsewhere"
+    );
     let ts: Timestamp = serde_json::from_value(serde_json::json!({
         "_type": "timestamp", "spec_version": "1.0.31", "version": 1, "expires": "2100-01-01T00:00:00Z",
         "meta": {"snapshot.json": {"version": 1}}
@@ -212,19 +228,12 @@ fn any_signer_slots_in_where_a_key_file_signs() {
     };
     signed.verify("timestamp", &keys, &role).unwrap();
     // A signer whose key type we cannot verify is refused up front.
-    struct Odd(PublicKey);
-    impl Signer for Odd {
-        fn public_key(&self) -> &PublicKey {
-            &self.0
-        }
-        fn sign_bytes(&self, _: &[u8]) -> x0x_dist_manifests::Result<Vec<u8>> {
-            Ok(vec![])
-        }
-    }
     let mut odd = key.public().clone();
     odd.scheme = "rsa-pkcs1v15-sha256".to_owned();
     assert_eq!(
-        SigningKey::from_signer(Arc::new(Odd(odd))).unwrap_err().code(),
+        SigningKey::from_signer(Arc::new(Odd(odd)))
+            .unwrap_err()
+            .code(),
         "metadata.key_invalid"
     );
 }
