@@ -718,6 +718,13 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
             err("metadata.key_invalid", 0),
         ),
         (
+            "key-rsa-zero-modulus",
+            "Root lists an rsa key whose modulus is the INTEGER 0 (must be refused, never crash a client).",
+            json!({"keytype": "rsa", "scheme": "rsassa-pss-sha256",
+                   "keyval": {"public": "-----BEGIN PUBLIC KEY-----\nMBwwDQYJKoZIhvcNAQEBBQADCwAwCAIBAAIDAQAB\n-----END PUBLIC KEY-----\n"}}),
+            err("metadata.key_invalid", 0),
+        ),
+        (
             "key-unsupported-scheme-carried",
             "Root lists an rsa-pkcs1v15-sha256 key (unsupported: carried, never counted); the chain verifies.",
             json!({"keytype": "rsa", "scheme": "rsa-pkcs1v15-sha256", "keyval": {"public": rsa_pem}}),

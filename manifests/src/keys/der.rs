@@ -69,11 +69,12 @@ impl<'a> Reader<'a> {
             _ => None,
         }
     }
-    /// The next element, a non-negative minimally encoded INTEGER: its magnitude without leading zeros.
+    /// The next element, a positive minimally encoded INTEGER: its magnitude without leading zeros (never
+    /// empty: zero, negative or non-minimal encodings are refused).
     pub(super) fn unsigned(&mut self) -> Option<&'a [u8]> {
         let c = self.expect(INTEGER)?;
         match c {
-            [] => None,
+            [] | [0] => None,
             [b, ..] if b & 0x80 != 0 => None,    // negative
             [0, b, ..] if b & 0x80 == 0 => None, // not minimal
             [0, rest @ ..] => Some(rest),
@@ -222,6 +223,7 @@ mod tests {
         assert_eq!(Reader::new(&[2, 2, 0, 0x80]).unsigned(), Some(&[0x80][..]));
         assert!(Reader::new(&[2, 2, 0, 0x7f]).unsigned().is_none());
         assert!(Reader::new(&[2, 1, 0x80]).unsigned().is_none());
+        assert!(Reader::new(&[2, 1, 0]).unsigned().is_none()); // zero: never a modulus or exponent
     }
 
     #[test]

@@ -131,7 +131,8 @@ impl VerifyingKey {
                 let (Some(n), Some(e), true) = (n, e, r.is_empty()) else {
                     return Err("rsa public key is not a DER RSAPublicKey");
                 };
-                let bits = n.len() * 8 - n[0].leading_zeros() as usize;
+                let bits = (n.len() * 8)
+                    .saturating_sub(n.first().map_or(8, |b| b.leading_zeros() as usize));
                 if !(2048..=8192).contains(&bits) {
                     return Err("rsa modulus must be 2048 to 8192 bits");
                 }
