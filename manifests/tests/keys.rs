@@ -237,3 +237,49 @@ fn any_signer_slots_in_where_a_key_file_signs() {
         "metadata.key_invalid"
     );
 }
+
+/// Every single-byte corruption of every fixture's SubjectPublicKeyInfo parses to a key or to
+/// `metadata.key_invalid`, never a panic (keys come from untrusted metadata), and never verifies the
+/// original signature unless the corruption left the key material as it was.
+#[test]
+fn corrupted_public_keys_fail_closed_without_panicking() {
+    use base64::Engine as _;
+    let (msg, keys) = fixtures();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (name, want) in keys {
+        let public: PublicKey = serde_json::from_value(want["public"].clone()).unwrap();
+        if public.algorithm() == Some(Algorithm::Ed25519) {
+            continue;
+        }
+        let body: String = public
+            .keyval
+            .public
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = b64.decode(body).unwrap();
+        let material = public.verifying_key().unwrap();
+        for i in 0..der.len() {
+            for v in [0x00, 0x80, 0xff, der[i] ^ 0x01] {
+                let mut d = der.clone();
+                d[i] = v;
+                let mut k = public.clone();
+                k.keyval.public = format!(
+                    "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                    b64.encode(&d)
+                );
+                match k.verifying_key() {
+                    Ok(vk) => {
+                        if vk.material() != material.material() {
+                            assert!(
+                                !k.verify(msg.as_bytes(), want["sig"].as_str().unwrap()),
+                                "{name}: byte {i} = {v:#x} changed the key and still verified"
+                            );
+                        }
+                    }
+                    Err(e) => assert_eq!(e.code(), "metadata.key_invalid"),
+                }
+            }
+        }
+    }
+}

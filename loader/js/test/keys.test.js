@@ -67,3 +67,26 @@ test('malformed keys are refused, unsupported ones carried', () => {
   const rewrapped = pem.replace(/\n(?!-----)/g, '\r\n');
   assert.equal(keys.parseKey({ ...rsa, keyval: { public: rewrapped } }).material, keys.parseKey(rsa).material);
 });
+
+test('every single-byte corruption of a key fails closed: a key, or metadata.key_invalid; never another error', () => {
+  for (const [name, k] of Object.entries(doc.keys)) {
+    if (k.public.keytype === 'ed25519') continue;
+    const der = Buffer.from(k.public.keyval.public.split('\n').filter((l) => l && !l.startsWith('-----')).join(''), 'base64');
+    const orig = keys.parseKey(k.public).material;
+    for (let i = 0; i < der.length; i++) {
+      for (const v of [0x00, 0x80, 0xff, der[i] ^ 1]) {
+        const d = Buffer.from(der);
+        d[i] = v;
+        const dict = { ...k.public, keyval: { public: `-----BEGIN PUBLIC KEY-----\n${d.toString('base64')}\n-----END PUBLIC KEY-----\n` } };
+        let pk;
+        try {
+          pk = keys.parseKey(dict);
+        } catch (e) {
+          assert.equal(e.code, 'metadata.key_invalid', `${name} byte ${i}=${v}: ${e.message}`);
+          continue;
+        }
+        if (pk.material !== orig) assert.equal(keys.verify(pk, msg, k.sig), false, `${name} byte ${i}=${v} still verifies`);
+      }
+    }
+  }
+});
