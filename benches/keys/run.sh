@@ -12,7 +12,8 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 "$BIN" "$S" >"$T/rust"
 node "$WS/benches/keys/verify.js" "$S" >"$T/js"
 # openssl speed: ed25519 / ecdsap256 / ecdsap384 / rsa3072 (verify/s column). -mr: machine-readable lines.
-openssl speed -mr -seconds "$S" ed25519 ecdsap256 ecdsap384 rsa3072 2>/dev/null >"$T/openssl" || true
+OS=$(awk -v s="$S" 'BEGIN { n = int(s + 0.5); print (n < 1 ? 1 : n) }') # openssl takes whole seconds
+openssl speed -mr -seconds "$OS" ed25519 ecdsap256 ecdsap384 rsa3072 2>/dev/null >"$T/openssl" || true
 ossl() { # ossl NAME: verify/s from openssl's -mr lines (OpenSSL 3: +F2/+F4:idx:bits:sign/s:verify/s,
   #          +F6:idx:bits:name:sign/s:verify/s)
   case $1 in
