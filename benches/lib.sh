@@ -17,10 +17,10 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$WS/target}
 # (benches/Cargo.toml), each built with only its own feature (bench-verify needs none).
 bench_feature() {
   case $1 in
-    bench-verify) echo "" ;;
+    bench-verify | bench-keys) echo "" ;;
     sha256-throughput) echo loader ;;
     bench-repo) echo server ;;
-    *) echo "release_build: unknown program $1 (x0x-dist, bench-verify, sha256-throughput, bench-repo)" >&2; return 1 ;;
+    *) echo "release_build: unknown program $1 (x0x-dist, bench-verify, bench-keys, sha256-throughput, bench-repo)" >&2; return 1 ;;
   esac
 }
 # X0X_BENCH_BUILT lists what this run has built (exported: a script the runner starts does not build again).

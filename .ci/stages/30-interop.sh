@@ -6,6 +6,10 @@
 #  3. A repository built with the x0x-dist CLI (init, keygen, package add, package release x2) is refreshed and
 #     downloaded from by python-tuf; a tampered target is rejected.
 #  4. python-tuf (tuf.api.metadata) writes a repository; `x0x-dist verify` accepts it and rejects tampering.
+#  5. Key types (ecdsa P-256/P-384, rsassa-pss-sha256): a repository made by the CLI with ecdsa and rsa keys is
+#     verified by python-tuf; one python-tuf/securesystemslib signs with every type (its ecdsa-sha2-nistp256
+#     legacy keytype too) is verified by `x0x-dist verify` and by the JS loader (loader/js/test/interop.test.js),
+#     and the CLI signs a release with a PKCS#8 key securesystemslib made, which python-tuf then verifies.
 # Bounded: a debug build of x0x-dist plus a few seconds of Python.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -84,4 +88,39 @@ bash scripts/flip-byte.sh "$f" 3
 expect_status 4 "$BIN" verify --repo "$P"
 sed -i 's/"threshold": 1/"threshold": 2/' "$P/metadata/1.targets.json"
 expect_status 3 "$BIN" verify --repo "$P"
+echo "== key types: python-tuf reads a repository the CLI signed with ecdsa and rsa keys"
+K=$T/keys
+$BIN init --repo "$K" --key-type ecdsa-p256 >/dev/null
+$BIN keygen --type rsa --out "$T/rsa.key" >/dev/null
+$BIN keygen --type ecdsa-p384 --out "$T/p384.key" >/dev/null
+$BIN package add --repo "$K" x0x --publisher-key "$T/rsa.key.pub" --publisher-key "$T/p384.key.pub"
+$BIN package release --repo "$K" x0x --version 0.3.1 --key "$T/rsa.key" "$T"/dist1/*
+$BIN verify --repo "$K"
+$PY interop/python_client.py --repo "$K" --root "$K/metadata/1.root.json" --check-keyids \
+  --target x0x/0.3.1/x0x.wasm32-wasip1.wasm --expect-file "$T/dist1/x0x.wasm32-wasip1.wasm"
+
+echo "== key types: x0x-dist verifies a repository python-tuf signed with ecdsa, rsa and the legacy ecdsa keytype"
+M=$T/mixed
+$PY interop/python_writer.py --out "$M" --keys mixed --secret-dir "$T/mixed-keys"
+$BIN verify --repo "$M"
+$PY interop/python_client.py --repo "$M" --root "$M/metadata/1.root.json" --target x0x/0.3.1/x0x.wasm32-wasip1.wasm
+# Tampered: the timestamp (signed with the legacy-keytype ecdsa key) no longer verifies.
+python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["signed"]["version"]=7; json.dump(d, open(p, "w"))' "$M/metadata/timestamp.json"
+expect_status 3 "$BIN" verify --repo "$M"
+
+echo "== key types: the CLI signs with PKCS#8 keys securesystemslib made; python-tuf verifies"
+S=$T/sslib-signed
+$BIN init --repo "$S" >/dev/null
+cp "$T/mixed-keys/x0x.key" "$T/sslib-publisher.key"
+$BIN package add --repo "$S" x0x --publisher-key <(python3 - "$M/metadata/1.targets.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["signed"]["delegations"]
+kid = d["roles"][0]["keyids"][0]
+k = dict(d["keys"][kid]); k["keyid"] = kid
+print(json.dumps(k))
+PY
+)
+$BIN package release --repo "$S" x0x --version 0.3.1 --key "$T/sslib-publisher.key" "$T"/dist1/*
+$PY interop/python_client.py --repo "$S" --root "$S/metadata/1.root.json" --check-keyids \
+  --target x0x/0.3.1/x0x.linux-x64-gnu.node --expect-file "$T/dist1/x0x.linux-x64-gnu.node"
 echo "interop ok"

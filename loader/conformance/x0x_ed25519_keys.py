@@ -1,9 +1,9 @@
 """pytest plugin for tuf-conformance runs of the x0x-dist clients (scripts/tuf-conformance.sh).
 
-Our clients verify only ed25519 keys (docs/conformance.md): the suite's repository simulator signs with
-ecdsa-sha2-nistp256 keys unless a test asks for another key type, so this plugin makes ed25519 the default
-key type. Tests that ask for a key type explicitly (test_keytype_and_scheme) and the static repositories
-(ecdsa-signed, not produced by the simulator) are unchanged and listed in the .xfails files.
+The suite's repository simulator signs with ecdsa-sha2-nistp256 keys unless a test asks for another key
+type; this plugin makes ed25519 the default key type, for the second of the two runs docs/conformance.md
+records (TUF_CONFORMANCE_KEYS=ed25519). Tests that ask for a key type explicitly (test_keytype_and_scheme)
+and the static repositories (ecdsa-signed, not produced by the simulator) are unchanged.
 """
 
 from tuf_conformance._internal import repository_simulator

@@ -3,7 +3,8 @@
 //!
 //! - [`cjson`]: strict parsing (size limit first, duplicate keys rejected) and canonical JSON as
 //!   securesystemslib/python-tuf sign it.
-//! - [`keys`]: ed25519 keys, key ids (SHA-256 of the canonical key dict), signatures, the key file format.
+//! - [`keys`]: keys of every supported type (ed25519, ECDSA P-256/P-384, RSASSA-PSS-SHA256), key ids (SHA-256
+//!   of the canonical key dict), signatures, the [`keys::Signer`] trait, the key file formats.
 //! - [`metadata`]: root, targets (with delegations), snapshot, timestamp; [`metadata::Signed`] with the
 //!   [`metadata::Role`] trait; [`RoleType`] names the four top-level roles; target `custom` fields.
 //! - [`verify`]: the client workflow's trust decisions ([`verify::TrustedSet`]): thresholds over distinct keys,
@@ -12,8 +13,8 @@
 //!   safe target path), [`names::TargetPath`] (a package artifact), [`names::Sha256`]. [`platform`]: the platform table.
 //! - [`codes`]: every stable error code of the project; [`Error`] maps to them through [`codes::Coded`].
 //!
-//! Departures from the TUF specification: only ed25519 keys verify (other key types are carried but never
-//! count toward a threshold); target paths must be safe ([`TargetName`]: no `..`, absolute path, backslash...)
+//! Departures from the TUF specification: only the key types of [`keys::public`] verify (others are carried
+//! but never count toward a threshold); RSA-PSS signatures must use a salt as long as the digest; target paths must be safe ([`TargetName`]: no `..`, absolute path, backslash...)
 //! and a target verifies only if every hash it lists is sha256 or sha512 and matches; where a path is used as
 //! a package artifact it must be `<package>/<version>/<file>` ([`TargetPath`]) with a `sha256` hash;
 //! delegation path patterns support `*` and `?` but not `[...]` classes.
@@ -30,7 +31,7 @@ pub mod retry;
 pub mod verify;
 
 pub use error::{Error, Result};
-pub use keys::{KeyId, PublicKey, SigningKey};
+pub use keys::{Algorithm, KeyId, PublicKey, Signer, SigningKey};
 pub use metadata::{
     Role, RoleType, Root, Signed, Snapshot, TargetCustom, TargetFile, Targets, Timestamp,
 };

@@ -641,7 +641,7 @@ mod tests {
         let (mut set, pa, pb, release) = diamond();
         // Re-sign release with both release keys: valid through both parents.
         let mut md = Signed::<Targets>::from_slice(&release).unwrap();
-        md.add_signature(&SigningKey::from_seed(&[8; 32]));
+        md.add_signature(&SigningKey::from_seed(&[8; 32])).unwrap();
         let files: BTreeMap<&str, Vec<u8>> = [
             ("parent-a", pa),
             ("parent-b", pb),

@@ -231,7 +231,11 @@ pub fn set_policy(
     let mut targets_version = None;
     if policy.sign_online {
         let key_path = l.online_packages_key();
-        ensure_secret(&key_path, || repo::generate_key().to_secret_file())?;
+        ensure_secret(&key_path, || {
+            repo::generate_key()
+                .to_secret_file()
+                .expect("a generated key is a file key")
+        })?;
         let key = repo::read_secret_key(&key_path)?;
         targets_version = repo::add_delegation_key(dir, package, key.public(), now, expiry)?;
     }

@@ -260,7 +260,7 @@ async fn signatures_threshold_and_expiry() {
     expect_rejected(&fx, &st, &dup.to_bytes(), "metadata.malformed").await;
     // A stranger's key does not count.
     let mut stranger = one.clone();
-    stranger.add_signature(&key(99));
+    stranger.add_signature(&key(99)).unwrap();
     expect_rejected(&fx, &st, &stranger.to_bytes(), "metadata.threshold_not_met").await;
     // A corrupted signature by an authorized key.
     let mut bad = role(None, "1.0.0", &files, &both);

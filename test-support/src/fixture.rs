@@ -87,8 +87,8 @@ pub fn repo_in(dir: tempfile::TempDir, threshold: u64) -> Fixture {
     write(&md, "timestamp.json", &ts.to_bytes());
     let online = dir.path().join("online");
     std::fs::create_dir_all(&online).unwrap();
-    write(&online, "snapshot.key", &snap_key.to_secret_file());
-    write(&online, "timestamp.key", &ts_key.to_secret_file());
+    write(&online, "snapshot.key", &snap_key.to_secret_file().unwrap());
+    write(&online, "timestamp.key", &ts_key.to_secret_file().unwrap());
     let (token, _) = x0x_dist_repository::tokens::create(dir.path(), &[PKG.into()]).unwrap();
     let (other_token, _) =
         x0x_dist_repository::tokens::create(dir.path(), &["other".into()]).unwrap();
@@ -236,7 +236,7 @@ pub fn role(
     let rf: Vec<_> = files.iter().map(|(p, d)| rfile(*p, d)).collect();
     let mut s = next_role(current, &pkg, &v, &rf, far_future(), signers[0]).unwrap();
     for k in &signers[1..] {
-        s.add_signature(k);
+        s.add_signature(k).unwrap();
     }
     s
 }

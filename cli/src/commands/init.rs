@@ -20,6 +20,9 @@ pub struct InitArgs {
     /// Lifetime of the top-level targets metadata, in days.
     #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(i64).range(1..=36500))]
     pub targets_expires_days: i64,
+    /// Type of the four keys init generates (root, targets, snapshot, timestamp); see `keygen --help`.
+    #[arg(long, value_enum, default_value_t = super::keygen::KeyType::Ed25519)]
+    pub key_type: super::keygen::KeyType,
 }
 
 /// Runs `init`.
@@ -29,8 +32,13 @@ pub fn run(a: &InitArgs) -> anyhow::Result<()> {
         targets: time::Duration::days(a.targets_expires_days),
         ..Expiry::default()
     };
-    let report = repo::init(&a.repo, time::OffsetDateTime::now_utc(), &expiry)
-        .with_context(|| format!("creating a repository in {}", a.repo.display()))?;
+    let report = repo::init_with_key_type(
+        &a.repo,
+        time::OffsetDateTime::now_utc(),
+        &expiry,
+        a.key_type.into(),
+    )
+    .with_context(|| format!("creating a repository in {}", a.repo.display()))?;
     println!("created repository {}", a.repo.display());
     for (role, id) in &report.keys {
         let place = if matches!(*role, "root" | "targets") {

@@ -48,7 +48,7 @@ function ensureDirs(cacheDir) {
   const d = dirs(cacheDir);
   try {
     // 0700: only this user may add, replace or remove anything the loader trusts (checkSecure).
-    for (const p of Object.values(d)) fs.mkdirSync(p, { recursive: true, mode: 0o700 });
+    for (const p of Object.values(d)) mkdirDurable(p, 0o700);
   } catch (e) {
     throw err('io.error', `cannot create cache directory ${cacheDir}`, { cause: e });
   }
@@ -192,6 +192,22 @@ function syncDir(dir) {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/**
+ * `mkdir -p dir` whose result survives a crash: each directory it creates is synced into its parent (a file
+ * synced into a directory whose own entry was lost is lost with it: the rollback reference, trust.js).
+ * Returns the first directory created, or undefined.
+ */
+function mkdirDurable(dir, mode = 0o777) {
+  const first = fs.mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined) return undefined;
+  // Deepest first: `dir`'s entry in its parent, ..., up to `first`'s entry in the directory that existed.
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    syncDir(path.dirname(d));
+    if (d === path.resolve(first) || path.dirname(d) === d) break;
+  }
+  return first;
 }
 
 /** Atomically and durably publish `tmp` as `dest`, read-only. */
@@ -380,6 +396,7 @@ module.exports = {
   publish,
   writeAtomic,
   syncDir,
+  mkdirDurable,
   sha256File,
   withLock,
   withLockSync,

@@ -115,7 +115,7 @@ function newest(a, b) {
  * release metadata) is a second source of roots and of rollback references. Returns the TrustedSet.
  */
 async function refresh({ repo, anchorBytes, persistDir, embeddedDir, cacheDir, now = new Date() }) {
-  fs.mkdirSync(persistDir, { recursive: true });
+  cache.mkdirDurable(persistDir);
   const persisted = new DirStore(persistDir);
   const embedded = new DirStore(embeddedDir);
   const save = (name, bytes) => cache.writeAtomic(cacheDir, path.join(persistDir, name), bytes, 0o644);

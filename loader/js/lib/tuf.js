@@ -13,7 +13,8 @@
 // - targets and delegated roles: length/hashes/version as named by snapshot; signed by the delegating role
 //   with its threshold; not expired.
 // - thresholds count distinct key ids AND distinct public keys (two key ids for one key count once);
-//   only ed25519 keys are understood, other key types never count. A signature list naming one key id twice
+//   ed25519, ecdsa P-256/P-384 and rsassa-pss-sha256 keys verify (lib/keys.js); other key types never count, a
+//   malformed key of a supported type makes the metadata listing it invalid (metadata.key_invalid). A signature list naming one key id twice
 //   is malformed (TUF: "the keyid MUST be unique"; tuf-conformance test_duplicate_sig_keyids).
 // - a delegated role is trusted only through the delegator the search reaches it by: one verified under
 //   parent-a and reached again through parent-b ("diamond" delegations) is verified against parent-b's keys
@@ -26,27 +27,12 @@
 const crypto = require('crypto');
 const { canonicalize, parseStrict } = require('./canonical');
 const { err } = require('./errors');
+const tufKeys = require('./keys');
 
 const EXPIRES_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const TOP_ROLES = ['root', 'timestamp', 'snapshot', 'targets'];
 /** Size limits per role type, checked before parsing (the same as `MAX_SIZE` in manifests/src/metadata/). */
 const MAX_SIZE = { root: 512 * 1024, timestamp: 64 * 1024, snapshot: 4 * 1024 * 1024, targets: 16 * 1024 * 1024 };
-
-const keyCache = new Map();
-function publicKey(key) {
-  if (!key || key.keytype !== 'ed25519' || key.scheme !== 'ed25519') return null;
-  const hex = key.keyval && key.keyval.public;
-  if (typeof hex !== 'string' || !/^[0-9a-f]{64}$/i.test(hex)) return null;
-  let k = keyCache.get(hex);
-  if (!k) {
-    k = crypto.createPublicKey({
-      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(hex, 'hex').toString('base64url') },
-      format: 'jwk',
-    });
-    keyCache.set(hex, k);
-  }
-  return k;
-}
 
 function isObj(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -91,6 +77,7 @@ function parse(bytes, type, label = type) {
   }
   if (type === 'root') {
     if (!isObj(s.keys) || !isObj(s.roles)) throw bad('root needs keys and roles');
+    for (const k of Object.values(s.keys)) tufKeys.checkKey(k);
     for (const r of TOP_ROLES) checkRole(s.roles[r], `${label} role ${r}`);
   } else if (type === 'timestamp') {
     if (!isObj(s.meta) || !isObj(s.meta['snapshot.json'])) throw bad('timestamp needs meta["snapshot.json"]');
@@ -117,6 +104,7 @@ function parse(bytes, type, label = type) {
     if (s.delegations !== undefined) {
       const d = s.delegations;
       if (!isObj(d) || !isObj(d.keys) || !Array.isArray(d.roles)) throw bad('delegations needs keys and roles');
+      for (const k of Object.values(d.keys)) tufKeys.checkKey(k);
       const names = new Set();
       for (const r of d.roles) {
         checkRole(r, `${label} delegation`, 'metadata.delegation_invalid');
@@ -151,29 +139,25 @@ function checkMeta(m, label) {
  * Check that `md` is signed by at least `role.threshold` distinct keys of `role.keyids` found in `keys`.
  * @returns {number} the number of distinct valid signers
  */
-function verifySignatures(md, role, keys, label) {
+function verifySignatures(md, role, keyDict, label) {
   const data = canonicalize(md.signed);
   const counted = new Set();
   const countedKeys = new Set();
   let badSig = 0;
   for (const keyid of new Set(role.keyids)) {
-    const key = keys[keyid];
-    const pk = key && publicKey(key);
+    const key = keyDict[keyid];
+    let pk = null;
+    try {
+      pk = key && tufKeys.parseKey(key);
+    } catch {
+      pk = null; // malformed (refused at parse for metadata; a key dict built in memory just never counts)
+    }
     if (!pk) continue;
-    const pub = key.keyval.public.toLowerCase();
+    const pub = pk.material;
     if (countedKeys.has(pub)) continue;
     for (const s of md.signatures) {
       if (s.keyid !== keyid) continue;
-      if (!/^[0-9a-f]{128}$/i.test(s.sig)) {
-        badSig += 1;
-        continue;
-      }
-      let ok = false;
-      try {
-        ok = crypto.verify(null, data, pk, Buffer.from(s.sig, 'hex'));
-      } catch {
-        ok = false;
-      }
+      const ok = tufKeys.verify(pk, data, s.sig);
       if (ok) {
         counted.add(keyid);
         countedKeys.add(pub);

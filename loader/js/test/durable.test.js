@@ -58,3 +58,44 @@ test('a record (mode 0644, e.g. trusted metadata) and a blob (0444) are durable:
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
 });
+
+/** Asserts: `dir` was created, then its parent directory was opened and fsynced (its new entry is durable). */
+function assertDirDurable(lines, dir) {
+  const made = lines.findIndex((l) => /mkdir/.test(l) && l.includes(JSON.stringify(dir)));
+  assert.ok(made >= 0, `no mkdir of ${dir}:\n${lines.join('\n')}`);
+  const parent = path.dirname(dir);
+  const open = lines.slice(made).find((l) => /openat\(/.test(l) && l.includes(`${JSON.stringify(parent)},`) && /O_DIRECTORY/.test(l));
+  assert.ok(open, `the parent ${parent} of the new directory ${dir} is opened after the mkdir`);
+  const fd = /= (\d+)\s*$/.exec(open)[1];
+  assert.ok(lines.slice(lines.indexOf(open)).some((l) => new RegExp(`fsync\\(${fd}\\)`).test(l)), `fsync of ${parent} after creating ${dir}`);
+}
+
+test('the rollback reference: trust.refresh into a new directory makes the directory and every record durable', { skip: !haveStrace && 'strace is not installed (scripts/setup.d/70-mirror.sh installs it)' }, () => {
+  const h = require('./helpers/repo');
+  const repo = new h.Repo(path.join(h.tmpdir(), 'repo'));
+  repo.publish({ 'x0x/0.3.1/x0x.wasm32-wasip1.wasm': { data: Buffer.from('one') } });
+  const cacheDir = h.tmpdir();
+  fs.mkdirSync(path.join(cacheDir, 'tmp'));
+  // Two levels that do not exist yet: both entries must be synced into their parents.
+  const persistDir = path.join(cacheDir, 'metadata', 'x0x');
+  const anchor = path.join(cacheDir, 'anchor.json');
+  fs.writeFileSync(anchor, repo.anchor);
+  const LIB = path.join(__dirname, '..', 'lib');
+  const log = path.join(cacheDir, 'strace.log');
+  const script = `
+    const fs = require('fs');
+    const trust = require(${JSON.stringify(path.join(LIB, 'trust.js'))});
+    const { FileRepo } = require(${JSON.stringify(path.join(LIB, 'fetch.js'))});
+    trust.refresh({ repo: new FileRepo(${JSON.stringify(repo.dir)}), anchorBytes: fs.readFileSync(${JSON.stringify(anchor)}),
+      persistDir: ${JSON.stringify(persistDir)}, embeddedDir: null, cacheDir: ${JSON.stringify(cacheDir)} })
+      .then(() => {}, (e) => { console.error(e); process.exit(1); });`;
+  const r = spawnSync('strace', ['-f', '-qq', '-e', 'trace=openat,fsync,rename,renameat,renameat2,mkdir,mkdirat', '-o', log, process.execPath, '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = fs.readFileSync(log, 'utf8').split('\n');
+  assertDirDurable(lines, path.join(cacheDir, 'metadata'));
+  assertDirDurable(lines, persistDir);
+  const saved = fs.readdirSync(persistDir).sort();
+  assert.deepEqual(saved.filter((f) => !/^\d+\.(snapshot|targets)\.json$/.test(f)), ['timestamp.json']);
+  assert.equal(saved.length, 3, saved.join(' ')); // timestamp, N.snapshot, N.targets
+  for (const f of saved) assertDurable(lines, persistDir, path.join(persistDir, f));
+});

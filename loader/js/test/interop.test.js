@@ -13,10 +13,13 @@ const WS = path.join(__dirname, '..', '..', '..');
 const PY = path.join(WS, '.toolchains', 'venv', 'bin', 'python');
 const hasTuf = fs.existsSync(PY) && spawnSync(PY, ['-c', 'import tuf.api.metadata'], { stdio: 'ignore' }).status === 0;
 
-test('a python-tuf-written repository verifies and loads', { skip: !hasTuf && !process.env.CI && 'python-tuf venv not installed' }, () => {
+// `mixed`: every other key type, signed by securesystemslib (root ecdsa P-256 rotated to rsa, targets P-384,
+// snapshot rsa, timestamp under the legacy keytype ecdsa-sha2-nistp256, the x0x role ecdsa P-256).
+for (const keys of ['ed25519', 'mixed'])
+test(`a python-tuf-written repository (${keys} keys) verifies and loads`, { skip: !hasTuf && !process.env.CI && 'python-tuf venv not installed' }, () => {
   const d = h.tmpdir();
   const repo = path.join(d, 'repo');
-  const w = spawnSync(PY, [path.join(WS, 'interop', 'python_writer.py'), '--out', repo], { encoding: 'utf8' });
+  const w = spawnSync(PY, [path.join(WS, 'interop', 'python_writer.py'), '--out', repo, '--keys', keys], { encoding: 'utf8' });
   assert.equal(w.status, 0, w.stderr);
   const pkg = path.join(d, 'pkg');
   fs.mkdirSync(pkg);

@@ -242,7 +242,7 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
         ("publisher-a", &k.pub_a),
         ("publisher-b", &k.pub_b),
     ] {
-        let secret: Value = serde_json::from_slice(&sk.to_secret_file()).unwrap();
+        let secret: Value = serde_json::from_slice(&sk.to_secret_file().unwrap()).unwrap();
         keys_doc.insert(name.to_owned(), secret);
     }
     let mut kb = serde_json::to_vec_pretty(&json!({
@@ -688,7 +688,7 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
     let entry = raw["targets"]["x0x/0.3.1/x0x.linux-x64-gnu.node"].clone();
     raw["targets"]["x0x/0.3.1/../../../etc/passwd"] = entry;
     let canonical = x0x_dist_manifests::cjson::canonical(&raw).unwrap();
-    let doc = json!({"signatures": [k.pub_a.sign(&canonical)], "signed": raw});
+    let doc = json!({"signatures": [k.pub_a.sign(&canonical).unwrap()], "signed": raw});
     let mut b = serde_json::to_vec_pretty(&doc).unwrap();
     b.push(b'\n');
     let f = out.case_file("target-path-traversal", "1.x0x.json", b);
@@ -698,6 +698,52 @@ pub fn generate() -> Vec<(String, Vec<u8>)> {
         chain(&ts_p, &snap_p, &tg_p, &f),
         err("target.path_invalid", 5),
     );
+
+    // Key types (manifests/src/keys/public.rs, loader/js/lib/keys.js). Signatures by ecdsa/rsa keys are randomized,
+    // so these cases are signed by the ed25519 root key and pin what the key dicts themselves decide: a supported
+    // type with a malformed key is refused where root is parsed; an unsupported (keytype, scheme) is carried.
+    let rsa_pem = "-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAw2x785U7b0/bklWTxXaK\nOVVWbVw5cQpMQ2XBxyphZp5zSO/SRVldxcNwjAcoMbz8iU9z25MDpwr2hMcRuIP0\nFbEGCo+IFje0y1kTMiBZxmVeF0h/86YmBovxBMhTngy3XRvSYYfz6WOxjkHOJbIf\n87Vra0gHlw5N2Ou6lsSAjjfxiAjdcCIwhm5MX2+rPddzt2EOJfqKget/QHPwvxN0\naH/xvxUaEPVtQibTPFvM3viov0hCIwlZO+CvA3bwi1GRl8BfVLEaSlQa1GLxzGN/\nNP1LHPIKWX9uYI4LO1eZV7ZoOV4Q/pcnIGbT8sN3UIe4zkxQZrcdJzQBr7PJoxOi\nGwIDAQAB\n-----END PUBLIC KEY-----\n";
+    for (name, description, key, expect) in [
+        (
+            "key-ecdsa-malformed",
+            "Root lists an ecdsa-sha2-nistp256 key whose keyval.public is not a SubjectPublicKeyInfo.",
+            json!({"keytype": "ecdsa", "scheme": "ecdsa-sha2-nistp256",
+                   "keyval": {"public": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}}),
+            err("metadata.key_invalid", 0),
+        ),
+        (
+            "key-rsa-under-ecdsa-scheme",
+            "Root lists an RSA public key under the ecdsa-sha2-nistp256 scheme.",
+            json!({"keytype": "ecdsa", "scheme": "ecdsa-sha2-nistp256", "keyval": {"public": rsa_pem}}),
+            err("metadata.key_invalid", 0),
+        ),
+        (
+            "key-rsa-zero-modulus",
+            "Root lists an rsa key whose modulus is the INTEGER 0 (must be refused, never crash a client).",
+            json!({"keytype": "rsa", "scheme": "rsassa-pss-sha256",
+                   "keyval": {"public": "-----BEGIN PUBLIC KEY-----\nMBwwDQYJKoZIhvcNAQEBBQADCwAwCAIBAAIDAQAB\n-----END PUBLIC KEY-----\n"}}),
+            err("metadata.key_invalid", 0),
+        ),
+        (
+            "key-unsupported-scheme-carried",
+            "Root lists an rsa-pkcs1v15-sha256 key (unsupported: carried, never counted); the chain verifies.",
+            json!({"keytype": "rsa", "scheme": "rsa-pkcs1v15-sha256", "keyval": {"public": rsa_pem}}),
+            ok(),
+        ),
+    ] {
+        let mut raw: Value = serde_json::to_value(root(&k, 1, &k.root1, FUTURE)).unwrap();
+        raw["keys"]["0".repeat(64)] = key;
+        let canonical = x0x_dist_manifests::cjson::canonical(&raw).unwrap();
+        let doc = json!({"signatures": [k.root1.sign(&canonical).unwrap()], "signed": raw});
+        let mut b = serde_json::to_vec_pretty(&doc).unwrap();
+        b.push(b'\n');
+        let f = out.case_file(name, "1.root.json", b);
+        let mut steps = vec![step("root", &f)];
+        if expect == ok() {
+            steps.extend(valid[2..].iter().cloned());
+        }
+        out.case(name, description, steps, expect);
+    }
 
     // A role listing a target outside its delegated paths: never trusted for it.
     let mut t = x0x_role(1, FUTURE);

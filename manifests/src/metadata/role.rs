@@ -80,11 +80,9 @@ pub(super) fn check_common(type_: &str, spec_version: &str, version: u64) -> Res
 }
 
 pub(super) fn check_keys(keys: &BTreeMap<KeyId, PublicKey>) -> Result<()> {
-    // Unsupported key types are tolerated (they can never verify); malformed ed25519 keys are not.
+    // Unsupported key types are tolerated (they can never verify); malformed keys of a supported type are not.
     for k in keys.values() {
-        if k.keytype == "ed25519" {
-            k.ed25519()?;
-        }
+        k.check()?;
     }
     Ok(())
 }

@@ -68,7 +68,10 @@ impl<T: Role> Signed<T> {
         signed.check()?;
         let raw_signed = serde_json::to_value(&signed).map_err(|e| Error::malformed(T::TYPE, e))?;
         let canonical = cjson::canonical(&raw_signed)?;
-        let signatures = keys.iter().map(|k| k.sign(&canonical)).collect();
+        let signatures = keys
+            .iter()
+            .map(|k| k.sign(&canonical))
+            .collect::<Result<_>>()?;
         Ok(Signed {
             signed,
             signatures,
@@ -79,9 +82,11 @@ impl<T: Role> Signed<T> {
     }
 
     /// Adds a signature by `key` (replacing an earlier one by the same key).
-    pub fn add_signature(&mut self, key: &SigningKey) {
+    pub fn add_signature(&mut self, key: &SigningKey) -> Result<()> {
+        let sig = key.sign(&self.canonical)?;
         self.signatures.retain(|s| &s.keyid != key.key_id());
-        self.signatures.push(key.sign(&self.canonical));
+        self.signatures.push(sig);
+        Ok(())
     }
 
     /// The typed signed part.
@@ -194,12 +199,14 @@ pub fn verify_signatures(
         if !role.keyids.contains(&sig.keyid) || counted_ids.contains(&sig.keyid) {
             continue;
         }
-        let Some(key) = keys.get(&sig.keyid) else {
+        // An unsupported or malformed key never counts (nor makes a signature "invalid").
+        let Some(key) = keys.get(&sig.keyid).and_then(|k| k.verifying_key().ok()) else {
             continue;
         };
-        if key.verify(canonical, &sig.sig) {
+        if hex::decode(&sig.sig).is_ok_and(|s| key.verify(canonical, &s)) {
             counted_ids.insert(&sig.keyid);
-            counted_material.insert(key.keyval.public.to_ascii_lowercase());
+            let (alg, raw) = key.material();
+            counted_material.insert((alg.scheme(), raw.to_vec()));
         } else {
             invalid.get_or_insert(&sig.keyid);
         }

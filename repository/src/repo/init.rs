@@ -1,10 +1,11 @@
 //! `init`, and writing the next snapshot and timestamp after a change.
 
 use super::{
-    create_private_dir, generate_key, io, write_atomic, write_key_pair, BTreeMap, Delegations,
+    create_private_dir, generate_key_of, io, write_atomic, write_key_pair, BTreeMap, Delegations,
     Error, Expiry, Layout, NewRole, OffsetDateTime, Path, Result, Root, Signed, SigningKey,
     Snapshot, Targets, Timestamp,
 };
+use x0x_dist_manifests::Algorithm;
 
 /// What `init` created.
 #[derive(Debug)]
@@ -13,8 +14,18 @@ pub struct InitReport {
     pub keys: BTreeMap<&'static str, String>,
 }
 
-/// Creates a repository in `dir`: four keys, then root v1, empty targets v1, snapshot v1, timestamp v1.
+/// Creates a repository in `dir`: four ed25519 keys, then root v1, empty targets v1, snapshot v1, timestamp v1.
 pub fn init(dir: &Path, now: OffsetDateTime, expiry: &Expiry) -> Result<InitReport> {
+    init_with_key_type(dir, now, expiry, Algorithm::Ed25519)
+}
+
+/// [`init`] with keys of type `alg` for the four roles.
+pub fn init_with_key_type(
+    dir: &Path,
+    now: OffsetDateTime,
+    expiry: &Expiry,
+    alg: Algorithm,
+) -> Result<InitReport> {
     let l = Layout::new(dir);
     if l.metadata_file("root.json").exists()
         || l.metadata_file("1.root.json").exists()
@@ -29,7 +40,7 @@ pub fn init(dir: &Path, now: OffsetDateTime, expiry: &Expiry) -> Result<InitRepo
     let mut root = Root::empty(1, now + expiry.root);
     let mut signing = BTreeMap::new();
     for role in ["root", "targets", "snapshot", "timestamp"] {
-        let k = generate_key();
+        let k = generate_key_of(alg)?;
         write_key_pair(&l.key_file(role), &k)?;
         root.add_key(role, k.public())?;
         keys.insert(role, k.key_id().to_string());

@@ -1,9 +1,14 @@
-//! Key files: generating, writing and reading ed25519 key pairs.
+//! Key files: generating, writing and reading key pairs of every supported type (the formats:
+//! `x0x_dist_manifests::keys`).
 
 use super::{
     parse_public_key_file, public_key_file, read, write_atomic, Error, Path, PathBuf, PublicKey,
     Result, SigningKey,
 };
+use x0x_dist_manifests::Algorithm;
+
+/// RSA keys `keygen --type rsa` makes: 3072 bits (NIST SP 800-57: 128-bit security, as P-256).
+pub const RSA_BITS: usize = 3072;
 
 /// A fresh ed25519 key from the operating system's randomness.
 pub fn generate_key() -> SigningKey {
@@ -11,6 +16,35 @@ pub fn generate_key() -> SigningKey {
     let mut seed = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut seed);
     SigningKey::from_seed(&seed)
+}
+
+/// A fresh key of `alg` from the operating system's randomness. ECDSA keys come from ring, RSA keys
+/// ([`RSA_BITS`]) from the `rsa` crate (ring cannot generate them); all are then held and used by ring.
+pub fn generate_key_of(alg: Algorithm) -> Result<SigningKey> {
+    let pkcs8 = match alg {
+        Algorithm::Ed25519 => return Ok(generate_key()),
+        Algorithm::EcdsaP256 | Algorithm::EcdsaP384 => {
+            let signing = if alg == Algorithm::EcdsaP256 {
+                &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING
+            } else {
+                &ring::signature::ECDSA_P384_SHA384_ASN1_SIGNING
+            };
+            ring::signature::EcdsaKeyPair::generate_pkcs8(signing, &ring::rand::SystemRandom::new())
+                .map_err(|e| Error::Usage(format!("generating an ecdsa key failed: {e}")))?
+                .as_ref()
+                .to_vec()
+        }
+        Algorithm::RsaPssSha256 => {
+            use rsa::pkcs8::EncodePrivateKey as _;
+            let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, RSA_BITS)
+                .map_err(|e| Error::Usage(format!("generating an rsa key failed: {e}")))?;
+            key.to_pkcs8_der()
+                .map_err(|e| Error::Usage(format!("encoding the rsa key failed: {e}")))?
+                .as_bytes()
+                .to_vec()
+        }
+    };
+    Ok(SigningKey::from_pkcs8_der(&pkcs8)?)
 }
 
 /// Writes a key pair: `path` (secret, 0600) and `path.pub` (public, 0644). Refuses to overwrite.
@@ -24,12 +58,17 @@ pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<PathBuf> {
             )));
         }
     }
-    write_atomic(path, &key.to_secret_file(), true)?;
+    let secret = key.to_secret_file().ok_or_else(|| {
+        Error::Usage(
+            "this key is not held in a file; there is no secret key file to write".to_owned(),
+        )
+    })?;
+    write_atomic(path, &secret, true)?;
     write_atomic(&public, &public_key_file(key.public())?, false)?;
     Ok(public)
 }
 
-/// Reads a secret key file.
+/// Reads a secret key file (any supported type: `x0x_dist_manifests::keys::signer`).
 pub fn read_secret_key(path: &Path) -> Result<SigningKey> {
     Ok(SigningKey::from_secret_file(&read(path)?)?)
 }

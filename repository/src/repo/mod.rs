@@ -42,8 +42,10 @@ mod verify;
 pub(crate) use crate::error::io;
 use crate::error::{Error, Result};
 use init::commit_snapshot;
-pub use init::{init, InitReport};
-pub use keys::{generate_key, read_public_key, read_secret_key, write_key_pair};
+pub use init::{init, init_with_key_type, InitReport};
+pub use keys::{
+    generate_key, generate_key_of, read_public_key, read_secret_key, write_key_pair, RSA_BITS,
+};
 use layout::{create_private_dir, read, read_metadata};
 pub use layout::{
     sync_dir, write_atomic, Layout, PACKAGES_KEY_FILE, TOKEN_FILE, UPLOAD_TOKEN_KEY_FILE,

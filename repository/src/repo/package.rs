@@ -108,7 +108,7 @@ pub fn add_package(
         return Err(Error::PackageExists(package.to_string()));
     }
     for k in publisher_keys {
-        k.ed25519()?;
+        k.verifying_key()?;
         d.keys.insert(k.key_id()?, k.clone());
     }
     let refs: Vec<&PublicKey> = publisher_keys.iter().collect();
@@ -163,7 +163,7 @@ pub fn add_delegation_key(
             role.keys.threshold
         )));
     }
-    key.ed25519()?;
+    key.verifying_key()?;
     role.keys.keyids.push(keyid.clone());
     d.keys.insert(keyid, key.clone());
     let targets_key = cur.key("targets")?;

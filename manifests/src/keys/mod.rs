@@ -1,17 +1,27 @@
-//! ed25519 keys, key ids and signatures, in TUF 1.0 / securesystemslib form.
+//! TUF keys, key ids and signatures, in TUF 1.0 / securesystemslib form, for every supported key type
+//! ([`Algorithm`]: ed25519, ECDSA P-256 and P-384, RSASSA-PSS-SHA256; the table is in [`public`]).
 //!
-//! A public key is the dict `{"keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": <64 hex>}}`;
-//! its key id is the lower-case hex SHA-256 of that dict's canonical JSON, exactly as securesystemslib's
-//! `compute_default_keyid` (and so python-tuf) computes it. Unknown fields of a key dict are preserved.
+//! A public key is the dict `{"keytype", "scheme", "keyval": {"public"}}` (ed25519: 64 hex; ecdsa and rsa: a PEM
+//! SubjectPublicKeyInfo); its key id is the lower-case hex SHA-256 of that dict's canonical JSON, exactly as
+//! securesystemslib's `compute_default_keyid` (and so python-tuf) computes it. Unknown fields of a key dict are
+//! preserved.
 //!
-//! Key files (written by `x0x-dist keygen` and `init`) are JSON:
-//! - public (`FILE.pub`): `{"keyid": ..., "keytype": "ed25519", "scheme": "ed25519", "keyval": {"public": <hex>}}`
-//! - secret (`FILE`, mode 0600): the same plus `"keyval": {"private": <64 hex: the 32-byte ed25519 seed>}`.
+//! Key files (written by `x0x-dist keygen` and `init`):
+//! - public (`FILE.pub`), every type: JSON, the key dict plus its `"keyid"`;
+//! - secret (`FILE`, mode 0600): ed25519 keys in JSON, the public file plus `"keyval": {"private": <64 hex: the
+//!   32-byte seed>}`; ecdsa and rsa keys (and ed25519 keys made elsewhere) as unencrypted PKCS#8 PEM
+//!   ([`signer`]).
+
+mod der;
+pub mod public;
+pub mod signer;
+
+pub use public::{Algorithm, VerifyingKey};
+pub use signer::{Signer, SigningKey};
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use ed25519_dalek::Signer as _;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -57,7 +67,7 @@ impl fmt::Display for KeyId {
 /// The `keyval` of a public key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyVal {
-    /// Hex-encoded 32-byte ed25519 public key.
+    /// The public key: 64 hex characters (ed25519) or a PEM SubjectPublicKeyInfo (ecdsa, rsa).
     pub public: String,
     /// Unknown fields, preserved.
     #[serde(flatten)]
@@ -67,9 +77,9 @@ pub struct KeyVal {
 /// A public key as it appears in root and delegations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicKey {
-    /// Must be `ed25519`.
+    /// `ed25519`, `ecdsa`, `rsa`, ... (other values are carried, never verify).
     pub keytype: String,
-    /// Must be `ed25519`.
+    /// `ed25519`, `ecdsa-sha2-nistp256`, `ecdsa-sha2-nistp384`, `rsassa-pss-sha256`, ...
     pub scheme: String,
     /// The key material.
     pub keyval: KeyVal,
@@ -98,36 +108,59 @@ impl PublicKey {
         Ok(KeyId(hex::encode(Sha256::digest(bytes))))
     }
 
-    /// The ed25519 verifying key (errors on unsupported types/schemes or bad material).
-    pub fn ed25519(&self) -> Result<ed25519_dalek::VerifyingKey> {
-        if self.keytype != "ed25519" || self.scheme != "ed25519" {
-            return Err(Error::KeyInvalid(format!(
-                "unsupported key type {:?} / scheme {:?} (only ed25519)",
-                self.keytype, self.scheme
-            )));
+    /// The TUF dict of a key of `alg` given as a DER SubjectPublicKeyInfo (ecdsa, rsa: PEM-encoded as
+    /// pyca/cryptography writes it, so the key id equals securesystemslib's `SSlibKey.from_crypto`'s).
+    pub fn from_spki(alg: Algorithm, spki: &[u8]) -> Self {
+        let public = if alg == Algorithm::Ed25519 {
+            hex::encode(der::parse_spki(spki).map(|i| i.key).unwrap_or_default())
+        } else {
+            der::pem_encode(spki, "PUBLIC KEY")
+        };
+        PublicKey {
+            keytype: alg.keytype().to_owned(),
+            scheme: alg.scheme().to_owned(),
+            keyval: KeyVal {
+                public,
+                extra: BTreeMap::new(),
+            },
+            extra: BTreeMap::new(),
         }
-        let raw = hex::decode(&self.keyval.public)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| {
-                Error::KeyInvalid("ed25519 public key is not 32 hex-encoded bytes".to_owned())
-            })?;
-        ed25519_dalek::VerifyingKey::from_bytes(&raw).map_err(|_| {
-            Error::KeyInvalid("ed25519 public key is not a valid curve point".to_owned())
-        })
     }
 
-    /// Verifies `sig_hex` over `msg`. `false` for any malformed signature.
+    /// The algorithm of this key's `(keytype, scheme)`, `None` when unsupported.
+    pub fn algorithm(&self) -> Option<Algorithm> {
+        Algorithm::from_pair(&self.keytype, &self.scheme)
+    }
+
+    /// The parsed key (`metadata.key_invalid` for an unsupported type or scheme, or bad material).
+    pub fn verifying_key(&self) -> Result<VerifyingKey> {
+        let alg = self.algorithm().ok_or_else(|| {
+            Error::KeyInvalid(format!(
+                "unsupported key type {:?} / scheme {:?} (supported: ed25519, ecdsa-sha2-nistp256, \
+                 ecdsa-sha2-nistp384, rsassa-pss-sha256)",
+                self.keytype.chars().take(40).collect::<String>(),
+                self.scheme.chars().take(40).collect::<String>()
+            ))
+        })?;
+        VerifyingKey::parse(alg, &self.keyval.public)
+            .map_err(|why| Error::KeyInvalid(why.to_owned()))
+    }
+
+    /// Parse-time check of a key listed in metadata: an unsupported type is carried (it never verifies), a
+    /// supported one must parse (`metadata.key_invalid`).
+    pub fn check(&self) -> Result<()> {
+        match self.algorithm() {
+            None => Ok(()),
+            Some(_) => self.verifying_key().map(|_| ()),
+        }
+    }
+
+    /// Verifies `sig_hex` over `msg`. `false` for an unsupported or malformed key or signature.
     pub fn verify(&self, msg: &[u8], sig_hex: &str) -> bool {
-        let Ok(vk) = self.ed25519() else { return false };
-        let Some(sig) = hex::decode(sig_hex)
-            .ok()
-            .and_then(|b| <[u8; 64]>::try_from(b).ok())
-        else {
+        let Ok(vk) = self.verifying_key() else {
             return false;
         };
-        vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig))
-            .is_ok()
+        hex::decode(sig_hex).is_ok_and(|sig| vk.verify(msg, &sig))
     }
 }
 
@@ -143,90 +176,30 @@ pub struct Signature {
     pub extra: BTreeMap<String, Value>,
 }
 
-/// An ed25519 signing key with its TUF public key and key id.
-#[derive(Clone)]
-pub struct SigningKey {
-    inner: ed25519_dalek::SigningKey,
-    public: PublicKey,
-    keyid: KeyId,
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("keyid", &self.keyid)
-            .finish_non_exhaustive()
+/// Parses the ed25519 JSON secret key file (see the module docs).
+fn ed25519_from_json_secret(bytes: &[u8]) -> Result<SigningKey> {
+    let v = cjson::parse_strict(bytes, 64 * 1024, "key file")
+        .map_err(|e| Error::KeyFileInvalid(e.to_string()))?;
+    let private = v
+        .pointer("/keyval/private")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Error::KeyFileInvalid("no keyval.private: this is not a secret key file".to_owned())
+        })?;
+    let seed = hex::decode(private)
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| {
+            Error::KeyFileInvalid("keyval.private is not 32 hex-encoded bytes".to_owned())
+        })?;
+    let key = SigningKey::from_seed(&seed);
+    let (public, _) = parse_public_file_value(v)?;
+    if &public != key.public() {
+        return Err(Error::KeyFileInvalid(
+            "keyval.public does not match keyval.private".to_owned(),
+        ));
     }
-}
-
-impl SigningKey {
-    /// A key from its 32-byte seed (the caller supplies randomness: this crate does no I/O).
-    pub fn from_seed(seed: &[u8; 32]) -> Self {
-        let inner = ed25519_dalek::SigningKey::from_bytes(seed);
-        let public = PublicKey::from_ed25519(&inner.verifying_key());
-        let keyid = public
-            .key_id()
-            .expect("an ed25519 key dict is always canonicalizable");
-        SigningKey {
-            inner,
-            public,
-            keyid,
-        }
-    }
-
-    /// The public key dict.
-    pub fn public(&self) -> &PublicKey {
-        &self.public
-    }
-
-    /// The key id.
-    pub fn key_id(&self) -> &KeyId {
-        &self.keyid
-    }
-
-    /// Signs `msg`.
-    pub fn sign(&self, msg: &[u8]) -> Signature {
-        Signature {
-            keyid: self.keyid.clone(),
-            sig: hex::encode(self.inner.sign(msg).to_bytes()),
-            extra: BTreeMap::new(),
-        }
-    }
-
-    /// The secret key file (see the module docs).
-    pub fn to_secret_file(&self) -> Vec<u8> {
-        let mut v = key_file_value(&self.public, &self.keyid);
-        v["keyval"]["private"] = Value::String(hex::encode(self.inner.to_bytes()));
-        let mut out = serde_json::to_vec_pretty(&v).expect("JSON value serializes");
-        out.push(b'\n');
-        out
-    }
-
-    /// Parses a secret key file.
-    pub fn from_secret_file(bytes: &[u8]) -> Result<Self> {
-        let v = cjson::parse_strict(bytes, 64 * 1024, "key file")
-            .map_err(|e| Error::KeyFileInvalid(e.to_string()))?;
-        let private = v
-            .pointer("/keyval/private")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                Error::KeyFileInvalid("no keyval.private: this is not a secret key file".to_owned())
-            })?;
-        let seed = hex::decode(private)
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| {
-                Error::KeyFileInvalid("keyval.private is not 32 hex-encoded bytes".to_owned())
-            })?;
-        let key = SigningKey::from_seed(&seed);
-        let (public, _) = parse_public_file_value(v)?;
-        if public != key.public {
-            return Err(Error::KeyFileInvalid(
-                "keyval.public does not match keyval.private".to_owned(),
-            ));
-        }
-        Ok(key)
-    }
+    Ok(key)
 }
 
 /// The public key file of `key` (see the module docs).
@@ -239,6 +212,16 @@ pub fn public_key_file(key: &PublicKey) -> Result<Vec<u8>> {
 
 /// Parses a public key file (a secret key file is refused: public keys are what gets shared).
 pub fn parse_public_key_file(bytes: &[u8]) -> Result<PublicKey> {
+    if std::str::from_utf8(bytes)
+        .ok()
+        .and_then(der::pem_label)
+        .is_some()
+    {
+        return Err(Error::KeyFileInvalid(
+            "this is a PEM file (a secret key?); pass the JSON public key file (FILE.pub)"
+                .to_owned(),
+        ));
+    }
     let v = cjson::parse_strict(bytes, 64 * 1024, "key file")
         .map_err(|e| Error::KeyFileInvalid(e.to_string()))?;
     if v.pointer("/keyval/private").is_some() {
@@ -249,7 +232,7 @@ pub fn parse_public_key_file(bytes: &[u8]) -> Result<PublicKey> {
     Ok(parse_public_file_value(v)?.0)
 }
 
-fn key_file_value(public: &PublicKey, keyid: &KeyId) -> Value {
+pub(crate) fn key_file_value(public: &PublicKey, keyid: &KeyId) -> Value {
     let mut v = serde_json::to_value(public).expect("key serializes");
     v["keyid"] = Value::String(keyid.0.clone());
     v
@@ -265,7 +248,7 @@ fn parse_public_file_value(mut v: Value) -> Result<(PublicKey, KeyId)> {
     }
     let key: PublicKey =
         serde_json::from_value(v).map_err(|e| Error::KeyFileInvalid(e.to_string()))?;
-    key.ed25519()
+    key.verifying_key()
         .map_err(|e| Error::KeyFileInvalid(e.to_string()))?;
     let computed = key.key_id()?;
     if let Some(k) = keyid {
@@ -299,7 +282,7 @@ mod tests {
     #[test]
     fn key_files_roundtrip_and_refuse_mixups() {
         let k = SigningKey::from_seed(&[9; 32]);
-        let secret = k.to_secret_file();
+        let secret = k.to_secret_file().unwrap();
         let public = public_key_file(k.public()).unwrap();
         assert_eq!(
             SigningKey::from_secret_file(&secret).unwrap().key_id(),
@@ -328,7 +311,7 @@ mod tests {
     #[test]
     fn signatures_verify_only_for_the_signed_bytes() {
         let k = SigningKey::from_seed(&[1; 32]);
-        let s = k.sign(b"hello");
+        let s = k.sign(b"hello").unwrap();
         assert!(k.public().verify(b"hello", &s.sig));
         assert!(!k.public().verify(b"hellO", &s.sig));
         assert!(!k.public().verify(b"hello", "zz"));
