@@ -106,6 +106,7 @@ function check(r, online) {
   const age = prev && typeof prev.checkedAt === 'number' ? now - prev.checkedAt : -1;
   const due = !(age >= 0 && age < r.cfg.revocationIntervalS * 1000);
   let fresh = online;
+  if (online) r._local = null; // a worker of this resolution persisted newer metadata
   if (!fresh && due && r.canFetch()) {
     try {
       r.runWorker(`the revocations of ${r.pkg}`, null, 'revocations');
@@ -126,9 +127,21 @@ function check(r, online) {
   }
   const entry = rev.signed.releases[r.pkg] && rev.signed.releases[r.pkg][r.version];
   if (!entry) return { checkedAt };
-  const next = moveTo(sets, r.pkg, rev);
+  // The package's role in every local set (a path no release has: the walk visits them all), for moveTo.
+  try {
+    r.lookup(`${r.pkg}/${r.version}/${r.pkg}.none`);
+  } catch {
+    /* what verifies is used */
+  }
+  const next = moveTo(r.localSets(), r.pkg, rev);
   const move = next ? `move to ${r.pkg}@${next}` : `no other release of ${r.pkg} is available yet`;
   if (entry.state === 'revoked') {
+    // The warm record must not outlive the verdict (it would load again until the next check is due).
+    try {
+      fs.unlinkSync(r.recordPath());
+    } catch {
+      /* none */
+    }
     throw err('loader.revoked', `${r.pkg} ${r.version} is revoked (${entry.reason})${entry.advisory ? `, advisory ${entry.advisory}` : ''}: it is not loaded, even from the cache; ${move} (npm install ${r.pkg}@${next || 'latest'})`, {
       reason: entry.reason,
       advisory: entry.advisory,
