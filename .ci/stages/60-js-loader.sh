@@ -10,4 +10,6 @@ node --version
 scripts/deadline.sh 600 node --test --test-concurrency=2 loader/js/test/*.test.js
 if [ "${X0X_JS_E2E:-1}" != 0 ]; then
   scripts/deadline.sh 2400 bash loader/js/e2e/run.sh
+  # Issue 23: yanks and revocations reach installed copies (tiny fixture addon; about 30 s).
+  scripts/deadline.sh 600 bash loader/js/e2e/lifecycle.sh
 fi

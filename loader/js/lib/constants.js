@@ -37,6 +37,9 @@ const SETTINGS = {
   },
   X0X_DIST_RETRIES: { doc: 'Network retries per request, with exponential backoff (default 3).' },
   X0X_DIST_DEBUG: { doc: '`1`: print the resolution trace (host, candidates, sources) to stderr.' },
+  X0X_DIST_REVOCATION_INTERVAL: {
+    doc: 'Seconds between two checks of the signed revocations role by a warm `require` (default 3600; `0`: every require). A revoked release is refused even from the cache; offline, the last verified revocations hold until they expire (docs/loader.md).',
+  },
   X0X_DIST_ALLOW_EXPIRED_AFTER: {
     doc: 'Operator expiry policy for air-gapped installs (RFC 3339 time): online/bundle metadata is checked for expiry at that time when it is earlier than now (lib/bundle.js; same variable as the Rust loader).',
   },
@@ -66,6 +69,8 @@ const DEFAULTS = {
   /** Maximum root rotations followed in one update (python-tuf's default). */
   MAX_ROOT_ROTATIONS: 256,
   MAX_DELEGATIONS: 32,
+  /** X0X_DIST_REVOCATION_INTERVAL, in seconds (lib/hot.js checkDue applies the same default). */
+  REVOCATION_INTERVAL_S: 3600,
 };
 
 /** A target's deadline: X0X_DIST_DEADLINE_MS, and as much again per 4 MiB of its signed length. */
@@ -119,6 +124,7 @@ function readConfig(env = process.env) {
     deadlineMs: intSetting('X0X_DIST_DEADLINE_MS', env, DEFAULTS.DEADLINE_MS),
     retries: intSetting('X0X_DIST_RETRIES', env, DEFAULTS.RETRIES),
     debug: setting('X0X_DIST_DEBUG', env) === '1',
+    revocationIntervalS: intSetting('X0X_DIST_REVOCATION_INTERVAL', env, DEFAULTS.REVOCATION_INTERVAL_S),
   };
 }
 

@@ -36,6 +36,8 @@ const CODES = {
   'loader.no_candidate': 'no candidate binary could be resolved, verified and loaded',
   'loader.load_failed': 'a verified binary failed to load or does not fit this host',
   'loader.offline': 'a fetch was needed but network access is disabled',
+  'loader.revoked': 'the release is revoked (signed revocations role): it is not loaded, even from the cache',
+  'release.yanked': 'the release is yanked: loaded only because this install pins it (a warning)',
   'cache.corrupt': 'a cached file no longer matches its verified hash',
   'cache.insecure': 'the cache directory (or a parent) is writable by another user or not owned by this one',
   'cache.foreign_symlink': 'a component of the cache directory\'s path is a symbolic link owned by another user (neither this one nor root)',

@@ -144,6 +144,18 @@ const hotMode = (function hotMode(env) {
   return f === '' || f === '0' || f === 'false' || f === 'no' ? 'auto' : f === 'error' ? 'forbid' : null;
 });
 
+/**
+ * The record's revocations check is due (lib/revocations.js): its last check (`checkedAt`, ms) is
+ * X0X_DIST_REVOCATION_INTERVAL seconds old or more (default 3600), in the future (a clock set back), missing
+ * (an older record), or the release is yanked (lib/warm.js warns). Then lib/ decides; an invalid interval
+ * too (lib/constants.js reports config.invalid).
+ */
+const checkDue = (function checkDue(rec, env) {
+  const v = env.X0X_DIST_REVOCATION_INTERVAL || env.npm_config_x0x_dist_revocation_interval;
+  const age = Date.now() - rec.checkedAt;
+  return !(age >= 0 && age < (v === undefined ? 3600000 : Number(v) * 1000)) || rec.yanked !== undefined;
+});
+
 /** The warm record of this package's `release` under the settings in `env` if it still holds, else null. */
 const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
   const cacheDir = path.resolve(env.X0X_DIST_CACHE || env.npm_config_x0x_dist_cache || defaultCacheDir(env));
@@ -177,7 +189,7 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
     return null;
   }
   const rec = warmRecord(pkgDir, release, env);
-  if (rec === null || rec.kind !== 'native') return null;
+  if (rec === null || rec.kind !== 'native' || checkDue(rec, env)) return null;
   const fd = openChecked(rec.blob, rec.blobId);
   if (fd < 0) return null;
   const m = { exports: {} };
@@ -193,7 +205,7 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
   return m.exports;
 });
 
-module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, openChecked, hotMode, warmRecord, fastLoad };
+module.exports = { defaultCacheDir, fnv1a, safeName, recordPath, sameStat, ownedSafe, safeDirs, checkRecord, openChecked, hotMode, checkDue, warmRecord, fastLoad };
 // HOT-END: scripts/pack.js inlines this file up to this line. Below: what only lib/ uses.
 
 /**

@@ -201,7 +201,11 @@ class Resolver {
 
   /** The fetch worker's answer ({ok, ...} or {error}), or a failure naming what happened to it. */
   workerAnswer(out, r, { targetPath, budget, timeout } = {}) {
-    if (out && out.ok) return out;
+    if (out && out.ok) {
+      // This resolution's metadata (revocations included) is fresh: the lifecycle check needs no other run.
+      if (out.revocations === 'ok') this.revocationsFresh = true;
+      return out;
+    }
     if (!out && r.error && r.error.code === 'ETIMEDOUT') {
       const from = this.cfg.bundle ? `bundle ${this.cfg.bundle}` : require('./fetch').redact(this.cfg.url);
       const e = err('network.timeout', `fetching ${targetPath} from ${from} did not complete within ${timeout} ms (the sum of its deadlines, ${budget} ms, X0X_DIST_DEADLINE_MS): the fetch worker was killed`, {
@@ -354,12 +358,32 @@ class Resolver {
         blob: res.file,
         blobId: res.blobId,
         host: hostIdentity(this.host().interpreter),
+        // The revocations check (lib/revocations.js; lib/hot.js checkDue): when, and a yank's reason.
+        checkedAt: this.lifecycle ? this.lifecycle.checkedAt : 0,
+        ...(this.lifecycle && this.lifecycle.yanked !== undefined ? { yanked: this.lifecycle.yanked, moveTo: this.lifecycle.moveTo } : {}),
         verifiedAt: new Date().toISOString(),
       };
       cache.writeAtomic(this.cfg.cacheDir, this.recordPath(), Buffer.from(JSON.stringify(rec)), 0o644);
     } catch (e) {
       this.log(`could not write the warm-path record: ${e.message}`);
     }
+  }
+
+  /**
+   * Yanked or revoked (lib/revocations.js), once per resolution, before anything is loaded: throws
+   * loader.revoked (or metadata.expired: offline past the last verified revocations' expiry).
+   */
+  checkLifecycle() {
+    if (this.lifecycleError) throw this.lifecycleError;
+    if (this.lifecycle) return this.lifecycle;
+    try {
+      this.lifecycle = require('./revocations').check(this, Boolean(this.revocationsFresh));
+    } catch (e) {
+      this.lifecycleError = e;
+      e.lifecycle = true;
+      throw e;
+    }
+    return this.lifecycle;
   }
 
   /** The permission model's answer for this process (lib/permission.js), computed once. */
@@ -370,6 +394,7 @@ class Resolver {
 
   /** Load checked bytes: WASM from `bytes` (or read through `fd`), native through `fd` (the checked file). */
   load(cand, blob, bytes, fd) {
+    this.checkLifecycle();
     if (cand.kind === 'wasm') {
       const perm = this.permission();
       if (perm.enabled && !perm.wasi) {
@@ -595,6 +620,8 @@ class Resolver {
         for (const a of attempts) this.securityEvent(a, res);
         return res;
       } catch (e) {
+        // A revoked release (or revocations past their expiry) is the answer for every candidate.
+        if (e.lifecycle) throw e;
         const reason = flatten(e);
         this.log(`${cand.name}: ${reason}`);
         const { fileName } = require('./platforms');

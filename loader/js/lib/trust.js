@@ -163,6 +163,19 @@ async function refresh({ repo, anchorBytes, persistDir, embeddedDir, cacheDir, n
 
   // §5.6 targets (delegated roles are loaded on demand by findTarget).
   await loadRole(ts, repo, stores, save, 'targets', 'root');
+  // The revocations role, when listed (lib/revocations.js). Its failure is kept, not thrown: a download goes on,
+  // the revocations check (worker mode 'revocations') fails and the last verified revocations hold.
+  const rm = ts.snapshot.signed.meta['revocations.json'];
+  if (rm) {
+    try {
+      const name = consistentName(ts, rm.version, 'revocations');
+      const r = await storedOrFetched(ts, repo, stores, name, rm.length);
+      require('./revocations').verify(ts, r.bytes, { enforceExpiry: true, now });
+      if (r.remote) save(name, r.bytes);
+    } catch (e) {
+      ts.revocationsError = e;
+    }
+  }
   return ts;
 }
 

@@ -116,6 +116,15 @@ function readFd(fd) {
   return off === st.size ? buf : buf.subarray(0, off);
 }
 
+/** A yanked release this install pins: one line, once per process (lib/revocations.js says the same cold). */
+let yankWarned = false;
+function warnYanked(ctx, rec) {
+  if (yankWarned) return;
+  yankWarned = true;
+  const move = rec.moveTo ? `move to ${ctx.pkg}@${rec.moveTo}` : `no other release of ${ctx.pkg} is available yet`;
+  process.emitWarning(`${ctx.pkg} ${ctx.version} is yanked (${rec.yanked}); it still loads because this install pins it: ${move}`, { type: 'X0xYankedWarning', code: 'release.yanked' });
+}
+
 /**
  * Load from a warm record, or return null (no record, stale record, load failure: the caller resolves).
  * @param {ReturnType<typeof context>} ctx
@@ -125,6 +134,13 @@ function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {
   // The trust anchor, node and its interpreter, and the blob are the files verified when the record was written.
   const rec = validRecord(ctx, ctx.version, ctx.cfg.cacheDir);
   if (!rec) return null;
+  // The revocations check is due (lib/revocations.js): the resolver does it.
+  const age = Date.now() - rec.checkedAt;
+  if (!(age >= 0 && age < ctx.cfg.revocationIntervalS * 1000)) {
+    log('warm: the revocations check is due; resolving');
+    return null;
+  }
+  if (rec.yanked !== undefined) warnYanked(ctx, rec);
   // The blob's identity (and that only this user can write it) is checked on the descriptor it is loaded through.
   const fd = openChecked(rec.blob, rec.blobId);
   if (fd < 0) {

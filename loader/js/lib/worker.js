@@ -22,7 +22,7 @@ async function fetchTarget(a, progress = () => {}) {
   const deadlineAt = a.deadlineAt || Infinity;
   const repo = openRepo({ url: a.url, bundle: a.bundle, timeoutMs: a.timeoutMs, retries: a.retries, deadlineMs: a.deadlineMs, deadlineAt });
   if (!repo) throw err('config.invalid', 'no repository configured (X0X_DIST_URL or X0X_DIST_BUNDLE)');
-  checkTargetPath(a.targetPath);
+  if (a.mode !== 'revocations') checkTargetPath(a.targetPath);
   const anchorBytes = fs.readFileSync(a.anchorFile);
   const persistDir = require('path').join(a.cacheDir, 'tuf', trust.anchorId(anchorBytes));
   cache.ensureDirs(a.cacheDir);
@@ -48,13 +48,19 @@ async function fetchTarget(a, progress = () => {}) {
     if (e && typeof e === 'object') e.phase = 'metadata';
     throw e;
   }
+  // The revocations check (lib/revocations.js): the refresh above fetched and verified the role, or failed to.
+  if (a.mode === 'revocations') {
+    if (ts.revocationsError) throw ts.revocationsError;
+    return { ok: true };
+  }
   const info = await trust.findTargetOnline(ts, repo, persistDir, a.embeddedDir, a.cacheDir, a.targetPath);
   if (!info) throw err('target.not_found', `no verified metadata in ${repo.describe} lists ${a.targetPath}`);
   const sha = info.hashes && info.hashes.sha256;
   if (typeof sha !== 'string' || !/^[0-9a-f]{64}$/.test(sha)) {
     throw err('target.not_found', `${a.targetPath} has no sha256 in its signed metadata`);
   }
-  if (a.mode === 'refresh') return { ok: true, info };
+  const revocations = ts.revocationsError ? 'failed' : 'ok';
+  if (a.mode === 'refresh') return { ok: true, info, revocations };
   const dest = cache.blobPath(a.cacheDir, sha, a.kind);
   const dir = a.targetPath.split('/').slice(0, -1).join('/');
   const base = a.targetPath.split('/').pop();
@@ -94,7 +100,7 @@ async function fetchTarget(a, progress = () => {}) {
   const downloaded = r.value === 'downloaded';
   // The identity of the blob this process just verified and published: the parent loads it without
   // re-hashing if it still has that identity (the warm path's rule, docs/loader.md).
-  return { ok: true, info, blob: dest, downloaded, blobId: downloaded ? blobId : null };
+  return { ok: true, info, blob: dest, downloaded, blobId: downloaded ? blobId : null, revocations };
 }
 
 function chainOf(e) {

@@ -71,6 +71,7 @@ function warmCache(dir, env, blobData = Buffer.from('not really a shared object'
     blob,
     blobId: statId(blob),
     host: { exec: process.execPath, execId: statId(process.execPath), interp, interpId: statId(interp) },
+    checkedAt: Date.now(),
   };
   fs.writeFileSync(loc.recordPath, JSON.stringify(rec));
   return { pkgDir, rec, loc, cfg, blob, interp };
@@ -205,6 +206,20 @@ test('fastLoad: loads a valid native record; bypassed by X0X_DIST_VERIFY=always,
   // WASM records are for lib/warm.js.
   fs.writeFileSync(c.loc.recordPath, JSON.stringify({ ...c.rec, kind: 'wasm' }));
   assert.equal(fastLoad(c.pkgDir, release, env), null, 'wasm record');
+});
+
+test('fastLoad steps aside when the revocations check is due (issue 23): interval passed, no checkedAt, clock set back, yanked', () => {
+  const { checkDue } = require('../lib/hot');
+  const now = Date.now();
+  assert.equal(checkDue({ checkedAt: now - 1000 }, {}), false, 'checked a second ago, default 1 h');
+  assert.equal(checkDue({ checkedAt: now - 3601 * 1000 }, {}), true, 'an hour ago');
+  assert.equal(checkDue({ checkedAt: now - 11 * 1000 }, { X0X_DIST_REVOCATION_INTERVAL: '10' }), true, 'interval 10 s');
+  assert.equal(checkDue({ checkedAt: now - 9 * 1000 }, { npm_config_x0x_dist_revocation_interval: '10' }), false, '.npmrc interval');
+  assert.equal(checkDue({ checkedAt: now }, { X0X_DIST_REVOCATION_INTERVAL: '0' }), true, 'interval 0: every require');
+  assert.equal(checkDue({}, {}), true, 'a record written before revocations existed');
+  assert.equal(checkDue({ checkedAt: now + 60000 }, {}), true, 'a check in the future (clock set back)');
+  assert.equal(checkDue({ checkedAt: now, yanked: 'bad' }, {}), true, 'yanked: lib/warm.js warns');
+  assert.equal(checkDue({ checkedAt: now }, { X0X_DIST_REVOCATION_INTERVAL: 'soon' }), true, 'invalid: lib/ reports it');
 });
 
 test('the part of hot.js pack.js inlines: self-contained (fs, path), ASCII, every function compiled with the module', () => {
