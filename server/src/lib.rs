@@ -13,6 +13,7 @@
 
 pub mod config;
 pub mod connections;
+pub mod coordinator;
 pub mod error;
 pub mod files;
 pub mod forward;

@@ -88,6 +88,11 @@ pub const ROUTES: &[Route] = &[
         group: Group::Ops,
     },
     Route {
+        path: "/livez",
+        methods: &["get"],
+        group: Group::Ops,
+    },
+    Route {
         path: "/readyz",
         methods: &["get"],
         group: Group::Ops,
@@ -116,6 +121,7 @@ fn handlers(path: &str) -> MethodRouter<Arc<AppState>> {
         "/api/v1/packages/{name}/role" => get(packages::current_role).post(packages::submit_role),
         "/" => get(ui::index),
         "/healthz" => get(ops::healthz),
+        "/livez" => get(ops::livez),
         "/readyz" => get(ops::readyz),
         "/metrics" => get(ops::metrics),
         "/openapi.json" => get(ops::openapi),

@@ -8,6 +8,7 @@
 //! - [`live`]: a real server on a loopback port in this process, and raw HTTP/1.1 requests (server/tests);
 //! - [`logs`]: capturing the server's `tracing` output (server/tests);
 //! - [`crash`]: what a repository must look like after a writer was killed (crash tests);
+//! - [`postgres`]: a private PostgreSQL cluster on a loopback port (the coordinator's tests);
 //! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
@@ -20,3 +21,4 @@ pub mod live;
 pub mod loader;
 pub mod logs;
 pub mod mirror;
+pub mod postgres;

@@ -185,7 +185,7 @@ pub async fn submit_role(
         )
         .await?;
     let body = publish::read_role(&st, &headers, body).await?;
-    let result = publish::publish(&st, &pkg, body.to_vec()).await;
+    let result = publish::publish(&st, &pkg, body.to_vec(), &format!("token:{token}")).await;
     match &result {
         Ok(r) => {
             AppState::refresh_views_in_background(&st);

@@ -79,6 +79,7 @@ impl LocalStore {
         match key {
             ObjectKey::Metadata(name) => self.layout.metadata_file(name),
             ObjectKey::Tokens => self.layout.tokens_file(),
+            ObjectKey::WriterClaim => self.root.join(ObjectKey::WriterClaim.as_key()),
         }
     }
 
@@ -369,7 +370,7 @@ impl Store for LocalStore {
         let path = self.object_path(key);
         let tmp_dir = self.layout.tmp();
         let mode = match key {
-            ObjectKey::Tokens => x0x_dist_durable::Mode::Private,
+            ObjectKey::Tokens | ObjectKey::WriterClaim => x0x_dist_durable::Mode::Private,
             ObjectKey::Metadata(_) => x0x_dist_durable::Mode::Public,
         };
         async move {

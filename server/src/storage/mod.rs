@@ -76,6 +76,9 @@ pub enum ObjectKey {
     Metadata(String),
     /// `tokens.json`: the upload tokens (hashes only), private to the operator.
     Tokens,
+    /// `writer.json`: the claim of the single writer of an object store without a database (its id and
+    /// heartbeat; `crate::coordinator::single`). Private to the operator, never served.
+    WriterClaim,
 }
 
 impl ObjectKey {
@@ -104,6 +107,7 @@ impl ObjectKey {
         match self {
             Self::Metadata(name) => format!("metadata/{name}"),
             Self::Tokens => x0x_dist_repository::tokens::TOKEN_FILE.to_owned(),
+            Self::WriterClaim => "writer.json".to_owned(),
         }
     }
 
@@ -113,7 +117,7 @@ impl ObjectKey {
             Self::Metadata(name) => name.split_once('.').is_some_and(|(n, rest)| {
                 !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
             }),
-            Self::Tokens => false,
+            Self::Tokens | Self::WriterClaim => false,
         }
     }
 }
