@@ -14,6 +14,7 @@ pub mod package;
 pub mod publish;
 pub mod serve;
 pub mod token;
+pub mod token_db;
 pub mod verify;
 
 use std::process::ExitCode;

@@ -186,6 +186,11 @@ impl Postgres {
         r
     }
 
+    /// Applies the embedded migrations (for offline commands: `token --database`).
+    pub async fn migrate_only(&self) -> Result<(), ApiError> {
+        self.timed(self.migrate()).await
+    }
+
     async fn migrate(&self) -> Result<(), ApiError> {
         let mut c = self.client().await?;
         let tx = c

@@ -8,7 +8,9 @@
 //!   another writer exists (`repo.concurrent_writer`, naming it and how to take over). Before every commit it
 //!   checks that `timestamp.json` is still the one it wrote last (or found at startup): anything else means
 //!   another writer is at work, and it stops with `repo.concurrent_writer` instead of overwriting it. A claim
-//!   it finds replaced by another writer's (two started at once) stops its commits the same way.
+//!   it finds replaced by another writer's (two started at once) stops its commits the same way. A writer
+//!   restarted with the same `--replica-id` takes its own claim back at once (give the writer a stable id);
+//!   another id waits for the claim to expire or needs `--take-over`.
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -167,7 +169,8 @@ impl Coordinator for SingleWriter {
             let me = &self.me;
             if let Some(c) = Me::read_claim(&**store).await? {
                 let live = now_secs() - c.heartbeat < i64::try_from(c.ttl_secs).unwrap_or(i64::MAX);
-                if live && !me.is_mine(&c) && !self.cfg.take_over {
+                // The same id is the same writer restarted (a stable `--replica-id`): it takes its claim back.
+                if live && c.id != me.id && !self.cfg.take_over {
                     return Err(Me::other_writer(&c, "refusing to start"));
                 }
                 if !me.is_mine(&c) {
