@@ -33,10 +33,25 @@ use x0x_dist_server::storage::{
 use x0x_dist_test_support::postgres::Postgres;
 
 /// A local store shared by every replica that records each write of a versioned (immutable) name: none may be
-/// written twice.
+/// written with two different contents. `before_snapshot` runs once, before the next `N.snapshot.json` is written
+/// (fault injection).
 struct Recording {
     inner: LocalStore,
-    writes: Arc<Mutex<HashMap<String, usize>>>,
+    writes: Writes,
+    before_snapshot: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>,
+}
+
+/// Versioned name -> the distinct SHA-256s written under it.
+type Writes = Arc<Mutex<HashMap<String, std::collections::BTreeSet<String>>>>;
+
+fn rewritten(writes: &Writes) -> Vec<String> {
+    writes
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, n)| n.len() > 1)
+        .map(|(k, n)| format!("{k} x{}", n.len()))
+        .collect()
 }
 
 impl Store for Recording {
@@ -64,7 +79,17 @@ impl Store for Recording {
         bytes: Bytes,
     ) -> BoxFuture<'a, Result<ETag, StorageError>> {
         if key.is_immutable() {
-            *self.writes.lock().unwrap().entry(key.as_key()).or_default() += 1;
+            if key.as_key().ends_with(".snapshot.json") {
+                if let Some(hook) = self.before_snapshot.lock().unwrap().take() {
+                    hook();
+                }
+            }
+            self.writes
+                .lock()
+                .unwrap()
+                .entry(key.as_key())
+                .or_default()
+                .insert(Digest::digest(&bytes).to_hex());
         }
         self.inner.put_object(key, bytes)
     }
@@ -134,16 +159,22 @@ fn config(fx: &Fixture, db: Option<&str>, id: &str) -> Config {
     c
 }
 
-async fn replica(
+async fn replica(fx: &Fixture, db: &str, id: &str, writes: &Writes) -> Replica {
+    replica_with_hook(fx, db, id, writes, &Arc::default()).await
+}
+
+async fn replica_with_hook(
     fx: &Fixture,
     db: &str,
     id: &str,
-    writes: &Arc<Mutex<HashMap<String, usize>>>,
+    writes: &Writes,
+    before_snapshot: &Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>,
 ) -> Replica {
     let c = config(fx, Some(db), id);
     let store: Arc<dyn Store> = Arc::new(Recording {
         inner: LocalStore::open(fx.path()).unwrap(),
         writes: writes.clone(),
+        before_snapshot: before_snapshot.clone(),
     });
     let coord = x0x_dist_server::coordinator::build(&c, Some(fx.path())).unwrap();
     let st = Arc::new(AppState::with_parts(c, store, Some(fx.path()), coord));
@@ -220,7 +251,7 @@ fn python() -> PathBuf {
 async fn three_replicas_publish_at_once() {
     let pg = Postgres::start();
     let fx = repo(1);
-    let writes = Arc::new(Mutex::new(HashMap::new()));
+    let writes = Writes::default();
     let mut reps = Vec::new();
     for id in ["replica-a", "replica-b", "replica-c"] {
         reps.push(replica(&fx, &pg.url(), id, &writes).await);
@@ -347,18 +378,10 @@ async fn three_replicas_publish_at_once() {
     }
     assert_eq!(expect["x0x"].len(), 5);
     assert_eq!(expect["other"].len(), 5);
-    // No versioned name was written twice.
-    let twice: Vec<_> = writes
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .map(|(k, n)| format!("{k} x{n}"))
-        .collect();
-    assert!(
-        twice.is_empty(),
-        "versioned objects written twice: {twice:?}"
-    );
+    // No versioned name was written twice (with different bytes).
+    let twice = rewritten(&writes);
+    assert!(twice.is_empty(), "versioned objects rewritten: {twice:?}");
+    assert!(writes.lock().unwrap().len() >= 20);
     // The store's copy of timestamp.json is the database's; the repository verifies as a client sees it.
     let copy = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
     assert_eq!(copy, head.bytes.to_vec());
@@ -426,7 +449,7 @@ async fn three_replicas_publish_at_once() {
 async fn database_stopped_mid_run() {
     let mut pg = Postgres::start();
     let fx = repo(1);
-    let writes = Arc::new(Mutex::new(HashMap::new()));
+    let writes = Writes::default();
     let a = replica(&fx, &pg.url(), "replica-a", &writes).await;
     let r = publish(&fx, &a.st, PKG, None, "1.0.0").await;
     assert_eq!(
@@ -493,7 +516,7 @@ async fn database_stopped_mid_run() {
 async fn token_revoked_through_one_replica_is_refused_by_another_at_once() {
     let pg = Postgres::start();
     let fx = repo(1);
-    let writes = Arc::new(Mutex::new(HashMap::new()));
+    let writes = Writes::default();
     let a = replica(&fx, &pg.url(), "replica-a", &writes).await;
     let c = replica(&fx, &pg.url(), "replica-c", &writes).await;
     // tokens.json was imported when the database was seeded.
@@ -588,4 +611,61 @@ async fn without_database_a_second_writer_refuses_and_an_out_of_band_timestamp_s
         None,
     ));
     x0x_dist_server::server::startup_check(&st).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_lost_between_the_versioned_writes_and_the_commit() {
+    let pg = Arc::new(Mutex::new(Postgres::start()));
+    let url = pg.lock().unwrap().url();
+    let fx = repo(1);
+    let writes = Writes::default();
+    let hook: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>> = Arc::default();
+    let a = replica_with_hook(&fx, &url, "replica-a", &writes, &hook).await;
+    let before = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
+    let files = artifacts("1.0.0");
+    for (_, d) in &files {
+        assert!(put_blob(&a.st, Some(&fx.bearer()), d)
+            .await
+            .status
+            .is_success());
+    }
+    let signers: Vec<_> = fx.publishers.iter().collect();
+    let role1 = role_for(PKG, None, "1.0.0", &files, &signers);
+    // The role is reserved and written; the database dies as the snapshot is written, before the commit.
+    let pg2 = pg.clone();
+    *hook.lock().unwrap() = Some(Box::new(move || pg2.lock().unwrap().stop()));
+    let r = submit(&a.st, Some(&fx.bearer()), PKG, &role1.to_bytes()).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.code(), "database.unavailable");
+    assert!(
+        fx.path().join("metadata/1.x0x.json").exists(),
+        "the fault hit before the role was written"
+    );
+    // No partial state: the timestamp clients see is the old one, and the repository verifies.
+    assert_eq!(
+        std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap(),
+        before
+    );
+    assert_eq!(verify_repo(&fx.path()), 0);
+    let served = get(&a.st, "/tuf/metadata/timestamp.json").await;
+    assert_eq!(served.body.to_vec(), before);
+
+    // Back: the same submission (the client's retry) lands; its reserved role number is taken again by the same
+    // bytes, the snapshot gets a new number (the one written before the fault is never reused).
+    pg.lock().unwrap().restart();
+    let r = submit(&a.st, Some(&fx.bearer()), PKG, &role1.to_bytes()).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    assert_eq!(r.json()["snapshot_version"], 3);
+    assert_eq!(verify_repo(&fx.path()), 2);
+    assert!(rewritten(&writes).is_empty(), "{:?}", rewritten(&writes));
 }
