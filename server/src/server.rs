@@ -161,7 +161,7 @@ pub fn spawn_db_watch(st: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
                 };
                 match st.coordinator.head(&*st.store).await {
                     Ok(h) => {
-                        if st.observe(h) {
+                        if st.observe(&h) {
                             tracing::debug!(polled, "new timestamp from the database");
                             AppState::refresh_views_in_background(&st);
                         }

@@ -222,7 +222,7 @@ impl AppState {
             .await;
         match newer {
             Ok(Some(h)) => {
-                self.observe(h);
+                self.observe(&h);
             }
             Ok(None) => return current.ok_or_else(|| ApiError::Internal("no timestamp".into())),
             Err(e) => match current {
@@ -259,7 +259,7 @@ impl AppState {
 
     /// With a database: a timestamp seen (a commit of ours, a notice, a poll). Kept only if newer than the one
     /// served; then the cached mutable files and the views follow it. Returns whether it was newer.
-    pub fn observe(&self, head: crate::coordinator::Head) -> bool {
+    pub fn observe(&self, head: &crate::coordinator::Head) -> bool {
         let newer = {
             let Ok(mut g) = self.served.write() else {
                 return false;
@@ -290,7 +290,7 @@ impl AppState {
             self.timestamp_written().await;
             return;
         }
-        self.observe(head.clone());
+        self.observe(head);
         if let Err(e) = self.write_timestamp_copy().await {
             tracing::warn!(code = e.code().as_str(), error = %e, "writing the store's copy of timestamp.json");
         }
@@ -300,7 +300,7 @@ impl AppState {
     pub async fn write_timestamp_copy(&self) -> Result<(), ApiError> {
         for _ in 0..3 {
             let head = self.coordinator.head(&*self.store).await?;
-            self.observe(head.clone());
+            self.observe(&head);
             let copy = self.store.get_object(&ObjectKey::timestamp()).await?;
             if copy.is_some_and(|o| o.bytes == head.bytes) {
                 return Ok(());
@@ -317,7 +317,7 @@ impl AppState {
     pub async fn timestamp_written(&self) {
         if self.coordinator.authoritative() {
             if let Ok(h) = self.coordinator.head(&*self.store).await {
-                self.observe(h);
+                self.observe(&h);
             }
             return;
         }

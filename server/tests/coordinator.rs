@@ -10,6 +10,8 @@
 //! - a token revoked through replica A is refused by replica C at once;
 //! - without a database: a second writer on the same object store refuses to start (`repo.concurrent_writer`),
 //!   and an out-of-band change of `timestamp.json` stops publishing with that code instead of overwriting it.
+// Tests write fixtures and tamper with files directly: durability is not what they exercise.
+#![allow(clippy::disallowed_methods)]
 use x0x_dist_test_support::fixture as common;
 
 use std::collections::{BTreeMap, HashMap};
@@ -38,8 +40,11 @@ use x0x_dist_test_support::postgres::Postgres;
 struct Recording {
     inner: LocalStore,
     writes: Writes,
-    before_snapshot: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>,
+    before_snapshot: Hook,
 }
+
+/// A fault to inject once.
+type Hook = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
 
 /// Versioned name -> the distinct SHA-256s written under it.
 type Writes = Arc<Mutex<HashMap<String, std::collections::BTreeSet<String>>>>;
@@ -168,7 +173,7 @@ async fn replica_with_hook(
     db: &str,
     id: &str,
     writes: &Writes,
-    before_snapshot: &Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>,
+    before_snapshot: &Hook,
 ) -> Replica {
     let c = config(fx, Some(db), id);
     let store: Arc<dyn Store> = Arc::new(Recording {
@@ -619,7 +624,7 @@ async fn database_lost_between_the_versioned_writes_and_the_commit() {
     let url = pg.lock().unwrap().url();
     let fx = repo(1);
     let writes = Writes::default();
-    let hook: Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>> = Arc::default();
+    let hook: Hook = Arc::default();
     let a = replica_with_hook(&fx, &url, "replica-a", &writes, &hook).await;
     let before = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
     let files = artifacts("1.0.0");

@@ -19,7 +19,7 @@ async fn refresh_if_due(
     let store = x0x_dist_server::storage::local::LocalStore::open(fx.path()).unwrap();
     let dir = fx.path();
     let coord = x0x_dist_server::coordinator::single::SingleWriter::new(
-        Some(dir.to_path_buf()),
+        Some(dir.clone()),
         "test".into(),
         x0x_dist_server::config::WriterConfig::default(),
     );
