@@ -189,10 +189,18 @@ struct ResolvedRevoke<'a> {
 
 /// Runs `token ...`.
 pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
-    if let Some(r) = super::token_db::run(cmd) {
-        return r;
-    }
     match cmd {
+        TokenCommand::Create(a) if a.database.is_some() => super::token_db::create(
+            a.database.as_deref().unwrap_or_default(),
+            &a.packages,
+            a.out.as_deref(),
+        ),
+        TokenCommand::List(a) if a.database.is_some() => {
+            super::token_db::list(a.database.as_deref().unwrap_or_default(), a.json)
+        }
+        TokenCommand::Revoke(a) if a.database.is_some() => {
+            super::token_db::revoke(a.database.as_deref().unwrap_or_default(), &a.id)
+        }
         TokenCommand::Create(a) => {
             let repo = a.repo.clone().unwrap_or_default();
             let a = &Resolved { repo, a };
