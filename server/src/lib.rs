@@ -17,6 +17,7 @@ pub mod coordinator;
 pub mod error;
 pub mod files;
 pub mod forward;
+pub mod gc;
 pub mod metrics;
 pub mod migrate;
 pub mod mirror;

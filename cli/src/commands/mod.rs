@@ -5,6 +5,7 @@
 pub mod bundle;
 pub mod doctor;
 pub mod fetch;
+pub mod gc;
 pub mod init;
 pub mod keygen;
 pub mod log;
