@@ -25,9 +25,10 @@ use bytes::Bytes;
 use common::*;
 use futures_util::future::BoxFuture;
 use x0x_dist_manifests::{Signed, Targets, Timestamp};
-use x0x_dist_server::config::Config;
+use x0x_dist_server::config::{Config, StorageConfig};
 use x0x_dist_server::state::AppState;
 use x0x_dist_server::storage::local::LocalStore;
+use x0x_dist_server::storage::s3::S3Store;
 use x0x_dist_server::storage::{
     Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome,
     StorageError, Store,
@@ -38,7 +39,7 @@ use x0x_dist_test_support::postgres::Postgres;
 /// written with two different contents. `before_snapshot` runs once, before the next `N.snapshot.json` is written
 /// (fault injection).
 struct Recording {
-    inner: LocalStore,
+    inner: Arc<dyn Store>,
     writes: Writes,
     before_snapshot: Hook,
 }
@@ -164,25 +165,83 @@ fn config(fx: &Fixture, db: Option<&str>, id: &str) -> Config {
     c
 }
 
+/// Where the replicas' repository lives: the fixture's directory, or a prefix of a real S3 bucket.
+#[derive(Clone)]
+enum Where {
+    Dir,
+    S3(StorageConfig),
+}
+
+impl Where {
+    fn open(&self, fx: &Fixture) -> (Arc<dyn Store>, Option<PathBuf>) {
+        match self {
+            Self::Dir => (
+                Arc::new(LocalStore::open(fx.path()).unwrap()),
+                Some(fx.path()),
+            ),
+            Self::S3(c) => (Arc::new(S3Store::open(c).unwrap()), None),
+        }
+    }
+}
+
+/// The fixture's repository copied into a fresh prefix of the engine's bucket (`None`: no engine; skipped).
+async fn s3_repo(fx: &Fixture) -> Option<StorageConfig> {
+    let (env, endpoints) = x0x_dist_test_support::s3::engine()?;
+    let bucket = env
+        .get("X0X_S3_BUCKET")
+        .cloned()
+        .unwrap_or_else(|| "x0x".into());
+    let url = format!(
+        "s3://{bucket}/{}",
+        x0x_dist_test_support::s3::unique_prefix("test-coordinator")
+    );
+    let c = x0x_dist_test_support::s3::s3_config(&env, &endpoints[0], &url);
+    let s3 = S3Store::open(&c).unwrap();
+    for e in std::fs::read_dir(fx.path().join("metadata")).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        s3.put_object(
+            &ObjectKey::metadata(&name).unwrap(),
+            std::fs::read(e.path()).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    }
+    s3.put_object(
+        &ObjectKey::Tokens,
+        std::fs::read(fx.path().join("tokens.json")).unwrap().into(),
+    )
+    .await
+    .unwrap();
+    Some(c)
+}
+
 async fn replica(fx: &Fixture, db: &str, id: &str, writes: &Writes) -> Replica {
-    replica_with_hook(fx, db, id, writes, &Arc::default()).await
+    replica_with_hook(fx, &Where::Dir, db, id, writes, &Arc::default()).await
 }
 
 async fn replica_with_hook(
     fx: &Fixture,
+    at: &Where,
     db: &str,
     id: &str,
     writes: &Writes,
     before_snapshot: &Hook,
 ) -> Replica {
-    let c = config(fx, Some(db), id);
+    let mut c = config(fx, Some(db), id);
+    let (inner, local_dir) = at.open(fx);
+    if let Where::S3(s3) = at {
+        c.storage.url.clone_from(&s3.url);
+        c.storage.s3 = s3.s3.clone();
+        c.storage.keys = Some(fx.path().join("online"));
+    }
     let store: Arc<dyn Store> = Arc::new(Recording {
-        inner: LocalStore::open(fx.path()).unwrap(),
+        inner,
         writes: writes.clone(),
         before_snapshot: before_snapshot.clone(),
     });
-    let coord = x0x_dist_server::coordinator::build(&c, Some(fx.path())).unwrap();
-    let st = Arc::new(AppState::with_parts(c, store, Some(fx.path()), coord));
+    let coord = x0x_dist_server::coordinator::build(&c, local_dir.clone()).unwrap();
+    let st = Arc::new(AppState::with_parts(c, store, local_dir, coord));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (running, _task) = x0x_dist_server::server::serve_state_on(listener, st.clone(), async {
@@ -254,12 +313,26 @@ fn python() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_replicas_publish_at_once() {
-    let pg = Postgres::start();
     let fx = repo(1);
+    three_replicas_publish_at_once_on(&fx, &Where::Dir).await;
+}
+
+/// The same on a real S3 engine (Garage: no conditional writes) when `X0X_S3_ENV` names one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_publish_at_once_on_s3() {
+    let fx = repo(1);
+    let Some(c) = s3_repo(&fx).await else {
+        return;
+    };
+    three_replicas_publish_at_once_on(&fx, &Where::S3(c)).await;
+}
+
+async fn three_replicas_publish_at_once_on(fx: &Fixture, at: &Where) {
+    let pg = Postgres::start();
     let writes = Writes::default();
     let mut reps = Vec::new();
     for id in ["replica-a", "replica-b", "replica-c"] {
-        reps.push(replica(&fx, &pg.url(), id, &writes).await);
+        reps.push(replica_with_hook(fx, at, &pg.url(), id, &writes, &Arc::default()).await);
     }
     let sts: Vec<Arc<AppState>> = reps.iter().map(|r| r.st.clone()).collect();
 
@@ -388,9 +461,16 @@ async fn three_replicas_publish_at_once() {
     assert!(twice.is_empty(), "versioned objects rewritten: {twice:?}");
     assert!(writes.lock().unwrap().len() >= 20);
     // The store's copy of timestamp.json is the database's; the repository verifies as a client sees it.
-    let copy = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
-    assert_eq!(copy, head.bytes.to_vec());
-    assert_eq!(verify_repo(&fx.path()), 20);
+    let copy = sts[0]
+        .store
+        .get_object(&ObjectKey::timestamp())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(copy.bytes, head.bytes);
+    if matches!(at, Where::Dir) {
+        assert_eq!(verify_repo(&fx.path()), 20);
+    }
     // The audit log has every publish, with who and which replica.
     let audit = sts[1]
         .coordinator
@@ -557,9 +637,15 @@ async fn token_revoked_through_one_replica_is_refused_by_another_at_once() {
 
 /// An object store without a database (a local directory standing in: no directory lock is taken when the
 /// state is built without `local_dir`).
-async fn single_writer(fx: &Fixture, id: &str) -> Result<Arc<AppState>, String> {
-    let c = config(fx, None, id);
-    let store: Arc<dyn Store> = Arc::new(LocalStore::open(fx.path()).unwrap());
+async fn single_writer(
+    fx: &Fixture,
+    at: &Where,
+    id: &str,
+    take_over: bool,
+) -> Result<Arc<AppState>, String> {
+    let mut c = config(fx, None, id);
+    c.writer.take_over = take_over;
+    let (store, _) = at.open(fx);
     let st = Arc::new(AppState::with_store(c, store, None));
     x0x_dist_server::server::startup_check(&st)
         .await
@@ -570,14 +656,28 @@ async fn single_writer(fx: &Fixture, id: &str) -> Result<Arc<AppState>, String> 
 #[tokio::test]
 async fn without_database_a_second_writer_refuses_and_an_out_of_band_timestamp_stops_publishing() {
     let fx = repo(1);
-    let a = single_writer(&fx, "writer-a").await.unwrap();
-    let err = single_writer(&fx, "writer-b").await.unwrap_err();
+    single_writer_on(&fx, &Where::Dir).await;
+}
+
+/// The same on a real S3 engine when `X0X_S3_ENV` names one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_database_on_s3() {
+    let fx = repo(1);
+    let Some(c) = s3_repo(&fx).await else {
+        return;
+    };
+    single_writer_on(&fx, &Where::S3(c)).await;
+}
+
+async fn single_writer_on(fx: &Fixture, at: &Where) {
+    let a = single_writer(fx, at, "writer-a", false).await.unwrap();
+    let err = single_writer(fx, at, "writer-b", false).await.unwrap_err();
     assert!(
         err.contains("writer \"writer-a\" claims this object store"),
         "{err}"
     );
     assert!(err.contains("--take-over"), "{err}");
-    let r = publish(&fx, &a, PKG, None, "1.0.0").await;
+    let r = publish(fx, &a, PKG, None, "1.0.0").await;
     assert_eq!(
         r.status,
         StatusCode::OK,
@@ -587,13 +687,20 @@ async fn without_database_a_second_writer_refuses_and_an_out_of_band_timestamp_s
     let role1 = current_role(&a, PKG).await.unwrap();
 
     // Someone re-signs timestamp.json behind the writer's back.
-    let path = fx.path().join("metadata/timestamp.json");
-    let ts = Signed::<Timestamp>::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let mut t = ts.signed().clone();
+    let (store, _) = at.open(fx);
+    let ts_key = ObjectKey::timestamp();
+    let ts = store.get_object(&ts_key).await.unwrap().unwrap().bytes;
+    let mut t = Signed::<Timestamp>::from_slice(&ts)
+        .unwrap()
+        .signed()
+        .clone();
     t.version += 1;
     let theirs = Signed::new(t, &[&key(4)]).unwrap().to_bytes();
-    std::fs::write(&path, &theirs).unwrap();
-    let r = publish(&fx, &a, PKG, Some(role1.signed()), "1.1.0").await;
+    store
+        .put_object(&ts_key, theirs.clone().into())
+        .await
+        .unwrap();
+    let r = publish(fx, &a, PKG, Some(role1.signed()), "1.1.0").await;
     assert_eq!(
         r.status,
         StatusCode::CONFLICT,
@@ -602,20 +709,19 @@ async fn without_database_a_second_writer_refuses_and_an_out_of_band_timestamp_s
     );
     assert_eq!(r.code(), "repo.concurrent_writer");
     assert_eq!(
-        std::fs::read(&path).unwrap(),
+        store
+            .get_object(&ts_key)
+            .await
+            .unwrap()
+            .unwrap()
+            .bytes
+            .to_vec(),
         theirs,
         "the other writer's timestamp was overwritten"
     );
 
     // --take-over starts once the operator says the other writer is gone.
-    let mut c = config(&fx, None, "writer-b");
-    c.writer.take_over = true;
-    let st = Arc::new(AppState::with_store(
-        c,
-        Arc::new(LocalStore::open(fx.path()).unwrap()),
-        None,
-    ));
-    x0x_dist_server::server::startup_check(&st).await.unwrap();
+    single_writer(fx, at, "writer-b", true).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -625,7 +731,7 @@ async fn database_lost_between_the_versioned_writes_and_the_commit() {
     let fx = repo(1);
     let writes = Writes::default();
     let hook: Hook = Arc::default();
-    let a = replica_with_hook(&fx, &url, "replica-a", &writes, &hook).await;
+    let a = replica_with_hook(&fx, &Where::Dir, &url, "replica-a", &writes, &hook).await;
     let before = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
     let files = artifacts("1.0.0");
     for (_, d) in &files {
