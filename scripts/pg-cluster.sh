@@ -3,6 +3,7 @@
 # test-support/src/postgres.rs, the same steps). Debian's `postgresql` binaries (scripts/setup.d/50-postgres.sh);
 # as root the cluster runs as the `postgres` user. Nothing outside DIR is touched.
 #   pg-cluster.sh start DIR [PORT]   initdb DIR/data (trust auth, user postgres), start it; DIR/url holds the URL
+#                                    (DIR's parents must be enterable by the postgres user: not inside a 0700 dir)
 #   pg-cluster.sh stop DIR           pg_ctl stop -m fast
 set -euo pipefail
 BIN=${X0X_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}

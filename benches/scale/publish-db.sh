@@ -16,10 +16,12 @@ if [ -z "${BIN:-}" ]; then
   BIN=$(release_bin x0x-dist)
 fi
 W=$(mktemp -d /tmp/x0x-bench-pubdb.XXXXXX)
+# Its own directory: the cluster runs as the postgres user, which cannot enter $W (0700, root).
+PGD=$(mktemp -d /tmp/x0x-bench-pg.XXXXXX)
 PIDS=() OWN_CLUSTER=
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  bash "$WS/scripts/pg-cluster.sh" stop "$W/pg"
+  bash "$WS/scripts/pg-cluster.sh" stop "$PGD"; rm -rf "$PGD"
   [ -n "$OWN_CLUSTER" ] && bash "$WS/scripts/garage-cluster.sh" stop "$W/garage"
   rm -rf "$W"
 }
@@ -36,8 +38,8 @@ fi
 # shellcheck disable=SC1090
 . "$X0X_S3_ENV"
 read -r -a EP <<<"$X0X_S3_ENDPOINTS"
-bash scripts/pg-cluster.sh start "$W/pg"
-DB=$(cat "$W/pg/url")
+bash scripts/pg-cluster.sh start "$PGD"
+DB=$(cat "$PGD/url")
 R=$W/repo
 "$BIN" init --repo "$R" >/dev/null
 "$BIN" keygen --out "$W/pub.key" >/dev/null
