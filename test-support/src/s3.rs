@@ -47,7 +47,11 @@ pub fn engine() -> Option<(HashMap<String, String>, Vec<String>)> {
     Some((env, endpoints))
 }
 
-pub fn s3_config(env: &HashMap<String, String>, endpoint: &str, url: &str) -> StorageConfig {
+pub fn s3_config<S: std::hash::BuildHasher>(
+    env: &HashMap<String, String, S>,
+    endpoint: &str,
+    url: &str,
+) -> StorageConfig {
     let mut c = StorageConfig {
         url: Some(url.to_owned()),
         ..StorageConfig::default()
