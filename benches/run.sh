@@ -19,6 +19,7 @@ BENCHES=(
   "server-resolve-ab | bench-repo | ROUNDS=1 DUR=1 @bin/x0x-dist @bin/x0x-dist | bash benches/server/resolve-ab.sh | resolve p99 of two server binaries side by side: OLD_BIN NEW_BIN (Server)"
   "large-role | x0x-dist bench-repo | RUNS=1 100 | bash benches/server/large-role.sh | publishing into a role of VERSIONS x 10 targets (default 1000 5000: 10k and 50k): time, server RSS (Large roles)"
   "scale | x0x-dist | ROUNDS=1 DUR=1 PUBLISHES=2 OUT=@smoke/scale.md | bash benches/scale/run.sh | S3 replica (3-node Garage) vs local replica vs nginx (Scale-out; needs garage)"
+  "publish-db | x0x-dist | PUBLISHES=2 DUR=1 OUT=@smoke/publish-db.md | bash benches/scale/publish-db.sh | publish latency: local directory vs S3 single writer vs S3 + PostgreSQL coordinator; timestamp req/s (Scale-out; needs garage, postgresql)"
   "mirror | x0x-dist | ROUNDS=1 MIB=4 OUT=@smoke/mirror.md | bash benches/mirror/run.sh | mirror sync vs curl, bundle export/import vs tar (Mirror and bundles)"
   "core | | ROUNDS=3 OUT=@smoke/core | bash benches/core/run.sh | core native vs WASM: operations and load (Core: native vs WASM; builds the core)"
   "core-variants | | ROUNDS=3 OUT=@smoke/variants | bash benches/core/variants.sh | WASM build variants vs the shipped build (Core: native vs WASM; builds four cores)"

@@ -2,6 +2,7 @@
 # Scale-out on a real object store (issue 13): a 3-node Garage cluster on 127.0.0.1 (scripts/garage-cluster.sh;
 # garage and nginx from scripts/setup.d/75-garage.sh), then with X0X_S3_ENV=DIR/env X0X_REQUIRE_S3=1:
 #  1. server/tests/s3_store.rs: the store-level assertions on the S3 store (multipart, aborts, ranges, links);
+#  1b. server/tests/coordinator.rs `*_on_s3`: the commit coordinator on the bucket (PostgreSQL, single writer);
 #  2. cli/tests/scale_garage.sh: a repository migrated into the bucket, a publish leader and a follower on it
 #     behind nginx; publishes through nginx and each replica (also concurrent), python-tuf and the JS loader
 #     through nginx, kill -9 of the leader mid-upload and at five points of a commit and of the follower
@@ -20,5 +21,8 @@ scripts/deadline.sh 180 bash scripts/garage-cluster.sh start "$G" 3
 echo "garage cluster up in $((SECONDS - t0)) s"
 export X0X_S3_ENV=$G/env X0X_REQUIRE_S3=1
 scripts/deadline.sh 600 cargo test -p x0x-dist-server --test s3_store
+# The commit coordinator on the bucket (docs/coordinator.md): 3 replicas + PostgreSQL publishing at once, the
+# single writer's claim and its out-of-band check (the *_on_s3 tests; the directory variants ran in stage 20).
+scripts/deadline.sh 600 cargo test -p x0x-dist-server --test coordinator on_s3
 scripts/deadline.sh 600 bash cli/tests/scale_garage.sh
 echo "scale stage ok in $((SECONDS - t0)) s"

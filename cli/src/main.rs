@@ -66,6 +66,9 @@ enum Command {
     /// Copy a repository between stores (directory, s3://BUCKET/PREFIX) and verify the copy; resumable.
     #[command(long_about = commands::migrate::LONG_ABOUT)]
     Migrate(commands::migrate::MigrateArgs),
+    /// Remove blobs, targets and versioned metadata no current role references, older than a grace period
+    /// (a dry run unless --apply: prints what and the bytes freed).
+    Gc(commands::gc::GcArgs),
     /// Print a shell completion script: `x0x-dist completions bash > /etc/bash_completion.d/x0x-dist`
     /// (zsh: a file `_x0x-dist` on $fpath; fish: ~/.config/fish/completions/x0x-dist.fish).
     Completions {
@@ -134,6 +137,7 @@ fn main() -> ExitCode {
         Command::Mirror(c) => commands::mirror::run(c),
         Command::Bundle(c) => commands::bundle::run(c),
         Command::Migrate(a) => commands::migrate::run(a),
+        Command::Gc(a) => commands::gc::run(a),
         Command::Completions { shell } => {
             use clap::CommandFactory as _;
             clap_complete::generate(

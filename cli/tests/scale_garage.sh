@@ -89,7 +89,7 @@ step "b. leader A (--keys), follower B (--publish-via A), nginx over both"
 PA=$(port) PB=$(port) PN=$(port)
 A=http://127.0.0.1:$PA BURL=http://127.0.0.1:$PB LB=http://127.0.0.1:$PN
 start_a() {
-  "$B" serve --storage "$S3URL" --s3-endpoint "${EP[0]}" --keys "$R/online" --poll-secs 1 \
+  "$B" serve --storage "$S3URL" --s3-endpoint "${EP[0]}" --keys "$R/online" --poll-secs 1 --replica-id leader-a \
     --listen "127.0.0.1:$PA" --log info >>"$W/a.log" 2>&1 &
   PIDA=$!; wait_ready "$PA" "$W/a.log"
 }

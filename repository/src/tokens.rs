@@ -99,6 +99,17 @@ pub fn revoke(repo: &Path, id: &str) -> Result<TokenRecord> {
 
 /// Creates a token for `packages`, stores its hash in the repository, and returns the token.
 pub fn create(repo: &Path, packages: &[String]) -> Result<(String, TokenRecord)> {
+    let (token, record) = new_token(packages)?;
+    update(repo, |file| {
+        file.tokens.push(record.clone());
+        Ok(())
+    })?;
+    Ok((token, record))
+}
+
+/// A new random token for `packages` and its record (hash only), stored nowhere yet (the file above, or the
+/// coordinator's database).
+pub fn new_token(packages: &[String]) -> Result<(String, TokenRecord)> {
     use base64::Engine as _;
     use rand::RngCore as _;
     let mut secret = [0u8; 32];
@@ -117,9 +128,5 @@ pub fn create(repo: &Path, packages: &[String]) -> Result<(String, TokenRecord)>
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|e| Error::new(Code::Internal, format!("formatting the time: {e}")))?,
     };
-    update(repo, |file| {
-        file.tokens.push(record.clone());
-        Ok(())
-    })?;
     Ok((token, record))
 }

@@ -25,6 +25,10 @@
 //! [log]
 //! format = "text"   # or "json"
 //! filter = "info"
+//! [database]
+//! url = "postgres://x0x@db.internal/x0x"   # the commit coordinator (docs/server.md, "Scale-out")
+//! [writer]
+//! claim_ttl_secs = 30   # object store without a database: how long a writer's claim lives unrenewed
 //! ```
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -76,6 +80,10 @@ pub mod env {
     pub const PUBLISH_VIA: &str = "X0X_DIST_PUBLISH_VIA";
     /// Most connections open at once (`[limits] max_connections`).
     pub const MAX_CONNECTIONS: &str = "X0X_DIST_MAX_CONNECTIONS";
+    /// The commit coordinator: a PostgreSQL URL (`[database] url`); every replica then publishes.
+    pub const DATABASE_URL: &str = "X0X_DIST_DATABASE_URL";
+    /// This replica's name in the audit log and the writer claim (`[replica] id`); default: host name and pid.
+    pub const REPLICA_ID: &str = "X0X_DIST_REPLICA_ID";
 }
 
 /// The whole server configuration.
@@ -98,6 +106,42 @@ pub struct Config {
     pub mirror: MirrorConfig,
     /// Running as one of several replicas on one object store (`docs/server.md`, "Scale-out").
     pub replica: ReplicaConfig,
+    /// The commit coordinator's database (`crate::coordinator`).
+    pub database: DatabaseConfig,
+    /// The single writer of an object store without a database (`crate::coordinator::single`).
+    pub writer: WriterConfig,
+}
+
+/// `[database]`: PostgreSQL as the commit coordinator. With it every replica publishes, re-signs the timestamp
+/// and changes tokens; without it a directory store takes its file lock and an object store has one writer.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`; `None`: no coordinator database.
+    pub url: Option<String>,
+    /// Most pooled connections per replica. Default 8.
+    pub max_connections: Option<usize>,
+    /// How many times a publish that lost the commit race is rebuilt on the winner and retried. Default 8.
+    pub max_commit_retries: Option<u32>,
+}
+
+/// `[writer]`: the single writer of an object store without a database.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WriterConfig {
+    /// A claim not renewed for this long is dead and may be taken over. Default 30 s (renewed every third).
+    pub claim_ttl_secs: u64,
+    /// Take the store over even from a live claim (the operator knows the other writer is gone).
+    pub take_over: bool,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        Self {
+            claim_ttl_secs: 30,
+            take_over: false,
+        }
+    }
 }
 
 /// `[replica]`: several `serve` processes on one object store. Exactly one of them commits publishes (the
@@ -107,6 +151,22 @@ pub struct Config {
 pub struct ReplicaConfig {
     /// The leader's URL; `None`: this process commits publishes itself.
     pub publish_via: Option<String>,
+    /// This replica's name in the audit log and the writer claim; default: host name and process id.
+    pub id: Option<String>,
+}
+
+impl ReplicaConfig {
+    /// [`ReplicaConfig::id`] or its default.
+    pub fn id(&self) -> String {
+        self.id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "host".into());
+            format!("{host}:{}", std::process::id())
+        })
+    }
 }
 
 /// `[mirror]`: pull-through from an upstream repository (see `docs/mirror.md`).

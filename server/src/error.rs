@@ -144,6 +144,12 @@ pub enum ApiError {
     /// A configuration value is invalid (e.g. `[storage] url`); the message says what to write instead.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// Another writer changes this object-storage repository (no database; see `crate::coordinator`).
+    #[error("{0}")]
+    ConcurrentWriter(String),
+    /// The coordinator's database failed; nothing was committed (retryable).
+    #[error("the coordinator database failed; nothing was committed, retry: {0}")]
+    Database(String),
     /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -251,6 +257,8 @@ impl Coded for ApiError {
             Self::Io { .. } => Code::IoError,
             Self::LeaderUnavailable(_) => Code::PublishLeaderUnavailable,
             Self::Config(_) => Code::ConfigInvalid,
+            Self::ConcurrentWriter(_) => Code::RepoConcurrentWriter,
+            Self::Database(_) => Code::DatabaseUnavailable,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -309,7 +317,10 @@ impl IntoResponse for ApiError {
         if status.is_client_error() {
             // Client mistakes: say what went wrong, including the cause (e.g. the stalled upload).
             detail.clone_from(&full);
-        } else if !matches!(self, Self::StorageFull(_) | Self::LeaderUnavailable(_)) {
+        } else if !matches!(
+            self,
+            Self::StorageFull(_) | Self::LeaderUnavailable(_) | Self::Database(_)
+        ) {
             // Server faults: the full message (paths, OS errors) goes to the log, not to the client.
             "internal server error; the server log has the details (match the x-request-id)"
                 .clone_into(&mut detail);
@@ -377,6 +388,8 @@ mod tests {
             ApiError::io("x", io()),
             ApiError::Internal(String::new()),
             ApiError::LeaderUnavailable(String::new()),
+            ApiError::ConcurrentWriter(String::new()),
+            ApiError::Database(String::new()),
         ];
         for e in all {
             let info = x0x_dist_manifests::codes::info(e.code().as_str())

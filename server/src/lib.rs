@@ -14,9 +14,11 @@
 pub mod auth;
 pub mod config;
 pub mod connections;
+pub mod coordinator;
 pub mod error;
 pub mod files;
 pub mod forward;
+pub mod gc;
 pub mod metrics;
 pub mod migrate;
 pub mod mirror;

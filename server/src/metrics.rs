@@ -6,7 +6,18 @@
 //! - `x0x_dist_upload_bytes_total`: blob bytes accepted;
 //! - `x0x_dist_publishes_total{result}`: role submissions by outcome (`ok` / `rejected`);
 //! - `x0x_dist_verification_failures_total{code}`: rejected submissions by stable code;
-//! - `x0x_dist_timestamp_expires_seconds`: Unix time at which the served timestamp expires.
+//! - `x0x_dist_timestamp_expires_seconds`: Unix time at which the served timestamp expires;
+//! - `x0x_dist_timestamp_age_seconds`: seconds since this replica last saw a new timestamp (a commit or a
+//!   re-sign by any replica); `x0x_dist_timestamp_expiring`: 1 when less than half the re-sign margin is left
+//!   (an alarm: every replica keeps serving and any replica re-signs it);
+//! - `x0x_dist_commit_conflicts_total`, `x0x_dist_commit_retries_total`: commits that lost the
+//!   compare-and-swap, and the rebuilds on the winner's state that followed;
+//! - `x0x_dist_notify_total`, `x0x_dist_notify_lag_seconds`: commit notices received (`LISTEN`) and the delay of
+//!   the last one from its commit to here;
+//! - `x0x_dist_db_calls_total`, `x0x_dist_db_errors_total`, `x0x_dist_db_seconds_total`: coordinator database
+//!   calls, failures and time;
+//! - `x0x_dist_store_probe_seconds`, `x0x_dist_store_errors_total`: latency of the last store probe
+//!   (`/readyz`, the poller) and probes that failed.
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -86,6 +97,21 @@ pub struct Metrics {
     /// by (target path, code).
     target_failures: Mutex<BTreeMap<(String, String), u64>>,
     timestamp_expires: AtomicU64,
+    /// Unix seconds when this replica last saw a new timestamp.
+    timestamp_seen: AtomicU64,
+    timestamp_expiring: AtomicU64,
+    commit_conflicts: AtomicU64,
+    commit_retries: AtomicU64,
+    notify_total: AtomicU64,
+    notify_lag_micros: AtomicU64,
+    store_probe_micros: AtomicU64,
+    store_errors: AtomicU64,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 impl Metrics {
@@ -137,6 +163,129 @@ impl Metrics {
     /// Sets the expiry (Unix seconds) of the served timestamp.
     pub fn set_timestamp_expires(&self, unix: u64) {
         self.timestamp_expires.store(unix, Relaxed);
+    }
+
+    /// A commit lost the compare-and-swap.
+    pub fn commit_conflict(&self) {
+        self.commit_conflicts.fetch_add(1, Relaxed);
+    }
+
+    /// A commit was rebuilt on the winner's state and retried.
+    pub fn commit_retry(&self) {
+        self.commit_retries.fetch_add(1, Relaxed);
+    }
+
+    /// A commit notice arrived `lag` after its commit.
+    pub fn notified(&self, lag: Duration) {
+        self.notify_total.fetch_add(1, Relaxed);
+        self.notify_lag_micros
+            .store(u64::try_from(lag.as_micros()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    /// This replica saw a new timestamp now.
+    pub fn timestamp_seen(&self) {
+        self.timestamp_seen.store(unix_now(), Relaxed);
+    }
+
+    /// Sets the expiring-timestamp alarm.
+    pub fn set_timestamp_expiring(&self, on: bool) {
+        self.timestamp_expiring.store(u64::from(on), Relaxed);
+    }
+
+    /// A store probe took `took` (`ok`: it answered).
+    pub fn store_probe(&self, took: Duration, ok: bool) {
+        self.store_probe_micros
+            .store(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Relaxed);
+        if !ok {
+            self.store_errors.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Renders the text exposition, with the coordinator database's counters when there is one.
+    pub fn render_with(&self, db: Option<&crate::coordinator::postgres::DbStats>) -> String {
+        let mut o = self.render();
+        let seen = self.timestamp_seen.load(Relaxed);
+        let age = if seen == 0 {
+            0
+        } else {
+            unix_now().saturating_sub(seen)
+        };
+        let counters = [
+            (
+                "timestamp_age_seconds",
+                "gauge",
+                "Seconds since this replica last saw a new timestamp.",
+                age as f64,
+            ),
+            (
+                "timestamp_expiring",
+                "gauge",
+                "1 when the served timestamp is close to expiry (alarm; any replica re-signs it).",
+                self.timestamp_expiring.load(Relaxed) as f64,
+            ),
+            (
+                "commit_conflicts_total",
+                "counter",
+                "Commits that lost the compare-and-swap of the timestamp.",
+                self.commit_conflicts.load(Relaxed) as f64,
+            ),
+            (
+                "commit_retries_total",
+                "counter",
+                "Commits rebuilt on the winner's state and retried.",
+                self.commit_retries.load(Relaxed) as f64,
+            ),
+            (
+                "notify_total",
+                "counter",
+                "Commit notices received from the database (LISTEN).",
+                self.notify_total.load(Relaxed) as f64,
+            ),
+            (
+                "notify_lag_seconds",
+                "gauge",
+                "Delay of the last commit notice, from its commit to this replica.",
+                self.notify_lag_micros.load(Relaxed) as f64 / 1e6,
+            ),
+            (
+                "store_probe_seconds",
+                "gauge",
+                "Latency of the last store probe (readyz, poller).",
+                self.store_probe_micros.load(Relaxed) as f64 / 1e6,
+            ),
+            (
+                "store_errors_total",
+                "counter",
+                "Store probes that failed.",
+                self.store_errors.load(Relaxed) as f64,
+            ),
+        ];
+        for (name, kind, help, v) in counters {
+            let _ = write!(o, "# HELP x0x_dist_{name} {help}\n# TYPE x0x_dist_{name} {kind}\nx0x_dist_{name} {v}\n");
+        }
+        if let Some(db) = db {
+            let rows = [
+                (
+                    "db_calls_total",
+                    "Coordinator database calls.",
+                    db.calls.load(Relaxed) as f64,
+                ),
+                (
+                    "db_errors_total",
+                    "Coordinator database calls that failed.",
+                    db.errors.load(Relaxed) as f64,
+                ),
+                (
+                    "db_seconds_total",
+                    "Time spent in coordinator database calls.",
+                    db.micros.load(Relaxed) as f64 / 1e6,
+                ),
+            ];
+            for (name, help, v) in rows {
+                let _ = write!(o, "# HELP x0x_dist_{name} {help}\n# TYPE x0x_dist_{name} counter\nx0x_dist_{name} {v}\n");
+            }
+        }
+        o
     }
 
     /// Renders the text exposition.

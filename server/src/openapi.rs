@@ -150,7 +150,8 @@ pub fn document() -> Value {
             },
             "/": {"get": {"summary": "Web UI: trust status, packages, platform matrix, hashes and expiry (HTML)", "responses": {"200": {"description": "text/html"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
-            "/readyz": {"get": {"summary": "Readiness: repository loaded, timestamp valid", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
+            "/livez": {"get": {"summary": "Liveness: the process answers", "responses": {"200": {"description": "ok"}}}},
+            "/readyz": {"get": {"summary": "Readiness: repository loaded, store and coordinator database reachable (an expiring timestamp is reported, not a 503)", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}},
         }

@@ -33,6 +33,7 @@ use x0x_dist_manifests::{
 };
 
 use crate::config::TimestampConfig;
+use crate::coordinator::{Audit, Commit, Coordinator, Head, Outcome};
 use crate::error::ApiError;
 pub use crate::published::{blocking, fmt_time, timestamp_expiry, Published, RoleWithBytes};
 use crate::state::AppState;
@@ -131,24 +132,7 @@ fn secs(s: u64) -> i64 {
     i64::try_from(s).unwrap_or(i64::MAX / 4)
 }
 
-/// Takes the cross-process writer lock ([`x0x_dist_repository::lock`]) of `local_dir`, the repository directory when the store
-/// is a local directory (`None`: a remote store, nothing to take); waits (off the async workers) while an
-/// offline `x0x-dist package add|release` holds it, and says so in the log.
-pub async fn writer_lock(
-    local_dir: Option<&Path>,
-) -> Result<Option<x0x_dist_repository::lock::WriterLock>, ApiError> {
-    let Some(repo) = local_dir.map(Path::to_path_buf) else {
-        return Ok(None);
-    };
-    blocking(move || {
-        x0x_dist_repository::lock::lock(&repo, || {
-            tracing::info!(repo = %repo.display(), "waiting for the repository writer lock (held by an offline `x0x-dist package` command)");
-        })
-        .map(Some)
-        .map_err(|e| ApiError::io(format!("locking {}", x0x_dist_repository::lock::lock_path(&repo).display()), e))
-    })
-    .await
-}
+pub use crate::coordinator::single::writer_lock;
 
 /// Loads the online keys off the async workers (see [`OnlineKeys::load`]).
 pub async fn load_online_keys(keys_dir: &Path, root: &Root) -> Result<OnlineKeys, ApiError> {
@@ -157,17 +141,20 @@ pub async fn load_online_keys(keys_dir: &Path, root: &Root) -> Result<OnlineKeys
 }
 
 /// Re-signs the timestamp (and the snapshot, if it would expire first) when less than `refresh_before` remains,
-/// under the writer lock of `local_dir` (see [`writer_lock`]); the caller holds the in-process repository lock.
-/// Returns the new timestamp expiry if it re-signed.
+/// through the coordinator's commit protocol ([`commit_changes`]): any replica may do it; when several do at once
+/// one wins and the others find it no longer due. The caller holds the in-process repository lock. Returns the
+/// new timestamp expiry if it re-signed.
 pub async fn refresh_if_due(
     store: &dyn Store,
-    local_dir: Option<&Path>,
+    coord: &dyn Coordinator,
     keys_dir: &Path,
     cfg: &TimestampConfig,
     now: OffsetDateTime,
+    metrics: &crate::metrics::Metrics,
 ) -> Result<Option<OffsetDateTime>, ApiError> {
-    let _writer = writer_lock(local_dir).await?;
-    let cur = Published::load(store).await?;
+    let _writer = coord.lock().await?;
+    let head = coord.head(store).await?;
+    let cur = Published::load_at(store, &head.bytes).await?;
     let refresh_before = time::Duration::seconds(secs(cfg.refresh_before_secs));
     let ts_due = cur.timestamp.signed().expires - now < refresh_before;
     let snap_due = cur.snapshot.signed().expires - now
@@ -176,17 +163,149 @@ pub async fn refresh_if_due(
         return Ok(None);
     }
     let keys = load_online_keys(keys_dir, cur.root.signed()).await?;
-    if snap_due {
-        commit(store, &cur, &[], &keys, cfg, now).await?;
-    } else {
-        // Timestamp only: same snapshot, new version and expiry.
-        let tv = cur.timestamp.signed().version + 1;
-        let mut ts = Timestamp::empty(tv, now + time::Duration::seconds(secs(cfg.expiry_secs)));
-        ts.meta = cur.timestamp.signed().meta.clone();
-        let ts = Signed::new(ts, &[&keys.timestamp])?;
-        write_meta(store, "timestamp.json", ts.to_bytes()).await?;
+    let audit = Audit {
+        actor: "replica".into(),
+        action: "resign".into(),
+        detail: serde_json::json!({}),
+    };
+    let done = commit_changes(
+        store,
+        coord,
+        Committing {
+            cur,
+            head,
+            changes: Vec::new(),
+            resign_only: !snap_due,
+        },
+        &keys,
+        cfg,
+        now,
+        &audit,
+        8,
+        metrics,
+    )
+    .await?;
+    Ok(done.map(|_| now + time::Duration::seconds(secs(cfg.expiry_secs))))
+}
+
+/// What [`commit_changes`] builds on.
+#[derive(Debug)]
+pub struct Committing {
+    /// The state the changes were checked against.
+    pub cur: Published,
+    /// Its timestamp as the coordinator has it.
+    pub head: Head,
+    /// Role versions to list in the new snapshot (their `N.role.json` written already).
+    pub changes: Vec<(String, u64)>,
+    /// A re-sign of the timestamp alone (same snapshot): gives up, `Ok(None)`, once another commit came first
+    /// (that one is a fresher timestamp).
+    pub resign_only: bool,
+}
+
+/// What a won commit made current.
+#[derive(Debug)]
+pub struct Committed {
+    /// The snapshot version.
+    pub snapshot_version: u64,
+    /// The new timestamp.
+    pub head: Head,
+}
+
+/// The commit protocol (see [`crate::coordinator`]): reserve the next snapshot number, write `S.snapshot.json`
+/// (the current meta with `changes`), sign timestamp T+1 and compare-and-swap it against the timestamp the
+/// state was read at. A loser re-reads the winner's state, checks its changes still apply (its role's version is
+/// still the next one: else `metadata.rollback`) and retries on top of it, at most `max_retries` times
+/// (`publish.conflict` after that). `Ok(None)`: a re-sign another commit made unnecessary.
+#[allow(clippy::too_many_arguments)]
+pub async fn commit_changes(
+    store: &dyn Store,
+    coord: &dyn Coordinator,
+    start: Committing,
+    keys: &OnlineKeys,
+    cfg: &TimestampConfig,
+    now: OffsetDateTime,
+    audit: &Audit,
+    max_retries: u32,
+    metrics: &crate::metrics::Metrics,
+) -> Result<Option<Committed>, ApiError> {
+    let Committing {
+        mut cur,
+        mut head,
+        changes,
+        resign_only,
+    } = start;
+    let changes_ref: Vec<(&str, u64)> = changes.iter().map(|(r, v)| (r.as_str(), *v)).collect();
+    let ts_expires = now + time::Duration::seconds(secs(cfg.expiry_secs));
+    let mut attempt = 0u32;
+    loop {
+        let (new_ts, sv) = if resign_only {
+            let mut ts = Timestamp::empty(head.version + 1, ts_expires);
+            ts.meta = cur.timestamp.signed().meta.clone();
+            let ts = Signed::new(ts, &[&keys.timestamp])?;
+            (ts.to_bytes(), head.snapshot_version)
+        } else {
+            let sv = coord.reserve_snapshot(head.snapshot_version).await?;
+            let mut snap = Snapshot::empty(
+                sv,
+                now + time::Duration::seconds(secs(cfg.snapshot_expiry_secs)),
+            );
+            snap.meta = cur.snapshot.signed().meta.clone();
+            let c = x0x_dist_manifests::metadata::sign_snapshot_and_timestamp(
+                snap,
+                &changes_ref,
+                head.version + 1,
+                ts_expires,
+                &keys.snapshot,
+                &keys.timestamp,
+            )?;
+            write_meta(store, &format!("{sv}.snapshot.json"), c.snapshot).await?;
+            (c.timestamp, sv)
+        };
+        let new = Head::parse(new_ts.into())?;
+        debug_assert_eq!(new.snapshot_version, sv);
+        let outcome = coord
+            .commit(
+                store,
+                Commit {
+                    expected: &head,
+                    new: &new,
+                    roles: &changes,
+                    audit,
+                },
+            )
+            .await?;
+        if outcome == Outcome::Won {
+            return Ok(Some(Committed {
+                snapshot_version: sv,
+                head: new,
+            }));
+        }
+        metrics.commit_conflict();
+        if resign_only {
+            return Ok(None);
+        }
+        attempt += 1;
+        if attempt > max_retries {
+            return Err(ApiError::Conflict(format!(
+                "{} (lost the commit race {attempt} times; retry)",
+                changes
+                    .first()
+                    .map_or("the repository", |(r, _)| r.as_str())
+            )));
+        }
+        metrics.commit_retry();
+        head = coord.head(store).await?;
+        cur = Published::load_at(store, &head.bytes).await?;
+        for (role, v) in &changes {
+            let now_at = cur.role_version(role);
+            if now_at + 1 != *v {
+                return Err(ApiError::VersionReplay {
+                    current: now_at,
+                    got: *v,
+                });
+            }
+        }
     }
-    Ok(Some(now + time::Duration::seconds(secs(cfg.expiry_secs))))
 }
 
 /// A new target to link.
@@ -399,30 +518,35 @@ pub(crate) async fn check_blobs(st: &AppState, added: &[NewTarget]) -> Result<()
     Ok(())
 }
 
-/// Publishes a submitted role of `package` (see the module docs).
+/// Publishes a submitted role of `package` (see the module docs); `actor` is who, for the audit log.
 pub async fn publish(
     st: &AppState,
     pkg: &PackageName,
     bytes: Vec<u8>,
+    actor: &str,
 ) -> Result<PublishReport, ApiError> {
-    publish_role(st, pkg, bytes, false).await
+    publish_role(st, pkg, bytes, actor, false).await
 }
 
-/// [`publish`], for a role the server signed with its online packages key (`online`: its new targets may carry
-/// the server's `provenance`).
+/// [`publish`], also for a role the server signed with its online packages key (`online`: its new targets may
+/// carry the server's `provenance`).
 pub(crate) async fn publish_role(
     st: &AppState,
     pkg: &PackageName,
     bytes: Vec<u8>,
+    actor: &str,
     online: bool,
 ) -> Result<PublishReport, ApiError> {
     let package = pkg.as_str();
     let _slot = st.claim(package)?;
     let _lock = st.repo_lock.lock().await;
-    // Held from reading the current state to the commit, against offline writers in other processes.
-    let _writer = writer_lock(st.local_dir.as_deref()).await?;
+    // Held from reading the current state to the commit (a directory store: against offline writers in other
+    // processes; with a database nothing: the compare-and-swap decides).
+    let coord = &*st.coordinator;
+    let _writer = coord.lock().await?;
     let now = OffsetDateTime::now_utc();
-    let cur = Published::load(&*st.store).await?;
+    let head = coord.head(&*st.store).await?;
+    let cur = Published::load_at(&*st.store, &head.bytes).await?;
     // The package must be delegated before its role is read.
     cur.delegation(package)?;
     let old_role = cur.load_role_bytes(&*st.store, package).await?;
@@ -438,24 +562,50 @@ pub(crate) async fn publish_role(
     }
     let version = new.signed().version;
     let keys = load_online_keys(&st.keys_dir, cur.root.signed()).await?;
+    // The number is ours before the versioned name is written: no `N.<package>.json` is ever written twice.
+    coord
+        .reserve_role(package, version, &crate::coordinator::sha256_hex(&bytes))
+        .await?;
     write_meta(&*st.store, &format!("{version}.{package}.json"), bytes).await?;
-    let committed = commit(
+    let audit = Audit {
+        actor: actor.to_owned(),
+        action: "publish".into(),
+        detail: serde_json::json!({"package": package, "version": version, "added": added.iter().map(|t| t.path.as_str()).collect::<Vec<_>>()}),
+    };
+    let committed = commit_changes(
         &*st.store,
-        &cur,
-        &[(package.to_owned(), version)],
+        coord,
+        Committing {
+            cur,
+            head,
+            changes: vec![(package.to_owned(), version)],
+            resign_only: false,
+        },
         &keys,
         &st.config.timestamp,
         now,
+        &audit,
+        st.config.database.max_commit_retries.unwrap_or(8),
+        &st.metrics,
     )
     .await;
-    // Whatever happened to the timestamp write, what this replica serves follows the store.
-    st.timestamp_written().await;
-    let (sv, tv) = committed?;
+    // Whatever happened to the commit, what this replica serves follows the authority.
+    let committed = match committed {
+        Ok(Some(c)) => {
+            st.committed(&c.head).await;
+            c
+        }
+        Ok(None) => return Err(ApiError::Internal("a publish commit was skipped".into())),
+        Err(e) => {
+            st.timestamp_written().await;
+            return Err(e);
+        }
+    };
     Ok(PublishReport {
         package: package.to_owned(),
         version,
-        snapshot_version: sv,
-        timestamp_version: tv,
+        snapshot_version: committed.snapshot_version,
+        timestamp_version: committed.head.version,
         added: added.into_iter().map(|t| t.path).collect(),
     })
 }

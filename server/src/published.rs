@@ -48,9 +48,15 @@ pub struct Published {
 impl Published {
     /// Reads the current state: `root.json`, `timestamp.json`, the snapshot and targets it pins.
     pub async fn load(store: &dyn Store) -> Result<Self, ApiError> {
+        let ts = read_meta(store, "timestamp.json").await?;
+        Self::load_at(store, &ts).await
+    }
+
+    /// The state the timestamp `ts` pins (with a database, the current timestamp is the database's, not the
+    /// store's copy).
+    pub async fn load_at(store: &dyn Store, ts: &[u8]) -> Result<Self, ApiError> {
         let root = Signed::<Root>::from_slice(&read_meta(store, "root.json").await?)?;
-        let timestamp =
-            Signed::<Timestamp>::from_slice(&read_meta(store, "timestamp.json").await?)?;
+        let timestamp = Signed::<Timestamp>::from_slice(ts)?;
         let sv = timestamp.signed().snapshot_meta().version;
         let snapshot = Signed::<Snapshot>::from_slice(
             &read_meta(store, &format!("{sv}.snapshot.json")).await?,

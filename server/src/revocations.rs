@@ -105,9 +105,12 @@ pub async fn set(
     }
     let _slot = st.claim(REVOCATIONS_ROLE)?;
     let _lock = st.repo_lock.lock().await;
-    let _writer = crate::publish::writer_lock(st.local_dir.as_deref()).await?;
+    // The same commit protocol as a publish (crate::coordinator): any replica may do it.
+    let coord = &*st.coordinator;
+    let _writer = coord.lock().await?;
     let now = OffsetDateTime::now_utc();
-    let cur = Published::load(&*st.store).await?;
+    let head = coord.head(&*st.store).await?;
+    let cur = Published::load_at(&*st.store, &head.bytes).await?;
     cur.delegation(pkg.as_str())?;
     let published = match cur.load_role_bytes(&*st.store, pkg.as_str()).await? {
         Some(b) => Signed::<Targets>::from_slice(&b)?
@@ -153,23 +156,57 @@ pub async fn set(
     let keys = crate::publish::load_online_keys(&st.keys_dir, cur.root.signed()).await?;
     let rv = role.version;
     let bytes = Signed::new(role, &[&keys.snapshot])?.to_bytes();
+    // The number is ours before the versioned name is written: no `N.revocations.json` is ever written twice.
+    coord
+        .reserve_role(
+            REVOCATIONS_ROLE,
+            rv,
+            &crate::coordinator::sha256_hex(&bytes),
+        )
+        .await?;
     st.store
         .put_object(
             &ObjectKey::metadata(&format!("{rv}.{REVOCATIONS_ROLE}.json"))?,
             bytes.into(),
         )
         .await?;
-    let committed = crate::publish::commit(
+    let audit = crate::coordinator::Audit {
+        actor: who.principal.clone(),
+        action: format!("release.{:?}", req.state).to_lowercase(),
+        detail: serde_json::json!({"package": pkg.as_str(), "version": v, "reason": req.reason, "advisory": req.advisory}),
+    };
+    let committed = crate::publish::commit_changes(
         &*st.store,
-        &cur,
-        &[(REVOCATIONS_ROLE.to_owned(), rv)],
+        coord,
+        crate::publish::Committing {
+            cur,
+            head,
+            changes: vec![(REVOCATIONS_ROLE.to_owned(), rv)],
+            resign_only: false,
+        },
         &keys,
         &st.config.timestamp,
         now,
+        &audit,
+        st.config.database.max_commit_retries.unwrap_or(8),
+        &st.metrics,
     )
     .await;
-    st.timestamp_written().await;
-    let (sv, _) = committed?;
+    let sv = match committed {
+        Ok(Some(c)) => {
+            st.committed(&c.head).await;
+            c.snapshot_version
+        }
+        Ok(None) => {
+            return Err(ApiError::Internal(
+                "a revocations commit was skipped".into(),
+            ))
+        }
+        Err(e) => {
+            st.timestamp_written().await;
+            return Err(e);
+        }
+    };
     tracing::info!(package = %pkg, version = %v, state = ?req.state, by = %who.id, revocations = rv, "release withdrawn");
     Ok(RevokeReport {
         package: pkg.to_string(),

@@ -118,6 +118,11 @@ pub const ROUTES: &[Route] = &[
         group: Group::Ops,
     },
     Route {
+        path: "/livez",
+        methods: &["get"],
+        group: Group::Ops,
+    },
+    Route {
         path: "/readyz",
         methods: &["get"],
         group: Group::Ops,
@@ -152,6 +157,7 @@ fn handlers(path: &str) -> MethodRouter<Arc<AppState>> {
         "/api/v1/oidc/token" => post(oidc::exchange),
         "/" => get(ui::index),
         "/healthz" => get(ops::healthz),
+        "/livez" => get(ops::livez),
         "/readyz" => get(ops::readyz),
         "/metrics" => get(ops::metrics),
         "/openapi.json" => get(ops::openapi),

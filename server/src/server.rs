@@ -26,24 +26,48 @@ async fn refresh_if_due(
 ) -> Result<Option<time::OffsetDateTime>, crate::error::ApiError> {
     publish::refresh_if_due(
         &*st.store,
-        st.local_dir.as_deref(),
+        &*st.coordinator,
         &st.keys_dir,
         &st.config.timestamp,
         time::OffsetDateTime::now_utc(),
+        &st.metrics,
     )
     .await
 }
 
-/// Checks the repository (metadata parses, online keys authorized) and re-signs an expiring timestamp.
+/// The expiry of the timestamp this replica serves.
+async fn served_expiry(st: &AppState) -> Result<time::OffsetDateTime, crate::error::ApiError> {
+    if st.coordinator.authoritative() {
+        let h = st.seen_timestamp().await?;
+        return Ok(time::OffsetDateTime::from_unix_timestamp(h.expires)
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH));
+    }
+    publish::timestamp_expiry(&*st.store).await
+}
+
+/// After this process re-signed: serve it, and with a database update the store's copy.
+async fn after_refresh(st: &AppState) {
+    st.timestamp_written().await;
+    if st.coordinator.authoritative() {
+        if let Err(e) = st.write_timestamp_copy().await {
+            tracing::warn!(code = e.code().as_str(), error = %e, "writing the store's copy of timestamp.json");
+        }
+    }
+}
+
+/// Starts the coordinator (database migrations and seeding, or the object store's writer claim), checks the
+/// repository (metadata parses, online keys authorized) and re-signs an expiring timestamp.
 pub async fn startup_check(st: &AppState) -> anyhow::Result<()> {
     let check = async {
-        let cur = Published::load(&*st.store).await?;
+        st.coordinator.start(&st.store).await?;
+        let head = st.coordinator.head(&*st.store).await?;
+        let cur = Published::load_at(&*st.store, &head.bytes).await?;
         publish::load_online_keys(&st.keys_dir, cur.root.signed()).await?;
         let _lock = st.repo_lock.lock().await;
         let refreshed = refresh_if_due(st).await;
-        st.timestamp_written().await;
+        after_refresh(st).await;
         refreshed?;
-        publish::timestamp_expiry(&*st.store).await
+        served_expiry(st).await
     };
     let exp = check
         .await
@@ -55,7 +79,8 @@ pub async fn startup_check(st: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Re-signs the timestamp whenever it is due, until the process ends.
+/// Re-signs the timestamp whenever it is due, until the process ends; raises the expiring-timestamp alarm (log
+/// and metric) when less than half the re-sign margin is left (the re-sign kept failing).
 pub async fn refresher(st: Arc<AppState>) {
     let every = Duration::from_secs(st.config.timestamp.check_interval_secs.max(1));
     loop {
@@ -64,7 +89,7 @@ pub async fn refresher(st: Arc<AppState>) {
         let refreshed = refresh_if_due(&st).await;
         drop(lock);
         if !matches!(refreshed, Ok(None)) {
-            st.timestamp_written().await;
+            after_refresh(&st).await;
         }
         match refreshed {
             Ok(Some(exp)) => {
@@ -78,7 +103,83 @@ pub async fn refresher(st: Arc<AppState>) {
                 tracing::error!(code = e.code().as_str(), error = %e, "timestamp refresh failed");
             }
         }
+        if let Ok(exp) = served_expiry(&st).await {
+            let margin = time::Duration::seconds(
+                i64::try_from(st.config.timestamp.refresh_before_secs / 2).unwrap_or(0),
+            );
+            let expiring = exp - time::OffsetDateTime::now_utc() < margin;
+            st.metrics.set_timestamp_expiring(expiring);
+            if expiring {
+                tracing::error!(expires = %publish::fmt_time(exp), "ALARM: the served timestamp expires soon and was not re-signed (check the online keys and the coordinator)");
+            }
+        }
     }
+}
+
+/// With a database: follows the current timestamp. Commit notices (`LISTEN`) make this replica serve a commit
+/// made through another one at once (median well under 100 ms on one network); a poll of the database every
+/// `[storage] poll_secs` is the fallback (a notice lost while the listener reconnected). Whatever the order of
+/// arrival, the served timestamp only moves forward ([`AppState::observe`]). The store's convenience copy of
+/// `timestamp.json` is repaired when it lags. Returns the tasks (the listener and the poller).
+pub fn spawn_db_watch(st: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
+    let Some(db) = st.coordinator.database() else {
+        return Vec::new();
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let metrics_st = Arc::downgrade(st);
+    let listener = db.listen(move |notice| {
+        if let (Some(n), Some(st)) = (&notice, metrics_st.upgrade()) {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
+            st.metrics.notified(Duration::from_millis(
+                u64::try_from(now_ms - n.at_ms).unwrap_or(0),
+            ));
+            // Already serving it (our own commit): nothing to fetch.
+            if st
+                .served_timestamp_version()
+                .is_some_and(|v| v >= n.version)
+            {
+                return;
+            }
+        }
+        let _ = tx.send(());
+    });
+    let follow = {
+        let st = st.clone();
+        let every = Duration::from_secs(st.config.storage.poll_secs.max(1));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let polled = tokio::select! {
+                    n = rx.recv() => {
+                        if n.is_none() { return; }
+                        false
+                    }
+                    _ = tick.tick() => true,
+                };
+                match st.coordinator.head(&*st.store).await {
+                    Ok(h) => {
+                        if st.observe(&h) {
+                            tracing::debug!(polled, "new timestamp from the database");
+                            AppState::refresh_views_in_background(&st);
+                        }
+                        if polled {
+                            // Repairs a copy a crashed or slow committer left behind.
+                            if let Err(e) = st.write_timestamp_copy().await {
+                                tracing::debug!(code = e.code().as_str(), error = %e, "timestamp copy");
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(code = e.code().as_str(), error = %e, "reading the current timestamp from the database failed");
+                    }
+                }
+            }
+        })
+    };
+    vec![listener, follow]
 }
 
 /// Watches the store for changes made by other processes when its tags are not cheap enough to check per
@@ -112,7 +213,8 @@ pub async fn store_poller(st: Arc<AppState>) {
 
 /// Starts [`store_poller`] if the store needs one (its tags are not cheap); `None` otherwise.
 pub fn spawn_store_poller(st: &Arc<AppState>) -> Option<tokio::task::JoinHandle<()>> {
-    (!st.store.etag_is_cheap()).then(|| tokio::spawn(store_poller(st.clone())))
+    (!st.store.etag_is_cheap() && !st.coordinator.authoritative())
+        .then(|| tokio::spawn(store_poller(st.clone())))
 }
 
 /// A running server.
@@ -190,6 +292,7 @@ pub async fn serve_state_on(
         }
     };
     let poller = spawn_store_poller(&state);
+    let db_watch = spawn_db_watch(&state);
     let limits = &state.config.limits;
     let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
     let idle_timeout = Duration::from_secs(limits.idle_timeout_secs.max(1));
@@ -273,7 +376,7 @@ pub async fn serve_state_on(
             }
         }
         drop(listener);
-        for task in [refresh, poller].into_iter().flatten() {
+        for task in [refresh, poller].into_iter().flatten().chain(db_watch) {
             task.abort();
         }
         tracing::info!("shutting down: waiting for in-flight requests");

@@ -319,7 +319,7 @@ pub async fn publish_online(
         provenance(&who.principal, &who.provenance, None),
     )
     .await?;
-    crate::publish::publish_role(st, pkg, bytes, true).await
+    crate::publish::publish_role(st, pkg, bytes, &who.principal, true).await
 }
 
 /// Approves a staged release (see the module docs): `role` is a role the approver signed, or `None` to have the
@@ -365,7 +365,7 @@ pub async fn approve(
                 Ok(())
             })
             .await?;
-            crate::publish::publish_role(st, pkg, bytes, false).await?
+            crate::publish::publish_role(st, pkg, bytes, &who.principal, false).await?
         }
     } else {
         let bytes = sign_online(
@@ -375,7 +375,7 @@ pub async fn approve(
             provenance(&rec.staged_by, &rec.provenance, Some(&who.principal)),
         )
         .await?;
-        crate::publish::publish_role(st, pkg, bytes, true).await?
+        crate::publish::publish_role(st, pkg, bytes, &who.principal, true).await?
     };
     drop_staged(st, pkg, version).await?;
     Ok(report)

@@ -65,6 +65,13 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Convenience JSON views of the published packages.
     pub views: crate::views::ViewCache,
+    /// Who may commit and how (`crate::coordinator`): the database, or the single writer.
+    pub coordinator: Arc<dyn crate::coordinator::Coordinator>,
+    /// With a database: the newest timestamp this replica has seen (served as `timestamp.json`; never replaced by
+    /// an older one, so a client moving between replicas never sees it go backwards).
+    served: RwLock<Option<crate::coordinator::Head>>,
+    /// When the last check of the database's timestamp started (one at a time; see [`AppState::served_timestamp`]).
+    ts_check: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -81,20 +88,39 @@ impl AppState {
     /// `config.storage.url` is set, in that object store (checked reachable here).
     pub fn new(config: Config) -> Result<Self, ApiError> {
         let repo_dir = config.storage.repo.clone();
-        if config.storage.url.is_some() {
-            let store = S3Store::open(&config.storage)?;
-            return Ok(Self::with_store(config, Arc::new(store), None));
-        }
-        let store = LocalStore::open(&repo_dir)?;
-        Ok(Self::with_store(config, Arc::new(store), Some(repo_dir)))
+        let (store, local_dir): (Arc<dyn Store>, _) = if config.storage.url.is_some() {
+            (Arc::new(S3Store::open(&config.storage)?), None)
+        } else {
+            (Arc::new(LocalStore::open(&repo_dir)?), Some(repo_dir))
+        };
+        let coordinator = crate::coordinator::build(&config, local_dir.clone())?;
+        Ok(Self::with_parts(config, store, local_dir, coordinator))
     }
 
     /// State over any store; `local_dir` is the repository directory when `store` is a local directory (its
-    /// writer lock is then taken by every writer), `None` for a remote store.
+    /// writer lock is then taken by every writer), `None` for a remote store. No database: the single writer
+    /// (see [`AppState::with_parts`] for another coordinator).
     pub fn with_store(config: Config, store: Arc<dyn Store>, local_dir: Option<PathBuf>) -> Self {
+        let coordinator = Arc::new(crate::coordinator::single::SingleWriter::new(
+            local_dir.clone(),
+            config.replica.id(),
+            config.writer.clone(),
+        ));
+        Self::with_parts(config, store, local_dir, coordinator)
+    }
+
+    /// State over any store with the given coordinator ([`crate::coordinator::build`]).
+    pub fn with_parts(
+        config: Config,
+        store: Arc<dyn Store>,
+        local_dir: Option<PathBuf>,
+        coordinator: Arc<dyn crate::coordinator::Coordinator>,
+    ) -> Self {
         Self {
+            served: RwLock::new(None),
+            ts_check: tokio::sync::Mutex::new(None),
             cache: MemCache::new(config.cache.memory_bytes, config.cache.max_file_bytes),
-            tokens: Tokens::new(store.clone()),
+            tokens: Tokens::with_coordinator(store.clone(), coordinator.clone()),
             oidc: crate::oidc::Oidc::default(),
             metrics: Metrics::default(),
             publishing: Mutex::new(HashSet::new()),
@@ -104,6 +130,7 @@ impl AppState {
             published: RwLock::new(None),
             absent: Mutex::new((None, HashSet::new())),
             keys_dir: config.storage.keys_dir(),
+            coordinator,
             repo_dir: config.storage.repo.clone(),
             local_dir,
             store,
@@ -125,6 +152,10 @@ impl AppState {
     /// The tag of `timestamp.json`: the store's current one when tags are cheap, else the one the poller last
     /// recorded (read once from the store if none is recorded yet).
     pub async fn published_timestamp(&self) -> Result<Option<ETag>, ApiError> {
+        if self.coordinator.authoritative() {
+            let h = self.seen_timestamp().await?;
+            return Ok(Some(ETag(format!("db:{}:{}", h.version, h.sha256))));
+        }
         if !self.store.etag_is_cheap() {
             if let Some(e) = self.published.read().ok().and_then(|g| g.clone()) {
                 return Ok(Some(e));
@@ -173,9 +204,126 @@ impl AppState {
         }
     }
 
+    /// With a database: the timestamp to serve. Checked against the database for each request, so that a
+    /// client moving between replicas never sees it go backwards (a commit another replica served before this
+    /// request began is in the database before this check); checks are coalesced: one at a time per replica,
+    /// and a request is answered by any check that started after it arrived. When the database does not answer,
+    /// the newest timestamp seen is served (reads go on).
+    pub async fn served_timestamp(&self) -> Result<crate::coordinator::Head, ApiError> {
+        let arrived = std::time::Instant::now();
+        let mut last = self.ts_check.lock().await;
+        let current = self.served.read().ok().and_then(|g| g.clone());
+        if let (Some(h), Some(started)) = (&current, *last) {
+            if started >= arrived {
+                return Ok(h.clone());
+            }
+        }
+        *last = Some(std::time::Instant::now());
+        let newer = self
+            .coordinator
+            .head_newer_than(&*self.store, current.as_ref().map_or(0, |h| h.version))
+            .await;
+        match newer {
+            Ok(Some(h)) => {
+                self.observe(&h);
+            }
+            Ok(None) => return current.ok_or_else(|| ApiError::Internal("no timestamp".into())),
+            Err(e) => match current {
+                Some(h) => {
+                    tracing::debug!(error = %e, "serving the last timestamp seen: the database did not answer");
+                    return Ok(h);
+                }
+                None => return Err(e),
+            },
+        }
+        drop(last);
+        self.served
+            .read()
+            .ok()
+            .and_then(|g| g.clone())
+            .ok_or_else(|| ApiError::Internal("no timestamp".into()))
+    }
+
+    /// With a database: the newest timestamp seen (the database is asked only if none was yet).
+    pub async fn seen_timestamp(&self) -> Result<crate::coordinator::Head, ApiError> {
+        match self.served.read().ok().and_then(|g| g.clone()) {
+            Some(h) => Ok(h),
+            None => self.served_timestamp().await,
+        }
+    }
+
+    /// With a database: the version of the timestamp served, if one was read yet.
+    pub fn served_timestamp_version(&self) -> Option<u64> {
+        self.served
+            .read()
+            .ok()
+            .and_then(|g| g.as_ref().map(|h| h.version))
+    }
+
+    /// With a database: a timestamp seen (a commit of ours, a notice, a poll). Kept only if newer than the one
+    /// served; then the cached mutable files and the views follow it. Returns whether it was newer.
+    pub fn observe(&self, head: &crate::coordinator::Head) -> bool {
+        let newer = {
+            let Ok(mut g) = self.served.write() else {
+                return false;
+            };
+            if g.as_ref().is_some_and(|h| h.version >= head.version) {
+                false
+            } else {
+                *g = Some(head.clone());
+                true
+            }
+        };
+        if newer {
+            self.record_timestamp(Some(ETag(format!("db:{}:{}", head.version, head.sha256))));
+            self.metrics
+                .set_timestamp_expires(u64::try_from(head.expires).unwrap_or(0));
+            self.metrics.timestamp_seen();
+        }
+        newer
+    }
+
+    /// After a commit this process won: serve it at once; with a database also write the store's convenience
+    /// copy of `timestamp.json` (for static readers; the database stays the authority). A copy written late by a
+    /// slower replica is repaired: after writing, the newest head is written again if it differs.
+    pub async fn committed(&self, head: &crate::coordinator::Head) {
+        use x0x_dist_manifests::codes::Coded as _;
+        if !self.coordinator.authoritative() {
+            self.metrics.timestamp_seen();
+            self.timestamp_written().await;
+            return;
+        }
+        self.observe(head);
+        if let Err(e) = self.write_timestamp_copy().await {
+            tracing::warn!(code = e.code().as_str(), error = %e, "writing the store's copy of timestamp.json");
+        }
+    }
+
+    /// With a database: makes the store's `timestamp.json` the database's current one (if it differs).
+    pub async fn write_timestamp_copy(&self) -> Result<(), ApiError> {
+        for _ in 0..3 {
+            let head = self.coordinator.head(&*self.store).await?;
+            self.observe(&head);
+            let copy = self.store.get_object(&ObjectKey::timestamp()).await?;
+            if copy.is_some_and(|o| o.bytes == head.bytes) {
+                return Ok(());
+            }
+            self.store
+                .put_object(&ObjectKey::timestamp(), head.bytes.clone())
+                .await?;
+        }
+        Ok(())
+    }
+
     /// After this process changed `timestamp.json` (a publish, a re-sign): records its new tag at once, so this
     /// replica serves the new state from its next request on, without waiting for the poller.
     pub async fn timestamp_written(&self) {
+        if self.coordinator.authoritative() {
+            if let Ok(h) = self.coordinator.head(&*self.store).await {
+                self.observe(&h);
+            }
+            return;
+        }
         if self.store.etag_is_cheap() {
             return;
         }

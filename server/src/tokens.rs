@@ -7,6 +7,10 @@
 //! ([`ObjectKey::Tokens`]), revalidating its [`ETag`] on every authorization (local: one `stat`; a remote store:
 //! one `HEAD`, only on the write routes that need a token), so a token created or revoked takes effect on a
 //! running server from its next request on.
+//!
+//! With a coordinator database (`crate::coordinator::postgres`) the tokens live there instead: each
+//! authorization is one indexed lookup of the presented token's hash (which also records its last use), so a
+//! token revoked through any replica is refused by every replica from the next request on.
 use std::sync::{Arc, Mutex};
 
 use sha2::Digest as _;
@@ -19,6 +23,8 @@ use crate::storage::{ETag, ObjectKey, Store};
 /// Token verification against the store's token file, reloaded when it changes.
 pub struct Tokens {
     store: Arc<dyn Store>,
+    /// The coordinator; its database, when it has one, holds the tokens.
+    coordinator: Option<Arc<dyn crate::coordinator::Coordinator>>,
     /// The token file as last read, and the tag of the version read (local: the file's identity, so a
     /// revocation written within one mtime tick of the previous change is still seen).
     cache: Mutex<(Option<ETag>, Arc<TokenFile>)>,
@@ -37,7 +43,19 @@ impl Tokens {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
+            coordinator: None,
             cache: Mutex::new((None, Arc::new(TokenFile::default()))),
+        }
+    }
+
+    /// Tokens of the repository in `store`, or in the coordinator's database when it has one.
+    pub fn with_coordinator(
+        store: Arc<dyn Store>,
+        coordinator: Arc<dyn crate::coordinator::Coordinator>,
+    ) -> Self {
+        Self {
+            coordinator: Some(coordinator),
+            ..Self::new(store)
         }
     }
 
@@ -84,6 +102,18 @@ impl Tokens {
             .map(str::trim)
             .ok_or(ApiError::MissingToken)?;
         let presented = sha2::Sha256::digest(token.as_bytes());
+        if let Some(db) = self.coordinator.as_ref().and_then(|c| c.database()) {
+            let (id, packages) = db
+                .authorize(&hex::encode(presented))
+                .await?
+                .ok_or(ApiError::InvalidToken)?;
+            if let Some(p) = package {
+                if !packages.iter().any(|x| x == p) {
+                    return Err(ApiError::Forbidden(p.to_owned()));
+                }
+            }
+            return Ok(id);
+        }
         let file = self.current().await?;
         let mut found: Option<&TokenRecord> = None;
         for rec in &file.tokens {

@@ -7,13 +7,12 @@
 //! (`DIR/env`: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, X0X_S3_ENDPOINTS, X0X_S3_BUCKET). Without it
 //! the S3 test prints "skipped: no S3 engine" and passes, unless `X0X_REQUIRE_S3=1` (CI), where it fails. Each
 //! run writes under its own prefix of the bucket, so runs never collide.
-use std::collections::HashMap;
 use std::time::Duration;
 use x0x_dist_manifests::codes::Coded as _;
+use x0x_dist_test_support::s3::{engine, s3_config, unique_prefix};
 
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use x0x_dist_server::config::StorageConfig;
 use x0x_dist_server::storage::local::LocalStore;
 use x0x_dist_server::storage::s3::{S3Store, PART_SIZE, SINGLE_PUT_MAX};
 use x0x_dist_server::storage::{
@@ -390,69 +389,6 @@ async fn local_store() {
     exercise(&s).await;
 }
 
-/// `KEY=VALUE` lines of a shell env file (`export` and quotes allowed).
-fn read_env_file(path: &str) -> HashMap<String, String> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("X0X_S3_ENV={path}: cannot read it: {e}"));
-    text.lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let l = l.strip_prefix("export ").unwrap_or(l);
-            let (k, v) = l.split_once('=')?;
-            if k.starts_with('#') {
-                return None;
-            }
-            let v = v.trim().trim_matches('"').trim_matches('\'');
-            Some((k.trim().to_owned(), v.to_owned()))
-        })
-        .collect()
-}
-
-/// The engine's settings, or `None` (and a line saying the test is skipped) when there is none.
-fn engine() -> Option<(HashMap<String, String>, Vec<String>)> {
-    let Ok(path) = std::env::var("X0X_S3_ENV") else {
-        assert!(
-            std::env::var("X0X_REQUIRE_S3").as_deref() != Ok("1"),
-            "X0X_REQUIRE_S3=1 but X0X_S3_ENV is not set: start an engine with `scripts/garage-cluster.sh start DIR` \
-             and set X0X_S3_ENV=DIR/env"
-        );
-        println!(
-            "skipped: no S3 engine (set X0X_S3_ENV to the env file of scripts/garage-cluster.sh)"
-        );
-        return None;
-    };
-    let env = read_env_file(&path);
-    let endpoints: Vec<String> = env
-        .get("X0X_S3_ENDPOINTS")
-        .unwrap_or_else(|| panic!("{path}: no X0X_S3_ENDPOINTS"))
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect();
-    assert!(!endpoints.is_empty(), "{path}: X0X_S3_ENDPOINTS is empty");
-    Some((env, endpoints))
-}
-
-fn s3_config(env: &HashMap<String, String>, endpoint: &str, url: &str) -> StorageConfig {
-    let mut c = StorageConfig {
-        url: Some(url.to_owned()),
-        ..StorageConfig::default()
-    };
-    c.s3.endpoint = Some(endpoint.to_owned());
-    c.s3.region = env.get("AWS_REGION").cloned();
-    c.s3.access_key_id = env.get("AWS_ACCESS_KEY_ID").cloned();
-    c.s3.secret_access_key = env.get("AWS_SECRET_ACCESS_KEY").cloned();
-    c
-}
-
-/// A prefix no other run uses.
-fn unique_prefix() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("test-s3-store/{}-{nanos}", std::process::id())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_store() {
     let Some((env, endpoints)) = engine() else {
@@ -462,7 +398,7 @@ async fn s3_store() {
         .get("X0X_S3_BUCKET")
         .cloned()
         .unwrap_or_else(|| "x0x".into());
-    let url = format!("s3://{bucket}/{}", unique_prefix());
+    let url = format!("s3://{bucket}/{}", unique_prefix("test-s3-store"));
     let s = S3Store::open(&s3_config(&env, &endpoints[0], &url)).unwrap();
     assert!(
         s.describe()

@@ -18,8 +18,20 @@ async fn refresh_if_due(
 ) -> Result<Option<time::OffsetDateTime>, x0x_dist_server::error::ApiError> {
     let store = x0x_dist_server::storage::local::LocalStore::open(fx.path()).unwrap();
     let dir = fx.path();
-    x0x_dist_server::publish::refresh_if_due(&store, Some(&dir), &dir.join("online"), cfg, now)
-        .await
+    let coord = x0x_dist_server::coordinator::single::SingleWriter::new(
+        Some(dir.clone()),
+        "test".into(),
+        x0x_dist_server::config::WriterConfig::default(),
+    );
+    x0x_dist_server::publish::refresh_if_due(
+        &store,
+        &coord,
+        &dir.join("online"),
+        cfg,
+        now,
+        &x0x_dist_server::metrics::Metrics::default(),
+    )
+    .await
 }
 
 #[tokio::test]

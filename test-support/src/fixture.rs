@@ -196,7 +196,12 @@ pub async fn submit(st: &Arc<AppState>, auth: Option<&str>, package: &str, role:
 
 /// A release file from bytes (no file on disk needed to build a role).
 pub fn rfile(platform: Platform, data: &[u8]) -> ReleaseFile {
-    let pkg: PackageName = PKG.parse().unwrap();
+    rfile_for(PKG, platform, data)
+}
+
+/// [`rfile`] for package `package`.
+pub fn rfile_for(package: &str, platform: Platform, data: &[u8]) -> ReleaseFile {
+    let pkg: PackageName = package.parse().unwrap();
     ReleaseFile {
         source: PathBuf::new(),
         file_name: platform.file_name(&pkg),
@@ -231,9 +236,23 @@ pub fn role(
     files: &[(Platform, Vec<u8>)],
     signers: &[&SigningKey],
 ) -> Signed<Targets> {
-    let pkg: PackageName = PKG.parse().unwrap();
+    role_for(PKG, current, version, files, signers)
+}
+
+/// [`role`] for package `package`.
+pub fn role_for(
+    package: &str,
+    current: Option<&Targets>,
+    version: &str,
+    files: &[(Platform, Vec<u8>)],
+    signers: &[&SigningKey],
+) -> Signed<Targets> {
+    let pkg: PackageName = package.parse().unwrap();
     let v: Version = version.parse().unwrap();
-    let rf: Vec<_> = files.iter().map(|(p, d)| rfile(*p, d)).collect();
+    let rf: Vec<_> = files
+        .iter()
+        .map(|(p, d)| rfile_for(package, *p, d))
+        .collect();
     let mut s = next_role(current, &pkg, &v, &rf, far_future(), signers[0]).unwrap();
     for k in &signers[1..] {
         s.add_signature(k).unwrap();

@@ -8,6 +8,8 @@
 //! - [`live`]: a real server on a loopback port in this process, and raw HTTP/1.1 requests (server/tests);
 //! - [`logs`]: capturing the server's `tracing` output (server/tests);
 //! - [`crash`]: what a repository must look like after a writer was killed (crash tests);
+//! - [`s3`]: a real S3 engine (Garage) named by `X0X_S3_ENV`;
+//! - [`postgres`]: a private PostgreSQL cluster on a loopback port (the coordinator's tests);
 //! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests);
 //! - [`tamper`]: the shared tamper table every entry point that verifies a chain runs (loader/tests, cli/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
@@ -22,4 +24,6 @@ pub mod loader;
 pub mod logs;
 pub mod mirror;
 pub mod oidc;
+pub mod postgres;
+pub mod s3;
 pub mod tamper;

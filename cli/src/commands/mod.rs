@@ -5,6 +5,7 @@
 pub mod bundle;
 pub mod doctor;
 pub mod fetch;
+pub mod gc;
 pub mod init;
 pub mod keygen;
 pub mod log;
@@ -15,6 +16,7 @@ pub mod publish;
 pub mod release;
 pub mod serve;
 pub mod token;
+pub mod token_db;
 pub mod verify;
 
 use std::process::ExitCode;

@@ -74,6 +74,18 @@ pub struct ServeArgs {
     /// RLIMIT_NOFILE - 64) / 2; see docs/server.md, "Deployment"].
     #[arg(long, env = env::MAX_CONNECTIONS, hide_env_values = true)]
     pub max_connections: Option<usize>,
+    /// The commit coordinator: a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DB). With it every
+    /// replica publishes, re-signs the timestamp and checks tokens against the database (docs/server.md,
+    /// "Scale-out"); without it an object store has a single writer.
+    #[arg(long, env = env::DATABASE_URL, hide_env_values = true)]
+    pub database: Option<String>,
+    /// This replica's name in the audit log and the writer claim [default: host name and process id].
+    #[arg(long, env = env::REPLICA_ID, hide_env_values = true)]
+    pub replica_id: Option<String>,
+    /// Object store without a database: take the store over from another writer's live claim (only when that
+    /// writer is known to be gone).
+    #[arg(long)]
+    pub take_over: bool,
 }
 
 impl ServeArgs {
@@ -141,6 +153,15 @@ impl ServeArgs {
         }
         if let Some(n) = self.max_connections {
             c.limits.max_connections = Some(n);
+        }
+        if let Some(u) = &self.database {
+            c.database.url = Some(u.clone());
+        }
+        if let Some(id) = &self.replica_id {
+            c.replica.id = Some(id.clone());
+        }
+        if self.take_over {
+            c.writer.take_over = true;
         }
         if c.storage.repo.as_os_str().is_empty() && c.storage.url.is_none() {
             return Err(x0x_dist_repository::Error::new(

@@ -22,8 +22,12 @@ pub enum TokenCommand {
 ))]
 pub struct TokenListArgs {
     /// Repository directory.
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[arg(long, required_unless_present = "database")]
+    pub repo: Option<PathBuf>,
+    /// The coordinator database of a deployment (`serve --database`): the tokens live there, and a change
+    /// takes effect on every replica at once.
+    #[arg(long, env = x0x_dist_server::config::env::DATABASE_URL, hide_env_values = true)]
+    pub database: Option<String>,
     /// Print JSON (an array of {id, packages, created}; created in full RFC 3339).
     #[arg(long)]
     pub json: bool,
@@ -37,8 +41,12 @@ pub struct TokenListArgs {
 ))]
 pub struct TokenRevokeArgs {
     /// Repository directory.
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[arg(long, required_unless_present = "database")]
+    pub repo: Option<PathBuf>,
+    /// The coordinator database of a deployment (`serve --database`): the tokens live there, and a change
+    /// takes effect on every replica at once.
+    #[arg(long, env = x0x_dist_server::config::env::DATABASE_URL, hide_env_values = true)]
+    pub database: Option<String>,
     /// The token's id.
     pub id: String,
 }
@@ -68,8 +76,12 @@ fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
 ))]
 pub struct TokenCreateArgs {
     /// Repository directory.
-    #[arg(long)]
-    pub repo: PathBuf,
+    #[arg(long, required_unless_present = "database")]
+    pub repo: Option<PathBuf>,
+    /// The coordinator database of a deployment (`serve --database`): the tokens live there, and a change
+    /// takes effect on every replica at once.
+    #[arg(long, env = x0x_dist_server::config::env::DATABASE_URL, hide_env_values = true)]
+    pub database: Option<String>,
     /// Package the token may publish (repeat for several).
     #[arg(long = "package", required = true)]
     pub packages: Vec<String>,
@@ -150,10 +162,48 @@ fn to_the_second(created: &str) -> String {
     }
 }
 
+/// `token create` without a database: the repository directory given.
+struct Resolved<'a> {
+    repo: PathBuf,
+    a: &'a TokenCreateArgs,
+}
+
+impl std::ops::Deref for Resolved<'_> {
+    type Target = TokenCreateArgs;
+    fn deref(&self) -> &TokenCreateArgs {
+        self.a
+    }
+}
+
+/// `token list` without a database.
+struct ResolvedList {
+    repo: PathBuf,
+    json: bool,
+}
+
+/// `token revoke` without a database.
+struct ResolvedRevoke<'a> {
+    repo: PathBuf,
+    id: &'a str,
+}
+
 /// Runs `token ...`.
 pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
     match cmd {
+        TokenCommand::Create(a) if a.database.is_some() => super::token_db::create(
+            a.database.as_deref().unwrap_or_default(),
+            &a.packages,
+            a.out.as_deref(),
+        ),
+        TokenCommand::List(a) if a.database.is_some() => {
+            super::token_db::list(a.database.as_deref().unwrap_or_default(), a.json)
+        }
+        TokenCommand::Revoke(a) if a.database.is_some() => {
+            super::token_db::revoke(a.database.as_deref().unwrap_or_default(), &a.id)
+        }
         TokenCommand::Create(a) => {
+            let repo = a.repo.clone().unwrap_or_default();
+            let a = &Resolved { repo, a };
             for p in &a.packages {
                 p.parse::<x0x_dist_manifests::PackageName>()?;
             }
@@ -199,6 +249,8 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TokenCommand::List(a) => {
+            let repo = a.repo.clone().unwrap_or_default();
+            let a = &ResolvedList { repo, json: a.json };
             require_repo(&a.repo)?;
             let tokens = x0x_dist_repository::tokens::list(&a.repo)?;
             if a.json {
@@ -218,8 +270,10 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
         TokenCommand::Revoke(a) => {
+            let repo = a.repo.clone().unwrap_or_default();
+            let a = &ResolvedRevoke { repo, id: &a.id };
             require_repo(&a.repo)?;
-            let rec = x0x_dist_repository::tokens::revoke(&a.repo, &a.id)?;
+            let rec = x0x_dist_repository::tokens::revoke(&a.repo, a.id)?;
             eprintln!(
                 "revoked token {} ({}, created {}); a running server refuses it from its next request on",
                 rec.id,

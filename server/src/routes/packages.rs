@@ -184,11 +184,10 @@ pub async fn submit_role(
     if let Some(leader) = &st.config.replica.publish_via {
         return crate::forward::submit_role(&st, leader, &name, &headers, body).await;
     }
-    let token = crate::auth::from_headers(&st, &headers, Some(&name))
-        .await?
-        .id;
+    let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
+    let token = who.id.clone();
     let body = publish::read_role(&st, &headers, body).await?;
-    let result = publish::publish(&st, &pkg, body.to_vec()).await;
+    let result = publish::publish(&st, &pkg, body.to_vec(), &who.principal).await;
     match &result {
         Ok(r) => {
             AppState::refresh_views_in_background(&st);

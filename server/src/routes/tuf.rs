@@ -34,6 +34,23 @@ pub async fn metadata(
             return files::serve_memory(&cond, &f, cache_control, "application/json");
         }
     }
+    // With a database the current timestamp is the database's (the newest this replica has seen), not the
+    // store's convenience copy.
+    if st.coordinator.authoritative() && file == "timestamp.json" {
+        let h = st.served_timestamp().await?;
+        let stamp = Some(crate::storage::ETag(format!(
+            "db:{}:{}",
+            h.version, h.sha256
+        )));
+        if let Some(f) = st.cache.get(&key).filter(|f| f.stamp == stamp) {
+            return files::serve_memory(&cond, &f, cache_control, "application/json");
+        }
+        let f = CachedFile::new(h.bytes, true, stamp);
+        if st.cache.admits(f.bytes.len() as u64) {
+            st.cache.insert(key, f.clone());
+        }
+        return files::serve_memory(&cond, &f, cache_control, "application/json");
+    }
     let not_found = || ApiError::NotFound(format!("metadata file {}", crate::error::quote(&file)));
     // Poller mode: a versioned file found missing stays missing until the timestamp changes (clients probe
     // `N+1.root.json` on every refresh; no store round trip for each).

@@ -81,6 +81,7 @@ impl LocalStore {
             ObjectKey::Tokens => self.layout.tokens_file(),
             ObjectKey::Trust(p) => self.layout.trust_file(p.as_str()),
             ObjectKey::Staging(p) => self.layout.staging_file(p.as_str()),
+            ObjectKey::WriterClaim => self.root.join(ObjectKey::WriterClaim.as_key()),
         }
     }
 
@@ -371,7 +372,9 @@ impl Store for LocalStore {
         let path = self.object_path(key);
         let tmp_dir = self.layout.tmp();
         let mode = match key {
-            ObjectKey::Tokens | ObjectKey::Staging(_) => x0x_dist_durable::Mode::Private,
+            ObjectKey::Tokens | ObjectKey::Staging(_) | ObjectKey::WriterClaim => {
+                x0x_dist_durable::Mode::Private
+            }
             ObjectKey::Metadata(_) | ObjectKey::Trust(_) => x0x_dist_durable::Mode::Public,
         };
         async move {
@@ -408,6 +411,60 @@ impl Store for LocalStore {
             tokio::task::spawn_blocking(move || walk_files(&dir))
                 .await
                 .map_err(|e| StorageError::Internal(format!("task failed: {e}")))?
+        }
+        .boxed()
+    }
+
+    fn list_detailed(&self, area: Area) -> BoxFuture<'_, Result<Vec<super::Listed>, StorageError>> {
+        let root = self.root.clone();
+        async move {
+            let names = self.list(area).await?;
+            tokio::task::spawn_blocking(move || {
+                let mut out = Vec::with_capacity(names.len());
+                for name in names {
+                    let path = root.join(super::area_key(area, &name)?);
+                    match std::fs::metadata(&path) {
+                        Ok(m) => out.push(super::Listed {
+                            name,
+                            size: m.len(),
+                            modified: m.modified().ok(),
+                        }),
+                        // Removed meanwhile.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(StorageError::io(format!("reading {}", path.display()), e))
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(|e| StorageError::Internal(format!("task failed: {e}")))?
+        }
+        .boxed()
+    }
+
+    fn remove<'a>(&'a self, area: Area, name: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        let key = super::area_key(area, name);
+        let root = self.root.clone();
+        async move {
+            let path = root.join(key?);
+            tokio::task::spawn_blocking(move || {
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                    Err(e) => {
+                        return Err(StorageError::io(format!("removing {}", path.display()), e))
+                    }
+                }
+                if let Some(dir) = path.parent() {
+                    x0x_dist_durable::sync_dir(dir)
+                        .map_err(|e| StorageError::io(format!("syncing {}", dir.display()), e))?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| StorageError::Internal(format!("task failed: {e}")))?
         }
         .boxed()
     }

@@ -80,6 +80,9 @@ pub enum ObjectKey {
     Trust(x0x_dist_manifests::PackageName),
     /// `staging/<package>.json`: a package's staged releases ([`crate::staging`]); never served.
     Staging(x0x_dist_manifests::PackageName),
+    /// `writer.json`: the claim of the single writer of an object store without a database (its id and
+    /// heartbeat; `crate::coordinator::single`). Private to the operator, never served.
+    WriterClaim,
 }
 
 impl ObjectKey {
@@ -110,6 +113,7 @@ impl ObjectKey {
             Self::Tokens => x0x_dist_repository::tokens::TOKEN_FILE.to_owned(),
             Self::Trust(p) => format!("trust/{p}.json"),
             Self::Staging(p) => format!("staging/{p}.json"),
+            Self::WriterClaim => "writer.json".to_owned(),
         }
     }
 
@@ -119,7 +123,7 @@ impl ObjectKey {
             Self::Metadata(name) => name.split_once('.').is_some_and(|(n, rest)| {
                 !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
             }),
-            Self::Tokens | Self::Trust(_) | Self::Staging(_) => false,
+            Self::Tokens | Self::Trust(_) | Self::Staging(_) | Self::WriterClaim => false,
         }
     }
 }
@@ -153,6 +157,32 @@ pub enum Area {
     Targets,
     /// `metadata/<file>`: names are the file names.
     Metadata,
+}
+
+/// One object of a [`Store::list_detailed`] listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listed {
+    /// The name, as [`Store::list`] gives it.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// When it was last written, if the store knows (`None`: unknown; `gc` never removes it).
+    pub modified: Option<std::time::SystemTime>,
+}
+
+/// The key of `name` in `area` relative to the store's root (`blobs/sha256/<hex>`, `targets/<path>`,
+/// `metadata/<file>`), validated as [`Store::list`] names are.
+pub fn area_key(area: Area, name: &str) -> Result<String, StorageError> {
+    Ok(match area {
+        Area::Blobs => format!("blobs/sha256/{}", parse_digest(name)?),
+        Area::Targets => format!(
+            "targets/{}",
+            ObjectPath::parse(name)
+                .map_err(|e| StorageError::InvalidPath(e.to_string()))?
+                .as_str()
+        ),
+        Area::Metadata => ObjectKey::metadata(name)?.as_key(),
+    })
 }
 
 /// Opens the store named by `spec`: a repository directory (created if missing) or `s3://BUCKET/PREFIX`
@@ -212,6 +242,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every name in `area` (see [`Area`]), for `migrate` and verification; order unspecified.
     fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, StorageError>>;
+
+    /// Every object in `area` with its size and age (for `gc`). Default: [`Store::list`] with unknown sizes
+    /// and ages.
+    fn list_detailed(&self, area: Area) -> BoxFuture<'_, Result<Vec<Listed>, StorageError>> {
+        use futures_util::FutureExt as _;
+        async move {
+            Ok(self
+                .list(area)
+                .await?
+                .into_iter()
+                .map(|name| Listed {
+                    name,
+                    size: 0,
+                    modified: None,
+                })
+                .collect())
+        }
+        .boxed()
+    }
+
+    /// Removes the object `name` of `area` (for `gc`; nothing else ever removes). Default: unsupported.
+    fn remove<'a>(&'a self, area: Area, name: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        use futures_util::FutureExt as _;
+        let _ = (area, name);
+        futures_util::future::ready(Err(StorageError::BadRequest(format!(
+            "{} cannot remove objects",
+            self.describe()
+        ))))
+        .boxed()
+    }
 
     /// Reads a whole blob (for `migrate`; blobs are read whole only there).
     fn read_blob<'a>(

@@ -747,6 +747,47 @@ impl Store for S3Store {
         .boxed()
     }
 
+    fn list_detailed(&self, area: Area) -> BoxFuture<'_, Result<Vec<super::Listed>, StorageError>> {
+        let dir = match area {
+            Area::Blobs => "blobs/sha256",
+            Area::Targets => "targets",
+            Area::Metadata => "metadata",
+        };
+        let p = self.path(dir);
+        async move {
+            let skip = p.as_ref().len() + 1;
+            self.ops
+                .list(Some(&p))
+                .map_err(|e| store_err(format!("listing {p}"), e))
+                .map_ok(|m| super::Listed {
+                    name: m
+                        .location
+                        .as_ref()
+                        .get(skip..)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    size: m.size,
+                    modified: u64::try_from(m.last_modified.timestamp())
+                        .ok()
+                        .map(|s| std::time::UNIX_EPOCH + std::time::Duration::from_secs(s)),
+                })
+                .try_collect()
+                .await
+        }
+        .boxed()
+    }
+
+    fn remove<'a>(&'a self, area: Area, name: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        async move {
+            let p = self.path(&super::area_key(area, name)?);
+            match self.ops.delete(&p).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                Err(e) => Err(store_err(format!("removing {p}"), e)),
+            }
+        }
+        .boxed()
+    }
+
     fn read_blob<'a>(
         &'a self,
         digest: &'a Digest,

@@ -1,0 +1,109 @@
+//! `x0x-dist gc`: removes blobs, targets and versioned metadata no current role references, older than a grace
+//! period (`x0x_dist_server::gc`). A dry run unless `--apply`.
+use x0x_dist_server::config::{env, S3Settings};
+
+/// Arguments of `gc`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist gc --repo ./repo                                  # dry run: what would go, bytes freed\n",
+    "  x0x-dist gc --repo ./repo --apply\n",
+    "  x0x-dist gc --storage s3://x0x-dist/prod --s3-endpoint http://garage:3900 --database postgres://db/x0x --apply\n",
+))]
+pub struct GcArgs {
+    /// Repository directory.
+    #[arg(long, required_unless_present = "storage", conflicts_with = "storage")]
+    pub repo: Option<std::path::PathBuf>,
+    /// Object storage instead of a directory: s3://BUCKET/PREFIX.
+    #[arg(long, env = env::STORAGE, hide_env_values = true)]
+    pub storage: Option<String>,
+    /// S3 endpoint URL.
+    #[arg(long, env = env::S3_ENDPOINT, hide_env_values = true)]
+    pub s3_endpoint: Option<String>,
+    /// S3 region [default: us-east-1].
+    #[arg(long, env = env::S3_REGION, hide_env_values = true)]
+    pub s3_region: Option<String>,
+    /// The coordinator database (`serve --database`): the current timestamp is the database's.
+    #[arg(long, env = env::DATABASE_URL, hide_env_values = true)]
+    pub database: Option<String>,
+    /// Only objects older than this many seconds are removed (uploads and commits in progress are younger).
+    #[arg(long, default_value_t = 86_400)]
+    pub grace_secs: u64,
+    /// Remove (without it: print what would be removed and the bytes freed, change nothing).
+    #[arg(long)]
+    pub apply: bool,
+}
+
+/// Runs `gc`.
+pub fn run(a: &GcArgs) -> anyhow::Result<()> {
+    let s3 = S3Settings {
+        endpoint: a.s3_endpoint.clone(),
+        region: a.s3_region.clone(),
+        access_key_id: std::env::var(env::S3_ACCESS_KEY_ID).ok(),
+        secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
+    };
+    let spec = match (&a.storage, &a.repo) {
+        (Some(s), _) => s.clone(),
+        (None, Some(r)) => {
+            if !x0x_dist_repository::repo::Layout::new(r)
+                .metadata()
+                .is_dir()
+            {
+                return Err(x0x_dist_repository::Error::NotFound(r.clone()).into());
+            }
+            r.display().to_string()
+        }
+        (None, None) => unreachable!("clap requires --repo or --storage"),
+    };
+    let store = x0x_dist_server::storage::open(&spec, &s3)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let db = match &a.database {
+            Some(url) => {
+                let db = x0x_dist_server::coordinator::postgres::Postgres::new(
+                    url,
+                    &x0x_dist_server::config::DatabaseConfig::default(),
+                    "gc".into(),
+                )?;
+                db.migrate_only().await?;
+                Some(db)
+            }
+            None => None,
+        };
+        let coord = db
+            .as_ref()
+            .map(|d| d as &dyn x0x_dist_server::coordinator::Coordinator);
+        let plan = x0x_dist_server::gc::plan(
+            &*store,
+            coord,
+            std::time::Duration::from_secs(a.grace_secs),
+            std::time::SystemTime::now(),
+        )
+        .await?;
+        let verb = if a.apply { "removing" } else { "would remove" };
+        for g in &plan.garbage {
+            println!("{verb} {} ({} bytes)", g.key(), g.size);
+        }
+        let freed = if a.apply {
+            x0x_dist_server::gc::apply(&*store, &plan).await?
+        } else {
+            plan.bytes()
+        };
+        eprintln!(
+            "{} {} objects, {freed} bytes{}; kept {} referenced, {} younger than {} s",
+            if a.apply { "removed" } else { "would remove" },
+            plan.garbage.len(),
+            if a.apply {
+                " freed"
+            } else {
+                " (dry run: pass --apply)"
+            },
+            plan.referenced,
+            plan.young,
+            a.grace_secs
+        );
+        Ok::<_, anyhow::Error>(())
+    })
+}
