@@ -273,6 +273,23 @@ impl Client {
         })
     }
 
+    /// A metadata read the server answered with an error status: its coded answer (`{code, detail}`, e.g.
+    /// `auth.invalid`), asked for once more to show it; any other failure as `refused` maps it.
+    async fn refused_answer(
+        &self,
+        e: x0x_dist_loader::Error,
+        refused: impl Fn(x0x_dist_loader::Error) -> x0x_dist_repository::Error,
+    ) -> anyhow::Error {
+        if let x0x_dist_loader::Error::HttpStatus { url, .. } = &e {
+            if let Ok(resp) = self.http.get(url).send().await {
+                if !resp.status().is_success() {
+                    return remote_error(resp).await.into();
+                }
+            }
+        }
+        refused(e).into()
+    }
+
     /// Reads and verifies the package's current role; `None` if nothing is published yet.
     pub async fn current_role(
         &self,
@@ -300,21 +317,25 @@ impl Client {
             r.to_vec()
         } else {
             let name = "1.root.json";
-            source
-                .read(name, Root::MAX_SIZE as u64)
-                .await?
-                .ok_or_else(|| refused(source.missing(name)))?
+            match source.read(name, Root::MAX_SIZE as u64).await {
+                Ok(Some(b)) => b,
+                Ok(None) => return Err(refused(source.missing(name)).into()),
+                Err(e) => return Err(self.refused_answer(e, refused).await),
+            }
         };
         let mut keep = NoPersistence;
-        let mut walk = tuf::refresh(
+        let walk = tuf::refresh(
             &source,
             &mut keep,
             &root_bytes,
             Scope::TopLevel,
             WalkOptions::at(time::OffsetDateTime::now_utc()),
         )
-        .await
-        .map_err(refused)?;
+        .await;
+        let mut walk = match walk {
+            Ok(w) => w,
+            Err(e) => return Err(self.refused_answer(e, refused).await),
+        };
         let delegation = walk
             .trusted()
             .targets("targets")
