@@ -67,7 +67,8 @@ pub struct AddArgs {
     pub repo: PathBuf,
     /// Package name (lower-case letters, digits, `-`, `_`, `.`).
     pub name: String,
-    /// Publisher public key file (FILE.pub from `x0x-dist keygen`); repeat for several keys.
+    /// Publisher public key file (FILE.pub from `x0x-dist keygen`) or a PKCS#11 URI of a key on a token
+    /// (docs/hardware-keys.md); repeat for several keys.
     #[arg(long = "publisher-key", required = true)]
     pub publisher_keys: Vec<PathBuf>,
     /// How many distinct publisher keys must sign each release of the package.
@@ -104,7 +105,7 @@ pub struct ReleaseArgs {
 
 /// Runs `package ...`.
 /// The repository's writer lock ([`x0x_dist_repository::lock`]): waits (and says so) while a running server commits.
-fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist_repository::lock::WriterLock> {
+pub(crate) fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist_repository::lock::WriterLock> {
     if !x0x_dist_repository::repo::Layout::new(repo)
         .metadata()
         .is_dir()

@@ -10,9 +10,13 @@
 //! - public (`FILE.pub`), every type: JSON, the key dict plus its `"keyid"`;
 //! - secret (`FILE`, mode 0600): ed25519 keys in JSON, the public file plus `"keyval": {"private": <64 hex: the
 //!   32-byte seed>}`; ecdsa and rsa keys (and ed25519 keys made elsewhere) as unencrypted PKCS#8 PEM
-//!   ([`signer`]).
+//!   ([`signer`]);
+//! - or, a key on a hardware token: a file holding one PKCS#11 URI (`pkcs11:token=…;object=…`, RFC 7512), with
+//!   the feature `pkcs11` (`pkcs11`; without it such a file is refused with `key.file_invalid`).
 
 mod der;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub mod public;
 pub mod signer;
 

@@ -219,8 +219,21 @@ impl SigningKey {
     }
 
     /// Parses a secret key file: the ed25519 JSON format or a PKCS#8 PEM of any supported type.
+    /// A file holding one PKCS#11 URI is a key on a token (feature `pkcs11`: [`super::pkcs11`]).
     pub fn from_secret_file(bytes: &[u8]) -> Result<Self> {
         let text = std::str::from_utf8(bytes).ok();
+        if let Some(uri) = text.map(str::trim).filter(|t| {
+            t.get(..7)
+                .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
+        }) {
+            #[cfg(feature = "pkcs11")]
+            return SigningKey::from_pkcs11_uri(uri);
+            #[cfg(not(feature = "pkcs11"))]
+            return Err(Error::KeyFileInvalid(format!(
+                "{} names a PKCS#11 key: this build has no PKCS#11 support (feature pkcs11)",
+                uri.split('?').next().unwrap_or_default()
+            )));
+        }
         match text.and_then(der::pem_label) {
             Some("PRIVATE KEY") => {
                 let der = der::pem_decode(text.unwrap_or_default(), "PRIVATE KEY").ok_or_else(|| {
@@ -238,7 +251,7 @@ impl SigningKey {
 }
 
 /// The SubjectPublicKeyInfo of a raw ring public key.
-fn spki_for(alg: Algorithm, raw: &[u8]) -> Vec<u8> {
+pub(super) fn spki_for(alg: Algorithm, raw: &[u8]) -> Vec<u8> {
     match alg {
         Algorithm::Ed25519 => der::spki(der::OID_ED25519, &[], raw),
         Algorithm::EcdsaP256 => der::spki(
