@@ -9,6 +9,7 @@
 //! - [`logs`]: capturing the server's `tracing` output (server/tests);
 //! - [`crash`]: what a repository must look like after a writer was killed (crash tests);
 //! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests);
+//! - [`softhsm`]: a private SoftHSM2 token with keys generated on it (PKCS#11 tests);
 //! - [`tamper`]: the shared tamper table every entry point that verifies a chain runs (loader/tests, cli/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
@@ -22,4 +23,5 @@ pub mod loader;
 pub mod logs;
 pub mod mirror;
 pub mod oidc;
+pub mod softhsm;
 pub mod tamper;

@@ -105,7 +105,9 @@ pub struct ReleaseArgs {
 
 /// Runs `package ...`.
 /// The repository's writer lock ([`x0x_dist_repository::lock`]): waits (and says so) while a running server commits.
-pub(crate) fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist_repository::lock::WriterLock> {
+pub(crate) fn writer_lock(
+    repo: &std::path::Path,
+) -> anyhow::Result<x0x_dist_repository::lock::WriterLock> {
     if !x0x_dist_repository::repo::Layout::new(repo)
         .metadata()
         .is_dir()
@@ -188,8 +190,12 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
                 .publisher_keys
                 .iter()
                 .map(|p| {
-                    repo::read_public_key(p)
-                        .with_context(|| format!("reading publisher key {}", p.display()))
+                    repo::read_public_key(p).with_context(|| {
+                        format!(
+                            "reading publisher key {}",
+                            x0x_dist_repository::repo::describe_key(p)
+                        )
+                    })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let _writer = writer_lock(&a.repo)?;
@@ -205,8 +211,12 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
         PackageCommand::Release(a) => {
             let name: PackageName = a.name.parse()?;
             let version: Version = a.version.parse()?;
-            let key = repo::read_secret_key(&a.key)
-                .with_context(|| format!("reading key {}", a.key.display()))?;
+            let key = repo::read_secret_key(&a.key).with_context(|| {
+                format!(
+                    "reading key {}",
+                    x0x_dist_repository::repo::describe_key(&a.key)
+                )
+            })?;
             let mut artifacts = Vec::new();
             for f in &a.files {
                 let file_name = f

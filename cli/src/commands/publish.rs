@@ -108,8 +108,12 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         .into());
     }
     let key_path = a.key.as_ref().expect("checked above");
-    let key = x0x_dist_repository::repo::read_secret_key(key_path)
-        .with_context(|| format!("reading key {}", key_path.display()))?;
+    let key = x0x_dist_repository::repo::read_secret_key(key_path).with_context(|| {
+        format!(
+            "reading key {}",
+            x0x_dist_repository::repo::describe_key(key_path)
+        )
+    })?;
     let package = a.package.parse()?;
     let version = a.version.parse()?;
     let root = a.root.as_ref().map(fs_err::read).transpose()?;

@@ -127,8 +127,9 @@ pub fn run(cmd: &ReleaseCommand) -> anyhow::Result<()> {
         let role = match &a.key {
             None => None,
             Some(k) => {
-                let key = x0x_dist_repository::repo::read_secret_key(k)
-                    .with_context(|| format!("reading key {}", k.display()))?;
+                let key = x0x_dist_repository::repo::read_secret_key(k).with_context(|| {
+                    format!("reading key {}", x0x_dist_repository::repo::describe_key(k))
+                })?;
                 let staged = client.staged(&package).await?;
                 let rec = staged
                     .get("staged")

@@ -71,7 +71,11 @@ pub fn run(c: &RootCommand) -> anyhow::Result<()> {
     let add = a
         .add
         .iter()
-        .map(|p| repo::read_public_key(p).with_context(|| format!("reading key {}", p.display())))
+        .map(|p| {
+            repo::read_public_key(p).with_context(|| {
+                format!("reading key {}", x0x_dist_repository::repo::describe_key(p))
+            })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let remove = a
         .remove
@@ -79,7 +83,12 @@ pub fn run(c: &RootCommand) -> anyhow::Result<()> {
         .map(|r| match KeyId::parse(r) {
             Ok(id) => Ok(id),
             Err(_) => repo::read_public_key(std::path::Path::new(r))
-                .with_context(|| format!("reading key {r}"))?
+                .with_context(|| {
+                    format!(
+                        "reading key {}",
+                        repo::describe_key(std::path::Path::new(r))
+                    )
+                })?
                 .key_id()
                 .map_err(anyhow::Error::from),
         })
@@ -87,7 +96,11 @@ pub fn run(c: &RootCommand) -> anyhow::Result<()> {
     let sign_with = a
         .sign_with
         .iter()
-        .map(|p| repo::read_secret_key(p).with_context(|| format!("reading key {}", p.display())))
+        .map(|p| {
+            repo::read_secret_key(p).with_context(|| {
+                format!("reading key {}", x0x_dist_repository::repo::describe_key(p))
+            })
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let _writer = super::package::writer_lock(&a.repo)?;
     let now = time::OffsetDateTime::now_utc();

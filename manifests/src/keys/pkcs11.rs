@@ -51,7 +51,8 @@ fn fail(failure: Pkcs11Failure, detail: impl Into<String>) -> Error {
 
 /// Whether `s` is a PKCS#11 URI (rather than a key file path or key file contents).
 pub fn is_uri(s: &str) -> bool {
-    s.get(..7).is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
+    s.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
 }
 
 /// A parsed RFC 7512 URI (the attributes x0x-dist uses).
@@ -83,7 +84,9 @@ fn pct_decode(v: &str) -> Result<Vec<u8>> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             let byte = hex
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| {
@@ -319,7 +322,8 @@ fn find_slot(ctx: &Pkcs11, u: &Pkcs11Uri) -> Result<Slot> {
         let Ok(info) = ctx.get_token_info(slot) else {
             continue;
         };
-        let ok = |want: &Option<String>, have: &str| want.as_ref().is_none_or(|w| w == have.trim_end());
+        let ok =
+            |want: &Option<String>, have: &str| want.as_ref().is_none_or(|w| w == have.trim_end());
         if ok(&u.token, info.label())
             && ok(&u.manufacturer, info.manufacturer_id())
             && ok(&u.model, info.model())
@@ -331,7 +335,11 @@ fn find_slot(ctx: &Pkcs11, u: &Pkcs11Uri) -> Result<Slot> {
     match found.len() {
         0 => Err(fail(
             Pkcs11Failure::NotFound,
-            format!("no token matches {} in {}", u.describe(), u.module().display()),
+            format!(
+                "no token matches {} in {}",
+                u.describe(),
+                u.module().display()
+            ),
         )),
         1 => Ok(found[0]),
         n => Err(fail(
@@ -575,7 +583,11 @@ impl Signer for Pkcs11Signer {
             _ if sig.is_empty() || sig.len() % 2 != 0 => {
                 return Err(fail(
                     Pkcs11Failure::Failed,
-                    format!("{} returned a {}-byte ECDSA signature", self.label, sig.len()),
+                    format!(
+                        "{} returned a {}-byte ECDSA signature",
+                        self.label,
+                        sig.len()
+                    ),
                 ))
             }
             _ => ecdsa_der(&sig),
@@ -617,12 +629,18 @@ mod tests {
         assert_eq!(u.module(), PathBuf::from("/x/y.so"));
         assert_eq!(u.pin_source, Some(PathBuf::from("/p")));
         let code = |s: &str| Pkcs11Uri::parse(s).unwrap_err().code().as_str();
-        assert_eq!(code("pkcs11:object=a?pin-value=1234"), "key.pkcs11_pin_value");
+        assert_eq!(
+            code("pkcs11:object=a?pin-value=1234"),
+            "key.pkcs11_pin_value"
+        );
         assert_eq!(code("pkcs11:token=t"), "key.pkcs11_uri_invalid");
         assert_eq!(code("pkcs11:object=a;bogus=1"), "key.pkcs11_uri_invalid");
         assert_eq!(code("pkcs11:object=a;object=b"), "key.pkcs11_uri_invalid");
         assert_eq!(code("pkcs11:object=%zz"), "key.pkcs11_uri_invalid");
-        assert_eq!(code("pkcs11:object=a?pin-source=https://x"), "key.pkcs11_uri_invalid");
+        assert_eq!(
+            code("pkcs11:object=a?pin-source=https://x"),
+            "key.pkcs11_uri_invalid"
+        );
         assert!(is_uri("PKCS11:object=a") && !is_uri("keys/root.key"));
     }
 
@@ -638,7 +656,8 @@ mod tests {
 
     #[test]
     fn a_missing_module_is_its_own_code() {
-        let e = SigningKey::from_pkcs11_uri("pkcs11:object=a?module-path=/nonexistent/x.so").unwrap_err();
+        let e = SigningKey::from_pkcs11_uri("pkcs11:object=a?module-path=/nonexistent/x.so")
+            .unwrap_err();
         assert_eq!(e.code().as_str(), "key.pkcs11_module");
     }
 }

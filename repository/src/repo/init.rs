@@ -2,9 +2,8 @@
 
 use super::{
     create_private_dir, generate_key_of, io, read_secret_key, write_atomic, write_key_pair,
-    write_key_reference, BTreeMap, Delegations,
-    Error, Expiry, Layout, NewRole, OffsetDateTime, Path, Result, Root, Signed, SigningKey,
-    Snapshot, Targets, Timestamp,
+    write_key_reference, BTreeMap, Delegations, Error, Expiry, Layout, NewRole, OffsetDateTime,
+    Path, Result, Root, Signed, SigningKey, Snapshot, Targets, Timestamp,
 };
 use x0x_dist_manifests::keys::pkcs11::is_uri;
 use x0x_dist_manifests::Algorithm;

@@ -78,6 +78,26 @@ pub fn read_secret_key(path: &Path) -> Result<SigningKey> {
     Ok(SigningKey::from_secret_file(&read(path)?)?)
 }
 
+/// How to name a key file or PKCS#11 URI in a message: a URI's `pin-value` (refused, but maybe given) is
+/// replaced by `***`, so a PIN typed on a command line is never echoed into logs.
+pub fn describe_key(path: &Path) -> String {
+    let s = path.display().to_string();
+    if !is_uri(&s) {
+        return s;
+    }
+    let Some((head, query)) = s.split_once('?') else {
+        return s;
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|a| match a.split_once('=') {
+            Some(("pin-value", _)) => "pin-value=***".to_owned(),
+            _ => a.to_owned(),
+        })
+        .collect();
+    format!("{head}?{}", query.join("&"))
+}
+
 /// Writes the reference to a key on a token: `path` (0600) holds the URI, `path.pub` the public key. `init` does
 /// this for a role key given as a PKCS#11 URI, so every later command finds the key where a key file would be.
 pub fn write_key_reference(path: &Path, uri: &str, key: &SigningKey) -> Result<PathBuf> {

@@ -45,7 +45,7 @@ use crate::error::{Error, Result};
 use init::commit_snapshot;
 pub use init::{init, init_with_key_type, init_with_keys, InitReport};
 pub use keys::{
-    generate_key, generate_key_of, read_public_key, read_secret_key, write_key_pair,
+    describe_key, generate_key, generate_key_of, read_public_key, read_secret_key, write_key_pair,
     write_key_reference, RSA_BITS,
 };
 use layout::{create_private_dir, read, read_metadata};

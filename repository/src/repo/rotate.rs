@@ -38,7 +38,11 @@ pub struct RotationReport {
 
 /// Writes `metadata/N+1.root.json` (and `root.json`) for the repository in `dir`. Refuses (writing nothing)
 /// when the signatures do not meet the old root's threshold and the new root's, naming which.
-pub fn rotate_root(dir: &Path, now: OffsetDateTime, r: &RootRotation<'_>) -> Result<RotationReport> {
+pub fn rotate_root(
+    dir: &Path,
+    now: OffsetDateTime,
+    r: &RootRotation<'_>,
+) -> Result<RotationReport> {
     let l = Layout::new(dir);
     let set = load_trusted(dir, None, now)?;
     let old = set.root();
