@@ -317,46 +317,46 @@ fn token_failures_have_stable_codes() {
     let err = fails(
         &mut add(&format!("{uri}?pin-value={PIN}")),
         2,
-        "key.pkcs11_pin_value",
+        "key.hsm_pin_value",
     );
     assert!(!err.contains(PIN), "the PIN is not echoed: {err}");
     // no PIN anywhere, then a wrong one
-    fails(&mut add(&uri), 9, "key.pkcs11_pin");
+    fails(&mut add(&uri), 9, "key.hsm_pin");
     let wrong = tmp.path().join("wrong-pin");
     std::fs::write(&wrong, "999999\n").unwrap();
     fails(
         &mut add(&format!("{uri}?pin-source=file:{}", wrong.display())),
         9,
-        "key.pkcs11_pin",
+        "key.hsm_pin",
     );
     // no such object, no such token, no such module
     let pin = format!("?pin-source=file:{}", hsm.pin_file().display());
     fails(
         &mut add(&format!("pkcs11:token={};object=nope{pin}", hsm.label)),
         5,
-        "key.pkcs11_not_found",
+        "key.hsm_not_found",
     );
     fails(
         &mut add(&format!("pkcs11:token=nope;object=publisher{pin}")),
         5,
-        "key.pkcs11_not_found",
+        "key.hsm_not_found",
     );
     fails(
         &mut add(&format!("{uri}{pin}&module-path=/nonexistent/libpkcs11.so")),
         8,
-        "key.pkcs11_module",
+        "key.hsm_module",
     );
     // an RSA key on the token: not a type x0x-dist signs with through PKCS#11
     fails(
         &mut add(&format!("{}{pin}", hsm.uri("rsa"))),
         2,
-        "key.pkcs11_mechanism",
+        "key.hsm_mechanism",
     );
     // a malformed URI
     fails(
         &mut add(&format!("pkcs11:token={};colour=blue{pin}", hsm.label)),
         2,
-        "key.pkcs11_uri_invalid",
+        "key.hsm_uri_invalid",
     );
     // nothing was delegated by any of these
     assert!(!repo.join("metadata/2.targets.json").exists());

@@ -242,13 +242,13 @@ impl codes::Coded for Error {
             Error::VersionInvalid(..) => Code::PackageVersionInvalid,
             Error::KeyFileInvalid(_) => Code::KeyFileInvalid,
             Error::Pkcs11 { failure, .. } => match failure {
-                Pkcs11Failure::UriInvalid => Code::KeyPkcs11UriInvalid,
-                Pkcs11Failure::PinValue => Code::KeyPkcs11PinValue,
-                Pkcs11Failure::Module => Code::KeyPkcs11Module,
-                Pkcs11Failure::NotFound => Code::KeyPkcs11NotFound,
-                Pkcs11Failure::Pin => Code::KeyPkcs11Pin,
-                Pkcs11Failure::Mechanism => Code::KeyPkcs11Mechanism,
-                Pkcs11Failure::Failed => Code::KeyPkcs11Failed,
+                Pkcs11Failure::UriInvalid => Code::KeyHsmUriInvalid,
+                Pkcs11Failure::PinValue => Code::KeyHsmPinValue,
+                Pkcs11Failure::Module => Code::KeyHsmModule,
+                Pkcs11Failure::NotFound => Code::KeyHsmNotFound,
+                Pkcs11Failure::Pin => Code::KeyHsmPin,
+                Pkcs11Failure::Mechanism => Code::KeyHsmMechanism,
+                Pkcs11Failure::Failed => Code::KeyHsmFailed,
             },
         }
     }

@@ -180,6 +180,33 @@ pub struct Signature {
     pub extra: BTreeMap<String, Value>,
 }
 
+/// Whether `s` is a PKCS#11 URI (`pkcs11:…`, RFC 7512) rather than a key file path or key material.
+pub fn is_pkcs11_uri(s: &str) -> bool {
+    s.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
+}
+
+impl SigningKey {
+    /// Parses a secret key file: the ed25519 JSON format or a PKCS#8 PEM of any supported type ([`signer`]), or
+    /// a file holding one PKCS#11 URI: a key on a token (feature `pkcs11`: [`pkcs11`]).
+    pub fn from_secret_file(bytes: &[u8]) -> Result<Self> {
+        let uri = std::str::from_utf8(bytes)
+            .ok()
+            .map(str::trim)
+            .filter(|t| is_pkcs11_uri(t));
+        match uri {
+            #[cfg(feature = "pkcs11")]
+            Some(uri) => SigningKey::from_pkcs11_uri(uri),
+            #[cfg(not(feature = "pkcs11"))]
+            Some(uri) => Err(Error::KeyFileInvalid(format!(
+                "{} names a PKCS#11 key: this build has no PKCS#11 support (feature pkcs11)",
+                uri.split('?').next().unwrap_or_default()
+            ))),
+            None => SigningKey::from_key_material(bytes),
+        }
+    }
+}
+
 /// Parses the ed25519 JSON secret key file (see the module docs).
 fn ed25519_from_json_secret(bytes: &[u8]) -> Result<SigningKey> {
     let v = cjson::parse_strict(bytes, 64 * 1024, "key file")

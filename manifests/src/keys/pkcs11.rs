@@ -9,7 +9,7 @@
 //!   `CKA_LABEL`), `id` (its `CKA_ID`, percent-encoded bytes), `type` (`private`, or absent);
 //! - query: `module-path` (the module; else `X0X_DIST_PKCS11_MODULE`, else [`DEFAULT_MODULE`]), `pin-source`
 //!   (`file:PATH`: the user PIN is that file's first line; else `X0X_DIST_PKCS11_PIN`). `pin-value` is refused
-//!   (`key.pkcs11_pin_value`): a PIN on a command line is visible to every user of the machine.
+//!   (`key.hsm_pin_value`): a PIN on a command line is visible to every user of the machine.
 //!
 //! Supported keys: ECDSA P-256 (`ecdsa-sha2-nistp256`), P-384 (`ecdsa-sha2-nistp384`) and ed25519 (`CKK_EC_EDWARDS`
 //! on curve 25519). The public key is read from the token's public key object with the same `id` / label, or
@@ -116,6 +116,7 @@ fn pct_text(v: &str) -> Result<String> {
 
 impl Pkcs11Uri {
     /// Parses a URI. Unknown attributes are refused (a typo must not select another key).
+    #[allow(clippy::many_single_char_names)] // k, v: attribute names and values, as the RFC writes them
     pub fn parse(uri: &str) -> Result<Self> {
         let uri = uri.trim();
         if !is_uri(uri) {
@@ -283,7 +284,7 @@ fn context(module: &Path) -> Result<Pkcs11> {
     let mut map = CONTEXTS
         .get_or_init(Default::default)
         .lock()
-        .unwrap_or_else(|e| e.into_inner());
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(c) = map.get(module) {
         return Ok(c.clone());
     }
@@ -306,6 +307,7 @@ fn context(module: &Path) -> Result<Pkcs11> {
     Ok(ctx)
 }
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(|e| token_failed(.., e))`
 fn token_failed(what: &str, e: CkError) -> Error {
     fail(Pkcs11Failure::Failed, format!("{what}: {e}"))
 }
@@ -433,8 +435,7 @@ impl Pkcs11Signer {
             .map_err(|e| token_failed("opening a session", e))?;
         let needs_login = ctx
             .get_token_info(slot)
-            .map(|i| i.login_required())
-            .unwrap_or(true);
+            .map_or(true, |i| i.login_required());
         if needs_login {
             let pin = u.pin()?.ok_or_else(|| {
                 fail(
@@ -470,9 +471,8 @@ impl Pkcs11Signer {
                 format!("no private key matches {} on the token", u.describe()),
             )
         })?;
-        let kt = match attr(&session, key, AttributeType::KeyType) {
-            Some(Attribute::KeyType(k)) => k,
-            _ => return Err(fail(Pkcs11Failure::Failed, "the key has no CKA_KEY_TYPE")),
+        let Some(Attribute::KeyType(kt)) = attr(&session, key, AttributeType::KeyType) else {
+            return Err(fail(Pkcs11Failure::Failed, "the key has no CKA_KEY_TYPE"));
         };
         let params = match attr(&session, key, AttributeType::EcParams) {
             Some(Attribute::EcParams(p)) => p,
@@ -562,7 +562,10 @@ impl Signer for Pkcs11Signer {
         &self.public
     }
     fn sign_bytes(&self, msg: &[u8]) -> Result<Vec<u8>> {
-        let session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        let session = self
+            .session
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let sig = match self.alg {
             Algorithm::Ed25519 => session.sign(
                 &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
@@ -629,17 +632,14 @@ mod tests {
         assert_eq!(u.module(), PathBuf::from("/x/y.so"));
         assert_eq!(u.pin_source, Some(PathBuf::from("/p")));
         let code = |s: &str| Pkcs11Uri::parse(s).unwrap_err().code().as_str();
-        assert_eq!(
-            code("pkcs11:object=a?pin-value=1234"),
-            "key.pkcs11_pin_value"
-        );
-        assert_eq!(code("pkcs11:token=t"), "key.pkcs11_uri_invalid");
-        assert_eq!(code("pkcs11:object=a;bogus=1"), "key.pkcs11_uri_invalid");
-        assert_eq!(code("pkcs11:object=a;object=b"), "key.pkcs11_uri_invalid");
-        assert_eq!(code("pkcs11:object=%zz"), "key.pkcs11_uri_invalid");
+        assert_eq!(code("pkcs11:object=a?pin-value=1234"), "key.hsm_pin_value");
+        assert_eq!(code("pkcs11:token=t"), "key.hsm_uri_invalid");
+        assert_eq!(code("pkcs11:object=a;bogus=1"), "key.hsm_uri_invalid");
+        assert_eq!(code("pkcs11:object=a;object=b"), "key.hsm_uri_invalid");
+        assert_eq!(code("pkcs11:object=%zz"), "key.hsm_uri_invalid");
         assert_eq!(
             code("pkcs11:object=a?pin-source=https://x"),
-            "key.pkcs11_uri_invalid"
+            "key.hsm_uri_invalid"
         );
         assert!(is_uri("PKCS11:object=a") && !is_uri("keys/root.key"));
     }
@@ -658,6 +658,6 @@ mod tests {
     fn a_missing_module_is_its_own_code() {
         let e = SigningKey::from_pkcs11_uri("pkcs11:object=a?module-path=/nonexistent/x.so")
             .unwrap_err();
-        assert_eq!(e.code().as_str(), "key.pkcs11_module");
+        assert_eq!(e.code().as_str(), "key.hsm_module");
     }
 }

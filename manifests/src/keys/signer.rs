@@ -218,22 +218,10 @@ impl SigningKey {
         }
     }
 
-    /// Parses a secret key file: the ed25519 JSON format or a PKCS#8 PEM of any supported type.
-    /// A file holding one PKCS#11 URI is a key on a token (feature `pkcs11`: [`super::pkcs11`]).
-    pub fn from_secret_file(bytes: &[u8]) -> Result<Self> {
+    /// Parses a key file's key material: the ed25519 JSON format or a PKCS#8 PEM of any supported type (the
+    /// public entry point, which also takes a PKCS#11 reference, is `SigningKey::from_secret_file` in [`super`]).
+    pub(super) fn from_key_material(bytes: &[u8]) -> Result<Self> {
         let text = std::str::from_utf8(bytes).ok();
-        if let Some(uri) = text.map(str::trim).filter(|t| {
-            t.get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
-        }) {
-            #[cfg(feature = "pkcs11")]
-            return SigningKey::from_pkcs11_uri(uri);
-            #[cfg(not(feature = "pkcs11"))]
-            return Err(Error::KeyFileInvalid(format!(
-                "{} names a PKCS#11 key: this build has no PKCS#11 support (feature pkcs11)",
-                uri.split('?').next().unwrap_or_default()
-            )));
-        }
         match text.and_then(der::pem_label) {
             Some("PRIVATE KEY") => {
                 let der = der::pem_decode(text.unwrap_or_default(), "PRIVATE KEY").ok_or_else(|| {

@@ -112,3 +112,92 @@ pub fn rotate_root(
         threshold: t,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{generate_key, init, read_secret_key, Expiry};
+    use super::*;
+
+    fn rotation<'a>(
+        add: &'a [PublicKey],
+        remove: &'a [KeyId],
+        threshold: Option<u64>,
+        sign_with: &'a [SigningKey],
+    ) -> RootRotation<'a> {
+        RootRotation {
+            add,
+            remove,
+            threshold,
+            sign_with,
+            expires: OffsetDateTime::now_utc() + time::Duration::days(30),
+        }
+    }
+
+    #[test]
+    fn the_next_root_needs_the_old_and_the_new_threshold() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let now = OffsetDateTime::now_utc();
+        init(dir, now, &Expiry::default()).unwrap();
+        let old = read_secret_key(&Layout::new(dir).key_file("root")).unwrap();
+        let (b, c) = (generate_key(), generate_key());
+        let add = [b.public().clone(), c.public().clone()];
+        let code = |e: Error| e.code().as_str();
+        // new keys only: the old root's threshold (1 of {old}) is not met
+        let e = rotate_root(
+            dir,
+            now,
+            &rotation(&add, &[], Some(2), &[b.clone(), c.clone()]),
+        )
+        .unwrap_err();
+        assert_eq!(code(e), "metadata.threshold_not_met");
+        // the old key only: the new root's threshold (2 of {old, b, c}) is not met
+        let e = rotate_root(
+            dir,
+            now,
+            &rotation(&add, &[], Some(2), std::slice::from_ref(&old)),
+        )
+        .unwrap_err();
+        assert_eq!(code(e), "metadata.threshold_not_met");
+        assert!(!Layout::new(dir).metadata_file("2.root.json").exists());
+        // a threshold above the number of keys
+        let e = rotate_root(
+            dir,
+            now,
+            &rotation(&add, &[], Some(4), &[old.clone(), b.clone()]),
+        )
+        .unwrap_err();
+        assert_eq!(code(e), "usage.invalid");
+        // old + one new key: 2 of 3
+        let r = rotate_root(
+            dir,
+            now,
+            &rotation(&add, &[], Some(2), &[old.clone(), b.clone()]),
+        )
+        .unwrap();
+        assert_eq!((r.version, r.keyids.len(), r.threshold), (2, 3, 2));
+        // then retire the old key: signed by 2 of the 3 (v2) and 2 of the 2 left (v3)
+        let e = rotate_root(
+            dir,
+            now,
+            &rotation(
+                &[],
+                &[old.key_id().clone()],
+                None,
+                &[old.clone(), b.clone()],
+            ),
+        )
+        .unwrap_err();
+        assert_eq!(code(e), "metadata.threshold_not_met");
+        let r = rotate_root(
+            dir,
+            now,
+            &rotation(&[], &[old.key_id().clone()], None, &[b.clone(), c.clone()]),
+        )
+        .unwrap();
+        assert_eq!((r.version, r.keyids.len()), (3, 2));
+        let set = load_trusted(dir, None, now).unwrap();
+        assert_eq!(set.root().signed().version, 3);
+        assert!(!set.root().signed().keys.contains_key(old.key_id()));
+    }
+}
