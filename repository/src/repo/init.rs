@@ -147,3 +147,43 @@ pub(super) fn commit_snapshot(
     )?;
     write_atomic(&l.metadata_file("timestamp.json"), &c.timestamp, false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{read_secret_key, write_key_pair};
+    use super::*;
+
+    #[test]
+    fn init_uses_a_given_key_file_and_refuses_unknown_roles() {
+        let tmp = tempfile::tempdir().unwrap();
+        let given = generate_key_of(Algorithm::EcdsaP256).unwrap();
+        let file = tmp.path().join("mine.key");
+        write_key_pair(&file, &given).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let bad = BTreeMap::from([("bogus", file.display().to_string())]);
+        let e = init_with_keys(
+            &tmp.path().join("r0"),
+            now,
+            &Expiry::default(),
+            Algorithm::Ed25519,
+            &bad,
+        );
+        assert!(matches!(e, Err(Error::Usage(_))), "{e:?}");
+        let dir = tmp.path().join("repo");
+        let keys = BTreeMap::from([("root", file.display().to_string())]);
+        let report =
+            init_with_keys(&dir, now, &Expiry::default(), Algorithm::Ed25519, &keys).unwrap();
+        assert_eq!(report.keys["root"], given.key_id().to_string());
+        let l = Layout::new(&dir);
+        assert_eq!(
+            read_secret_key(&l.key_file("root")).unwrap().key_id(),
+            given.key_id()
+        );
+        // the other roles got generated keys of the requested type
+        assert_eq!(
+            read_secret_key(&l.key_file("targets")).unwrap().algorithm(),
+            Some(Algorithm::Ed25519)
+        );
+        super::super::load_trusted(&dir, None, now).unwrap();
+    }
+}
