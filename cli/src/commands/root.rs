@@ -15,22 +15,25 @@ pub enum RootCommand {
 }
 
 const ROTATE_ABOUT: &str = "\
-Write the next root version (metadata/N+1.root.json and root.json) with root keys added (--add-key) or removed
-(--remove-key) and a new threshold (--threshold).
+Write the next root version (metadata/N+1.root.json and root.json) with root keys added
+(--add-key) or removed (--remove-key) and a new threshold (--threshold).
 
-Clients move from root N to N+1 only when N+1 is signed by a threshold of root N's root keys AND a threshold of
-N+1's own root keys (TUF 1.0, client workflow 5.3.4). So --sign-with must name enough OLD keys to meet the old
-threshold and enough NEW keys (added ones included) to meet the new one; a key in both counts for both. The new
-root is checked with the clients' own rotation check before anything is written; if it would not be trusted,
-nothing is written and the error says which threshold is missing.
+Clients move from root N to N+1 only when N+1 is signed by a threshold of root N's root keys AND
+a threshold of N+1's own root keys (TUF 1.0, client workflow 5.3.4). So --sign-with must name
+enough OLD keys to meet the old threshold and enough NEW keys (added ones included) to meet the
+new one; a key in both counts for both. The new root is checked with the clients' own rotation
+check before anything is written; if it would not be trusted, nothing is written and the error
+says which threshold is missing.
 
-Every key (--add-key, --sign-with) is a key file or a PKCS#11 URI (RFC 7512) of a key on a hardware token:
+Every key (--add-key, --remove-key, --sign-with) is a key file or a PKCS#11 URI (RFC 7512) of a
+key on a hardware token:
   pkcs11:token=LABEL;object=KEYLABEL?pin-source=file:/path/to/pin
-The PIN comes from pin-source=file:PATH or X0X_DIST_PKCS11_PIN, never from the command line; the module from
-module-path= or X0X_DIST_PKCS11_MODULE (default /usr/lib/softhsm/libsofthsm2.so). See docs/hardware-keys.md.
+The PIN comes from pin-source=file:PATH or X0X_DIST_PKCS11_PIN, never from the command line;
+the module from module-path= or X0X_DIST_PKCS11_MODULE (default
+/usr/lib/softhsm/libsofthsm2.so). See docs/hardware-keys.md.
 
-Only the root role's keys change; the other roles' keys stay as they are. Copy the new root.json to whoever
-pins a root (the loader ships 1.root.json and walks forward by itself).";
+Only the root role's keys change; the other roles' keys stay as they are. Clients that pin an
+older root walk forward to the new one by themselves (the loader ships 1.root.json).";
 
 /// Arguments of `root rotate`.
 #[derive(Debug, clap::Args)]
@@ -68,6 +71,7 @@ pub struct RotateArgs {
 /// Runs `root`.
 pub fn run(c: &RootCommand) -> anyhow::Result<()> {
     let RootCommand::Rotate(a) = c;
+    let _writer = super::package::writer_lock(&a.repo)?;
     let add = a
         .add
         .iter()
@@ -102,7 +106,6 @@ pub fn run(c: &RootCommand) -> anyhow::Result<()> {
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let _writer = super::package::writer_lock(&a.repo)?;
     let now = time::OffsetDateTime::now_utc();
     let report = repo::rotate_root(
         &a.repo,
