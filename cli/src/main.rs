@@ -36,6 +36,10 @@ enum Command {
     /// Manage packages of a local repository (delegations, local releases).
     #[command(subcommand)]
     Package(commands::package::PackageCommand),
+    /// Rotate the root keys of a local repository (`root rotate`): the next root, signed by the old and the new
+    /// root keys (key files or PKCS#11 URIs).
+    #[command(subcommand)]
+    Root(commands::root::RootCommand),
     /// Verify every metadata file and every target of a local repository.
     Verify(commands::verify::VerifyArgs),
     /// Serve a repository: TUF metadata and targets, the upload API, convenience JSON, health and metrics.
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
         Command::Init(a) => commands::init::run(a),
         Command::Keygen(a) => commands::keygen::run(a),
         Command::Package(c) => commands::package::run(c),
+        Command::Root(c) => commands::root::run(c),
         Command::Verify(a) => commands::verify::run(a),
         Command::Serve(a) => commands::serve::run(a),
         Command::Token(c) => commands::token::run(c),

@@ -96,6 +96,13 @@ codes! {
     RepoDifferent = "repo.different", 6, 409, "`migrate` refused: the destination already holds a different repository (another `1.root.json`, or versioned metadata that differs from the source's); nothing was copied. Migrate into an empty destination.";
     KeyFileInvalid = "key.file_invalid", 2, 400, "A key file is not the documented JSON key format, or a secret key was given where a public one was expected.";
     KeyNotAuthorized = "key.not_authorized", 3, 403, "The key is not one of the keys the role delegates to.";
+    KeyHsmUriInvalid = "key.hsm_uri_invalid", 2, 400, "A PKCS#11 URI (RFC 7512, `pkcs11:token=…;object=…`) is malformed, has an attribute x0x-dist does not support, or matches more than one token or key.";
+    KeyHsmPinValue = "key.hsm_pin_value", 2, 400, "A PKCS#11 URI carries `pin-value`: refused, a command line is visible to every user of the machine. Use `?pin-source=file:PATH` or `X0X_DIST_PKCS11_PIN`.";
+    KeyHsmModule = "key.hsm_module", 8, 500, "The PKCS#11 module (`module-path=` or `X0X_DIST_PKCS11_MODULE`, default SoftHSM2's) cannot be loaded or initialized.";
+    KeyHsmNotFound = "key.hsm_not_found", 5, 500, "No token, private key or public key matches the PKCS#11 URI.";
+    KeyHsmPin = "key.hsm_pin", 9, 500, "The token refused the PIN (wrong, locked or missing: `pin-source=file:PATH` or `X0X_DIST_PKCS11_PIN`).";
+    KeyHsmMechanism = "key.hsm_mechanism", 2, 500, "The token key is of a type x0x-dist cannot sign with through PKCS#11 (ECDSA P-256/P-384 and ed25519 are), or the token lacks the mechanism (CKM_ECDSA, CKM_EDDSA).";
+    KeyHsmFailed = "key.hsm_failed", 1, 500, "The token failed an operation (C_Sign, a session) or returned a signature that does not verify under its public key.";
     IoError = "io.error", 8, 500, "A local file operation failed (the message names the path).";
     // Usage and transport.
     UsageInvalid = "usage.invalid", 2, 400, "Invalid command-line arguments or request parameters.";

@@ -174,6 +174,34 @@ pub enum Error {
     /// Invalid key file.
     #[error("invalid key file: {0}")]
     KeyFileInvalid(String),
+    /// A PKCS#11 URI, module, token or key failure (`keys::pkcs11`).
+    #[error("PKCS#11: {detail}")]
+    Pkcs11 {
+        /// What failed.
+        failure: Pkcs11Failure,
+        /// The details (the URI without its PIN source, the token's return value).
+        detail: String,
+    },
+}
+
+/// What kind of PKCS#11 failure an [`Error::Pkcs11`] is (each has its own code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Pkcs11Failure {
+    /// The URI is malformed, unsupported or ambiguous.
+    UriInvalid,
+    /// The URI carries `pin-value`.
+    PinValue,
+    /// The module cannot be loaded or initialized.
+    Module,
+    /// No token or key matches.
+    NotFound,
+    /// The PIN is wrong, locked or missing.
+    Pin,
+    /// Unsupported key type or mechanism.
+    Mechanism,
+    /// Any other token failure.
+    Failed,
 }
 
 impl Error {
@@ -213,6 +241,15 @@ impl codes::Coded for Error {
             Error::PackageNameInvalid { .. } => Code::PackageNameInvalid,
             Error::VersionInvalid(..) => Code::PackageVersionInvalid,
             Error::KeyFileInvalid(_) => Code::KeyFileInvalid,
+            Error::Pkcs11 { failure, .. } => match failure {
+                Pkcs11Failure::UriInvalid => Code::KeyHsmUriInvalid,
+                Pkcs11Failure::PinValue => Code::KeyHsmPinValue,
+                Pkcs11Failure::Module => Code::KeyHsmModule,
+                Pkcs11Failure::NotFound => Code::KeyHsmNotFound,
+                Pkcs11Failure::Pin => Code::KeyHsmPin,
+                Pkcs11Failure::Mechanism => Code::KeyHsmMechanism,
+                Pkcs11Failure::Failed => Code::KeyHsmFailed,
+            },
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`s3`]: a real S3 engine (Garage) named by `X0X_S3_ENV`;
 //! - [`postgres`]: a private PostgreSQL cluster on a loopback port (the coordinator's tests);
 //! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests);
+//! - [`softhsm`]: a private SoftHSM2 token with keys generated on it (PKCS#11 tests);
 //! - [`tamper`]: the shared tamper table every entry point that verifies a chain runs (loader/tests, cli/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
@@ -26,4 +27,5 @@ pub mod mirror;
 pub mod oidc;
 pub mod postgres;
 pub mod s3;
+pub mod softhsm;
 pub mod tamper;

@@ -9,6 +9,13 @@ use x0x_dist_repository::repo::{self, Expiry};
 #[command(after_help = concat!(
     "Examples:\n",
     "  x0x-dist init --repo ./repo    # then keep ./repo/keys/ offline\n",
+    "  x0x-dist init --repo ./repo \\\n",
+    "      --root-key 'pkcs11:token=offline;object=root?pin-source=file:/secure/pin'\n",
+    "\n",
+    "A role key given as a PKCS#11 URI stays on its token: DIR/keys/ROLE.key (or DIR/online/ROLE.key) then holds\n",
+    "the URI instead of key material, and every later command (package add, the server's online keys) signs\n",
+    "through the token. The PIN comes from pin-source=file:PATH or X0X_DIST_PKCS11_PIN, never from the command\n",
+    "line (docs/hardware-keys.md).\n",
 ))]
 pub struct InitArgs {
     /// Directory of the new repository (created if missing; must not already hold one).
@@ -23,6 +30,18 @@ pub struct InitArgs {
     /// Type of the four keys init generates (root, targets, snapshot, timestamp); see `keygen --help`.
     #[arg(long, value_enum, default_value_t = super::keygen::KeyType::Ed25519)]
     pub key_type: super::keygen::KeyType,
+    /// Use this root key instead of generating one: a secret key file or a PKCS#11 URI.
+    #[arg(long, value_name = "FILE|PKCS11-URI")]
+    pub root_key: Option<String>,
+    /// Use this targets key instead of generating one: a secret key file or a PKCS#11 URI.
+    #[arg(long, value_name = "FILE|PKCS11-URI")]
+    pub targets_key: Option<String>,
+    /// Use this snapshot key (online) instead of generating one: a secret key file or a PKCS#11 URI.
+    #[arg(long, value_name = "FILE|PKCS11-URI")]
+    pub snapshot_key: Option<String>,
+    /// Use this timestamp key (online) instead of generating one: a secret key file or a PKCS#11 URI.
+    #[arg(long, value_name = "FILE|PKCS11-URI")]
+    pub timestamp_key: Option<String>,
 }
 
 /// Runs `init`.
@@ -32,11 +51,21 @@ pub fn run(a: &InitArgs) -> anyhow::Result<()> {
         targets: time::Duration::days(a.targets_expires_days),
         ..Expiry::default()
     };
-    let report = repo::init_with_key_type(
+    let given: std::collections::BTreeMap<&str, String> = [
+        ("root", &a.root_key),
+        ("targets", &a.targets_key),
+        ("snapshot", &a.snapshot_key),
+        ("timestamp", &a.timestamp_key),
+    ]
+    .into_iter()
+    .filter_map(|(r, k)| Some((r, k.clone()?)))
+    .collect();
+    let report = repo::init_with_keys(
         &a.repo,
         time::OffsetDateTime::now_utc(),
         &expiry,
         a.key_type.into(),
+        &given,
     )
     .with_context(|| format!("creating a repository in {}", a.repo.display()))?;
     println!("created repository {}", a.repo.display());

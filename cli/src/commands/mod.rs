@@ -14,6 +14,7 @@ pub mod mirror;
 pub mod package;
 pub mod publish;
 pub mod release;
+pub mod root;
 pub mod serve;
 pub mod token;
 pub mod token_db;
@@ -78,6 +79,18 @@ pub fn next_step(code: Code) -> Option<&'static str> {
         Code::KeyNotAuthorized => {
             "sign with a publisher key of the package (the secret half of a FILE.pub given to \
              `x0x-dist package add --repo DIR NAME --publisher-key FILE.pub`)"
+        }
+        Code::KeyHsmPinValue | Code::KeyHsmPin => {
+            "put the user PIN in a file readable only by you and add ?pin-source=file:PATH to the URI, or set \
+             X0X_DIST_PKCS11_PIN (docs/hardware-keys.md)"
+        }
+        Code::KeyHsmModule => {
+            "name the token's PKCS#11 module: ?module-path=/path/to/module.so in the URI or X0X_DIST_PKCS11_MODULE \
+             (SoftHSM2: apt install softhsm2; YubiKey: libykcs11.so)"
+        }
+        Code::KeyHsmNotFound => {
+            "list what the token holds: `pkcs11-tool --module MODULE --list-token-slots` and \
+             `pkcs11-tool --module MODULE --login --list-objects`; token= is the token label, object= the key label"
         }
         Code::KeyFileInvalid => {
             "publisher keys come from `x0x-dist keygen --out FILE`: FILE is the secret key (--key), \

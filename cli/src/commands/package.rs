@@ -67,7 +67,8 @@ pub struct AddArgs {
     pub repo: PathBuf,
     /// Package name (lower-case letters, digits, `-`, `_`, `.`).
     pub name: String,
-    /// Publisher public key file (FILE.pub from `x0x-dist keygen`); repeat for several keys.
+    /// Publisher public key file (FILE.pub from `x0x-dist keygen`) or a PKCS#11 URI of a key on a token
+    /// (docs/hardware-keys.md); repeat for several keys.
     #[arg(long = "publisher-key", required = true)]
     pub publisher_keys: Vec<PathBuf>,
     /// How many distinct publisher keys must sign each release of the package.
@@ -104,7 +105,9 @@ pub struct ReleaseArgs {
 
 /// Runs `package ...`.
 /// The repository's writer lock ([`x0x_dist_repository::lock`]): waits (and says so) while a running server commits.
-fn writer_lock(repo: &std::path::Path) -> anyhow::Result<x0x_dist_repository::lock::WriterLock> {
+pub(crate) fn writer_lock(
+    repo: &std::path::Path,
+) -> anyhow::Result<x0x_dist_repository::lock::WriterLock> {
     if !x0x_dist_repository::repo::Layout::new(repo)
         .metadata()
         .is_dir()
@@ -187,8 +190,12 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
                 .publisher_keys
                 .iter()
                 .map(|p| {
-                    repo::read_public_key(p)
-                        .with_context(|| format!("reading publisher key {}", p.display()))
+                    repo::read_public_key(p).with_context(|| {
+                        format!(
+                            "reading publisher key {}",
+                            x0x_dist_repository::repo::describe_key(p)
+                        )
+                    })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let _writer = writer_lock(&a.repo)?;
@@ -204,8 +211,12 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
         PackageCommand::Release(a) => {
             let name: PackageName = a.name.parse()?;
             let version: Version = a.version.parse()?;
-            let key = repo::read_secret_key(&a.key)
-                .with_context(|| format!("reading key {}", a.key.display()))?;
+            let key = repo::read_secret_key(&a.key).with_context(|| {
+                format!(
+                    "reading key {}",
+                    x0x_dist_repository::repo::describe_key(&a.key)
+                )
+            })?;
             let mut artifacts = Vec::new();
             for f in &a.files {
                 let file_name = f

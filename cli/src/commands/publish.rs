@@ -36,7 +36,9 @@ pub struct PublishArgs {
     /// --token and X0X_DIST_TOKEN.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
-    /// Publisher secret key file (from `x0x-dist keygen`). Not needed with --stage, nor for a package whose
+    /// Publisher secret key file (from `x0x-dist keygen`), or a PKCS#11 URI of a key on a hardware token
+    /// (`pkcs11:token=…;object=…`, PIN from `?pin-source=file:PATH` or X0X_DIST_PKCS11_PIN; docs/hardware-keys.md).
+    /// Not needed with --stage, nor for a package whose
     /// trusted-publishing policy lets the server sign online (`package trust --sign-online`).
     #[arg(long)]
     pub key: Option<PathBuf>,
@@ -106,8 +108,12 @@ pub fn run(a: &PublishArgs) -> anyhow::Result<()> {
         .into());
     }
     let key_path = a.key.as_ref().expect("checked above");
-    let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(key_path)?)
-        .with_context(|| format!("reading key {}", key_path.display()))?;
+    let key = x0x_dist_repository::repo::read_secret_key(key_path).with_context(|| {
+        format!(
+            "reading key {}",
+            x0x_dist_repository::repo::describe_key(key_path)
+        )
+    })?;
     let package = a.package.parse()?;
     let version = a.version.parse()?;
     let root = a.root.as_ref().map(fs_err::read).transpose()?;

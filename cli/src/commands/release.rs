@@ -69,7 +69,7 @@ pub struct ReleaseArgs {
     /// Exchange this CI OIDC ID token for an upload token instead.
     #[arg(long, value_name = "FILE")]
     pub oidc_token_file: Option<PathBuf>,
-    /// Publisher secret key to sign the release with (approve only).
+    /// Publisher secret key file or PKCS#11 URI to sign the release with (approve only).
     #[arg(long)]
     pub key: Option<PathBuf>,
     /// Trusted root.json to verify the server's metadata against [default: the server's 1.root.json].
@@ -127,8 +127,9 @@ pub fn run(cmd: &ReleaseCommand) -> anyhow::Result<()> {
         let role = match &a.key {
             None => None,
             Some(k) => {
-                let key = x0x_dist_manifests::SigningKey::from_secret_file(&fs_err::read(k)?)
-                    .with_context(|| format!("reading key {}", k.display()))?;
+                let key = x0x_dist_repository::repo::read_secret_key(k).with_context(|| {
+                    format!("reading key {}", x0x_dist_repository::repo::describe_key(k))
+                })?;
                 let staged = client.staged(&package).await?;
                 let rec = staged
                     .get("staged")

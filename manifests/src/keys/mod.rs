@@ -10,9 +10,13 @@
 //! - public (`FILE.pub`), every type: JSON, the key dict plus its `"keyid"`;
 //! - secret (`FILE`, mode 0600): ed25519 keys in JSON, the public file plus `"keyval": {"private": <64 hex: the
 //!   32-byte seed>}`; ecdsa and rsa keys (and ed25519 keys made elsewhere) as unencrypted PKCS#8 PEM
-//!   ([`signer`]).
+//!   ([`signer`]);
+//! - or, a key on a hardware token: a file holding one PKCS#11 URI (`pkcs11:token=…;object=…`, RFC 7512), with
+//!   the feature `pkcs11` (`pkcs11`; without it such a file is refused with `key.file_invalid`).
 
 mod der;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 pub mod public;
 pub mod signer;
 
@@ -174,6 +178,33 @@ pub struct Signature {
     /// Unknown fields, preserved.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// Whether `s` is a PKCS#11 URI (`pkcs11:…`, RFC 7512) rather than a key file path or key material.
+pub fn is_pkcs11_uri(s: &str) -> bool {
+    s.get(..7)
+        .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
+}
+
+impl SigningKey {
+    /// Parses a secret key file: the ed25519 JSON format or a PKCS#8 PEM of any supported type ([`signer`]), or
+    /// a file holding one PKCS#11 URI: a key on a token (feature `pkcs11`: [`pkcs11`]).
+    pub fn from_secret_file(bytes: &[u8]) -> Result<Self> {
+        let uri = std::str::from_utf8(bytes)
+            .ok()
+            .map(str::trim)
+            .filter(|t| is_pkcs11_uri(t));
+        match uri {
+            #[cfg(feature = "pkcs11")]
+            Some(uri) => SigningKey::from_pkcs11_uri(uri),
+            #[cfg(not(feature = "pkcs11"))]
+            Some(uri) => Err(Error::KeyFileInvalid(format!(
+                "{} names a PKCS#11 key: this build has no PKCS#11 support (feature pkcs11)",
+                uri.split('?').next().unwrap_or_default()
+            ))),
+            None => SigningKey::from_key_material(bytes),
+        }
+    }
 }
 
 /// Parses the ed25519 JSON secret key file (see the module docs).

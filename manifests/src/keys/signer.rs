@@ -218,8 +218,9 @@ impl SigningKey {
         }
     }
 
-    /// Parses a secret key file: the ed25519 JSON format or a PKCS#8 PEM of any supported type.
-    pub fn from_secret_file(bytes: &[u8]) -> Result<Self> {
+    /// Parses a key file's key material: the ed25519 JSON format or a PKCS#8 PEM of any supported type (the
+    /// public entry point, which also takes a PKCS#11 reference, is `SigningKey::from_secret_file` in [`super`]).
+    pub(super) fn from_key_material(bytes: &[u8]) -> Result<Self> {
         let text = std::str::from_utf8(bytes).ok();
         match text.and_then(der::pem_label) {
             Some("PRIVATE KEY") => {
@@ -238,7 +239,7 @@ impl SigningKey {
 }
 
 /// The SubjectPublicKeyInfo of a raw ring public key.
-fn spki_for(alg: Algorithm, raw: &[u8]) -> Vec<u8> {
+pub(super) fn spki_for(alg: Algorithm, raw: &[u8]) -> Vec<u8> {
     match alg {
         Algorithm::Ed25519 => der::spki(der::OID_ED25519, &[], raw),
         Algorithm::EcdsaP256 => der::spki(

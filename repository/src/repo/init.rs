@@ -1,10 +1,11 @@
 //! `init`, and writing the next snapshot and timestamp after a change.
 
 use super::{
-    create_private_dir, generate_key_of, io, write_atomic, write_key_pair, BTreeMap, Delegations,
-    Error, Expiry, Layout, NewRole, OffsetDateTime, Path, Result, Root, Signed, SigningKey,
-    Snapshot, Targets, Timestamp,
+    create_private_dir, generate_key_of, io, read_secret_key, write_atomic, write_key_pair,
+    write_key_reference, BTreeMap, Delegations, Error, Expiry, Layout, NewRole, OffsetDateTime,
+    Path, Result, Root, Signed, SigningKey, Snapshot, Targets, Timestamp,
 };
+use x0x_dist_manifests::keys::pkcs11::is_uri;
 use x0x_dist_manifests::Algorithm;
 
 /// What `init` created.
@@ -26,6 +27,30 @@ pub fn init_with_key_type(
     expiry: &Expiry,
     alg: Algorithm,
 ) -> Result<InitReport> {
+    init_with_keys(dir, now, expiry, alg, &BTreeMap::new())
+}
+
+/// [`init_with_key_type`], using the keys in `given` (role → a secret key file or a PKCS#11 URI) for those
+/// roles instead of generating them. A file key is copied into the layout; for a token key the layout's key
+/// file holds the URI ([`write_key_reference`]), so the private key stays on the token.
+pub fn init_with_keys(
+    dir: &Path,
+    now: OffsetDateTime,
+    expiry: &Expiry,
+    alg: Algorithm,
+    given: &BTreeMap<&str, String>,
+) -> Result<InitReport> {
+    if let Some(r) = given
+        .keys()
+        .find(|r| !["root", "targets", "snapshot", "timestamp"].contains(r))
+    {
+        return Err(Error::Usage(format!("init: no role {r:?}")));
+    }
+    // open every given key first: a wrong PIN or a missing object leaves no half-made repository
+    let mut opened = BTreeMap::new();
+    for (role, spec) in given {
+        opened.insert(*role, read_secret_key(Path::new(spec))?);
+    }
     let l = Layout::new(dir);
     if l.metadata_file("root.json").exists()
         || l.metadata_file("1.root.json").exists()
@@ -40,8 +65,27 @@ pub fn init_with_key_type(
     let mut root = Root::empty(1, now + expiry.root);
     let mut signing = BTreeMap::new();
     for role in ["root", "targets", "snapshot", "timestamp"] {
-        let k = generate_key_of(alg)?;
-        write_key_pair(&l.key_file(role), &k)?;
+        let k = match (opened.remove(role), given.get(role)) {
+            (Some(k), Some(spec)) if is_uri(spec) => {
+                write_key_reference(&l.key_file(role), spec, &k)?;
+                k
+            }
+            (Some(k), Some(spec)) if k.to_secret_file().is_none() => {
+                // a file that itself references a token key: reference the same key
+                let uri = std::fs::read_to_string(spec).map_err(io("reading", Path::new(spec)))?;
+                write_key_reference(&l.key_file(role), &uri, &k)?;
+                k
+            }
+            (Some(k), _) => {
+                write_key_pair(&l.key_file(role), &k)?;
+                k
+            }
+            _ => {
+                let k = generate_key_of(alg)?;
+                write_key_pair(&l.key_file(role), &k)?;
+                k
+            }
+        };
         root.add_key(role, k.public())?;
         keys.insert(role, k.key_id().to_string());
         signing.insert(role, k);
@@ -102,4 +146,44 @@ pub(super) fn commit_snapshot(
         false,
     )?;
     write_atomic(&l.metadata_file("timestamp.json"), &c.timestamp, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{read_secret_key, write_key_pair};
+    use super::*;
+
+    #[test]
+    fn init_uses_a_given_key_file_and_refuses_unknown_roles() {
+        let tmp = tempfile::tempdir().unwrap();
+        let given = generate_key_of(Algorithm::EcdsaP256).unwrap();
+        let file = tmp.path().join("mine.key");
+        write_key_pair(&file, &given).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let bad = BTreeMap::from([("bogus", file.display().to_string())]);
+        let e = init_with_keys(
+            &tmp.path().join("r0"),
+            now,
+            &Expiry::default(),
+            Algorithm::Ed25519,
+            &bad,
+        );
+        assert!(matches!(e, Err(Error::Usage(_))), "{e:?}");
+        let dir = tmp.path().join("repo");
+        let keys = BTreeMap::from([("root", file.display().to_string())]);
+        let report =
+            init_with_keys(&dir, now, &Expiry::default(), Algorithm::Ed25519, &keys).unwrap();
+        assert_eq!(report.keys["root"], given.key_id().to_string());
+        let l = Layout::new(&dir);
+        assert_eq!(
+            read_secret_key(&l.key_file("root")).unwrap().key_id(),
+            given.key_id()
+        );
+        // the other roles got generated keys of the requested type
+        assert_eq!(
+            read_secret_key(&l.key_file("targets")).unwrap().algorithm(),
+            Some(Algorithm::Ed25519)
+        );
+        super::super::load_trusted(&dir, None, now).unwrap();
+    }
 }

@@ -5,6 +5,7 @@ use super::{
     parse_public_key_file, public_key_file, read, write_atomic, Error, Path, PathBuf, PublicKey,
     Result, SigningKey,
 };
+use x0x_dist_manifests::keys::pkcs11::is_uri;
 use x0x_dist_manifests::Algorithm;
 
 /// RSA keys `keygen --type rsa` makes: 3072 bits (NIST SP 800-57: 128-bit security, as P-256).
@@ -68,12 +69,56 @@ pub fn write_key_pair(path: &Path, key: &SigningKey) -> Result<PathBuf> {
     Ok(public)
 }
 
-/// Reads a secret key file (any supported type: `x0x_dist_manifests::keys::signer`).
+/// Reads a secret key file (any supported type: `x0x_dist_manifests::keys::signer`), or opens the key on a
+/// hardware token that `path` names when it is a PKCS#11 URI (`pkcs11:token=…;object=…`), or that the file holds.
 pub fn read_secret_key(path: &Path) -> Result<SigningKey> {
+    if let Some(uri) = path.to_str().filter(|p| is_uri(p)) {
+        return Ok(SigningKey::from_pkcs11_uri(uri)?);
+    }
     Ok(SigningKey::from_secret_file(&read(path)?)?)
 }
 
-/// Reads a public key file.
+/// How to name a key file or PKCS#11 URI in a message: a URI's `pin-value` (refused, but maybe given) is
+/// replaced by `***`, so a PIN typed on a command line is never echoed into logs.
+pub fn describe_key(path: &Path) -> String {
+    let s = path.display().to_string();
+    if !is_uri(&s) {
+        return s;
+    }
+    let Some((head, query)) = s.split_once('?') else {
+        return s;
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|a| match a.split_once('=') {
+            Some(("pin-value", _)) => "pin-value=***".to_owned(),
+            _ => a.to_owned(),
+        })
+        .collect();
+    format!("{head}?{}", query.join("&"))
+}
+
+/// Writes the reference to a key on a token: `path` (0600) holds the URI, `path.pub` the public key. `init` does
+/// this for a role key given as a PKCS#11 URI, so every later command finds the key where a key file would be.
+pub fn write_key_reference(path: &Path, uri: &str, key: &SigningKey) -> Result<PathBuf> {
+    let public = PathBuf::from(format!("{}.pub", path.display()));
+    for p in [path, &public] {
+        if p.exists() {
+            return Err(Error::Usage(format!(
+                "{} exists; refusing to overwrite a key",
+                p.display()
+            )));
+        }
+    }
+    write_atomic(path, format!("{}\n", uri.trim()).as_bytes(), true)?;
+    write_atomic(&public, &public_key_file(key.public())?, false)?;
+    Ok(public)
+}
+
+/// Reads a public key file; for a PKCS#11 URI, the public key of that key on its token.
 pub fn read_public_key(path: &Path) -> Result<PublicKey> {
+    if path.to_str().is_some_and(is_uri) {
+        return Ok(read_secret_key(path)?.public().clone());
+    }
     Ok(parse_public_key_file(&read(path)?)?)
 }

@@ -37,14 +37,16 @@ mod keys;
 mod layout;
 mod load;
 mod package;
+mod rotate;
 mod verify;
 
 pub(crate) use crate::error::io;
 use crate::error::{Error, Result};
 use init::commit_snapshot;
-pub use init::{init, init_with_key_type, InitReport};
+pub use init::{init, init_with_key_type, init_with_keys, InitReport};
 pub use keys::{
-    generate_key, generate_key_of, read_public_key, read_secret_key, write_key_pair, RSA_BITS,
+    describe_key, generate_key, generate_key_of, read_public_key, read_secret_key, write_key_pair,
+    write_key_reference, RSA_BITS,
 };
 use layout::{create_private_dir, read, read_metadata};
 pub use layout::{
@@ -52,6 +54,7 @@ pub use layout::{
 };
 pub use load::{load_trusted, load_trusted_from, load_trusted_with, walk_error};
 pub use package::{add_delegation_key, add_package, release, Artifact};
+pub use rotate::{rotate_root, RootRotation, RotationReport};
 pub use verify::{verify, VerifyReport};
 pub use x0x_dist_loader::tuf::MetadataSource;
 
