@@ -22,6 +22,8 @@
 //! [cache]
 //! memory_bytes = 268435456
 //! max_file_bytes = 1048576
+//! [npm]
+//! upstream = "https://registry.npmjs.org/"   # default: none (unknown packages are 404)
 //! [log]
 //! format = "text"   # or "json"
 //! filter = "info"
@@ -73,6 +75,8 @@ pub mod env {
     pub const PUBLISH_VIA: &str = "X0X_DIST_PUBLISH_VIA";
     /// Most connections open at once (`[limits] max_connections`).
     pub const MAX_CONNECTIONS: &str = "X0X_DIST_MAX_CONNECTIONS";
+    /// The npm registry that `/npm/` proxies packages it does not host to (`[npm] upstream`).
+    pub const NPM_UPSTREAM: &str = "X0X_DIST_NPM_UPSTREAM";
 }
 
 /// The whole server configuration.
@@ -95,6 +99,17 @@ pub struct Config {
     pub mirror: MirrorConfig,
     /// Running as one of several replicas on one object store (`docs/server.md`, "Scale-out").
     pub replica: ReplicaConfig,
+    /// The npm registry view under `/npm/` (`docs/npm-registry.md`).
+    pub npm: NpmConfig,
+}
+
+/// `[npm]`: the npm registry view under `/npm/`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NpmConfig {
+    /// A registry (e.g. `https://registry.npmjs.org/`) that requests for packages this server does not host
+    /// are proxied to, so one `.npmrc` line serves a whole project; `None`: those are `404 npm.not_hosted`.
+    pub upstream: Option<String>,
 }
 
 /// `[replica]`: several `serve` processes on one object store. Exactly one of them commits publishes (the

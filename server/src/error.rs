@@ -144,6 +144,14 @@ pub enum ApiError {
     /// A configuration value is invalid (e.g. `[storage] url`); the message says what to write instead.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The npm registry view refused a request or a tarball (`npm.*` codes, `network.*` for its upstream).
+    #[error("{detail}")]
+    Npm {
+        /// Stable code (`npm.invalid_name`, `npm.not_hosted`, `npm.tarball_unverified`, ...).
+        code: Code,
+        /// Human detail.
+        detail: String,
+    },
     /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -237,7 +245,7 @@ impl Coded for ApiError {
             Self::TargetMismatch(_) => Code::TargetDigestMismatch,
             Self::TargetInvalid { .. } => Code::TargetCustomInvalid,
             Self::PlatformMismatch { .. } => Code::TargetPlatformMismatch,
-            Self::Metadata { code, .. } => *code,
+            Self::Metadata { code, .. } | Self::Npm { code, .. } => *code,
             Self::StorageFull(_) => Code::StorageFull,
             Self::Io { .. } => Code::IoError,
             Self::LeaderUnavailable(_) => Code::PublishLeaderUnavailable,

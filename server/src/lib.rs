@@ -19,6 +19,7 @@ pub mod forward;
 pub mod metrics;
 pub mod migrate;
 pub mod mirror;
+pub mod npm;
 pub mod openapi;
 pub mod publish;
 pub mod published;

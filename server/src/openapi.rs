@@ -98,6 +98,16 @@ pub fn document() -> Value {
                         err_responses(&[("400", "Rejected metadata (stable code)"), ("401", "No or unknown token"), ("403", "Token not scoped to this package"), ("404", "Unknown package"), ("409", "Concurrent publish, replayed version, changed target or existing version"), ("507", "Storage full")])),
                 },
             },
+            "/npm/{path}": {
+                "get": merge(json!({
+                    "summary": "npm registry view (docs/npm-registry.md): {name} packument (abbreviated with Accept: application/vnd.npm.install-v1+json), {name}/{version|tag}, {name}/-/{file}.tgz (deterministic, checked against the signed target), -/package/{name}/dist-tags, -/ping, -/x0x-dist/record/{package}/{version}; scoped names as @scope%2fname or @scope/name. Unknown packages: proxied to [npm] upstream, else 404 npm.not_hosted.",
+                    "parameters": [param("path", "path", "Registry path"), param("Accept", "header", "application/vnd.npm.install-v1+json for the abbreviated packument"), param("If-None-Match", "header", "ETags")],
+                    "responses": {"200": {"description": "JSON document or .tgz", "headers": {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}}}, "304": {"description": "Not modified"}},
+                }), json!({})),
+                "head": {"summary": "npm registry view (headers only)", "parameters": [param("path", "path", "Registry path")], "responses": merge(json!({"200": {"description": "headers"}}), err_responses(&[("404", "Not hosted")]))},
+                "post": {"summary": "npm audit: -/npm/v1/security/advisories/bulk and -/npm/v1/security/audits/quick, answered with no advisories", "parameters": [param("path", "path", "Audit endpoint")],
+                    "responses": merge(json!({"200": {"description": "No advisories"}}), err_responses(&[("400", "Not an audit endpoint (npm.invalid_name, usage.invalid)")]))},
+            },
             "/": {"get": {"summary": "Web UI: trust status, packages, platform matrix, hashes and expiry (HTML)", "responses": {"200": {"description": "text/html"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
             "/readyz": {"get": {"summary": "Readiness: repository loaded, timestamp valid", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},

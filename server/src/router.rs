@@ -14,7 +14,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 use crate::error::{ApiError, ErrorLogged};
 use crate::metrics::Group;
-use crate::routes::{blobs, ops, packages, tuf, ui};
+use crate::routes::{blobs, npm, ops, packages, tuf, ui};
 use crate::state::AppState;
 
 pub use crate::wire::REQUEST_ID;
@@ -78,6 +78,11 @@ pub const ROUTES: &[Route] = &[
         group: Group::Publish,
     },
     Route {
+        path: "/npm/{*path}",
+        methods: &["get", "head", "post"],
+        group: Group::Npm,
+    },
+    Route {
         path: "/",
         methods: &["get"],
         group: Group::Other,
@@ -114,6 +119,7 @@ fn handlers(path: &str) -> MethodRouter<Arc<AppState>> {
         "/api/v1/packages/{name}" => get(packages::show),
         "/api/v1/packages/{name}/resolve" => get(packages::resolve),
         "/api/v1/packages/{name}/role" => get(packages::current_role).post(packages::submit_role),
+        "/npm/{*path}" => get(npm::serve).post(npm::serve),
         "/" => get(ui::index),
         "/healthz" => get(ops::healthz),
         "/readyz" => get(ops::readyz),

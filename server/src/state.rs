@@ -63,6 +63,8 @@ pub struct AppState {
     pub ready: AtomicBool,
     /// Convenience JSON views of the published packages.
     pub views: crate::views::ViewCache,
+    /// The npm registry view under `/npm/`.
+    pub npm: crate::npm::Registry,
 }
 
 impl std::fmt::Debug for AppState {
@@ -98,6 +100,7 @@ impl AppState {
             repo_lock: tokio::sync::Mutex::new(()),
             ready: AtomicBool::new(false),
             views: crate::views::ViewCache::default(),
+            npm: crate::npm::Registry::default(),
             published: RwLock::new(None),
             absent: Mutex::new((None, HashSet::new())),
             keys_dir: config.storage.keys_dir(),

@@ -79,6 +79,7 @@ impl LocalStore {
         match key {
             ObjectKey::Metadata(name) => self.layout.metadata_file(name),
             ObjectKey::Tokens => self.layout.tokens_file(),
+            ObjectKey::Npm(name) => self.layout.npm_record(name),
         }
     }
 
@@ -370,7 +371,7 @@ impl Store for LocalStore {
         let tmp_dir = self.layout.tmp();
         let mode = match key {
             ObjectKey::Tokens => x0x_dist_durable::Mode::Private,
-            ObjectKey::Metadata(_) => x0x_dist_durable::Mode::Public,
+            ObjectKey::Metadata(_) | ObjectKey::Npm(_) => x0x_dist_durable::Mode::Public,
         };
         async move {
             tokio::task::spawn_blocking(move || -> Result<ETag, StorageError> {

@@ -76,6 +76,9 @@ pub enum ObjectKey {
     Metadata(String),
     /// `tokens.json`: the upload tokens (hashes only), private to the operator.
     Tokens,
+    /// `npm/<file>`: a release record of the npm registry view (`crate::npm::record`), one safe segment
+    /// ending in `.json`; written once, never changed.
+    Npm(String),
 }
 
 impl ObjectKey {
@@ -93,6 +96,14 @@ impl ObjectKey {
         Ok(Self::Metadata(name.to_owned()))
     }
 
+    /// `npm/<name>`, validated like a metadata file name.
+    pub fn npm(name: &str) -> Result<Self, StorageError> {
+        match Self::metadata(name)? {
+            Self::Metadata(n) => Ok(Self::Npm(n)),
+            _ => unreachable!("metadata() returns Metadata"),
+        }
+    }
+
     /// `metadata/timestamp.json`, the commit point of every publish and the object replicas poll.
     pub fn timestamp() -> Self {
         Self::Metadata("timestamp.json".to_owned())
@@ -104,6 +115,7 @@ impl ObjectKey {
         match self {
             Self::Metadata(name) => format!("metadata/{name}"),
             Self::Tokens => x0x_dist_repository::tokens::TOKEN_FILE.to_owned(),
+            Self::Npm(name) => format!("npm/{name}"),
         }
     }
 
@@ -114,6 +126,7 @@ impl ObjectKey {
                 !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
             }),
             Self::Tokens => false,
+            Self::Npm(_) => true,
         }
     }
 }
