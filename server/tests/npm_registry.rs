@@ -298,11 +298,28 @@ async fn two_servers_serve_identical_bytes_and_records_freeze_them() {
     assert_eq!(p["dist-tags"]["latest"], "3.0.0");
 }
 
-/// A blob changed on disk after publishing: its platform tarball is refused with a stable code, before and
-/// after the record exists, and nothing (record, cache) is kept from the failed attempt.
+/// Waits for the records the server makes in the background after each publish.
+async fn records_made(dir: &std::path::Path, versions: &[&str]) {
+    for _ in 0..200 {
+        if versions.iter().all(|v| {
+            dir.join("npm")
+                .join(format!("x0x-{v}.record.json"))
+                .is_file()
+        }) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("no release records for {versions:?} after publishing");
+}
+
+/// A blob changed on disk after publishing: its platform tarball is refused with a stable code — after the
+/// record was made at publish time, and on a server that must make the record itself — and nothing (record,
+/// tarball) is kept from a failed attempt.
 #[tokio::test]
 async fn tampered_blob_is_never_served() {
     let (fx, st) = published().await;
+    records_made(&fx.path(), &["1.0.0", "2.0.0-rc.1"]).await;
     let native = artifacts("1.0.0")
         .into_iter()
         .find(|(p, _)| p.name() == "linux-x64-gnu")
@@ -316,11 +333,14 @@ async fn tampered_blob_is_never_served() {
     let n = bytes.len();
     bytes[n / 2] ^= 1;
     // The blob may be hard-linked from targets/: rewrite it in place so every name sees the change.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&blob)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
-        .unwrap();
+    let write = |b: &[u8]| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&blob)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b))
+            .unwrap()
+    };
+    write(&bytes);
     let uri = "/npm/@x0x/core-linux-x64-gnu/-/core-linux-x64-gnu-1.0.0.tgz";
     let r = get_with(&st, uri, &[]).await;
     assert_eq!(
@@ -329,33 +349,56 @@ async fn tampered_blob_is_never_served() {
         "{}",
         String::from_utf8_lossy(&r.body)
     );
-    let p = get_with(&st, "/npm/x0x", &[]).await;
+    // Without a record: a fresh server must make one, and does not (nor serve a packument advertising it).
+    let record = fx.path().join("npm").join("x0x-1.0.0.record.json");
+    std::fs::remove_file(&record).unwrap();
+    let fresh = fx.state().await;
+    let p = get_with(&fresh, "/npm/x0x", &[]).await;
     assert_eq!(
         p.code(),
         "npm.tarball_unverified",
         "no packument advertises a tarball that cannot be built"
     );
+    assert_eq!(
+        get_with(&fresh, uri, &[]).await.code(),
+        "npm.tarball_unverified"
+    );
     assert!(
-        !fx.path().join("npm").join("x0x-1.0.0.record.json").exists(),
+        !record.exists(),
         "a record was written for a tampered release"
     );
-    // Repaired: served; then tampered again after the record exists: refused again, not served from a cache
-    // of a different process.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&blob)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, &native))
+    // Repaired: served, and the record is made.
+    write(&native);
+    assert_eq!(get_with(&fresh, uri, &[]).await.status, StatusCode::OK);
+    assert!(record.exists());
+}
+
+/// A record in the store that does not verify (its metadata changed) is refused, not served from.
+#[tokio::test]
+async fn forged_record_is_refused() {
+    let (fx, st) = published().await;
+    records_made(&fx.path(), &["1.0.0"]).await;
+    drop(st);
+    let record = fx.path().join("npm").join("x0x-1.0.0.record.json");
+    let mut j: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&record).unwrap()).unwrap();
+    let ts = j["metadata"]["timestamp.json"].as_str().unwrap().to_owned();
+    let mut raw = base64::engine::general_purpose::STANDARD
+        .decode(ts)
         .unwrap();
-    assert_eq!(get_with(&st, uri, &[]).await.status, StatusCode::OK);
-    assert!(fx.path().join("npm").join("x0x-1.0.0.record.json").exists());
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&blob)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, &bytes))
-        .unwrap();
+    let at = raw.windows(9).position(|w| w == b"\"version\"").unwrap();
+    raw[at + 10] = if raw[at + 10] == b'9' { b'8' } else { b'9' };
+    j["metadata"]["timestamp.json"] = base64::engine::general_purpose::STANDARD
+        .encode(&raw)
+        .into();
+    std::fs::write(&record, serde_json::to_vec(&j).unwrap()).unwrap();
     let fresh = fx.state().await;
-    let r = get_with(&fresh, uri, &[]).await;
-    assert_eq!(r.code(), "npm.tarball_unverified");
+    let r = get_with(&fresh, "/npm/x0x/-/x0x-1.0.0.tgz", &[]).await;
+    assert!(
+        r.code().starts_with("metadata."),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
 }
 
 #[tokio::test]
@@ -418,5 +461,63 @@ async fn audit_and_ping_answer() {
     assert_eq!(
         get_with(&st, "/npm/-/ping", &[]).await.status,
         StatusCode::OK
+    );
+}
+
+/// `[npm] upstream`: a package this registry does not host is answered by the upstream registry (here another
+/// x0x-dist server on a loopback port, hosting x0x), bytes unchanged; without one it is `npm.not_hosted`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_packages_go_to_the_npm_upstream() {
+    let (_fx, up) = published().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (running, _task) =
+        x0x_dist_server::server::serve_state_on(listener, up.clone(), std::future::pending())
+            .await
+            .unwrap();
+    let upstream = format!("http://{}/npm/", running.addr);
+    let empty = repo(1);
+    let mut c = empty.config();
+    c.npm.upstream = Some(upstream.clone());
+    let st = state_for(c).await;
+    let p = get_with(&st, "/npm/x0x", &[("accept", ABBR)]).await;
+    assert_eq!(
+        p.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&p.body)
+    );
+    assert_eq!(p.header("content-type"), Some(ABBR));
+    let tarball = p.json()["versions"]["1.0.0"]["dist"]["tarball"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        tarball.starts_with(&format!("http://{}/npm/", running.addr)),
+        "{tarball}"
+    );
+    let via = get_with(
+        &st,
+        "/npm/@x0x%2fcore-linux-x64-gnu/-/core-linux-x64-gnu-1.0.0.tgz",
+        &[],
+    )
+    .await;
+    let direct = get_with(
+        &up,
+        "/npm/@x0x%2fcore-linux-x64-gnu/-/core-linux-x64-gnu-1.0.0.tgz",
+        &[],
+    )
+    .await;
+    assert_eq!(via.status, StatusCode::OK);
+    assert!(via.body == direct.body);
+    let missing = get_with(&st, "/npm/left-pad", &[]).await;
+    assert_eq!(
+        (missing.status, missing.code().as_str()),
+        (StatusCode::NOT_FOUND, "npm.not_hosted"),
+        "the upstream's own answer"
+    );
+    // Bad names never reach the upstream.
+    assert_eq!(
+        get_with(&st, "/npm/@x0x%2f..", &[]).await.code(),
+        "npm.invalid_name"
     );
 }

@@ -174,10 +174,15 @@ for t in "${TGZS[@]}"; do
     if (JSON.stringify(a) !== JSON.stringify(b)) { console.error(JSON.stringify(a, null, 1), JSON.stringify(b, null, 1)); process.exit(1) }" ||
     fail "$n: package.json differs between pack.js and /npm/"
   tar tzf "$t" | sort >"$T/pack.files"; tar tzf "$T/ours.tgz" | sort >"$T/ours.files"
-  extra=$(comm -23 "$T/pack.files" "$T/ours.files" | grep -v -e '\.cjs$' -e 'index\.d\.ts$' -e 'wasi-worker' || true)
+  # metadata/: pack.js embeds the chain current when it runs; /npm/ the one frozen when the version was published.
+  extra=$(comm -23 "$T/pack.files" "$T/ours.files" | grep -v -e '\.cjs$' -e 'index\.d\.ts$' -e 'wasi-worker' -e '^package/metadata/' || true)
   [ -z "$extra" ] || fail "$n: pack.js ships files /npm/ does not: $extra"
 done
-echo "   ${#TGZS[@]} packages: same package.json, same files (less the WASI glue and types, which need a build directory)"
+for f in index.js lib/loader.js lib/tuf.js bin/x0x.js platforms.json README.md; do
+  [ "$(tar xzf "${TGZS[-1]}" -O "package/$f" | sha256sum)" = "$(curl -sf "$ORIGIN/npm/x0x/-/x0x-$VERSION.tgz" | tar xzf - -O "package/$f" | sha256sum)" ] ||
+    fail "x0x: $f differs between pack.js and /npm/"
+done
+echo "   ${#TGZS[@]} packages: same package.json, same files (less the WASI glue and types, which need a build directory), same index.js, lib/, README"
 
 clients_against origin "$ORIGIN"
 
@@ -225,8 +230,10 @@ if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
   "$BIN" bundle export --repo "$R" --out "$T/x0x.bundle" >/dev/null
   AIRGAP=$T/airgap
   "$BIN" bundle import --repo "$AIRGAP" --root "$R/metadata/1.root.json" "$T/x0x.bundle" >/dev/null
-  # The record the origin froze travels with the release (here copied beside the bundle; see docs/npm-registry.md).
-  mkdir -p "$AIRGAP/npm" && cp "$R"/npm/*.record.json "$AIRGAP/npm/"
+  # The records the origin made when each version was published travel in the bundle (its chain today is
+  # newer than 1.0.0's: without them the mirror would embed other metadata, and serve other bytes).
+  tar tf "$T/x0x.bundle" | grep -qx "npm/x0x-$VERSION.record.json" || fail "the bundle carries no npm release record"
+  [ -f "$AIRGAP/npm/x0x-$VERSION.record.json" ] || fail "bundle import did not bring the npm release records"
   export BIN AIRGAP M NODE24 VERSION PRE CARGO_TARGET_DIR
   export T
   unshare -n bash "$0" --airgap-inner

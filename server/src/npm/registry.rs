@@ -430,6 +430,24 @@ impl Registry {
     }
 }
 
+/// Right after a publish: makes the release records of the versions it added, on a background task, so that
+/// they freeze the chain of the release itself (and a bundle exported later carries them) rather than
+/// whatever chain is current when an npm client first asks.
+pub fn records_in_background(st: &Arc<AppState>, package: &str, added: &[String]) {
+    let versions: std::collections::BTreeSet<String> = added
+        .iter()
+        .filter_map(|p| p.split('/').nth(1).map(str::to_owned))
+        .collect();
+    let (st, package) = (st.clone(), package.to_owned());
+    tokio::spawn(async move {
+        for v in versions {
+            if let Err(e) = st.npm.record(&st, &package, &v).await {
+                tracing::warn!(package, version = v, error = %e, "npm: release record not made");
+            }
+        }
+    });
+}
+
 /// Builds the loader package of a verified record.
 pub fn build_loader(
     package: &str,
