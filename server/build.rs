@@ -2,6 +2,12 @@
 //! (`manifests/vectors/platforms.json`) into the server, for the `x0x` npm package it generates under `/npm/`
 //! (`src/npm/contents.rs`). The list is sorted, so the generated tarball's file order never depends on the
 //! directory's order on disk.
+// A build script writes into OUT_DIR, which cargo recreates at will: no durability to keep, no crate of ours to use.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::case_sensitive_file_extension_comparisons
+)]
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn walk(dir: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) {
@@ -46,20 +52,22 @@ fn main() {
         let p = p
             .canonicalize()
             .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-        src.push_str(&format!(
-            "    ({rel:?}, include_bytes!({:?})),\n",
+        let _ = writeln!(
+            src,
+            "    ({rel:?}, include_bytes!({:?})),",
             p.display().to_string()
-        ));
+        );
     }
     src.push_str("];\n");
     let pins = js
         .join("scripts/npm-pins.json")
         .canonicalize()
         .expect("loader/js/scripts/npm-pins.json");
-    src.push_str(&format!(
+    let _ = write!(
+        src,
         "/// `loader/js/scripts/npm-pins.json`: the WASM runtime pins (shared with pack.js).\npub const NPM_PINS: &str = include_str!({:?});\n",
         pins.display().to_string()
-    ));
+    );
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR")).join("loader_files.rs");
     std::fs::write(out, src).expect("writing loader_files.rs");
     println!("cargo:rerun-if-changed=../loader/js/lib");

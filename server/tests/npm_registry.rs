@@ -1,6 +1,8 @@
 //! The npm registry view under `/npm/` (issue 24), driven in process: packuments (full and abbreviated),
 //! version documents, dist-tags, tarballs that are byte-for-byte the same on two servers, a tampered blob never
 //! served (and nothing cached or recorded), bad names with stable codes, `304`, audit.
+// Tests damage files on purpose (plain writes), and read JSON documents with short names.
+#![allow(clippy::disallowed_methods, clippy::many_single_char_names)]
 use x0x_dist_test_support::fixture as common;
 
 use std::io::Read as _;
@@ -338,7 +340,7 @@ async fn tampered_blob_is_never_served() {
             .write(true)
             .open(&blob)
             .and_then(|mut f| std::io::Write::write_all(&mut f, b))
-            .unwrap()
+            .unwrap();
     };
     write(&bytes);
     let uri = "/npm/@x0x/core-linux-x64-gnu/-/core-linux-x64-gnu-1.0.0.tgz";

@@ -505,12 +505,15 @@ async fn current_chain(
     let latest = cur.root.signed().version;
     for v in 1..=latest {
         let name = format!("{v}.root.json");
-        if let Some(o) = st.store.get_object(&ObjectKey::metadata(&name)?).await? {
-            files.insert(name, o.bytes.to_vec());
-        } else if files.is_empty() {
-            continue;
-        } else {
-            return Err(ApiError::Internal(format!("repository lacks {name}")));
+        // Roots older than the first one present (a mirror keeps only those that chain to its root) are skipped.
+        match st.store.get_object(&ObjectKey::metadata(&name)?).await? {
+            Some(o) => {
+                files.insert(name, o.bytes.to_vec());
+            }
+            None if !files.is_empty() => {
+                return Err(ApiError::Internal(format!("repository lacks {name}")));
+            }
+            None => {}
         }
     }
     let get = |n: String| async move {

@@ -101,9 +101,9 @@ pub async fn serve(
     let cond = Conditions::new(&method, &headers);
     let reg = &st.npm;
     match ep {
-        Endpoint::Ping => Ok(axum::Json(json!({})).into_response()),
-        // No advisories: yanked or revoked releases will be listed here once issue 23 lands (registry::lifecycle).
-        Endpoint::AuditBulk => Ok(axum::Json(json!({})).into_response()),
+        // Bulk audit: no advisories (yanked or revoked releases will be listed here once issue 23 lands, see
+        // registry::lifecycle). Ping: an empty object, as npm's registry answers.
+        Endpoint::Ping | Endpoint::AuditBulk => Ok(axum::Json(json!({})).into_response()),
         Endpoint::AuditQuick => Ok(axum::Json(json!({
             "actions": [], "advisories": {}, "muted": [],
             "metadata": {
