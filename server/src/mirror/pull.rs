@@ -150,6 +150,21 @@ impl PullThrough {
     }
 }
 
+impl crate::npm::registry::Puller for PullThrough {
+    fn pull<'a>(
+        &'a self,
+        stored: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            match self.target(stored).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!("no verified upstream metadata lists {stored}")),
+                Err(e) => Err(format!("{e}")),
+            }
+        })
+    }
+}
+
 fn failure(e: &x0x_dist_repository::Error) -> Response {
     // Whatever went wrong upstream (unreachable, tampered bytes, bad metadata), the mirror is a gateway that
     // could not get a verified answer.

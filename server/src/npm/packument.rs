@@ -2,10 +2,9 @@
 //! `application/vnd.npm.install-v1+json`), a version document and the dist-tags.
 use serde_json::{json, Map, Value};
 
-use super::registry::{self, lifecycle, Hosted, Lifecycle, Registry};
+use super::registry::{self, lifecycle, Hosted, Lifecycle, Registry, Source};
 use super::NpmName;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The fields an abbreviated packument keeps of a version document (npm's registry does the same).
 const ABBREVIATED_FIELDS: &[&str] = &[
@@ -61,7 +60,7 @@ pub fn dist_tags(package: &str, versions: &[semver::Version]) -> Map<String, Val
 /// Builds the version documents of `name` (one record per version; records are made on first use).
 pub async fn docs(
     reg: &Registry,
-    st: &AppState,
+    st: &impl Source,
     name: &NpmName,
     package: &str,
     hosted: Hosted,

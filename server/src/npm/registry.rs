@@ -21,7 +21,6 @@ use super::tarball::{self, Dist};
 use super::NpmName;
 use crate::error::ApiError;
 use crate::files::CachedFile;
-use crate::state::AppState;
 use crate::storage::{ETag, ObjectKey, ObjectPath};
 
 /// What a hosted npm name is.
@@ -50,6 +49,28 @@ pub fn lifecycle(_package: &str, _version: &str) -> Lifecycle {
     Lifecycle::Active
 }
 
+/// What the registry reads: the server's state implements it (`crate::state`), so this module does not depend
+/// on the state that holds it (like [`crate::views::ViewSource`]).
+pub trait Source: Sync {
+    /// The store holding the repository.
+    fn store(&self) -> &dyn crate::storage::Store;
+    /// The repository directory when the store is a local directory (a mirror's trusted root lives there).
+    fn local_dir(&self) -> Option<&std::path::Path>;
+    /// The current package view.
+    fn view(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Arc<crate::views::RepoView>, ApiError>> + Send;
+}
+
+/// How a pull-through mirror brings a target into its store (`crate::mirror::pull` implements it).
+pub trait Puller: Send + Sync + std::fmt::Debug {
+    /// Makes sure the target stored at `stored` (relative to `targets/`) is in the store, verified.
+    fn pull<'a>(
+        &'a self,
+        stored: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), String>>;
+}
+
 /// Largest total of tarball bytes kept in memory.
 const TARBALL_CACHE_BYTES: usize = 512 * 1024 * 1024;
 
@@ -62,7 +83,7 @@ pub struct Loaded {
     pub verified: Verified,
 }
 
-/// The registry's state (one per server, in [`AppState::npm`]).
+/// The registry's state (one per server, in `AppState::npm`).
 #[derive(Debug, Default)]
 pub struct Registry {
     records: RwLock<HashMap<(String, String), Arc<Loaded>>>,
@@ -79,7 +100,7 @@ pub struct Upstream {
     /// The upstream repository URL (its `/npm/` serves records).
     pub url: String,
     /// The mirror's pull-through (fetches and verifies targets).
-    pub pull: Arc<crate::mirror::pull::PullThrough>,
+    pub pull: Arc<dyn Puller>,
 }
 
 fn not_hosted(what: impl std::fmt::Display) -> ApiError {
@@ -115,10 +136,10 @@ impl Registry {
     /// What `name` is, and of which repository package, if this repository hosts it.
     pub async fn hosted(
         &self,
-        st: &AppState,
+        st: &impl Source,
         name: &NpmName,
     ) -> Result<Option<(String, Hosted, Vec<String>)>, ApiError> {
-        let view = st.views.get(st).await?;
+        let view = st.view().await?;
         let (package, hosted) = match name.scope() {
             None => (name.bare().to_owned(), Hosted::Loader),
             Some(scope) => {
@@ -151,10 +172,10 @@ impl Registry {
     }
 
     /// The trust anchor records verify from: a mirror's pinned upstream root, else the repository's first root.
-    async fn anchor(st: &AppState) -> Result<Vec<u8>, ApiError> {
-        if let Some(dir) = &st.local_dir {
+    async fn anchor(st: &impl Source) -> Result<Vec<u8>, ApiError> {
+        if let Some(dir) = st.local_dir() {
             if x0x_dist_repository::mirror::is_mirror(dir) {
-                let dir = dir.clone();
+                let dir = dir.to_owned();
                 return crate::published::blocking(move || {
                     x0x_dist_repository::mirror::Settings::load(&dir)
                         .map(|s| s.root)
@@ -165,7 +186,7 @@ impl Registry {
         }
         let key = ObjectKey::metadata("1.root.json")?;
         Ok(st
-            .store
+            .store()
             .get_object(&key)
             .await?
             .ok_or_else(|| ApiError::Internal("repository has no 1.root.json".into()))?
@@ -176,7 +197,7 @@ impl Registry {
     /// The verified record of `package` `version`: from memory, the store, the upstream (a mirror), or made now.
     pub async fn record(
         &self,
-        st: &AppState,
+        st: &impl Source,
         package: &str,
         version: &str,
     ) -> Result<Arc<Loaded>, ApiError> {
@@ -190,7 +211,7 @@ impl Registry {
         }
         let anchor = Self::anchor(st).await?;
         let object = ObjectKey::npm(&record::object_name(package, version))?;
-        let loaded = if let Some(o) = st.store.get_object(&object).await? {
+        let loaded = if let Some(o) = st.store().get_object(&object).await? {
             let rec: Record = serde_json::from_slice(&o.bytes)
                 .map_err(|e| ApiError::Internal(format!("{object}: {e}")))?;
             Self::check(rec, package, version, anchor).await?
@@ -211,7 +232,7 @@ impl Registry {
             };
             let bytes = serde_json::to_vec_pretty(&loaded.record)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
-            st.store.put_object(&object, Bytes::from(bytes)).await?;
+            st.store().put_object(&object, Bytes::from(bytes)).await?;
             loaded
         };
         let loaded = Arc::new(loaded);
@@ -275,7 +296,7 @@ impl Registry {
     /// (checking every target's bytes) and records their `dist`.
     async fn make(
         &self,
-        st: &AppState,
+        st: &impl Source,
         package: &str,
         version: &str,
         anchor: Vec<u8>,
@@ -311,7 +332,7 @@ impl Registry {
     /// pull-through mirror), refusing bytes that do not match the verified entry.
     async fn build_platform(
         &self,
-        st: &AppState,
+        st: &impl Source,
         package: &str,
         version: &str,
         verified: &Verified,
@@ -325,7 +346,7 @@ impl Registry {
         let sha = entry.sha256()?.to_hex();
         let stored = format!("{package}/{version}/{sha}.{}", t.file);
         if let Some(up) = self.upstream.get() {
-            if let Err(e) = up.pull.target(&stored).await {
+            if let Err(e) = up.pull.pull(&stored).await {
                 return Err(ApiError::Npm {
                     code: Code::NetworkHttpStatus,
                     detail: format!("mirror upstream: {e}"),
@@ -333,7 +354,7 @@ impl Registry {
             }
         }
         let path = ObjectPath::parse(&stored)?;
-        let bytes = match st.store.read_target_all(&path).await {
+        let bytes = match st.store().read_target_all(&path).await {
             Ok(b) => b,
             Err(e) => {
                 return Err(unverified(format!(
@@ -361,7 +382,7 @@ impl Registry {
     /// The bytes of a tarball: `name` at `version`, checked against the record's integrity.
     pub async fn tarball(
         &self,
-        st: &AppState,
+        st: &impl Source,
         name: &NpmName,
         package: &str,
         hosted: Hosted,
@@ -430,24 +451,6 @@ impl Registry {
     }
 }
 
-/// Right after a publish: makes the release records of the versions it added, on a background task, so that
-/// they freeze the chain of the release itself (and a bundle exported later carries them) rather than
-/// whatever chain is current when an npm client first asks.
-pub fn records_in_background(st: &Arc<AppState>, package: &str, added: &[String]) {
-    let versions: std::collections::BTreeSet<String> = added
-        .iter()
-        .filter_map(|p| p.split('/').nth(1).map(str::to_owned))
-        .collect();
-    let (st, package) = (st.clone(), package.to_owned());
-    tokio::spawn(async move {
-        for v in versions {
-            if let Err(e) = st.npm.record(&st, &package, &v).await {
-                tracing::warn!(package, version = v, error = %e, "npm: release record not made");
-            }
-        }
-    });
-}
-
 /// Builds the loader package of a verified record.
 pub fn build_loader(
     package: &str,
@@ -497,16 +500,16 @@ pub fn is_wasm(p: Platform) -> bool {
 /// The current chain of `package` as the store has it: roots from the first one present, `timestamp.json`,
 /// and the snapshot, top-level targets and package role it pins (verified by [`record::verify`]).
 async fn current_chain(
-    st: &AppState,
+    st: &impl Source,
     package: &str,
 ) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
-    let cur = crate::published::Published::load(&*st.store).await?;
+    let cur = crate::published::Published::load(st.store()).await?;
     let mut files = BTreeMap::new();
     let latest = cur.root.signed().version;
     for v in 1..=latest {
         let name = format!("{v}.root.json");
         // Roots older than the first one present (a mirror keeps only those that chain to its root) are skipped.
-        match st.store.get_object(&ObjectKey::metadata(&name)?).await? {
+        match st.store().get_object(&ObjectKey::metadata(&name)?).await? {
             Some(o) => {
                 files.insert(name, o.bytes.to_vec());
             }
@@ -517,7 +520,7 @@ async fn current_chain(
         }
     }
     let get = |n: String| async move {
-        st.store
+        st.store()
             .get_object(&ObjectKey::metadata(&n)?)
             .await?
             .map(|o| (n.clone(), o.bytes.to_vec()))

@@ -113,13 +113,13 @@ pub async fn serve(
         }))
         .into_response()),
         Endpoint::Record(package, version) => {
-            let l = reg.record(&st, &package, &version).await?;
+            let l = reg.record(&*st, &package, &version).await?;
             let f = json_file(&serde_json::to_value(&l.record).unwrap_or_default(), None);
             files::serve_memory(&cond, &f, files::IMMUTABLE, "application/json")
         }
         Endpoint::Packument(ref name) | Endpoint::Version(ref name, _) | Endpoint::DistTags(ref name) => {
             let abbreviated = wants_abbreviated(&headers)?;
-            let Some((package, hosted, versions)) = reg.hosted(&st, name).await? else {
+            let Some((package, hosted, versions)) = reg.hosted(&*st, name).await? else {
                 return proxy(&st, &method, &headers, raw, name).await;
             };
             let base = base_url(&st, &headers);
@@ -129,7 +129,7 @@ pub async fn serve(
                 let ctype = if abbreviated && matches!(ep, Endpoint::Packument(_)) { ABBREVIATED } else { "application/json" };
                 return Ok(with_vary(files::serve_memory(&cond, &f, PACKUMENT_CACHE, ctype)?));
             }
-            let d = packument::docs(reg, &st, name, &package, hosted, &versions, &base).await?;
+            let d = packument::docs(reg, &*st, name, &package, hosted, &versions, &base).await?;
             let (value, ctype) = match &ep {
                 Endpoint::Packument(_) => (
                     packument::packument(name, &d, abbreviated),
@@ -156,7 +156,7 @@ pub async fn serve(
             Ok(with_vary(files::serve_memory(&cond, &f, PACKUMENT_CACHE, ctype)?))
         }
         Endpoint::Tarball(ref name, ref file) => {
-            let Some((package, hosted, versions)) = reg.hosted(&st, name).await? else {
+            let Some((package, hosted, versions)) = reg.hosted(&*st, name).await? else {
                 return proxy(&st, &method, &headers, raw, name).await;
             };
             let version = file
@@ -169,7 +169,7 @@ pub async fn serve(
                     detail: format!("tarball {} of {name} is not hosted by this registry", crate::error::quote(file)),
                 })?
                 .to_owned();
-            let (bytes, dist) = reg.tarball(&st, name, &package, hosted, &version).await?;
+            let (bytes, dist) = reg.tarball(&*st, name, &package, hosted, &version).await?;
             let mut f = CachedFile::new(bytes, false, None);
             f.etag = format!("\"{}\"", dist.shasum);
             files::serve_memory(&cond, &f, files::IMMUTABLE, "application/octet-stream")

@@ -189,7 +189,7 @@ pub async fn submit_role(
     match &result {
         Ok(r) => {
             AppState::refresh_views_in_background(&st);
-            crate::npm::registry::records_in_background(&st, &name, &r.added);
+            AppState::npm_records_in_background(&st, &name, &r.added);
             st.metrics.publish(Ok(()));
             tracing::info!(token, package = %name, version = r.version, snapshot = r.snapshot_version, added = r.added.len(), "published");
         }
