@@ -17,14 +17,29 @@ include!(concat!(env!("OUT_DIR"), "/loader_files.rs"));
 /// The licence of every generated package.
 const LICENSE: &str = "MIT OR Apache-2.0";
 
-/// The WASM runtime pins, in file order.
+/// The WASM runtime pins, in file order (serde_json's map would sort them; pack.js keeps the file's order).
 fn pins() -> Vec<(String, String)> {
-    let v: serde_json::Value = serde_json::from_str(NPM_PINS).expect("npm-pins.json is JSON");
-    v.as_object()
-        .expect("npm-pins.json is an object")
-        .iter()
-        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-        .collect()
+    struct Ordered(Vec<(String, String)>);
+    impl<'de> serde::Deserialize<'de> for Ordered {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Ordered;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object of package name to version")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Ordered, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some(kv) = m.next_entry::<String, String>()? {
+                        out.push(kv);
+                    }
+                    Ok(Ordered(out))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+    serde_json::from_str::<Ordered>(NPM_PINS).expect("npm-pins.json is an object of strings").0
 }
 
 fn pins_obj() -> Obj {
@@ -310,4 +325,31 @@ pub fn manifest_of(files: &[(String, Vec<u8>)]) -> serde_json::Value {
         o.remove("publishConfig");
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pins_keep_the_file_order_pack_js_uses() {
+        let pins = pins();
+        assert!(!pins.is_empty());
+        let at: Vec<usize> = pins.iter().map(|(k, _)| NPM_PINS.find(&format!("\"{k}\"")).unwrap()).collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{pins:?}");
+    }
+
+    #[test]
+    fn optional_dependencies_are_native_and_one_per_constraint_set() {
+        let t = |name: &str| {
+            let platform = Platform::from_name(name).unwrap();
+            ReleaseTarget {
+                platform,
+                file: format!("x0x.{name}.node"),
+            }
+        };
+        let targets = [t("linux-x64-gnu"), t("win32-x64-msvc"), t("win32-x64-gnu"), t("wasm32-wasip1")];
+        let names: Vec<String> = optional_dependencies("x0x", &targets).unwrap().iter().map(ToString::to_string).collect();
+        assert_eq!(names, ["@x0x/core-linux-x64-gnu", "@x0x/core-win32-x64-msvc"]);
+    }
 }
