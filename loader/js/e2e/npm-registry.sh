@@ -226,7 +226,7 @@ ib=$(curl -sf "$MURL/npm/x0x" | node -p "JSON.parse(require('fs').readFileSync(0
 echo "   identical tarballs; x0x@$VERSION integrity ${ia:0:30}… on both"
 
 step "C. air-gapped mirror from a bundle, in a network namespace with only loopback"
-if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && unshare -n true 2>/dev/null; then
   "$BIN" bundle export --repo "$R" --out "$T/x0x.bundle" >/dev/null
   AIRGAP=$T/airgap
   "$BIN" bundle import --repo "$AIRGAP" --root "$R/metadata/1.root.json" "$T/x0x.bundle" >/dev/null
@@ -241,6 +241,6 @@ if [ "$(id -u)" = 0 ] && unshare -n true 2>/dev/null; then
   [ "$(cat "$T/airgap.sha512")" = "$want" ] || fail "the air-gapped mirror's x0x tarball differs from the origin's"
   echo "   the air-gapped mirror serves the origin's x0x tarball byte for byte"
 else
-  echo "   skipped: needs root and unshare -n"
+  echo "   skipped: needs root, ip (iproute2) and unshare -n"
 fi
 step "all scenarios passed in $(($(date +%s) - T0)) s"

@@ -119,9 +119,7 @@ pub async fn serve(
         }
         Endpoint::Packument(ref name) | Endpoint::Version(ref name, _) | Endpoint::DistTags(ref name) => {
             let abbreviated = wants_abbreviated(&headers)?;
-            let Some((package, hosted, versions)) = reg.hosted(&*st, name).await? else {
-                return proxy(&st, &method, &headers, raw, name).await;
-            };
+            // Served from the cache while `timestamp.json` is unchanged: one tag read (local: a stat) a request.
             let base = base_url(&st, &headers);
             let stamp = st.published_timestamp().await?;
             let key = format!("{raw}|{base}|{abbreviated}");
@@ -129,6 +127,9 @@ pub async fn serve(
                 let ctype = if abbreviated && matches!(ep, Endpoint::Packument(_)) { ABBREVIATED } else { "application/json" };
                 return Ok(with_vary(files::serve_memory(&cond, &f, PACKUMENT_CACHE, ctype)?));
             }
+            let Some((package, hosted, versions)) = reg.hosted(&*st, name).await? else {
+                return proxy(&st, &method, &headers, raw, name).await;
+            };
             let d = packument::docs(reg, &*st, name, &package, hosted, &versions, &base).await?;
             let (value, ctype) = match &ep {
                 Endpoint::Packument(_) => (
