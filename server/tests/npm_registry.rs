@@ -250,6 +250,8 @@ async fn tarballs_are_what_the_packument_says_and_the_signed_bytes() {
 #[tokio::test]
 async fn two_servers_serve_identical_bytes_and_records_freeze_them() {
     let (fx, st) = published().await;
+    // Replicas share one store: the copy is taken once the records made after each publish are in it.
+    records_made(&fx.path(), &["1.0.0", "2.0.0-rc.1"]).await;
     let copy = tempfile::tempdir().unwrap();
     let status = std::process::Command::new("cp")
         .arg("-a")

@@ -28,7 +28,10 @@ fn pins() -> Vec<(String, String)> {
                 fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                     f.write_str("an object of package name to version")
                 }
-                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> Result<Ordered, A::Error> {
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut m: A,
+                ) -> Result<Ordered, A::Error> {
                     let mut out = Vec::new();
                     while let Some(kv) = m.next_entry::<String, String>()? {
                         out.push(kv);
@@ -39,7 +42,9 @@ fn pins() -> Vec<(String, String)> {
             d.deserialize_map(V)
         }
     }
-    serde_json::from_str::<Ordered>(NPM_PINS).expect("npm-pins.json is an object of strings").0
+    serde_json::from_str::<Ordered>(NPM_PINS)
+        .expect("npm-pins.json is an object of strings")
+        .0
 }
 
 fn pins_obj() -> Obj {
@@ -335,7 +340,10 @@ mod tests {
     fn pins_keep_the_file_order_pack_js_uses() {
         let pins = pins();
         assert!(!pins.is_empty());
-        let at: Vec<usize> = pins.iter().map(|(k, _)| NPM_PINS.find(&format!("\"{k}\"")).unwrap()).collect();
+        let at: Vec<usize> = pins
+            .iter()
+            .map(|(k, _)| NPM_PINS.find(&format!("\"{k}\"")).unwrap())
+            .collect();
         assert!(at.windows(2).all(|w| w[0] < w[1]), "{pins:?}");
     }
 
@@ -348,8 +356,20 @@ mod tests {
                 file: format!("x0x.{name}.node"),
             }
         };
-        let targets = [t("linux-x64-gnu"), t("win32-x64-msvc"), t("win32-x64-gnu"), t("wasm32-wasip1")];
-        let names: Vec<String> = optional_dependencies("x0x", &targets).unwrap().iter().map(ToString::to_string).collect();
-        assert_eq!(names, ["@x0x/core-linux-x64-gnu", "@x0x/core-win32-x64-msvc"]);
+        let targets = [
+            t("linux-x64-gnu"),
+            t("win32-x64-msvc"),
+            t("win32-x64-gnu"),
+            t("wasm32-wasip1"),
+        ];
+        let names: Vec<String> = optional_dependencies("x0x", &targets)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            names,
+            ["@x0x/core-linux-x64-gnu", "@x0x/core-win32-x64-msvc"]
+        );
     }
 }

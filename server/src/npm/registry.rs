@@ -228,12 +228,23 @@ impl Registry {
             };
             let loaded = match from_upstream {
                 Some(l) => l,
-                None => self.make(st, package, version, anchor).await?,
+                None => self.make(st, package, version, anchor.clone()).await?,
             };
             let bytes = serde_json::to_vec_pretty(&loaded.record)
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
-            st.store().put_object(&object, Bytes::from(bytes)).await?;
-            loaded
+            st.store()
+                .put_object(&object, Bytes::from(bytes.clone()))
+                .await?;
+            // Another replica on the same store may have written its record at the same moment (each makes one
+            // only when none is stored): whatever the store holds now is the record, for every replica.
+            match st.store().get_object(&object).await? {
+                Some(o) if o.bytes != bytes => {
+                    let rec: Record = serde_json::from_slice(&o.bytes)
+                        .map_err(|e| ApiError::Internal(format!("{object}: {e}")))?;
+                    Self::check(rec, package, version, anchor).await?
+                }
+                _ => loaded,
+            }
         };
         let loaded = Arc::new(loaded);
         if let Ok(mut m) = self.records.write() {
