@@ -34,6 +34,7 @@ BENCHES=(
   "loader-sha256 | | --rounds 1 --mib 16 | node benches/loader/sha256.js | SHA-256 of the JS loader's paths vs openssl speed (Loader: SHA-256 throughput (JS))"
   "loader-rust-sha256 | sha256-throughput | ROUNDS=1 MIB=32 RUNS=1 OPENSSL_SECONDS=1 | bash benches/loader-rust/sha256.sh | SHA-256 of the Rust loader's path vs openssl speed (Rust loader)"
   "loader-rust-fetch | x0x-dist | RUNS=3 | bash benches/loader-rust/fetch.sh | x0x-dist fetch of 32 MiB, cold and warm, vs curl + sha256sum (Rust loader)"
+  "npm | x0x-dist | RUNS=1 ROUNDS=1 DUR=1 SIZE_MIB=1 OUT=@smoke/npm.md | bash benches/npm/run.sh | cold npm install x0x and abbreviated packument req/s: /npm/ vs Verdaccio (npm registry)"
   "manifests-verify | bench-verify | 50 | @bin/bench-verify | the full TUF chain of manifests/vectors/repo, ITERATIONS (Metadata verification)"
   "keys | bench-keys | SECONDS_EACH=0.2 OUT=@smoke/keys.md | bash benches/keys/run.sh | verify/s by key type (ed25519, ECDSA P-256/P-384, RSA-PSS): Rust, JS, openssl speed (Signature verification by key type)"
   "manifests-verify-python | | 20 | @python benches/manifests/python-tuf-verify.py | the peer: python-tuf's TrustedMetadataSet, ITERATIONS (Metadata verification)"

@@ -283,3 +283,53 @@ fn damaged_and_forged_bundles_are_refused() {
     );
     assert!(String::from_utf8_lossy(&err.stderr).contains("error[metadata."));
 }
+
+/// Issue 24: the npm view's release records of the bundled versions travel in the bundle (`npm/` entries,
+/// listed under `npm` in bundle.json) and land in the mirror, so an air-gapped mirror serves the origin's npm
+/// tarballs byte for byte; records of versions not bundled stay behind.
+#[test]
+fn npm_release_records_travel_with_their_versions() {
+    let t = tempfile::tempdir().unwrap();
+    let origin = Origin::new(&t.path().join("up"), time::OffsetDateTime::now_utc());
+    origin.release("0.1.0", &fake_release(21));
+    origin.release("0.2.0", &fake_release(22));
+    let npm = origin.dir.join("npm");
+    std::fs::create_dir_all(&npm).unwrap();
+    std::fs::write(
+        npm.join("x0x-0.1.0.record.json"),
+        b"{\"record\": \"0.1.0\"}",
+    )
+    .unwrap();
+    std::fs::write(
+        npm.join("x0x-0.2.0.record.json"),
+        b"{\"record\": \"0.2.0\"}",
+    )
+    .unwrap();
+    let b = t.path().join("x0x.bundle");
+    let r = export(
+        &[
+            "--repo",
+            origin.dir.to_str().unwrap(),
+            "--versions",
+            "0.1.0",
+        ],
+        &b,
+    );
+    assert_eq!(
+        r["toc"]["npm"][0]["name"], "npm/x0x-0.1.0.record.json",
+        "{r}"
+    );
+    assert_eq!(r["toc"]["npm"].as_array().unwrap().len(), 1, "{r}");
+    let names: Vec<String> = entries(&b).into_iter().map(|(n, _)| n).collect();
+    assert!(
+        names.contains(&"npm/x0x-0.1.0.record.json".to_owned()),
+        "{names:?}"
+    );
+    let m = t.path().join("mirror");
+    run_ok(&mut import(&b, &m, &origin.root));
+    assert_eq!(
+        std::fs::read(m.join("npm/x0x-0.1.0.record.json")).unwrap(),
+        b"{\"record\": \"0.1.0\"}"
+    );
+    assert!(!m.join("npm/x0x-0.2.0.record.json").exists());
+}

@@ -125,6 +125,9 @@ codes! {
     NetworkUnreachable = "network.unreachable", 7, 502, "The repository, mirror upstream or proxy could not be reached.";
     NetworkHttpStatus = "network.http_status", 7, 502, "The remote answered with an unexpected HTTP status.";
     NetworkTimeout = "network.timeout", 7, 504, "A download did not complete within its total deadline (`X0X_DIST_DEADLINE_MS` in the JavaScript loader: a server sending too slowly, not only one that stopped); the message names the URL.";
+    NpmInvalidName = "npm.invalid_name", 2, 400, "An npm registry request names a package, version or tarball that is not valid (a malformed `@scope/name`, a percent-encoded `/` or `..` in a name, a name over 214 bytes, an unknown endpoint under `/npm/`).";
+    NpmNotHosted = "npm.not_hosted", 5, 404, "The npm registry view does not host this package or version (it serves the packages of the repository's signed releases; `[npm] upstream` proxies the others).";
+    NpmTarballUnverified = "npm.tarball_unverified", 4, 500, "An npm tarball was not served: the stored bytes of the signed target it would embed do not match the verified metadata (a tampered or damaged blob). Nothing was cached; restore the blob (`x0x-dist verify`).";
     BundleInvalid = "bundle.invalid", 3, 400, "A bundle file is malformed or its contents do not match its metadata.";
     // Trusted publishing (OIDC) and staged releases.
     OidcMalformed = "oidc.malformed", 9, 401, "The presented CI ID token is not a compact JWS (three base64url parts, JSON header and claims), or a claim has the wrong type; nothing was changed.";

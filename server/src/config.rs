@@ -22,6 +22,8 @@
 //! [cache]
 //! memory_bytes = 268435456
 //! max_file_bytes = 1048576
+//! [npm]
+//! upstream = "https://registry.npmjs.org/"   # default: none (unknown packages are 404)
 //! [log]
 //! format = "text"   # or "json"
 //! filter = "info"
@@ -84,6 +86,8 @@ pub mod env {
     pub const DATABASE_URL: &str = "X0X_DIST_DATABASE_URL";
     /// This replica's name in the audit log and the writer claim (`[replica] id`); default: host name and pid.
     pub const REPLICA_ID: &str = "X0X_DIST_REPLICA_ID";
+    /// The npm registry that `/npm/` proxies packages it does not host to (`[npm] upstream`).
+    pub const NPM_UPSTREAM: &str = "X0X_DIST_NPM_UPSTREAM";
 }
 
 /// The whole server configuration.
@@ -110,6 +114,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The single writer of an object store without a database (`crate::coordinator::single`).
     pub writer: WriterConfig,
+    /// The npm registry view under `/npm/` (`docs/npm-registry.md`).
+    pub npm: NpmConfig,
 }
 
 /// `[database]`: PostgreSQL as the commit coordinator. With it every replica publishes, re-signs the timestamp
@@ -142,6 +148,15 @@ impl Default for WriterConfig {
             take_over: false,
         }
     }
+}
+
+/// `[npm]`: the npm registry view under `/npm/`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NpmConfig {
+    /// A registry (e.g. `https://registry.npmjs.org/`) that requests for packages this server does not host
+    /// are proxied to, so one `.npmrc` line serves a whole project; `None`: those are `404 npm.not_hosted`.
+    pub upstream: Option<String>,
 }
 
 /// `[replica]`: several `serve` processes on one object store. Exactly one of them commits publishes (the

@@ -150,6 +150,14 @@ pub enum ApiError {
     /// The coordinator's database failed; nothing was committed (retryable).
     #[error("the coordinator database failed; nothing was committed, retry: {0}")]
     Database(String),
+    /// The npm registry view refused a request or a tarball (`npm.*` codes, `network.*` for its upstream).
+    #[error("{detail}")]
+    Npm {
+        /// Stable code (`npm.invalid_name`, `npm.not_hosted`, `npm.tarball_unverified`, ...).
+        code: Code,
+        /// Human detail.
+        detail: String,
+    },
     /// A bug or an unexpected state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -252,7 +260,9 @@ impl Coded for ApiError {
             Self::TargetMismatch(_) => Code::TargetDigestMismatch,
             Self::TargetInvalid { .. } => Code::TargetCustomInvalid,
             Self::PlatformMismatch { .. } => Code::TargetPlatformMismatch,
-            Self::Metadata { code, .. } | Self::Refused { code, .. } => *code,
+            Self::Metadata { code, .. } | Self::Refused { code, .. } | Self::Npm { code, .. } => {
+                *code
+            }
             Self::StorageFull(_) => Code::StorageFull,
             Self::Io { .. } => Code::IoError,
             Self::LeaderUnavailable(_) => Code::PublishLeaderUnavailable,

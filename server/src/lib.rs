@@ -22,6 +22,7 @@ pub mod gc;
 pub mod metrics;
 pub mod migrate;
 pub mod mirror;
+pub mod npm;
 pub mod oidc;
 pub mod openapi;
 pub mod publish;

@@ -40,19 +40,22 @@ pub enum Group {
     Api,
     /// Health, readiness, metrics, the OpenAPI document.
     Ops,
+    /// The npm registry view (`/npm/...`).
+    Npm,
     /// The web UI and unrouted requests.
     Other,
 }
 
 impl Group {
     /// Every group, in label order.
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 8] = [
         Self::Metadata,
         Self::Targets,
         Self::Blobs,
         Self::Publish,
         Self::Api,
         Self::Ops,
+        Self::Npm,
         Self::Other,
     ];
 
@@ -65,6 +68,7 @@ impl Group {
             Self::Publish => "publish",
             Self::Api => "api",
             Self::Ops => "ops",
+            Self::Npm => "npm",
             Self::Other => "other",
         }
     }
@@ -86,9 +90,9 @@ struct Hist {
 /// All metrics of one server.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: [[AtomicU64; 5]; 7],
-    bytes: [AtomicU64; 7],
-    latency: [Hist; 7],
+    requests: [[AtomicU64; 5]; Group::ALL.len()],
+    bytes: [AtomicU64; Group::ALL.len()],
+    latency: [Hist; Group::ALL.len()],
     upload_bytes: AtomicU64,
     publishes_ok: AtomicU64,
     publishes_rejected: AtomicU64,

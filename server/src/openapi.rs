@@ -148,6 +148,16 @@ pub fn document() -> Value {
                         err_responses(&[("401", "oidc.malformed, oidc.algorithm, oidc.kid, oidc.signature, oidc.iss, oidc.aud, oidc.exp, oidc.nbf, oidc.iat, oidc.jti"), ("403", "oidc.claim, oidc.no_policy"), ("413", "oidc.too_large"), ("502", "oidc.issuer_unavailable")])),
                 },
             },
+            "/npm/{path}": {
+                "get": merge(json!({
+                    "summary": "npm registry view (docs/npm-registry.md): {name} packument (abbreviated with Accept: application/vnd.npm.install-v1+json), {name}/{version|tag}, {name}/-/{file}.tgz (deterministic, checked against the signed target), -/package/{name}/dist-tags, -/ping, -/x0x-dist/record/{package}/{version}; scoped names as @scope%2fname or @scope/name. Unknown packages: proxied to [npm] upstream, else 404 npm.not_hosted.",
+                    "parameters": [param("path", "path", "Registry path"), param("Accept", "header", "application/vnd.npm.install-v1+json for the abbreviated packument"), param("If-None-Match", "header", "ETags")],
+                    "responses": {"200": {"description": "JSON document or .tgz", "headers": {"ETag": {"schema": {"type": "string"}}, "Cache-Control": {"schema": {"type": "string"}}}}, "304": {"description": "Not modified"}},
+                }), json!({})),
+                "head": {"summary": "npm registry view (headers only)", "parameters": [param("path", "path", "Registry path")], "responses": merge(json!({"200": {"description": "headers"}}), err_responses(&[("404", "Not hosted")]))},
+                "post": {"summary": "npm audit: -/npm/v1/security/advisories/bulk and -/npm/v1/security/audits/quick, answered with no advisories", "parameters": [param("path", "path", "Audit endpoint")],
+                    "responses": merge(json!({"200": {"description": "No advisories"}}), err_responses(&[("400", "Not an audit endpoint (npm.invalid_name, usage.invalid)")]))},
+            },
             "/": {"get": {"summary": "Web UI: trust status, packages, platform matrix, hashes and expiry (HTML)", "responses": {"200": {"description": "text/html"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
             "/livez": {"get": {"summary": "Liveness: the process answers", "responses": {"200": {"description": "ok"}}}},

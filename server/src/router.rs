@@ -14,7 +14,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 use crate::error::{ApiError, ErrorLogged};
 use crate::metrics::Group;
-use crate::routes::{blobs, oidc, ops, packages, releases, tuf, ui};
+use crate::routes::{blobs, npm, oidc, ops, packages, releases, tuf, ui};
 use crate::state::AppState;
 
 pub use crate::wire::REQUEST_ID;
@@ -108,6 +108,11 @@ pub const ROUTES: &[Route] = &[
         group: Group::Publish,
     },
     Route {
+        path: "/npm/{*path}",
+        methods: &["get", "head", "post"],
+        group: Group::Npm,
+    },
+    Route {
         path: "/",
         methods: &["get"],
         group: Group::Other,
@@ -155,6 +160,7 @@ fn handlers(path: &str) -> MethodRouter<Arc<AppState>> {
         "/api/v1/packages/{name}/staged/{version}/reject" => post(releases::reject),
         "/api/v1/packages/{name}/revocations" => post(releases::revoke),
         "/api/v1/oidc/token" => post(oidc::exchange),
+        "/npm/{*path}" => get(npm::serve).post(npm::serve),
         "/" => get(ui::index),
         "/healthz" => get(ops::healthz),
         "/livez" => get(ops::livez),

@@ -283,6 +283,11 @@ pub async fn serve_state_on(
         // A mirror never signs: no online keys, no timestamp refresher.
         crate::mirror::pull::Mode::Mirror(pull) => {
             if let Some(p) = pull {
+                // The npm view takes release records from the upstream's /npm/ and targets through the pull.
+                state.npm.set_upstream(crate::npm::registry::Upstream {
+                    url: p.upstream().to_owned(),
+                    pull: p.clone(),
+                });
                 app = app.layer(axum::middleware::from_fn_with_state(
                     (p, state.clone()),
                     crate::mirror::pull::middleware,

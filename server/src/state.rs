@@ -72,6 +72,8 @@ pub struct AppState {
     served: RwLock<Option<crate::coordinator::Head>>,
     /// When the last check of the database's timestamp started (one at a time; see [`AppState::served_timestamp`]).
     ts_check: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// The npm registry view under `/npm/`.
+    pub npm: crate::npm::Registry,
 }
 
 impl std::fmt::Debug for AppState {
@@ -127,6 +129,7 @@ impl AppState {
             repo_lock: tokio::sync::Mutex::new(()),
             ready: AtomicBool::new(false),
             views: crate::views::ViewCache::default(),
+            npm: crate::npm::Registry::default(),
             published: RwLock::new(None),
             absent: Mutex::new((None, HashSet::new())),
             keys_dir: config.storage.keys_dir(),
@@ -381,7 +384,39 @@ impl crate::views::ViewSource for AppState {
     }
 }
 
+impl crate::npm::registry::Source for AppState {
+    fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+
+    fn local_dir(&self) -> Option<&std::path::Path> {
+        self.local_dir.as_deref()
+    }
+
+    async fn view(&self) -> Result<Arc<crate::views::RepoView>, ApiError> {
+        self.views.get(self).await
+    }
+}
+
 impl AppState {
+    /// Right after a publish: makes the npm view's release records of the versions it added (`added`: target
+    /// paths), on a background task, so that they freeze the chain of the release itself (and a bundle
+    /// exported later carries them) rather than whatever chain is current when an npm client first asks.
+    pub fn npm_records_in_background(st: &Arc<Self>, package: &str, added: &[String]) {
+        let versions: std::collections::BTreeSet<String> = added
+            .iter()
+            .filter_map(|p| p.split('/').nth(1).map(str::to_owned))
+            .collect();
+        let (st, package) = (st.clone(), package.to_owned());
+        tokio::spawn(async move {
+            for v in versions {
+                if let Err(e) = st.npm.record(&*st, &package, &v).await {
+                    tracing::warn!(package, version = v, code = e.code().as_str(), error = %e, "npm: release record not made");
+                }
+            }
+        });
+    }
+
     /// Rebuilds the package views now if the repository changed, on a background task (startup, after a publish
     /// or a timestamp re-sign), so that the next reader finds them ready.
     pub fn refresh_views_in_background(st: &Arc<Self>) {

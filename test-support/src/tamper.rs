@@ -439,6 +439,7 @@ impl Chain {
                 .filter(|e| e.2.is_some())
                 .map(toc_file)
                 .collect(),
+            npm: Vec::new(),
         };
         let mut w = std::io::BufWriter::new(std::fs::File::create(out).unwrap());
         let mut entry = |name: &str, data: &[u8]| {

@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// `x0x-dist mirror init`, which records the upstream root to trust; see docs/mirror.md).
     #[arg(long, env = env::UPSTREAM, hide_env_values = true)]
     pub upstream: Option<String>,
+    /// The npm registry that `/npm/` proxies the packages it does not host to, e.g.
+    /// https://registry.npmjs.org/ [default: none: they are 404 npm.not_hosted] (docs/npm-registry.md).
+    #[arg(long, env = env::NPM_UPSTREAM, hide_env_values = true)]
+    pub npm_upstream: Option<String>,
     /// Keep the repository in an S3-compatible object store instead of --repo: `s3://BUCKET/PREFIX`
     /// (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or [storage.s3]; see docs/server.md, "Scale-out").
     #[arg(long, env = env::STORAGE, hide_env_values = true)]
@@ -132,6 +136,9 @@ impl ServeArgs {
         }
         if let Some(u) = &self.upstream {
             c.mirror.upstream = Some(u.clone());
+        }
+        if let Some(u) = &self.npm_upstream {
+            c.npm.upstream = Some(u.clone());
         }
         if let Some(u) = &self.storage {
             c.storage.url = Some(u.clone());

@@ -45,12 +45,9 @@ const HERE = path.join(__dirname, '..');
 // get it, but when present its version is checked); the WASM platform packages depend on it, so installing one
 // (`npm install @x0x/core-wasm32-wasip1`) brings it. Without platform packages, WASM users install these pins
 // (the loader's loader.load_failed message prints the command). Exact pins: the WASM module is built against
-// emnapi 2.0.0-beta.2 (core/package.json), and @emnapi/core must match the emnapi it was built with.
-const PINS = {
-  '@napi-rs/wasm-runtime': '1.2.7',
-  '@emnapi/core': '2.0.0-beta.2',
-  '@emnapi/runtime': '2.0.0-beta.2',
-};
+// emnapi 2.0.0-beta.2 (core/package.json), and @emnapi/core must match the emnapi it was built with. One file
+// (npm-pins.json) for this script and the server's /npm/ registry view (server/src/npm/contents.rs).
+const PINS = require('./npm-pins.json');
 
 /** `peerDependenciesMeta` making every pin optional. */
 const OPTIONAL_PEERS = Object.fromEntries(Object.keys(PINS).map((k) => [k, { optional: true }]));

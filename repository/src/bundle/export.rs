@@ -67,6 +67,18 @@ pub fn export(
             .or_default()
             .insert(j.path.version().to_string());
     }
+    // The npm view's release records of the bundled versions (made by the origin's server when it first served
+    // them), so that an air-gapped mirror serves the same npm tarballs.
+    let mut records = Vec::new();
+    for (package, versions) in &packages {
+        for v in versions {
+            let name = format!("{package}-{v}.record.json");
+            let p = Layout::new(dir).npm_record(&name);
+            if let Ok(b) = std::fs::read(&p) {
+                records.push((name, b));
+            }
+        }
+    }
     let toc = Toc {
         format: FORMAT.into(),
         format_version: FORMAT_VERSION,
@@ -101,6 +113,16 @@ pub fn export(
                 })
             })
             .collect::<Result<_>>()?,
+        npm: records
+            .iter()
+            .map(|(n, b)| TocFile {
+                name: format!("npm/{n}"),
+                length: b.len() as u64,
+                sha256: hex_sha(b),
+                target: None,
+                platform: None,
+            })
+            .collect(),
     };
     let parent = out
         .parent()
@@ -122,6 +144,9 @@ pub fn export(
         let mut hasher = PipelinedHash::new();
         for j in &jobs {
             copy_target(dir, j, &mut w, &mut hasher, mtime, out)?;
+        }
+        for (n, b) in &records {
+            write_entry(&mut w, &format!("npm/{n}"), b, mtime, out)?;
         }
         tar::finish(&mut w).map_err(werr)?;
         w.flush().map_err(werr)?;

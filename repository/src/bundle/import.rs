@@ -183,6 +183,22 @@ pub fn import_repo(
         }
         repo::write_atomic(&dest, &b, false)?;
     }
+    // npm release records: not part of the TUF chain; the server verifies each from its trusted root when it
+    // loads it (a forged one is refused there), so they are only copied.
+    for f in &toc.npm {
+        if let Some(n) = f.name.strip_prefix("npm/") {
+            let src = crate::repo::Layout::new(staging.path()).npm_record(n);
+            let b = std::fs::read(&src).map_err(Error::io("reading", &src))?;
+            let dest = l.npm_record(n);
+            if std::fs::read(&dest).is_ok_and(|cur| cur == b) {
+                continue;
+            }
+            if let Some(d) = dest.parent() {
+                std::fs::create_dir_all(d).map_err(Error::io("creating", d))?;
+            }
+            repo::write_atomic(&dest, &b, false)?;
+        }
+    }
     let latest = format!("{}.root.json", set.root().signed().version);
     if let Ok(b) = std::fs::read(l.metadata_file(&latest)) {
         if std::fs::read(l.metadata_file("root.json")).ok().as_ref() != Some(&b) {

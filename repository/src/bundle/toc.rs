@@ -52,4 +52,10 @@ pub struct Toc {
     pub metadata: Vec<TocFile>,
     /// Target entries, in archive order.
     pub targets: Vec<TocFile>,
+    /// Release records of the server's npm registry view (`npm/<package>-<version>.record.json`), for the
+    /// bundled versions that have one: an air-gapped mirror then serves the very npm tarballs the origin
+    /// serves (docs/npm-registry.md). Verified by the server when it loads them, not on import. Absent in
+    /// bundles written before they existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub npm: Vec<TocFile>,
 }

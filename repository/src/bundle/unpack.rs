@@ -14,6 +14,17 @@ fn entry_path(bundle: &Path, into: &Path, name: &str) -> Result<PathBuf> {
         }
         return Ok(crate::repo::Layout::new(into).metadata_file(file));
     }
+    if let Some(file) = name.strip_prefix("npm/") {
+        crate::object_path::check_segment(file)
+            .map_err(|why| bad(bundle, format!("entry {name:?}: {why}")))?;
+        if !file.ends_with(".record.json") {
+            return Err(bad(
+                bundle,
+                format!("entry {name:?}: npm entries are release records"),
+            ));
+        }
+        return Ok(crate::repo::Layout::new(into).npm_record(file));
+    }
     if let Some(path) = name.strip_prefix("targets/") {
         let p = crate::object_path::ObjectPath::parse(path)
             .map_err(|e| bad(bundle, format!("entry {name:?}: {e}")))?;
@@ -21,7 +32,7 @@ fn entry_path(bundle: &Path, into: &Path, name: &str) -> Result<PathBuf> {
     }
     Err(bad(
         bundle,
-        format!("unexpected entry {name:?} (only bundle.json, metadata/ and targets/)"),
+        format!("unexpected entry {name:?} (only bundle.json, metadata/, targets/ and npm/)"),
     ))
 }
 
@@ -82,7 +93,7 @@ pub(super) fn unpack_with(bundle: &Path, into: &Path, dest: Option<&Path>) -> Re
         ));
     }
     let mut expected: BTreeMap<&str, &TocFile> = BTreeMap::new();
-    for e in toc.metadata.iter().chain(&toc.targets) {
+    for e in toc.metadata.iter().chain(&toc.targets).chain(&toc.npm) {
         if expected.insert(e.name.as_str(), e).is_some() {
             return Err(bad(bundle, format!("bundle.json lists {:?} twice", e.name)));
         }

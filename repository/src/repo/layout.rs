@@ -71,6 +71,10 @@ impl Layout {
     pub fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
     }
+    /// `DIR/npm/<name>`: a release record of the server's npm registry view (written once).
+    pub fn npm_record(&self, name: &str) -> PathBuf {
+        self.root.join("npm").join(name)
+    }
     /// `DIR/tokens.json`: the upload tokens (hashes only).
     pub fn tokens_file(&self) -> PathBuf {
         self.root.join(TOKEN_FILE)

@@ -5,6 +5,8 @@
 //! - Any other metadata file or a target the mirror does not have: pull metadata (at most once per interval),
 //!   then, for a target, download it if and only if the verified metadata lists exactly that stored path
 //!   (`<package>/<version>/<sha256>.<file>`), verifying length and SHA-256 before it is stored.
+//! - `/npm/…`: pull metadata (at most once per interval); the npm view then pulls the targets it packs
+//!   ([`PullThrough::target`]) and the upstream's release records (`crate::npm::record`).
 //! - Then the request goes to the ordinary handler, which serves the mirror's files: the upstream's signed
 //!   bytes, unchanged. If the upstream is down or fails verification, the failure is logged and the mirror
 //!   answers from what it has (a target it cannot verify is a 502 with the failure's code, never its bytes).
@@ -29,6 +31,7 @@ use x0x_dist_repository::mirror::{fetch_target, pull_metadata, select, Selection
 #[derive(Debug)]
 pub struct PullThrough {
     dir: PathBuf,
+    upstream: String,
     root: Vec<u8>,
     fetcher: Fetcher,
     interval: Duration,
@@ -47,12 +50,18 @@ impl PullThrough {
     ) -> x0x_dist_repository::Result<Self> {
         Ok(Self {
             dir,
+            upstream: upstream.to_owned(),
             root: settings.root.clone(),
             fetcher: x0x_dist_repository::mirror::upstream_fetcher(upstream)?,
             interval,
             last: tokio::sync::Mutex::new(None),
             inflight: std::sync::Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The upstream repository URL.
+    pub fn upstream(&self) -> &str {
+        &self.upstream
     }
 
     /// The verified upstream metadata, pulled again if older than the interval (or `force`). Falls back to the
@@ -141,6 +150,21 @@ impl PullThrough {
     }
 }
 
+impl crate::npm::registry::Puller for PullThrough {
+    fn pull<'a>(
+        &'a self,
+        stored: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            match self.target(stored).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(format!("no verified upstream metadata lists {stored}")),
+                Err(e) => Err(format!("{e}")),
+            }
+        })
+    }
+}
+
 fn failure(e: &x0x_dist_repository::Error) -> Response {
     // Whatever went wrong upstream (unreachable, tampered bytes, bad metadata), the mirror is a gateway that
     // could not get a verified answer.
@@ -184,6 +208,9 @@ pub async fn middleware(
             // Failures are logged inside; the handler serves what the mirror has.
             let _ = m.metadata(!have).await;
         }
+    } else if path.starts_with("/npm/") {
+        // The npm view answers from the mirror's metadata: pulled first (at most once per interval).
+        let _ = m.metadata(false).await;
     } else if let Some(stored) = path.strip_prefix("/tuf/targets/") {
         if crate::storage::ObjectPath::parse(stored).is_ok()
             && !Layout::new(&m.dir).target_stored(stored).is_file()

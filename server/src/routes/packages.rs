@@ -191,6 +191,7 @@ pub async fn submit_role(
     match &result {
         Ok(r) => {
             AppState::refresh_views_in_background(&st);
+            AppState::npm_records_in_background(&st, &name, &r.added);
             st.metrics.publish(Ok(()));
             tracing::info!(token, package = %name, version = r.version, snapshot = r.snapshot_version, added = r.added.len(), "published");
         }

@@ -82,6 +82,7 @@ impl LocalStore {
             ObjectKey::Trust(p) => self.layout.trust_file(p.as_str()),
             ObjectKey::Staging(p) => self.layout.staging_file(p.as_str()),
             ObjectKey::WriterClaim => self.root.join(ObjectKey::WriterClaim.as_key()),
+            ObjectKey::Npm(name) => self.layout.npm_record(name),
         }
     }
 
@@ -375,7 +376,9 @@ impl Store for LocalStore {
             ObjectKey::Tokens | ObjectKey::Staging(_) | ObjectKey::WriterClaim => {
                 x0x_dist_durable::Mode::Private
             }
-            ObjectKey::Metadata(_) | ObjectKey::Trust(_) => x0x_dist_durable::Mode::Public,
+            ObjectKey::Metadata(_) | ObjectKey::Trust(_) | ObjectKey::Npm(_) => {
+                x0x_dist_durable::Mode::Public
+            }
         };
         async move {
             tokio::task::spawn_blocking(move || -> Result<ETag, StorageError> {

@@ -83,6 +83,9 @@ pub enum ObjectKey {
     /// `writer.json`: the claim of the single writer of an object store without a database (its id and
     /// heartbeat; `crate::coordinator::single`). Private to the operator, never served.
     WriterClaim,
+    /// `npm/<file>`: a release record of the npm registry view (`crate::npm::record`), one safe segment
+    /// ending in `.json`; written once, never changed.
+    Npm(String),
 }
 
 impl ObjectKey {
@@ -100,6 +103,14 @@ impl ObjectKey {
         Ok(Self::Metadata(name.to_owned()))
     }
 
+    /// `npm/<name>`, validated like a metadata file name.
+    pub fn npm(name: &str) -> Result<Self, StorageError> {
+        match Self::metadata(name)? {
+            Self::Metadata(n) => Ok(Self::Npm(n)),
+            _ => unreachable!("metadata() returns Metadata"),
+        }
+    }
+
     /// `metadata/timestamp.json`, the commit point of every publish and the object replicas poll.
     pub fn timestamp() -> Self {
         Self::Metadata("timestamp.json".to_owned())
@@ -114,6 +125,7 @@ impl ObjectKey {
             Self::Trust(p) => format!("trust/{p}.json"),
             Self::Staging(p) => format!("staging/{p}.json"),
             Self::WriterClaim => "writer.json".to_owned(),
+            Self::Npm(name) => format!("npm/{name}"),
         }
     }
 
@@ -124,6 +136,7 @@ impl ObjectKey {
                 !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
             }),
             Self::Tokens | Self::Trust(_) | Self::Staging(_) | Self::WriterClaim => false,
+            Self::Npm(_) => true,
         }
     }
 }
