@@ -9,6 +9,7 @@
 //! - [`logs`]: capturing the server's `tracing` output (server/tests);
 //! - [`crash`]: what a repository must look like after a writer was killed (crash tests);
 //! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests);
+//! - [`lifecycle`]: a served origin with releases, yanks and revocations (cli/tests);
 //! - [`tamper`]: the shared tamper table every entry point that verifies a chain runs (loader/tests, cli/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
@@ -17,6 +18,7 @@
 pub mod cli;
 pub mod crash;
 pub mod fixture;
+pub mod lifecycle;
 pub mod live;
 pub mod loader;
 pub mod logs;
