@@ -125,6 +125,36 @@ pub enum Error {
         /// The published versions, comma separated.
         published: String,
     },
+    /// The release is revoked (the signed `revocations` role): never loaded.
+    #[error("{package} {version} is revoked ({reason}){advisory}: move to {move_to}")]
+    Revoked {
+        /// The package.
+        package: String,
+        /// The revoked version.
+        version: String,
+        /// Why (the role's one line).
+        reason: String,
+        /// `; advisory URL`, or empty.
+        advisory: String,
+        /// The highest published version neither yanked nor revoked (`nothing` when none).
+        move_to: String,
+    },
+    /// The pinned release is younger than the minimum release age (`X0X_DIST_MIN_RELEASE_AGE`).
+    #[error("{package} {version} was published at {published}, less than {min_age} ago ({min_age_env}): it becomes eligible at {eligible}")]
+    TooYoung {
+        /// The package.
+        package: String,
+        /// The version.
+        version: String,
+        /// Its signed publish time (RFC 3339).
+        published: String,
+        /// The configured age (as configured).
+        min_age: String,
+        /// The setting's name.
+        min_age_env: &'static str,
+        /// When it becomes eligible (RFC 3339).
+        eligible: String,
+    },
     /// A target triple or platform is not in the platform table, or has no build in the release.
     #[error("no target {target} in {package} {version}")]
     TargetNotFound {
@@ -183,6 +213,8 @@ impl codes::Coded for Error {
             Self::Metadata { source, .. } => source.code(),
             Self::PackageNotFound { .. } => Code::PackageNotFound,
             Self::VersionNotFound { .. } => Code::VersionNotFound,
+            Self::Revoked { .. } => Code::LoaderRevoked,
+            Self::TooYoung { .. } => Code::LoaderTooYoung,
             Self::NoCandidate { .. } => Code::LoaderNoCandidate,
             Self::Offline { .. } => Code::LoaderOffline,
         }
@@ -239,6 +271,21 @@ mod tests {
                 package: String::new(),
                 range: String::new(),
                 published: String::new(),
+            },
+            Error::Revoked {
+                package: String::new(),
+                version: String::new(),
+                reason: String::new(),
+                advisory: String::new(),
+                move_to: String::new(),
+            },
+            Error::TooYoung {
+                package: String::new(),
+                version: String::new(),
+                published: String::new(),
+                min_age: String::new(),
+                min_age_env: "",
+                eligible: String::new(),
             },
             Error::NoCandidate {
                 package: String::new(),
