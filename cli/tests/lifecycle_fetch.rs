@@ -165,6 +165,34 @@ fn min_release_age_skips_and_refuses_young_releases_by_their_signed_publish_time
         "config.invalid",
     );
     run_ok(fetch(&o, "*", &c, &out).env("X0X_DIST_MIN_RELEASE_AGE", "0"));
+
+    // The mirror's equivalent: `mirror sync --min-release-age` leaves young releases' targets upstream
+    // (the signed metadata is mirrored unchanged), and takes them once old enough (here: without the age).
+    let m = t.path().join("m");
+    let sync = |extra: &[&str]| {
+        run_ok(
+            bin()
+                .args(["mirror", "sync", "--from", &o.server.url, "--repo"])
+                .arg(&m)
+                .arg("--root")
+                .arg(&o.root)
+                .args(extra),
+        )
+    };
+    let targets = || walk(&m.join("targets")).len();
+    sync(&["--min-release-age", "1d"]);
+    assert_eq!(targets(), 0, "a young release was mirrored");
+    assert!(m.join("metadata/timestamp.json").is_file());
+    sync(&[]);
+    assert_eq!(targets(), 1);
+    fails(
+        bin()
+            .args(["mirror", "sync", "--repo"])
+            .arg(&m)
+            .args(["--min-release-age", "soon"]),
+        2,
+        "usage.invalid",
+    );
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
