@@ -51,15 +51,15 @@ fn yanks_and_revocations_reach_mirrors_and_bundles_and_a_tampered_one_is_refused
     run_ok(bin().args(["verify", "--repo"]).arg(&m));
 
     // Pull-through: the mirror server pulls it on the first timestamp request and serves it.
-    let p = t.path().join("p");
+    let pulled = t.path().join("p");
     run_ok(
         bin()
             .args(["mirror", "init", "--repo"])
-            .arg(&p)
+            .arg(&pulled)
             .args(["--upstream", &o.server.url, "--root"])
             .arg(&o.root),
     );
-    let pt = Server::start(&p, Some(&o.server.url), &t.path().join("p.log"));
+    let pt = Server::start(&pulled, Some(&o.server.url), &t.path().join("p.log"));
     assert_eq!(
         get(&format!("{}/tuf/metadata/timestamp.json", pt.url)).0,
         200
@@ -80,9 +80,13 @@ fn yanks_and_revocations_reach_mirrors_and_bundles_and_a_tampered_one_is_refused
         out.contains(&format!("metadata/{rev_name}")),
         "the bundle's TOC lacks {rev_name}: {out}"
     );
-    let i = t.path().join("i");
-    run_ok(&mut import(&b, &i, &o.root));
-    assert_eq!(meta(&i, &rev_name).as_ref(), Some(&rev), "bundle import");
+    let imported = t.path().join("i");
+    run_ok(&mut import(&b, &imported, &o.root));
+    assert_eq!(
+        meta(&imported, &rev_name).as_ref(),
+        Some(&rev),
+        "bundle import"
+    );
 
     // A tampered revocations role upstream (same length, one reason changed): refused with its code, and
     // the mirror keeps serving what it had.

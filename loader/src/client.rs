@@ -81,7 +81,10 @@ impl Client {
         let repo = self.repository(package).await?;
         let targets = repo.package_targets()?;
         let policy = resolve::VersionPolicy {
-            revocations: repo.trusted().revocations().map(|r| r.signed()),
+            revocations: repo
+                .trusted()
+                .revocations()
+                .map(x0x_dist_manifests::Signed::signed),
             min_release_age: self.options.min_release_age,
             now: self
                 .options

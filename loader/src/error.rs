@@ -125,35 +125,27 @@ pub enum Error {
         /// The published versions, comma separated.
         published: String,
     },
-    /// The release is revoked (the signed `revocations` role): never loaded.
-    #[error("{package} {version} is revoked ({reason}){advisory}: move to {move_to}")]
+    /// The release is revoked (the signed `revocations` role): never loaded. `detail`: the reason, the
+    /// advisory and the version to move to.
+    #[error("{package} {version} is revoked ({detail})")]
     Revoked {
         /// The package.
         package: String,
         /// The revoked version.
         version: String,
-        /// Why (the role's one line).
-        reason: String,
-        /// `; advisory URL`, or empty.
-        advisory: String,
-        /// The highest published version neither yanked nor revoked (`nothing` when none).
-        move_to: String,
+        /// `REASON; advisory URL: move to PACKAGE@VERSION`.
+        detail: String,
     },
-    /// The pinned release is younger than the minimum release age (`X0X_DIST_MIN_RELEASE_AGE`).
-    #[error("{package} {version} was published at {published}, less than {min_age} ago ({min_age_env}): it becomes eligible at {eligible}")]
+    /// The pinned release is younger than the minimum release age (`X0X_DIST_MIN_RELEASE_AGE`). `detail`:
+    /// its signed publish time, the age and when it becomes eligible.
+    #[error("{package} {version} {detail}")]
     TooYoung {
         /// The package.
         package: String,
         /// The version.
         version: String,
-        /// Its signed publish time (RFC 3339).
-        published: String,
-        /// The configured age (as configured).
-        min_age: String,
-        /// The setting's name.
-        min_age_env: &'static str,
-        /// When it becomes eligible (RFC 3339).
-        eligible: String,
+        /// `was published at T, less than AGE ago (X0X_DIST_MIN_RELEASE_AGE): it becomes eligible at T2`.
+        detail: String,
     },
     /// A target triple or platform is not in the platform table, or has no build in the release.
     #[error("no target {target} in {package} {version}")]
@@ -275,17 +267,12 @@ mod tests {
             Error::Revoked {
                 package: String::new(),
                 version: String::new(),
-                reason: String::new(),
-                advisory: String::new(),
-                move_to: String::new(),
+                detail: String::new(),
             },
             Error::TooYoung {
                 package: String::new(),
                 version: String::new(),
-                published: String::new(),
-                min_age: String::new(),
-                min_age_env: "",
-                eligible: String::new(),
+                detail: String::new(),
             },
             Error::NoCandidate {
                 package: String::new(),

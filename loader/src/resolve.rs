@@ -236,19 +236,21 @@ pub fn pick_version_with(
     published.sort();
     published.dedup();
     let exact = is_exact(range);
-    let revoked_err = |v: &Version, r: &x0x_dist_manifests::metadata::Revocation| Error::Revoked {
-        package: package.to_owned(),
-        version: v.to_string(),
-        reason: r.reason.clone(),
-        advisory: r
+    let revoked_err = |v: &Version, r: &x0x_dist_manifests::metadata::Revocation| {
+        let advisory = r
             .advisory
             .as_ref()
             .map(|a| format!("; advisory {a}"))
-            .unwrap_or_default(),
-        move_to: move_to(package, targets, policy.revocations).map_or_else(
+            .unwrap_or_default();
+        let to = move_to(package, targets, policy.revocations).map_or_else(
             || "nothing (no release is neither yanked nor revoked)".to_owned(),
             |m| format!("{package}@{m}"),
-        ),
+        );
+        Error::Revoked {
+            package: package.to_owned(),
+            version: v.to_string(),
+            detail: format!("{}{advisory}: move to {to}", r.reason),
+        }
     };
     let mut first_revoked = None;
     let mut skipped = Vec::new();
@@ -289,10 +291,12 @@ pub fn pick_version_with(
                     return Err(Error::TooYoung {
                         package: package.to_owned(),
                         version: v.to_string(),
-                        published: rfc3339(at),
-                        min_age: min.to_string(),
-                        min_age_env: crate::env::MIN_RELEASE_AGE,
-                        eligible: rfc3339(eligible),
+                        detail: format!(
+                            "was published at {}, less than {min} ago ({}): it becomes eligible at {}",
+                            rfc3339(at),
+                            crate::env::MIN_RELEASE_AGE,
+                            rfc3339(eligible)
+                        ),
                     });
                 }
                 skipped.push(format!("{v} too young until {}", rfc3339(eligible)));
@@ -502,8 +506,9 @@ mod tests {
         assert_eq!(pick("*", 86_400).unwrap(), "1.1.0");
         assert_eq!(pick("*", 3 * 86_400).unwrap(), "1.0.0");
         let e = pick("=1.2.0", 86_400).unwrap_err();
+        let eligible = rfc3339(now + time::Duration::seconds(86_400 - 3600));
         assert!(
-            matches!(&e, Error::TooYoung { eligible, .. } if *eligible == rfc3339(now + time::Duration::seconds(86_400 - 3600))),
+            matches!(&e, Error::TooYoung { detail, .. } if detail.ends_with(&format!("eligible at {eligible}"))),
             "{e}"
         );
         assert_eq!(pick("=1.0.0", 365 * 86_400).unwrap(), "1.0.0");

@@ -149,6 +149,7 @@ pub fn document() -> Value {
                 },
             },
             "/": {"get": {"summary": "Web UI: trust status, packages, platform matrix, hashes and expiry (HTML)", "responses": {"200": {"description": "text/html"}}}},
+            "/ui/actions": {"post": {"summary": "Web UI form: approve a staged release or yank a published one (fields token, package, version, action approve|yank, reason); 303 back to / or an HTML page naming the refusal's code", "requestBody": {"content": {"application/x-www-form-urlencoded": {}}}, "responses": {"303": {"description": "done"}, "4XX": {"description": "text/html refusal with the stable code"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
             "/readyz": {"get": {"summary": "Readiness: repository loaded, timestamp valid", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "text/plain; version=0.0.4"}}}},

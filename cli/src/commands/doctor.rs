@@ -203,7 +203,10 @@ fn lifecycle(
     repo: &x0x_dist_loader::tuf::Repository,
     package: &str,
 ) -> anyhow::Result<serde_json::Value> {
-    let rev = repo.trusted().revocations().map(|r| r.signed());
+    let rev = repo
+        .trusted()
+        .revocations()
+        .map(x0x_dist_manifests::Signed::signed);
     let targets = repo.package_targets()?;
     let withdrawn: Vec<_> = rev
         .and_then(|r| r.releases.get(package))
