@@ -21,6 +21,9 @@ scripts/deadline.sh 600 cargo test -p x0x-dist-repository -p x0x-dist-server --l
 scripts/deadline.sh 900 cargo test -p x0x-dist-server $(args serving publishing uploads openapi timestamp_refresh logging disk_full replicas error_bodies) -- --include-ignored
 # shellcheck disable=SC2046
 scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown python_tuf crash_recovery connection_limits large_role terminal_escapes token_file trusted_publishing) -- --include-ignored
+# The web UI's release lifecycle in headless chromium (scripts/setup.d/68-browser.sh); screenshots under
+# $CARGO_TARGET_DIR/ui-screenshots (X0X_UI_ARTIFACTS), kept as artifacts.
+scripts/deadline.sh 300 bash server/tests/ui_browser.sh
 HADOLINT=${X0X_TOOLCHAINS:-$PWD/.toolchains}/venv/bin/hadolint
 "$HADOLINT" --config docker/hadolint.yaml docker/Dockerfile
 echo "server stage ok"

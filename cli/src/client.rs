@@ -117,6 +117,7 @@ pub fn next_role(
         let mut t = TargetFile::for_bytes(&[], Some(&custom));
         t.length = f.length;
         t.hashes.insert("sha256".into(), f.sha256.to_hex());
+        t.set_published(time::OffsetDateTime::now_utc());
         role.targets.insert(path.name(), t);
     }
     Ok(Signed::new(role, &[key])?)

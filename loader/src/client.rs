@@ -69,7 +69,8 @@ impl Client {
         .await
     }
 
-    /// Refreshes metadata and ranks the targets of the highest version matching `range`.
+    /// Refreshes metadata and ranks the targets of the highest version matching `range` that is neither
+    /// yanked nor revoked nor younger than the minimum release age ([`resolve::pick_version_with`]).
     pub async fn resolve(
         &self,
         package: &str,
@@ -79,7 +80,18 @@ impl Client {
     ) -> Result<(Repository, Resolution), Error> {
         let repo = self.repository(package).await?;
         let targets = repo.package_targets()?;
-        let version = resolve::pick_version(package, range, &targets)?;
+        let policy = resolve::VersionPolicy {
+            revocations: repo
+                .trusted()
+                .revocations()
+                .map(x0x_dist_manifests::Signed::signed),
+            min_release_age: self.options.min_release_age,
+            now: self
+                .options
+                .now
+                .unwrap_or_else(time::OffsetDateTime::now_utc),
+        };
+        let version = resolve::pick_version_with(package, range, &targets, &policy)?;
         let resolution = resolve::rank(&version, &targets, host, want);
         Ok((repo, resolution))
     }

@@ -13,6 +13,10 @@ pub const OFFLINE: &str = "X0X_DIST_OFFLINE";
 /// that was unexpired at that time is accepted (with a warning), anything that expired before it is not
 /// (see [`crate::tuf::freshness_clock`]).
 pub const ALLOW_EXPIRED_AFTER: &str = "X0X_DIST_ALLOW_EXPIRED_AFTER";
+/// Minimum release age: a version range never resolves to a release published (signed `custom.published`) less
+/// than this long ago, and a pinned one is refused until then (`loader.too_young`). Seconds, or a number with
+/// `s`, `m`, `h` or `d`; `0` or unset: off.
+pub const MIN_RELEASE_AGE: &str = "X0X_DIST_MIN_RELEASE_AGE";
 /// Extra PEM CA certificates (path) for HTTPS repositories.
 pub const CA_CERTS: &str = "X0X_DIST_CA_CERTS";
 /// Node's extra CA certificates variable (path), honoured too.
@@ -24,4 +28,56 @@ pub const PROXIES: &[&str] = &["HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PRO
 pub fn offline() -> bool {
     std::env::var(OFFLINE)
         .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+/// Parses a minimum release age (`3600`, `90s`, `30m`, `12h`, `7d`); `Ok(None)` for `0`.
+pub fn parse_age(value: &str) -> Result<Option<crate::resolve::MinReleaseAge>, crate::Error> {
+    let v = value.trim();
+    let bad = || crate::Error::Config {
+        what: MIN_RELEASE_AGE,
+        value: value.to_owned(),
+    };
+    let (num, unit) = match v.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&v[..i], c),
+        _ => (v, 's'),
+    };
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) || num.len() > 12 {
+        return Err(bad());
+    }
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        's' => n,
+        'm' => n * 60,
+        'h' => n * 3600,
+        'd' => n * 86_400,
+        _ => return Err(bad()),
+    };
+    Ok((secs > 0).then(|| crate::resolve::MinReleaseAge {
+        age: time::Duration::seconds(secs),
+    }))
+}
+
+/// `X0X_DIST_MIN_RELEASE_AGE` (unset or empty: off).
+pub fn min_release_age() -> Result<Option<crate::resolve::MinReleaseAge>, crate::Error> {
+    match std::env::var(MIN_RELEASE_AGE) {
+        Ok(v) if !v.trim().is_empty() => parse_age(&v),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ages() {
+        let s = |v: &str| super::parse_age(v).map(|a| a.map(|a| a.age.whole_seconds()));
+        assert_eq!(s("3600").unwrap(), Some(3600));
+        assert_eq!(s("90s").unwrap(), Some(90));
+        assert_eq!(s("30m").unwrap(), Some(1800));
+        assert_eq!(s("12h").unwrap(), Some(43_200));
+        assert_eq!(s("7d").unwrap(), Some(604_800));
+        assert_eq!(s("0").unwrap(), None);
+        for bad in ["", "d", "-1", "1w", "1.5h", "x", "9999999999999d"] {
+            assert!(s(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -125,6 +125,28 @@ pub enum Error {
         /// The published versions, comma separated.
         published: String,
     },
+    /// The release is revoked (the signed `revocations` role): never loaded. `detail`: the reason, the
+    /// advisory and the version to move to.
+    #[error("{package} {version} is revoked ({detail})")]
+    Revoked {
+        /// The package.
+        package: String,
+        /// The revoked version.
+        version: String,
+        /// `REASON; advisory URL: move to PACKAGE@VERSION`.
+        detail: String,
+    },
+    /// The pinned release is younger than the minimum release age (`X0X_DIST_MIN_RELEASE_AGE`). `detail`:
+    /// its signed publish time, the age and when it becomes eligible.
+    #[error("{package} {version} {detail}")]
+    TooYoung {
+        /// The package.
+        package: String,
+        /// The version.
+        version: String,
+        /// `was published at T, less than AGE ago (X0X_DIST_MIN_RELEASE_AGE): it becomes eligible at T2`.
+        detail: String,
+    },
     /// A target triple or platform is not in the platform table, or has no build in the release.
     #[error("no target {target} in {package} {version}")]
     TargetNotFound {
@@ -183,6 +205,8 @@ impl codes::Coded for Error {
             Self::Metadata { source, .. } => source.code(),
             Self::PackageNotFound { .. } => Code::PackageNotFound,
             Self::VersionNotFound { .. } => Code::VersionNotFound,
+            Self::Revoked { .. } => Code::LoaderRevoked,
+            Self::TooYoung { .. } => Code::LoaderTooYoung,
             Self::NoCandidate { .. } => Code::LoaderNoCandidate,
             Self::Offline { .. } => Code::LoaderOffline,
         }
@@ -239,6 +263,16 @@ mod tests {
                 package: String::new(),
                 range: String::new(),
                 published: String::new(),
+            },
+            Error::Revoked {
+                package: String::new(),
+                version: String::new(),
+                detail: String::new(),
+            },
+            Error::TooYoung {
+                package: String::new(),
+                version: String::new(),
+                detail: String::new(),
             },
             Error::NoCandidate {
                 package: String::new(),

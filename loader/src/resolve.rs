@@ -10,6 +10,8 @@
 //! glibc; after download the floor is read again from the ELF itself ([`check_native_binary`]), so a build
 //! whose metadata understates it is still caught before it is loaded.
 use semver::{Version, VersionReq};
+use time::OffsetDateTime;
+use x0x_dist_manifests::metadata::{RevocationState, Revocations};
 pub use x0x_dist_manifests::platform::Kind;
 use x0x_dist_manifests::platform::Libc;
 use x0x_dist_manifests::{Platform, Sha256, TargetFile, TargetPath};
@@ -123,11 +125,109 @@ impl Resolution {
     }
 }
 
+/// What keeps a published version from being picked, besides the range: the verified `revocations` role and
+/// the minimum release age (`X0X_DIST_MIN_RELEASE_AGE`, against each release's signed `custom.published`).
+#[derive(Debug, Clone, Copy)]
+pub struct VersionPolicy<'a> {
+    /// The verified revocations role, if the repository has one.
+    pub revocations: Option<&'a Revocations>,
+    /// Releases published less than this long before `now` are skipped by a range and refused when pinned.
+    pub min_release_age: Option<MinReleaseAge>,
+    /// The clock the age is measured at.
+    pub now: OffsetDateTime,
+}
+
+/// A minimum release age and how it was configured (for messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinReleaseAge {
+    /// The age.
+    pub age: time::Duration,
+}
+
+impl std::fmt::Display for MinReleaseAge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.age.whole_seconds();
+        if s % 86_400 == 0 && s > 0 {
+            write!(f, "{}d", s / 86_400)
+        } else if s % 3600 == 0 && s > 0 {
+            write!(f, "{}h", s / 3600)
+        } else {
+            write!(f, "{s}s")
+        }
+    }
+}
+
+impl VersionPolicy<'_> {
+    /// Nothing but the range.
+    pub fn none() -> Self {
+        Self {
+            revocations: None,
+            min_release_age: None,
+            now: OffsetDateTime::now_utc(),
+        }
+    }
+}
+
+/// Whether `range` pins exactly one version (`=1.2.3`, which `fetch --version 1.2.3` means).
+pub fn is_exact(range: &VersionReq) -> bool {
+    matches!(range.comparators.as_slice(), [c] if c.op == semver::Op::Exact && c.minor.is_some() && c.patch.is_some())
+}
+
+/// The signed publish time of `version`: the latest `custom.published` among its targets (a build added
+/// later makes the release younger); `None` when none has one (treated as old).
+pub fn published_at(
+    version: &Version,
+    targets: &[(TargetPath, TargetFile)],
+) -> Option<OffsetDateTime> {
+    targets
+        .iter()
+        .filter(|(p, _)| p.version().semver() == version)
+        .filter_map(|(_, f)| f.published())
+        .max()
+}
+
+/// The highest published version of `package` that is neither yanked nor revoked (what to move to).
+pub fn move_to(
+    package: &str,
+    targets: &[(TargetPath, TargetFile)],
+    revocations: Option<&Revocations>,
+) -> Option<Version> {
+    let mut published: Vec<Version> = targets
+        .iter()
+        .map(|(p, _)| p.version().semver().clone())
+        .collect();
+    published.sort();
+    published
+        .into_iter()
+        .rev()
+        .find(|v| revocations.is_none_or(|r| r.get(package, &v.to_string()).is_none()))
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
 /// Picks the highest version of `package` matching `range` among `targets` (from verified metadata).
 pub fn pick_version(
     package: &str,
     range: &VersionReq,
     targets: &[(TargetPath, TargetFile)],
+) -> Result<Version, Error> {
+    pick_version_with(package, range, targets, &VersionPolicy::none())
+}
+
+/// [`pick_version`] under `policy`:
+/// - a range never picks a revoked or yanked version, nor one younger than the minimum release age;
+/// - an exact pin (`=1.2.3`) of a revoked version is `loader.revoked` (reason, advisory, version to move to),
+///   of a yanked one loads with a `release.yanked` warning, of a too-young one is `loader.too_young` naming
+///   when it becomes eligible;
+/// - a range whose only matches are revoked is `loader.revoked` for the highest of them.
+pub fn pick_version_with(
+    package: &str,
+    range: &VersionReq,
+    targets: &[(TargetPath, TargetFile)],
+    policy: &VersionPolicy<'_>,
 ) -> Result<Version, Error> {
     let mut published: Vec<Version> = targets
         .iter()
@@ -135,20 +235,94 @@ pub fn pick_version(
         .collect();
     published.sort();
     published.dedup();
-    published
-        .iter()
-        .rev()
-        .find(|v| range.matches(v))
-        .cloned()
-        .ok_or_else(|| Error::VersionNotFound {
+    let exact = is_exact(range);
+    let revoked_err = |v: &Version, r: &x0x_dist_manifests::metadata::Revocation| {
+        let advisory = r
+            .advisory
+            .as_ref()
+            .map(|a| format!("; advisory {a}"))
+            .unwrap_or_default();
+        let to = move_to(package, targets, policy.revocations).map_or_else(
+            || "nothing (no release is neither yanked nor revoked)".to_owned(),
+            |m| format!("{package}@{m}"),
+        );
+        Error::Revoked {
             package: package.to_owned(),
-            range: range.to_string(),
-            published: published
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+            version: v.to_string(),
+            detail: format!("{}{advisory}: move to {to}", r.reason),
+        }
+    };
+    let mut first_revoked = None;
+    let mut skipped = Vec::new();
+    for v in published.iter().rev().filter(|v| range.matches(v)) {
+        let withdrawn = policy
+            .revocations
+            .and_then(|r| r.get(package, &v.to_string()));
+        match withdrawn.map(|w| w.state) {
+            Some(RevocationState::Revoked) => {
+                let e = revoked_err(v, withdrawn.expect("matched"));
+                if exact {
+                    return Err(e);
+                }
+                first_revoked.get_or_insert(e);
+                skipped.push(format!("{v} revoked"));
+                continue;
+            }
+            Some(RevocationState::Yanked) if !exact => {
+                skipped.push(format!("{v} yanked"));
+                continue;
+            }
+            Some(RevocationState::Yanked) => {
+                let w = withdrawn.expect("matched");
+                let to = move_to(package, targets, policy.revocations)
+                    .map_or_else(String::new, |m| format!(": move to {package}@{m}"));
+                tracing::warn!(
+                    code = "release.yanked",
+                    "{package} {v} is yanked ({}){to}",
+                    w.reason
+                );
+            }
+            None => {}
+        }
+        if let (Some(min), Some(at)) = (policy.min_release_age, published_at(v, targets)) {
+            let eligible = at + min.age;
+            if eligible > policy.now {
+                if exact {
+                    return Err(Error::TooYoung {
+                        package: package.to_owned(),
+                        version: v.to_string(),
+                        detail: format!(
+                            "was published at {}, less than {min} ago ({}): it becomes eligible at {}",
+                            rfc3339(at),
+                            crate::env::MIN_RELEASE_AGE,
+                            rfc3339(eligible)
+                        ),
+                    });
+                }
+                skipped.push(format!("{v} too young until {}", rfc3339(eligible)));
+                continue;
+            }
+        }
+        return Ok(v.clone());
+    }
+    if let Some(e) = first_revoked.filter(|_| skipped.iter().all(|s| s.ends_with(" revoked"))) {
+        return Err(e);
+    }
+    let skipped = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!("; skipped: {}", skipped.join(", "))
+    };
+    Err(Error::VersionNotFound {
+        package: package.to_owned(),
+        range: range.to_string(),
+        published: published
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+            + &skipped,
+    })
 }
 
 /// Ranks the targets of `version` for `host`. `want` restricts to one triple or napi name (`--target`).
@@ -280,6 +454,70 @@ mod tests {
             reason: "taken".into(),
             verify_failure: None,
         }
+    }
+
+    /// One wasm target per version, published `ago` before `now` (`None`: no `custom.published`, old).
+    fn releases(
+        now: OffsetDateTime,
+        list: &[(&str, Option<i64>)],
+    ) -> Vec<(TargetPath, TargetFile)> {
+        list.iter()
+            .map(|(v, ago)| {
+                let path: TargetPath = format!("x0x/{v}/x0x.wasm32-wasip1.wasm").parse().unwrap();
+                let custom = x0x_dist_manifests::TargetCustom::new(
+                    path.package(),
+                    path.version(),
+                    Platform::from_name("wasm32-wasip1").unwrap(),
+                    None,
+                );
+                let mut f = TargetFile::for_bytes(v.as_bytes(), Some(&custom));
+                if let Some(ago) = ago {
+                    f.set_published(now - time::Duration::seconds(*ago));
+                }
+                (path, f)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_range_skips_young_releases_an_exact_pin_is_refused_until_eligible() {
+        let now = OffsetDateTime::now_utc().replace_nanosecond(0).unwrap();
+        // 1.0.0 predates publish times (old), 1.1.0 is two days old, 1.2.0 one hour.
+        let t = releases(
+            now,
+            &[
+                ("1.0.0", None),
+                ("1.1.0", Some(172_800)),
+                ("1.2.0", Some(3600)),
+            ],
+        );
+        let policy = |age: i64| VersionPolicy {
+            revocations: None,
+            min_release_age: Some(MinReleaseAge {
+                age: time::Duration::seconds(age),
+            }),
+            now,
+        };
+        let pick = |range: &str, age: i64| {
+            pick_version_with("x0x", &range.parse().unwrap(), &t, &policy(age))
+                .map(|v| v.to_string())
+        };
+        assert_eq!(pick("*", 60).unwrap(), "1.2.0");
+        assert_eq!(pick("*", 86_400).unwrap(), "1.1.0");
+        assert_eq!(pick("*", 3 * 86_400).unwrap(), "1.0.0");
+        let e = pick("=1.2.0", 86_400).unwrap_err();
+        let eligible = rfc3339(now + time::Duration::seconds(86_400 - 3600));
+        assert!(
+            matches!(&e, Error::TooYoung { detail, .. } if detail.ends_with(&format!("eligible at {eligible}"))),
+            "{e}"
+        );
+        assert_eq!(pick("=1.0.0", 365 * 86_400).unwrap(), "1.0.0");
+        assert_eq!(
+            pick_version("x0x", &"*".parse().unwrap(), &t)
+                .unwrap()
+                .to_string(),
+            "1.2.0"
+        );
     }
 
     /// `doctor --json` prints candidates: the typed fields are written as the strings they replaced.

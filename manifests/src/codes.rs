@@ -153,6 +153,7 @@ codes! {
     LoaderLoadFailed = "loader.load_failed", 10, 500, "A verified binary failed to load (e.g. glibc too old); the next candidate is tried.";
     LoaderRevoked = "loader.revoked", 6, 500, "The release is revoked (the signed `revocations` role): the loader refuses to load it, even from a warm cache; the message names the reason, the advisory and the version to move to (`npx x0x doctor`).";
     ReleaseYanked = "release.yanked", 6, 409, "The release is yanked (the signed `revocations` role): never picked for a new install; where a lockfile or cache pins it, it still loads, with a one-line warning carrying this code, the reason and the version to move to.";
+    LoaderTooYoung = "loader.too_young", 6, 500, "The release is younger than the configured minimum release age (`X0X_DIST_MIN_RELEASE_AGE`, from its signed `custom.published` time): a range skips it, a pinned version is refused until the time the message names.";
     LoaderOffline = "loader.offline", 7, 500, "A fetch was needed but network access is disabled (`X0X_DIST_OFFLINE=1`).";
     CacheCorrupt = "cache.corrupt", 4, 500, "A cached file no longer matches its verified hash; it is discarded and fetched again.";
     CacheInsecure = "cache.insecure", 3, 500, "The cache directory (or a parent) is writable by another user or not owned by this one: nothing is loaded from it; `chmod go-w` it or set `X0X_DIST_CACHE` to a directory only this user can write.";

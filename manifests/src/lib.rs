@@ -33,7 +33,7 @@ pub mod verify;
 pub use error::{Error, Result};
 pub use keys::{Algorithm, KeyId, PublicKey, Signer, SigningKey};
 pub use metadata::{
-    Role, RoleType, Root, Signed, Snapshot, TargetCustom, TargetFile, Targets, Timestamp,
+    Role, RoleType, Root, Signed, Snapshot, TargetCustom, TargetFile, Targets, Timestamp, PUBLISHED,
 };
 pub use names::{PackageName, Sha256, TargetName, TargetPath, Version};
 pub use platform::{Kind, Libc, Platform};

@@ -30,7 +30,8 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::metadata::{
-    DelegatedRole, RoleKeys, RoleType, Root, Signed, Snapshot, TargetFile, Targets, Timestamp,
+    DelegatedRole, Revocations, RoleKeys, RoleType, Root, Signed, Snapshot, TargetFile, Targets,
+    Timestamp, REVOCATIONS_ROLE,
 };
 
 /// The most delegated roles a target search visits (python-tuf's default).
@@ -46,6 +47,8 @@ pub struct TrustedSet {
     targets: BTreeMap<String, Signed<Targets>>,
     /// For each loaded targets role, the delegators whose keys and threshold it was verified against.
     verified_by: BTreeMap<String, BTreeSet<String>>,
+    /// The `revocations` role at the version the snapshot pins, once loaded.
+    revocations: Option<Signed<Revocations>>,
 }
 
 /// A role name as one segment of a file name or URL: every byte other than ASCII letters, digits and
@@ -107,6 +110,7 @@ impl TrustedSet {
             snapshot: None,
             targets: BTreeMap::new(),
             verified_by: BTreeMap::new(),
+            revocations: None,
         })
     }
 
@@ -267,6 +271,54 @@ impl TrustedSet {
         self.snapshot = Some(new);
         self.targets.clear();
         self.verified_by.clear();
+        self.revocations = None;
+        Ok(())
+    }
+
+    /// The trusted `revocations` role, if the snapshot lists one and it was loaded.
+    pub fn revocations(&self) -> Option<&Signed<Revocations>> {
+        self.revocations.as_ref()
+    }
+
+    /// The version of `revocations.json` the trusted snapshot pins (`None`: the repository has none).
+    pub fn revocations_pinned(&self) -> Option<u64> {
+        self.snapshot
+            .as_ref()?
+            .signed()
+            .meta
+            .get(&format!("{REVOCATIONS_ROLE}.json"))
+            .map(|m| m.version)
+    }
+
+    /// Loads `N.revocations.json` (N as pinned by the snapshot): length and hashes the snapshot pins, a
+    /// threshold of root's `snapshot` keys (the online key that signs it), the pinned version, unexpired.
+    pub fn update_revocations(&mut self, bytes: &[u8]) -> Result<()> {
+        let snap = self
+            .snapshot
+            .as_ref()
+            .ok_or_else(|| Error::MissingRole(RoleType::Snapshot.to_string()))?;
+        snap.check_not_expired(RoleType::Snapshot.as_str(), self.now)?;
+        let meta = snap
+            .signed()
+            .meta
+            .get(&format!("{REVOCATIONS_ROLE}.json"))
+            .ok_or_else(|| Error::MissingRole(REVOCATIONS_ROLE.to_owned()))?;
+        meta.verify_bytes(REVOCATIONS_ROLE, bytes)?;
+        let new = Signed::<Revocations>::from_slice(bytes)?;
+        new.verify(
+            REVOCATIONS_ROLE,
+            &self.root.signed().keys,
+            role_keys(self.root.signed(), RoleType::Snapshot)?,
+        )?;
+        if new.signed().version != meta.version {
+            return Err(Error::VersionMismatch {
+                role: REVOCATIONS_ROLE.to_owned(),
+                expected: meta.version,
+                found: new.signed().version,
+            });
+        }
+        new.check_not_expired(REVOCATIONS_ROLE, self.now)?;
+        self.revocations = Some(new);
         Ok(())
     }
 

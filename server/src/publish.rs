@@ -40,6 +40,11 @@ use crate::state::AppState;
 use crate::storage::{Digest, ObjectKey, ObjectPath, Store};
 use crate::wire::PublishReport;
 
+/// How far before the server's clock a publisher-signed `custom.published` may be (a long upload).
+const PUBLISHED_PAST: time::Duration = time::Duration::hours(1);
+/// How far after it (clock skew).
+const PUBLISHED_FUTURE: time::Duration = time::Duration::minutes(5);
+
 /// Path of an online key in the keys directory (`[storage] keys`, default `DIR/online`): `<keys>/<role>.key`.
 pub fn online_key_path(keys_dir: &Path, role: &str) -> PathBuf {
     keys_dir.join(format!("{role}.key"))
@@ -354,7 +359,14 @@ fn check_submission(
         Some(b) => Signed::<Targets>::from_slice(b)?.signed().targets.clone(),
         None => BTreeMap::new(),
     };
-    let added = check_new_targets(delegation, &old_targets, &new.signed().targets, pkg, online)?;
+    let added = check_new_targets(
+        delegation,
+        &old_targets,
+        &new.signed().targets,
+        pkg,
+        online,
+        now,
+    )?;
     Ok((new, added))
 }
 
@@ -366,6 +378,7 @@ pub(crate) fn check_new_targets(
     new_targets: &BTreeMap<x0x_dist_manifests::TargetName, x0x_dist_manifests::TargetFile>,
     pkg: &PackageName,
     online: bool,
+    now: OffsetDateTime,
 ) -> Result<Vec<NewTarget>, ApiError> {
     for (path, t) in old_targets {
         match new_targets.get(path) {
@@ -451,6 +464,23 @@ pub(crate) fn check_new_targets(
             path.version(),
             path.file_name()
         ))?;
+        if let Some(p) = custom.extra.get(x0x_dist_manifests::PUBLISHED) {
+            // The publisher's clock, signed by the publisher: bounded by the server's, so a release cannot
+            // be backdated past a loader's minimum release age (nor dated in the future).
+            let at = t
+                .published()
+                .filter(|_| p.is_string())
+                .ok_or_else(|| invalid("custom.published is not an RFC 3339 time".into()))?;
+            if at < now - PUBLISHED_PAST || at > now + PUBLISHED_FUTURE {
+                return Err(invalid(format!(
+                    "custom.published {} is more than {} before or {} after the server's clock ({})",
+                    crate::published::fmt_time(at),
+                    PUBLISHED_PAST,
+                    PUBLISHED_FUTURE,
+                    crate::published::fmt_time(now)
+                )));
+            }
+        }
         if !online && custom.extra.contains_key("provenance") {
             return Err(invalid(
                 "custom.provenance is written by the server only (trusted publishing with sign_online)".into(),

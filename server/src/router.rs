@@ -14,7 +14,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 
 use crate::error::{ApiError, ErrorLogged};
 use crate::metrics::Group;
-use crate::routes::{blobs, npm, oidc, ops, packages, releases, tuf, ui};
+use crate::routes::{blobs, npm, oidc, ops, packages, releases, tuf, ui, ui_lifecycle};
 use crate::state::AppState;
 
 pub use crate::wire::REQUEST_ID;
@@ -118,6 +118,11 @@ pub const ROUTES: &[Route] = &[
         group: Group::Other,
     },
     Route {
+        path: "/ui/actions",
+        methods: &["post"],
+        group: Group::Publish,
+    },
+    Route {
         path: "/healthz",
         methods: &["get"],
         group: Group::Ops,
@@ -162,6 +167,7 @@ fn handlers(path: &str) -> MethodRouter<Arc<AppState>> {
         "/api/v1/oidc/token" => post(oidc::exchange),
         "/npm/{*path}" => get(npm::serve).post(npm::serve),
         "/" => get(ui::index),
+        "/ui/actions" => post(ui_lifecycle::action),
         "/healthz" => get(ops::healthz),
         "/livez" => get(ops::livez),
         "/readyz" => get(ops::readyz),
@@ -245,7 +251,12 @@ async fn coded_errors(resp: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/json"));
-    if json || !(status.is_client_error() || status.is_server_error()) {
+    // The web UI's refusal page already names its code (routes::ui_lifecycle).
+    let coded_page = resp
+        .extensions()
+        .get::<crate::routes::ui_lifecycle::CodedPage>()
+        .is_some();
+    if json || coded_page || !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();

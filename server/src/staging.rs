@@ -173,7 +173,14 @@ async fn check_release(
         };
         let mut merged = old.clone();
         merged.extend(targets);
-        crate::publish::check_new_targets(delegation, &old, &merged, &pkg2, false)
+        crate::publish::check_new_targets(
+            delegation,
+            &old,
+            &merged,
+            &pkg2,
+            false,
+            OffsetDateTime::now_utc(),
+        )
     })
     .await?;
     crate::publish::check_blobs(st, &added).await
@@ -290,6 +297,8 @@ async fn sign_online(
             if let Some(Value::Object(c)) = t.custom.as_mut() {
                 c.insert("provenance".into(), prov.clone());
             }
+            // The server's clock is the signed publish time of what it signs (cooldowns read it).
+            t.set_published(now);
             role.targets.insert(path, t);
         }
         Ok(Signed::new(role, &[&key])?.to_bytes())

@@ -12,6 +12,7 @@
 //! - [`postgres`]: a private PostgreSQL cluster on a loopback port (the coordinator's tests);
 //! - [`loader`]: a repository on disk served by a static HTTP server with fault injection (loader/tests);
 //! - [`softhsm`]: a private SoftHSM2 token with keys generated on it (PKCS#11 tests);
+//! - [`lifecycle`]: a served origin with releases, yanks and revocations (cli/tests);
 //! - [`tamper`]: the shared tamper table every entry point that verifies a chain runs (loader/tests, cli/tests).
 // Tests write fixtures and tamper with files directly: durability is not what they exercise.
 #![allow(clippy::disallowed_methods)]
@@ -20,6 +21,7 @@
 pub mod cli;
 pub mod crash;
 pub mod fixture;
+pub mod lifecycle;
 pub mod live;
 pub mod loader;
 pub mod logs;

@@ -23,6 +23,7 @@ pub fn release_targets(
         let mut t = TargetFile::for_bytes(&[], Some(&custom));
         t.length = f.length;
         t.hashes.insert("sha256".into(), f.sha256.to_hex());
+        t.set_published(time::OffsetDateTime::now_utc());
         out.insert(path.name(), t);
     }
     Ok(out)

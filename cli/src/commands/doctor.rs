@@ -58,7 +58,10 @@ pub fn run(a: &DoctorArgs) -> anyhow::Result<()> {
     match (&a.server, &a.root) {
         (Some(server), Some(root)) => {
             report["repository"] = serde_json::json!(server);
-            match inspect_repo(a, server, root, &host) {
+            let mut lifecycle = serde_json::Value::Null;
+            let inspected = inspect_repo(a, server, root, &host, &mut lifecycle);
+            report["lifecycle"] = lifecycle;
+            match inspected {
                 Ok(v) => {
                     report["metadata"] = v["metadata"].clone();
                     report["resolution"] = v["resolution"].clone();
@@ -153,12 +156,17 @@ fn inspect_repo(
     server: &str,
     root: &std::path::Path,
     host: &Host,
+    lifecycle_out: &mut serde_json::Value,
 ) -> anyhow::Result<serde_json::Value> {
     let range = semver::VersionReq::parse(&a.version)?;
     let client = make_client(server, root, a.cache.as_ref(), false)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // Yanked and revoked releases of the package (the verified `revocations` role), shown even when the
+    // resolution below refuses the requested version.
+    let repo = rt.block_on(client.repository(&a.package))?;
+    *lifecycle_out = lifecycle(&repo, &a.package)?;
     let (repo, mut res) = rt.block_on(client.resolve(&a.package, &range, host, None))?;
     // A candidate already cached: check its ELF too, as `best` would after a download.
     for c in &mut res.candidates {
@@ -188,6 +196,62 @@ fn inspect_repo(
         "resolution": {"version": res.version, "taken": taken, "candidates": res.candidates},
         "status": status,
     }))
+}
+
+/// The yanked and revoked releases of `package` and the version to move to.
+fn lifecycle(
+    repo: &x0x_dist_loader::tuf::Repository,
+    package: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let rev = repo
+        .trusted()
+        .revocations()
+        .map(x0x_dist_manifests::Signed::signed);
+    let targets = repo.package_targets()?;
+    let withdrawn: Vec<_> = rev
+        .and_then(|r| r.releases.get(package))
+        .into_iter()
+        .flatten()
+        .map(|(v, r)| {
+            serde_json::json!({
+                "version": v, "state": r.state, "reason": r.reason, "advisory": r.advisory, "at": r.at,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "withdrawn": withdrawn,
+        "move_to": resolve::move_to(package, &targets, rev).map(|v| v.to_string()),
+    }))
+}
+
+fn print_lifecycle(l: &serde_json::Value) {
+    let esc = |v: &serde_json::Value| {
+        x0x_dist::terminal::escape(v.as_str().unwrap_or_default()).into_owned()
+    };
+    let list = l["withdrawn"].as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        println!("lifecycle: no yanked or revoked release (signed revocations role)");
+        return;
+    }
+    println!("lifecycle (signed revocations role):");
+    for w in &list {
+        let adv = if w["advisory"].is_string() {
+            format!(", advisory {}", esc(&w["advisory"]))
+        } else {
+            String::new()
+        };
+        println!(
+            "  {:<12} {} since {}: {}{adv}",
+            esc(&w["version"]),
+            esc(&w["state"]),
+            esc(&w["at"]),
+            esc(&w["reason"]),
+        );
+    }
+    match l["move_to"].as_str() {
+        Some(v) => println!("  move to:     {}", x0x_dist::terminal::escape(v)),
+        None => println!("  move to:     nothing (every release is yanked or revoked)"),
+    }
 }
 
 fn print_text(r: &serde_json::Value, host: &Host) {
@@ -248,6 +312,9 @@ fn print_text(r: &serde_json::Value, host: &Host) {
                 }
             );
         }
+    }
+    if r["lifecycle"].is_object() {
+        print_lifecycle(&r["lifecycle"]);
     }
     if let Some(res) = r.get("resolution") {
         println!(

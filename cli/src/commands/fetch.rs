@@ -129,6 +129,7 @@ pub fn make_client(
     let options = ClientOptions {
         offline: offline || env::offline(),
         now: None,
+        min_release_age: env::min_release_age()?,
     };
     Ok(Client::new(fetcher, cache, root_bytes, options))
 }

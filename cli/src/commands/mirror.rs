@@ -82,6 +82,10 @@ pub struct SelectionArgs {
     /// [default: all platforms].
     #[arg(long, value_delimiter = ',')]
     pub targets: Vec<String>,
+    /// Skip releases published (signed `custom.published`) less than this long ago: seconds, or a number
+    /// with s, m, h or d (`7d`) [default: off; releases without a publish time count as old].
+    #[arg(long, value_name = "AGE")]
+    pub min_release_age: Option<String>,
 }
 
 impl SelectionArgs {
@@ -103,10 +107,21 @@ impl SelectionArgs {
                 })?;
             }
         }
+        let published_before = match self.min_release_age.as_deref() {
+            Some(a) => x0x_dist_loader::env::parse_age(a)
+                .map_err(|_| {
+                    x0x_dist_repository::Error::Usage(format!(
+                        "--min-release-age {a:?}: not an age (seconds, or a number with s, m, h or d)"
+                    ))
+                })?
+                .map(|m| time::OffsetDateTime::now_utc() - m.age),
+            None => None,
+        };
         Ok(Selection {
             packages: self.package.clone(),
             versions,
             targets: self.targets.clone(),
+            published_before,
         })
     }
 }

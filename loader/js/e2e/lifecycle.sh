@@ -7,6 +7,7 @@
 #   the warm require still loads (at most one check per interval), after it the next require refuses it from
 #   the warm cache (loader.revoked, naming reason, advisory and 1.0.0 to move to), `npx x0x doctor` says so;
 #   publish and yank 1.1.0: the pinned 1.1.0 loads with one release.yanked warning (cold and warm);
+#   X0X_DIST_MIN_RELEASE_AGE=1d refuses the fresh 1.0.0 (loader.too_young, signed custom.published);
 #   server stopped: the revoked release stays refused (last verified revocations), 1.0.0 still loads, and a
 #   cache that never saw the revocation follows what it last verified (loads, "repository not reached").
 #
@@ -80,6 +81,12 @@ has "$out" "X0xYankedWarning: x0x 1.1.0 is yanked (crashes on musl)" || fail "no
 has "$out" "move to x0x@1.0.0" || fail "the yank warning names the version to move to: $out"
 [ "$(grep -c 'yanked' <<<"$out")" = 1 ] || fail "one line of warning expected: $out"
 out=$(load 1.1.0 "$C" X0X_DIST_DEBUG=1); has "$out" "warm: linux-x64-gnu" && has "$out" "is yanked (crashes on musl)" || fail "warm load of a yanked release warns too: $out"
+
+step "cooldown: a pinned release younger than X0X_DIST_MIN_RELEASE_AGE is refused, naming when it becomes eligible"
+out=$(load 1.0.0 "$T/cache-young" X0X_DIST_MIN_RELEASE_AGE=1d)
+has "$out" "loader.too_young" && has "$out" "becomes eligible at" || fail "a one-day cooldown must refuse the fresh 1.0.0: $out"
+! has "$out" "^ok" || fail "a too-young release loaded: $out"
+out=$(load 1.0.0 "$T/cache-young" X0X_DIST_MIN_RELEASE_AGE=0); has "$out" "^ok hello" || fail "without a cooldown 1.0.0 loads: $out"
 
 step "server down: the last verified revocations hold"
 stop_server

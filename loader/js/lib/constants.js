@@ -40,6 +40,9 @@ const SETTINGS = {
   X0X_DIST_REVOCATION_INTERVAL: {
     doc: 'Seconds between two checks of the signed revocations role by a warm `require` (default 3600; `0`: every require). A revoked release is refused even from the cache; offline, the last verified revocations hold until they expire (docs/loader.md).',
   },
+  X0X_DIST_MIN_RELEASE_AGE: {
+    doc: 'Minimum release age: a release whose signed publish time (`custom.published`) is younger is not loaded (`loader.too_young`, naming when it becomes eligible); seconds, or a number with `s`, `m`, `h` or `d` (default off; the Rust loader\'s `fetch --version RANGE` skips such releases).',
+  },
   X0X_DIST_ALLOW_EXPIRED_AFTER: {
     doc: 'Operator expiry policy for air-gapped installs (RFC 3339 time): online/bundle metadata is checked for expiry at that time when it is earlier than now (lib/bundle.js; same variable as the Rust loader).',
   },
@@ -94,6 +97,15 @@ function intSetting(name, env, dflt) {
   return n;
 }
 
+/** A minimum release age in seconds (`3600`, `90s`, `30m`, `12h`, `7d`; 0 or unset: off), as loader/src/env.rs. */
+function ageSetting(name, env) {
+  const v = setting(name, env);
+  if (v === undefined || v.trim() === '') return 0;
+  const m = /^(\d{1,12})([smhd]?)$/.exec(v.trim());
+  if (!m) throw invalid(name, v, 'an age (seconds, or a number with s, m, h or d)');
+  return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2]];
+}
+
 function forceWasmSetting(env) {
   const mode = wasmModeOf(env);
   if (mode === null) {
@@ -125,6 +137,7 @@ function readConfig(env = process.env) {
     retries: intSetting('X0X_DIST_RETRIES', env, DEFAULTS.RETRIES),
     debug: setting('X0X_DIST_DEBUG', env) === '1',
     revocationIntervalS: intSetting('X0X_DIST_REVOCATION_INTERVAL', env, DEFAULTS.REVOCATION_INTERVAL_S),
+    minReleaseAgeS: ageSetting('X0X_DIST_MIN_RELEASE_AGE', env),
   };
 }
 

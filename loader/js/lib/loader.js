@@ -451,6 +451,8 @@ class Resolver {
     if (!info.hashes || typeof info.hashes.sha256 !== 'string') {
       throw err('target.not_found', `${targetPath} has no sha256 in its signed metadata`);
     }
+    // A release younger than X0X_DIST_MIN_RELEASE_AGE is the answer for every candidate (lib/cooldown.js).
+    require('./cooldown').check(this, info);
     const floor = glibcFloor(info.custom);
     if (cand.libc === 'gnu' && floor && host.glibc && cmpVersion(floor, host.glibc) > 0) {
       throw err('loader.load_failed', `${file} needs glibc ${floor}, this host has ${host.glibc}`, { skipped: 'abi' });

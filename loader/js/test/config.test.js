@@ -79,3 +79,21 @@ test('every code the loader raises exists in the project-wide table (manifests/s
     for (const m of src.matchAll(/err\(\s*'([a-z_.]+)'/g)) assert.ok(m[1] in CODES, `${f} raises unknown code ${m[1]}`);
   }
 });
+
+test('X0X_DIST_MIN_RELEASE_AGE: seconds or s/m/h/d, as the Rust loader; a pinned young release is loader.too_young', () => {
+  const age = (v) => readConfig({ X0X_DIST_MIN_RELEASE_AGE: v }).minReleaseAgeS;
+  assert.equal(readConfig({}).minReleaseAgeS, 0);
+  assert.deepEqual(['3600', '90s', '30m', '12h', '7d', '0'].map(age), [3600, 90, 1800, 43200, 604800, 0]);
+  for (const v of ['d', '-1', '1w', '1.5h', 'x']) {
+    assert.throws(() => age(v), (e) => e.code === 'config.invalid', v);
+  }
+  const { check } = require('../lib/cooldown');
+  const now = Date.parse('2026-12-07T12:00:00Z');
+  const r = { pkg: 'x0x', version: '1.2.0', cfg: { minReleaseAgeS: 86400 } };
+  const info = (published) => ({ custom: published === undefined ? {} : { published } });
+  // Published an hour ago: refused until a day after its publish time, named.
+  assert.throws(() => check(r, info('2026-12-07T11:00:00Z'), now), (e) => e.code === 'loader.too_young' && e.lifecycle && e.message.includes('eligible at 2026-12-08T11:00:00.000Z'));
+  check(r, info('2026-12-05T11:00:00Z'), now); // two days old
+  check(r, info(undefined), now); // no publish time: old
+  check({ ...r, cfg: { minReleaseAgeS: 0 } }, info('2026-12-07T11:59:59Z'), now); // off
+});

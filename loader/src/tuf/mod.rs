@@ -100,6 +100,8 @@ pub struct ClientOptions {
     pub offline: bool,
     /// Verification time (default: now).
     pub now: Option<OffsetDateTime>,
+    /// The minimum release age (`X0X_DIST_MIN_RELEASE_AGE`) resolution applies.
+    pub min_release_age: Option<crate::resolve::MinReleaseAge>,
 }
 
 impl Repository {

@@ -41,7 +41,7 @@ pub enum Accepted<'a> {
         /// Its bytes.
         bytes: &'a [u8],
     },
-    /// A targets role (`targets` or delegated) at the version the snapshot pins.
+    /// A targets role (`targets` or delegated), or the `revocations` role, at the version the snapshot pins.
     Role {
         /// The role name.
         role: &'a str,

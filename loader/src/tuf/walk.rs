@@ -18,7 +18,10 @@
 //!    every delegated role the snapshot lists, in TUF's pre-order depth-first order. A role the policy kept is
 //!    reused when it verifies at the pinned version. Each read is limited to the role's `MAX_SIZE`
 //!    (`metadata.too_large`).
-//! 5. Every role must be unexpired at the verification clock; with the operator's expiry cutoff
+//! 5. The `revocations` role (yanks and revocations, signed by root's `snapshot` keys) at the version the
+//!    snapshot pins, in every scope, when the snapshot lists it: a kept copy is reused when it verifies,
+//!    else it is read and verified like a targets role and handed to the policy as [`Accepted::Role`].
+//! 6. Every role must be unexpired at the verification clock; with the operator's expiry cutoff
 //!    ([`WalkOptions::policy`]) every role accepted although expired is named in a warning.
 //!
 //! Failures carry the verification error's stable code (`x0x_dist_manifests::Error` inside
@@ -175,6 +178,8 @@ pub async fn refresh<'a>(
         }
         Scope::All => w.load_all().await?,
     }
+    // 5. The revocations role, when the snapshot lists it (every scope: loaders, mirrors, bundles).
+    w.load_revocations().await?;
     Ok(w)
 }
 
@@ -405,6 +410,36 @@ impl Walk<'_> {
         })?;
         let s = self.trusted.targets(role).cloned().expect("just loaded");
         self.status(role, &s, true);
+        Ok(())
+    }
+
+    /// The `revocations` role at the version the snapshot pins, when it lists one (reusing the kept copy when
+    /// it verifies; persisted as [`Accepted::Role`] named `revocations`).
+    async fn load_revocations(&mut self) -> Result<(), Error> {
+        use x0x_dist_manifests::metadata::{Revocations, REVOCATIONS_ROLE};
+        let Some(pinned) = self.trusted.revocations_pinned() else {
+            return Ok(());
+        };
+        let name = self.trusted.metadata_file_name(pinned, REVOCATIONS_ROLE);
+        if let Some(kept) = self.persist.role(REVOCATIONS_ROLE, &name)? {
+            if self.trusted.update_revocations(&kept).is_ok() {
+                let r = self.trusted.revocations().cloned().expect("just loaded");
+                self.status(REVOCATIONS_ROLE, &r, false);
+                return Ok(());
+            }
+        }
+        let bytes = self.need(&name, Revocations::MAX_SIZE).await?;
+        self.trusted
+            .update_revocations(&bytes)
+            .map_err(self.refused(&name))?;
+        self.persist.accept(Accepted::Role {
+            role: REVOCATIONS_ROLE,
+            version: pinned,
+            name: &name,
+            bytes: &bytes,
+        })?;
+        let r = self.trusted.revocations().cloned().expect("just loaded");
+        self.status(REVOCATIONS_ROLE, &r, true);
         Ok(())
     }
 

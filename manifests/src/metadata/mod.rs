@@ -108,6 +108,6 @@ pub use role::{NewRole, Role, RoleKeys, RoleType};
 pub use root::Root;
 pub use signed::{verify_signatures, Signed};
 pub use snapshot::Snapshot;
-pub use target_file::{TargetCustom, TargetFile, TargetHasher, TARGET_HASH_ALGORITHMS};
+pub use target_file::{TargetCustom, TargetFile, TargetHasher, PUBLISHED, TARGET_HASH_ALGORITHMS};
 pub use targets::Targets;
 pub use timestamp::Timestamp;

@@ -43,6 +43,21 @@ impl TargetFile {
             .ok_or_else(|| Error::malformed("target", "no sha256 hash"))?
             .parse()
     }
+    /// The signed publish time (`custom.published`, RFC 3339, written at publish since issue 23): `None` when
+    /// the target has none (published before, or by another tool: treated as old) or it does not parse.
+    pub fn published(&self) -> Option<time::OffsetDateTime> {
+        let s = self.custom.as_ref()?.get(PUBLISHED)?.as_str()?;
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    }
+    /// Records `at` as the signed publish time (`custom.published`), when the target has a `custom` object.
+    pub fn set_published(&mut self, at: time::OffsetDateTime) {
+        if let Some(Value::Object(c)) = self.custom.as_mut() {
+            c.insert(
+                PUBLISHED.to_owned(),
+                Value::String(crate::cjson::datetime::format(at)),
+            );
+        }
+    }
     /// The x0x custom fields, if present and well-formed.
     pub fn x0x_custom(&self) -> Option<TargetCustom> {
         self.custom
@@ -165,6 +180,9 @@ impl TargetHasher<'_> {
         Ok(())
     }
 }
+
+/// The key of the signed publish time in a target's `custom` ([`TargetFile::published`]).
+pub const PUBLISHED: &str = "published";
 
 /// The `custom` object of an x0x artifact target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

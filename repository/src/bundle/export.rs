@@ -2,7 +2,7 @@
 use super::*;
 
 /// The metadata files of the verified chain in `dir`, by name: roots 1..=latest, timestamp, and the pinned
-/// snapshot, targets and delegated roles.
+/// snapshot, targets and delegated roles, and the revocations role.
 fn chain_files(dir: &Path, set: &TrustedSet) -> Result<Vec<(String, Vec<u8>)>> {
     let l = Layout::new(dir);
     let versioned = |v: u64, role: &str| set.metadata_file_name(v, role);
@@ -20,6 +20,10 @@ fn chain_files(dir: &Path, set: &TrustedSet) -> Result<Vec<(String, Vec<u8>)>> {
         if let Some(m) = snap.signed().meta.get(&format!("{role}.json")) {
             names.push(versioned(m.version, role));
         }
+    }
+    // The yanks and revocations the snapshot pins (the walk verified them).
+    if let Some(v) = set.revocations_pinned() {
+        names.push(versioned(v, x0x_dist_manifests::metadata::REVOCATIONS_ROLE));
     }
     names.push("timestamp.json".into());
     names

@@ -328,6 +328,9 @@ pub struct Selection {
     pub versions: Option<VersionReq>,
     /// Only these targets: napi platform names, Rust triples or file names (default: all platforms).
     pub targets: Vec<String>,
+    /// Only targets published (signed `custom.published`) at or before this time: the mirror's minimum
+    /// release age (`--min-release-age`). Targets without a publish time count as old.
+    pub published_before: Option<OffsetDateTime>,
 }
 
 impl Selection {
@@ -338,6 +341,11 @@ impl Selection {
         }
         if let Some(r) = &self.versions {
             if !r.matches(path.version().semver()) {
+                return false;
+            }
+        }
+        if let (Some(cutoff), Some(at)) = (self.published_before, file.published()) {
+            if at > cutoff {
                 return false;
             }
         }

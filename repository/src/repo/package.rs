@@ -258,7 +258,8 @@ pub fn release(
         let (_, platform) = Platform::parse_file_name(&a.file_name)?;
         let path = TargetPath::new(package, version, &a.file_name)?;
         let custom = TargetCustom::new(package, version, platform, a.glibc_floor.clone());
-        let info = TargetFile::for_bytes(&a.data, Some(&custom));
+        let mut info = TargetFile::for_bytes(&a.data, Some(&custom));
+        info.set_published(now);
         write_atomic(&cur.l.target_file(&path, &info.sha256()?), &a.data, false)?;
         role.targets.insert(path.name(), info);
     }

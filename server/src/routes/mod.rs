@@ -7,3 +7,4 @@ pub mod packages;
 pub mod releases;
 pub mod tuf;
 pub mod ui;
+pub mod ui_lifecycle;

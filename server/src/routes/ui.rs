@@ -103,7 +103,18 @@ pub async fn index(State(st): State<Arc<AppState>>) -> Response {
     let loaded = load_trusted(&st, now)
         .await
         .map_err(|e| format!("{} — {e:#}", e.code()));
-    let html = render(loaded.as_ref().map_err(String::as_str), now);
+    let packages: Vec<String> = loaded.as_ref().map_or_else(
+        |_| Vec::new(),
+        |set| {
+            set.all_targets()
+                .keys()
+                .filter(|n| *n != "targets")
+                .cloned()
+                .collect()
+        },
+    );
+    let staged = super::ui_lifecycle::staged(&st, &packages).await;
+    let html = render(loaded.as_ref().map_err(String::as_str), now, &staged);
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -115,7 +126,7 @@ pub async fn index(State(st): State<Arc<AppState>>) -> Response {
 }
 
 /// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -130,7 +141,7 @@ fn esc(s: &str) -> String {
     out
 }
 
-fn fmt_time(t: OffsetDateTime) -> String {
+pub(super) fn fmt_time(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
@@ -163,10 +174,15 @@ const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2rem;color:#
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem}table{border-collapse:collapse;margin:.5rem 0}\
 td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}th{background:#f4f4f4}\
 .ok{color:#176b2c;font-weight:600}.bad{color:#a4161a;font-weight:600}code{font-size:12px}\
-.cell{font-size:12px}.none{color:#aaa;text-align:center}";
+.cell{font-size:12px}.none{color:#aaa;text-align:center}.warn{color:#8a5a00;font-weight:600}\
+.claims{margin:0;padding-left:1rem;font-size:12px}form{margin:.5rem 0}";
 
 /// Renders the page for a verification result.
-fn render(loaded: Result<&TrustedSet, &str>, now: OffsetDateTime) -> String {
+fn render(
+    loaded: Result<&TrustedSet, &str>,
+    now: OffsetDateTime,
+    staged: &std::collections::BTreeMap<String, Vec<crate::staging::StagedRelease>>,
+) -> String {
     let mut h = String::new();
     let _ = write!(
         h,
@@ -237,12 +253,23 @@ fn render(loaded: Result<&TrustedSet, &str>, now: OffsetDateTime) -> String {
         }
         let _ = write!(
             h,
-            "<h2>Package <code>{}</code></h2><p>{} version(s); role version {}.</p>",
+            "<h2 id=\"pkg-{}\">Package <code>{}</code></h2><p>{} version(s); role version {}.</p>",
+            esc(name),
             esc(name),
             versions.len(),
             role.signed().version
         );
+        let lifecycle = |h: &mut String| {
+            super::ui_lifecycle::render_package(
+                h,
+                name,
+                &versions,
+                set.revocations().map(x0x_dist_manifests::Signed::signed),
+                staged.get(name.as_str()).map_or(&[], Vec::as_slice),
+            );
+        };
         if versions.is_empty() {
+            lifecycle(&mut h);
             continue;
         }
         h.push_str("<table><tr><th>version</th>");
@@ -285,6 +312,7 @@ fn render(loaded: Result<&TrustedSet, &str>, now: OffsetDateTime) -> String {
             h.push_str("</tr>");
         }
         h.push_str("</table>");
+        lifecycle(&mut h);
     }
     h.push_str("<p>JSON: <a href=\"/api/v1/packages\">/api/v1/packages</a> · <a href=\"/openapi.json\">/openapi.json</a> · <a href=\"/metrics\">/metrics</a></p></body></html>");
     h
@@ -307,6 +335,7 @@ mod tests {
         let html = render(
             Err("metadata.expired — timestamp expired"),
             OffsetDateTime::UNIX_EPOCH,
+            &std::collections::BTreeMap::new(),
         );
         assert!(html.contains("does NOT verify"));
         assert!(html.contains("metadata.expired"));
