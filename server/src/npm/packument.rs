@@ -2,7 +2,7 @@
 //! `application/vnd.npm.install-v1+json`), a version document and the dist-tags.
 use serde_json::{json, Map, Value};
 
-use super::registry::{self, lifecycle, Hosted, Lifecycle, Registry, Source};
+use super::registry::{self, Hosted, Lifecycle, Registry, Source, Withdrawn};
 use super::NpmName;
 use crate::error::ApiError;
 
@@ -35,17 +35,26 @@ pub struct Docs {
     pub tags: Map<String, Value>,
 }
 
-/// `latest`: the highest active release (pre-releases only when there is nothing else); `next`: the highest
-/// pre-release above it.
-pub fn dist_tags(package: &str, versions: &[semver::Version]) -> Map<String, Value> {
+/// `latest`: the highest active release (pre-releases only when there is nothing else; a yanked one only when
+/// every release is withdrawn; a revoked one never); `next`: the highest active pre-release above it.
+pub fn dist_tags(
+    package: &str,
+    versions: &[semver::Version],
+    withdrawn: &Withdrawn,
+) -> Map<String, Value> {
+    let state = |v: &semver::Version| withdrawn.lifecycle(package, &v.to_string());
     let active: Vec<&semver::Version> = versions
         .iter()
-        .filter(|v| lifecycle(package, &v.to_string()) == Lifecycle::Active)
+        .filter(|v| state(v) == Lifecycle::Active)
         .collect();
     let stable = active.iter().filter(|v| v.pre.is_empty()).max().copied();
     let pre = active.iter().filter(|v| !v.pre.is_empty()).max().copied();
+    let yanked = versions
+        .iter()
+        .filter(|v| matches!(state(v), Lifecycle::Yanked(_)))
+        .max();
     let mut tags = Map::new();
-    let latest = stable.or(pre).or(versions.iter().max());
+    let latest = stable.or(pre).or(yanked);
     if let Some(l) = latest {
         tags.insert("latest".into(), Value::String(l.to_string()));
     }
@@ -67,6 +76,7 @@ pub async fn docs(
     versions: &[String],
     base: &str,
 ) -> Result<Docs, ApiError> {
+    let withdrawn = reg.withdrawn(st).await?;
     let mut out = Vec::new();
     let mut times = Vec::new();
     for v in versions {
@@ -78,7 +88,7 @@ pub async fn docs(
         if let Some(o) = m.as_object_mut() {
             o.insert("_id".into(), Value::String(format!("{name}@{v}")));
             o.insert("_hasShrinkwrap".into(), Value::Bool(false));
-            if let Lifecycle::Deprecated(msg) = lifecycle(package, v) {
+            if let Some(msg) = withdrawn.lifecycle(package, v).deprecated() {
                 o.insert("deprecated".into(), Value::String(msg));
             }
             o.insert(
@@ -99,7 +109,7 @@ pub async fn docs(
     }
     let svs: Vec<semver::Version> = out.iter().map(|(v, _)| v.clone()).collect();
     Ok(Docs {
-        tags: dist_tags(package, &svs),
+        tags: dist_tags(package, &svs, &withdrawn),
         versions: out,
         times,
     })
