@@ -182,3 +182,67 @@ pub fn packument(name: &NpmName, d: &Docs, abbreviated: bool) -> Value {
         "readme": "",
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use x0x_dist_manifests::metadata::{NewRole as _, Revocation, RevocationState, Revocations};
+
+    fn withdrawn(list: &[(&str, RevocationState)]) -> Withdrawn {
+        let mut r = Revocations::empty(1, time::OffsetDateTime::now_utc());
+        for (v, state) in list {
+            r.releases.entry("x0x".into()).or_default().insert(
+                (*v).to_owned(),
+                Revocation {
+                    state: *state,
+                    reason: "why".into(),
+                    advisory: None,
+                    at: "2026-12-07T00:00:00Z".into(),
+                },
+            );
+        }
+        Some(r).into()
+    }
+
+    #[test]
+    fn latest_skips_withdrawn_releases() {
+        use RevocationState::{Revoked, Yanked};
+        let vs: Vec<semver::Version> = ["1.0.0", "1.1.0", "2.0.0-rc.1"]
+            .iter()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let tags = |w: &[(&str, RevocationState)]| {
+            let t = dist_tags("x0x", &vs, &withdrawn(w));
+            (
+                t.get("latest").and_then(Value::as_str).map(str::to_owned),
+                t.get("next").and_then(Value::as_str).map(str::to_owned),
+            )
+        };
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(tags(&[]), (s("1.1.0"), s("2.0.0-rc.1")));
+        assert_eq!(tags(&[("1.1.0", Yanked)]), (s("1.0.0"), s("2.0.0-rc.1")));
+        assert_eq!(
+            tags(&[("1.1.0", Revoked), ("1.0.0", Revoked)]),
+            (s("2.0.0-rc.1"), None),
+            "a pre-release before any withdrawn release"
+        );
+        assert_eq!(
+            tags(&[
+                ("1.1.0", Revoked),
+                ("1.0.0", Yanked),
+                ("2.0.0-rc.1", Revoked)
+            ]),
+            (s("1.0.0"), None),
+            "a yanked release only as the last resort"
+        );
+        assert_eq!(
+            tags(&[
+                ("1.1.0", Revoked),
+                ("1.0.0", Revoked),
+                ("2.0.0-rc.1", Revoked)
+            ]),
+            (None, None),
+            "a revoked release never"
+        );
+    }
+}

@@ -74,6 +74,12 @@ impl Lifecycle {
 #[derive(Debug, Default)]
 pub struct Withdrawn(Option<Revocations>);
 
+impl From<Option<Revocations>> for Withdrawn {
+    fn from(r: Option<Revocations>) -> Self {
+        Withdrawn(r)
+    }
+}
+
 impl Withdrawn {
     /// The lifecycle of `package` `version`.
     pub fn lifecycle(&self, package: &str, version: &str) -> Lifecycle {
