@@ -525,3 +525,202 @@ async fn unknown_packages_go_to_the_npm_upstream() {
         "npm.invalid_name"
     );
 }
+
+/// Yanks and revocations (the signed `revocations` role) reflected the npm way: a yanked version is deprecated
+/// with its reason and not `latest`; a revoked one is deprecated naming its advisory, never `latest`, and
+/// listed by `npm audit`'s bulk answer; packuments served before change (new ETag, no stale cache).
+#[tokio::test]
+async fn yanked_and_revoked_releases() {
+    let fx = repo(1);
+    let st = fx.state().await;
+    let r1 = release(&fx, &st, None, "1.0.0").await;
+    release(&fx, &st, Some(r1.signed()), "1.1.0").await;
+    let withdraw = |body: serde_json::Value| {
+        let st = st.clone();
+        let auth = fx.bearer();
+        async move {
+            let r = call(
+                &st,
+                Request::post("/api/v1/packages/x0x/revocations")
+                    .header("authorization", auth)
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(
+                r.status,
+                StatusCode::OK,
+                "{}",
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+    };
+    let audit = |versions: &[&str]| {
+        let st = st.clone();
+        let body = serde_json::json!({
+            "x0x": versions,
+            "@x0x/core-linux-x64-gnu": versions,
+            "left-pad": ["1.0.0"],
+        });
+        async move {
+            let r = call(
+                &st,
+                Request::post("/npm/-/npm/v1/security/advisories/bulk")
+                    .header("content-type", "application/json")
+                    .body(Body::from(body.to_string()))
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(r.status, StatusCode::OK);
+            r.json()
+        }
+    };
+
+    let before = get_with(&st, "/npm/x0x", &[]).await;
+    let j = before.json();
+    assert_eq!(j["dist-tags"]["latest"], "1.1.0");
+    assert!(j["versions"]["1.1.0"].get("deprecated").is_none());
+    let etag = before.header("etag").unwrap().to_owned();
+    assert_eq!(
+        get_with(&st, "/npm/x0x", &[("if-none-match", &etag)])
+            .await
+            .status,
+        StatusCode::NOT_MODIFIED
+    );
+    let abbr_before = get_with(&st, "/npm/x0x", &[("accept", ABBR)]).await;
+    assert_eq!(audit(&["1.0.0", "1.1.0"]).await, serde_json::json!({}));
+
+    withdraw(
+        serde_json::json!({"version": "1.1.0", "state": "yanked", "reason": "crashes on musl"}),
+    )
+    .await;
+    let after = get_with(&st, "/npm/x0x", &[("if-none-match", &etag)]).await;
+    assert_eq!(
+        after.status,
+        StatusCode::OK,
+        "the old ETag no longer matches"
+    );
+    assert_ne!(after.header("etag").unwrap(), etag);
+    let j = after.json();
+    assert_eq!(
+        j["dist-tags"]["latest"], "1.0.0",
+        "latest is the highest active"
+    );
+    assert_eq!(j["versions"]["1.1.0"]["deprecated"], "crashes on musl");
+    assert!(j["versions"]["1.0.0"].get("deprecated").is_none());
+    let a = get_with(&st, "/npm/x0x", &[("accept", ABBR)]).await;
+    assert_ne!(a.header("etag"), abbr_before.header("etag"));
+    assert_eq!(
+        a.json()["versions"]["1.1.0"]["deprecated"],
+        "crashes on musl"
+    );
+    assert_eq!(a.json()["dist-tags"]["latest"], "1.0.0");
+    let p = get_with(&st, "/npm/@x0x%2fcore-linux-x64-gnu", &[])
+        .await
+        .json();
+    assert_eq!(p["dist-tags"]["latest"], "1.0.0");
+    assert_eq!(p["versions"]["1.1.0"]["deprecated"], "crashes on musl");
+    assert_eq!(
+        get_with(&st, "/npm/x0x/latest", &[]).await.json()["version"],
+        "1.0.0"
+    );
+    assert_eq!(
+        get_with(&st, "/npm/-/package/x0x/dist-tags", &[])
+            .await
+            .json()["latest"],
+        "1.0.0"
+    );
+    // Still installable where pinned.
+    assert_eq!(
+        get_with(&st, "/npm/x0x/-/x0x-1.1.0.tgz", &[]).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        audit(&["1.0.0", "1.1.0"]).await,
+        serde_json::json!({}),
+        "a yank is no advisory"
+    );
+
+    withdraw(
+        serde_json::json!({"version": "1.1.0", "state": "revoked", "reason": "CVE-2026-0001",
+        "advisory": "https://example.com/adv/1"}),
+    )
+    .await;
+    let j = get_with(&st, "/npm/x0x", &[]).await.json();
+    assert_eq!(j["dist-tags"]["latest"], "1.0.0");
+    assert_eq!(
+        j["versions"]["1.1.0"]["deprecated"],
+        "revoked: CVE-2026-0001 (advisory: https://example.com/adv/1)"
+    );
+    let adv = audit(&["1.0.0", "1.1.0"]).await;
+    for name in ["x0x", "@x0x/core-linux-x64-gnu"] {
+        let list = adv[name]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {adv}"));
+        assert_eq!(list.len(), 1, "{adv}");
+        assert_eq!(list[0]["severity"], "high");
+        assert_eq!(list[0]["url"], "https://example.com/adv/1");
+        assert_eq!(list[0]["vulnerable_versions"], "1.1.0");
+        assert!(list[0]["id"].is_u64());
+    }
+    assert!(adv.get("left-pad").is_none());
+    assert_eq!(
+        audit(&["1.0.0"]).await,
+        serde_json::json!({}),
+        "only versions the request lists"
+    );
+
+    // Every release withdrawn: a revoked one is never latest, a yanked one only as the last resort.
+    withdraw(serde_json::json!({"version": "1.0.0", "state": "yanked", "reason": "old"})).await;
+    let j = get_with(&st, "/npm/x0x", &[]).await.json();
+    assert_eq!(j["dist-tags"]["latest"], "1.0.0");
+    assert_eq!(j["versions"]["1.0.0"]["deprecated"], "old");
+}
+
+/// A revocations role that does not verify (bytes changed after signing) is never read as "nothing withdrawn":
+/// packuments are refused with a metadata code.
+#[tokio::test]
+async fn tampered_revocations_are_refused() {
+    let fx = repo(1);
+    let st = fx.state().await;
+    let r1 = release(&fx, &st, None, "1.0.0").await;
+    release(&fx, &st, Some(r1.signed()), "1.1.0").await;
+    let r = call(
+        &st,
+        Request::post("/api/v1/packages/x0x/revocations")
+            .header("authorization", fx.bearer())
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"version":"1.1.0","state":"revoked","reason":"CVE-2026-0001"}"#,
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let file = fx.path().join("metadata/1.revocations.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("\"revoked\"", "\"yanked\"")).unwrap();
+    let st = fx.state().await;
+    let p = get_with(&st, "/npm/x0x", &[]).await;
+    assert!(
+        p.code().starts_with("metadata."),
+        "{} {}",
+        p.status,
+        String::from_utf8_lossy(&p.body)
+    );
+    assert!(call(
+        &st,
+        Request::post("/npm/-/npm/v1/security/advisories/bulk")
+            .body(Body::from(r#"{"x0x":["1.1.0"]}"#))
+            .unwrap(),
+    )
+    .await
+    .code()
+    .starts_with("metadata."));
+}

@@ -10,7 +10,10 @@
 //! - [`registry`]: hosted packages, records, tarballs, packument caching.
 //! - [`packument`]: the JSON documents (full and abbreviated packuments, version documents, dist-tags).
 //!
+//! - [`audit`]: `npm audit`'s bulk advisories (the revoked releases).
+//!
 //! The HTTP handler is `crate::routes::npm`.
+pub mod audit;
 pub mod contents;
 pub mod json;
 pub mod name;

@@ -2,7 +2,7 @@
 //! `application/vnd.npm.install-v1+json`), a version document and the dist-tags.
 use serde_json::{json, Map, Value};
 
-use super::registry::{self, lifecycle, Hosted, Lifecycle, Registry, Source};
+use super::registry::{self, Hosted, Lifecycle, Registry, Source, Withdrawn};
 use super::NpmName;
 use crate::error::ApiError;
 
@@ -35,17 +35,26 @@ pub struct Docs {
     pub tags: Map<String, Value>,
 }
 
-/// `latest`: the highest active release (pre-releases only when there is nothing else); `next`: the highest
-/// pre-release above it.
-pub fn dist_tags(package: &str, versions: &[semver::Version]) -> Map<String, Value> {
+/// `latest`: the highest active release (pre-releases only when there is nothing else; a yanked one only when
+/// every release is withdrawn; a revoked one never); `next`: the highest active pre-release above it.
+pub fn dist_tags(
+    package: &str,
+    versions: &[semver::Version],
+    withdrawn: &Withdrawn,
+) -> Map<String, Value> {
+    let state = |v: &semver::Version| withdrawn.lifecycle(package, &v.to_string());
     let active: Vec<&semver::Version> = versions
         .iter()
-        .filter(|v| lifecycle(package, &v.to_string()) == Lifecycle::Active)
+        .filter(|v| state(v) == Lifecycle::Active)
         .collect();
     let stable = active.iter().filter(|v| v.pre.is_empty()).max().copied();
     let pre = active.iter().filter(|v| !v.pre.is_empty()).max().copied();
+    let yanked = versions
+        .iter()
+        .filter(|v| matches!(state(v), Lifecycle::Yanked(_)))
+        .max();
     let mut tags = Map::new();
-    let latest = stable.or(pre).or(versions.iter().max());
+    let latest = stable.or(pre).or(yanked);
     if let Some(l) = latest {
         tags.insert("latest".into(), Value::String(l.to_string()));
     }
@@ -67,6 +76,7 @@ pub async fn docs(
     versions: &[String],
     base: &str,
 ) -> Result<Docs, ApiError> {
+    let withdrawn = reg.withdrawn(st).await?;
     let mut out = Vec::new();
     let mut times = Vec::new();
     for v in versions {
@@ -78,7 +88,7 @@ pub async fn docs(
         if let Some(o) = m.as_object_mut() {
             o.insert("_id".into(), Value::String(format!("{name}@{v}")));
             o.insert("_hasShrinkwrap".into(), Value::Bool(false));
-            if let Lifecycle::Deprecated(msg) = lifecycle(package, v) {
+            if let Some(msg) = withdrawn.lifecycle(package, v).deprecated() {
                 o.insert("deprecated".into(), Value::String(msg));
             }
             o.insert(
@@ -99,7 +109,7 @@ pub async fn docs(
     }
     let svs: Vec<semver::Version> = out.iter().map(|(v, _)| v.clone()).collect();
     Ok(Docs {
-        tags: dist_tags(package, &svs),
+        tags: dist_tags(package, &svs, &withdrawn),
         versions: out,
         times,
     })
@@ -171,4 +181,68 @@ pub fn packument(name: &NpmName, d: &Docs, abbreviated: bool) -> Value {
         "time": time,
         "readme": "",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use x0x_dist_manifests::metadata::{NewRole as _, Revocation, RevocationState, Revocations};
+
+    fn withdrawn(list: &[(&str, RevocationState)]) -> Withdrawn {
+        let mut r = Revocations::empty(1, time::OffsetDateTime::now_utc());
+        for (v, state) in list {
+            r.releases.entry("x0x".into()).or_default().insert(
+                (*v).to_owned(),
+                Revocation {
+                    state: *state,
+                    reason: "why".into(),
+                    advisory: None,
+                    at: "2026-12-07T00:00:00Z".into(),
+                },
+            );
+        }
+        Some(r).into()
+    }
+
+    #[test]
+    fn latest_skips_withdrawn_releases() {
+        use RevocationState::{Revoked, Yanked};
+        let vs: Vec<semver::Version> = ["1.0.0", "1.1.0", "2.0.0-rc.1"]
+            .iter()
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let tags = |w: &[(&str, RevocationState)]| {
+            let t = dist_tags("x0x", &vs, &withdrawn(w));
+            (
+                t.get("latest").and_then(Value::as_str).map(str::to_owned),
+                t.get("next").and_then(Value::as_str).map(str::to_owned),
+            )
+        };
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(tags(&[]), (s("1.1.0"), s("2.0.0-rc.1")));
+        assert_eq!(tags(&[("1.1.0", Yanked)]), (s("1.0.0"), s("2.0.0-rc.1")));
+        assert_eq!(
+            tags(&[("1.1.0", Revoked), ("1.0.0", Revoked)]),
+            (s("2.0.0-rc.1"), None),
+            "a pre-release before any withdrawn release"
+        );
+        assert_eq!(
+            tags(&[
+                ("1.1.0", Revoked),
+                ("1.0.0", Yanked),
+                ("2.0.0-rc.1", Revoked)
+            ]),
+            (s("1.0.0"), None),
+            "a yanked release only as the last resort"
+        );
+        assert_eq!(
+            tags(&[
+                ("1.1.0", Revoked),
+                ("1.0.0", Revoked),
+                ("2.0.0-rc.1", Revoked)
+            ]),
+            (None, None),
+            "a revoked release never"
+        );
+    }
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use x0x_dist_manifests::codes::Code;
-use x0x_dist_manifests::metadata::{Signed, Timestamp};
+use x0x_dist_manifests::metadata::{Revocations, Signed, Timestamp, REVOCATIONS_ROLE};
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::{Platform, TargetFile};
 
@@ -74,16 +74,18 @@ fn root_version(name: &str) -> Option<u64> {
     name.strip_suffix(".root.json").and_then(|v| v.parse().ok())
 }
 
-/// Verifies a metadata set (roots, `timestamp.json`, snapshot, top-level targets, the package's role) as one
-/// chain from `anchor` (whose bytes must be one of the set's roots; older roots must chain into it), at a time
-/// the timestamp was valid (expiry is the clients' business, as for a mirror), and returns `version`'s targets.
-/// Every file of the set must be part of the chain.
-pub fn verify(
-    package: &str,
-    version: &str,
+/// The roots of a chain: how many, and the oldest one's bytes.
+struct Roots {
+    count: usize,
+    first: Vec<u8>,
+}
+
+/// Verifies the head of a metadata set (roots from `anchor`, `timestamp.json`, the snapshot it pins) at a time
+/// the timestamp was valid; see [`verify`].
+fn trusted_head(
     files: &BTreeMap<String, Vec<u8>>,
     anchor: &[u8],
-) -> Result<Verified, ApiError> {
+) -> Result<(TrustedSet, Roots), ApiError> {
     let ts_bytes = files
         .get("timestamp.json")
         .ok_or_else(|| bad("no timestamp.json".into()))?;
@@ -118,6 +120,75 @@ pub fn verify(
     let get = |n: &str| files.get(n).ok_or_else(|| bad(format!("no {n}")));
     let snap_name = set.metadata_file_name(sv, "snapshot");
     set.update_snapshot(get(&snap_name)?)?;
+    Ok((
+        set,
+        Roots {
+            count: roots.len(),
+            first: (*first).clone(),
+        },
+    ))
+}
+
+/// Verifies the `revocations` role the snapshot of `files` (roots, `timestamp.json`, the snapshot it pins; as
+/// for [`verify`]) lists: `revocations` holds its bytes (`None` when the store has none), which must match the
+/// snapshot's pinned length, hashes and version and carry the threshold of root's `snapshot` keys. `None` when
+/// the snapshot lists no revocations.
+pub fn verify_revocations(
+    files: &BTreeMap<String, Vec<u8>>,
+    revocations: Option<&[u8]>,
+    anchor: &[u8],
+) -> Result<Option<Revocations>, ApiError> {
+    let (set, _) = trusted_head(files, anchor)?;
+    let Some(meta) = set
+        .snapshot()
+        .and_then(|s| s.signed().meta.get(&format!("{REVOCATIONS_ROLE}.json")))
+    else {
+        return Ok(None);
+    };
+    let bytes = revocations.ok_or_else(|| {
+        bad(format!(
+            "the snapshot lists {REVOCATIONS_ROLE}.json, which is missing"
+        ))
+    })?;
+    meta.verify_bytes(REVOCATIONS_ROLE, bytes)?;
+    let r = Signed::<Revocations>::from_slice(bytes)?;
+    let root = set.root().signed();
+    let keys = root
+        .roles
+        .get("snapshot")
+        .ok_or_else(|| bad("root names no snapshot keys".into()))?;
+    r.verify(REVOCATIONS_ROLE, &root.keys, keys)?;
+    if r.signed().version != meta.version {
+        return Err(ApiError::Metadata {
+            code: Code::MetadataVersionMismatch,
+            detail: format!(
+                "{REVOCATIONS_ROLE}.json is version {}, the snapshot pins {}",
+                r.signed().version,
+                meta.version
+            ),
+        });
+    }
+    Ok(Some(r.signed().clone()))
+}
+
+/// Verifies a metadata set (roots, `timestamp.json`, snapshot, top-level targets, the package's role) as one
+/// chain from `anchor` (whose bytes must be one of the set's roots; older roots must chain into it), at a time
+/// the timestamp was valid (expiry is the clients' business, as for a mirror), and returns `version`'s targets.
+/// Every file of the set must be part of the chain.
+pub fn verify(
+    package: &str,
+    version: &str,
+    files: &BTreeMap<String, Vec<u8>>,
+    anchor: &[u8],
+) -> Result<Verified, ApiError> {
+    let (
+        mut set,
+        Roots {
+            count: roots,
+            first,
+        },
+    ) = trusted_head(files, anchor)?;
+    let get = |n: &str| files.get(n).ok_or_else(|| bad(format!("no {n}")));
     let meta = set
         .snapshot()
         .map(|s| s.signed().meta.clone())
@@ -134,7 +205,7 @@ pub fn verify(
         .version;
     let role_name = set.metadata_file_name(rv, package);
     set.update_delegated(get(&role_name)?, package, "targets")?;
-    let used = roots.len() + 4;
+    let used = roots + 4;
     if files.len() != used {
         return Err(bad(format!(
             "{} files beyond the chain",
@@ -177,7 +248,7 @@ pub fn verify(
     Ok(Verified {
         targets,
         files: files.iter().map(|(n, b)| (n.clone(), b.clone())).collect(),
-        first_root: (*first).clone(),
+        first_root: first,
     })
 }
 

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use bytes::Bytes;
 use x0x_dist_manifests::codes::Code;
+use x0x_dist_manifests::metadata::{Revocation, RevocationState, Revocations, REVOCATIONS_ROLE};
 use x0x_dist_manifests::platform::Kind;
 use x0x_dist_manifests::Platform;
 
@@ -32,21 +33,81 @@ pub enum Hosted {
     Platform(Platform),
 }
 
-/// Whether a release version is current, deprecated or withdrawn, the npm way. Yank/revoke (issue 23) has not
-/// landed: every signed release is [`Lifecycle::Active`]. When it lands, [`lifecycle`] reads the signed
-/// status: `Deprecated` becomes the version document's `deprecated` message, `Withdrawn` drops the version from
-/// `dist-tags.latest` (and `npm audit`'s bulk answer lists it).
+/// Whether a release version is current, yanked or revoked, the npm way (from the signed `revocations` role,
+/// [`Withdrawn`]): a yanked or revoked version's document carries `deprecated` ([`Lifecycle::deprecated`]) and
+/// is never `dist-tags.latest`; a revoked one is also listed by `npm audit`'s bulk advisories answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lifecycle {
     /// Installable, eligible for `latest`.
     Active,
-    /// Installable with a warning; not `latest`.
-    Deprecated(String),
+    /// Yanked: installable with a warning (the reason); not `latest`.
+    Yanked(String),
+    /// Revoked: deprecated, never `latest`, an advisory.
+    Revoked {
+        /// Why.
+        reason: String,
+        /// The advisory URL, if any.
+        advisory: Option<String>,
+    },
 }
 
-/// The lifecycle of `package` `version` (the hook for issue 23; see [`Lifecycle`]).
-pub fn lifecycle(_package: &str, _version: &str) -> Lifecycle {
-    Lifecycle::Active
+impl Lifecycle {
+    /// The version document's `deprecated` message, if any.
+    pub fn deprecated(&self) -> Option<String> {
+        match self {
+            Lifecycle::Active => None,
+            Lifecycle::Yanked(reason) => Some(reason.clone()),
+            Lifecycle::Revoked {
+                reason,
+                advisory: Some(a),
+            } => Some(format!("revoked: {reason} (advisory: {a})")),
+            Lifecycle::Revoked {
+                reason,
+                advisory: None,
+            } => Some(format!("revoked: {reason}")),
+        }
+    }
+}
+
+/// The withdrawn releases of the published state: its `revocations` role, verified from the trust anchor
+/// through the timestamp and snapshot that pin it (empty when the snapshot lists none).
+#[derive(Debug, Default)]
+pub struct Withdrawn(Option<Revocations>);
+
+impl From<Option<Revocations>> for Withdrawn {
+    fn from(r: Option<Revocations>) -> Self {
+        Withdrawn(r)
+    }
+}
+
+impl Withdrawn {
+    /// The lifecycle of `package` `version`.
+    pub fn lifecycle(&self, package: &str, version: &str) -> Lifecycle {
+        match self.0.as_ref().and_then(|r| r.get(package, version)) {
+            None => Lifecycle::Active,
+            Some(r) => match r.state {
+                RevocationState::Yanked => Lifecycle::Yanked(r.reason.clone()),
+                RevocationState::Revoked => Lifecycle::Revoked {
+                    reason: r.reason.clone(),
+                    advisory: r.advisory.clone(),
+                },
+            },
+        }
+    }
+
+    /// The revoked versions of `package`: version → (reason, advisory, when).
+    pub fn revoked(&self, package: &str) -> Vec<(String, &Revocation)> {
+        self.0
+            .as_ref()
+            .and_then(|r| r.releases.get(package))
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, r)| r.state == RevocationState::Revoked)
+                    .map(|(v, r)| (v.clone(), r))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// What the registry reads: the server's state implements it (`crate::state`), so this module does not depend
@@ -90,6 +151,7 @@ pub struct Registry {
     making: tokio::sync::Mutex<()>,
     tarballs: Mutex<(usize, HashMap<String, Bytes>)>,
     packuments: RwLock<HashMap<String, (Option<ETag>, CachedFile)>>,
+    withdrawn: RwLock<Option<(Vec<u8>, Arc<Withdrawn>)>>,
     upstream: OnceLock<Upstream>,
     http: OnceLock<reqwest::Client>,
 }
@@ -192,6 +254,56 @@ impl Registry {
             .ok_or_else(|| ApiError::Internal("repository has no 1.root.json".into()))?
             .bytes
             .to_vec())
+    }
+
+    /// The withdrawn releases of the published state (`timestamp.json` as the store has it), verified from the
+    /// trust anchor; cached until `timestamp.json` changes (every revocation writes a new one). A snapshot that
+    /// lists a revocations role the store lacks (a mirror that does not carry it yet) counts as none withdrawn,
+    /// with a warning; one that does not verify is an error (nothing is served as if it were active).
+    pub async fn withdrawn(&self, st: &impl Source) -> Result<Arc<Withdrawn>, ApiError> {
+        let ts = st
+            .store()
+            .get_object(&ObjectKey::metadata("timestamp.json")?)
+            .await?
+            .ok_or_else(|| ApiError::Internal("repository has no timestamp.json".into()))?
+            .bytes
+            .to_vec();
+        if let Some((cached, w)) = self.withdrawn.read().ok().and_then(|g| g.clone()) {
+            if cached == ts {
+                return Ok(w);
+            }
+        }
+        let cur = crate::published::Published::load_at(st.store(), &ts).await?;
+        let Some(m) = cur
+            .snapshot
+            .signed()
+            .meta
+            .get(&format!("{REVOCATIONS_ROLE}.json"))
+        else {
+            let w = Arc::new(Withdrawn::default());
+            if let Ok(mut g) = self.withdrawn.write() {
+                *g = Some((ts, w.clone()));
+            }
+            return Ok(w);
+        };
+        let name = format!("{}.{REVOCATIONS_ROLE}.json", m.version);
+        let Some(rev) = st.store().get_object(&ObjectKey::metadata(&name)?).await? else {
+            tracing::warn!(file = %name, "npm: the snapshot lists revocations this store lacks; none reflected");
+            return Ok(Arc::new(Withdrawn::default()));
+        };
+        let mut files = head_files(st, &cur).await?;
+        files.insert("timestamp.json".into(), ts.clone());
+        let anchor = Self::anchor(st).await?;
+        let rev = rev.bytes.to_vec();
+        let r = crate::published::blocking(move || {
+            record::verify_revocations(&files, Some(&rev), &anchor)
+        })
+        .await?;
+        let w = Arc::new(Withdrawn(r));
+        if let Ok(mut g) = self.withdrawn.write() {
+            *g = Some((ts, w.clone()));
+        }
+        Ok(w)
     }
 
     /// The verified record of `package` `version`: from memory, the store, the upstream (a mirror), or made now.
@@ -506,6 +618,38 @@ pub fn manifest(
 /// Whether a platform runs anywhere (a WASM build), for the packument's description.
 pub fn is_wasm(p: Platform) -> bool {
     p.kind() == Kind::Wasm
+}
+
+/// The roots from the first one present and the snapshot `cur` pins, as the store has them (the caller adds
+/// the `timestamp.json` it read `cur` from).
+async fn head_files(
+    st: &impl Source,
+    cur: &crate::published::Published,
+) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
+    let mut files = BTreeMap::new();
+    let latest = cur.root.signed().version;
+    for v in 1..=latest {
+        let name = format!("{v}.root.json");
+        // Roots older than the first one present (a mirror keeps only those that chain to its root) are skipped.
+        match st.store().get_object(&ObjectKey::metadata(&name)?).await? {
+            Some(o) => {
+                files.insert(name, o.bytes.to_vec());
+            }
+            None if !files.is_empty() => {
+                return Err(ApiError::Internal(format!("repository lacks {name}")));
+            }
+            None => {}
+        }
+    }
+    let sv = cur.timestamp.signed().snapshot_meta().version;
+    let name = format!("{sv}.snapshot.json");
+    let o = st
+        .store()
+        .get_object(&ObjectKey::metadata(&name)?)
+        .await?
+        .ok_or_else(|| ApiError::Internal(format!("repository lacks {name}")))?;
+    files.insert(name, o.bytes.to_vec());
+    Ok(files)
 }
 
 /// The current chain of `package` as the store has it: roots from the first one present, `timestamp.json`,

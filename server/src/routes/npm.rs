@@ -1,5 +1,5 @@
 //! `/npm/{*path}`: the npm registry view (`crate::npm`). Reads are `GET`/`HEAD`; `npm audit` `POST`s to the
-//! advisories endpoints and is answered with no advisories. Everything answered is either generated from the
+//! advisories endpoints: the bulk one lists revoked releases (`crate::npm::audit`), the quick one none. Everything answered is either generated from the
 //! repository's verified releases or, for packages it does not host, proxied to `[npm] upstream` (404
 //! `npm.not_hosted` without one).
 use std::sync::Arc;
@@ -85,6 +85,7 @@ pub async fn serve(
     method: Method,
     headers: HeaderMap,
     uri: Uri,
+    body: Bytes,
 ) -> Result<Response, ApiError> {
     let raw = uri.path().strip_prefix("/npm/").unwrap_or_default();
     let ep = Endpoint::parse(raw)?;
@@ -101,9 +102,12 @@ pub async fn serve(
     let cond = Conditions::new(&method, &headers);
     let reg = &st.npm;
     match ep {
-        // Bulk audit: no advisories (yanked or revoked releases will be listed here once issue 23 lands, see
-        // registry::lifecycle). Ping: an empty object, as npm's registry answers.
-        Endpoint::Ping | Endpoint::AuditBulk => Ok(axum::Json(json!({})).into_response()),
+        // Ping: an empty object, as npm's registry answers.
+        Endpoint::Ping => Ok(axum::Json(json!({})).into_response()),
+        Endpoint::AuditBulk => {
+            let base = base_url(&st, &headers);
+            Ok(axum::Json(crate::npm::audit::bulk(reg, &*st, &body, &base).await?).into_response())
+        }
         Endpoint::AuditQuick => Ok(axum::Json(json!({
             "actions": [], "advisories": {}, "muted": [],
             "metadata": {
