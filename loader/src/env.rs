@@ -31,7 +31,7 @@ pub fn offline() -> bool {
 }
 
 /// Parses a minimum release age (`3600`, `90s`, `30m`, `12h`, `7d`); `Ok(None)` for `0`.
-pub fn parse_age(value: &str) -> Result<Option<crate::resolve::MinReleaseAge>, crate::Error> {
+pub fn parse_age(value: &str) -> Result<Option<MinReleaseAge>, crate::Error> {
     let v = value.trim();
     let bad = || crate::Error::Config {
         what: MIN_RELEASE_AGE,
@@ -52,16 +52,36 @@ pub fn parse_age(value: &str) -> Result<Option<crate::resolve::MinReleaseAge>, c
         'd' => n * 86_400,
         _ => return Err(bad()),
     };
-    Ok((secs > 0).then(|| crate::resolve::MinReleaseAge {
+    Ok((secs > 0).then(|| MinReleaseAge {
         age: time::Duration::seconds(secs),
     }))
 }
 
 /// `X0X_DIST_MIN_RELEASE_AGE` (unset or empty: off).
-pub fn min_release_age() -> Result<Option<crate::resolve::MinReleaseAge>, crate::Error> {
+pub fn min_release_age() -> Result<Option<MinReleaseAge>, crate::Error> {
     match std::env::var(MIN_RELEASE_AGE) {
         Ok(v) if !v.trim().is_empty() => parse_age(&v),
         _ => Ok(None),
+    }
+}
+
+/// A minimum release age and how it was configured (for messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinReleaseAge {
+    /// The age.
+    pub age: time::Duration,
+}
+
+impl std::fmt::Display for MinReleaseAge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.age.whole_seconds();
+        if s % 86_400 == 0 && s > 0 {
+            write!(f, "{}d", s / 86_400)
+        } else if s % 3600 == 0 && s > 0 {
+            write!(f, "{}h", s / 3600)
+        } else {
+            write!(f, "{s}s")
+        }
     }
 }
 

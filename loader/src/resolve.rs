@@ -137,25 +137,7 @@ pub struct VersionPolicy<'a> {
     pub now: OffsetDateTime,
 }
 
-/// A minimum release age and how it was configured (for messages).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MinReleaseAge {
-    /// The age.
-    pub age: time::Duration,
-}
-
-impl std::fmt::Display for MinReleaseAge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = self.age.whole_seconds();
-        if s % 86_400 == 0 && s > 0 {
-            write!(f, "{}d", s / 86_400)
-        } else if s % 3600 == 0 && s > 0 {
-            write!(f, "{}h", s / 3600)
-        } else {
-            write!(f, "{s}s")
-        }
-    }
-}
+pub use crate::env::MinReleaseAge;
 
 impl VersionPolicy<'_> {
     /// Nothing but the range.

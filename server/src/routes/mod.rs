@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource.
 pub mod blobs;
+mod html;
 pub mod npm;
 pub mod oidc;
 pub mod ops;

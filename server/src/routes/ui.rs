@@ -11,10 +11,11 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use super::html::{esc, fmt_time};
+
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use x0x_dist_loader::tuf::{self, source::Read, MetadataSource, NoPersistence, Scope, WalkOptions};
 use x0x_dist_manifests::verify::TrustedSet;
@@ -123,26 +124,6 @@ pub async fn index(State(st): State<Arc<AppState>>) -> Response {
         html,
     )
         .into_response()
-}
-
-/// Escapes text for HTML element content and attribute values.
-pub(super) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-pub(super) fn fmt_time(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_else(|_| t.to_string())
 }
 
 fn fmt_left(expires: OffsetDateTime, now: OffsetDateTime) -> String {

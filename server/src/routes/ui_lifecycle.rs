@@ -28,7 +28,7 @@ use crate::error::ApiError;
 use crate::staging::{self, StagedRelease};
 use crate::state::AppState;
 
-use super::ui::esc;
+use super::html::esc;
 
 /// The staged releases of each package, for the page (a package whose staging file cannot be read shows none).
 pub async fn staged(st: &AppState, packages: &[String]) -> BTreeMap<String, Vec<StagedRelease>> {
@@ -118,7 +118,7 @@ pub fn render_package(
             .iter()
             .filter_map(|(_, t)| t.published())
             .max()
-            .map_or_else(|| "—".into(), |t| esc(&super::ui::fmt_time(t)));
+            .map_or_else(|| "—".into(), |t| esc(&super::html::fmt_time(t)));
         // One release's targets carry the same provenance; show the first that has one.
         let prov = targets
             .iter()
