@@ -489,3 +489,87 @@ fn migrate_never_rolls_a_destination_back() {
         std::fs::read(repo.join("metadata/timestamp.json")).unwrap()
     );
 }
+
+fn signed_version(path: &Path) -> u64 {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["signed"]["version"].as_u64().unwrap()
+}
+
+/// Restore from backup (docs/server.md, "Restore from backup"): a backup older than what clients already trust
+/// is refused by them (and `migrate` refuses to copy it over the live repository) until `package resign --past`
+/// signs a snapshot and timestamp above every version served before; then the same clients accept it.
+#[test]
+fn restore_from_backup_signs_past_the_versions_clients_trust() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, _key) = published_repo(tmp.path());
+    let backup = tmp.path().join("backup");
+    run_ok(&mut migrate(&repo, &backup));
+    common_copy_dir(&repo.join("online"), &backup.join("online"));
+    // The live repository moves on after the backup (here: re-signs, as a server does every day).
+    for _ in 0..3 {
+        run_ok(bin().args(["package", "resign", "--repo"]).arg(&repo));
+    }
+    let live_ts = signed_version(&repo.join("metadata/timestamp.json"));
+    assert!(live_ts > signed_version(&backup.join("metadata/timestamp.json")));
+    let root = repo.join("metadata/1.root.json");
+    let cache = tmp.path().join("client-cache");
+    let fetch = |dir: &Path| {
+        let port = free_port();
+        let server = start_server(dir, port);
+        let mut c = bin();
+        c.args([
+            "fetch",
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+            "--root",
+        ])
+        .arg(&root)
+        .args([
+            "--package",
+            "x0x",
+            "--version",
+            "0.2.0",
+            "--all-targets",
+            "--out",
+        ])
+        .arg(tmp.path().join("out"))
+        .arg("--cache")
+        .arg(&cache);
+        let out = c.output().unwrap();
+        stop(server);
+        out
+    };
+    let ok = fetch(&repo);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    // Restoring the backup over the live repository with migrate is refused; served as is, it is refused by the
+    // client that trusts the newer timestamp.
+    let err = fails(&mut migrate(&backup, &repo), 6, "repo.newer");
+    assert!(err.contains("Restore from backup"), "{err}");
+    let refused = fetch(&backup);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("metadata.rollback"), "{stderr}");
+
+    // Signing past the live versions makes the restored repository acceptable to that client again.
+    let out = run_ok(
+        bin()
+            .args(["package", "resign", "--repo"])
+            .arg(&backup)
+            .args(["--past", &live_ts.to_string()]),
+    );
+    let ts = signed_version(&backup.join("metadata/timestamp.json"));
+    assert!(ts > live_ts, "{out}");
+    assert!(out.contains(&format!("timestamp version {ts}")), "{out}");
+    run_ok(bin().args(["verify", "--repo"]).arg(&backup));
+    let ok = fetch(&backup);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
