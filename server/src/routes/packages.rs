@@ -155,7 +155,7 @@ pub async fn current_role(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     check_name(&name)?;
-    let cur = Published::load(&*st.store).await?;
+    let cur = st.current_published().await?;
     cur.delegation(&name)?;
     let role = match cur.load_role_bytes(&*st.store, &name).await? {
         // Parsed (checked) off the async workers: a big role takes a while.
