@@ -23,4 +23,5 @@ scripts/deadline.sh 900 cargo test -p x0x-dist-server $(args serving publishing 
 scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown python_tuf crash_recovery connection_limits large_role terminal_escapes token_file trusted_publishing) -- --include-ignored
 HADOLINT=${X0X_TOOLCHAINS:-$PWD/.toolchains}/venv/bin/hadolint
 "$HADOLINT" --config docker/hadolint.yaml docker/Dockerfile
+python3 docker/scale-out/check.py # compose.yaml: YAML, the scale-out profile's structure (+ docker compose config)
 echo "server stage ok"
