@@ -127,7 +127,7 @@ fn versioned_name(name: &str) -> Option<(&str, u64)> {
     Some((role, n.parse().ok()?))
 }
 
-fn newer(dst: &dyn Store, src: &dyn Store, why: String) -> anyhow::Error {
+fn newer(dst: &dyn Store, src: &dyn Store, why: &str) -> anyhow::Error {
     x0x_dist_repository::Error::new(
         Code::RepoNewer,
         format!(
@@ -176,14 +176,14 @@ async fn check_not_newer(src: &dyn Store, dst: &dyn Store, src_ts: &[u8]) -> any
         return Err(newer(
             dst,
             src,
-            format!("its timestamp is version {dst_version}, the source's {mine}"),
+            &format!("its timestamp is version {dst_version}, the source's {mine}"),
         ));
     }
     if dst_version == mine && theirs.bytes != src_ts {
         return Err(newer(
             dst,
             src,
-            format!(
+            &format!(
                 "its timestamp version {mine} differs from the source's (it was signed elsewhere)"
             ),
         ));
@@ -205,14 +205,14 @@ async fn check_not_newer(src: &dyn Store, dst: &dyn Store, src_ts: &[u8]) -> any
                     return Err(newer(
                         dst,
                         src,
-                        format!("it holds {name}, the source's newest {role} is version {top}"),
+                        &format!("it holds {name}, the source's newest {role} is version {top}"),
                     ))
                 }
                 None => {
                     return Err(newer(
                         dst,
                         src,
-                        format!("it holds {name}, a role the source does not have"),
+                        &format!("it holds {name}, a role the source does not have"),
                     ))
                 }
             }
@@ -229,8 +229,7 @@ async fn check_not_newer(src: &dyn Store, dst: &dyn Store, src_ts: &[u8]) -> any
                 dst,
                 src,
                 "its tokens.json differs from the source's (a token was created or revoked on one side after the \
-                 last copy); make token changes on one repository only"
-                    .to_owned(),
+                 last copy); make token changes on one repository only",
             ));
         }
     }

@@ -12,7 +12,7 @@ use x0x_dist_manifests::{PackageName, Platform};
 
 use crate::error::ApiError;
 use crate::publish;
-use crate::published::{self, Published};
+use crate::published;
 use crate::state::AppState;
 use crate::views::TargetView;
 use x0x_dist_manifests::codes::Coded as _;
