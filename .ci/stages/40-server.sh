@@ -26,4 +26,5 @@ scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown pytho
 scripts/deadline.sh 300 bash server/tests/ui_browser.sh
 HADOLINT=${X0X_TOOLCHAINS:-$PWD/.toolchains}/venv/bin/hadolint
 "$HADOLINT" --config docker/hadolint.yaml docker/Dockerfile
+python3 docker/scale-out/check.py # compose.yaml: YAML, the scale-out profile's structure (+ docker compose config)
 echo "server stage ok"

@@ -25,4 +25,6 @@ scripts/deadline.sh 600 cargo test -p x0x-dist-server --test s3_store
 # single writer's claim and its out-of-band check (the *_on_s3 tests; the directory variants ran in stage 20).
 scripts/deadline.sh 600 cargo test -p x0x-dist-server --test coordinator on_s3
 scripts/deadline.sh 600 bash cli/tests/scale_garage.sh
+# Any replica publishes (issue 20): 3 serve --database replicas + PostgreSQL behind nginx on the bucket (~2 min).
+scripts/deadline.sh 300 bash cli/tests/scale_garage_db.sh
 echo "scale stage ok in $((SECONDS - t0)) s"

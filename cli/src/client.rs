@@ -482,6 +482,15 @@ impl Client {
     }
 }
 
+/// The expiry of a published role: `now + expires_in` rounded down to the whole hour, so that a retry of the same
+/// release in the same hour (after a replica died mid-publish, say) signs the same bytes (the default keys sign
+/// deterministically) and the server lets it take the version its first attempt reserved (docs/coordinator.md,
+/// "Failure matrix") instead of waiting out the reservation's lease.
+pub fn role_expiry(now: time::OffsetDateTime, expires_in: time::Duration) -> time::OffsetDateTime {
+    let t = now + expires_in;
+    t.replace_time(time::Time::from_hms(t.hour(), 0, 0).expect("a whole hour"))
+}
+
 /// Everything `x0x-dist publish` needs.
 #[derive(Debug)]
 pub struct PublishRequest<'a> {
@@ -531,7 +540,7 @@ pub async fn publish(
             req.package,
             req.version,
             &files,
-            time::OffsetDateTime::now_utc() + req.expires_in,
+            role_expiry(time::OffsetDateTime::now_utc(), req.expires_in),
             req.key,
         )
     };

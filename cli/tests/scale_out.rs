@@ -381,3 +381,195 @@ fn common_copy_dir(from: &Path, to: &Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
 }
+
+/// `migrate` never rolls a repository back (issue 20): into a destination that moved on after the copy (a newer
+/// release, a token created there) or that a live writer claims, it is refused with a stable code and the
+/// destination stays byte for byte as it was; a re-run after new publishes on the *source* still copies.
+#[test]
+fn migrate_never_rolls_a_destination_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, key) = published_repo(tmp.path());
+    let copy = |name: &str| {
+        let dst = tmp.path().join(name);
+        run_ok(&mut migrate(&repo, &dst));
+        common_copy_dir(&repo.join("online"), &dst.join("online"));
+        dst
+    };
+    let refused = |dst: &Path, code: &str, says: &str| {
+        let before = common::tree_bytes(dst);
+        let err = fails(&mut migrate(&repo, dst), 6, code);
+        assert!(err.contains(says), "{err}");
+        assert!(
+            err.contains("nothing was copied"),
+            "the refusal says what happened: {err}"
+        );
+        assert!(
+            common::tree_bytes(dst) == before,
+            "a refused migrate changed {}",
+            dst.display()
+        );
+        err
+    };
+
+    // A newer release published on the destination (its timestamp and x0x role are above the source's).
+    let newer = copy("newer");
+    run_ok(
+        bin()
+            .args(["package", "release", "--repo"])
+            .arg(&newer)
+            .args(["x0x", "--version", "0.3.0", "--key"])
+            .arg(&key)
+            .arg(wasm(tmp.path(), "x0x", "0.3.0")),
+    );
+    let err = refused(&newer, "repo.newer", "its timestamp is version");
+    assert!(
+        err.contains("Restore from backup"),
+        "says what to do: {err}"
+    );
+    run_ok(bin().args(["verify", "--repo"]).arg(&newer));
+
+    // Only the versioned role is newer (the timestamp copy lags, as on a store whose authority is a database).
+    let lagging = copy("lagging");
+    let ts = std::fs::read(lagging.join("metadata/timestamp.json")).unwrap();
+    run_ok(
+        bin()
+            .args(["package", "release", "--repo"])
+            .arg(&lagging)
+            .args(["x0x", "--version", "0.3.0", "--key"])
+            .arg(&key)
+            .arg(wasm(tmp.path(), "x0x", "0.3.0")),
+    );
+    std::fs::write(lagging.join("metadata/timestamp.json"), ts).unwrap();
+    refused(&lagging, "repo.newer", "the source's newest");
+
+    // A token created on the destination after the copy would vanish (a revoked one would come back).
+    let tokens = copy("tokens");
+    run_ok(
+        bin()
+            .args(["token", "create", "--repo"])
+            .arg(&tokens)
+            .args(["--package", "x0x"]),
+    );
+    refused(&tokens, "repo.newer", "tokens.json differs");
+
+    // A live single writer claims the destination.
+    let live = copy("live");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    std::fs::write(
+        live.join("writer.json"),
+        format!(r#"{{"id":"replica-7","nonce":"00","heartbeat":{now},"ttl_secs":30}}"#),
+    )
+    .unwrap();
+    refused(&live, "repo.concurrent_writer", "\"replica-7\"");
+    // An expired claim (the writer is gone) does not block.
+    std::fs::write(
+        live.join("writer.json"),
+        format!(
+            r#"{{"id":"replica-7","nonce":"00","heartbeat":{},"ttl_secs":30}}"#,
+            now - 120
+        ),
+    )
+    .unwrap();
+    run_ok(&mut migrate(&repo, &live));
+
+    // New publishes on the source are still copied over an older copy (the normal resumed migration).
+    let older = copy("older");
+    run_ok(
+        bin()
+            .args(["package", "release", "--repo"])
+            .arg(&repo)
+            .args(["x0x", "--version", "0.4.0", "--key"])
+            .arg(&key)
+            .arg(wasm(tmp.path(), "x0x", "0.4.0")),
+    );
+    let out = run_ok(&mut migrate(&repo, &older));
+    assert!(out.contains("verified"), "{out}");
+    assert_eq!(
+        std::fs::read(older.join("metadata/timestamp.json")).unwrap(),
+        std::fs::read(repo.join("metadata/timestamp.json")).unwrap()
+    );
+}
+
+fn signed_version(path: &Path) -> u64 {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    v["signed"]["version"].as_u64().unwrap()
+}
+
+/// Restore from backup (docs/server.md, "Restore from backup"): a backup older than what clients already trust
+/// is refused by them (and `migrate` refuses to copy it over the live repository) until `package resign --past`
+/// signs a snapshot and timestamp above every version served before; then the same clients accept it.
+#[test]
+fn restore_from_backup_signs_past_the_versions_clients_trust() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (repo, _key) = published_repo(tmp.path());
+    let backup = tmp.path().join("backup");
+    run_ok(&mut migrate(&repo, &backup));
+    common_copy_dir(&repo.join("online"), &backup.join("online"));
+    // The live repository moves on after the backup (here: re-signs, as a server does every day).
+    for _ in 0..3 {
+        run_ok(bin().args(["package", "resign", "--repo"]).arg(&repo));
+    }
+    let live_ts = signed_version(&repo.join("metadata/timestamp.json"));
+    assert!(live_ts > signed_version(&backup.join("metadata/timestamp.json")));
+    let root = repo.join("metadata/1.root.json");
+    let cache = tmp.path().join("client-cache");
+    let fetch = |dir: &Path| {
+        let port = free_port();
+        let server = start_server(dir, port);
+        let mut c = bin();
+        c.args([
+            "fetch",
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+            "--root",
+        ])
+        .arg(&root)
+        .args([
+            "--package",
+            "x0x",
+            "--version",
+            "0.2.0",
+            "--all-targets",
+            "--out",
+        ])
+        .arg(tmp.path().join("out"))
+        .arg("--cache")
+        .arg(&cache);
+        let out = c.output().unwrap();
+        stop(server);
+        out
+    };
+    let ok = fetch(&repo);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    // Restoring the backup over the live repository with migrate is refused; served as is, it is refused by the
+    // client that trusts the newer timestamp.
+    let err = fails(&mut migrate(&backup, &repo), 6, "repo.newer");
+    assert!(err.contains("Restore from backup"), "{err}");
+    let refused = fetch(&backup);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("metadata.rollback"), "{stderr}");
+
+    // Signing past the live versions makes the restored repository acceptable to that client again.
+    let out = run_ok(
+        bin()
+            .args(["package", "resign", "--repo"])
+            .arg(&backup)
+            .args(["--past", &live_ts.to_string()]),
+    );
+    let ts = signed_version(&backup.join("metadata/timestamp.json"));
+    assert!(ts > live_ts, "{out}");
+    assert!(out.contains(&format!("timestamp version {ts}")), "{out}");
+    run_ok(bin().args(["verify", "--repo"]).arg(&backup));
+    let ok = fetch(&backup);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}

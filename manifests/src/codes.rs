@@ -94,6 +94,7 @@ codes! {
     RepoExists = "repo.exists", 6, 409, "`init` refused: the directory already holds a repository.";
     RepoCorrupt = "repo.corrupt", 3, 500, "The repository on disk is inconsistent (a file its metadata requires is missing or wrong).";
     RepoDifferent = "repo.different", 6, 409, "`migrate` refused: the destination already holds a different repository (another `1.root.json`, or versioned metadata that differs from the source's); nothing was copied. Migrate into an empty destination.";
+    RepoNewer = "repo.newer", 6, 409, "`migrate` refused: the destination holds a newer state of the same repository than the source (a higher or different timestamp, a role version above the source's, tokens changed there) or a live server writes it; copying would roll it back, so nothing was copied. Keep the destination if it is the live repository; to restore an older backup, re-sign past the versions clients trust (docs/server.md, \"Restore from backup\").";
     KeyFileInvalid = "key.file_invalid", 2, 400, "A key file is not the documented JSON key format, or a secret key was given where a public one was expected.";
     KeyNotAuthorized = "key.not_authorized", 3, 403, "The key is not one of the keys the role delegates to.";
     KeyHsmUriInvalid = "key.hsm_uri_invalid", 2, 400, "A PKCS#11 URI (RFC 7512, `pkcs11:token=…;object=…`) is malformed, has an attribute x0x-dist does not support, or matches more than one token or key.";

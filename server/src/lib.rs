@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod connections;
 pub mod coordinator;
+pub mod crash_point;
 pub mod error;
 pub mod files;
 pub mod forward;

@@ -115,6 +115,127 @@ async fn check_same_repository(src: &dyn Store, dst: &dyn Store) -> anyhow::Resu
     Ok(root.bytes)
 }
 
+fn signed_version(bytes: &[u8]) -> Option<u64> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    v.get("signed")?.get("version")?.as_u64()
+}
+
+/// `N.role.json` → (`role`, `N`); `None` for an unversioned name.
+fn versioned_name(name: &str) -> Option<(&str, u64)> {
+    let (n, rest) = name.split_once('.')?;
+    let role = rest.strip_suffix(".json")?;
+    Some((role, n.parse().ok()?))
+}
+
+fn newer(dst: &dyn Store, src: &dyn Store, why: &str) -> anyhow::Error {
+    x0x_dist_repository::Error::new(
+        Code::RepoNewer,
+        format!(
+            "{} is newer than {}: {why}. Copying would roll it back (clients that trust it would refuse the \
+             older state, revoked tokens would come back); nothing was copied. If the destination is the live \
+             repository now, keep it and retire the source; to replace it on purpose, empty it first; to restore \
+             an older backup into service, follow docs/server.md, \"Restore from backup\"",
+            dst.describe(),
+            src.describe()
+        ),
+    )
+    .into()
+}
+
+/// Refuses a destination that holds a newer state of the repository than `src` (whose current timestamp is
+/// `src_ts`), or one a live server writes: a higher or different timestamp, a versioned role above the source's,
+/// tokens changed since the copy, a live single-writer claim. Resuming an interrupted copy, or re-running after
+/// new publishes on the source, passes.
+async fn check_not_newer(src: &dyn Store, dst: &dyn Store, src_ts: &[u8]) -> anyhow::Result<()> {
+    if let Some(claim) = dst.get_object(&ObjectKey::WriterClaim).await? {
+        if let Ok(c) = serde_json::from_slice::<crate::coordinator::single::Claim>(&claim.bytes) {
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let expires = c
+                .heartbeat
+                .saturating_add(i64::try_from(c.ttl_secs).unwrap_or(i64::MAX));
+            if expires > now {
+                return Err(ApiError::ConcurrentWriter(format!(
+                    "{} is live: writer {:?} renewed its claim (writer.json) {} s ago; migrate never writes into a \
+                     repository a server is changing. Stop that server (its claim expires {} s after its last \
+                     renewal) or migrate into another destination; nothing was copied",
+                    dst.describe(),
+                    c.id,
+                    now - c.heartbeat,
+                    c.ttl_secs
+                ))
+                .into());
+            }
+        }
+    }
+    let Some(theirs) = dst.get_object(&ObjectKey::timestamp()).await? else {
+        return Ok(()); // empty, or an interrupted first copy (the timestamp is written last)
+    };
+    let mine = signed_version(src_ts).unwrap_or(0);
+    let dst_version = signed_version(&theirs.bytes).unwrap_or(u64::MAX);
+    if dst_version > mine {
+        return Err(newer(
+            dst,
+            src,
+            &format!("its timestamp is version {dst_version}, the source's {mine}"),
+        ));
+    }
+    if dst_version == mine && theirs.bytes != src_ts {
+        return Err(newer(
+            dst,
+            src,
+            &format!(
+                "its timestamp version {mine} differs from the source's (it was signed elsewhere)"
+            ),
+        ));
+    }
+    // Versioned metadata above the source's (a publish on the destination whose timestamp copy lags, as with a
+    // database), compared per role: older versions the source garbage-collected do not count.
+    let mut highest = std::collections::BTreeMap::<String, u64>::new();
+    for name in src.list(Area::Metadata).await? {
+        if let Some((role, n)) = versioned_name(&name) {
+            let e = highest.entry(role.to_owned()).or_default();
+            *e = (*e).max(n);
+        }
+    }
+    for name in dst.list(Area::Metadata).await? {
+        if let Some((role, n)) = versioned_name(&name) {
+            match highest.get(role) {
+                Some(&top) if n <= top => {}
+                Some(&top) => {
+                    return Err(newer(
+                        dst,
+                        src,
+                        &format!("it holds {name}, the source's newest {role} is version {top}"),
+                    ))
+                }
+                None => {
+                    return Err(newer(
+                        dst,
+                        src,
+                        &format!("it holds {name}, a role the source does not have"),
+                    ))
+                }
+            }
+        }
+    }
+    // Tokens changed on the destination after a copy (created or revoked there): copying would undo it.
+    let (a, b) = tokio::try_join!(
+        src.get_object(&ObjectKey::Tokens),
+        dst.get_object(&ObjectKey::Tokens)
+    )?;
+    if let Some(b) = b {
+        if a.map(|a| a.bytes) != Some(b.bytes) {
+            return Err(newer(
+                dst,
+                src,
+                "its tokens.json differs from the source's (a token was created or revoked on one side after the \
+                 last copy); make token changes on one repository only",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Copies the repository in `src` to `dst` (see the module docs), `parallel` transfers at a time.
 pub async fn copy(
     src: &dyn Store,
@@ -134,6 +255,7 @@ pub async fn copy(
                 format!("{} has no metadata/timestamp.json", src.describe()),
             )
         })?;
+    check_not_newer(src, dst, &timestamp.bytes).await?;
     let mut report = Report::default();
 
     // Which objects to write; a versioned file that differs means the destination diverged: refuse now.

@@ -264,6 +264,7 @@ pub async fn commit_changes(
                 &keys.timestamp,
             )?;
             write_meta(store, &format!("{sv}.snapshot.json"), c.snapshot).await?;
+            crate::crash_point::here("snapshot_written");
             (c.timestamp, sv)
         };
         let new = Head::parse(new_ts.into())?;
@@ -280,6 +281,9 @@ pub async fn commit_changes(
             )
             .await?;
         if outcome == Outcome::Won {
+            if !resign_only {
+                crate::crash_point::here("committed");
+            }
             return Ok(Some(Committed {
                 snapshot_version: sv,
                 head: new,
@@ -596,7 +600,9 @@ pub(crate) async fn publish_role(
     coord
         .reserve_role(package, version, &crate::coordinator::sha256_hex(&bytes))
         .await?;
+    crate::crash_point::here("reserved");
     write_meta(&*st.store, &format!("{version}.{package}.json"), bytes).await?;
+    crate::crash_point::here("role_written");
     let audit = Audit {
         actor: actor.to_owned(),
         action: "publish".into(),

@@ -30,7 +30,7 @@ use x0x_dist_manifests::{PackageName, Signed, SigningKey, TargetFile, TargetName
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::published::{blocking, Published};
+use crate::published::blocking;
 use crate::state::AppState;
 use crate::storage::ObjectKey;
 use crate::wire::PublishReport;
@@ -122,7 +122,7 @@ pub async fn policy(
                 ),
             )
         })?;
-    let cur = Published::load(&*st.store).await?;
+    let cur = st.current_published().await?;
     let pkg_s = pkg.to_string();
     blocking(move || {
         x0x_dist_repository::trust::verify_policy(
@@ -162,7 +162,7 @@ async fn check_release(
             });
         }
     }
-    let cur = Published::load(&*st.store).await?;
+    let cur = st.current_published().await?;
     let old_role = cur.load_role_bytes(&*st.store, pkg.as_str()).await?;
     let (pkg2, targets) = (pkg.clone(), targets.clone());
     let added = blocking(move || {
@@ -272,7 +272,7 @@ async fn sign_online(
     let key_bytes = std::fs::read(&key_path)
         .map_err(|e| ApiError::io(format!("reading {}", key_path.display()), e))?;
     let key = SigningKey::from_secret_file(&key_bytes)?;
-    let cur = Published::load(&*st.store).await?;
+    let cur = st.current_published().await?;
     let (delegation, _) = cur.delegation(pkg.as_str())?;
     if !delegation.keys.keyids.contains(key.key_id()) {
         return Err(needs_key(format!(
@@ -345,7 +345,7 @@ pub async fn approve(
     not_self(&rec, who, "approve")?;
     let report = if let Some(bytes) = role {
         {
-            let cur = Published::load(&*st.store).await?;
+            let cur = st.current_published().await?;
             let old = cur.load_role_bytes(&*st.store, pkg.as_str()).await?;
             let (staged, b2) = (rec.targets.clone(), bytes.clone());
             blocking(move || {

@@ -382,6 +382,10 @@ impl crate::views::ViewSource for AppState {
     async fn timestamp_tag(&self) -> Option<ETag> {
         self.published_timestamp().await.ok().flatten()
     }
+
+    async fn published(&self) -> Result<crate::published::Published, ApiError> {
+        self.current_published().await
+    }
 }
 
 impl crate::npm::registry::Source for AppState {
@@ -415,6 +419,17 @@ impl AppState {
                 }
             }
         });
+    }
+
+    /// The published state this replica serves: with a database, the one its served timestamp pins (the store's
+    /// copy of `timestamp.json` lags when a committer died between its commit and writing the copy); else the
+    /// store's `timestamp.json`.
+    pub async fn current_published(&self) -> Result<crate::published::Published, ApiError> {
+        if self.coordinator.authoritative() {
+            let head = self.seen_timestamp().await?;
+            return crate::published::Published::load_at(&*self.store, &head.bytes).await;
+        }
+        crate::published::Published::load(&*self.store).await
     }
 
     /// Rebuilds the package views now if the repository changed, on a background task (startup, after a publish

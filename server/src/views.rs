@@ -18,6 +18,10 @@ pub trait ViewSource {
     fn store(&self) -> &dyn Store;
     /// The current tag of `timestamp.json` (`None`: unknown, never cached).
     fn timestamp_tag(&self) -> impl std::future::Future<Output = Option<ETag>> + Send;
+    /// The published state to build the views from (default: the store's `timestamp.json`).
+    fn published(&self) -> impl std::future::Future<Output = Result<Published, ApiError>> + Send {
+        Published::load(self.store())
+    }
 }
 
 /// One target of a version.
@@ -80,8 +84,9 @@ pub struct ViewCache {
 }
 
 /// Reads the published state and every package's role through the store, then parses them off the async workers.
-async fn build(store: &dyn Store) -> Result<RepoView, ApiError> {
-    let cur = Published::load(store).await?;
+async fn build(src: &impl ViewSource) -> Result<RepoView, ApiError> {
+    let store = src.store();
+    let cur = src.published().await?;
     let mut roles = Vec::new();
     for name in cur.packages() {
         let bytes = cur.load_role_bytes(store, &name).await?;
@@ -168,7 +173,7 @@ impl ViewCache {
         if let Some(v) = self.fresh(&stamp) {
             return Ok(v);
         }
-        let view = Arc::new(build(src.store()).await?);
+        let view = Arc::new(build(src).await?);
         if let Ok(mut g) = self.current.write() {
             *g = Some((stamp, view.clone()));
         }

@@ -21,6 +21,26 @@ pub enum PackageCommand {
     /// --sign-online, also adds the server's online packages key (DIR/online/packages.key, created if needed)
     /// to the package's delegation, so the server signs releases itself and records the CI claims as provenance.
     Trust(TrustArgs),
+    /// Re-sign the snapshot and timestamp with versions above --past (and above the current ones): after
+    /// restoring a backup, sign past every version clients already trust, or they refuse the restored
+    /// repository (docs/server.md, "Restore from backup"). Needs DIR/online/ keys.
+    Resign(ResignArgs),
+}
+
+/// Arguments of `package resign`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = concat!(
+    "Examples:\n",
+    "  x0x-dist package resign --repo ./restored --past 5000   # above the highest version ever served\n",
+))]
+pub struct ResignArgs {
+    /// Repository directory.
+    #[arg(long)]
+    pub repo: PathBuf,
+    /// The highest snapshot or timestamp version any client may have seen (from a log, a monitoring probe of
+    /// timestamp.json, or a generous margin: gaps are allowed); the new versions are above it.
+    #[arg(long, default_value_t = 0)]
+    pub past: u64,
 }
 
 /// Arguments of `package trust`.
@@ -206,6 +226,13 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
                 keys.len(),
                 a.threshold
             );
+            Ok(())
+        }
+        PackageCommand::Resign(a) => {
+            let _writer = writer_lock(&a.repo)?;
+            let (s, t) = repo::resign_past(&a.repo, a.past, now, &Expiry::default())
+                .with_context(|| format!("re-signing {}", a.repo.display()))?;
+            println!("re-signed snapshot version {s}, timestamp version {t}");
             Ok(())
         }
         PackageCommand::Release(a) => {

@@ -193,6 +193,27 @@ pub struct Artifact {
     pub glibc_floor: Option<String>,
 }
 
+/// Re-signs the snapshot and timestamp of the repository in `dir` with versions above both its current ones and
+/// `past` (restore from backup: clients refuse a timestamp or snapshot whose version is lower than one they
+/// already trust, so a restored repository signs past every version served before). The snapshot lists the same
+/// roles. Returns the new (snapshot, timestamp) versions.
+pub fn resign_past(
+    dir: &Path,
+    past: u64,
+    now: OffsetDateTime,
+    expiry: &Expiry,
+) -> Result<(u64, u64)> {
+    let cur = Current::load(dir, now)?;
+    let (sk, tk) = (cur.key("snapshot")?, cur.key("timestamp")?);
+    let mut snapshot = cur.next_snapshot(now, expiry);
+    snapshot.version = snapshot.version.max(past.saturating_add(1));
+    let sv = snapshot.version;
+    let mut prev = cur.timestamp().clone();
+    prev.version = prev.version.max(past);
+    commit_snapshot(&cur.l, snapshot, &[], Some(&prev), &sk, &tk, now, expiry)?;
+    Ok((sv, prev.version.saturating_add(1)))
+}
+
 /// Releases `version` of `package` into the local repository in `dir`, without a server: adds the artifacts
 /// to the package's role (version + 1, signed by `publisher`), writes the target files, then the next snapshot
 /// and timestamp with the online keys in `DIR/online/`. Target metadata is inferred from the file names.

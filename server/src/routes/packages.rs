@@ -12,7 +12,7 @@ use x0x_dist_manifests::{PackageName, Platform};
 
 use crate::error::ApiError;
 use crate::publish;
-use crate::published::{self, Published};
+use crate::published;
 use crate::state::AppState;
 use crate::views::TargetView;
 use x0x_dist_manifests::codes::Coded as _;
@@ -155,7 +155,7 @@ pub async fn current_role(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     check_name(&name)?;
-    let cur = Published::load(&*st.store).await?;
+    let cur = st.current_published().await?;
     cur.delegation(&name)?;
     let role = match cur.load_role_bytes(&*st.store, &name).await? {
         // Parsed (checked) off the async workers: a big role takes a while.
