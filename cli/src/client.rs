@@ -117,7 +117,7 @@ pub fn next_role(
         let mut t = TargetFile::for_bytes(&[], Some(&custom));
         t.length = f.length;
         t.hashes.insert("sha256".into(), f.sha256.to_hex());
-        t.set_published(time::OffsetDateTime::now_utc());
+        t.set_published(publish_time(time::OffsetDateTime::now_utc()));
         role.targets.insert(path.name(), t);
     }
     Ok(Signed::new(role, &[key])?)
@@ -489,6 +489,14 @@ impl Client {
 pub fn role_expiry(now: time::OffsetDateTime, expires_in: time::Duration) -> time::OffsetDateTime {
     let t = now + expires_in;
     t.replace_time(time::Time::from_hms(t.hour(), 0, 0).expect("a whole hour"))
+}
+
+/// The signed publish time of a release's targets (`custom.published`, what cooldowns count from): `now` rounded
+/// down to the whole minute, for the same reason as [`role_expiry`]: a retry in the same minute signs the same
+/// bytes and takes back the version its killed first attempt reserved. A cooldown sees the release at most a
+/// minute older than it is.
+pub fn publish_time(now: time::OffsetDateTime) -> time::OffsetDateTime {
+    now.replace_time(time::Time::from_hms(now.hour(), now.minute(), 0).expect("a whole minute"))
 }
 
 /// Everything `x0x-dist publish` needs.

@@ -56,12 +56,13 @@ fn output(cmd: &mut Command) -> (bool, String) {
 }
 
 /// A retry lands at once because it signs the same role bytes as the killed attempt (the role's expiry is
-/// rounded to the hour, `x0x_dist::client::role_expiry`): a round that would straddle a whole hour starts after it
-/// (across one, the retry waits out the reservation's lease instead; docs/coordinator.md).
-fn avoid_hour_boundary() {
+/// rounded to the hour, `x0x_dist::client::role_expiry`, and the targets' publish time to the minute,
+/// `x0x_dist::client::publish_time`): a round that would straddle a whole minute starts after it (across one, the
+/// retry waits out the reservation's lease instead; docs/coordinator.md).
+fn avoid_minute_boundary() {
     let now = time::OffsetDateTime::now_utc();
-    let left = 3600 - (u64::from(now.minute()) * 60 + u64::from(now.second()));
-    if left < 30 {
+    let left = 60 - u64::from(now.second());
+    if left < 25 {
         std::thread::sleep(std::time::Duration::from_secs(left + 1));
     }
 }
@@ -99,7 +100,7 @@ fn kill_9_at_each_commit_point_then_the_retry_lands() {
                 ),
             )
             .unwrap();
-            avoid_hour_boundary();
+            avoid_minute_boundary();
             let pa = free_port();
             let log = tmp.path().join(format!("a-{point}-{round}.log"));
             let mut victim = serve(&repo, pa, &pg.url(), "replica-a", &log, Some(point));
