@@ -106,6 +106,7 @@ pub async fn serve(
         Endpoint::Ping => Ok(axum::Json(json!({})).into_response()),
         Endpoint::AuditBulk => {
             let base = base_url(&st, &headers);
+            let body = audit_body(&headers, body)?;
             Ok(axum::Json(crate::npm::audit::bulk(reg, &*st, &body, &base).await?).into_response())
         }
         Endpoint::AuditQuick => Ok(axum::Json(json!({
@@ -225,4 +226,31 @@ async fn proxy(
     }
     b.body(Body::from_stream(r.bytes_stream()))
         .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// The most a bulk audit request may hold once decompressed.
+const MAX_AUDIT_BODY: u64 = 4 << 20;
+
+/// A bulk audit request's body: npm sends it gzip-compressed (`Content-Encoding: gzip`); decompressed with a cap,
+/// so a small compressed body cannot expand without bound.
+fn audit_body(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
+    use std::io::Read as _;
+    let gzip = headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("gzip"));
+    if !gzip {
+        return Ok(body);
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&body[..])
+        .take(MAX_AUDIT_BODY + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::BadRequest(format!("the audit request is not valid gzip: {e}")))?;
+    if out.len() as u64 > MAX_AUDIT_BODY {
+        return Err(ApiError::BadRequest(format!(
+            "the audit request is over {MAX_AUDIT_BODY} bytes once decompressed"
+        )));
+    }
+    Ok(Bytes::from(out))
 }
