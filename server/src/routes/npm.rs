@@ -254,3 +254,43 @@ fn audit_body(headers: &HeaderMap, body: Bytes) -> Result<Bytes, ApiError> {
     }
     Ok(Bytes::from(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn gzip(data: &[u8]) -> Bytes {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).unwrap();
+        Bytes::from(e.finish().unwrap())
+    }
+
+    fn gzip_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::CONTENT_ENCODING,
+            axum::http::HeaderValue::from_static("gzip"),
+        );
+        h
+    }
+
+    #[test]
+    fn a_gzip_audit_body_is_decompressed_and_capped() {
+        let plain = br#"{"x0x":["1.0.0"]}"#;
+        assert_eq!(
+            &audit_body(&gzip_headers(), gzip(plain)).unwrap()[..],
+            plain
+        );
+        // Without Content-Encoding the body is taken as it is.
+        assert_eq!(
+            &audit_body(&HeaderMap::new(), Bytes::from_static(plain)).unwrap()[..],
+            plain
+        );
+        // A small body that expands past the cap, and bytes that are not gzip: refused.
+        let bomb = gzip(&vec![b' '; (MAX_AUDIT_BODY + 1) as usize]);
+        assert!(bomb.len() < 64 << 10);
+        assert!(audit_body(&gzip_headers(), bomb).is_err());
+        assert!(audit_body(&gzip_headers(), Bytes::from_static(plain)).is_err());
+    }
+}
