@@ -239,7 +239,10 @@ if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && unshare -n true 2>/dev/null
   "$BIN" bundle import --repo "$AIRGAP" --root "$R/metadata/1.root.json" "$T/x0x.bundle" >/dev/null
   # The records the origin made when each version was published travel in the bundle (its chain today is
   # newer than 1.0.0's: without them the mirror would embed other metadata, and serve other bytes).
-  tar tf "$T/x0x.bundle" | grep -qx "npm/x0x-$VERSION.record.json" || fail "the bundle carries no npm release record"
+  # (The listing goes to a file: `tar tf | grep -q` under pipefail fails whenever grep exits before tar has
+  # written its last name, and tar dies of SIGPIPE.)
+  tar tf "$T/x0x.bundle" >"$T/bundle.list" || fail "tar cannot list the bundle"
+  grep -qx "npm/x0x-$VERSION.record.json" "$T/bundle.list" || fail "the bundle carries no npm release record"
   [ -f "$AIRGAP/npm/x0x-$VERSION.record.json" ] || fail "bundle import did not bring the npm release records"
   export BIN AIRGAP M NODE24 VERSION PRE CARGO_TARGET_DIR
   export T
