@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::Value;
 use x0x_dist_test_support::fixture as common;
 
-use common::cli::{bin, free_port, publish, run_ok, start_server};
+use common::cli::{bin, free_port, package_add, publish, run_ok, start_server};
 
 fn keytype_of(public_file: &Path) -> (String, String) {
     let v: Value = serde_json::from_slice(&std::fs::read(public_file).unwrap()).unwrap();
@@ -58,14 +58,11 @@ fn every_key_type_inits_signs_releases_and_verifies() {
             ty != "ed25519",
             "{ty}: secret key format"
         );
-        run_ok(
-            bin()
-                .args(["package", "add", "--repo"])
-                .arg(&repo)
-                .arg("x0x")
-                .arg("--publisher-key")
-                .arg(key.with_extension("key.pub")),
-        );
+        run_ok(&mut package_add(
+            &repo,
+            "x0x",
+            &key.with_extension("key.pub"),
+        ));
         let out = run_ok(
             bin()
                 .args(["package", "release", "--repo"])
@@ -96,14 +93,11 @@ fn server_with_ecdsa_online_keys_takes_an_rsa_signed_publish() {
     );
     let key = tmp.path().join("ci.key");
     run_ok(bin().args(["keygen", "--type", "rsa", "--out"]).arg(&key));
-    run_ok(
-        bin()
-            .args(["package", "add", "--repo"])
-            .arg(&repo)
-            .arg("x0x")
-            .arg("--publisher-key")
-            .arg(key.with_extension("key.pub")),
-    );
+    run_ok(&mut package_add(
+        &repo,
+        "x0x",
+        &key.with_extension("key.pub"),
+    ));
     let token = run_ok(
         bin()
             .args(["token", "create", "--repo"])
@@ -170,14 +164,11 @@ fn pkcs8_keys_made_by_openssl_are_accepted_as_key_files() {
     std::fs::create_dir(&dist).unwrap();
     let other = tmp.path().join("ci.key");
     run_ok(bin().args(["keygen", "--out"]).arg(&other));
-    run_ok(
-        bin()
-            .args(["package", "add", "--repo"])
-            .arg(&repo)
-            .arg("x0x")
-            .arg("--publisher-key")
-            .arg(other.with_extension("key.pub")),
-    );
+    run_ok(&mut package_add(
+        &repo,
+        "x0x",
+        &other.with_extension("key.pub"),
+    ));
     let out = bin()
         .args(["package", "release", "--repo"])
         .arg(&repo)

@@ -7,7 +7,9 @@ use x0x_dist_test_support::fixture as common;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
-use common::cli::{bin, fails, free_port, publish, run_ok, setup_repo, start_server, wait_healthy};
+use common::cli::{
+    bin, fails, free_port, package_add, publish, run_ok, setup_repo, start_server, wait_healthy,
+};
 
 /// A follower replica on `repo` forwarding publishes to `leader`; its log goes to `log`.
 fn start_follower(repo: &Path, port: u16, leader: &str, log: &Path) -> Child {
@@ -71,14 +73,11 @@ fn stop(mut c: Child) {
 
 /// `package add other` with the same publisher key, and a token for it.
 fn add_other(repo: &Path, key: &Path) -> String {
-    run_ok(
-        bin()
-            .args(["package", "add", "--repo"])
-            .arg(repo)
-            .arg("other")
-            .arg("--publisher-key")
-            .arg(key.with_extension("key.pub")),
-    );
+    run_ok(&mut package_add(
+        repo,
+        "other",
+        &key.with_extension("key.pub"),
+    ));
     run_ok(
         bin()
             .args(["token", "create", "--repo"])
@@ -411,16 +410,20 @@ fn migrate_never_rolls_a_destination_back() {
         err
     };
 
+    // `package release` of x0x VERSION into the repository DIR.
+    let release = |dir: &Path, version: &str| {
+        run_ok(
+            bin()
+                .args(["package", "release", "--repo"])
+                .arg(dir)
+                .args(["x0x", "--version", version, "--key"])
+                .arg(&key)
+                .arg(wasm(tmp.path(), "x0x", version)),
+        )
+    };
     // A newer release published on the destination (its timestamp and x0x role are above the source's).
     let newer = copy("newer");
-    run_ok(
-        bin()
-            .args(["package", "release", "--repo"])
-            .arg(&newer)
-            .args(["x0x", "--version", "0.3.0", "--key"])
-            .arg(&key)
-            .arg(wasm(tmp.path(), "x0x", "0.3.0")),
-    );
+    release(&newer, "0.3.0");
     let err = refused(&newer, "repo.newer", "its timestamp is version");
     assert!(
         err.contains("Restore from backup"),
@@ -431,14 +434,7 @@ fn migrate_never_rolls_a_destination_back() {
     // Only the versioned role is newer (the timestamp copy lags, as on a store whose authority is a database).
     let lagging = copy("lagging");
     let ts = std::fs::read(lagging.join("metadata/timestamp.json")).unwrap();
-    run_ok(
-        bin()
-            .args(["package", "release", "--repo"])
-            .arg(&lagging)
-            .args(["x0x", "--version", "0.3.0", "--key"])
-            .arg(&key)
-            .arg(wasm(tmp.path(), "x0x", "0.3.0")),
-    );
+    release(&lagging, "0.3.0");
     std::fs::write(lagging.join("metadata/timestamp.json"), ts).unwrap();
     refused(&lagging, "repo.newer", "the source's newest");
 
@@ -474,14 +470,7 @@ fn migrate_never_rolls_a_destination_back() {
 
     // New publishes on the source are still copied over an older copy (the normal resumed migration).
     let older = copy("older");
-    run_ok(
-        bin()
-            .args(["package", "release", "--repo"])
-            .arg(&repo)
-            .args(["x0x", "--version", "0.4.0", "--key"])
-            .arg(&key)
-            .arg(wasm(tmp.path(), "x0x", "0.4.0")),
-    );
+    release(&repo, "0.4.0");
     let out = run_ok(&mut migrate(&repo, &older));
     assert!(out.contains("verified"), "{out}");
     assert_eq!(

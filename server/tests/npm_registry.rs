@@ -25,6 +25,14 @@ async fn get_with(st: &Arc<AppState>, uri: &str, headers: &[(&str, &str)]) -> Re
     call(st, b.body(Body::empty()).unwrap()).await
 }
 
+/// Each of `uris` is answered `status` with the error code `code`.
+async fn expect_codes(st: &Arc<AppState>, uris: &[&str], status: StatusCode, code: &str) {
+    for uri in uris {
+        let r = get_with(st, uri, &[]).await;
+        assert_eq!((r.status, r.code().as_str()), (status, code), "{uri}");
+    }
+}
+
 /// A repository with releases 1.0.0 and 2.0.0-rc.1; its state.
 async fn published() -> (Fixture, Arc<AppState>) {
     let fx = repo(1);
@@ -230,18 +238,17 @@ async fn tarballs_are_what_the_packument_says_and_the_signed_bytes() {
     );
 
     // Unknown version, unknown tarball name.
-    for uri in [
-        "/npm/x0x/-/x0x-9.9.9.tgz",
-        "/npm/x0x/-/other-1.0.0.tgz",
-        "/npm/x0x/9.9.9",
-    ] {
-        let r = get_with(&st, uri, &[]).await;
-        assert_eq!(
-            (r.status, r.code().as_str()),
-            (StatusCode::NOT_FOUND, "npm.not_hosted"),
-            "{uri}"
-        );
-    }
+    expect_codes(
+        &st,
+        &[
+            "/npm/x0x/-/x0x-9.9.9.tgz",
+            "/npm/x0x/-/other-1.0.0.tgz",
+            "/npm/x0x/9.9.9",
+        ],
+        StatusCode::NOT_FOUND,
+        "npm.not_hosted",
+    )
+    .await;
 }
 
 /// Two servers over two copies of the same repository (taken before either served npm): the same tarball
@@ -408,37 +415,35 @@ async fn forged_record_is_refused() {
 #[tokio::test]
 async fn bad_input_gets_stable_codes() {
     let (_fx, st) = published().await;
-    for uri in [
-        "/npm/@x0x%2f..",
-        "/npm/@x0x%2f..%2f..%2fmetadata%2froot.json",
-        "/npm/@x0x%252fcore-linux-x64-gnu",
-        "/npm/x0x/-/..%2f..%2fmetadata%2f1.root.json",
-        "/npm/x0x%2f..%2f..%2ftokens.json",
-        "/npm/.x0x",
-        "/npm/x0x/-/x0x-1.0.0.tgz/extra",
-        "/npm/-/not-an-endpoint",
-    ] {
-        let r = get_with(&st, uri, &[]).await;
-        assert_eq!(
-            (r.status, r.code().as_str()),
-            (StatusCode::BAD_REQUEST, "npm.invalid_name"),
-            "{uri}"
-        );
-    }
+    expect_codes(
+        &st,
+        &[
+            "/npm/@x0x%2f..",
+            "/npm/@x0x%2f..%2f..%2fmetadata%2froot.json",
+            "/npm/@x0x%252fcore-linux-x64-gnu",
+            "/npm/x0x/-/..%2f..%2fmetadata%2f1.root.json",
+            "/npm/x0x%2f..%2f..%2ftokens.json",
+            "/npm/.x0x",
+            "/npm/x0x/-/x0x-1.0.0.tgz/extra",
+            "/npm/-/not-an-endpoint",
+        ],
+        StatusCode::BAD_REQUEST,
+        "npm.invalid_name",
+    )
+    .await;
     let long = format!("/npm/{}", "a".repeat(300));
     assert_eq!(get_with(&st, &long, &[]).await.code(), "npm.invalid_name");
-    for uri in [
-        "/npm/left-pad",
-        "/npm/@x0x%2fcore-beos-x64",
-        "/npm/@other%2fcore-linux-x64-gnu",
-    ] {
-        let r = get_with(&st, uri, &[]).await;
-        assert_eq!(
-            (r.status, r.code().as_str()),
-            (StatusCode::NOT_FOUND, "npm.not_hosted"),
-            "{uri}"
-        );
-    }
+    expect_codes(
+        &st,
+        &[
+            "/npm/left-pad",
+            "/npm/@x0x%2fcore-beos-x64",
+            "/npm/@other%2fcore-linux-x64-gnu",
+        ],
+        StatusCode::NOT_FOUND,
+        "npm.not_hosted",
+    )
+    .await;
     let huge = "application/json,".repeat(1000);
     let r = get_with(&st, "/npm/x0x", &[("accept", &huge)]).await;
     assert_eq!(

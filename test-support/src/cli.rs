@@ -30,6 +30,17 @@ pub fn bin() -> Command {
     Command::new(bin_path())
 }
 
+/// `x0x-dist package add --repo REPO NAME --publisher-key PUBLIC_KEY`, ready to run (or to extend).
+pub fn package_add(repo: &Path, name: &str, public_key: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.args(["package", "add", "--repo"])
+        .arg(repo)
+        .arg(name)
+        .arg("--publisher-key")
+        .arg(public_key);
+    cmd
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap()
 }
