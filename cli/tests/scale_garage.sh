@@ -134,6 +134,9 @@ meta_objects() {
 verify_bucket() {
   "$B" migrate --from "$S3URL" --to "$W/$1" --s3-endpoint "${EP[1]}" 2>"$W/$1.migrate.log" || fail "migrate back ($1): $(tail "$W/$1.migrate.log")"
   "$B" verify --repo "$W/$1" >"$W/$1.verify.log" 2>&1 || fail "verify of the bucket ($1): $(cat "$W/$1.verify.log")"
+  # Garage's listing once missed a target for a while after a node came back (CI, 2026-12-08); migrate copies
+  # what the signed metadata names whatever the listing says, and says so: shown here for whoever reads the log.
+  grep "did not list" "$W/$1.migrate.log" || true
 }
 
 step "c. publish x0x 0.1.0 through nginx; python-tuf and the JS loader through nginx"

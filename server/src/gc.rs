@@ -7,13 +7,13 @@
 //! uploads never published — is removed once older than the grace period (an upload or a commit in progress is
 //! younger). Objects whose age the store does not report are kept. Nothing referenced is ever removed, so a
 //! client refreshing at any time sees a complete repository.
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
 use crate::coordinator::{Coordinator, Head};
 use crate::error::ApiError;
 use crate::published::Published;
-use crate::storage::{Area, Listed, Store};
+use crate::storage::{Area, Digest, Listed, Store};
 
 /// One object `gc` would remove.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,25 +58,30 @@ fn versioned_non_root(name: &str) -> bool {
     })
 }
 
-/// Finds the garbage of `store` (the current timestamp from `coordinator` when it is the authority).
-pub async fn plan(
-    store: &dyn Store,
-    coordinator: Option<&dyn Coordinator>,
-    grace: Duration,
-    now: SystemTime,
-) -> Result<Plan, ApiError> {
-    let head = match coordinator {
-        Some(c) => c.head(store).await?,
-        None => Head::read(store).await?,
-    };
-    let cur = Published::load_at(store, &head.bytes).await?;
+/// What the signed state a timestamp names references, by name in each area.
+#[derive(Clone, Debug, Default)]
+pub struct Referenced {
+    /// Versioned metadata files: the snapshot and the role versions it lists (`N.role.json`).
+    pub metadata: BTreeSet<String>,
+    /// Targets (`<package>/<version>/<sha256>.<file>`), each with the digest of its blob.
+    pub targets: BTreeMap<String, Digest>,
+    /// Blobs (hex digests).
+    pub blobs: BTreeSet<String>,
+}
+
+/// What the repository state pinned by the timestamp `timestamp` (its bytes) references in `store`: the
+/// snapshot, every role version it lists, every target those roles list and their blobs. Read through the
+/// signed metadata, never through a listing (an engine's listing may lag or miss an object; `migrate` copies
+/// this set whatever the listing says).
+pub async fn referenced(store: &dyn Store, timestamp: &[u8]) -> Result<Referenced, ApiError> {
+    let cur = Published::load_at(store, timestamp).await?;
     let snap = cur.snapshot.signed();
-    let mut keep_meta: HashSet<String> = HashSet::new();
-    keep_meta.insert(format!("{}.snapshot.json", snap.version));
-    let (mut keep_targets, mut keep_blobs) = (HashSet::new(), HashSet::new());
+    let mut out = Referenced::default();
+    out.metadata
+        .insert(format!("{}.snapshot.json", snap.version));
     for (file, meta) in &snap.meta {
         let role = file.trim_end_matches(".json");
-        keep_meta.insert(format!("{}.{file}", meta.version));
+        out.metadata.insert(format!("{}.{file}", meta.version));
         if role == "targets" {
             continue;
         }
@@ -88,15 +93,32 @@ pub async fn plan(
             let Ok(p) = path.package_target() else {
                 continue;
             };
-            keep_targets.insert(format!(
-                "{}/{}/{digest}.{}",
-                p.package(),
-                p.version(),
-                p.file_name()
-            ));
-            keep_blobs.insert(digest.to_hex());
+            out.targets.insert(
+                format!("{}/{}/{digest}.{}", p.package(), p.version(), p.file_name()),
+                digest,
+            );
+            out.blobs.insert(digest.to_hex());
         }
     }
+    Ok(out)
+}
+
+/// Finds the garbage of `store` (the current timestamp from `coordinator` when it is the authority).
+pub async fn plan(
+    store: &dyn Store,
+    coordinator: Option<&dyn Coordinator>,
+    grace: Duration,
+    now: SystemTime,
+) -> Result<Plan, ApiError> {
+    let head = match coordinator {
+        Some(c) => c.head(store).await?,
+        None => Head::read(store).await?,
+    };
+    let Referenced {
+        metadata: keep_meta,
+        targets: keep_targets,
+        blobs: keep_blobs,
+    } = referenced(store, &head.bytes).await?;
     let mut out = Plan::default();
     let old = |l: &Listed| {
         l.modified
@@ -107,7 +129,7 @@ pub async fn plan(
         for l in store.list_detailed(area).await? {
             let referenced = match area {
                 Area::Metadata => !versioned_non_root(&l.name) || keep_meta.contains(&l.name),
-                Area::Targets => keep_targets.contains(&l.name),
+                Area::Targets => keep_targets.contains_key(&l.name),
                 Area::Blobs => keep_blobs.contains(&l.name),
             };
             if referenced {

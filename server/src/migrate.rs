@@ -43,6 +43,9 @@ pub struct Report {
     pub objects_written: u64,
     /// Metadata files and `tokens.json` already identical in the destination.
     pub objects_present: u64,
+    /// Objects the signed metadata references that the source's listing did not show (copied all the same; an
+    /// engine whose listing lags or misses objects).
+    pub unlisted: u64,
 }
 
 /// What a verification checked.
@@ -56,6 +59,8 @@ pub struct Verified {
     pub blob_bytes: u64,
     /// Targets whose length was compared.
     pub targets: u64,
+    /// Objects the signed metadata references that the source's listing did not show (checked all the same).
+    pub unlisted: u64,
 }
 
 /// What a copy or a verification reports as it goes: the start of each phase and the work done in it. The CLI
@@ -257,11 +262,17 @@ pub async fn copy(
         })?;
     check_not_newer(src, dst, &timestamp.bytes).await?;
     let mut report = Report::default();
+    // What the signed state references is copied whatever the listings below show (an engine's listing may lag
+    // or miss an object that a GET by name finds).
+    let refs = crate::gc::referenced(src, &timestamp.bytes).await?;
 
     // Which objects to write; a versioned file that differs means the destination diverged: refuse now.
-    let mut names = src.list(Area::Metadata).await?;
+    let (mut names, unlisted) = with_referenced(
+        src.list(Area::Metadata).await?,
+        refs.metadata.iter().cloned(),
+    );
+    report.unlisted += unlisted;
     names.retain(|n| n != "timestamp.json");
-    names.sort();
     let mut keys = names
         .iter()
         .map(|n| meta_key(n))
@@ -298,16 +309,26 @@ pub async fn copy(
         .try_collect()
         .await?;
 
-    // Blobs.
-    let blobs = src.list(Area::Blobs).await?;
-    let mut sized = Vec::with_capacity(blobs.len());
-    for name in &blobs {
+    // Blobs. A referenced blob the source does not hold is a target released offline (copied from the target).
+    let listed_blobs: BTreeSet<String> = src.list(Area::Blobs).await?.into_iter().collect();
+    let mut sized = Vec::with_capacity(listed_blobs.len());
+    let mut blobs = Vec::with_capacity(listed_blobs.len());
+    for name in listed_blobs
+        .iter()
+        .chain(refs.blobs.difference(&listed_blobs))
+    {
         let d = parse_digest(name)?;
-        let len = src
-            .blob_len(&d)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("blob {d} vanished from the source")))?;
-        sized.push((d, len));
+        match src.blob_len(&d).await? {
+            Some(len) => {
+                sized.push((d, len));
+                blobs.push(name.clone());
+                report.unlisted += u64::from(!listed_blobs.contains(name));
+            }
+            None if !listed_blobs.contains(name) => {}
+            None => {
+                return Err(ApiError::NotFound(format!("blob {d} vanished from the source")).into())
+            }
+        }
     }
     let total: u64 = sized.iter().map(|(_, l)| l).sum();
     progress.phase(&format!("copying {} blobs", sized.len()), total, true);
@@ -331,18 +352,20 @@ pub async fn copy(
     }
 
     // Targets.
-    let mut targets = src.list(Area::Targets).await?;
-    targets.sort();
+    let (targets, unlisted) =
+        with_referenced(src.list(Area::Targets).await?, refs.targets.keys().cloned());
+    report.unlisted += unlisted;
     progress.phase("linking targets", targets.len() as u64, false);
     let have = &have;
     let outcomes: Vec<(bool, u64)> = futures_util::stream::iter(targets)
         .map(|name| async move {
             let path = ObjectPath::parse(&name)?;
             let digest = target_digest(&path)?;
-            let len = src
-                .target_len(&path)
-                .await?
-                .ok_or_else(|| ApiError::NotFound(format!("target {name} vanished")))?;
+            let len = src.target_len(&path).await?.ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "target {name} is not in the source (its signed metadata names it, or it was listed)"
+                ))
+            })?;
             if dst.target_len(&path).await? == Some(len) {
                 progress.inc(1);
                 return Ok::<_, anyhow::Error>((false, 0));
@@ -441,6 +464,19 @@ async fn copy_blob(
     Ok(matches!(out, PutOutcome::Created { .. }))
 }
 
+/// `listed` and `referenced` together, sorted and without repeats; and how many of `referenced` the listing
+/// did not show.
+fn with_referenced(
+    listed: Vec<String>,
+    referenced: impl Iterator<Item = String>,
+) -> (Vec<String>, u64) {
+    let mut all: BTreeSet<String> = listed.into_iter().collect();
+    let before = all.len();
+    all.extend(referenced);
+    let unlisted = (all.len() - before) as u64;
+    (all.into_iter().collect(), unlisted)
+}
+
 /// The blob a target links: its file name is `<sha256>.<file>`.
 fn target_digest(path: &ObjectPath) -> Result<Digest, ApiError> {
     let name = path.file_name();
@@ -466,10 +502,17 @@ pub async fn verify(
     check_same_repository(src, dst).await?;
     let mut out = Verified::default();
     let mut problems: Vec<String> = Vec::new();
+    let refs = match src.get_object(&ObjectKey::timestamp()).await? {
+        Some(ts) => crate::gc::referenced(src, &ts.bytes).await?,
+        None => crate::gc::Referenced::default(),
+    };
 
-    let mut keys = src
-        .list(Area::Metadata)
-        .await?
+    let (names, unlisted) = with_referenced(
+        src.list(Area::Metadata).await?,
+        refs.metadata.iter().cloned(),
+    );
+    out.unlisted += unlisted;
+    let mut keys = names
         .iter()
         .map(|n| meta_key(n))
         .collect::<Result<Vec<_>, _>>()?;
@@ -498,10 +541,19 @@ pub async fn verify(
 
     let mut sized = Vec::new();
     let mut src_blobs = BTreeSet::new();
-    for name in src.list(Area::Blobs).await? {
-        let d = parse_digest(&name)?;
+    let listed_blobs: BTreeSet<String> = src.list(Area::Blobs).await?.into_iter().collect();
+    for name in listed_blobs
+        .iter()
+        .chain(refs.blobs.difference(&listed_blobs))
+    {
+        let d = parse_digest(name)?;
+        let len = match src.blob_len(&d).await? {
+            Some(len) => len,
+            None if !listed_blobs.contains(name) => continue, // released offline: no blob
+            None => 0,
+        };
+        out.unlisted += u64::from(!listed_blobs.contains(name));
         src_blobs.insert(d);
-        let len = src.blob_len(&d).await?.unwrap_or(0);
         sized.push((d, len));
     }
     let total: u64 = sized.iter().map(|(_, l)| l).sum();
@@ -525,7 +577,9 @@ pub async fn verify(
     out.blobs = found.len() as u64;
     problems.extend(found.into_iter().flatten());
 
-    let targets = src.list(Area::Targets).await?;
+    let (targets, unlisted) =
+        with_referenced(src.list(Area::Targets).await?, refs.targets.keys().cloned());
+    out.unlisted += unlisted;
     progress.phase("checking targets", targets.len() as u64, false);
     let src_blobs = &src_blobs;
     let found: Vec<Option<String>> = futures_util::stream::iter(targets)

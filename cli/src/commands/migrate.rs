@@ -93,7 +93,7 @@ pub fn run(a: &MigrateArgs) -> anyhow::Result<()> {
     progress.finish();
     let (copied, verified) = result?;
     let secs = start.elapsed().as_secs_f64();
-    if let Some(r) = copied {
+    if let Some(r) = &copied {
         println!(
             "copied {} to {}: {} blobs ({} bytes) copied, {} already there; {} targets linked, {} already there; \
              {} metadata objects written, {} already there",
@@ -106,6 +106,19 @@ pub fn run(a: &MigrateArgs) -> anyhow::Result<()> {
             r.targets_present,
             r.objects_written,
             r.objects_present,
+        );
+    }
+    let unlisted = copied
+        .as_ref()
+        .map_or(0, |r| r.unlisted)
+        .max(verified.unlisted);
+    if unlisted > 0 {
+        // An engine whose listing misses objects: what the signed metadata names was read by name all the same.
+        eprintln!(
+            "warning: {} did not list {unlisted} object(s) its signed metadata references; they were copied and \
+             checked by name. Its listing lags or is inconsistent: check the engine's health (replication, a node \
+             that came back) before relying on listings, e.g. for `x0x-dist gc`",
+            src.describe()
         );
     }
     println!(
