@@ -185,9 +185,12 @@ for t in "${TGZS[@]}"; do
   extra=$(comm -23 "$T/pack.files" "$T/ours.files" | grep -v -e '\.cjs$' -e 'index\.d\.ts$' -e 'wasi-worker' -e '^package/metadata/' || true)
   [ -z "$extra" ] || fail "$n: pack.js ships files /npm/ does not: $extra"
 done
+curl -sf "$ORIGIN/npm/x0x/-/x0x-$VERSION.tgz" -o "$T/ours-x0x.tgz" || fail "GET /npm/x0x tarball"
+mkdir -p "$T/cmp/pack" "$T/cmp/ours"
+tar xzf "${TGZS[-1]}" -C "$T/cmp/pack" && tar xzf "$T/ours-x0x.tgz" -C "$T/cmp/ours" || fail "unpacking the x0x tarballs"
 for f in index.js lib/loader.js lib/tuf.js bin/x0x.js platforms.json README.md; do
-  [ "$(tar xzf "${TGZS[-1]}" -O "package/$f" | sha256sum)" = "$(curl -sf "$ORIGIN/npm/x0x/-/x0x-$VERSION.tgz" | tar xzf - -O "package/$f" | sha256sum)" ] ||
-    fail "x0x: $f differs between pack.js and /npm/"
+  cmp -s "$T/cmp/pack/package/$f" "$T/cmp/ours/package/$f" ||
+    fail "x0x: $f differs between pack.js and /npm/: $(diff "$T/cmp/pack/package/$f" "$T/cmp/ours/package/$f" | head -20)"
 done
 echo "   ${#TGZS[@]} packages: same package.json, same files (less the WASI glue and types, which need a build directory), same index.js, lib/, README"
 
