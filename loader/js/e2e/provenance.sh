@@ -8,7 +8,7 @@
 #   key (no provenance). Then:
 #   - X0X_DIST_REQUIRE_PROVENANCE='ISSUER|x0x-org/x0x': 1.0.0 loads (cold, warm), 1.1.0 is loader.provenance;
 #     another repository or issuer refuses 1.0.0 even from the warm cache;
-#   - `npx x0x doctor` and `x0x-dist doctor` print 1.0.0's provenance; `x0x-dist verify` too;
+#   - `npx x0x doctor` and `x0x-dist doctor` print 1.0.0's provenance; `x0x-dist verify` and the web UI too;
 #   - the Rust loader: `fetch --version '*'` takes 1.1.0 without the setting, skips it for 1.0.0 with it, and
 #     `--version 1.1.0` is loader.provenance.
 #
@@ -95,6 +95,9 @@ doc=$(cd "$T/p1.1.0" && X0X_DIST_URL=$URL X0X_DIST_CACHE=$C node node_modules/x0
 has "$doc" '"provenance": null' || fail "1.1.0 has no provenance in doctor --json: $doc"
 doc=$(X0X_DIST_CACHE=$T/rcache "$BIN" doctor --server "$URL" --root "$R/metadata/1.root.json" --version =1.0.0 2>&1) || fail "x0x-dist doctor: $doc"
 has "$doc" "provenance (signed by the server's online key): .*repository=$REPO" || fail "x0x-dist doctor does not show the provenance: $doc"
+
+page=$(node -e "fetch('$URL/').then((r) => r.text()).then((t) => process.stdout.write(t))")
+has "$page" "<code>repository</code> = <code>$REPO</code>" || fail "the web UI does not show 1.0.0's provenance: $page"
 
 step "the Rust loader: a range skips releases without the provenance, a pin is refused"
 fetch() { # fetch VERSION [ENV...]
