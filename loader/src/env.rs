@@ -19,7 +19,7 @@ pub const ALLOW_EXPIRED_AFTER: &str = "X0X_DIST_ALLOW_EXPIRED_AFTER";
 pub const MIN_RELEASE_AGE: &str = "X0X_DIST_MIN_RELEASE_AGE";
 /// Required provenance: `ISSUER` or `ISSUER|REPOSITORY`; a release whose targets lack signed provenance
 /// (`custom.provenance`) from that issuer (and repository) is skipped by a range and refused when pinned
-/// (`loader.provenance`). See [`crate::provenance`].
+/// (`loader.provenance`). Read by `provenance::RequireProvenance::from_env`.
 pub const REQUIRE_PROVENANCE: &str = "X0X_DIST_REQUIRE_PROVENANCE";
 /// Extra PEM CA certificates (path) for HTTPS repositories.
 pub const CA_CERTS: &str = "X0X_DIST_CA_CERTS";
@@ -66,14 +66,6 @@ pub fn min_release_age() -> Result<Option<MinReleaseAge>, crate::Error> {
     match std::env::var(MIN_RELEASE_AGE) {
         Ok(v) if !v.trim().is_empty() => parse_age(&v),
         _ => Ok(None),
-    }
-}
-
-/// `X0X_DIST_REQUIRE_PROVENANCE` (unset or empty: off).
-pub fn require_provenance() -> Result<Option<crate::provenance::RequireProvenance>, crate::Error> {
-    match std::env::var(REQUIRE_PROVENANCE) {
-        Ok(v) => crate::provenance::RequireProvenance::parse(&v),
-        Err(_) => Ok(None),
     }
 }
 

@@ -56,6 +56,14 @@ impl RequireProvenance {
         }))
     }
 
+    /// `X0X_DIST_REQUIRE_PROVENANCE` (unset or empty: off).
+    pub fn from_env() -> Result<Option<Self>, crate::Error> {
+        match std::env::var(crate::env::REQUIRE_PROVENANCE) {
+            Ok(v) => Self::parse(&v),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// Why `prov` (a target's `custom.provenance`, or `None`) does not satisfy this requirement; `Ok` if it does.
     pub fn check(&self, prov: Option<&Map<String, Value>>) -> Result<(), String> {
         let Some(prov) = prov else {

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use x0x_dist_manifests::codes::Code;
 
+use crate::coordinator::postgres::Postgres;
 use crate::error::ApiError;
-use crate::state::AppState;
-use crate::storage::ObjectKey;
+use crate::storage::{ObjectKey, Store};
 
 /// The store-backed memory (no database): loaded on first use.
 #[derive(Debug, Default)]
@@ -22,12 +22,20 @@ pub struct StoreLog {
     seen: tokio::sync::Mutex<Option<BTreeMap<String, i64>>>,
 }
 
-/// Records `key` (expiring at `exp`) at `now`; `oidc.jti` if it was exchanged before (even before a restart).
-pub async fn record(st: &AppState, key: &[u8; 32], exp: i64, now: i64) -> Result<(), ApiError> {
+/// Records `key` (expiring at `exp`) at `now` in the database `db`, else in `store` (through `log`); `oidc.jti`
+/// if it was exchanged before (even before a restart).
+pub async fn record(
+    store: &dyn Store,
+    db: Option<&Postgres>,
+    log: &StoreLog,
+    key: &[u8; 32],
+    exp: i64,
+    now: i64,
+) -> Result<(), ApiError> {
     let forget_before = now - super::CLOCK_SKEW;
-    let fresh = match st.coordinator.database() {
+    let fresh = match db {
         Some(db) => db.remember_jti(key, exp, forget_before).await?,
-        None => record_in_store(st, key, exp, forget_before).await?,
+        None => record_in_store(store, log, key, exp, forget_before).await?,
     };
     if fresh {
         Ok(())
@@ -41,14 +49,15 @@ pub async fn record(st: &AppState, key: &[u8; 32], exp: i64, now: i64) -> Result
 }
 
 async fn record_in_store(
-    st: &AppState,
+    store: &dyn Store,
+    log: &StoreLog,
     key: &[u8; 32],
     exp: i64,
     forget_before: i64,
 ) -> Result<bool, ApiError> {
-    let mut g = st.oidc.store_log.seen.lock().await;
+    let mut g = log.seen.lock().await;
     if g.is_none() {
-        let loaded = match st.store.get_object(&ObjectKey::OidcReplay).await? {
+        let loaded = match store.get_object(&ObjectKey::OidcReplay).await? {
             Some(o) => serde_json::from_slice(&o.bytes).map_err(|e| {
                 ApiError::Internal(format!(
                     "{} is not {{key: exp}}: {e}",
@@ -67,11 +76,7 @@ async fn record_in_store(
     seen.retain(|_, e| *e >= forget_before);
     seen.insert(hex_key.clone(), exp);
     let bytes = serde_json::to_vec(&*seen).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let Err(e) = st
-        .store
-        .put_object(&ObjectKey::OidcReplay, bytes.into())
-        .await
-    {
+    if let Err(e) = store.put_object(&ObjectKey::OidcReplay, bytes.into()).await {
         // Not recorded durably: forget it here too, and refuse (the caller fails closed).
         seen.remove(&hex_key);
         return Err(e.into());

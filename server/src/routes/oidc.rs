@@ -74,9 +74,16 @@ pub async fn exchange(
     let result = st.oidc.verify(&req.token, &policy, now).await;
     // Then the durable replay memory (`crate::oidc::replay`): a replay across a restart is refused too.
     let result = match result {
-        Ok(v) => crate::oidc::replay::record(&st, &v.replay_key, v.exp, now)
-            .await
-            .map(|()| v),
+        Ok(v) => crate::oidc::replay::record(
+            &*st.store,
+            st.coordinator.database(),
+            &st.oidc.store_log,
+            &v.replay_key,
+            v.exp,
+            now,
+        )
+        .await
+        .map(|()| v),
         Err(e) => Err(e),
     };
     let v = match result {
