@@ -20,7 +20,7 @@ scripts/deadline.sh 600 cargo test -p x0x-dist-repository -p x0x-dist-server --l
 # shellcheck disable=SC2046 # word splitting of the --test list is intended
 scripts/deadline.sh 900 cargo test -p x0x-dist-server $(args serving publishing uploads openapi timestamp_refresh logging disk_full replicas error_bodies) -- --include-ignored
 # shellcheck disable=SC2046
-scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown python_tuf crash_recovery connection_limits large_role terminal_escapes token_file trusted_publishing) -- --include-ignored
+scripts/deadline.sh 900 cargo test -p x0x-dist $(args cli_publish shutdown python_tuf crash_recovery connection_limits large_role terminal_escapes token_file trusted_publishing oidc_exchange) -- --include-ignored
 # The web UI's release lifecycle in headless chromium (scripts/setup.d/68-browser.sh); screenshots under
 # $CARGO_TARGET_DIR/ui-screenshots (X0X_UI_ARTIFACTS), kept as artifacts.
 scripts/deadline.sh 300 bash server/tests/ui_browser.sh

@@ -12,4 +12,7 @@ if [ "${X0X_JS_E2E:-1}" != 0 ]; then
   scripts/deadline.sh 2400 bash loader/js/e2e/run.sh
   # Issue 23: yanks and revocations reach installed copies (tiny fixture addon; about 30 s).
   scripts/deadline.sh 600 bash loader/js/e2e/lifecycle.sh
+  # Issue 23: a local OpenID provider's CI token -> exchange -> online-signed publish -> the loaders verify the
+  # provenance (X0X_DIST_REQUIRE_PROVENANCE); about 20 s.
+  scripts/deadline.sh 300 bash loader/js/e2e/provenance.sh
 fi

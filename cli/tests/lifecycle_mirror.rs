@@ -125,3 +125,58 @@ fn yanks_and_revocations_reach_mirrors_and_bundles_and_a_tampered_one_is_refused
     sync(&old, &o.server.url, &o.root);
     assert_eq!(meta(&old, &rev_name).as_ref(), Some(&rev));
 }
+
+/// `[resolve] min_release_age` on a pull-through mirror: its `resolve` answers from the upstream's metadata,
+/// pulled before the JSON API answers (at most once per refresh interval), and never with a release younger than
+/// its own age (by the signed `custom.published`).
+#[test]
+fn a_pull_through_mirror_resolves_with_its_own_min_release_age() {
+    let t = tempfile::tempdir().unwrap();
+    let o = LifecycleOrigin::new(t.path());
+    o.release("1.0.0");
+    let mirror = |name: &str, config: &str| {
+        let dir = t.path().join(name);
+        run_ok(
+            bin()
+                .args(["mirror", "init", "--repo"])
+                .arg(&dir)
+                .args(["--upstream", &o.server.url, "--root"])
+                .arg(&o.root),
+        );
+        let cfg = t.path().join(format!("{name}.toml"));
+        std::fs::write(&cfg, format!("[mirror]\nrefresh_secs = 1\n{config}")).unwrap();
+        Server::start_with(
+            &dir,
+            Some(&o.server.url),
+            &t.path().join(format!("{name}.log")),
+            &[std::ffi::OsStr::new("--config"), cfg.as_os_str()],
+        )
+    };
+    let cool = mirror("cool", "[resolve]\nmin_release_age = \"1d\"\n");
+    let plain = mirror("plain", "");
+    let resolve = |s: &Server| {
+        let (status, body) = get(&format!("{}/api/v1/packages/x0x/resolve?range=*", s.url));
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let (status, body) = resolve(&plain);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"version\":\"1.0.0\""), "{body}");
+    let (status, body) = resolve(&cool);
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body.contains("version.not_found")
+            && body.contains("younger than [resolve] min_release_age: 1.0.0"),
+        "{body}"
+    );
+    // A new upstream release reaches the plain mirror's resolve after its refresh interval (pulled first).
+    o.release("1.1.0");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let (status, body) = resolve(&plain);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"version\":\"1.1.0\""), "{body}");
+    let (status, body) = resolve(&cool);
+    assert!(
+        body.contains("min_release_age: 1.1.0, 1.0.0"),
+        "{status} {body}"
+    );
+}

@@ -86,6 +86,7 @@ impl Client {
                 .revocations()
                 .map(x0x_dist_manifests::Signed::signed),
             min_release_age: self.options.min_release_age,
+            require_provenance: self.options.require_provenance.as_ref(),
             now: self
                 .options
                 .now

@@ -17,6 +17,10 @@ pub const ALLOW_EXPIRED_AFTER: &str = "X0X_DIST_ALLOW_EXPIRED_AFTER";
 /// than this long ago, and a pinned one is refused until then (`loader.too_young`). Seconds, or a number with
 /// `s`, `m`, `h` or `d`; `0` or unset: off.
 pub const MIN_RELEASE_AGE: &str = "X0X_DIST_MIN_RELEASE_AGE";
+/// Required provenance: `ISSUER` or `ISSUER|REPOSITORY`; a release whose targets lack signed provenance
+/// (`custom.provenance`) from that issuer (and repository) is skipped by a range and refused when pinned
+/// (`loader.provenance`). Read by `provenance::RequireProvenance::from_env`.
+pub const REQUIRE_PROVENANCE: &str = "X0X_DIST_REQUIRE_PROVENANCE";
 /// Extra PEM CA certificates (path) for HTTPS repositories.
 pub const CA_CERTS: &str = "X0X_DIST_CA_CERTS";
 /// Node's extra CA certificates variable (path), honoured too.

@@ -147,6 +147,16 @@ pub enum Error {
         /// `was published at T, less than AGE ago (X0X_DIST_MIN_RELEASE_AGE): it becomes eligible at T2`.
         detail: String,
     },
+    /// The release lacks signed provenance matching `X0X_DIST_REQUIRE_PROVENANCE`. `detail`: what it has.
+    #[error("{package} {version} {detail}")]
+    NoProvenance {
+        /// The package.
+        package: String,
+        /// The version.
+        version: String,
+        /// `has no signed provenance …` / `has provenance from issuer …, not …` and the requirement.
+        detail: String,
+    },
     /// A target triple or platform is not in the platform table, or has no build in the release.
     #[error("no target {target} in {package} {version}")]
     TargetNotFound {
@@ -207,6 +217,7 @@ impl codes::Coded for Error {
             Self::VersionNotFound { .. } => Code::VersionNotFound,
             Self::Revoked { .. } => Code::LoaderRevoked,
             Self::TooYoung { .. } => Code::LoaderTooYoung,
+            Self::NoProvenance { .. } => Code::LoaderProvenance,
             Self::NoCandidate { .. } => Code::LoaderNoCandidate,
             Self::Offline { .. } => Code::LoaderOffline,
         }
@@ -270,6 +281,11 @@ mod tests {
                 detail: String::new(),
             },
             Error::TooYoung {
+                package: String::new(),
+                version: String::new(),
+                detail: String::new(),
+            },
+            Error::NoProvenance {
                 package: String::new(),
                 version: String::new(),
                 detail: String::new(),

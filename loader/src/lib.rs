@@ -12,6 +12,7 @@
 //! - [`cache`]: content-addressed blobs with atomic rename and a cross-process lock.
 //! - [`client`]: the pipeline behind one type.
 //! - [`env`]: every environment variable read, in one place.
+//! - [`provenance`]: the signed provenance a release must carry (`X0X_DIST_REQUIRE_PROVENANCE`).
 //! - [`artifact`]: whether a release file's bytes are a build for the platform its name claims (ELF, Mach-O, PE,
 //!   WASM with [`wasm_imports`]).
 //!
@@ -27,6 +28,7 @@ pub mod env;
 mod error;
 pub mod fetch;
 pub mod host;
+pub mod provenance;
 pub mod resolve;
 pub mod tuf;
 pub mod wasm_imports;

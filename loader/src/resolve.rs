@@ -135,6 +135,9 @@ pub struct VersionPolicy<'a> {
     pub min_release_age: Option<MinReleaseAge>,
     /// The clock the age is measured at.
     pub now: OffsetDateTime,
+    /// Every target of a release must carry matching signed provenance (`X0X_DIST_REQUIRE_PROVENANCE`): a
+    /// range skips a release that does not, a pin is refused (`loader.provenance`).
+    pub require_provenance: Option<&'a crate::provenance::RequireProvenance>,
 }
 
 pub use crate::env::MinReleaseAge;
@@ -146,6 +149,7 @@ impl VersionPolicy<'_> {
             revocations: None,
             min_release_age: None,
             now: OffsetDateTime::now_utc(),
+            require_provenance: None,
         }
     }
 }
@@ -282,6 +286,30 @@ pub fn pick_version_with(
                     });
                 }
                 skipped.push(format!("{v} too young until {}", rfc3339(eligible)));
+                continue;
+            }
+        }
+        if let Some(req) = policy.require_provenance {
+            let missing = targets
+                .iter()
+                .filter(|(p, _)| p.version().semver() == v)
+                .find_map(|(p, f)| {
+                    req.check(crate::provenance::of(f))
+                        .err()
+                        .map(|why| (p, why))
+                });
+            if let Some((path, why)) = missing {
+                if exact {
+                    return Err(Error::NoProvenance {
+                        package: package.to_owned(),
+                        version: v.to_string(),
+                        detail: format!(
+                            "is refused: {path} {why} ({}={req})",
+                            crate::env::REQUIRE_PROVENANCE
+                        ),
+                    });
+                }
+                skipped.push(format!("{v} without the required provenance"));
                 continue;
             }
         }
@@ -479,6 +507,7 @@ mod tests {
                 age: time::Duration::seconds(age),
             }),
             now,
+            require_provenance: None,
         };
         let pick = |range: &str, age: i64| {
             pick_version_with("x0x", &range.parse().unwrap(), &t, &policy(age))
@@ -500,6 +529,42 @@ mod tests {
                 .to_string(),
             "1.2.0"
         );
+    }
+
+    #[test]
+    fn required_provenance_skips_and_refuses() {
+        let now = OffsetDateTime::now_utc();
+        let mut t = releases(now, &[("1.0.0", None), ("1.1.0", None), ("1.2.0", None)]);
+        let prov =
+            |repo: &str| serde_json::json!({"issuer": "https://ci.example", "repository": repo});
+        for (i, repo) in [(0, "org/x0x"), (2, "evil/x0x")] {
+            if let Some(serde_json::Value::Object(c)) = t[i].1.custom.as_mut() {
+                c.insert("provenance".into(), prov(repo));
+            }
+        }
+        let req = crate::provenance::RequireProvenance::parse("https://ci.example|org/x0x")
+            .unwrap()
+            .unwrap();
+        let policy = VersionPolicy {
+            require_provenance: Some(&req),
+            ..VersionPolicy::none()
+        };
+        let pick = |range: &str| {
+            pick_version_with("x0x", &range.parse().unwrap(), &t, &policy).map(|v| v.to_string())
+        };
+        assert_eq!(pick("*").unwrap(), "1.0.0");
+        for (pin, why) in [("=1.1.0", "no signed provenance"), ("=1.2.0", "evil/x0x")] {
+            let e = pick(pin).unwrap_err();
+            assert_eq!(
+                x0x_dist_manifests::codes::Coded::code(&e).as_str(),
+                "loader.provenance"
+            );
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        assert!(pick(">=1.1")
+            .unwrap_err()
+            .to_string()
+            .contains("without the required provenance"));
     }
 
     /// `doctor --json` prints candidates: the typed fields are written as the strings they replaced.

@@ -116,6 +116,10 @@ pub struct Config {
     pub writer: WriterConfig,
     /// The npm registry view under `/npm/` (`docs/npm-registry.md`).
     pub npm: NpmConfig,
+    /// What `GET /api/v1/packages/{name}/resolve` may answer (the release-age cooldown).
+    pub resolve: ResolveConfig,
+    /// Trusted publishing's OIDC exchange (`crate::oidc`).
+    pub oidc: OidcConfig,
 }
 
 /// `[database]`: PostgreSQL as the commit coordinator. With it every replica publishes, re-signs the timestamp
@@ -403,6 +407,50 @@ impl Default for LogConfig {
     }
 }
 
+/// `[resolve]`: what `GET /api/v1/packages/{name}/resolve` (this server's or a pull-through mirror's) may answer.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ResolveConfig {
+    /// Minimum release age (`3600`, `90s`, `30m`, `12h`, `7d`, as `X0X_DIST_MIN_RELEASE_AGE`): a release whose
+    /// signed publish time (`custom.published`, the newest of its targets) is younger is never the answer
+    /// (a release without one counts as old). Default: off.
+    pub min_release_age: Option<String>,
+}
+
+impl ResolveConfig {
+    /// The parsed age (`None`: off); an invalid value is a startup error.
+    pub fn min_release_age(&self) -> anyhow::Result<Option<time::Duration>> {
+        match self.min_release_age.as_deref() {
+            None => Ok(None),
+            Some(v) => x0x_dist_loader::env::parse_age(v)
+                .map(|a| a.map(|a| a.age))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "[resolve] min_release_age = {v:?} is not an age (seconds, or a number with s, m, h or d)"
+                    )
+                }),
+        }
+    }
+}
+
+/// `[oidc]`: trusted publishing's token exchange.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OidcConfig {
+    /// An issuer's cached JWK set is re-read on a token naming an unknown `kid` (key rotation) at most once
+    /// per this many seconds (a stream of tokens with random `kid`s cannot make the server hammer the issuer).
+    /// Default 30.
+    pub jwks_refresh_secs: u64,
+}
+
+impl Default for OidcConfig {
+    fn default() -> Self {
+        Self {
+            jwks_refresh_secs: 30,
+        }
+    }
+}
+
 impl Config {
     /// Reads a TOML config file.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
@@ -426,5 +474,13 @@ mod tests {
         assert_eq!(c.timestamp.refresh_before_secs, 21_600);
         assert_eq!(c.storage.max_blob_bytes, 1 << 30);
         assert!(toml::from_str::<Config>("[bind]\nlisten_typo = 1\n").is_err());
+        let c: Config = toml::from_str("[resolve]\nmin_release_age = \"7d\"\n").unwrap();
+        assert_eq!(
+            c.resolve.min_release_age().unwrap(),
+            Some(time::Duration::days(7))
+        );
+        assert_eq!(c.oidc.jwks_refresh_secs, 30);
+        let c: Config = toml::from_str("[resolve]\nmin_release_age = \"7w\"\n").unwrap();
+        assert!(c.resolve.min_release_age().is_err());
     }
 }

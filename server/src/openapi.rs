@@ -159,7 +159,7 @@ pub fn document() -> Value {
                     "responses": merge(json!({"200": {"description": "{name: [advisory]} for revoked releases, {} when none"}}), err_responses(&[("400", "Not an audit endpoint or request (npm.invalid_name, usage.invalid)")]))},
             },
             "/": {"get": {"summary": "Web UI: trust status, packages, platform matrix, hashes and expiry (HTML)", "responses": {"200": {"description": "text/html"}}}},
-            "/ui/actions": {"post": {"summary": "Web UI form: approve a staged release or yank a published one (fields token, package, version, action approve|yank, reason); 303 back to / or an HTML page naming the refusal's code", "requestBody": {"content": {"application/x-www-form-urlencoded": {}}}, "responses": {"303": {"description": "done"}, "4XX": {"description": "text/html refusal with the stable code"}}}},
+            "/ui/actions": {"post": {"summary": "Web UI form: approve or reject a staged release or yank a published one (fields token, package, version, action approve|reject|yank, reason); 303 back to / or an HTML page naming the refusal's code", "requestBody": {"content": {"application/x-www-form-urlencoded": {}}}, "responses": {"303": {"description": "done"}, "4XX": {"description": "text/html refusal with the stable code"}}}},
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
             "/livez": {"get": {"summary": "Liveness: the process answers", "responses": {"200": {"description": "ok"}}}},
             "/readyz": {"get": {"summary": "Readiness: repository loaded, store and coordinator database reachable (an expiring timestamp is reported, not a 503)", "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},

@@ -123,7 +123,7 @@ impl AppState {
             ts_check: tokio::sync::Mutex::new(None),
             cache: MemCache::new(config.cache.memory_bytes, config.cache.max_file_bytes),
             tokens: Tokens::with_coordinator(store.clone(), coordinator.clone()),
-            oidc: crate::oidc::Oidc::default(),
+            oidc: crate::oidc::Oidc::new(&config.oidc),
             metrics: Metrics::default(),
             publishing: Mutex::new(HashSet::new()),
             repo_lock: tokio::sync::Mutex::new(()),

@@ -59,6 +59,9 @@ pub struct PackageView {
     pub versions: BTreeMap<String, Vec<TargetView>>,
     #[serde(skip)]
     pub(crate) by_semver: BTreeMap<semver::Version, Vec<TargetView>>,
+    /// Each version's signed publish time: the newest `custom.published` of its targets (none: old).
+    #[serde(skip)]
+    pub(crate) published: BTreeMap<semver::Version, time::OffsetDateTime>,
 }
 
 /// All packages.
@@ -137,6 +140,13 @@ fn build_from(
                         .unwrap_or_default(),
                     glibc_floor: c.and_then(|c| c.glibc_floor),
                 };
+                if let Some(at) = t.published() {
+                    let e = pv
+                        .published
+                        .entry(path.version().semver().clone())
+                        .or_insert(at);
+                    *e = (*e).max(at);
+                }
                 pv.by_semver
                     .entry(path.version().semver().clone())
                     .or_default()

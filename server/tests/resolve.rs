@@ -125,3 +125,71 @@ async fn small_api_answers_are_not_gzipped_big_ones_are() {
     assert!(plain.body.len() > usize::from(x0x_dist_server::router::MIN_GZIP_BYTES));
     assert!(big.body.len() < plain.body.len());
 }
+
+/// `[resolve] min_release_age`: resolve never answers with a release younger than the age, by the signed
+/// `custom.published` of its targets (the newest of them); without the setting the newest release is the answer.
+#[tokio::test]
+async fn min_release_age_holds_back_young_releases_by_their_signed_publish_time() {
+    use x0x_dist_manifests::Signed;
+    let fx = repo(1);
+    let st = fx.state().await;
+    let now = time::OffsetDateTime::now_utc();
+    // 1.0.0 published 50 minutes ago (the server accepts up to an hour back), 1.1.0 now.
+    let mut cur: Option<x0x_dist_manifests::Targets> = None;
+    for (v, ago) in [("1.0.0", 50), ("1.1.0", 0)] {
+        let files = artifacts(v);
+        for (_, d) in &files {
+            assert!(put_blob(&st, Some(&fx.bearer()), d)
+                .await
+                .status
+                .is_success());
+        }
+        let signers: Vec<&x0x_dist_manifests::SigningKey> = fx.publishers.iter().collect();
+        let mut r = role(cur.as_ref(), v, &files, &signers).signed().clone();
+        for (path, t) in &mut r.targets {
+            if path.as_str().starts_with(&format!("x0x/{v}/")) {
+                t.set_published(now - time::Duration::minutes(ago));
+            }
+        }
+        let signed = Signed::new(r, &signers).unwrap();
+        let resp = submit(&st, Some(&fx.bearer()), "x0x", &signed.to_bytes()).await;
+        assert_eq!(resp.status, 200, "{}", String::from_utf8_lossy(&resp.body));
+        cur = Some(signed.signed().clone());
+    }
+    let answer = |st: std::sync::Arc<x0x_dist_server::state::AppState>, range: &'static str| async move {
+        get(&st, &format!("/api/v1/packages/x0x/resolve?range={range}")).await
+    };
+    assert_eq!(answer(st.clone(), "*").await.json()["version"], "1.1.0");
+
+    let mut config = fx.config();
+    config.resolve.min_release_age = Some("30m".into());
+    let st = state_for(config).await;
+    assert_eq!(answer(st.clone(), "*").await.json()["version"], "1.0.0");
+    // A range only the young release matches: not found, naming why.
+    let r = answer(st.clone(), "%3E%3D1.1.0").await;
+    assert_eq!(r.code(), "version.not_found");
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("younger than [resolve] min_release_age: 1.1.0"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    // 10 minutes holds back 1.1.0 only, two hours both, 0 nothing (off).
+    let mut config = fx.config();
+    config.resolve.min_release_age = Some("10m".into());
+    assert_eq!(
+        answer(state_for(config).await, "*").await.json()["version"],
+        "1.0.0"
+    );
+    let mut config = fx.config();
+    config.resolve.min_release_age = Some("2h".into());
+    assert_eq!(
+        answer(state_for(config).await, "*").await.code(),
+        "version.not_found"
+    );
+    let mut config = fx.config();
+    config.resolve.min_release_age = Some("0".into());
+    assert_eq!(
+        answer(state_for(config).await, "*").await.json()["version"],
+        "1.1.0"
+    );
+}

@@ -30,14 +30,14 @@ const fail = (m) => {
       const r = await page.goto(`${url}/`, { waitUntil: 'load' });
       if (r.status() !== 200) fail(`GET / answered ${r.status()}`);
     };
-    const submit = async (form, fields) => {
+    const submit = async (form, fields, button = 'button') => {
       for (const [name, value] of Object.entries(fields)) {
         const sel = `form.${form} [name=${name}]`;
         const tag = await page.$eval(sel, (e) => e.tagName);
         if (tag === 'SELECT') await page.select(sel, value);
         else await page.type(sel, value);
       }
-      const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(`form.${form} button`)]);
+      const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(`form.${form} ${button}`)]);
       return resp;
     };
 
@@ -65,6 +65,23 @@ const fail = (m) => {
     if (!approved || !approved.includes('approved_by') || !approved.includes('published')) fail(`1.1.0 after approval: ${approved}`);
     if (await row('tr.staged-release[data-version="1.1.0"]')) fail('1.1.0 is still staged after approval');
     await shot('approved');
+
+    // 3b. Reject, next to approve: by the stager refused (release.self_approval); by another maintainer the
+    // staged 1.2.0 is dropped, never signed in.
+    await home();
+    if (!(await row('tr.staged-release[data-version="1.2.0"]'))) fail('1.2.0 is not listed as staged');
+    resp = await submit('approve', { version: '1.2.0', token: tokenA }, 'button.reject');
+    if (resp.status() !== 403) fail(`self-rejection answered ${resp.status()}`);
+    const selfReject = await row('#refusal');
+    if (!selfReject || !selfReject.includes('release.self_approval')) fail(`no release.self_approval for a self-rejection: ${selfReject}`);
+    await shot('self-rejection-refused');
+    await home();
+    if (!(await row('tr.staged-release[data-version="1.2.0"]'))) fail('a refused rejection dropped 1.2.0');
+    resp = await submit('approve', { version: '1.2.0', token: tokenB }, 'button.reject');
+    if (resp.status() !== 200 || !page.url().endsWith('/#pkg-x0x')) fail(`rejection did not come back to the package: ${resp.status()} ${page.url()}`);
+    if (await row('tr.staged-release[data-version="1.2.0"]')) fail('1.2.0 is still staged after rejection');
+    if (await row('table.lifecycle tr[data-version="1.2.0"]')) fail('a rejected release is in the lifecycle table');
+    await shot('rejected');
 
     // 4. A bad token is refused; then yank 1.0.0 with a reason.
     resp = await submit('yank', { version: '1.0.0', reason: 'x', token: 'not-a-token' });

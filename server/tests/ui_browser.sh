@@ -4,7 +4,8 @@
 #
 #   publish 1.0.0 (publisher key); stage 1.1.0 (token A); the page lists it as staged by token A;
 #   approving it with token A in the form is refused (release.self_approval, shown on the page);
-#   token B approves it (the server signs it in: provenance with approved_by); token B yanks 1.0.0 with a
+#   token B approves it (the server signs it in: provenance with approved_by); rejecting the staged 1.2.0
+#   with token A is refused, with token B it is dropped (never signed in); token B yanks 1.0.0 with a
 #   reason in the form; `release revoke` of 1.1.0 with an advisory; the page shows each state.
 # Screenshots of every step go to $X0X_UI_ARTIFACTS (default target/ui-screenshots), printed at the end.
 set -euo pipefail
@@ -28,10 +29,12 @@ WASM=$T/x0x.wasm32-wasip1.wasm
 wasm() { printf '\0asm\1\0\0\0\0\5\3x0x%s' "$1" >"$WASM"; } # a minimal wasm32-wasip1 module: one custom section "x0x"
 wasm A
 
-step "publish 1.0.0, stage 1.1.0"
+step "publish 1.0.0, stage 1.1.0 and 1.2.0"
 publish 1.0.0 "$WASM" >/dev/null
 wasm B
 "$BIN" publish --server "$URL" --token "$TOKEN" --stage --package x0x --version 1.1.0 "$WASM" >/dev/null
+wasm C
+"$BIN" publish --server "$URL" --token "$TOKEN" --stage --package x0x --version 1.2.0 "$WASM" >/dev/null
 
 step "the browser: staged, self-approval refused, approve, yank"
 mkdir -p "$OUT"

@@ -116,6 +116,44 @@ pub fn wait_healthy(child: &mut Child, port: u16, log: impl Fn() -> String) {
     panic!("server did not answer /healthz within 60 s: {}", log());
 }
 
+/// One HTTP/1.1 request to the server on `port` (loopback, `Connection: close`, a JSON body when not empty);
+/// the status and the body.
+pub fn request(port: u16, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to the server");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// [`start_server`] with more `serve` arguments (`--config FILE`, `--database URL`, ...).
+pub fn start_server_with(repo: &Path, port: u16, extra: &[&std::ffi::OsStr]) -> Child {
+    let mut child = bin()
+        .args(["serve", "--repo"])
+        .arg(repo)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "warn"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(&mut child, port, || {
+        format!("{} on port {port}", repo.display())
+    });
+    child
+}
+
 pub fn start_server(repo: &Path, port: u16) -> Child {
     let mut child = bin()
         .args(["serve", "--repo"])

@@ -23,6 +23,17 @@ impl Server {
     // The child is owned by the returned Server, which kills and waits for it on drop.
     #[allow(clippy::zombie_processes)]
     pub fn start(repo: &Path, upstream: Option<&str>, log: &Path) -> Self {
+        Self::start_with(repo, upstream, log, &[])
+    }
+
+    /// [`Server::start`] with more `serve` arguments (`--config FILE`, ...).
+    #[allow(clippy::zombie_processes)]
+    pub fn start_with(
+        repo: &Path,
+        upstream: Option<&str>,
+        log: &Path,
+        extra: &[&std::ffi::OsStr],
+    ) -> Self {
         let port = free_port();
         let mut cmd = bin();
         cmd.args(["serve", "--repo"])
@@ -39,6 +50,7 @@ impl Server {
         if let Some(u) = upstream {
             cmd.args(["--upstream", u]);
         }
+        cmd.args(extra);
         let mut child = cmd.spawn().unwrap();
         cli::wait_healthy(&mut child, port, || {
             std::fs::read_to_string(log).unwrap_or_default()

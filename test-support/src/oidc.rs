@@ -146,6 +146,32 @@ impl Issuer {
     }
 }
 
+impl Issuer {
+    /// Rotates the signing key of the issuer at `base`: tokens are signed under a new `kid` (returned) from now
+    /// on, and its JWKS lists the new and the old keys.
+    pub fn rotate(base: &str) -> String {
+        let v: serde_json::Value =
+            serde_json::from_str(&post(base, "/rotate", "application/json", "{}")).unwrap();
+        v["kid"].as_str().unwrap().to_owned()
+    }
+
+    /// How many times the JWKS of the issuer at `base` was fetched.
+    pub fn jwks_fetches(base: &str) -> u64 {
+        let hostport = base.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(hostport).expect("connect to the issuer");
+        write!(
+            s,
+            "GET /stats HTTP/1.1\r\nHost: {hostport}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        let body = out.split_once("\r\n\r\n").map(|x| x.1).unwrap_or_default();
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["jwks"].as_u64().unwrap()
+    }
+}
+
 impl Drop for Issuer {
     fn drop(&mut self) {
         let _ = self.child.kill();

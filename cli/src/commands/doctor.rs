@@ -23,7 +23,7 @@ pub const LONG_ABOUT: &str = concat!(
     "  x0x-dist doctor    # host detection only\n",
     "  x0x-dist doctor --server http://127.0.0.1:8080 --root repo/metadata/1.root.json --json\n",
     "\n",
-    "Environment: X0X_DIST_CACHE, X0X_DIST_ALLOW_EXPIRED_AFTER, X0X_DIST_CA_CERTS, NODE_EXTRA_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
+    "Environment: X0X_DIST_CACHE, X0X_DIST_ALLOW_EXPIRED_AFTER, X0X_DIST_MIN_RELEASE_AGE, X0X_DIST_REQUIRE_PROVENANCE, X0X_DIST_CA_CERTS, NODE_EXTRA_CA_CERTS, HTTPS_PROXY/NO_PROXY\n",
 ))]
 pub struct DoctorArgs {
     /// Repository: server base URL or file:// directory (optional).
@@ -186,6 +186,14 @@ fn inspect_repo(
         }
     }
     let taken = res.usable().next().map(|c| c.path.to_string());
+    // The signed provenance of the release (trusted publishing signed online): the taken target's, else the
+    // first target of the version that has one.
+    let targets = repo.package_targets()?;
+    let provenance = targets
+        .iter()
+        .filter(|(p, _)| p.version().to_string() == res.version)
+        .filter(|(p, _)| taken.as_deref().is_none_or(|t| p.as_str() == t))
+        .find_map(|(_, f)| x0x_dist_loader::provenance::of(f).cloned());
     let status = if taken.is_some() {
         "ok"
     } else {
@@ -193,7 +201,7 @@ fn inspect_repo(
     };
     Ok(serde_json::json!({
         "metadata": repo.statuses(),
-        "resolution": {"version": res.version, "taken": taken, "candidates": res.candidates},
+        "resolution": {"version": res.version, "taken": taken, "candidates": res.candidates, "provenance": provenance},
         "status": status,
     }))
 }
@@ -317,6 +325,15 @@ fn print_text(r: &serde_json::Value, host: &Host) {
         print_lifecycle(&r["lifecycle"]);
     }
     if let Some(res) = r.get("resolution") {
+        match res["provenance"].as_object() {
+            Some(p) => println!(
+                "provenance (signed by the server's online key): {}",
+                x0x_dist::terminal::escape(&x0x_dist_loader::provenance::summary(p))
+            ),
+            None => println!(
+                "provenance: none (signed by a publisher key, no trusted-publishing claims)"
+            ),
+        }
         println!(
             "release {} candidates:",
             res["version"].as_str().unwrap_or_default()

@@ -130,6 +130,7 @@ pub fn make_client(
         offline: offline || env::offline(),
         now: None,
         min_release_age: env::min_release_age()?,
+        require_provenance: x0x_dist_loader::provenance::RequireProvenance::from_env()?,
     };
     Ok(Client::new(fetcher, cache, root_bytes, options))
 }

@@ -170,6 +170,11 @@ impl ServeArgs {
         if self.take_over {
             c.writer.take_over = true;
         }
+        if let Err(e) = c.resolve.min_release_age() {
+            return Err(
+                x0x_dist_repository::Error::new(Code::ConfigInvalid, format!("{e:#}")).into(),
+            );
+        }
         if c.storage.repo.as_os_str().is_empty() && c.storage.url.is_none() {
             return Err(x0x_dist_repository::Error::new(
                 x0x_dist_manifests::codes::Code::UsageInvalid,

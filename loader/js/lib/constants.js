@@ -43,6 +43,9 @@ const SETTINGS = {
   X0X_DIST_MIN_RELEASE_AGE: {
     doc: 'Minimum release age: a release whose signed publish time (`custom.published`) is younger is not loaded (`loader.too_young`, naming when it becomes eligible); seconds, or a number with `s`, `m`, `h` or `d` (default off; the Rust loader\'s `fetch --version RANGE` skips such releases).',
   },
+  X0X_DIST_REQUIRE_PROVENANCE: {
+    doc: 'Required provenance: `ISSUER` or `ISSUER|REPOSITORY` (e.g. `https://token.actions.githubusercontent.com|x0x-org/x0x`). A release whose target lacks signed provenance (`custom.provenance`, recorded by the server for a trusted-publishing release it signs online) from that OIDC issuer (and `repository`/`project_path` claim) is refused with `loader.provenance`, even from a warm cache (default off; the Rust loader\'s `fetch --version RANGE` skips such releases).',
+  },
   X0X_DIST_ALLOW_EXPIRED_AFTER: {
     doc: 'Operator expiry policy for air-gapped installs (RFC 3339 time): online/bundle metadata is checked for expiry at that time when it is earlier than now (lib/bundle.js; same variable as the Rust loader).',
   },
@@ -106,6 +109,13 @@ function ageSetting(name, env) {
   return Number(m[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2]];
 }
 
+/** X0X_DIST_REQUIRE_PROVENANCE, parsed (lib/provenance.js); null: off. Required only when set (warm path). */
+function provenanceSetting(env) {
+  const v = setting('X0X_DIST_REQUIRE_PROVENANCE', env);
+  if (v === undefined || v.trim() === '') return null;
+  return require('./provenance').parse(v);
+}
+
 function forceWasmSetting(env) {
   const mode = wasmModeOf(env);
   if (mode === null) {
@@ -138,6 +148,7 @@ function readConfig(env = process.env) {
     debug: setting('X0X_DIST_DEBUG', env) === '1',
     revocationIntervalS: intSetting('X0X_DIST_REVOCATION_INTERVAL', env, DEFAULTS.REVOCATION_INTERVAL_S),
     minReleaseAgeS: ageSetting('X0X_DIST_MIN_RELEASE_AGE', env),
+    requireProvenance: provenanceSetting(env),
   };
 }
 

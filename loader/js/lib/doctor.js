@@ -56,6 +56,14 @@ function diagnose(pkgDir, env = process.env) {
   try {
     const res = r.resolve();
     report.resolution = { platform: res.platform, kind: res.kind, source: res.source, file: res.file, attempts: (res.attempts || []).map(({ name, code, reason }) => ({ name, code, reason })) };
+    // The signed provenance of the loaded target (trusted publishing signed online by the server), or null.
+    let info = null;
+    try {
+      info = res.target ? r.lookup(res.target) : null;
+    } catch {
+      /* shown as none */
+    }
+    report.resolution.provenance = (info && info.custom && info.custom.provenance) || null;
     report.ok = true;
   } catch (e) {
     report.resolution = { error: { code: e.code, message: e.message, candidates: e.candidates, hints: e.hints } };
@@ -80,6 +88,7 @@ function render(rep) {
   const res = rep.resolution || {};
   if (res.error) out.push(`result    FAILED [${res.error.code}] ${res.error.message}`);
   else out.push(`result    ${res.platform} (${res.kind}) from ${res.source}: ${res.file}`);
+  if (!res.error) out.push(res.provenance ? `provenance (signed by the server's online key): ${require('./provenance').summary(res.provenance)}` : 'provenance none (signed by a publisher key, no trusted-publishing claims)');
   for (const a of res.attempts || []) out.push(`  rejected ${a.name}: ${a.reason}`);
   const events = rep.verifyFailures || [];
   if (events.length) {

@@ -38,6 +38,7 @@ const CODES = {
   'loader.offline': 'a fetch was needed but network access is disabled',
   'loader.revoked': 'the release is revoked (signed revocations role): it is not loaded, even from the cache',
   'loader.too_young': 'the release is younger than X0X_DIST_MIN_RELEASE_AGE (its signed publish time): not loaded until it becomes eligible',
+  'loader.provenance': 'the release lacks signed provenance matching X0X_DIST_REQUIRE_PROVENANCE: not loaded, even from the cache',
   'release.yanked': 'the release is yanked: loaded only because this install pins it (a warning)',
   'cache.corrupt': 'a cached file no longer matches its verified hash',
   'cache.insecure': 'the cache directory (or a parent) is writable by another user or not owned by this one',

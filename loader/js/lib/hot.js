@@ -175,7 +175,8 @@ const warmRecord = (function warmRecord(pkgDir, release, env = process.env) {
 
 /**
  * The packed index.js's warm path: the exports of the native blob named by a valid record, or null (no or
- * stale record, WASM, X0X_DIST_VERIFY=always, X0X_NATIVE_PATH, X0X_DIST_DEBUG, dlopen failure).
+ * stale record, WASM, X0X_DIST_VERIFY=always, X0X_NATIVE_PATH, X0X_DIST_DEBUG, X0X_DIST_REQUIRE_PROVENANCE, dlopen
+ * failure).
  * @param {string} pkgDir
  * @param {{pkg: string, version: string}} release
  */
@@ -184,7 +185,10 @@ const fastLoad = (function fastLoad(pkgDir, release, env = process.env) {
     (env.X0X_DIST_VERIFY || env.npm_config_x0x_dist_verify || '').toLowerCase() === 'always' ||
     env.X0X_NATIVE_PATH ||
     env.npm_config_x0x_native_path ||
-    (env.X0X_DIST_DEBUG || env.npm_config_x0x_dist_debug) === '1'
+    (env.X0X_DIST_DEBUG || env.npm_config_x0x_dist_debug) === '1' ||
+    // Required provenance: lib/warm.js checks the record's (lib/provenance.js).
+    env.X0X_DIST_REQUIRE_PROVENANCE ||
+    env.npm_config_x0x_dist_require_provenance
   ) {
     return null;
   }

@@ -361,6 +361,8 @@ class Resolver {
         // The revocations check (lib/revocations.js; lib/hot.js checkDue): when, and a yank's reason.
         checkedAt: this.lifecycle ? this.lifecycle.checkedAt : 0,
         ...(this.lifecycle && this.lifecycle.yanked !== undefined ? { yanked: this.lifecycle.yanked, moveTo: this.lifecycle.moveTo } : {}),
+        // The signed provenance, so a warm require under X0X_DIST_REQUIRE_PROVENANCE checks it without metadata.
+        ...(info.custom && info.custom.provenance ? { provenance: info.custom.provenance } : {}),
         verifiedAt: new Date().toISOString(),
       };
       cache.writeAtomic(this.cfg.cacheDir, this.recordPath(), Buffer.from(JSON.stringify(rec)), 0o644);
@@ -453,6 +455,8 @@ class Resolver {
     }
     // A release younger than X0X_DIST_MIN_RELEASE_AGE is the answer for every candidate (lib/cooldown.js).
     require('./cooldown').check(this, info);
+    // So is a release without the provenance X0X_DIST_REQUIRE_PROVENANCE requires (lib/provenance.js).
+    if (this.cfg.requireProvenance) require('./provenance').check(this, info);
     const floor = glibcFloor(info.custom);
     if (cand.libc === 'gnu' && floor && host.glibc && cmpVersion(floor, host.glibc) > 0) {
       throw err('loader.load_failed', `${file} needs glibc ${floor}, this host has ${host.glibc}`, { skipped: 'abi' });
@@ -539,6 +543,7 @@ class Resolver {
         info = null;
       }
       if (info && info.hashes.sha256 === digest && info.length === bytes.length) {
+        if (this.cfg.requireProvenance) require('./provenance').check(this, info);
         cache.checkSecure(this.cfg.cacheDir);
         this.admit(bytes, info, cand.kind, p);
         const got = this.fromCache(info, cand.kind);

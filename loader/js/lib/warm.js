@@ -140,6 +140,11 @@ function tryWarm(ctx, { loadNative: native = loadNative, loadWasm, log = () => {
     log('warm: the revocations check is due; resolving');
     return null;
   }
+  // X0X_DIST_REQUIRE_PROVENANCE: the provenance verified with the record must match, else the resolver decides.
+  if (ctx.cfg.requireProvenance && require('./provenance').mismatch(ctx.cfg.requireProvenance, rec.provenance) !== null) {
+    log('warm: the record lacks the provenance X0X_DIST_REQUIRE_PROVENANCE requires; resolving');
+    return null;
+  }
   if (rec.yanked !== undefined) warnYanked(ctx, rec);
   // The blob's identity (and that only this user can write it) is checked on the descriptor it is loaded through.
   const fd = openChecked(rec.blob, rec.blobId);

@@ -97,3 +97,25 @@ test('X0X_DIST_MIN_RELEASE_AGE: seconds or s/m/h/d, as the Rust loader; a pinned
   check(r, info(undefined), now); // no publish time: old
   check({ ...r, cfg: { minReleaseAgeS: 0 } }, info('2026-12-07T11:59:59Z'), now); // off
 });
+
+test('X0X_DIST_REQUIRE_PROVENANCE: ISSUER or ISSUER|REPOSITORY, as the Rust loader; a release without matching signed provenance is loader.provenance', () => {
+  const req = (v) => readConfig({ X0X_DIST_REQUIRE_PROVENANCE: v }).requireProvenance;
+  assert.equal(readConfig({}).requireProvenance, null);
+  assert.equal(req(' '), null);
+  assert.deepEqual(req('https://ci.example|org/x0x'), { issuer: 'https://ci.example', repository: 'org/x0x' });
+  assert.deepEqual(req('https://gitlab.com'), { issuer: 'https://gitlab.com', repository: null });
+  for (const v of ['org/x0x', 'https://i|', 'https://i|a|b', 'ftp://i', 'https://a b']) {
+    assert.throws(() => req(v), (e) => e.code === 'config.invalid', v);
+  }
+  const { check, summary } = require('../lib/provenance');
+  const r = { pkg: 'x0x', version: '1.2.0', cfg: { requireProvenance: req('https://ci.example|org/x0x') } };
+  const info = (provenance) => ({ path: 'x0x/1.2.0/x0x.wasm32-wasip1.wasm', custom: provenance ? { provenance } : {} });
+  check(r, info({ issuer: 'https://ci.example', repository: 'org/x0x' }));
+  check({ ...r, cfg: { requireProvenance: req('https://gitlab.com|g/x0x') } }, info({ issuer: 'https://gitlab.com', project_path: 'g/x0x' }));
+  check({ ...r, cfg: { requireProvenance: null } }, info(null)); // off
+  const refused = (i, why) => assert.throws(() => check(r, i), (e) => e.code === 'loader.provenance' && e.lifecycle && e.message.includes(why) && e.message.includes('X0X_DIST_REQUIRE_PROVENANCE=https://ci.example|org/x0x'), why);
+  refused(info(null), 'has no signed provenance');
+  refused(info({ issuer: 'https://other.example', repository: 'org/x0x' }), 'from issuer https://other.example');
+  refused(info({ issuer: 'https://ci.example', repository: 'evil/x0x' }), 'from repository evil/x0x');
+  assert.equal(summary({ repository: 'org/x0x', issuer: 'https://ci.example', run: 7, x: 'a\u001b[2Jb' }), 'issuer=https://ci.example repository=org/x0x run=7 x=a?[2Jb');
+});

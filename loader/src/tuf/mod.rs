@@ -102,6 +102,8 @@ pub struct ClientOptions {
     pub now: Option<OffsetDateTime>,
     /// The minimum release age (`X0X_DIST_MIN_RELEASE_AGE`) resolution applies.
     pub min_release_age: Option<crate::resolve::MinReleaseAge>,
+    /// The provenance every target of a release must carry (`X0X_DIST_REQUIRE_PROVENANCE`).
+    pub require_provenance: Option<crate::provenance::RequireProvenance>,
 }
 
 impl Repository {

@@ -29,7 +29,10 @@ use crate::storage::{ObjectKey, Store};
 pub const CHANNEL: &str = "x0x_dist_commit";
 
 /// The embedded migrations, in order: (version, SQL).
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("migrations/0001_init.sql")),
+    (2, include_str!("migrations/0002_oidc_jti.sql")),
+];
 
 /// A reservation older than this whose holder never committed may be taken by another submission.
 const RESERVATION_LEASE_SECS: f64 = 120.0;
@@ -514,6 +517,34 @@ impl Postgres {
                 .map_err(|e| db_err("revoking a token", &e))?;
             }
             tx.commit().await.map_err(|e| db_err("revoking a token", &e))?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    /// Records the OIDC token `key` (SHA-256 of `iss NUL jti`) as exchanged until `exp`; `false` if it already
+    /// is (a replay, on any replica). Rows that expired before `forget_before` are deleted on the way.
+    pub async fn remember_jti(
+        &self,
+        key: &[u8],
+        exp: i64,
+        forget_before: i64,
+    ) -> Result<bool, ApiError> {
+        self.timed(async {
+            let c = self.client().await?;
+            c.execute(
+                "DELETE FROM x0x_dist_oidc_jti WHERE exp < $1",
+                &[&forget_before],
+            )
+            .await
+            .map_err(|e| db_err("forgetting expired OIDC jtis", &e))?;
+            let n = c
+                .execute(
+                    "INSERT INTO x0x_dist_oidc_jti (key, exp) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                    &[&key, &exp],
+                )
+                .await
+                .map_err(|e| db_err("recording an OIDC jti", &e))?;
             Ok(n == 1)
         })
         .await

@@ -5,6 +5,7 @@
 //! - Any other metadata file or a target the mirror does not have: pull metadata (at most once per interval),
 //!   then, for a target, download it if and only if the verified metadata lists exactly that stored path
 //!   (`<package>/<version>/<sha256>.<file>`), verifying length and SHA-256 before it is stored.
+//! - `/api/v1/packages…` (the JSON API, `resolve` included): pull metadata (at most once per interval) first.
 //! - `/npm/…`: pull metadata (at most once per interval); the npm view then pulls the targets it packs
 //!   ([`PullThrough::target`]) and the upstream's release records (`crate::npm::record`).
 //! - Then the request goes to the ordinary handler, which serves the mirror's files: the upstream's signed
@@ -208,8 +209,9 @@ pub async fn middleware(
             // Failures are logged inside; the handler serves what the mirror has.
             let _ = m.metadata(!have).await;
         }
-    } else if path.starts_with("/npm/") {
-        // The npm view answers from the mirror's metadata: pulled first (at most once per interval).
+    } else if path.starts_with("/npm/") || path.starts_with("/api/v1/packages") {
+        // The npm view and the JSON API (`resolve`, with the mirror's own `[resolve] min_release_age`)
+        // answer from the mirror's metadata: pulled first (at most once per interval).
         let _ = m.metadata(false).await;
     } else if let Some(stored) = path.strip_prefix("/tuf/targets/") {
         if crate::storage::ObjectPath::parse(stored).is_ok()

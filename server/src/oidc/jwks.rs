@@ -1,6 +1,6 @@
 //! The issuers' signing keys: `<issuer>/.well-known/openid-configuration` → `jwks_uri` → the JWK set, cached per
 //! issuer and re-read when a token names a `kid` the cached set lacks (key rotation), at most once per
-//! [`REFRESH_AFTER`] per issuer (a stream of tokens with random `kid`s cannot make the server hammer the issuer).
+//! [`REFRESH_AFTER`] (`[oidc] jwks_refresh_secs`) per issuer (a stream of tokens with random `kid`s cannot make the server hammer the issuer).
 //!
 //! The discovery document's `issuer` must equal the issuer exactly (OpenID Connect Discovery 1.0 §4.3), and
 //! `jwks_uri` must itself be an acceptable issuer URL (https, or http on loopback). Answers are capped at
@@ -33,6 +33,7 @@ struct Cached {
 pub struct JwksCache {
     http: reqwest::Client,
     sets: Mutex<HashMap<String, Cached>>,
+    refresh_after: Duration,
 }
 
 impl std::fmt::Debug for JwksCache {
@@ -50,6 +51,7 @@ impl Default for JwksCache {
                 .build()
                 .unwrap_or_default(),
             sets: Mutex::new(HashMap::new()),
+            refresh_after: REFRESH_AFTER,
         }
     }
 }
@@ -62,8 +64,16 @@ fn unavailable(detail: String) -> ApiError {
 }
 
 impl JwksCache {
+    /// A cache that re-reads a set on an unknown `kid` at most once per `refresh_after`.
+    pub fn with_refresh_after(refresh_after: Duration) -> Self {
+        Self {
+            refresh_after,
+            ..Self::default()
+        }
+    }
+
     /// The key `kid` of `issuer` (re-reading the issuer's set when it is not cached, stale, or lacks `kid` and
-    /// was read more than [`REFRESH_AFTER`] ago). `Ok(None)`: the issuer has no such key.
+    /// was read at least `refresh_after` ago). `Ok(None)`: the issuer has no such key.
     pub async fn key(&self, issuer: &str, kid: &str) -> Result<Option<Jwk>, ApiError> {
         let (found, refresh) = {
             let sets = self
@@ -74,7 +84,7 @@ impl JwksCache {
                 Some(c) => {
                     let age = c.fetched.elapsed();
                     let k = c.keys.find(kid).cloned();
-                    let refresh = age > MAX_AGE || (k.is_none() && age > REFRESH_AFTER);
+                    let refresh = age > MAX_AGE || (k.is_none() && age >= self.refresh_after);
                     (k, refresh)
                 }
                 None => (None, true),

@@ -16,15 +16,15 @@
 //!    each with [`CLOCK_SKEW`]; a token whose lifetime (`exp - iat`) exceeds [`MAX_LIFETIME`] is refused too
 //!    (`oidc.exp`, `oidc.nbf`, `oidc.iat`);
 //! 7. every claim the policy pins has exactly its value (`oidc.claim`, the detail names the claim);
-//! 8. it carries a `jti` not exchanged before (`oidc.jti`). The replay cache is this process's memory, bounded by
-//!    the tokens' lifetimes: replicas forward the exchange to their publish leader so one process sees every
-//!    `jti` (a restart of the leader forgets them: a token stolen and replayed across a restart within its
-//!    lifetime, minutes for GitHub and GitLab, is the documented residual risk).
+//! 8. it carries a `jti` not exchanged before (`oidc.jti`): checked in this process's memory, then recorded
+//!    durably ([`replay`]: the database's table with `--database`, else the store's private `oidc-jti.json`)
+//!    until the token expires, so a replay is refused after a restart too and, with a database, on any replica.
 //!
 //! Then an upload token ([`upload_token`]) scoped to `P` is issued: HMAC-signed, valid [`upload_token::TTL`],
 //! carrying the verified identity (`iss`, `sub`) and the claims recorded as provenance ([`PROVENANCE_CLAIMS`]
 //! plus the ones the policy pins).
 pub mod jwks;
+pub mod replay;
 pub mod upload_token;
 
 use std::collections::HashMap;
@@ -82,6 +82,8 @@ pub struct VerifiedToken {
     pub exp: i64,
     /// The claims recorded as provenance (string, number or boolean values only).
     pub provenance: Map<String, Value>,
+    /// SHA-256 of `iss NUL jti`: what the replay memory records ([`replay::record`]).
+    pub replay_key: [u8; 32],
 }
 
 /// The exchange's state: the issuers' keys and the `jti`s seen.
@@ -91,6 +93,30 @@ pub struct Oidc {
     pub jwks: jwks::JwksCache,
     /// SHA-256 of `iss NUL jti` → `exp` of that token.
     seen: Mutex<HashMap<[u8; 32], i64>>,
+    /// The durable memory without a database ([`replay`]).
+    pub store_log: replay::StoreLog,
+}
+
+impl Oidc {
+    /// The exchange's state for `[oidc]` of the configuration.
+    pub fn new(cfg: &crate::config::OidcConfig) -> Self {
+        Self {
+            jwks: jwks::JwksCache::with_refresh_after(std::time::Duration::from_secs(
+                cfg.jwks_refresh_secs,
+            )),
+            ..Self::default()
+        }
+    }
+}
+
+/// SHA-256 of `iss NUL jti`.
+fn replay_key(iss: &str, jti: &str) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(iss.as_bytes());
+    h.update([0]);
+    h.update(jti.as_bytes());
+    h.finalize().into()
 }
 
 fn refuse(code: Code, detail: impl Into<String>) -> ApiError {
@@ -361,17 +387,13 @@ impl Oidc {
             subject,
             exp,
             provenance,
+            replay_key: replay_key(iss, jti),
         })
     }
 
     /// Step 8: refuses a `jti` already exchanged; remembers it until its token expires.
     fn remember(&self, iss: &str, jti: &str, exp: i64, now: i64) -> Result<(), ApiError> {
-        use sha2::Digest as _;
-        let mut h = sha2::Sha256::new();
-        h.update(iss.as_bytes());
-        h.update([0]);
-        h.update(jti.as_bytes());
-        let key: [u8; 32] = h.finalize().into();
+        let key = replay_key(iss, jti);
         let mut seen = self
             .seen
             .lock()
@@ -468,6 +490,90 @@ mod tests {
             now
         )
         .is_ok());
+    }
+
+    #[test]
+    fn skew_boundaries_are_inclusive() {
+        let c = |v: Value| v.as_object().unwrap().clone();
+        let now = 1_000_000;
+        let s = CLOCK_SKEW;
+        let ok = |v: Value| check_times(&c(v), now).is_ok();
+        assert!(ok(serde_json::json!({"exp": now - s, "iat": now - 300})));
+        assert!(!ok(
+            serde_json::json!({"exp": now - s - 1, "iat": now - 300})
+        ));
+        assert!(ok(
+            serde_json::json!({"exp": now + 300, "nbf": now + s, "iat": now})
+        ));
+        assert!(!ok(
+            serde_json::json!({"exp": now + 300, "nbf": now + s + 1, "iat": now})
+        ));
+        assert!(ok(serde_json::json!({"exp": now + 300, "iat": now + s})));
+        assert!(!ok(
+            serde_json::json!({"exp": now + 300, "iat": now + s + 1})
+        ));
+        assert!(ok(
+            serde_json::json!({"exp": now + MAX_LIFETIME, "iat": now})
+        ));
+        assert!(!ok(
+            serde_json::json!({"exp": now + MAX_LIFETIME + 1, "iat": now})
+        ));
+    }
+
+    /// Refusals decided before any key is fetched (no issuer runs here): each its code, and nothing remembered
+    /// (the same token's `jti` is not burnt by a refusal).
+    #[tokio::test]
+    async fn refusals_before_the_jwks_change_nothing() {
+        let o = Oidc::default();
+        let policy = TrustPolicy {
+            type_: "x0x-trust".into(),
+            version: 1,
+            expires: time::OffsetDateTime::now_utc(),
+            package: "x0x".parse().unwrap(),
+            issuer: "https://ci.example".into(),
+            audience: "x0x-ci".into(),
+            claims: std::collections::BTreeMap::new(),
+            sign_online: false,
+        };
+        let tok = |h: Value, c: Value| format!("{}.{}.c2ln", b64(&h), b64(&c));
+        let claims = serde_json::json!({"iss": "https://ci.example", "aud": "x0x-ci", "jti": "j", "exp": 2, "iat": 1});
+        let code = |t: String| {
+            let o = &o;
+            let policy = &policy;
+            async move { o.verify(&t, policy, 1).await.unwrap_err().code().as_str() }
+        };
+        assert_eq!(
+            code(tok(serde_json::json!({"alg": "RS256"}), claims.clone())).await,
+            "oidc.kid"
+        );
+        assert_eq!(
+            code(tok(
+                serde_json::json!({"alg": "none", "kid": "k"}),
+                claims.clone()
+            ))
+            .await,
+            "oidc.algorithm"
+        );
+        assert_eq!(
+            code(tok(
+                serde_json::json!({"alg": "HS256", "kid": "k"}),
+                claims.clone()
+            ))
+            .await,
+            "oidc.algorithm"
+        );
+        let mut other = claims.clone();
+        other["iss"] = "https://evil.example".into();
+        assert_eq!(
+            code(tok(serde_json::json!({"alg": "RS256", "kid": "k"}), other)).await,
+            "oidc.iss"
+        );
+        assert_eq!(code("e30.e30".into()).await, "oidc.malformed");
+        assert_eq!(
+            code(format!("{}.e30.x", "a".repeat(MAX_TOKEN_BYTES))).await,
+            "oidc.too_large"
+        );
+        assert!(o.seen.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -72,6 +72,20 @@ pub async fn exchange(
     let policy = crate::staging::policy(&st, &pkg).await?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let result = st.oidc.verify(&req.token, &policy, now).await;
+    // Then the durable replay memory (`crate::oidc::replay`): a replay across a restart is refused too.
+    let result = match result {
+        Ok(v) => crate::oidc::replay::record(
+            &*st.store,
+            st.coordinator.database(),
+            &st.oidc.store_log,
+            &v.replay_key,
+            v.exp,
+            now,
+        )
+        .await
+        .map(|()| v),
+        Err(e) => Err(e),
+    };
     let v = match result {
         Ok(v) => v,
         Err(e) => {

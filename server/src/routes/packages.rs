@@ -95,9 +95,23 @@ pub async fn resolve(
             Some(b) => Box::new(p.by_semver.range(..b).rev()),
             None => Box::new(p.by_semver.iter().rev()),
         };
+    // `[resolve] min_release_age`: a release younger than the age (its signed publish time) is never the answer.
+    let published_before = st
+        .config
+        .resolve
+        .min_release_age()
+        .map_err(|e| ApiError::Internal(format!("{e:#}")))?
+        .map(|age| time::OffsetDateTime::now_utc() - age);
+    let mut too_young = Vec::new();
     for (v, targets) in candidates {
         if !range.matches(v) {
             continue;
+        }
+        if let (Some(cutoff), Some(at)) = (published_before, p.published.get(v)) {
+            if *at > cutoff {
+                too_young.push(v.to_string());
+                continue;
+            }
         }
         let matching: Vec<&TargetView> = targets
             .iter()
@@ -111,8 +125,16 @@ pub async fn resolve(
         }
     }
     Err(ApiError::VersionNotFound(format!(
-        "{name}@{range_s}{}",
-        q.target.map(|t| format!(" for {t}")).unwrap_or_default()
+        "{name}@{range_s}{}{}",
+        q.target.map(|t| format!(" for {t}")).unwrap_or_default(),
+        if too_young.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (younger than [resolve] min_release_age: {})",
+                too_young.join(", ")
+            )
+        }
     )))
 }
 

@@ -37,6 +37,42 @@ fn done(st: &Arc<AppState>, name: &str, what: &str, r: &Result<impl std::fmt::De
     }
 }
 
+/// Who called a lifecycle route, or the leader's answer already relayed.
+enum Caller {
+    /// A follower (`[replica] publish_via`) relayed the request: this is the leader's answer.
+    Relayed(Response),
+    /// This process handles it: the authenticated caller and the request body.
+    Here(crate::auth::Identity, axum::body::Bytes),
+}
+
+/// The preamble every lifecycle route shares. On a follower: the bearer token must be present, the body is
+/// read (within the role limits), then `path()` names the leader's route (checking what it puts in the URL) and
+/// the request is relayed there, where it is authenticated. On the leader: the caller is authenticated for
+/// `name` first, then the body is read. `body: None`: a route without a body (an empty one is relayed).
+async fn relay_or_authenticate(
+    st: &Arc<AppState>,
+    name: &str,
+    headers: &HeaderMap,
+    body: Option<axum::body::Body>,
+    path: impl FnOnce() -> Result<String, ApiError>,
+) -> Result<Caller, ApiError> {
+    let read = |body: Option<axum::body::Body>| async {
+        match body {
+            Some(b) => crate::publish::read_role(st, headers, b).await,
+            None => Ok(axum::body::Bytes::new()),
+        }
+    };
+    if let Some(leader) = &st.config.replica.publish_via {
+        let auth = crate::forward::bearer(headers)?;
+        let body = read(body).await?;
+        let path = path()?;
+        let r = crate::forward::relay(st, leader, &path, name, Some(auth), headers, body).await?;
+        return Ok(Caller::Relayed(r));
+    }
+    let who = crate::auth::from_headers(st, headers, Some(name)).await?;
+    Ok(Caller::Here(who, read(body).await?))
+}
+
 /// `POST /api/v1/packages/{name}/releases`: stage a release, or publish it signed with the server's online key.
 pub async fn create(
     State(st): State<Arc<AppState>>,
@@ -45,14 +81,14 @@ pub async fn create(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let pkg = check_name(&name)?;
-    if let Some(leader) = &st.config.replica.publish_via {
-        let auth = crate::forward::bearer(&headers)?;
-        let body = crate::publish::read_role(&st, &headers, body).await?;
-        let path = format!("/api/v1/packages/{name}/releases");
-        return crate::forward::relay(&st, leader, &path, &name, Some(auth), &headers, body).await;
-    }
-    let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
-    let body = crate::publish::read_role(&st, &headers, body).await?;
+    let (who, body) = match relay_or_authenticate(&st, &name, &headers, Some(body), || {
+        Ok(format!("/api/v1/packages/{name}/releases"))
+    })
+    .await?
+    {
+        Caller::Relayed(r) => return Ok(r),
+        Caller::Here(who, body) => (who, body),
+    };
     let req: ReleaseRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("not a release request: {e}")))?;
     if req.stage {
@@ -85,17 +121,17 @@ pub async fn approve(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let pkg = check_name(&name)?;
-    if let Some(leader) = &st.config.replica.publish_via {
-        let auth = crate::forward::bearer(&headers)?;
-        let body = crate::publish::read_role(&st, &headers, body).await?;
-        let path = format!(
+    let (who, body) = match relay_or_authenticate(&st, &name, &headers, Some(body), || {
+        Ok(format!(
             "/api/v1/packages/{name}/staged/{}/approve",
             check_version(&version)?
-        );
-        return crate::forward::relay(&st, leader, &path, &name, Some(auth), &headers, body).await;
-    }
-    let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
-    let body = crate::publish::read_role(&st, &headers, body).await?;
+        ))
+    })
+    .await?
+    {
+        Caller::Relayed(r) => return Ok(r),
+        Caller::Here(who, body) => (who, body),
+    };
     let role = (!body.is_empty()).then(|| body.to_vec());
     let r = staging::approve(&st, &pkg, &version, &who, role).await;
     done(&st, &name, "approved", &r);
@@ -109,24 +145,17 @@ pub async fn reject(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let pkg = check_name(&name)?;
-    if let Some(leader) = &st.config.replica.publish_via {
-        let auth = crate::forward::bearer(&headers)?;
-        let path = format!(
+    let who = match relay_or_authenticate(&st, &name, &headers, None, || {
+        Ok(format!(
             "/api/v1/packages/{name}/staged/{}/reject",
             check_version(&version)?
-        );
-        return crate::forward::relay(
-            &st,
-            leader,
-            &path,
-            &name,
-            Some(auth),
-            &headers,
-            axum::body::Bytes::new(),
-        )
-        .await;
-    }
-    let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
+        ))
+    })
+    .await?
+    {
+        Caller::Relayed(r) => return Ok(r),
+        Caller::Here(who, _) => who,
+    };
     let r = staging::reject(&st, &pkg, &version, &who).await;
     done(&st, &name, "rejected", &r);
     let r = r?;
@@ -144,14 +173,14 @@ pub async fn revoke(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let pkg = check_name(&name)?;
-    if let Some(leader) = &st.config.replica.publish_via {
-        let auth = crate::forward::bearer(&headers)?;
-        let body = crate::publish::read_role(&st, &headers, body).await?;
-        let path = format!("/api/v1/packages/{name}/revocations");
-        return crate::forward::relay(&st, leader, &path, &name, Some(auth), &headers, body).await;
-    }
-    let who = crate::auth::from_headers(&st, &headers, Some(&name)).await?;
-    let body = crate::publish::read_role(&st, &headers, body).await?;
+    let (who, body) = match relay_or_authenticate(&st, &name, &headers, Some(body), || {
+        Ok(format!("/api/v1/packages/{name}/revocations"))
+    })
+    .await?
+    {
+        Caller::Relayed(r) => return Ok(r),
+        Caller::Here(who, body) => (who, body),
+    };
     let req: crate::revocations::RevokeRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("not a revocation request: {e}")))?;
     let r = crate::revocations::set(&st, &pkg, req, &who).await;

@@ -2,12 +2,13 @@
 //! `custom.published`, yanked with its reason, revoked with its advisory: the verified `revocations` role), the
 //! provenance claims its targets carry (`custom.provenance`, `approved_by` for an approved staged release), the
 //! staged releases (who staged them, when; never served to loaders), and two forms for a maintainer:
-//! approve a staged release, yank a published one.
+//! approve or reject a staged release, yank a published one.
 //!
 //! `POST /ui/actions` (an HTML form, `application/x-www-form-urlencoded`): `token` (an upload token for the
-//! package, as the API's `Authorization: Bearer`), `package`, `version`, `action` (`approve` | `yank`),
-//! `reason` (yank). The same checks as the API run ([`crate::auth::authorize`], [`staging::approve`] with the
-//! server's online key — another identity than the stager's, `release.self_approval` otherwise —,
+//! package, as the API's `Authorization: Bearer`), `package`, `version`, `action` (`approve` | `reject` |
+//! `yank`), `reason` (yank). The same checks as the API run ([`crate::auth::authorize`], [`staging::approve`]
+//! with the server's online key and [`staging::reject`] — another identity than the stager's,
+//! `release.self_approval` otherwise —,
 //! [`crate::revocations::set`]). Success answers `303 See Other` back to the package on `/`; a refusal is a
 //! page naming the stable code, with the code's HTTP status. The token travels in the form body only: no
 //! cookie or session exists, so another site cannot make a browser act (no CSRF), and nothing is remembered.
@@ -171,10 +172,11 @@ pub fn render_package(
         let opts = options(&mut staged.iter().map(|s| s.version.clone()));
         let _ = write!(
             h,
-            "<form class=\"approve\" method=\"post\" action=\"/ui/actions\"><input type=\"hidden\" name=\"action\" value=\"approve\">\
-             <input type=\"hidden\" name=\"package\" value=\"{p}\"><label>Approve <select name=\"version\">{opts}</select></label> \
+            "<form class=\"approve\" method=\"post\" action=\"/ui/actions\">\
+             <input type=\"hidden\" name=\"package\" value=\"{p}\"><label>Staged <select name=\"version\">{opts}</select></label> \
              <label>token <input type=\"password\" name=\"token\" autocomplete=\"off\" required></label> \
-             <button type=\"submit\">Approve (the server signs it in)</button></form>"
+             <button type=\"submit\" name=\"action\" value=\"approve\" class=\"approve\">Approve (the server signs it in)</button> \
+             <button type=\"submit\" name=\"action\" value=\"reject\" class=\"reject\">Reject (drop it, never served)</button></form>"
         );
     }
     let yankable: Vec<String> = versions
@@ -261,6 +263,9 @@ async fn run(st: &AppState, a: &Action) -> Result<(), ApiError> {
     match a.action.as_str() {
         "approve" => {
             staging::approve(st, &pkg, &a.version, &who, None).await?;
+        }
+        "reject" => {
+            staging::reject(st, &pkg, &a.version, &who).await?;
         }
         "yank" => {
             crate::revocations::set(

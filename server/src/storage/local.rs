@@ -82,6 +82,7 @@ impl LocalStore {
             ObjectKey::Trust(p) => self.layout.trust_file(p.as_str()),
             ObjectKey::Staging(p) => self.layout.staging_file(p.as_str()),
             ObjectKey::WriterClaim => self.root.join(ObjectKey::WriterClaim.as_key()),
+            ObjectKey::OidcReplay => self.root.join(ObjectKey::OidcReplay.as_key()),
             ObjectKey::Npm(name) => self.layout.npm_record(name),
         }
     }
@@ -373,9 +374,10 @@ impl Store for LocalStore {
         let path = self.object_path(key);
         let tmp_dir = self.layout.tmp();
         let mode = match key {
-            ObjectKey::Tokens | ObjectKey::Staging(_) | ObjectKey::WriterClaim => {
-                x0x_dist_durable::Mode::Private
-            }
+            ObjectKey::Tokens
+            | ObjectKey::Staging(_)
+            | ObjectKey::WriterClaim
+            | ObjectKey::OidcReplay => x0x_dist_durable::Mode::Private,
             ObjectKey::Metadata(_) | ObjectKey::Trust(_) | ObjectKey::Npm(_) => {
                 x0x_dist_durable::Mode::Public
             }

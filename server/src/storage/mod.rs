@@ -83,6 +83,9 @@ pub enum ObjectKey {
     /// `writer.json`: the claim of the single writer of an object store without a database (its id and
     /// heartbeat; `crate::coordinator::single`). Private to the operator, never served.
     WriterClaim,
+    /// `oidc-jti.json`: the OIDC `jti`s exchanged and not yet expired ([`crate::oidc::replay`]), when there is
+    /// no database. Private to the server, never served.
+    OidcReplay,
     /// `npm/<file>`: a release record of the npm registry view (`crate::npm::record`), one safe segment
     /// ending in `.json`; written once, never changed.
     Npm(String),
@@ -125,6 +128,7 @@ impl ObjectKey {
             Self::Trust(p) => format!("trust/{p}.json"),
             Self::Staging(p) => format!("staging/{p}.json"),
             Self::WriterClaim => "writer.json".to_owned(),
+            Self::OidcReplay => "oidc-jti.json".to_owned(),
             Self::Npm(name) => format!("npm/{name}"),
         }
     }
@@ -135,7 +139,11 @@ impl ObjectKey {
             Self::Metadata(name) => name.split_once('.').is_some_and(|(n, rest)| {
                 !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
             }),
-            Self::Tokens | Self::Trust(_) | Self::Staging(_) | Self::WriterClaim => false,
+            Self::Tokens
+            | Self::Trust(_)
+            | Self::Staging(_)
+            | Self::WriterClaim
+            | Self::OidcReplay => false,
             Self::Npm(_) => true,
         }
     }
