@@ -10,37 +10,21 @@ use x0x_dist_test_support::fixture as common;
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use common::cli::{bin, free_port, publish, run_ok, setup_repo, wait_healthy};
+use common::cli::{bin, free_port, publish, run_ok, serve_with, setup_repo, Server};
 use x0x_dist_server::crash_point;
 use x0x_dist_test_support::postgres::Postgres;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn serve(repo: &Path, port: u16, db: &str, id: &str, log: &Path, crash_at: Option<&str>) -> Server {
-    let mut c = bin();
-    c.args(["serve", "--repo"])
-        .arg(repo)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "info"])
-        .args(["--database", db, "--replica-id", id, "--poll-secs", "1"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap());
-    if let Some(p) = crash_at {
-        c.env(crash_point::ENV, p);
-    }
-    let mut child = c.spawn().unwrap();
-    wait_healthy(&mut child, port, || {
-        std::fs::read_to_string(log).unwrap_or_default()
-    });
-    Server(child)
+    serve_with(port, log, |c| {
+        c.arg("--repo")
+            .arg(repo)
+            .args(["--database", db, "--replica-id", id, "--poll-secs", "1"]);
+        if let Some(p) = crash_at {
+            c.env(crash_point::ENV, p);
+        }
+    })
 }
 
 fn output(cmd: &mut Command) -> (bool, String) {

@@ -178,3 +178,30 @@ pub fn setup_repo(repo: &Path) -> (PathBuf, String) {
     .to_owned();
     (key, token)
 }
+
+/// A server process the test started: killed (and reaped) when dropped.
+#[derive(Debug)]
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `x0x-dist serve --listen 127.0.0.1:PORT --log info` plus what `args` adds (the repository, the database, …),
+/// its stderr in `log`; returns once it answers `/healthz`.
+pub fn serve_with(port: u16, log: &Path, args: impl FnOnce(&mut Command)) -> Server {
+    let mut c = bin();
+    c.arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "info"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    args(&mut c);
+    let mut child = c.spawn().unwrap();
+    wait_healthy(&mut child, port, || {
+        std::fs::read_to_string(log).unwrap_or_default()
+    });
+    Server(child)
+}
