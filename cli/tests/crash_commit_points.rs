@@ -162,3 +162,61 @@ fn kill_9_at_each_commit_point_then_the_retry_lands() {
             .unwrap();
     assert!(ts["signed"]["version"].as_u64().unwrap() > u64::from(n));
 }
+
+/// A replica `kill -9`ed while it holds a reservation (after `reserved`) loses it at once: its liveness lock (a
+/// session-level advisory lock, `x0x_dist_server::coordinator::postgres::LIVENESS_LOCK`) went with its
+/// connection, so a publish of the same version with OTHER bytes through another replica lands within seconds
+/// instead of waiting out the 120 s lease.
+#[test]
+fn a_killed_replicas_reservation_is_taken_at_once() {
+    let pg = Postgres::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let (key, token) = setup_repo(&repo);
+    let pb = free_port();
+    let _healthy = serve(
+        &repo,
+        pb,
+        &pg.url(),
+        "replica-b",
+        &tmp.path().join("b.log"),
+        None,
+    );
+    let build = |name: &str| {
+        let wasm = tmp.path().join(format!("{name}/x0x.wasm32-wasip1.wasm"));
+        std::fs::create_dir_all(wasm.parent().unwrap()).unwrap();
+        std::fs::write(
+            &wasm,
+            x0x_dist_loader::artifact::minimal_build(
+                x0x_dist_manifests::Platform::Wasm32Wasip1,
+                name.repeat(1000).as_bytes(),
+            ),
+        )
+        .unwrap();
+        wasm
+    };
+    let pa = free_port();
+    let log = tmp.path().join("a.log");
+    let mut victim = serve(&repo, pa, &pg.url(), "replica-a", &log, Some("reserved"));
+    let (ok, out) = output(
+        publish(&format!("http://127.0.0.1:{pa}"), &token, &key, "1.0.0").arg(build("first")),
+    );
+    assert!(!ok, "the publish through the victim got an answer: {out}");
+    assert_eq!(victim.0.wait().unwrap().signal(), Some(9));
+    // Other bytes for the same version (another build), through the healthy replica.
+    let t = std::time::Instant::now();
+    let (ok, out) = output(
+        publish(&format!("http://127.0.0.1:{pb}"), &token, &key, "1.0.0").arg(build("second")),
+    );
+    let took = t.elapsed();
+    assert!(
+        ok,
+        "the reservation of the killed replica still blocks: {out}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "took {took:?}: waited for the lease"
+    );
+    eprintln!("publish over a killed replica's reservation: {took:?}");
+    run_ok(bin().args(["verify", "--repo"]).arg(&repo));
+}
