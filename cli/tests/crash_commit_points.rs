@@ -12,7 +12,7 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::Command;
 
-use common::cli::{bin, free_port, publish, run_ok, serve_with, setup_repo, Server};
+use common::cli::{bin, free_port, publish, run_ok, serve_with, setup_repo, At, Server};
 use x0x_dist_server::crash_point;
 use x0x_dist_test_support::postgres::Postgres;
 
@@ -219,4 +219,128 @@ fn a_killed_replicas_reservation_is_taken_at_once() {
     );
     eprintln!("publish over a killed replica's reservation: {took:?}");
     run_ok(bin().args(["verify", "--repo"]).arg(&repo));
+}
+
+/// On a real object store (Garage, `X0X_S3_ENV`) with the database: three replicas; ten times, a random replica is
+/// restarted to `kill -9` itself at a commit point (each point in turn) during a publish through it. After every
+/// kill the repository verifies (`verify --storage --database`), and the publisher's retry through another
+/// replica lands (after `committed`: the publish had landed). Finally every replica serves every version.
+#[test]
+fn kill_9_of_a_random_replica_at_each_commit_point_on_s3() {
+    const KILLS: u32 = 10;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let (key, token) = setup_repo(&repo);
+    let Some(at) = At::new(true, &repo) else {
+        return;
+    };
+    let pg = Postgres::start();
+    let db = pg.url();
+    let start = |i: usize, port: u16, crash_at: Option<&str>, log: &str| {
+        serve_with(port, &tmp.path().join(log), |c| {
+            at.env(c);
+            c.args(at.args())
+                .arg("--keys")
+                .arg(repo.join("online"))
+                .args(["--database", &db, "--poll-secs", "1"])
+                .args(["--replica-id", &format!("replica-{i}")]);
+            if let Some(p) = crash_at {
+                c.env(crash_point::ENV, p);
+            }
+        })
+    };
+    let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let mut replicas: Vec<Option<Server>> = (0..3)
+        .map(|i| Some(start(i, ports[i], None, &format!("r{i}.log"))))
+        .collect();
+    let url = |i: usize| format!("http://127.0.0.1:{}", ports[i]);
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+        | 1;
+    eprintln!("seed {seed}");
+    let mut random = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let t0 = std::time::Instant::now();
+    for k in 1..=KILLS {
+        let point = crash_point::POINTS[(k as usize - 1) % crash_point::POINTS.len()];
+        let victim = random(3);
+        let other = (victim + 1 + random(2)) % 3;
+        let version = format!("1.0.{k}");
+        let wasm = tmp.path().join(format!("{k}/x0x.wasm32-wasip1.wasm"));
+        std::fs::create_dir_all(wasm.parent().unwrap()).unwrap();
+        std::fs::write(
+            &wasm,
+            x0x_dist_loader::artifact::minimal_build(
+                x0x_dist_manifests::Platform::Wasm32Wasip1,
+                format!("build {k}").repeat(1000).as_bytes(),
+            ),
+        )
+        .unwrap();
+        replicas[victim] = None;
+        let log = format!("victim-{k}-{point}.log");
+        let mut v = start(victim, ports[victim], Some(point), &log);
+        let (ok, out) = output(publish(&url(victim), &token, &key, &version).arg(&wasm));
+        assert!(
+            !ok,
+            "{point}: the publish through the victim got an answer: {out}"
+        );
+        let status = v.0.wait().unwrap();
+        assert_eq!(
+            status.signal(),
+            Some(9),
+            "{point}: replica-{victim} did not die at the crash point: {}",
+            std::fs::read_to_string(tmp.path().join(&log)).unwrap_or_default()
+        );
+        drop(v);
+        run_ok(&mut at.verb(&["verify"], &repo, Some(&db)));
+        let (ok, out) = output(publish(&url(other), &token, &key, &version).arg(&wasm));
+        if point == "committed" {
+            assert!(
+                !ok && (out.contains("error[version.exists]") || out.contains("metadata.rollback")),
+                "{point}: the publish had committed; the retry says so: {out}"
+            );
+        } else {
+            assert!(ok, "{point} (kill {k}, replica-{victim}): the retry through replica-{other} did not land: {out}");
+        }
+        replicas[victim] = Some(start(
+            victim,
+            ports[victim],
+            None,
+            &format!("r{victim}-{k}.log"),
+        ));
+    }
+    eprintln!(
+        "{KILLS} kills on S3 + PostgreSQL in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let report: serde_json::Value = serde_json::from_str(&run_ok(
+        at.verb(&["verify"], &repo, Some(&db)).arg("--json"),
+    ))
+    .unwrap();
+    assert_eq!(report["targets"], u64::from(KILLS), "{report}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    for i in 0..3 {
+        loop {
+            let body = run_ok(
+                Command::new("curl").args(["-fsS", &format!("{}/api/v1/packages/x0x", url(i))]),
+            );
+            let missing: Vec<u32> = (1..=KILLS)
+                .filter(|k| !body.contains(&format!("\"1.0.{k}\"")))
+                .collect();
+            if missing.is_empty() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "replica-{i} misses {missing:?}: {body}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    }
 }

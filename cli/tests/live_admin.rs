@@ -13,91 +13,11 @@
 #![allow(clippy::disallowed_methods)]
 use x0x_dist_test_support::fixture as common;
 
-use std::collections::HashMap;
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::cli::{bin, free_port, publish, run_ok, serve_with, setup_repo};
+use common::cli::{bin, free_port, publish, run_ok, serve_with, setup_repo, At};
 use x0x_dist_test_support::postgres::Postgres;
-
-/// Where the repository lives for the commands under test.
-enum At {
-    Dir(PathBuf),
-    S3 {
-        url: String,
-        endpoint: String,
-        env: HashMap<String, String>,
-    },
-}
-
-impl At {
-    /// The repository `setup_repo` made in `repo`, here (copied into a fresh prefix of the engine's bucket for S3;
-    /// `None`: no engine, skipped).
-    fn new(s3: bool, repo: &Path) -> Option<Self> {
-        if !s3 {
-            return Some(Self::Dir(repo.to_owned()));
-        }
-        let (env, endpoints) = x0x_dist_test_support::s3::engine()?;
-        let bucket = env
-            .get("X0X_S3_BUCKET")
-            .cloned()
-            .unwrap_or_else(|| "x0x".into());
-        let at = Self::S3 {
-            url: format!(
-                "s3://{bucket}/{}",
-                x0x_dist_test_support::s3::unique_prefix("live-admin")
-            ),
-            endpoint: endpoints[0].clone(),
-            env,
-        };
-        let Self::S3 { url, endpoint, .. } = &at else {
-            unreachable!()
-        };
-        run_ok(at.cmd().args(["migrate", "--from"]).arg(repo).args([
-            "--to",
-            url,
-            "--s3-endpoint",
-            endpoint,
-        ]));
-        Some(at)
-    }
-
-    /// `x0x-dist` with the engine's credentials.
-    fn cmd(&self) -> Command {
-        let mut c = bin();
-        if let Self::S3 { env, .. } = self {
-            c.envs(env.iter().filter(|(k, _)| k.starts_with("AWS_")));
-        }
-        c
-    }
-
-    /// `--repo DIR` or `--storage URL --s3-endpoint E`.
-    fn args(&self) -> Vec<OsString> {
-        match self {
-            Self::Dir(d) => vec!["--repo".into(), d.into()],
-            Self::S3 { url, endpoint, .. } => vec![
-                "--storage".into(),
-                url.into(),
-                "--s3-endpoint".into(),
-                endpoint.into(),
-            ],
-        }
-    }
-
-    /// `x0x-dist VERB… <storage settings> --keys REPO/online [--database DB]`.
-    fn verb(&self, verb: &[&str], repo: &Path, db: Option<&str>) -> Command {
-        let mut c = self.cmd();
-        c.args(verb)
-            .args(self.args())
-            .arg("--keys")
-            .arg(repo.join("online"));
-        if let Some(db) = db {
-            c.args(["--database", db]);
-        }
-        c
-    }
-}
 
 fn wasm(dir: &Path, n: u32) -> PathBuf {
     let f = dir.join(format!("build-{n}/x0x.wasm32-wasip1.wasm"));
@@ -147,9 +67,7 @@ fn verbs_with_a_database(s3: bool) {
     let db = pg.url();
     let port = free_port();
     let _server = serve_with(port, &tmp.path().join("a.log"), |c| {
-        if let At::S3 { env, .. } = &at {
-            c.envs(env.iter().filter(|(k, _)| k.starts_with("AWS_")));
-        }
+        at.env(c);
         c.args(at.args())
             .arg("--keys")
             .arg(repo.join("online"))
@@ -230,7 +148,7 @@ fn verbs_with_a_database(s3: bool) {
 }
 
 #[test]
-fn without_a_database_a_verb_refuses_a_claimed_object_store() {
+fn without_a_database_a_verb_refuses_a_claimed_store_on_s3() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     let (_key, _token) = setup_repo(&repo);
@@ -239,9 +157,7 @@ fn without_a_database_a_verb_refuses_a_claimed_object_store() {
     };
     let serve = |id: &str, log: &str| {
         serve_with(free_port(), &tmp.path().join(log), |c| {
-            if let At::S3 { env, .. } = &at {
-                c.envs(env.iter().filter(|(k, _)| k.starts_with("AWS_")));
-            }
+            at.env(c);
             c.args(at.args())
                 .arg("--keys")
                 .arg(repo.join("online"))
