@@ -63,7 +63,7 @@ fn verbs_with_a_database(s3: bool) {
     let Some(at) = At::new(s3, &repo) else {
         return;
     };
-    let pg = Postgres::start();
+    let mut pg = Postgres::start();
     let db = pg.url();
     let port = free_port();
     let _server = serve_with(port, &tmp.path().join("a.log"), |c| {
@@ -145,6 +145,57 @@ fn verbs_with_a_database(s3: bool) {
     // A publish on top of everything still lands (the server saw the verbs' commits).
     let f = wasm(tmp.path(), 99);
     run_ok(publish(&base, &token, &key, "2.0.0").arg(&f));
+
+    // PostgreSQL stopped mid-run: the verbs and publishes fail with the retryable database.unavailable (exit 7)
+    // and change nothing; reads go on; once it is back (the pools reconnect) both succeed.
+    let served = timestamp_version(&base);
+    pg.stop();
+    let add = |name: &str| {
+        at.verb(&["package", "add"], &repo, Some(&db))
+            .arg("--targets-key")
+            .arg(repo.join("keys/targets.key"))
+            .arg(name)
+            .arg("--publisher-key")
+            .arg(&pubkey)
+            .output()
+            .unwrap()
+    };
+    let out = add("late");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(err.contains("error[database.unavailable]"), "{err}");
+    let f = wasm(tmp.path(), 100);
+    let t = std::time::Instant::now();
+    let out = publish(&base, &token, &key, "3.0.0")
+        .arg(&f)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("database.unavailable"), "{err}");
+    eprintln!(
+        "a publish with the database down failed in {:?}",
+        t.elapsed()
+    );
+    assert_eq!(
+        timestamp_version(&base),
+        served,
+        "reads go on, nothing changed"
+    );
+    assert!(curl(&format!("{base}/tuf/metadata/1.root.json")).contains("\"signed\""));
+    pg.restart();
+    let out = add("late");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run_ok(publish(&base, &token, &key, "3.0.0").arg(&f));
+    let report: serde_json::Value = serde_json::from_str(&run_ok(
+        at.verb(&["verify"], &repo, Some(&db)).arg("--json"),
+    ))
+    .unwrap();
+    assert_eq!(report["targets"], u64::from(PUBLISHES) + 2, "{report}");
 }
 
 #[test]
