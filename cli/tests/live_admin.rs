@@ -207,15 +207,57 @@ fn without_a_database_a_verb_refuses_a_claimed_store_on_s3() {
         return;
     };
     let serve = |id: &str, log: &str| {
-        serve_with(free_port(), &tmp.path().join(log), |c| {
+        let port = free_port();
+        let server = serve_with(port, &tmp.path().join(log), |c| {
             at.env(c);
             c.args(at.args())
                 .arg("--keys")
                 .arg(repo.join("online"))
                 .args(["--replica-id", id]);
-        })
+        });
+        (server, format!("http://127.0.0.1:{port}"))
     };
-    let server = serve("writer-a", "a.log");
+    // Tokens of an object store (tokens.json there), changed as its writer while no server claims it.
+    let token = |verb: &str| {
+        let mut c = at.cmd();
+        c.args(["token", verb]).args(at.args());
+        c
+    };
+    let tok = run_ok(token("create").args(["--package", "x0x"]))
+        .trim()
+        .to_owned();
+    let listed: serde_json::Value =
+        serde_json::from_str(&run_ok(token("list").arg("--json"))).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    let (server, base) = serve("writer-a", "a.log");
+    // The server accepts the token the verb wrote into the store.
+    let blob = tmp.path().join("blob");
+    std::fs::write(&blob, b"a blob").unwrap();
+    let sha = {
+        use sha2::Digest as _;
+        hex::encode(sha2::Sha256::digest(b"a blob"))
+    };
+    let code = run_ok(Command::new("curl").args([
+        "-sS",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "PUT",
+        "-H",
+        &format!("Authorization: Bearer {tok}"),
+        "--data-binary",
+        &format!("@{}", blob.display()),
+        &format!("{base}/api/v1/blobs/sha256/{sha}?package=x0x"),
+    ]));
+    assert!(
+        code.starts_with('2'),
+        "upload with the store's new token: {code}"
+    );
+    let out = token("create").args(["--package", "x0x"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error[repo.concurrent_writer]"), "{err}");
     let add = |name: &str, take_over: bool| {
         let mut c = at.verb(&["package", "add"], &repo, None);
         c.arg("--targets-key")

@@ -308,6 +308,33 @@ impl Admin {
         Ok(c)
     }
 
+    /// The upload tokens of `tokens.json` in the store (without a database; with one they live in the database:
+    /// [`crate::coordinator::postgres::Postgres`]).
+    pub async fn tokens(&self) -> anyhow::Result<x0x_dist_repository::tokens::TokenFile> {
+        Ok(match self.store.get_object(&ObjectKey::Tokens).await? {
+            Some(o) => serde_json::from_slice(&o.bytes).map_err(|e| {
+                ApiError::Internal(format!("tokens.json in {}: {e}", self.describe()))
+            })?,
+            None => x0x_dist_repository::tokens::TokenFile::default(),
+        })
+    }
+
+    /// Read-modify-write of `tokens.json` in the store, as this store's writer (see [`Admin::open`]).
+    pub async fn update_tokens<T>(
+        &self,
+        f: impl FnOnce(&mut x0x_dist_repository::tokens::TokenFile) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let _writer = self.coord.lock().await?;
+        let mut file = self.tokens().await?;
+        let out = f(&mut file)?;
+        let bytes = serde_json::to_vec_pretty(&file)
+            .map_err(|e| ApiError::Internal(format!("encoding tokens.json: {e}")))?;
+        self.store
+            .put_object(&ObjectKey::Tokens, bytes.into())
+            .await?;
+        Ok(out)
+    }
+
     /// Verifies the current state as a client would (from `root`, else the store's `1.root.json`) and every
     /// target's bytes (length and SHA-256) in the store; returns what it checked and the trusted state.
     pub async fn verify(
