@@ -113,6 +113,17 @@ fn verbs_with_a_database(s3: bool) {
             .args(["--past", &PAST.to_string()]),
     );
     assert!(out.contains("re-signed snapshot version"), "{out}");
+    // Root rotation (a second root key) through the same protocol.
+    let root2 = tmp.path().join("root2.key");
+    run_ok(bin().args(["keygen", "--out"]).arg(&root2));
+    let out = run_ok(
+        at.verb(&["root", "rotate"], &repo, Some(&db))
+            .arg("--add-key")
+            .arg(root2.with_extension("key.pub"))
+            .arg("--sign-with")
+            .arg(repo.join("keys/root.key")),
+    );
+    assert!(out.contains("wrote root version 2"), "{out}");
     for (n, out) in publisher.join().unwrap() {
         assert!(
             out.status.success(),
@@ -138,6 +149,8 @@ fn verbs_with_a_database(s3: bool) {
     .unwrap();
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["targets"], u64::from(PUBLISHES), "{report}");
+    assert_eq!(report["root_version"], 2, "{report}");
+    assert!(curl(&format!("{base}/tuf/metadata/2.root.json")).contains("\"signed\""));
     // The store's copy of timestamp.json is the database's (the verbs wrote it as a replica does).
     if let At::Dir(d) = &at {
         run_ok(bin().args(["verify", "--repo"]).arg(d));

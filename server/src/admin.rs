@@ -308,6 +308,68 @@ impl Admin {
         Ok(c)
     }
 
+    /// Root rotation on a live store: the next root (built and checked by
+    /// [`x0x_dist_repository::repo::next_root`]) is reserved as `("root", N+1)`, written as `N+1.root.json` (where
+    /// clients find it: that write is what makes it visible, as in any TUF repository) and `root.json`, then a
+    /// re-signed timestamp is committed through the coordinator (the audit row; replicas learn of it).
+    pub async fn rotate_root(
+        &self,
+        r: &x0x_dist_repository::repo::RootRotation<'_>,
+        now: OffsetDateTime,
+    ) -> anyhow::Result<x0x_dist_repository::repo::RotationReport> {
+        let _writer = self.coord.lock().await?;
+        let (head, cur) = self.current().await?;
+        let (bytes, report) = x0x_dist_repository::repo::next_root(&cur.root, now, r)?;
+        let v = report.version;
+        self.coord
+            .reserve_role("root", v, &crate::coordinator::sha256_hex(&bytes))
+            .await?;
+        self.store
+            .put_object(
+                &ObjectKey::metadata(&format!("{v}.root.json"))?,
+                bytes.clone().into(),
+            )
+            .await?;
+        self.store
+            .put_object(&ObjectKey::metadata("root.json")?, bytes.into())
+            .await?;
+        let keys = load_online_keys(&self.keys_dir, cur.root.signed()).await?;
+        let audit = Audit {
+            actor: cli_actor(),
+            action: "root.rotate".into(),
+            detail: serde_json::json!({ "root_version": v }),
+        };
+        // A re-sign of the timestamp alone; the reservation of the root is marked committed with it. A re-sign
+        // gives up when another commit came first: re-read and sign on top of that one.
+        let (mut head, mut cur) = (head, cur);
+        for _ in 0..=self.max_retries {
+            let done = commit_changes(
+                &*self.store,
+                &*self.coord,
+                Committing {
+                    cur,
+                    head,
+                    changes: vec![("root".into(), v)],
+                    resign_only: true,
+                    above: 0,
+                },
+                &keys,
+                &self.timestamp,
+                now,
+                &audit,
+                self.max_retries,
+                &self.metrics,
+            )
+            .await?;
+            if done.is_some() {
+                self.committed().await;
+                return Ok(report);
+            }
+            (head, cur) = self.current().await?;
+        }
+        Err(ApiError::Conflict("root rotation: lost the commit race; retry".into()).into())
+    }
+
     /// The upload tokens of `tokens.json` in the store (without a database; with one they live in the database:
     /// [`crate::coordinator::postgres::Postgres`]).
     pub async fn tokens(&self) -> anyhow::Result<x0x_dist_repository::tokens::TokenFile> {

@@ -54,7 +54,7 @@ pub use layout::{
 };
 pub use load::{load_trusted, load_trusted_from, load_trusted_with, walk_error};
 pub use package::{add_delegation_key, add_package, delegate, release, resign_past, Artifact};
-pub use rotate::{rotate_root, RootRotation, RotationReport};
+pub use rotate::{next_root, rotate_root, RootRotation, RotationReport};
 pub use verify::{verify, VerifyReport};
 pub use x0x_dist_loader::tuf::MetadataSource;
 
