@@ -113,7 +113,7 @@ fn verify_dir(
 ) -> anyhow::Result<(repo::VerifyReport, Vec<(String, serde_json::Value)>)> {
     // `--repo ./repo/metadata` is a repository's metadata folder, not a place to run `init`.
     if repo.join("1.root.json").is_file() && !repo.join("metadata").is_dir() {
-        let parent = repo.parent().unwrap_or(&repo);
+        let parent = repo.parent().unwrap_or(repo);
         return Err(x0x_dist_repository::Error::new(
             x0x_dist_manifests::codes::Code::UsageInvalid,
             format!(
