@@ -25,6 +25,9 @@ scripts/deadline.sh 600 cargo test -p x0x-dist-server --test s3_store
 # single writer's claim and its out-of-band check (the *_on_s3 tests; the directory variants ran in stage 20).
 scripts/deadline.sh 600 cargo test -p x0x-dist-server --test coordinator on_s3
 scripts/deadline.sh 600 bash cli/tests/scale_garage.sh
+# Day-2 verbs on the bucket (package add|resign, verify with --storage --database beside a publishing replica; the
+# writer claim without a database) and kill -9 of a random replica at each commit point, 10 times (~1.5 min).
+scripts/deadline.sh 300 cargo test -p x0x-dist --test live_admin --test crash_commit_points on_s3
 # Any replica publishes (issue 20): 3 serve --database replicas + PostgreSQL behind nginx on the bucket (~2 min).
 scripts/deadline.sh 300 bash cli/tests/scale_garage_db.sh
 echo "scale stage ok in $((SECONDS - t0)) s"

@@ -383,10 +383,9 @@ impl Client {
         with_retries(&format!("upload of {}", f.file_name), || async {
             match self.http.head(&url).bearer_auth(&self.token).send().await {
                 Ok(r) if r.status().is_success() => Ok(false),
-                Ok(r) if r.status() == reqwest::StatusCode::NOT_FOUND => {
-                    self.put_once(&url, f).await.map(|()| true)
-                }
-                Ok(r) => Err(remote_error(r).await),
+                // Missing; or a refusal a HEAD answer cannot explain (it has no body: a 503 would read as a bare
+                // `network.http_status`): the PUT's answer carries the code (`database.unavailable`, `auth.*`).
+                Ok(_) => self.put_once(&url, f).await.map(|()| true),
                 Err(e) => Err(transport(&e)),
             }
         })

@@ -6,34 +6,16 @@
 use x0x_dist_test_support::fixture as common;
 
 use std::path::Path;
-use std::process::{Child, Stdio};
 
-use common::cli::{bin, fails, free_port, publish, run_ok, setup_repo, wait_healthy};
+use common::cli::{bin, fails, free_port, publish, run_ok, serve_with, setup_repo, Server};
 use x0x_dist_test_support::postgres::Postgres;
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn serve(repo: &Path, port: u16, db: &str, id: &str, log: &Path) -> Server {
-    let mut child = bin()
-        .args(["serve", "--repo"])
-        .arg(repo)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "info"])
-        .args(["--database", db, "--replica-id", id, "--poll-secs", "1"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    wait_healthy(&mut child, port, || {
-        std::fs::read_to_string(log).unwrap_or_default()
-    });
-    Server(child)
+    serve_with(port, log, |c| {
+        c.arg("--repo")
+            .arg(repo)
+            .args(["--database", db, "--replica-id", id, "--poll-secs", "1"]);
+    })
 }
 
 #[test]

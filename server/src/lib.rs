@@ -11,6 +11,7 @@
 // URL and file names are case-sensitive by design (napi names are lower case; `.JSON` is not metadata).
 #![allow(clippy::case_sensitive_file_extension_comparisons)]
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod connections;

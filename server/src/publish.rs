@@ -181,6 +181,7 @@ pub async fn refresh_if_due(
             head,
             changes: Vec::new(),
             resign_only: !snap_due,
+            above: 0,
         },
         &keys,
         cfg,
@@ -205,6 +206,9 @@ pub struct Committing {
     /// A re-sign of the timestamp alone (same snapshot): gives up, `Ok(None)`, once another commit came first
     /// (that one is a fresher timestamp).
     pub resign_only: bool,
+    /// The new snapshot and timestamp versions are above this (`package resign --past`: above every version
+    /// clients may already trust); 0: simply the next ones.
+    pub above: u64,
 }
 
 /// What a won commit made current.
@@ -238,18 +242,21 @@ pub async fn commit_changes(
         mut head,
         changes,
         resign_only,
+        above,
     } = start;
     let changes_ref: Vec<(&str, u64)> = changes.iter().map(|(r, v)| (r.as_str(), *v)).collect();
     let ts_expires = now + time::Duration::seconds(secs(cfg.expiry_secs));
     let mut attempt = 0u32;
     loop {
         let (new_ts, sv) = if resign_only {
-            let mut ts = Timestamp::empty(head.version + 1, ts_expires);
+            let mut ts = Timestamp::empty(head.version.max(above) + 1, ts_expires);
             ts.meta = cur.timestamp.signed().meta.clone();
             let ts = Signed::new(ts, &[&keys.timestamp])?;
             (ts.to_bytes(), head.snapshot_version)
         } else {
-            let sv = coord.reserve_snapshot(head.snapshot_version).await?;
+            let sv = coord
+                .reserve_snapshot(head.snapshot_version.max(above))
+                .await?;
             let mut snap = Snapshot::empty(
                 sv,
                 now + time::Duration::seconds(secs(cfg.snapshot_expiry_secs)),
@@ -258,7 +265,7 @@ pub async fn commit_changes(
             let c = x0x_dist_manifests::metadata::sign_snapshot_and_timestamp(
                 snap,
                 &changes_ref,
-                head.version + 1,
+                head.version.max(above) + 1,
                 ts_expires,
                 &keys.snapshot,
                 &keys.timestamp,
@@ -616,6 +623,7 @@ pub(crate) async fn publish_role(
             head,
             changes: vec![(package.to_owned(), version)],
             resign_only: false,
+            above: 0,
         },
         &keys,
         &st.config.timestamp,

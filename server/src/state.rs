@@ -304,18 +304,10 @@ impl AppState {
 
     /// With a database: makes the store's `timestamp.json` the database's current one (if it differs).
     pub async fn write_timestamp_copy(&self) -> Result<(), ApiError> {
-        for _ in 0..3 {
-            let head = self.coordinator.head(&*self.store).await?;
-            self.observe(&head);
-            let copy = self.store.get_object(&ObjectKey::timestamp()).await?;
-            if copy.is_some_and(|o| o.bytes == head.bytes) {
-                return Ok(());
-            }
-            self.store
-                .put_object(&ObjectKey::timestamp(), head.bytes.clone())
-                .await?;
-        }
-        Ok(())
+        crate::coordinator::write_timestamp_copy(&*self.coordinator, &*self.store, |h| {
+            self.observe(h);
+        })
+        .await
     }
 
     /// After this process changed `timestamp.json` (a publish, a re-sign): records its new tag at once, so this

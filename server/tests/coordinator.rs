@@ -14,141 +14,21 @@
 #![allow(clippy::disallowed_methods)]
 use x0x_dist_test_support::fixture as common;
 
-use std::collections::{BTreeMap, HashMap};
-use std::ops::Range;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use bytes::Bytes;
 use common::*;
-use futures_util::future::BoxFuture;
 use x0x_dist_manifests::{Signed, Targets, Timestamp};
 use x0x_dist_server::config::{Config, StorageConfig};
 use x0x_dist_server::state::AppState;
 use x0x_dist_server::storage::local::LocalStore;
 use x0x_dist_server::storage::s3::S3Store;
-use x0x_dist_server::storage::{
-    Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome,
-    StorageError, Store,
-};
+use x0x_dist_server::storage::{ObjectKey, Store};
 use x0x_dist_test_support::postgres::Postgres;
-
-/// A local store shared by every replica that records each write of a versioned (immutable) name: none may be
-/// written with two different contents. `before_snapshot` runs once, before the next `N.snapshot.json` is written
-/// (fault injection).
-struct Recording {
-    inner: Arc<dyn Store>,
-    writes: Writes,
-    before_snapshot: Hook,
-}
-
-/// A fault to inject once.
-type Hook = Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>;
-
-/// Versioned name -> the distinct SHA-256s written under it.
-type Writes = Arc<Mutex<HashMap<String, std::collections::BTreeSet<String>>>>;
-
-fn rewritten(writes: &Writes) -> Vec<String> {
-    writes
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|(_, n)| n.len() > 1)
-        .map(|(k, n)| format!("{k} x{}", n.len()))
-        .collect()
-}
-
-impl Store for Recording {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    fn etag_is_cheap(&self) -> bool {
-        false
-    }
-    fn get_object<'a>(
-        &'a self,
-        key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<Object>, StorageError>> {
-        self.inner.get_object(key)
-    }
-    fn object_etag<'a>(
-        &'a self,
-        key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<ETag>, StorageError>> {
-        self.inner.object_etag(key)
-    }
-    fn put_object<'a>(
-        &'a self,
-        key: &'a ObjectKey,
-        bytes: Bytes,
-    ) -> BoxFuture<'a, Result<ETag, StorageError>> {
-        if key.is_immutable() {
-            if key.as_key().ends_with(".snapshot.json") {
-                if let Some(hook) = self.before_snapshot.lock().unwrap().take() {
-                    hook();
-                }
-            }
-            self.writes
-                .lock()
-                .unwrap()
-                .entry(key.as_key())
-                .or_default()
-                .insert(Digest::digest(&bytes).to_hex());
-        }
-        self.inner.put_object(key, bytes)
-    }
-    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
-        self.inner.list(area)
-    }
-    fn read_blob<'a>(
-        &'a self,
-        digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
-        self.inner.read_blob(digest)
-    }
-    fn blob_len<'a>(
-        &'a self,
-        digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
-        self.inner.blob_len(digest)
-    }
-    fn put_blob<'a>(
-        &'a self,
-        digest: &'a Digest,
-        body: ByteStream,
-        limits: PutLimits,
-    ) -> BoxFuture<'a, Result<PutOutcome, StorageError>> {
-        self.inner.put_blob(digest, body, limits)
-    }
-    fn link_target<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-        digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<(), StorageError>> {
-        self.inner.link_target(path, digest)
-    }
-    fn target_len<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
-        self.inner.target_len(path)
-    }
-    fn read_target<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-        range: Range<u64>,
-    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
-        self.inner.read_target(path, range)
-    }
-    fn read_target_all<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Bytes, StorageError>> {
-        self.inner.read_target_all(path)
-    }
-}
+use x0x_dist_test_support::store::{rewritten, Hook, Watched, Writes};
 
 /// A replica: its state, served on a loopback port (so the database watcher runs, and python-tuf can read it).
 struct Replica {
@@ -235,11 +115,7 @@ async fn replica_with_hook(
         c.storage.s3 = s3.s3.clone();
         c.storage.keys = Some(fx.path().join("online"));
     }
-    let store: Arc<dyn Store> = Arc::new(Recording {
-        inner,
-        writes: writes.clone(),
-        before_snapshot: before_snapshot.clone(),
-    });
+    let store: Arc<dyn Store> = Watched::new(inner, writes.clone(), before_snapshot.clone());
     let coord = x0x_dist_server::coordinator::build(&c, local_dir.clone()).unwrap();
     let st = Arc::new(AppState::with_parts(c, store, local_dir, coord));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -262,12 +138,7 @@ async fn current_role(st: &Arc<AppState>, package: &str) -> Option<Signed<Target
 }
 
 fn served_version(r: &Resp) -> u64 {
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.expect(StatusCode::OK);
     Signed::<Timestamp>::from_slice(&r.body)
         .unwrap()
         .signed()
@@ -537,34 +408,19 @@ async fn database_stopped_mid_run() {
     let writes = Writes::default();
     let a = replica(&fx, &pg.url(), "replica-a", &writes).await;
     let r = publish(&fx, &a.st, PKG, None, "1.0.0").await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.expect(StatusCode::OK);
     let role1 = current_role(&a.st, PKG).await.unwrap();
     let before = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
     let served = served_version(&get(&a.st, "/tuf/metadata/timestamp.json").await);
 
     // The blobs are up before the database goes: the role submission itself meets the outage.
     let files = artifacts(&format!("{PKG}-1.1.0"));
-    for (_, d) in &files {
-        assert!(put_blob(&a.st, Some(&fx.bearer()), d)
-            .await
-            .status
-            .is_success());
-    }
+    upload(&a.st, &fx.bearer(), &files).await;
     let signers: Vec<_> = fx.publishers.iter().collect();
     let role2 = role_for(PKG, Some(role1.signed()), "1.1.0", &files, &signers);
     pg.stop();
     let r = submit(&a.st, Some(&fx.bearer()), PKG, &role2.to_bytes()).await;
-    assert_eq!(
-        r.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.expect(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.code(), "database.unavailable");
     // Nothing changed, and reads go on.
     assert_eq!(
@@ -587,12 +443,7 @@ async fn database_stopped_mid_run() {
 
     pg.restart();
     let r = publish(&fx, &a.st, PKG, Some(role1.signed()), "1.1.0").await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.expect(StatusCode::OK);
     assert_eq!(verify_repo(&fx.path()), 4);
     assert_eq!(get(&a.st, "/readyz").await.status, StatusCode::OK);
 }
@@ -678,12 +529,7 @@ async fn single_writer_on(fx: &Fixture, at: &Where) {
     );
     assert!(err.contains("--take-over"), "{err}");
     let r = publish(fx, &a, PKG, None, "1.0.0").await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.expect(StatusCode::OK);
     let role1 = current_role(&a, PKG).await.unwrap();
 
     // Someone re-signs timestamp.json behind the writer's back.
@@ -701,12 +547,7 @@ async fn single_writer_on(fx: &Fixture, at: &Where) {
         .await
         .unwrap();
     let r = publish(fx, &a, PKG, Some(role1.signed()), "1.1.0").await;
-    assert_eq!(
-        r.status,
-        StatusCode::CONFLICT,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.expect(StatusCode::CONFLICT);
     assert_eq!(r.code(), "repo.concurrent_writer");
     assert_eq!(
         store
@@ -734,24 +575,14 @@ async fn database_lost_between_the_versioned_writes_and_the_commit() {
     let a = replica_with_hook(&fx, &Where::Dir, &url, "replica-a", &writes, &hook).await;
     let before = std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap();
     let files = artifacts("1.0.0");
-    for (_, d) in &files {
-        assert!(put_blob(&a.st, Some(&fx.bearer()), d)
-            .await
-            .status
-            .is_success());
-    }
+    upload(&a.st, &fx.bearer(), &files).await;
     let signers: Vec<_> = fx.publishers.iter().collect();
     let role1 = role_for(PKG, None, "1.0.0", &files, &signers);
     // The role is reserved and written; the database dies as the snapshot is written, before the commit.
     let pg2 = pg.clone();
     *hook.lock().unwrap() = Some(Box::new(move || pg2.lock().unwrap().stop()));
     let r = submit(&a.st, Some(&fx.bearer()), PKG, &role1.to_bytes()).await;
-    assert_eq!(
-        r.status,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.expect(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.code(), "database.unavailable");
     assert!(
         fx.path().join("metadata/1.x0x.json").exists(),
@@ -770,12 +601,7 @@ async fn database_lost_between_the_versioned_writes_and_the_commit() {
     // bytes, the snapshot gets a new number (the one written before the fault is never reused).
     pg.lock().unwrap().restart();
     let r = submit(&a.st, Some(&fx.bearer()), PKG, &role1.to_bytes()).await;
-    assert_eq!(
-        r.status,
-        StatusCode::OK,
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    r.expect(StatusCode::OK);
     assert_eq!(r.json()["snapshot_version"], 3);
     assert_eq!(verify_repo(&fx.path()), 2);
     assert!(rewritten(&writes).is_empty(), "{:?}", rewritten(&writes));

@@ -4,131 +4,24 @@
 //! that made it. Tokens are still checked per authorization (a revocation is refused from the next request on).
 use x0x_dist_test_support::fixture as common;
 
-use std::ops::Range;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
-use bytes::Bytes;
 use common::*;
-use futures_util::future::BoxFuture;
 use x0x_dist_server::state::AppState;
 use x0x_dist_server::storage::local::LocalStore;
-use x0x_dist_server::storage::StorageError;
-use x0x_dist_server::storage::{
-    Area, ByteStream, Digest, ETag, Object, ObjectKey, ObjectPath, PutLimits, PutOutcome, Store,
-};
-
-/// A local store that reports its tags as expensive (so the server polls), counting tag reads (of
-/// `timestamp.json`) and object reads.
-struct Polled {
-    inner: LocalStore,
-    etag_reads: AtomicUsize,
-    gets: AtomicUsize,
-}
-
-impl Polled {
-    fn open(dir: &Path) -> Arc<Self> {
-        Arc::new(Self {
-            inner: LocalStore::open(dir).unwrap(),
-            etag_reads: AtomicUsize::new(0),
-            gets: AtomicUsize::new(0),
-        })
-    }
-
-    fn reads(&self) -> usize {
-        self.etag_reads.load(Ordering::SeqCst)
-    }
-}
-
-impl Store for Polled {
-    fn describe(&self) -> String {
-        format!("polled {}", self.inner.describe())
-    }
-    fn etag_is_cheap(&self) -> bool {
-        false
-    }
-    fn get_object<'a>(
-        &'a self,
-        key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<Object>, StorageError>> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        self.inner.get_object(key)
-    }
-    fn object_etag<'a>(
-        &'a self,
-        key: &'a ObjectKey,
-    ) -> BoxFuture<'a, Result<Option<ETag>, StorageError>> {
-        if *key == ObjectKey::timestamp() {
-            self.etag_reads.fetch_add(1, Ordering::SeqCst);
-        }
-        self.inner.object_etag(key)
-    }
-    fn put_object<'a>(
-        &'a self,
-        key: &'a ObjectKey,
-        bytes: Bytes,
-    ) -> BoxFuture<'a, Result<ETag, StorageError>> {
-        self.inner.put_object(key, bytes)
-    }
-    fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
-        self.inner.list(area)
-    }
-    fn read_blob<'a>(
-        &'a self,
-        digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
-        self.inner.read_blob(digest)
-    }
-    fn blob_len<'a>(
-        &'a self,
-        digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
-        self.inner.blob_len(digest)
-    }
-    fn put_blob<'a>(
-        &'a self,
-        digest: &'a Digest,
-        body: ByteStream,
-        limits: PutLimits,
-    ) -> BoxFuture<'a, Result<PutOutcome, StorageError>> {
-        self.inner.put_blob(digest, body, limits)
-    }
-    fn link_target<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-        digest: &'a Digest,
-    ) -> BoxFuture<'a, Result<(), StorageError>> {
-        self.inner.link_target(path, digest)
-    }
-    fn target_len<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
-        self.inner.target_len(path)
-    }
-    fn read_target<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-        range: Range<u64>,
-    ) -> BoxFuture<'a, Result<ByteStream, StorageError>> {
-        self.inner.read_target(path, range)
-    }
-    fn read_target_all<'a>(
-        &'a self,
-        path: &'a ObjectPath,
-    ) -> BoxFuture<'a, Result<Bytes, StorageError>> {
-        self.inner.read_target_all(path)
-    }
-}
+use x0x_dist_test_support::store::{Hook, Watched, Writes};
 
 /// A replica over the fixture's directory, polling every second, with its poller running.
-async fn replica(fx: &Fixture) -> (Arc<AppState>, Arc<Polled>) {
+async fn replica(fx: &Fixture) -> (Arc<AppState>, Arc<Watched>) {
     let mut config = fx.config();
     config.storage.poll_secs = 1;
-    let store = Polled::open(&fx.path());
+    let store = Watched::new(
+        Arc::new(LocalStore::open(fx.path()).unwrap()),
+        Writes::default(),
+        Hook::default(),
+    );
     let st = Arc::new(AppState::with_store(config, store.clone(), Some(fx.path())));
     x0x_dist_server::server::startup_check(&st).await.unwrap();
     let poller = x0x_dist_server::server::spawn_store_poller(&st);
@@ -148,7 +41,8 @@ async fn a_publish_through_one_replica_is_served_by_the_other_within_poll_secs()
     let fx = repo(1);
     let (a, _) = replica(&fx).await;
     let (b, b_store) = replica(&fx).await;
-    let on_disk = || Bytes::from(std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap());
+    let on_disk =
+        || bytes::Bytes::from(std::fs::read(fx.path().join("metadata/timestamp.json")).unwrap());
 
     // Both serve the initial state; b's requests do not read the store's tag each time.
     let before = b_store.reads();
@@ -171,14 +65,14 @@ async fn a_publish_through_one_replica_is_served_by_the_other_within_poll_secs()
         get(&b, "/tuf/metadata/2.root.json").await.status,
         StatusCode::NOT_FOUND
     );
-    let gets = b_store.gets.load(Ordering::SeqCst);
+    let gets = b_store.gets();
     for _ in 0..5 {
         assert_eq!(
             get(&b, "/tuf/metadata/2.root.json").await.status,
             StatusCode::NOT_FOUND
         );
     }
-    assert_eq!(b_store.gets.load(Ordering::SeqCst), gets);
+    assert_eq!(b_store.gets(), gets);
 
     // Publish through a: a serves it from its next request on.
     release(&fx, &a, None, "0.3.1").await;

@@ -1,5 +1,7 @@
 //! Driving the real `x0x-dist` binary: running it, expecting a code, waiting for a server it started.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -226,4 +228,118 @@ pub fn setup_repo(repo: &Path) -> (PathBuf, String) {
     .trim()
     .to_owned();
     (key, token)
+}
+
+/// A server process the test started: killed (and reaped) when dropped.
+#[derive(Debug)]
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `x0x-dist serve --listen 127.0.0.1:PORT --log info` plus what `args` adds (the repository, the database, …),
+/// its stderr in `log`; returns once it answers `/healthz`.
+pub fn serve_with(port: u16, log: &Path, args: impl FnOnce(&mut Command)) -> Server {
+    let mut c = bin();
+    c.arg("serve")
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--log", "info"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap());
+    args(&mut c);
+    let mut child = c.spawn().unwrap();
+    wait_healthy(&mut child, port, || {
+        std::fs::read_to_string(log).unwrap_or_default()
+    });
+    Server(child)
+}
+
+/// Where a test's repository lives for the commands it runs: the directory, or a copy in a fresh prefix of a real
+/// S3 engine's bucket (`X0X_S3_ENV`).
+#[derive(Debug)]
+pub enum At {
+    /// The directory.
+    Dir(PathBuf),
+    /// The bucket prefix, an endpoint of the engine, the engine's env file.
+    S3 {
+        /// `s3://BUCKET/PREFIX`.
+        url: String,
+        /// The endpoint.
+        endpoint: String,
+        /// `AWS_*` and `X0X_S3_*` settings.
+        env: HashMap<String, String>,
+    },
+}
+
+impl At {
+    /// The repository `setup_repo` made in `repo`, here (copied into a fresh prefix of the engine's bucket for S3;
+    /// `None`: no engine, skipped).
+    pub fn new(s3: bool, repo: &Path) -> Option<Self> {
+        if !s3 {
+            return Some(Self::Dir(repo.to_owned()));
+        }
+        let (env, endpoints) = crate::s3::engine()?;
+        let bucket = env
+            .get("X0X_S3_BUCKET")
+            .cloned()
+            .unwrap_or_else(|| "x0x".into());
+        let at = Self::S3 {
+            url: format!("s3://{bucket}/{}", crate::s3::unique_prefix("live-admin")),
+            endpoint: endpoints[0].clone(),
+            env,
+        };
+        let Self::S3 { url, endpoint, .. } = &at else {
+            unreachable!()
+        };
+        run_ok(at.cmd().args(["migrate", "--from"]).arg(repo).args([
+            "--to",
+            url,
+            "--s3-endpoint",
+            endpoint,
+        ]));
+        Some(at)
+    }
+
+    /// `x0x-dist` with the engine's credentials.
+    pub fn cmd(&self) -> Command {
+        let mut c = bin();
+        self.env(&mut c);
+        c
+    }
+
+    /// Gives `c` the engine's credentials.
+    pub fn env(&self, c: &mut Command) {
+        if let Self::S3 { env, .. } = self {
+            c.envs(env.iter().filter(|(k, _)| k.starts_with("AWS_")));
+        }
+    }
+
+    /// `--repo DIR` or `--storage URL --s3-endpoint E`.
+    pub fn args(&self) -> Vec<OsString> {
+        match self {
+            Self::Dir(d) => vec!["--repo".into(), d.into()],
+            Self::S3 { url, endpoint, .. } => vec![
+                "--storage".into(),
+                url.into(),
+                "--s3-endpoint".into(),
+                endpoint.into(),
+            ],
+        }
+    }
+
+    /// `x0x-dist VERB… <storage settings> --keys REPO/online [--database DB]`.
+    pub fn verb(&self, verb: &[&str], repo: &Path, db: Option<&str>) -> Command {
+        let mut c = self.cmd();
+        c.args(verb)
+            .args(self.args())
+            .arg("--keys")
+            .arg(repo.join("online"));
+        if let Some(db) = db {
+            c.args(["--database", db]);
+        }
+        c
+    }
 }

@@ -153,6 +153,29 @@ impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
+    /// Asserts the status is `status` (the body in the message otherwise).
+    #[track_caller]
+    pub fn expect(&self, status: StatusCode) -> &Self {
+        assert_eq!(
+            self.status,
+            status,
+            "{}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+}
+
+/// Uploads the blobs of `files` through `st` with `auth`, each accepted.
+pub async fn upload(st: &Arc<AppState>, auth: &str, files: &[(Platform, Vec<u8>)]) {
+    for (_, d) in files {
+        let r = put_blob(st, Some(auth), d).await;
+        assert!(
+            r.status.is_success(),
+            "{}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
 }
 
 pub async fn call(st: &Arc<AppState>, req: Request<Body>) -> Resp {

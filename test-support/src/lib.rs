@@ -30,4 +30,5 @@ pub mod oidc;
 pub mod postgres;
 pub mod s3;
 pub mod softhsm;
+pub mod store;
 pub mod tamper;

@@ -11,21 +11,9 @@ use x0x_dist_server::config::{env, S3Settings};
     "  x0x-dist gc --storage s3://x0x-dist/prod --s3-endpoint http://garage:3900 --database postgres://db/x0x --apply\n",
 ))]
 pub struct GcArgs {
-    /// Repository directory.
-    #[arg(long, required_unless_present = "storage", conflicts_with = "storage")]
-    pub repo: Option<std::path::PathBuf>,
-    /// Object storage instead of a directory: s3://BUCKET/PREFIX.
-    #[arg(long, env = env::STORAGE, hide_env_values = true)]
-    pub storage: Option<String>,
-    /// S3 endpoint URL.
-    #[arg(long, env = env::S3_ENDPOINT, hide_env_values = true)]
-    pub s3_endpoint: Option<String>,
-    /// S3 region [default: us-east-1].
-    #[arg(long, env = env::S3_REGION, hide_env_values = true)]
-    pub s3_region: Option<String>,
-    /// The coordinator database (`serve --database`): the current timestamp is the database's.
-    #[arg(long, env = env::DATABASE_URL, hide_env_values = true)]
-    pub database: Option<String>,
+    /// Where the repository is (`--database`: the current timestamp is the database's).
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
     /// Only objects older than this many seconds are removed (uploads and commits in progress are younger).
     #[arg(long, default_value_t = 86_400)]
     pub grace_secs: u64,
@@ -37,30 +25,30 @@ pub struct GcArgs {
 /// Runs `gc`.
 pub fn run(a: &GcArgs) -> anyhow::Result<()> {
     let s3 = S3Settings {
-        endpoint: a.s3_endpoint.clone(),
-        region: a.s3_region.clone(),
+        endpoint: a.store.s3_endpoint.clone(),
+        region: a.store.s3_region.clone(),
         access_key_id: std::env::var(env::S3_ACCESS_KEY_ID).ok(),
         secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
     };
-    let spec = match (&a.storage, &a.repo) {
+    let spec = match (&a.store.storage, a.store.dir()) {
         (Some(s), _) => s.clone(),
-        (None, Some(r)) => {
+        (None, Err(e)) => return Err(e),
+        (None, Ok(r)) => {
             if !x0x_dist_repository::repo::Layout::new(r)
                 .metadata()
                 .is_dir()
             {
-                return Err(x0x_dist_repository::Error::NotFound(r.clone()).into());
+                return Err(x0x_dist_repository::Error::NotFound(r.to_owned()).into());
             }
             r.display().to_string()
         }
-        (None, None) => unreachable!("clap requires --repo or --storage"),
     };
     let store = x0x_dist_server::storage::open(&spec, &s3)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let db = match &a.database {
+        let db = match &a.store.database {
             Some(url) => {
                 let db = x0x_dist_server::coordinator::postgres::Postgres::new(
                     url,

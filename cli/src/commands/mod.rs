@@ -16,6 +16,7 @@ pub mod publish;
 pub mod release;
 pub mod root;
 pub mod serve;
+pub mod storage;
 pub mod token;
 pub mod token_db;
 pub mod verify;

@@ -32,11 +32,13 @@ pub enum PackageCommand {
 #[command(after_help = concat!(
     "Examples:\n",
     "  x0x-dist package resign --repo ./restored --past 5000   # above the highest version ever served\n",
+    "  x0x-dist package resign --storage s3://x0x-dist/prod --s3-endpoint http://garage:3900 --keys /etc/x0x-dist/keys \\\n",
+    "      --database postgres://x0x@db/x0x --past 5000\n",
 ))]
 pub struct ResignArgs {
-    /// Repository directory.
-    #[arg(long)]
-    pub repo: PathBuf,
+    /// Where the repository is: a directory, or a live store (commits as a replica does).
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
     /// The highest snapshot or timestamp version any client may have seen (from a log, a monitoring probe of
     /// timestamp.json, or a generous margin: gaps are allowed); the new versions are above it.
     #[arg(long, default_value_t = 0)]
@@ -80,11 +82,17 @@ pub struct TrustArgs {
     "Examples:\n",
     "  x0x-dist package add --repo ./repo x0x --publisher-key ci.key.pub\n",
     "  x0x-dist package add --repo ./repo x0x --publisher-key a.key.pub --publisher-key b.key.pub --threshold 2\n",
+    "  x0x-dist package add --storage s3://x0x-dist/prod --s3-endpoint http://garage:3900 --keys /etc/x0x-dist/keys \\\n",
+    "      --database postgres://x0x@db/x0x --targets-key /offline/targets.key x0x --publisher-key ci.key.pub\n",
 ))]
 pub struct AddArgs {
-    /// Repository directory.
+    /// Where the repository is: a directory, or a live store (commits as a replica does).
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
+    /// The offline targets key that signs the delegation [default: REPO/keys/targets.key; required with
+    /// --storage].
     #[arg(long)]
-    pub repo: PathBuf,
+    pub targets_key: Option<PathBuf>,
     /// Package name (lower-case letters, digits, `-`, `_`, `.`).
     pub name: String,
     /// Publisher public key file (FILE.pub from `x0x-dist keygen`) or a PKCS#11 URI of a key on a token
@@ -218,9 +226,14 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let _writer = writer_lock(&a.repo)?;
-            let v = repo::add_package(&a.repo, &name, &keys, a.threshold, now, &Expiry::default())
-                .with_context(|| format!("delegating package {name} in {}", a.repo.display()))?;
+            let v = if a.store.is_live() {
+                add_live(a, &name, &keys, now)?
+            } else {
+                let dir = a.store.dir()?;
+                let _writer = writer_lock(dir)?;
+                repo::add_package(dir, &name, &keys, a.threshold, now, &Expiry::default())
+                    .with_context(|| format!("delegating package {name} in {}", dir.display()))?
+            };
             println!(
                 "delegated {name}/*/* to {} key(s), threshold {} (targets version {v})",
                 keys.len(),
@@ -229,9 +242,20 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
             Ok(())
         }
         PackageCommand::Resign(a) => {
-            let _writer = writer_lock(&a.repo)?;
-            let (s, t) = repo::resign_past(&a.repo, a.past, now, &Expiry::default())
-                .with_context(|| format!("re-signing {}", a.repo.display()))?;
+            let (s, t) = if a.store.is_live() {
+                a.store.with_admin(true, async |admin| {
+                    let c = admin
+                        .resign_past(a.past, now)
+                        .await
+                        .with_context(|| format!("re-signing {}", admin.describe()))?;
+                    Ok((c.snapshot_version, c.head.version))
+                })?
+            } else {
+                let dir = a.store.dir()?;
+                let _writer = writer_lock(dir)?;
+                repo::resign_past(dir, a.past, now, &Expiry::default())
+                    .with_context(|| format!("re-signing {}", dir.display()))?
+            };
             println!("re-signed snapshot version {s}, timestamp version {t}");
             Ok(())
         }
@@ -276,4 +300,51 @@ pub fn run(cmd: &PackageCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `package add` on a live store ([`x0x_dist_server::admin`]): the delegation committed as a replica commits.
+fn add_live(
+    a: &AddArgs,
+    name: &PackageName,
+    keys: &[x0x_dist_manifests::PublicKey],
+    now: time::OffsetDateTime,
+) -> anyhow::Result<u64> {
+    let key_path = match (&a.targets_key, &a.store.repo) {
+        (Some(k), _) => k.clone(),
+        (None, Some(dir)) if a.store.storage.is_none() => {
+            x0x_dist_repository::repo::Layout::new(dir).key_file("targets")
+        }
+        _ => {
+            return Err(x0x_dist_repository::Error::new(
+                x0x_dist_manifests::codes::Code::UsageInvalid,
+                "--storage: pass the offline targets key with --targets-key FILE (REPO/keys/targets.key of the \
+                 repository's owner)",
+            )
+            .into())
+        }
+    };
+    let targets_key = repo::read_secret_key(&key_path).with_context(|| {
+        format!(
+            "reading the targets key {}",
+            x0x_dist_repository::repo::describe_key(&key_path)
+        )
+    })?;
+    let expiry = Expiry::default();
+    let expires = (now + expiry.targets)
+        .replace_nanosecond(0)
+        .unwrap_or(now + expiry.targets);
+    let audit = x0x_dist_server::coordinator::Audit {
+        actor: x0x_dist_server::admin::cli_actor(),
+        action: "package.add".into(),
+        detail: serde_json::json!({ "package": name.as_str(), "threshold": a.threshold }),
+    };
+    a.store.with_admin(true, async |admin| {
+        let r = admin
+            .change_targets(&targets_key, &audit, now, expires, |t| {
+                repo::delegate(t, name, keys, a.threshold).map_err(Into::into)
+            })
+            .await
+            .with_context(|| format!("delegating package {name} in {}", admin.describe()))?;
+        Ok(r.targets_version)
+    })
 }

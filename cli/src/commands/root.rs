@@ -48,9 +48,9 @@ older root walk forward to the new one by themselves (the loader ships 1.root.js
     "      --sign-with ./root3.key --sign-with 'pkcs11:token=offline;object=root2'\n",
 ))]
 pub struct RotateArgs {
-    /// Repository directory.
-    #[arg(long)]
-    pub repo: PathBuf,
+    /// Where the repository is: a directory, or a live store (commits as a replica does).
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
     /// A key to add to the root role: a public key file (FILE.pub) or a PKCS#11 URI. Repeatable.
     #[arg(long = "add-key")]
     pub add: Vec<PathBuf>,
@@ -71,7 +71,6 @@ pub struct RotateArgs {
 /// Runs `root`.
 pub fn run(c: &RootCommand) -> anyhow::Result<()> {
     let RootCommand::Rotate(a) = c;
-    let _writer = super::package::writer_lock(&a.repo)?;
     let add = a
         .add
         .iter()
@@ -107,18 +106,26 @@ pub fn run(c: &RootCommand) -> anyhow::Result<()> {
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let now = time::OffsetDateTime::now_utc();
-    let report = repo::rotate_root(
-        &a.repo,
-        now,
-        &RootRotation {
-            add: &add,
-            remove: &remove,
-            threshold: a.threshold,
-            sign_with: &sign_with,
-            expires: now + time::Duration::days(a.expires_days),
-        },
-    )
-    .with_context(|| format!("rotating the root of {}", a.repo.display()))?;
+    let rotation = RootRotation {
+        add: &add,
+        remove: &remove,
+        threshold: a.threshold,
+        sign_with: &sign_with,
+        expires: now + time::Duration::days(a.expires_days),
+    };
+    let report = if a.store.is_live() {
+        a.store.with_admin(true, async |admin| {
+            admin
+                .rotate_root(&rotation, now)
+                .await
+                .with_context(|| format!("rotating the root of {}", admin.describe()))
+        })?
+    } else {
+        let dir = a.store.dir()?;
+        let _writer = super::package::writer_lock(dir)?;
+        repo::rotate_root(dir, now, &rotation)
+            .with_context(|| format!("rotating the root of {}", dir.display()))?
+    };
     println!(
         "wrote root version {} ({} root key(s), threshold {})",
         report.version,

@@ -22,9 +22,9 @@ pub const LONG_ABOUT: &str = concat!(
     "  x0x-dist serve --repo /srv/x0x-dist --publish-via http://10.0.0.5:8080 --listen 0.0.0.0:8080    # a follower replica\n",
 ))]
 pub struct ServeArgs {
-    /// Repository directory (created by `x0x-dist init`).
-    #[arg(long, env = env::REPO, hide_env_values = true)]
-    pub repo: Option<PathBuf>,
+    /// Where the repository is: --repo DIR or --storage s3://…, the online keys, the database.
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
     /// Address to listen on: IP:PORT or localhost:PORT [default: 127.0.0.1:8080].
     #[arg(long, env = env::LISTEN, hide_env_values = true, value_parser = parse_listen)]
     pub listen: Option<SocketAddr>,
@@ -54,19 +54,6 @@ pub struct ServeArgs {
     /// https://registry.npmjs.org/ [default: none: they are 404 npm.not_hosted] (docs/npm-registry.md).
     #[arg(long, env = env::NPM_UPSTREAM, hide_env_values = true)]
     pub npm_upstream: Option<String>,
-    /// Keep the repository in an S3-compatible object store instead of --repo: `s3://BUCKET/PREFIX`
-    /// (credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or [storage.s3]; see docs/server.md, "Scale-out").
-    #[arg(long, env = env::STORAGE, hide_env_values = true)]
-    pub storage: Option<String>,
-    /// Endpoint of the object store, e.g. http://127.0.0.1:3900 [default: AWS].
-    #[arg(long, env = env::S3_ENDPOINT, hide_env_values = true)]
-    pub s3_endpoint: Option<String>,
-    /// Region of the object store [default: us-east-1].
-    #[arg(long, env = env::S3_REGION, hide_env_values = true)]
-    pub s3_region: Option<String>,
-    /// Directory of the online keys (snapshot.key, timestamp.key) [default: REPO/online].
-    #[arg(long, env = env::KEYS, hide_env_values = true)]
-    pub keys: Option<PathBuf>,
     /// How often to look for a publish made through another replica, in seconds [default: 2].
     #[arg(long, env = env::POLL_SECS, hide_env_values = true)]
     pub poll_secs: Option<u64>,
@@ -78,18 +65,6 @@ pub struct ServeArgs {
     /// RLIMIT_NOFILE - 64) / 2; see docs/server.md, "Deployment"].
     #[arg(long, env = env::MAX_CONNECTIONS, hide_env_values = true)]
     pub max_connections: Option<usize>,
-    /// The commit coordinator: a PostgreSQL URL (postgres://USER[:PASSWORD]@HOST[:PORT]/DB). With it every
-    /// replica publishes, re-signs the timestamp and checks tokens against the database (docs/server.md,
-    /// "Scale-out"); without it an object store has a single writer.
-    #[arg(long, env = env::DATABASE_URL, hide_env_values = true)]
-    pub database: Option<String>,
-    /// This replica's name in the audit log and the writer claim [default: host name and process id].
-    #[arg(long, env = env::REPLICA_ID, hide_env_values = true)]
-    pub replica_id: Option<String>,
-    /// Object store without a database: take the store over from another writer's live claim (only when that
-    /// writer is known to be gone).
-    #[arg(long)]
-    pub take_over: bool,
 }
 
 impl ServeArgs {
@@ -113,9 +88,7 @@ impl ServeArgs {
             })?,
             None => Config::default(),
         };
-        if let Some(r) = &self.repo {
-            c.storage.repo.clone_from(r);
-        }
+        self.store.apply(&mut c);
         if let Some(l) = self.listen {
             c.bind.listen = l;
         }
@@ -140,18 +113,6 @@ impl ServeArgs {
         if let Some(u) = &self.npm_upstream {
             c.npm.upstream = Some(u.clone());
         }
-        if let Some(u) = &self.storage {
-            c.storage.url = Some(u.clone());
-        }
-        if let Some(u) = &self.s3_endpoint {
-            c.storage.s3.endpoint = Some(u.clone());
-        }
-        if let Some(r) = &self.s3_region {
-            c.storage.s3.region = Some(r.clone());
-        }
-        if let Some(k) = &self.keys {
-            c.storage.keys = Some(k.clone());
-        }
         if let Some(p) = self.poll_secs {
             c.storage.poll_secs = p;
         }
@@ -160,15 +121,6 @@ impl ServeArgs {
         }
         if let Some(n) = self.max_connections {
             c.limits.max_connections = Some(n);
-        }
-        if let Some(u) = &self.database {
-            c.database.url = Some(u.clone());
-        }
-        if let Some(id) = &self.replica_id {
-            c.replica.id = Some(id.clone());
-        }
-        if self.take_over {
-            c.writer.take_over = true;
         }
         if let Err(e) = c.resolve.min_release_age() {
             return Err(

@@ -21,13 +21,11 @@ pub enum TokenCommand {
     "  x0x-dist token list --repo ./repo --json\n",
 ))]
 pub struct TokenListArgs {
-    /// Repository directory.
-    #[arg(long, required_unless_present = "database")]
-    pub repo: Option<PathBuf>,
-    /// The coordinator database of a deployment (`serve --database`): the tokens live there, and a change
-    /// takes effect on every replica at once.
-    #[arg(long, env = x0x_dist_server::config::env::DATABASE_URL, hide_env_values = true)]
-    pub database: Option<String>,
+    /// Where the repository is: a directory, an object store (`tokens.json` there, as its single writer), or with
+    /// `--database` the coordinator database of a deployment (the tokens live there; a change takes effect on
+    /// every replica at once).
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
     /// Print JSON (an array of {id, packages, created}; created in full RFC 3339).
     #[arg(long)]
     pub json: bool,
@@ -40,13 +38,11 @@ pub struct TokenListArgs {
     "  x0x-dist token revoke --repo ./repo 3f9c0a1b2d4e    # the id `token create` printed and `token list` shows\n",
 ))]
 pub struct TokenRevokeArgs {
-    /// Repository directory.
-    #[arg(long, required_unless_present = "database")]
-    pub repo: Option<PathBuf>,
-    /// The coordinator database of a deployment (`serve --database`): the tokens live there, and a change
-    /// takes effect on every replica at once.
-    #[arg(long, env = x0x_dist_server::config::env::DATABASE_URL, hide_env_values = true)]
-    pub database: Option<String>,
+    /// Where the repository is: a directory, an object store (`tokens.json` there, as its single writer), or with
+    /// `--database` the coordinator database of a deployment (the tokens live there; a change takes effect on
+    /// every replica at once).
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
     /// The token's id.
     pub id: String,
 }
@@ -73,15 +69,14 @@ fn require_repo(repo: &std::path::Path) -> anyhow::Result<()> {
 #[command(after_help = concat!(
     "Examples:\n",
     "  x0x-dist token create --repo ./repo --package x0x --out token    # 0600; X0X_DIST_TOKEN=$(cat token)\n",
+    "  x0x-dist token create --storage s3://x0x-dist/prod --s3-endpoint http://garage:3900 --package x0x --out token\n",
 ))]
 pub struct TokenCreateArgs {
-    /// Repository directory.
-    #[arg(long, required_unless_present = "database")]
-    pub repo: Option<PathBuf>,
-    /// The coordinator database of a deployment (`serve --database`): the tokens live there, and a change
-    /// takes effect on every replica at once.
-    #[arg(long, env = x0x_dist_server::config::env::DATABASE_URL, hide_env_values = true)]
-    pub database: Option<String>,
+    /// Where the repository is: a directory, an object store (`tokens.json` there, as its single writer), or with
+    /// `--database` the coordinator database of a deployment (the tokens live there; a change takes effect on
+    /// every replica at once).
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
     /// Package the token may publish (repeat for several).
     #[arg(long = "package", required = true)]
     pub packages: Vec<String>,
@@ -190,19 +185,65 @@ struct ResolvedRevoke<'a> {
 /// Runs `token ...`.
 pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
     match cmd {
-        TokenCommand::Create(a) if a.database.is_some() => super::token_db::create(
-            a.database.as_deref().unwrap_or_default(),
+        TokenCommand::Create(a) if a.store.database.is_some() => super::token_db::create(
+            a.store.database.as_deref().unwrap_or_default(),
             &a.packages,
             a.out.as_deref(),
         ),
-        TokenCommand::List(a) if a.database.is_some() => {
-            super::token_db::list(a.database.as_deref().unwrap_or_default(), a.json)
+        TokenCommand::List(a) if a.store.database.is_some() => {
+            super::token_db::list(a.store.database.as_deref().unwrap_or_default(), a.json)
         }
-        TokenCommand::Revoke(a) if a.database.is_some() => {
-            super::token_db::revoke(a.database.as_deref().unwrap_or_default(), &a.id)
+        TokenCommand::Revoke(a) if a.store.database.is_some() => {
+            super::token_db::revoke(a.store.database.as_deref().unwrap_or_default(), &a.id)
+        }
+        TokenCommand::Create(a) if a.store.storage.is_some() => {
+            for p in &a.packages {
+                p.parse::<x0x_dist_manifests::PackageName>()?;
+            }
+            let (token, rec) = x0x_dist_repository::tokens::new_token(&a.packages)?;
+            a.store.with_admin(true, async |admin| {
+                admin
+                    .update_tokens(|f| {
+                        f.tokens.push(rec.clone());
+                        Ok(())
+                    })
+                    .await
+            })?;
+            eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
+            emit_token(&token, a.out.as_deref())
+        }
+        TokenCommand::List(a) if a.store.storage.is_some() => {
+            let file = a
+                .store
+                .with_admin(false, async |admin| admin.tokens().await)?;
+            print_list(&file.tokens, a.json, "the object store")
+        }
+        TokenCommand::Revoke(a) if a.store.storage.is_some() => {
+            let rec = a.store.with_admin(true, async |admin| {
+                admin
+                    .update_tokens(|f| {
+                        let i = f.tokens.iter().position(|t| t.id == a.id).ok_or_else(|| {
+                            x0x_dist_repository::Error::new(
+                                x0x_dist_manifests::codes::Code::UsageInvalid,
+                                format!(
+                                    "no token with id {} in the object store's tokens.json",
+                                    a.id
+                                ),
+                            )
+                        })?;
+                        Ok(f.tokens.remove(i))
+                    })
+                    .await
+            })?;
+            eprintln!(
+                "revoked token {} ({}); a running server refuses it from its next request on",
+                rec.id,
+                rec.packages.join(", ")
+            );
+            Ok(())
         }
         TokenCommand::Create(a) => {
-            let repo = a.repo.clone().unwrap_or_default();
+            let repo = a.store.dir()?.to_owned();
             let a = &Resolved { repo, a };
             for p in &a.packages {
                 p.parse::<x0x_dist_manifests::PackageName>()?;
@@ -233,44 +274,17 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             }
             let (token, rec) = x0x_dist_repository::tokens::create(&a.repo, &a.packages)?;
             eprintln!("created token {} for {}", rec.id, a.packages.join(", "));
-            if let Some(out) = &a.out {
-                x0x_dist_durable::write_atomic(
-                    out,
-                    format!("{token}\n").as_bytes(),
-                    x0x_dist_durable::Mode::Private,
-                )?;
-                eprintln!("wrote {} (0600)", out.display());
-            } else {
-                if let Some(w) = stdout_file_warning() {
-                    eprintln!("{w}");
-                }
-                println!("{token}");
-            }
-            Ok(())
+            emit_token(&token, a.out.as_deref())
         }
         TokenCommand::List(a) => {
-            let repo = a.repo.clone().unwrap_or_default();
+            let repo = a.store.dir()?.to_owned();
             let a = &ResolvedList { repo, json: a.json };
             require_repo(&a.repo)?;
             let tokens = x0x_dist_repository::tokens::list(&a.repo)?;
-            if a.json {
-                let rows: Vec<_> = tokens
-                    .iter()
-                    .map(|t| serde_json::json!({"id": t.id, "packages": t.packages, "created": t.created}))
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-            } else if tokens.is_empty() {
-                eprintln!(
-                    "no tokens in {} (create one with `x0x-dist token create`)",
-                    a.repo.display()
-                );
-            } else {
-                print!("{}", table(&tokens));
-            }
-            Ok(())
+            print_list(&tokens, a.json, &a.repo.display().to_string())
         }
         TokenCommand::Revoke(a) => {
-            let repo = a.repo.clone().unwrap_or_default();
+            let repo = a.store.dir()?.to_owned();
             let a = &ResolvedRevoke { repo, id: &a.id };
             require_repo(&a.repo)?;
             let rec = x0x_dist_repository::tokens::revoke(&a.repo, a.id)?;
@@ -283,4 +297,42 @@ pub fn run(cmd: &TokenCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Prints a new token (or writes it to `out`, 0600).
+fn emit_token(token: &str, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    if let Some(out) = out {
+        x0x_dist_durable::write_atomic(
+            out,
+            format!("{token}\n").as_bytes(),
+            x0x_dist_durable::Mode::Private,
+        )?;
+        eprintln!("wrote {} (0600)", out.display());
+    } else {
+        if let Some(w) = stdout_file_warning() {
+            eprintln!("{w}");
+        }
+        println!("{token}");
+    }
+    Ok(())
+}
+
+/// `token list`'s output: JSON, or the table (`where_`: for the message when there are none).
+fn print_list(
+    tokens: &[x0x_dist_repository::tokens::TokenRecord],
+    json: bool,
+    where_: &str,
+) -> anyhow::Result<()> {
+    if json {
+        let rows: Vec<_> = tokens
+            .iter()
+            .map(|t| serde_json::json!({"id": t.id, "packages": t.packages, "created": t.created}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if tokens.is_empty() {
+        eprintln!("no tokens in {where_} (create one with `x0x-dist token create`)");
+    } else {
+        print!("{}", table(tokens));
+    }
+    Ok(())
 }

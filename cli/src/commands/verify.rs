@@ -10,11 +10,13 @@ use x0x_dist_repository::repo;
     "Examples:\n",
     "  x0x-dist verify --repo ./repo\n",
     "  x0x-dist verify --repo /srv/x0x-mirror --root /srv/x0x-mirror/mirror/root.json --at 2030-01-01T00:00:00Z\n",
+    "  x0x-dist verify --storage s3://x0x-dist/prod --s3-endpoint http://garage:3900 --database postgres://x0x@db/x0x\n",
 ))]
 pub struct VerifyArgs {
-    /// Repository directory (with metadata/ and targets/).
-    #[arg(long)]
-    pub repo: PathBuf,
+    /// Where the repository is: a directory (with metadata/ and targets/), or a live store (with --database, the
+    /// current timestamp is the database's).
+    #[command(flatten)]
+    pub store: super::storage::StorageArgs,
     /// Trusted root to start from [default: DIR/metadata/1.root.json]. Every later N.root.json must chain
     /// from it.
     #[arg(long)]
@@ -51,26 +53,18 @@ pub fn next_step(code: x0x_dist_manifests::codes::Code) -> Option<&'static str> 
 /// Runs `verify`.
 pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
     let now = super::time_arg(a.at.as_deref())?;
-    // `--repo ./repo/metadata` is a repository's metadata folder, not a place to run `init`.
-    if a.repo.join("1.root.json").is_file() && !a.repo.join("metadata").is_dir() {
-        let parent = a.repo.parent().unwrap_or(&a.repo);
-        return Err(x0x_dist_repository::Error::new(
-            x0x_dist_manifests::codes::Code::UsageInvalid,
-            format!(
-                "{} is the metadata folder of a repository: pass the repository directory, --repo {}",
-                a.repo.display(),
-                if parent.as_os_str().is_empty() {
-                    ".".to_owned()
-                } else {
-                    parent.display().to_string()
-                }
-            ),
-        )
-        .into());
-    }
-    let r = repo::verify(&a.repo, a.root.as_deref(), now)
-        .with_context(|| format!("verifying {}", a.repo.display()))?;
-    let provenance = provenance(&a.repo, a.root.as_deref(), now)?;
+    let (r, provenance) = if a.store.is_live() {
+        let root = a.root.as_ref().map(fs_err::read).transpose()?;
+        a.store.with_admin(false, async |admin| {
+            let (r, set) = admin
+                .verify(root, now)
+                .await
+                .with_context(|| format!("verifying {}", admin.describe()))?;
+            Ok((r, provenance(&set)))
+        })?
+    } else {
+        verify_dir(a, a.store.dir()?, now)?
+    };
     if a.json {
         println!(
             "{}",
@@ -111,14 +105,38 @@ pub fn run(a: &VerifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `verify` of a directory without a database.
+fn verify_dir(
+    a: &VerifyArgs,
+    repo: &std::path::Path,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<(repo::VerifyReport, Vec<(String, serde_json::Value)>)> {
+    // `--repo ./repo/metadata` is a repository's metadata folder, not a place to run `init`.
+    if repo.join("1.root.json").is_file() && !repo.join("metadata").is_dir() {
+        let parent = repo.parent().unwrap_or(repo);
+        return Err(x0x_dist_repository::Error::new(
+            x0x_dist_manifests::codes::Code::UsageInvalid,
+            format!(
+                "{} is the metadata folder of a repository: pass the repository directory, --repo {}",
+                repo.display(),
+                if parent.as_os_str().is_empty() {
+                    ".".to_owned()
+                } else {
+                    parent.display().to_string()
+                }
+            ),
+        )
+        .into());
+    }
+    let r = repo::verify(repo, a.root.as_deref(), now)
+        .with_context(|| format!("verifying {}", repo.display()))?;
+    let provenance = provenance(&repo::load_trusted(repo, a.root.as_deref(), now)?);
+    Ok((r, provenance))
+}
+
 /// The `custom.provenance` of every verified target (trusted publishing with `sign_online`: the CI claims the
 /// server checked, signed with its online packages key), by target path.
-fn provenance(
-    repo: &std::path::Path,
-    root: Option<&std::path::Path>,
-    now: time::OffsetDateTime,
-) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
-    let set = repo::load_trusted(repo, root, now)?;
+fn provenance(set: &x0x_dist_manifests::verify::TrustedSet) -> Vec<(String, serde_json::Value)> {
     let mut out = Vec::new();
     for role in set.all_targets().values() {
         for (path, t) in &role.signed().targets {
@@ -128,5 +146,5 @@ fn provenance(
         }
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    out
 }

@@ -53,8 +53,8 @@ pub use layout::{
     sync_dir, write_atomic, Layout, PACKAGES_KEY_FILE, TOKEN_FILE, UPLOAD_TOKEN_KEY_FILE,
 };
 pub use load::{load_trusted, load_trusted_from, load_trusted_with, walk_error};
-pub use package::{add_delegation_key, add_package, release, resign_past, Artifact};
-pub use rotate::{rotate_root, RootRotation, RotationReport};
+pub use package::{add_delegation_key, add_package, delegate, release, resign_past, Artifact};
+pub use rotate::{next_root, rotate_root, RootRotation, RotationReport};
 pub use verify::{verify, VerifyReport};
 pub use x0x_dist_loader::tuf::MetadataSource;
 

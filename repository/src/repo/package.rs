@@ -75,16 +75,14 @@ impl Current {
     }
 }
 
-/// Delegates `package` to `publisher_keys` with `threshold`: re-signs the top-level targets (offline
-/// targets key), then writes the next snapshot and timestamp (online keys). The role covers `<package>/*/*`.
-pub fn add_package(
-    dir: &Path,
+/// Adds the delegation of `package` to `publisher_keys` with `threshold` (the role covers `<package>/*/*`) to the
+/// top-level `targets` (not re-signed: [`add_package`] here, `x0x_dist_server::admin` on a live store).
+pub fn delegate(
+    targets: &mut Targets,
     package: &PackageName,
     publisher_keys: &[PublicKey],
     threshold: u64,
-    now: OffsetDateTime,
-    expiry: &Expiry,
-) -> Result<u64> {
+) -> Result<()> {
     if threshold == 0 || threshold > publisher_keys.len() as u64 {
         return Err(Error::Usage(format!(
             "threshold {threshold} must be between 1 and the number of publisher keys ({})",
@@ -96,9 +94,6 @@ pub fn add_package(
             "{package} is reserved: the signed `revocations` role (yanks and revocations) has that name"
         )));
     }
-    let cur = Current::load(dir, now)?;
-    let targets_key = cur.key("targets")?;
-    let mut targets = cur.top_targets().clone();
     let d = targets.delegations.get_or_insert_with(|| Delegations {
         keys: BTreeMap::new(),
         roles: Vec::new(),
@@ -114,6 +109,23 @@ pub fn add_package(
     let refs: Vec<&PublicKey> = publisher_keys.iter().collect();
     d.roles
         .push(DelegatedRole::for_package(package, &refs, threshold)?);
+    Ok(())
+}
+
+/// Delegates `package` to `publisher_keys` with `threshold`: re-signs the top-level targets (offline
+/// targets key), then writes the next snapshot and timestamp (online keys). The role covers `<package>/*/*`.
+pub fn add_package(
+    dir: &Path,
+    package: &PackageName,
+    publisher_keys: &[PublicKey],
+    threshold: u64,
+    now: OffsetDateTime,
+    expiry: &Expiry,
+) -> Result<u64> {
+    let cur = Current::load(dir, now)?;
+    let targets_key = cur.key("targets")?;
+    let mut targets = cur.top_targets().clone();
+    delegate(&mut targets, package, publisher_keys, threshold)?;
     targets.version = targets.version.saturating_add(1);
     targets.expires = (now + expiry.targets)
         .replace_nanosecond(0)

@@ -45,7 +45,24 @@ pub fn rotate_root(
 ) -> Result<RotationReport> {
     let l = Layout::new(dir);
     let set = load_trusted(dir, None, now)?;
-    let old = set.root();
+    let (bytes, report) = next_root(set.root(), now, r)?;
+    let version = report.version;
+    write_atomic(
+        &l.metadata_file(&format!("{version}.root.json")),
+        &bytes,
+        false,
+    )?;
+    write_atomic(&l.metadata_file("root.json"), &bytes, false)?;
+    Ok(report)
+}
+
+/// The root after `old` with the rotation `r` applied, signed, and checked as a client holding `old` checks it
+/// (not written: [`rotate_root`] here, `x0x_dist_server::admin` on a live store). Returns its bytes.
+pub fn next_root(
+    old: &Signed<Root>,
+    now: OffsetDateTime,
+    r: &RootRotation<'_>,
+) -> Result<(Vec<u8>, RotationReport)> {
     let mut root: Root = old.signed().clone();
     root.version = root.version.saturating_add(1);
     root.expires = r.expires;
@@ -100,17 +117,14 @@ pub fn rotate_root(
         ));
     }
     let version = new.signed().version;
-    write_atomic(
-        &l.metadata_file(&format!("{version}.root.json")),
-        &bytes,
-        false,
-    )?;
-    write_atomic(&l.metadata_file("root.json"), &bytes, false)?;
-    Ok(RotationReport {
-        version,
-        keyids,
-        threshold: t,
-    })
+    Ok((
+        bytes,
+        RotationReport {
+            version,
+            keyids,
+            threshold: t,
+        },
+    ))
 }
 
 #[cfg(test)]

@@ -165,6 +165,15 @@ pub trait Coordinator: Send + Sync + 'static {
         c: Commit<'a>,
     ) -> BoxFuture<'a, Result<Outcome, ApiError>>;
 
+    /// Gives up what [`Coordinator::start`] took for a process that is done (an administrative command, not a
+    /// server): the writer claim of an object store without a database, so a server can start at once. Default:
+    /// nothing to give up.
+    fn release<'a>(&'a self, store: &'a dyn Store) -> BoxFuture<'a, Result<(), ApiError>> {
+        use futures_util::FutureExt as _;
+        let _ = store;
+        futures_util::future::ready(Ok(())).boxed()
+    }
+
     /// Checks the coordinator answers (`/readyz`); `Ok` without a database.
     fn ping(&self) -> BoxFuture<'_, Result<(), ApiError>>;
 
@@ -172,6 +181,28 @@ pub trait Coordinator: Send + Sync + 'static {
     fn database(&self) -> Option<&postgres::Postgres> {
         None
     }
+}
+
+/// With a database: makes the store's `timestamp.json` the database's current one (if it differs; `seen` is told
+/// each head read). A copy written late by a slower writer is repaired: after writing, the newest head is written
+/// again if it differs.
+pub async fn write_timestamp_copy(
+    coord: &dyn Coordinator,
+    store: &dyn Store,
+    mut seen: impl FnMut(&Head),
+) -> Result<(), ApiError> {
+    for _ in 0..3 {
+        let head = coord.head(store).await?;
+        seen(&head);
+        let copy = store.get_object(&ObjectKey::timestamp()).await?;
+        if copy.is_some_and(|o| o.bytes == head.bytes) {
+            return Ok(());
+        }
+        store
+            .put_object(&ObjectKey::timestamp(), head.bytes.clone())
+            .await?;
+    }
+    Ok(())
 }
 
 /// The coordinator `config` asks for: PostgreSQL with `[database] url`, else the single writer of `store`

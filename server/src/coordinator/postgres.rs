@@ -34,8 +34,15 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (2, include_str!("migrations/0002_oidc_jti.sql")),
 ];
 
-/// A reservation older than this whose holder never committed may be taken by another submission.
+/// A reservation older than this whose holder never committed may be taken by another submission (the fallback:
+/// a holder whose liveness lock is gone loses it at once, see [`LIVENESS_LOCK`]).
 const RESERVATION_LEASE_SECS: f64 = 120.0;
+
+/// The first key of every process's liveness lock: a session-level advisory lock
+/// `(LIVENESS_LOCK, hashtext(replica id) & 0x7fffffff)` held on a connection of its own for the life of the
+/// process ([`Postgres::hold_liveness`]). PostgreSQL frees it the moment that session ends (the process died,
+/// `kill -9` included), so a reservation whose holder holds no liveness lock is abandoned and is taken at once.
+pub const LIVENESS_LOCK: i32 = 0x5830_4431;
 
 /// What a commit announces.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -327,10 +334,12 @@ impl Postgres {
         // another submission — still racing, or abandoned long enough ago to take over.
         let taken = c
             .execute(
-                "UPDATE x0x_dist_reservation SET holder = $3, sha256 = $4, created_at = now() \
+                "UPDATE x0x_dist_reservation r SET holder = $3, sha256 = $4, created_at = now() \
                  WHERE role = $1 AND version = $2 AND NOT committed AND (sha256 = $4 OR \
-                 created_at < now() - make_interval(secs => $5))",
-                &[&role, &v, &self.replica, &sha256, &RESERVATION_LEASE_SECS],
+                 created_at < now() - make_interval(secs => $5) OR NOT EXISTS (SELECT 1 FROM pg_locks l \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.classid = ($6::int4)::int8::oid \
+                 AND l.objid = (hashtext(r.holder) & 2147483647)::int8::oid))",
+                &[&role, &v, &self.replica, &sha256, &RESERVATION_LEASE_SECS, &LIVENESS_LOCK],
             )
             .await
             .map_err(|e| db_err("reserving a version", &e))?;
@@ -610,6 +619,56 @@ impl Postgres {
         .await
     }
 
+    /// Holds this process's liveness lock ([`LIVENESS_LOCK`]) on a connection of its own until the process ends,
+    /// taking it again after the connection is lost. Returns once it is first held (or after a few seconds
+    /// without: the database is down, or another live process has the same replica id — its reservations then
+    /// fall back on the lease).
+    async fn hold_liveness(&self) {
+        let config = self.config.clone();
+        let id = self.replica.clone();
+        let (held_tx, held_rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let mut held_tx = Some(held_tx);
+            loop {
+                if let Ok((client, conn)) = config.connect(NoTls).await {
+                    let driver = tokio::spawn(conn);
+                    let got = client
+                        .query_one(
+                            "SELECT pg_try_advisory_lock($1, hashtext($2) & 2147483647)",
+                            &[&LIVENESS_LOCK, &id],
+                        )
+                        .await
+                        .map(|r| r.get::<_, bool>(0));
+                    match got {
+                        Ok(true) => {
+                            if let Some(tx) = held_tx.take() {
+                                let _ = tx.send(());
+                            }
+                            // Held while the session lives; the client stays here so the session does.
+                            let _ = driver.await;
+                            drop(client);
+                            tracing::warn!("database liveness session lost; taking the lock again");
+                        }
+                        Ok(false) => {
+                            tracing::warn!(
+                                replica = %id,
+                                "another live process holds this replica id's liveness lock (same --replica-id?)"
+                            );
+                            drop(client);
+                            driver.abort();
+                        }
+                        Err(e) => {
+                            tracing::debug!(error = %e, "taking the liveness lock");
+                            driver.abort();
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(3), held_rx).await;
+    }
+
     /// Listens for commits until the process ends, calling `on` with each [`Notice`] (and with `None` after
     /// every (re)connection: commits may have been missed meanwhile). Reconnects after a failure.
     pub fn listen(
@@ -680,7 +739,9 @@ impl Coordinator for Postgres {
     fn start<'a>(&'a self, store: &'a Arc<dyn Store>) -> BoxFuture<'a, Result<(), ApiError>> {
         async move {
             self.timed(self.migrate()).await?;
-            self.timed(self.seed(&**store)).await
+            self.timed(self.seed(&**store)).await?;
+            self.hold_liveness().await;
+            Ok(())
         }
         .boxed()
     }

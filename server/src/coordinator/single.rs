@@ -209,6 +209,27 @@ impl Coordinator for SingleWriter {
         .boxed()
     }
 
+    fn release<'a>(&'a self, store: &'a dyn Store) -> BoxFuture<'a, Result<(), ApiError>> {
+        async move {
+            if self.local_dir.is_some() {
+                return Ok(());
+            }
+            // Still ours: leave it expired (heartbeat 0), so the next writer starts at once.
+            if let Some(c) = Me::read_claim(store).await? {
+                if self.me.is_mine(&c) {
+                    let done = Claim { heartbeat: 0, ..c };
+                    let bytes = serde_json::to_vec_pretty(&done)
+                        .map_err(|e| ApiError::Internal(format!("claim: {e}")))?;
+                    store
+                        .put_object(&ObjectKey::WriterClaim, bytes.into())
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+        .boxed()
+    }
+
     fn lock(&self) -> BoxFuture<'_, Result<WriterGuard, ApiError>> {
         async move {
             let g = writer_lock(self.local_dir.as_deref()).await?;

@@ -17,83 +17,26 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
-use x0x_dist_loader::tuf::{self, source::Read, MetadataSource, NoPersistence, Scope, WalkOptions};
 use x0x_dist_manifests::verify::TrustedSet;
 use x0x_dist_manifests::Platform;
-use x0x_dist_manifests::{Role as _, Root};
-use x0x_dist_repository::Error as RepoError;
 
 use crate::state::AppState;
-use crate::storage::{ObjectKey, Store};
 use x0x_dist_manifests::codes::Coded as _;
-
-/// The store's metadata as a [`MetadataSource`] of the loader's one chain walk.
-struct StoreSource {
-    store: Arc<dyn Store>,
-}
-
-impl StoreSource {
-    fn failed(&self, name: &str, source: std::io::Error) -> x0x_dist_loader::Error {
-        x0x_dist_loader::Error::Io {
-            op: "read",
-            path: format!("metadata/{name} in {}", self.store.describe()).into(),
-            source,
-        }
-    }
-}
-
-impl MetadataSource for StoreSource {
-    fn read<'a>(&'a self, name: &'a str, limit: u64) -> Read<'a> {
-        Box::pin(async move {
-            let key = ObjectKey::metadata(name)
-                .map_err(|e| self.failed(name, std::io::Error::other(e.to_string())))?;
-            match self.store.get_object(&key).await {
-                Ok(Some(o)) if o.bytes.len() as u64 > limit => {
-                    Err(x0x_dist_loader::Error::MetadataTooLarge {
-                        file: name.to_owned(),
-                        limit,
-                    })
-                }
-                Ok(Some(o)) => Ok(Some(o.bytes.to_vec())),
-                Ok(None) => Ok(None),
-                Err(e) => Err(self.failed(name, std::io::Error::other(e.to_string()))),
-            }
-        })
-    }
-
-    fn describe(&self) -> String {
-        self.store.describe()
-    }
-
-    fn missing(&self, name: &str) -> x0x_dist_loader::Error {
-        self.failed(name, std::io::ErrorKind::NotFound.into())
-    }
-}
 
 /// Verifies the store's metadata chain from its `1.root.json`.
 async fn load_trusted(
     st: &AppState,
     now: OffsetDateTime,
 ) -> x0x_dist_repository::Result<TrustedSet> {
-    let src = StoreSource {
+    let src = crate::admin::StoreSource {
         store: st.store.clone(),
+        timestamp: None,
     };
-    let Some(first) = src
-        .read("1.root.json", Root::MAX_SIZE as u64)
-        .await
-        .map_err(RepoError::Loader)?
-    else {
-        let at = st
-            .local_dir
-            .clone()
-            .unwrap_or_else(|| st.store.describe().into());
-        return Err(RepoError::NotFound(at));
-    };
-    let mut keep = NoPersistence;
-    let walk = tuf::refresh(&src, &mut keep, &first, Scope::All, WalkOptions::at(now))
-        .await
-        .map_err(x0x_dist_repository::repo::walk_error)?;
-    Ok(walk.into_trusted())
+    let at = st
+        .local_dir
+        .clone()
+        .unwrap_or_else(|| st.store.describe().into());
+    src.load_trusted(None, at, now).await
 }
 
 /// `GET /`
