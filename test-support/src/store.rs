@@ -2,7 +2,7 @@
 //! replicas.rs, coordinator.rs): it reports its tags as expensive (the S3 case over a local directory, so servers
 //! poll), counts object reads and tag reads of `timestamp.json`, records every write of a versioned (immutable) name by content
 //! (none may be written with two different contents), and runs a fault once before the next `N.snapshot.json`
-//! is written.
+//! is written; and it can leave objects out of its listings.
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -39,6 +39,7 @@ pub struct Watched {
     gets: AtomicUsize,
     writes: Writes,
     before_snapshot: Hook,
+    hidden: Mutex<BTreeSet<(String, String)>>,
 }
 
 impl Watched {
@@ -51,7 +52,25 @@ impl Watched {
             gets: AtomicUsize::new(0),
             writes,
             before_snapshot,
+            hidden: Mutex::new(BTreeSet::new()),
         })
+    }
+
+    /// Leaves `name` of `area` out of every listing from now on (an engine whose listing misses an object that
+    /// a read by name still finds); reads by name are unchanged.
+    pub fn hide_from_listing(&self, area: Area, name: &str) {
+        self.hidden
+            .lock()
+            .unwrap()
+            .insert((format!("{area:?}"), name.to_owned()));
+    }
+
+    fn listed(&self, area: Area, name: &str) -> bool {
+        !self
+            .hidden
+            .lock()
+            .unwrap()
+            .contains(&(format!("{area:?}"), name.to_owned()))
     }
 
     /// Tag reads of `timestamp.json` so far.
@@ -109,10 +128,18 @@ impl Store for Watched {
         self.inner.put_object(key, bytes)
     }
     fn list(&self, area: Area) -> BoxFuture<'_, Result<Vec<String>, StorageError>> {
-        self.inner.list(area)
+        Box::pin(async move {
+            let mut all = self.inner.list(area).await?;
+            all.retain(|n| self.listed(area, n));
+            Ok(all)
+        })
     }
     fn list_detailed(&self, area: Area) -> BoxFuture<'_, Result<Vec<Listed>, StorageError>> {
-        self.inner.list_detailed(area)
+        Box::pin(async move {
+            let mut all = self.inner.list_detailed(area).await?;
+            all.retain(|l| self.listed(area, &l.name));
+            Ok(all)
+        })
     }
     fn remove<'a>(&'a self, area: Area, name: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
         self.inner.remove(area, name)
