@@ -183,6 +183,7 @@ pub async fn set(
             head,
             changes: vec![(REVOCATIONS_ROLE.to_owned(), rv)],
             resign_only: false,
+            first_snapshot: None,
         },
         &keys,
         &st.config.timestamp,

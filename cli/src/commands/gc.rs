@@ -41,6 +41,7 @@ pub fn run(a: &GcArgs) -> anyhow::Result<()> {
         region: a.s3_region.clone(),
         access_key_id: std::env::var(env::S3_ACCESS_KEY_ID).ok(),
         secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
+        reuse_connections: None,
     };
     let spec = match (&a.storage, &a.repo) {
         (Some(s), _) => s.clone(),
