@@ -391,11 +391,8 @@ impl Postgres {
 
     async fn commit_inner(&self, c: Commit<'_>) -> Result<Outcome, ApiError> {
         let client = self.client().await?;
-        let (mut roles, mut versions): (Vec<String>, Vec<i64>) = c
-            .roles
-            .iter()
-            .map(|(r, v)| (r.clone(), to_i64(*v)))
-            .unzip();
+        let (mut roles, mut versions): (Vec<String>, Vec<i64>) =
+            c.roles.iter().map(|(r, v)| (r.clone(), to_i64(*v))).unzip();
         roles.push("snapshot".to_owned());
         versions.push(to_i64(c.new.snapshot_version));
         let mut detail = c.audit.detail.clone();
@@ -477,11 +474,7 @@ impl Postgres {
     /// Timestamps newer than version `known`: the newest one committed at least `ripe` ago (by the database's
     /// clock) and every younger one, oldest first, each with its age in milliseconds at the query
     /// (`coordinator::timeline`). One prepared query; no rows when nothing changed.
-    pub async fn timeline(
-        &self,
-        known: u64,
-        ripe: Duration,
-    ) -> Result<Vec<(Head, i64)>, ApiError> {
+    pub async fn timeline(&self, known: u64, ripe: Duration) -> Result<Vec<(Head, i64)>, ApiError> {
         self.timed(async {
             let c = self.client().await?;
             let stmt = c

@@ -88,7 +88,10 @@ mod tests {
         let tag = ETag("t".into());
         let ts = ObjectKey::timestamp();
         m.put(&ts, &Bytes::from_static(b"ts"), &tag);
-        assert!(m.get(&ts).is_none(), "timestamp.json changes: never remembered");
+        assert!(
+            m.get(&ts).is_none(),
+            "timestamp.json changes: never remembered"
+        );
         let s1 = ObjectKey::metadata("1.snapshot.json").unwrap();
         m.put(&s1, &Bytes::from(vec![1u8; 90]), &tag);
         assert_eq!(m.get(&s1).unwrap().bytes.len(), 90);
