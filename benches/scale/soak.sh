@@ -72,7 +72,7 @@ LOAD1=$(loadavg)
 cat "$W/wrk.txt"
 reqs=$(awk '/requests in/ {print $1}' "$W/wrk.txt")
 non2xx=$(awk '/Non-2xx/ {print $NF}' "$W/wrk.txt"); non2xx=${non2xx:-0}
-sock=$(awk -F'[ ,]+' '/Socket errors/ {print $4+$6+$8+$10}' "$W/wrk.txt"); sock=${sock:-0}
+sock=$(awk '/Socket errors/ {gsub(/,/, ""); for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) s += $i; print s}' "$W/wrk.txt"); sock=${sock:-0}
 p50=$(awk '$1 == "50%" {print $2}' "$W/wrk.txt"); p99=$(awk '$1 == "99%" {print $2}' "$W/wrk.txt")
 rps=$(wrk_rps <"$W/wrk.txt")
 flat() { # first sample after a minute, last sample, growth
@@ -83,7 +83,7 @@ flat() { # first sample after a minute, last sample, growth
   echo "| Soak, ${SOAK_SECS} s | value |"
   echo "|---|---|"
   echo "| downloads (wrk -t2 -c$CONNS through nginx) | $reqs requests, $rps req/s |"
-  echo "| errors | $non2xx non-2xx, $sock socket errors, $failed of $k publishes failed |"
+  echo "| errors | $non2xx non-2xx, $sock socket errors (wrk counts a response slower than 2 s as a timeout), $failed of $k publishes failed |"
   echo "| latency p50 / p99 | $p50 / $p99 |"
   echo "| last publish (2.0.$k) served through nginx at the end | $([ "$last" -gt 0 ] && echo yes || echo NO) |"
   for i in 0 1 2; do echo "| RSS replica $i (after 1 min → end) | $(flat "${RSS[$i]}") |"; done
