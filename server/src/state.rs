@@ -124,7 +124,7 @@ impl AppState {
         coordinator: Arc<dyn crate::coordinator::Coordinator>,
     ) -> Self {
         Self {
-            timeline: Mutex::new(Default::default()),
+            timeline: Mutex::new(crate::coordinator::timeline::Timeline::default()),
             served_version: std::sync::atomic::AtomicU64::new(0),
             ts_check: tokio::sync::Mutex::new(()),
             ts_asked: Mutex::new(None),
