@@ -20,6 +20,8 @@ BENCHES=(
   "large-role | x0x-dist bench-repo | RUNS=1 100 | bash benches/server/large-role.sh | publishing into a role of VERSIONS x 10 targets (default 1000 5000: 10k and 50k): time, server RSS (Large roles)"
   "scale | x0x-dist | ROUNDS=1 DUR=1 PUBLISHES=2 OUT=@smoke/scale.md | bash benches/scale/run.sh | S3 replica (3-node Garage) vs local replica vs nginx (Scale-out; needs garage)"
   "publish-db | x0x-dist | PUBLISHES=2 DUR=1 OUT=@smoke/publish-db.md | bash benches/scale/publish-db.sh | publish latency: local directory vs S3 single writer vs S3 + PostgreSQL coordinator; timestamp req/s (Scale-out; needs garage, postgresql)"
+  "fleet | x0x-dist | PUBLISHERS=2 ROUNDS=1 DOWNLOADS=1 OUT=@smoke/fleet.md | bash benches/scale/fleet.sh | 3 replicas + PostgreSQL: commits/s of 3 replicas vs 1; 32 MiB through a replica vs from the engine directly (Scale-out; needs garage, postgresql)"
+  "soak | x0x-dist | SOAK_SECS=15 CONNS=20 OUT=@smoke/soak.md | bash benches/scale/soak.sh | 3 replicas + PostgreSQL + nginx for SOAK_SECS (600): 200 downloaders, a publish per second: errors, p50/p99, RSS (Scale-out; needs garage, postgresql, nginx, wrk)"
   "mirror | x0x-dist | ROUNDS=1 MIB=4 OUT=@smoke/mirror.md | bash benches/mirror/run.sh | mirror sync vs curl, bundle export/import vs tar (Mirror and bundles)"
   "core | | ROUNDS=3 OUT=@smoke/core | bash benches/core/run.sh | core native vs WASM: operations and load (Core: native vs WASM; builds the core)"
   "core-variants | | ROUNDS=3 OUT=@smoke/variants | bash benches/core/variants.sh | WASM build variants vs the shipped build (Core: native vs WASM; builds four cores)"

@@ -12,54 +12,24 @@
 # Needs: nginx, wrk, curl, garage (scripts/setup.sh).
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
+. "$WS/benches/scale/lib.sh"
 ROUNDS=${ROUNDS:-3} DUR=${DUR:-5} PUBLISHES=${PUBLISHES:-10}
 OUT=${OUT:-benches/scale/results.md}
-if [ -z "${BIN:-}" ]; then
-  release_build x0x-dist
-  BIN=$(release_bin x0x-dist)
-fi
-W=$(mktemp -d /tmp/x0x-bench-scale.XXXXXX)
-PIDS=() OWN_CLUSTER=
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null
-  [ -n "$OWN_CLUSTER" ] && bash "$WS/scripts/garage-cluster.sh" stop "$W/garage"
-  rm -rf "$W"
-}
-trap cleanup EXIT
-wait_ready() { for _ in $(seq 600); do curl -fs -m 2 -o /dev/null "http://127.0.0.1:$1/readyz" && return 0; sleep 0.05; done; echo "port $1 not ready" >&2; return 1; }
-med() { tr ' ' '\n' | grep . | median; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+scale_init scale
 LOAD0=$(loadavg)
+scale_garage
 
-if [ -z "${X0X_S3_ENV:-}" ]; then
-  OWN_CLUSTER=1
-  bash scripts/garage-cluster.sh start "$W/garage" 3
-  X0X_S3_ENV=$W/garage/env
-fi
-# shellcheck disable=SC1090
-. "$X0X_S3_ENV"
-read -r -a EP <<<"$X0X_S3_ENDPOINTS"
-S3URL=s3://$X0X_S3_BUCKET/bench-$(date +%s)-$$
-
-echo "== setup in $W ($S3URL)"
-R=$W/repo
-"$BIN" init --repo "$R" >/dev/null
-"$BIN" keygen --out "$W/pub.key" >/dev/null
-"$BIN" package add --repo "$R" x0x --publisher-key "$W/pub.key.pub" >/dev/null
-TOKEN=$("$BIN" token create --repo "$R" --package x0x 2>/dev/null)
+echo "== setup in $W"
+scale_repo x0x
+R=$REPO
 mkdir -p "$W/dist"
 python3 scripts/fake-build.py wasm32-wasip1 $((32 << 20)) "$W/dist/x0x.wasm32-wasip1.wasm"
-LP=$(port)
-"$BIN" serve --repo "$R" --listen "127.0.0.1:$LP" --log warn & PIDS+=($!)
-wait_ready "$LP"
+scale_serve LP --repo "$R"
 "$BIN" publish --server "http://127.0.0.1:$LP" --token "$TOKEN" --key "$W/pub.key" --package x0x --version 1.0.0 \
   "$W/dist/x0x.wasm32-wasip1.wasm" >/dev/null
 # The same repository in the bucket; its replica is a leader too (its own store: never two leaders on one).
-"$BIN" migrate --from "$R" --to "$S3URL" --s3-endpoint "${EP[0]}" 2>/dev/null
-SP=$(port)
-"$BIN" serve --storage "$S3URL" --s3-endpoint "${EP[0]}" --keys "$R/online" --listen "127.0.0.1:$SP" --log warn & PIDS+=($!)
-wait_ready "$SP"
+scale_s3url scale
+scale_serve SP --storage "$S3URL" --s3-endpoint "${EP[0]}" --keys "$R/online"
 SHA=$(sha256sum "$W/dist/x0x.wasm32-wasip1.wasm" | cut -d' ' -f1)
 BIG="/tuf/targets/x0x/1.0.0/$SHA.x0x.wasm32-wasip1.wasm"
 SNAP="/tuf/metadata/$(cd "$R/metadata" && ls -- *.snapshot.json | sort -n | tail -1)"

@@ -73,6 +73,8 @@ pub mod env {
     pub const S3_ACCESS_KEY_ID: &str = "X0X_DIST_S3_ACCESS_KEY_ID";
     /// S3 secret access key (`[storage.s3] secret_access_key`); `AWS_SECRET_ACCESS_KEY` is read too.
     pub const S3_SECRET_ACCESS_KEY: &str = "X0X_DIST_S3_SECRET_ACCESS_KEY";
+    /// `[storage.s3] reuse_connections` (`0`/`false` or `1`/`true`).
+    pub const S3_REUSE_CONNECTIONS: &str = "X0X_DIST_S3_REUSE_CONNECTIONS";
     /// Directory of the online keys (`[storage] keys`). Default: the repository directory's `online/`.
     pub const KEYS: &str = "X0X_DIST_KEYS";
     /// How often a replica checks the shared store's `timestamp.json` for another replica's publish, in
@@ -277,6 +279,11 @@ pub struct S3Settings {
     pub access_key_id: Option<String>,
     /// Secret access key.
     pub secret_access_key: Option<String>,
+    /// Whether control requests (metadata reads and writes, `HEAD`s, small uploads) reuse idle connections to
+    /// the engine. Default true; `false` opens a connection per request (`X0X_DIST_S3_REUSE_CONNECTIONS=0`): on
+    /// an engine that answers a reused connection in two segments without `TCP_NODELAY`, each such request waits
+    /// for the client's delayed ACK (~40 ms on Linux); BENCHMARKS.md, "Publishing with the commit coordinator".
+    pub reuse_connections: Option<bool>,
 }
 
 /// `[limits]`

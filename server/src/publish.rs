@@ -182,6 +182,7 @@ pub async fn refresh_if_due(
             changes: Vec::new(),
             resign_only: !snap_due,
             above: 0,
+            first_snapshot: None,
         },
         &keys,
         cfg,
@@ -209,6 +210,8 @@ pub struct Committing {
     /// The new snapshot and timestamp versions are above this (`package resign --past`: above every version
     /// clients may already trust); 0: simply the next ones.
     pub above: u64,
+    /// A snapshot number already reserved for the first attempt (reserved alongside other work), if any.
+    pub first_snapshot: Option<u64>,
 }
 
 /// What a won commit made current.
@@ -243,6 +246,7 @@ pub async fn commit_changes(
         changes,
         resign_only,
         above,
+        mut first_snapshot,
     } = start;
     let changes_ref: Vec<(&str, u64)> = changes.iter().map(|(r, v)| (r.as_str(), *v)).collect();
     let ts_expires = now + time::Duration::seconds(secs(cfg.expiry_secs));
@@ -254,9 +258,14 @@ pub async fn commit_changes(
             let ts = Signed::new(ts, &[&keys.timestamp])?;
             (ts.to_bytes(), head.snapshot_version)
         } else {
-            let sv = coord
-                .reserve_snapshot(head.snapshot_version.max(above))
-                .await?;
+            let sv = match first_snapshot.take() {
+                Some(sv) => sv,
+                None => {
+                    coord
+                        .reserve_snapshot(head.snapshot_version.max(above))
+                        .await?
+                }
+            };
             let mut snap = Snapshot::empty(
                 sv,
                 now + time::Duration::seconds(secs(cfg.snapshot_expiry_secs)),
@@ -531,11 +540,28 @@ async fn check_content(store: &dyn Store, t: &NewTarget) -> Result<(), ApiError>
     .await
 }
 
+/// Blobs checked at once by a publish (each is read whole: memory is about this many blobs).
+const BLOBS_IN_FLIGHT: usize = 4;
+
 /// Every new target's blob is present with its declared length, and its bytes are a build for its platform
-/// (steps 5 and 6 of the module docs).
+/// (steps 5 and 6 of the module docs). Each blob's length and bytes are asked for at once, and a few blobs at a
+/// time (one store round trip per few blobs, not two per blob); the errors are those of checking every length
+/// first, then every content.
 pub(crate) async fn check_blobs(st: &AppState, added: &[NewTarget]) -> Result<(), ApiError> {
-    for t in added {
-        match st.store.blob_len(&t.digest).await? {
+    let store = &*st.store;
+    let mut results = Vec::with_capacity(added.len());
+    for chunk in added.chunks(BLOBS_IN_FLIGHT) {
+        let checks = chunk.iter().map(|t| async move {
+            // Length and bytes at once; the bytes count only when the length is right.
+            let (len, content) =
+                futures_util::join!(store.blob_len(&t.digest), check_content(store, t));
+            (t, len, content)
+        });
+        results.extend(futures_util::future::join_all(checks).await);
+    }
+    let mut contents = Vec::with_capacity(results.len());
+    for (t, len, content) in results {
+        match len? {
             None => {
                 return Err(ApiError::BlobMissing(format!(
                     "{} (sha256 {})",
@@ -550,13 +576,10 @@ pub(crate) async fn check_blobs(st: &AppState, added: &[NewTarget]) -> Result<()
                 }
                 .into());
             }
-            Some(_) => {}
+            Some(_) => contents.push(content),
         }
     }
-    for t in added {
-        check_content(&*st.store, t).await?;
-    }
-    Ok(())
+    contents.into_iter().collect()
 }
 
 /// Publishes a submitted role of `package` (see the module docs); `actor` is who, for the audit log.
@@ -598,18 +621,35 @@ pub(crate) async fn publish_role(
     })
     .await?;
     check_blobs(st, &added).await?;
-    for t in &added {
-        st.store.link_target(&t.object, &t.digest).await?;
-    }
     let version = new.signed().version;
-    let keys = load_online_keys(&st.keys_dir, cur.root.signed()).await?;
-    // The number is ours before the versioned name is written: no `N.<package>.json` is ever written twice.
-    coord
-        .reserve_role(package, version, &crate::coordinator::sha256_hex(&bytes))
-        .await?;
-    crate::crash_point::here("reserved");
-    write_meta(&*st.store, &format!("{version}.{package}.json"), bytes).await?;
-    crate::crash_point::here("role_written");
+    let store = &*st.store;
+    // Independent round trips at once: linking the targets, loading the online keys, and (the number is ours
+    // before the versioned name is written: no `N.<package>.json` is ever written twice) reserving the role's
+    // version then writing it, while the first snapshot number is reserved. The commit waits for all of them.
+    let link = futures_util::future::try_join_all(
+        added
+            .iter()
+            .map(|t| async move { store.link_target(&t.object, &t.digest).await }),
+    );
+    let role = async {
+        coord
+            .reserve_role(package, version, &crate::coordinator::sha256_hex(&bytes))
+            .await?;
+        crate::crash_point::here("reserved");
+        let name = format!("{version}.{package}.json");
+        let (written, sv) = futures_util::join!(
+            write_meta(store, &name, bytes),
+            coord.reserve_snapshot(head.snapshot_version)
+        );
+        written?;
+        crate::crash_point::here("role_written");
+        sv
+    };
+    let (_, keys, first_snapshot) = futures_util::try_join!(
+        async { link.await.map_err(ApiError::from) },
+        load_online_keys(&st.keys_dir, cur.root.signed()),
+        role
+    )?;
     let audit = Audit {
         actor: actor.to_owned(),
         action: "publish".into(),
@@ -624,6 +664,7 @@ pub(crate) async fn publish_role(
             changes: vec![(package.to_owned(), version)],
             resign_only: false,
             above: 0,
+            first_snapshot: Some(first_snapshot),
         },
         &keys,
         &st.config.timestamp,

@@ -184,6 +184,7 @@ pub async fn set(
             changes: vec![(REVOCATIONS_ROLE.to_owned(), rv)],
             resign_only: false,
             above: 0,
+            first_snapshot: None,
         },
         &keys,
         &st.config.timestamp,

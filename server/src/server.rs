@@ -159,6 +159,12 @@ pub fn spawn_db_watch(st: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
                     }
                     _ = tick.tick() => true,
                 };
+                if !polled {
+                    // A notice: the new timestamp with its age (served once surely ripe).
+                    if let Err(e) = st.check_timeline().await {
+                        tracing::debug!(code = e.code().as_str(), error = %e, "checking the timestamps");
+                    }
+                }
                 match st.coordinator.head(&*st.store).await {
                     Ok(h) => {
                         if st.observe(&h) {
@@ -179,7 +185,25 @@ pub fn spawn_db_watch(st: &Arc<AppState>) -> Vec<tokio::task::JoinHandle<()>> {
             }
         })
     };
-    vec![listener, follow]
+    // While `timestamp.json` is being asked for, a check every `POLL` keeps one fresh, so requests are answered
+    // from memory (`coordinator::timeline`).
+    let fresh = {
+        let st = Arc::downgrade(st);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(crate::coordinator::timeline::POLL);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(st) = st.upgrade() else { return };
+                if st.timestamp_asked_within(Duration::from_secs(1)) {
+                    if let Err(e) = st.check_timeline().await {
+                        tracing::debug!(code = e.code().as_str(), error = %e, "checking the timestamps");
+                    }
+                }
+            }
+        })
+    };
+    vec![listener, follow, fresh]
 }
 
 /// Watches the store for changes made by other processes when its tags are not cheap enough to check per

@@ -67,11 +67,16 @@ pub struct AppState {
     pub views: crate::views::ViewCache,
     /// Who may commit and how (`crate::coordinator`): the database, or the single writer.
     pub coordinator: Arc<dyn crate::coordinator::Coordinator>,
-    /// With a database: the newest timestamp this replica has seen (served as `timestamp.json`; never replaced by
-    /// an older one, so a client moving between replicas never sees it go backwards).
-    served: RwLock<Option<crate::coordinator::Head>>,
-    /// When the last check of the database's timestamp started (one at a time; see [`AppState::served_timestamp`]).
-    ts_check: tokio::sync::Mutex<Option<std::time::Instant>>,
+    /// With a database: the timestamp served as `timestamp.json` and the newer ones known
+    /// ([`crate::coordinator::timeline`]: never replaced by an older one, and what another replica may serve is
+    /// served here too, so a client moving between replicas never sees it go backwards).
+    timeline: Mutex<crate::coordinator::timeline::Timeline>,
+    /// The version last served (its tag recorded for the mutable files).
+    served_version: std::sync::atomic::AtomicU64,
+    /// Held by the one check of the database's timestamps running (requests and the poller share it).
+    ts_check: tokio::sync::Mutex<()>,
+    /// When `timestamp.json` was last asked for (the background check runs while it is).
+    ts_asked: Mutex<Option<std::time::Instant>>,
     /// The npm registry view under `/npm/`.
     pub npm: crate::npm::Registry,
 }
@@ -119,8 +124,10 @@ impl AppState {
         coordinator: Arc<dyn crate::coordinator::Coordinator>,
     ) -> Self {
         Self {
-            served: RwLock::new(None),
-            ts_check: tokio::sync::Mutex::new(None),
+            timeline: Mutex::new(crate::coordinator::timeline::Timeline::default()),
+            served_version: std::sync::atomic::AtomicU64::new(0),
+            ts_check: tokio::sync::Mutex::new(()),
+            ts_asked: Mutex::new(None),
             cache: MemCache::new(config.cache.memory_bytes, config.cache.max_file_bytes),
             tokens: Tokens::with_coordinator(store.clone(), coordinator.clone()),
             oidc: crate::oidc::Oidc::new(&config.oidc),
@@ -207,82 +214,132 @@ impl AppState {
         }
     }
 
-    /// With a database: the timestamp to serve. Checked against the database for each request, so that a
-    /// client moving between replicas never sees it go backwards (a commit another replica served before this
-    /// request began is in the database before this check); checks are coalesced: one at a time per replica,
-    /// and a request is answered by any check that started after it arrived. When the database does not answer,
-    /// the newest timestamp seen is served (reads go on).
+    /// With a database: the timestamp to serve ([`crate::coordinator::timeline`]): the newest one surely ripe,
+    /// answered from a check of the database that started at most `FRESH` before the request arrived (the
+    /// background poll keeps one fresh while requests come; otherwise the request starts one, coalesced: one at a
+    /// time per replica); a timestamp that may be ripe is waited for. When the database does not answer, the
+    /// newest timestamp surely ripe is served (reads go on).
     pub async fn served_timestamp(&self) -> Result<crate::coordinator::Head, ApiError> {
+        use crate::coordinator::timeline::Decision;
         let arrived = std::time::Instant::now();
-        let mut last = self.ts_check.lock().await;
-        let current = self.served.read().ok().and_then(|g| g.clone());
-        if let (Some(h), Some(started)) = (&current, *last) {
-            if started >= arrived {
-                return Ok(h.clone());
-            }
+        if let Ok(mut g) = self.ts_asked.lock() {
+            *g = Some(arrived);
         }
-        *last = Some(std::time::Instant::now());
-        let newer = self
-            .coordinator
-            .head_newer_than(&*self.store, current.as_ref().map_or(0, |h| h.version))
-            .await;
-        match newer {
-            Ok(Some(h)) => {
-                self.observe(&h);
-            }
-            Ok(None) => return current.ok_or_else(|| ApiError::Internal("no timestamp".into())),
-            Err(e) => match current {
-                Some(h) => {
-                    tracing::debug!(error = %e, "serving the last timestamp seen: the database did not answer");
-                    return Ok(h);
+        loop {
+            match self.decide(arrived) {
+                Decision::Serve(h) => return Ok(h),
+                Decision::Wait(until) => {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
                 }
-                None => return Err(e),
-            },
+                Decision::Check => {
+                    let _one = self.ts_check.lock().await;
+                    // A check that answered while this request waited for its turn may do.
+                    if !matches!(self.decide(arrived), Decision::Check) {
+                        continue;
+                    }
+                    if let Err(e) = self.check_timeline_locked().await {
+                        let served = self.served_now();
+                        return match served {
+                            Some(h) => {
+                                tracing::debug!(error = %e, "serving the last timestamp surely ripe: the database did not answer");
+                                Ok(h)
+                            }
+                            None => Err(e),
+                        };
+                    }
+                }
+            }
         }
-        drop(last);
-        self.served
-            .read()
-            .ok()
-            .and_then(|g| g.clone())
-            .ok_or_else(|| ApiError::Internal("no timestamp".into()))
     }
 
-    /// With a database: the newest timestamp seen (the database is asked only if none was yet).
+    fn decide(&self, arrived: std::time::Instant) -> crate::coordinator::timeline::Decision {
+        let d = match self.timeline.lock() {
+            Ok(mut tl) => tl.decide(arrived, std::time::Instant::now()),
+            Err(_) => crate::coordinator::timeline::Decision::Check,
+        };
+        self.served_now();
+        d
+    }
+
+    /// With a database: checks the database's recent timestamps now (coalesced with the requests' checks).
+    pub async fn check_timeline(&self) -> Result<(), ApiError> {
+        let _one = self.ts_check.lock().await;
+        self.check_timeline_locked().await
+    }
+
+    async fn check_timeline_locked(&self) -> Result<(), ApiError> {
+        let Some(db) = self.coordinator.database() else {
+            return Ok(());
+        };
+        let known = self.served_now().map_or(0, |h| h.version);
+        let start = std::time::Instant::now();
+        let rows = db
+            .timeline(known, crate::coordinator::timeline::RIPE)
+            .await?;
+        let end = std::time::Instant::now();
+        if let Ok(mut tl) = self.timeline.lock() {
+            tl.checked(&rows, start, end);
+        }
+        self.served_now();
+        Ok(())
+    }
+
+    /// Whether `timestamp.json` was asked for within `within` (the background check runs only then).
+    pub fn timestamp_asked_within(&self, within: std::time::Duration) -> bool {
+        self.ts_asked
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .is_some_and(|t| t.elapsed() <= within)
+    }
+
+    /// The timestamp served now (promoting what became surely ripe); records a newly served one's tag.
+    fn served_now(&self) -> Option<crate::coordinator::Head> {
+        let h = self
+            .timeline
+            .lock()
+            .ok()?
+            .served(std::time::Instant::now())
+            .cloned()?;
+        let before = self
+            .served_version
+            .swap(h.version, std::sync::atomic::Ordering::SeqCst);
+        if before != h.version {
+            self.record_timestamp(Some(ETag(format!("db:{}:{}", h.version, h.sha256))));
+            self.metrics
+                .set_timestamp_expires(u64::try_from(h.expires).unwrap_or(0));
+            self.metrics.timestamp_seen();
+        }
+        Some(h)
+    }
+
+    /// With a database: the newest timestamp known (committed; served once surely ripe). The database is asked
+    /// only if none is known yet.
     pub async fn seen_timestamp(&self) -> Result<crate::coordinator::Head, ApiError> {
-        match self.served.read().ok().and_then(|g| g.clone()) {
+        let newest = self
+            .timeline
+            .lock()
+            .ok()
+            .and_then(|tl| tl.newest().cloned());
+        match newest {
             Some(h) => Ok(h),
             None => self.served_timestamp().await,
         }
     }
 
-    /// With a database: the version of the timestamp served, if one was read yet.
+    /// With a database: the version of the newest timestamp known, if one was read yet.
     pub fn served_timestamp_version(&self) -> Option<u64> {
-        self.served
-            .read()
-            .ok()
-            .and_then(|g| g.as_ref().map(|h| h.version))
+        self.timeline.lock().ok()?.newest_version()
     }
 
-    /// With a database: a timestamp seen (a commit of ours, a notice, a poll). Kept only if newer than the one
-    /// served; then the cached mutable files and the views follow it. Returns whether it was newer.
+    /// With a database: a timestamp seen (a commit of ours, a notice, a poll), served once surely ripe. Returns
+    /// whether it is newer than every one known.
     pub fn observe(&self, head: &crate::coordinator::Head) -> bool {
-        let newer = {
-            let Ok(mut g) = self.served.write() else {
-                return false;
-            };
-            if g.as_ref().is_some_and(|h| h.version >= head.version) {
-                false
-            } else {
-                *g = Some(head.clone());
-                true
-            }
+        let newer = match self.timeline.lock() {
+            Ok(mut tl) => tl.learn(head, std::time::Instant::now()),
+            Err(_) => false,
         };
-        if newer {
-            self.record_timestamp(Some(ETag(format!("db:{}:{}", head.version, head.sha256))));
-            self.metrics
-                .set_timestamp_expires(u64::try_from(head.expires).unwrap_or(0));
-            self.metrics.timestamp_seen();
-        }
+        self.served_now();
         newer
     }
 
@@ -296,10 +353,28 @@ impl AppState {
             self.timestamp_written().await;
             return;
         }
+        let learnt = std::time::Instant::now();
         self.observe(head);
-        if let Err(e) = self.write_timestamp_copy().await {
+        // The commit's own timestamp goes up at once (one PUT); only if the database moved on meanwhile (another
+        // replica committed: its copy may have landed before ours) is the newest one read and written again.
+        // Meanwhile the commit ripens: the publisher's answer waits until this replica serves it.
+        let ripe = tokio::time::sleep_until(tokio::time::Instant::from_std(
+            learnt + crate::coordinator::timeline::RIPE,
+        ));
+        let done = async {
+            self.store
+                .put_object(&ObjectKey::timestamp(), head.bytes.clone())
+                .await?;
+            if self.coordinator.head(&*self.store).await?.version != head.version {
+                self.write_timestamp_copy().await?;
+            }
+            Ok::<_, ApiError>(())
+        };
+        let (done, ()) = futures_util::join!(done, ripe);
+        if let Err(e) = done {
             tracing::warn!(code = e.code().as_str(), error = %e, "writing the store's copy of timestamp.json");
         }
+        self.served_now();
     }
 
     /// With a database: makes the store's `timestamp.json` the database's current one (if it differs).

@@ -29,6 +29,7 @@ pub fn run(a: &GcArgs) -> anyhow::Result<()> {
         region: a.store.s3_region.clone(),
         access_key_id: std::env::var(env::S3_ACCESS_KEY_ID).ok(),
         secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
+        reuse_connections: None,
     };
     let spec = match (&a.store.storage, a.store.dir()) {
         (Some(s), _) => s.clone(),

@@ -61,6 +61,7 @@ pub fn run(a: &MigrateArgs) -> anyhow::Result<()> {
         region: a.s3_region.clone(),
         access_key_id: std::env::var(env::S3_ACCESS_KEY_ID).ok(),
         secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
+        reuse_connections: None,
     };
     // A source directory that does not exist is a typo, not an empty repository (opening creates it).
     if !a.from.starts_with("s3://")

@@ -17,6 +17,7 @@
 //!   commit that `timestamp.json` is the one it wrote last (`repo.concurrent_writer`).
 pub mod postgres;
 pub mod single;
+pub mod timeline;
 
 use std::sync::Arc;
 

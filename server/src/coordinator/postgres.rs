@@ -32,6 +32,7 @@ pub const CHANNEL: &str = "x0x_dist_commit";
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("migrations/0001_init.sql")),
     (2, include_str!("migrations/0002_oidc_jti.sql")),
+    (3, include_str!("migrations/0003_ts_history.sql")),
 ];
 
 /// A reservation older than this whose holder never committed may be taken by another submission (the fallback:
@@ -273,6 +274,14 @@ impl Postgres {
             .await
             .map_err(|e| db_err("seeding", &e))?;
         if inserted == 1 {
+            // The first timestamp: nobody served anything newer, so it is ripe at once.
+            tx.execute(
+                "INSERT INTO x0x_dist_ts_history (ts_version, ts_bytes, committed_at) \
+                 VALUES ($1, $2, clock_timestamp() - interval '1 hour') ON CONFLICT (ts_version) DO NOTHING",
+                &[&to_i64(head.version), &head.bytes.as_ref()],
+            )
+            .await
+            .map_err(|e| db_err("seeding", &e))?;
             for t in &tokens {
                 tx.execute(
                     "INSERT INTO x0x_dist_token (id, sha256, packages, created, created_by) \
@@ -302,8 +311,12 @@ impl Postgres {
 
     async fn head_inner(&self) -> Result<Head, ApiError> {
         let c = self.client().await?;
+        let stmt = c
+            .prepare_cached("SELECT ts_bytes FROM x0x_dist_repo WHERE id = 1")
+            .await
+            .map_err(|e| db_err("reading the current timestamp", &e))?;
         let row = c
-            .query_opt("SELECT ts_bytes FROM x0x_dist_repo WHERE id = 1", &[])
+            .query_opt(&stmt, &[])
             .await
             .map_err(|e| db_err("reading the current timestamp", &e))?
             .ok_or_else(|| ApiError::Internal("the database holds no repository yet".into()))?;
@@ -387,51 +400,16 @@ impl Postgres {
     }
 
     async fn commit_inner(&self, c: Commit<'_>) -> Result<Outcome, ApiError> {
-        let mut client = self.client().await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| db_err("commit", &e))?;
-        let n = tx
-            .execute(
-                "UPDATE x0x_dist_repo SET ts_version = $1, ts_sha256 = $2, ts_bytes = $3, snapshot_version = $4, \
-                 updated_at = now(), updated_by = $5 WHERE id = 1 AND ts_version = $6 AND ts_sha256 = $7",
-                &[
-                    &to_i64(c.new.version),
-                    &c.new.sha256,
-                    &c.new.bytes.as_ref(),
-                    &to_i64(c.new.snapshot_version),
-                    &self.replica,
-                    &to_i64(c.expected.version),
-                    &c.expected.sha256,
-                ],
-            )
-            .await
-            .map_err(|e| db_err("commit", &e))?;
-        if n == 0 {
-            tx.rollback().await.map_err(|e| db_err("commit", &e))?;
-            return Ok(Outcome::Lost);
-        }
-        let snapshot = ("snapshot".to_owned(), c.new.snapshot_version);
-        for (role, v) in c.roles.iter().chain(std::iter::once(&snapshot)) {
-            tx.execute(
-                "UPDATE x0x_dist_reservation SET committed = true WHERE role = $1 AND version = $2",
-                &[role, &to_i64(*v)],
-            )
-            .await
-            .map_err(|e| db_err("commit", &e))?;
-        }
+        let client = self.client().await?;
+        let (mut roles, mut versions): (Vec<String>, Vec<i64>) =
+            c.roles.iter().map(|(r, v)| (r.clone(), to_i64(*v))).unzip();
+        roles.push("snapshot".to_owned());
+        versions.push(to_i64(c.new.snapshot_version));
         let mut detail = c.audit.detail.clone();
         if let Some(o) = detail.as_object_mut() {
             o.insert("timestamp_version".into(), c.new.version.into());
             o.insert("snapshot_version".into(), c.new.snapshot_version.into());
         }
-        tx.execute(
-            "INSERT INTO x0x_dist_audit (replica, actor, action, detail) VALUES ($1, $2, $3, $4)",
-            &[&self.replica, &c.audit.actor, &c.audit.action, &detail],
-        )
-        .await
-        .map_err(|e| db_err("commit", &e))?;
         let notice = Notice {
             version: c.new.version,
             sha256: c.new.sha256.clone(),
@@ -445,11 +423,95 @@ impl Postgres {
             replica: self.replica.clone(),
         };
         let payload = serde_json::to_string(&notice).unwrap_or_default();
-        tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])
+        // One statement, so one round trip and all or nothing: the compare-and-swap, and only if it matched, the
+        // reservations marked committed, the audit row, the history row (`clock_timestamp()`: the last step
+        // before the commit, `coordinator::timeline`), history older than an hour dropped, and the notice.
+        let stmt = client
+            .prepare_cached(
+                "WITH won AS ( \
+                   UPDATE x0x_dist_repo SET ts_version = $1, ts_sha256 = $2, ts_bytes = $3, snapshot_version = $4, \
+                   updated_at = now(), updated_by = $5 WHERE id = 1 AND ts_version = $6 AND ts_sha256 = $7 \
+                   RETURNING 1), \
+                 res AS ( \
+                   UPDATE x0x_dist_reservation r SET committed = true \
+                   FROM unnest($8::text[], $9::bigint[]) AS u(role, version) \
+                   WHERE r.role = u.role AND r.version = u.version AND EXISTS (SELECT 1 FROM won) RETURNING 1), \
+                 aud AS ( \
+                   INSERT INTO x0x_dist_audit (replica, actor, action, detail) \
+                   SELECT $5, $10, $11, $12 FROM won RETURNING 1), \
+                 old AS ( \
+                   DELETE FROM x0x_dist_ts_history WHERE EXISTS (SELECT 1 FROM won) AND ts_version < $1 \
+                   AND committed_at < clock_timestamp() - interval '1 hour' RETURNING 1), \
+                 hist AS ( \
+                   INSERT INTO x0x_dist_ts_history (ts_version, ts_bytes) SELECT $1, $3 FROM won \
+                   ON CONFLICT (ts_version) DO UPDATE SET ts_bytes = EXCLUDED.ts_bytes, \
+                   committed_at = clock_timestamp() RETURNING 1) \
+                 SELECT (SELECT count(*) FROM won), (SELECT count(*) FROM res), (SELECT count(*) FROM aud), \
+                   (SELECT count(*) FROM old), (SELECT count(*) FROM hist), \
+                   (SELECT count(pg_notify($13, $14)) FROM won)",
+            )
             .await
             .map_err(|e| db_err("commit", &e))?;
-        tx.commit().await.map_err(|e| db_err("commit", &e))?;
-        Ok(Outcome::Won)
+        let row = client
+            .query_one(
+                &stmt,
+                &[
+                    &to_i64(c.new.version),
+                    &c.new.sha256,
+                    &c.new.bytes.as_ref(),
+                    &to_i64(c.new.snapshot_version),
+                    &self.replica,
+                    &to_i64(c.expected.version),
+                    &c.expected.sha256,
+                    &roles,
+                    &versions,
+                    &c.audit.actor,
+                    &c.audit.action,
+                    &detail,
+                    &CHANNEL,
+                    &payload,
+                ],
+            )
+            .await
+            .map_err(|e| db_err("commit", &e))?;
+        Ok(if row.get::<_, i64>(0) == 1 {
+            Outcome::Won
+        } else {
+            Outcome::Lost
+        })
+    }
+
+    /// Timestamps newer than version `known`: the newest one committed at least `ripe` ago (by the database's
+    /// clock) and every younger one, oldest first, each with its age in milliseconds at the query
+    /// (`coordinator::timeline`). One prepared query; no rows when nothing changed.
+    pub async fn timeline(&self, known: u64, ripe: Duration) -> Result<Vec<(Head, i64)>, ApiError> {
+        self.timed(async {
+            let c = self.client().await?;
+            let stmt = c
+                .prepare_cached(
+                    "WITH t AS (SELECT clock_timestamp() AS now) \
+                     SELECT h.ts_bytes, (EXTRACT(EPOCH FROM (t.now - h.committed_at)) * 1000)::bigint \
+                     FROM x0x_dist_ts_history h, t WHERE h.ts_version > $1 AND h.ts_version >= COALESCE(( \
+                       SELECT MAX(r.ts_version) FROM x0x_dist_ts_history r, t \
+                       WHERE r.committed_at <= t.now - make_interval(secs => $2)), 0) \
+                     ORDER BY h.ts_version",
+                )
+                .await
+                .map_err(|e| db_err("reading the timestamps", &e))?;
+            let rows = c
+                .query(&stmt, &[&to_i64(known), &ripe.as_secs_f64()])
+                .await
+                .map_err(|e| db_err("reading the timestamps", &e))?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        Head::parse(Bytes::from(r.get::<_, Vec<u8>>(0)))?,
+                        r.get::<_, i64>(1),
+                    ))
+                })
+                .collect()
+        })
+        .await
     }
 
     /// Checks a presented token's hash: the token's id and packages if it exists and is not revoked (and records

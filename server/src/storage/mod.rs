@@ -12,6 +12,7 @@
 //! S3-compatible bucket: `put_blob` as a multipart upload completed only once verified (aborted otherwise),
 //! `link_target` as a server-side copy, `read_target` as a ranged GET.
 pub mod local;
+pub mod memo;
 pub mod s3;
 
 use std::fmt;

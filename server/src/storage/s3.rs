@@ -80,6 +80,8 @@ pub struct S3Store {
     prefix: String,
     /// The endpoint as configured, or `AWS (<region>)`.
     endpoint: String,
+    /// Immutable objects this process read or wrote (no round trip to read them again).
+    memo: Arc<super::memo::Memo>,
 }
 
 /// The parsed `s3://BUCKET[/PREFIX]` of `[storage] url`.
@@ -263,11 +265,18 @@ impl S3Store {
             b.build()
                 .map_err(|e| StorageError::Config(format!("object store {where_}: {e}")))
         };
-        let ops = build(
-            builder
-                .clone()
-                .with_client_options(client().with_timeout(OP_TIMEOUT)),
-        )?;
+        let reuse = s3.reuse_connections.unwrap_or_else(|| {
+            env_first(&[env::S3_REUSE_CONNECTIONS])
+                .is_none_or(|v| !matches!(v.as_str(), "0" | "false" | "no"))
+        });
+        let ops_client = if reuse {
+            client().with_timeout(OP_TIMEOUT)
+        } else {
+            client()
+                .with_timeout(OP_TIMEOUT)
+                .with_pool_max_idle_per_host(0)
+        };
+        let ops = build(builder.clone().with_client_options(ops_client))?;
         let streams = build(
             builder
                 .clone()
@@ -321,6 +330,7 @@ impl S3Store {
             bucket,
             prefix,
             endpoint,
+            memo: Arc::new(super::memo::Memo::new(super::memo::DEFAULT_MAX_BYTES)),
         })
     }
 
@@ -420,12 +430,15 @@ impl S3Store {
             }
         };
         // A concurrent upload of the same blob may have committed meanwhile: keep it, do not rewrite it. (Should
-        // this HEAD fail, dropping the guard aborts the upload.)
-        if let Some(m) = self.head(&key).await? {
-            if let Some(g) = upload {
-                g.abort(&key).await;
+        // this HEAD fail, dropping the guard aborts the upload.) A small body goes up in one PUT without asking:
+        // rewriting the same content-addressed bytes changes nothing, and the round trip is saved.
+        if upload.is_some() {
+            if let Some(m) = self.head(&key).await? {
+                if let Some(g) = upload {
+                    g.abort(&key).await;
+                }
+                return Ok(PutOutcome::Existed { len: m.size });
             }
-            return Ok(PutOutcome::Existed { len: m.size });
         }
         if let Some(mut g) = upload {
             let done = match g.0.as_mut() {
@@ -455,7 +468,8 @@ impl S3Store {
         let dest = self.target_path(path);
         // Targets are content-addressed (`<sha256>.<file>`): one that exists with the blob's length is this blob.
         if path.file_name().starts_with(&format!("{digest}.")) {
-            if let (Some(t), Some(b)) = (self.head(&dest).await?, self.head(&blob).await?) {
+            let (t, b) = futures_util::try_join!(self.head(&dest), self.head(&blob))?;
+            if let (Some(t), Some(b)) = (t, b) {
                 if t.size == b.size {
                     return Ok(());
                 }
@@ -667,6 +681,9 @@ impl Store for S3Store {
         key: &'a ObjectKey,
     ) -> BoxFuture<'a, Result<Option<Object>, StorageError>> {
         async move {
+            if let Some(o) = self.memo.get(key) {
+                return Ok(Some(o));
+            }
             let p = self.path(&key.as_key());
             let r = match self.ops.get(&p).await {
                 Ok(r) => r,
@@ -679,6 +696,7 @@ impl Store for S3Store {
                 .bytes()
                 .await
                 .map_err(|e| store_err(format!("reading {p}"), e))?;
+            self.memo.put(key, &bytes, &etag);
             Ok(Some(Object { bytes, etag }))
         }
         .boxed()
@@ -707,17 +725,17 @@ impl Store for S3Store {
             let opts = PutOptions::from(content_type("application/json"));
             let r = self
                 .ops
-                .put_opts(&p, PutPayload::from(bytes), opts)
+                .put_opts(&p, PutPayload::from(bytes.clone()), opts)
                 .await
                 .map_err(|e| store_err(format!("PUT {p}"), e))?;
-            match r.e_tag {
-                Some(t) => Ok(ETag(t)),
-                None => {
-                    self.head(&p).await?.map(|m| etag_of(&m)).ok_or_else(|| {
-                        StorageError::Internal(format!("{p} vanished right after PUT"))
-                    })
-                }
-            }
+            let etag = match r.e_tag {
+                Some(t) => ETag(t),
+                None => self.head(&p).await?.map(|m| etag_of(&m)).ok_or_else(|| {
+                    StorageError::Internal(format!("{p} vanished right after PUT"))
+                })?,
+            };
+            self.memo.put(key, &bytes, &etag);
+            Ok(etag)
         }
         .boxed()
     }
@@ -779,7 +797,9 @@ impl Store for S3Store {
 
     fn remove<'a>(&'a self, area: Area, name: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
         async move {
-            let p = self.path(&super::area_key(area, name)?);
+            let rel = super::area_key(area, name)?;
+            self.memo.forget(&rel);
+            let p = self.path(&rel);
             match self.ops.delete(&p).await {
                 Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
                 Err(e) => Err(store_err(format!("removing {p}"), e)),
