@@ -23,7 +23,9 @@ use x0x_dist_repository::Error as RepoError;
 use crate::config::{Config, TimestampConfig};
 use crate::coordinator::{Audit, Coordinator, Head};
 use crate::error::ApiError;
-use crate::publish::{commit_changes, load_online_keys, Committed, Committing, Published};
+use crate::publish::{
+    commit_changes, load_online_keys, Committed, Committing, OnlineKeys, Published,
+};
 use crate::storage::local::LocalStore;
 use crate::storage::s3::S3Store;
 use crate::storage::{ObjectKey, ObjectPath, Store};
@@ -172,6 +174,28 @@ impl Admin {
 
     /// After a won commit with a database: the store's convenience copy of `timestamp.json` (as a replica writes
     /// it; a failure is only a warning, every replica's poll repairs it).
+    /// Commits `start` through the coordinator with this process's settings (retries, metrics).
+    async fn commit(
+        &self,
+        start: Committing,
+        keys: &OnlineKeys,
+        now: OffsetDateTime,
+        audit: &Audit,
+    ) -> Result<Option<Committed>, ApiError> {
+        commit_changes(
+            &*self.store,
+            &*self.coord,
+            start,
+            keys,
+            &self.timestamp,
+            now,
+            audit,
+            self.max_retries,
+            &self.metrics,
+        )
+        .await
+    }
+
     async fn committed(&self) {
         if self.coord.authoritative() {
             if let Err(e) =
@@ -239,25 +263,21 @@ impl Admin {
                     bytes.into(),
                 )
                 .await?;
-            let r = commit_changes(
-                &*self.store,
-                &*self.coord,
-                Committing {
-                    cur,
-                    head,
-                    changes: vec![("targets".into(), v)],
-                    resign_only: false,
-                    above: 0,
-                    first_snapshot: None,
-                },
-                &keys,
-                &self.timestamp,
-                now,
-                audit,
-                self.max_retries,
-                &self.metrics,
-            )
-            .await;
+            let r = self
+                .commit(
+                    Committing {
+                        cur,
+                        head,
+                        changes: vec![("targets".into(), v)],
+                        resign_only: false,
+                        above: 0,
+                        first_snapshot: None,
+                    },
+                    &keys,
+                    now,
+                    audit,
+                )
+                .await;
             match r {
                 Ok(Some(committed)) => {
                     self.committed().await;
@@ -286,26 +306,22 @@ impl Admin {
             action: "resign".into(),
             detail: serde_json::json!({ "past": past }),
         };
-        let c = commit_changes(
-            &*self.store,
-            &*self.coord,
-            Committing {
-                cur,
-                head,
-                changes: Vec::new(),
-                resign_only: false,
-                above: past,
-                first_snapshot: None,
-            },
-            &keys,
-            &self.timestamp,
-            now,
-            &audit,
-            self.max_retries,
-            &self.metrics,
-        )
-        .await?
-        .ok_or_else(|| ApiError::Internal("a re-sign was dropped".into()))?;
+        let c = self
+            .commit(
+                Committing {
+                    cur,
+                    head,
+                    changes: Vec::new(),
+                    resign_only: false,
+                    above: past,
+                    first_snapshot: None,
+                },
+                &keys,
+                now,
+                &audit,
+            )
+            .await?
+            .ok_or_else(|| ApiError::Internal("a re-sign was dropped".into()))?;
         self.committed().await;
         Ok(c)
     }
@@ -345,25 +361,21 @@ impl Admin {
         // gives up when another commit came first: re-read and sign on top of that one.
         let (mut head, mut cur) = (head, cur);
         for _ in 0..=self.max_retries {
-            let done = commit_changes(
-                &*self.store,
-                &*self.coord,
-                Committing {
-                    cur,
-                    head,
-                    changes: vec![("root".into(), v)],
-                    resign_only: true,
-                    above: 0,
-                    first_snapshot: None,
-                },
-                &keys,
-                &self.timestamp,
-                now,
-                &audit,
-                self.max_retries,
-                &self.metrics,
-            )
-            .await?;
+            let done = self
+                .commit(
+                    Committing {
+                        cur,
+                        head,
+                        changes: vec![("root".into(), v)],
+                        resign_only: true,
+                        above: 0,
+                        first_snapshot: None,
+                    },
+                    &keys,
+                    now,
+                    &audit,
+                )
+                .await?;
             if done.is_some() {
                 self.committed().await;
                 return Ok(report);
