@@ -16,7 +16,7 @@ use x0x_dist_test_support::fixture as common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::cli::{bin, free_port, publish, run_ok, serve_with, setup_repo, At};
+use common::cli::{bin, fails, free_port, publish, run_ok, serve_with, setup_repo, At};
 use x0x_dist_test_support::postgres::Postgres;
 
 fn wasm(dir: &Path, n: u32) -> PathBuf {
@@ -306,4 +306,65 @@ fn without_a_database_a_verb_refuses_a_claimed_store_on_s3() {
     let report: serde_json::Value =
         serde_json::from_str(&run_ok(at.verb(&["verify"], &repo, None).arg("--json"))).unwrap();
     assert_eq!(report["ok"], true, "{report}");
+}
+
+/// `init --storage`: the repository is made in DIR (which keeps the keys) and copied, verified, into an empty
+/// prefix of the bucket, from which `verify --storage` and a server read it; a prefix that holds a repository is
+/// refused before anything is made, and `--storage` that is not s3:// is a usage error.
+#[test]
+fn init_straight_into_an_empty_bucket_prefix_on_s3() {
+    let Some((env, endpoints)) = x0x_dist_test_support::s3::engine() else {
+        return;
+    };
+    let bucket = env
+        .get("X0X_S3_BUCKET")
+        .cloned()
+        .unwrap_or_else(|| "x0x".into());
+    let url = format!(
+        "s3://{bucket}/{}",
+        x0x_dist_test_support::s3::unique_prefix("init")
+    );
+    let endpoint = endpoints[0].as_str();
+    let tmp = tempfile::tempdir().unwrap();
+    let cmd = || {
+        let mut c = bin();
+        c.envs(env.iter().filter(|(k, _)| k.starts_with("AWS_")));
+        c
+    };
+    let init = |dir: &Path, storage: &str| {
+        let mut c = cmd();
+        c.args(["init", "--repo"])
+            .arg(dir)
+            .args(["--storage", storage, "--s3-endpoint", endpoint]);
+        c
+    };
+    let out = run_ok(&mut init(&tmp.path().join("a"), &url));
+    assert!(
+        out.contains("copied into") && out.contains("verified"),
+        "{out}"
+    );
+    assert!(tmp.path().join("a/online/timestamp.key").is_file());
+    let out = run_ok(cmd().args(["verify", "--storage", &url, "--s3-endpoint", endpoint]));
+    assert!(out.starts_with("ok: root v1"), "{out}");
+    // A server on the store serves the directory's root.
+    let port = free_port();
+    let _server = serve_with(port, &tmp.path().join("serve.log"), |c| {
+        c.envs(env.iter().filter(|(k, _)| k.starts_with("AWS_")))
+            .args(["--storage", &url, "--s3-endpoint", endpoint, "--keys"])
+            .arg(tmp.path().join("a/online"));
+    });
+    assert_eq!(
+        curl(&format!("http://127.0.0.1:{port}/tuf/metadata/1.root.json")),
+        std::fs::read_to_string(tmp.path().join("a/metadata/1.root.json")).unwrap()
+    );
+
+    let err = fails(&mut init(&tmp.path().join("b"), &url), 6, "repo.exists");
+    assert!(err.contains("already holds a repository"), "{err}");
+    assert!(!tmp.path().join("b").exists(), "nothing was made");
+    fails(
+        &mut init(&tmp.path().join("c"), "/srv/elsewhere"),
+        2,
+        "usage.invalid",
+    );
+    assert!(!tmp.path().join("c").exists(), "nothing was made");
 }

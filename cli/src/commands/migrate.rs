@@ -54,15 +54,21 @@ pub struct MigrateArgs {
     pub s3_region: Option<String>,
 }
 
-/// Runs `migrate`.
-pub fn run(a: &MigrateArgs) -> anyhow::Result<()> {
-    let s3 = S3Settings {
-        endpoint: a.s3_endpoint.clone(),
-        region: a.s3_region.clone(),
+/// The object-store settings of a one-shot command: `endpoint` and `region` from its flags, credentials from
+/// the environment.
+pub fn s3_settings(endpoint: Option<&String>, region: Option<&String>) -> S3Settings {
+    S3Settings {
+        endpoint: endpoint.cloned(),
+        region: region.cloned(),
         access_key_id: std::env::var(env::S3_ACCESS_KEY_ID).ok(),
         secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
         reuse_connections: None,
-    };
+    }
+}
+
+/// Runs `migrate`.
+pub fn run(a: &MigrateArgs) -> anyhow::Result<()> {
+    let s3 = s3_settings(a.s3_endpoint.as_ref(), a.s3_region.as_ref());
     // A source directory that does not exist is a typo, not an empty repository (opening creates it).
     if !a.from.starts_with("s3://")
         && !x0x_dist_repository::repo::Layout::new(&a.from)
