@@ -75,6 +75,8 @@ pub mod env {
     pub const S3_SECRET_ACCESS_KEY: &str = "X0X_DIST_S3_SECRET_ACCESS_KEY";
     /// `[storage.s3] reuse_connections` (`0`/`false` or `1`/`true`).
     pub const S3_REUSE_CONNECTIONS: &str = "X0X_DIST_S3_REUSE_CONNECTIONS";
+    /// `[storage.s3] memo_bytes`: bytes of versioned metadata an S3 store keeps in memory.
+    pub const S3_MEMO_BYTES: &str = "X0X_DIST_S3_MEMO_BYTES";
     /// Directory of the online keys (`[storage] keys`). Default: the repository directory's `online/`.
     pub const KEYS: &str = "X0X_DIST_KEYS";
     /// How often a replica checks the shared store's `timestamp.json` for another replica's publish, in
@@ -284,6 +286,10 @@ pub struct S3Settings {
     /// an engine that answers a reused connection in two segments without `TCP_NODELAY`, each such request waits
     /// for the client's delayed ACK (~40 ms on Linux); BENCHMARKS.md, "Publishing with the commit coordinator".
     pub reuse_connections: Option<bool>,
+    /// Bytes of versioned (immutable) metadata the store keeps in memory once read or written
+    /// (`X0X_DIST_S3_MEMO_BYTES`); default 64 MiB. Each replica's memory grows to this bound as publishes add
+    /// versions, then stays there (least recently used first out).
+    pub memo_bytes: Option<u64>,
 }
 
 /// `[limits]`

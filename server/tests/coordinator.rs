@@ -49,7 +49,7 @@ fn config(fx: &Fixture, db: Option<&str>, id: &str) -> Config {
 #[derive(Clone)]
 enum Where {
     Dir,
-    S3(StorageConfig),
+    S3(Box<StorageConfig>),
 }
 
 impl Where {
@@ -195,7 +195,7 @@ async fn three_replicas_publish_at_once_on_s3() {
     let Some(c) = s3_repo(&fx).await else {
         return;
     };
-    three_replicas_publish_at_once_on(&fx, &Where::S3(c)).await;
+    three_replicas_publish_at_once_on(&fx, &Where::S3(Box::new(c))).await;
 }
 
 async fn three_replicas_publish_at_once_on(fx: &Fixture, at: &Where) {
@@ -517,7 +517,7 @@ async fn without_database_on_s3() {
     let Some(c) = s3_repo(&fx).await else {
         return;
     };
-    single_writer_on(&fx, &Where::S3(c)).await;
+    single_writer_on(&fx, &Where::S3(Box::new(c))).await;
 }
 
 async fn single_writer_on(fx: &Fixture, at: &Where) {

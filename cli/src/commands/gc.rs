@@ -1,6 +1,5 @@
 //! `x0x-dist gc`: removes blobs, targets and versioned metadata no current role references, older than a grace
 //! period (`x0x_dist_server::gc`). A dry run unless `--apply`.
-use x0x_dist_server::config::{env, S3Settings};
 
 /// Arguments of `gc`.
 #[derive(Debug, clap::Args)]
@@ -24,13 +23,7 @@ pub struct GcArgs {
 
 /// Runs `gc`.
 pub fn run(a: &GcArgs) -> anyhow::Result<()> {
-    let s3 = S3Settings {
-        endpoint: a.store.s3_endpoint.clone(),
-        region: a.store.s3_region.clone(),
-        access_key_id: std::env::var(env::S3_ACCESS_KEY_ID).ok(),
-        secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
-        reuse_connections: None,
-    };
+    let s3 = super::migrate::s3_settings(a.store.s3_endpoint.as_ref(), a.store.s3_region.as_ref());
     let spec = match (&a.store.storage, a.store.dir()) {
         (Some(s), _) => s.clone(),
         (None, Err(e)) => return Err(e),

@@ -63,6 +63,7 @@ pub fn s3_settings(endpoint: Option<&String>, region: Option<&String>) -> S3Sett
         access_key_id: std::env::var(env::S3_ACCESS_KEY_ID).ok(),
         secret_access_key: std::env::var(env::S3_SECRET_ACCESS_KEY).ok(),
         reuse_connections: None,
+        memo_bytes: None,
     }
 }
 

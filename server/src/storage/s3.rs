@@ -265,6 +265,18 @@ impl S3Store {
             b.build()
                 .map_err(|e| StorageError::Config(format!("object store {where_}: {e}")))
         };
+        let memo_bytes = match s3.memo_bytes {
+            Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+            None => match env_first(&[env::S3_MEMO_BYTES]) {
+                None => super::memo::DEFAULT_MAX_BYTES,
+                Some(v) => v.parse().map_err(|_| {
+                    StorageError::Config(format!(
+                        "{}={v:?}: expected a number of bytes",
+                        env::S3_MEMO_BYTES
+                    ))
+                })?,
+            },
+        };
         let reuse = s3.reuse_connections.unwrap_or_else(|| {
             env_first(&[env::S3_REUSE_CONNECTIONS])
                 .is_none_or(|v| !matches!(v.as_str(), "0" | "false" | "no"))
@@ -330,7 +342,7 @@ impl S3Store {
             bucket,
             prefix,
             endpoint,
-            memo: Arc::new(super::memo::Memo::new(super::memo::DEFAULT_MAX_BYTES)),
+            memo: Arc::new(super::memo::Memo::new(memo_bytes)),
         })
     }
 
