@@ -136,7 +136,9 @@ impl AppState {
             repo_lock: tokio::sync::Mutex::new(()),
             ready: AtomicBool::new(false),
             views: crate::views::ViewCache::default(),
-            npm: crate::npm::Registry::default(),
+            npm: crate::npm::Registry::with_record_bytes(
+                usize::try_from(config.cache.memory_bytes / 8).unwrap_or(usize::MAX),
+            ),
             published: RwLock::new(None),
             absent: Mutex::new((None, HashSet::new())),
             keys_dir: config.storage.keys_dir(),

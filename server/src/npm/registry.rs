@@ -135,6 +135,64 @@ pub trait Puller: Send + Sync + std::fmt::Debug {
 /// Largest total of tarball bytes kept in memory.
 const TARBALL_CACHE_BYTES: usize = 512 * 1024 * 1024;
 
+/// Largest (estimated) total of verified release records kept in memory by default (a server sets it to
+/// `[cache] memory_bytes` / 8). Each record holds the metadata chain of its version, which grows with the
+/// package's history, and one is made for every publish: unbounded, a replica grew by the square of the number
+/// of releases (the soak, BENCHMARKS.md). An evicted record is read back from the store when asked for.
+const RECORD_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// A map bounded by the total weight of its values: the oldest inserted go first once over the bound (the
+/// newest entry always stays).
+#[derive(Debug)]
+struct Bounded<K, V> {
+    map: HashMap<K, (V, usize)>,
+    order: std::collections::VecDeque<K>,
+    weight: usize,
+    bound: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Bounded<K, V> {
+    fn new(bound: usize) -> Self {
+        Self {
+            map: HashMap::new(),
+            order: std::collections::VecDeque::new(),
+            weight: 0,
+            bound,
+        }
+    }
+
+    fn get(&self, k: &K) -> Option<V> {
+        self.map.get(k).map(|(v, _)| v.clone())
+    }
+
+    fn insert(&mut self, k: K, v: V, weight: usize) {
+        match self.map.insert(k.clone(), (v, weight)) {
+            Some((_, old)) => self.weight -= old,
+            None => self.order.push_back(k),
+        }
+        self.weight += weight;
+        while self.weight > self.bound && self.order.len() > 1 {
+            if let Some(old) = self.order.pop_front() {
+                if let Some((_, w)) = self.map.remove(&old) {
+                    self.weight -= w;
+                }
+            }
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Default for Bounded<K, V> {
+    fn default() -> Self {
+        Self::new(RECORD_CACHE_BYTES)
+    }
+}
+
+/// The memory a loaded record takes, estimated: its metadata text, the same parsed, and the rest.
+fn record_weight(l: &Loaded) -> usize {
+    let text: usize = l.record.metadata.values().map(String::len).sum();
+    3 * text + 4096
+}
+
 /// A verified record.
 #[derive(Debug)]
 pub struct Loaded {
@@ -147,7 +205,7 @@ pub struct Loaded {
 /// The registry's state (one per server, in `AppState::npm`).
 #[derive(Debug, Default)]
 pub struct Registry {
-    records: RwLock<HashMap<(String, String), Arc<Loaded>>>,
+    records: RwLock<Bounded<(String, String), Arc<Loaded>>>,
     making: tokio::sync::Mutex<()>,
     tarballs: Mutex<(usize, HashMap<String, Bytes>)>,
     packuments: RwLock<HashMap<String, (Option<ETag>, CachedFile)>>,
@@ -180,6 +238,14 @@ fn unverified(detail: String) -> ApiError {
 }
 
 impl Registry {
+    /// A registry keeping at most about `bytes` of verified release records in memory.
+    pub fn with_record_bytes(bytes: usize) -> Self {
+        Self {
+            records: RwLock::new(Bounded::new(bytes)),
+            ..Self::default()
+        }
+    }
+
     /// Makes this a pull-through mirror's registry: records come from `upstream`'s `/npm/` when it has them.
     pub fn set_upstream(&self, up: Upstream) {
         let _ = self.upstream.set(up);
@@ -314,11 +380,11 @@ impl Registry {
         version: &str,
     ) -> Result<Arc<Loaded>, ApiError> {
         let key = (package.to_owned(), version.to_owned());
-        if let Some(r) = self.records.read().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(r) = self.records.read().ok().and_then(|m| m.get(&key)) {
             return Ok(r);
         }
         let _one = self.making.lock().await;
-        if let Some(r) = self.records.read().ok().and_then(|m| m.get(&key).cloned()) {
+        if let Some(r) = self.records.read().ok().and_then(|m| m.get(&key)) {
             return Ok(r);
         }
         let anchor = Self::anchor(st).await?;
@@ -360,7 +426,7 @@ impl Registry {
         };
         let loaded = Arc::new(loaded);
         if let Ok(mut m) = self.records.write() {
-            m.insert(key, loaded.clone());
+            m.insert(key, loaded.clone(), record_weight(&loaded));
         }
         Ok(loaded)
     }
@@ -699,4 +765,28 @@ async fn current_chain(
         files.insert(n, b);
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bounded;
+
+    #[test]
+    fn bounded_map_evicts_the_oldest_past_its_bound_and_keeps_the_newest() {
+        let mut m: Bounded<u32, &str> = Bounded::new(100);
+        for k in 0..10 {
+            m.insert(k, "v", 30);
+        }
+        // 3 entries of 30 fit in 100: the three newest.
+        assert_eq!(m.map.len(), 3);
+        assert_eq!(m.weight, 90);
+        assert!(m.get(&6).is_none());
+        assert_eq!(m.get(&9), Some("v"));
+        // Replacing an entry re-weighs it without a second place in the order.
+        m.insert(9, "w", 10);
+        assert_eq!((m.weight, m.order.len(), m.get(&9)), (70, 3, Some("w")));
+        // One entry heavier than the bound still stays (it was just asked for), alone.
+        m.insert(42, "big", 500);
+        assert_eq!((m.map.len(), m.get(&42), m.weight), (1, Some("big"), 500));
+    }
 }
