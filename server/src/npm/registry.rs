@@ -686,17 +686,12 @@ pub fn is_wasm(p: Platform) -> bool {
     p.kind() == Kind::Wasm
 }
 
-/// The roots from the first one present and the snapshot `cur` pins, as the store has them (the caller adds
-/// the `timestamp.json` it read `cur` from).
-async fn head_files(
-    st: &impl Source,
-    cur: &crate::published::Published,
-) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
+/// `N.root.json` for every N up to `latest` that the store holds, from the first one present (a mirror keeps only
+/// the roots that chain to its own; a gap after the first is an error).
+async fn root_chain(st: &impl Source, latest: u64) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
     let mut files = BTreeMap::new();
-    let latest = cur.root.signed().version;
     for v in 1..=latest {
         let name = format!("{v}.root.json");
-        // Roots older than the first one present (a mirror keeps only those that chain to its root) are skipped.
         match st.store().get_object(&ObjectKey::metadata(&name)?).await? {
             Some(o) => {
                 files.insert(name, o.bytes.to_vec());
@@ -707,6 +702,16 @@ async fn head_files(
             None => {}
         }
     }
+    Ok(files)
+}
+
+/// The roots from the first one present and the snapshot `cur` pins, as the store has them (the caller adds
+/// the `timestamp.json` it read `cur` from).
+async fn head_files(
+    st: &impl Source,
+    cur: &crate::published::Published,
+) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
+    let mut files = root_chain(st, cur.root.signed().version).await?;
     let sv = cur.timestamp.signed().snapshot_meta().version;
     let name = format!("{sv}.snapshot.json");
     let o = st
@@ -725,21 +730,7 @@ async fn current_chain(
     package: &str,
 ) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
     let cur = crate::published::Published::load(st.store()).await?;
-    let mut files = BTreeMap::new();
-    let latest = cur.root.signed().version;
-    for v in 1..=latest {
-        let name = format!("{v}.root.json");
-        // Roots older than the first one present (a mirror keeps only those that chain to its root) are skipped.
-        match st.store().get_object(&ObjectKey::metadata(&name)?).await? {
-            Some(o) => {
-                files.insert(name, o.bytes.to_vec());
-            }
-            None if !files.is_empty() => {
-                return Err(ApiError::Internal(format!("repository lacks {name}")));
-            }
-            None => {}
-        }
-    }
+    let mut files = root_chain(st, cur.root.signed().version).await?;
     let get = |n: String| async move {
         st.store()
             .get_object(&ObjectKey::metadata(&n)?)
